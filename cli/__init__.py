@@ -1,0 +1,3 @@
+"""cli: the `lic` command. Parses arguments, calls one library function, formats the result."""
+
+__all__: list[str] = []

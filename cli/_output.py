@@ -1,0 +1,18 @@
+"""Output helpers shared by every command: one place for JSON and plain-text formatting."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+def emit(value: Any, *, as_json: bool, text: str | None = None) -> None:
+    """Print ``value`` as JSON, or ``text`` (default: the value) for people."""
+    if as_json:
+        click.echo(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        click.echo(text if text is not None else str(value))

@@ -1,0 +1,58 @@
+"""Entry point of the `lic` command. Library errors become exit codes here, and only here.
+
+Exit codes: 0 success (valid, permitted); 1 verification failed, denied, or a conflict;
+2 bad input or usage (malformed file, unusable key, wrong option); 3 indeterminate;
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import click
+
+from keys.errors import LicError
+
+
+def _version() -> str:
+    try:
+        return version("lic-ledger")
+    except PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+class LicGroup(click.Group):
+    """A click group that turns our exceptions into a message and a meaningful exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LicError as e:
+            click.echo(f"lic: error: {e}", err=True)
+            ctx.exit(e.exit_code)
+        except OSError as e:
+            where = f": {e.filename}" if e.filename else ""
+            click.echo(f"lic: error: {e.strerror or e}{where}", err=True)
+            ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("lic: interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=LicGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version(), "--version", prog_name="lic")
+def cli() -> None:
+    """lic-ledger: verifiable AI model licenses.
+
+    Sign license tokens, record grants and revocations in an append-only Merkle ledger,
+    and decide offline whether a proposed use is allowed.
+    """
+
+
+def main() -> None:
+    cli(prog_name="lic")
+
+
+if __name__ == "__main__":
+    main()
