@@ -207,8 +207,8 @@ ENTRY_SCHEMAS: dict[str, Map] = {
     "grant": Map(
         _common(
             {
-                "token": Bytes(max=65536),
                 "token_digest": DIGEST,
+                "holder": Bytes(size=32),
                 "licensee": DIGEST,
                 "tier": Enum(TIERS, custom=True),
                 "terms": Opt(Map({"id": ID, "version": VERSION})),

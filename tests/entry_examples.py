@@ -39,8 +39,8 @@ def examples() -> dict[str, dict]:
             "decided_at": T,
         },
         "grant": {
-            "token": b"eyJ...",
             "token_digest": D3,
+            "holder": KEY,
             "licensee": D2,
             "tier": "academic",
             "terms": {"id": "acme-model-license", "version": "1.0"},

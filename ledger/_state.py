@@ -1,0 +1,404 @@
+"""The ledger's derived state, built by applying verified entries in index order. Pure; no I/O.
+
+The appender and the auditor use the same ``LedgerState.apply``: the appender refuses an entry
+that yields findings, the auditor reports them. ``apply`` takes what the record layer has already
+checked (the entry's signature verified under ``author``) and checks everything semantic: the
+schema, the author's role at the record's integration time, cross-references, and state
+transitions. Memory grows with the number of keys, grants, open requests and incidents, never
+with the number of records scanned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._entry_types import AUTHOR_ROLES, entry_problems
+
+__all__ = ["Finding", "Grant", "Incident", "KeyInfo", "LedgerState", "TokenStatus"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Something wrong with one record."""
+
+    index: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"record {self.index}: {self.message}"
+
+
+@dataclass(slots=True)
+class KeyInfo:
+    role: str
+    name: str
+    added: int
+    not_before: int | None = None
+    not_after: int | None = None
+    retired: int | None = None
+    compromised_since: int | None = None
+
+    def valid_at(self, t: int) -> str | None:
+        """None when the key may sign at time t, else why not."""
+        if self.compromised_since is not None and t >= self.compromised_since:
+            return f"key was compromised at {self.compromised_since}"
+        if self.retired is not None and t >= self.retired:
+            return f"key was retired at {self.retired}"
+        if self.not_before is not None and t < self.not_before:
+            return f"key is not valid before {self.not_before}"
+        if self.not_after is not None and t >= self.not_after:
+            return f"key expired at {self.not_after}"
+        return None
+
+
+@dataclass(slots=True)
+class Withdrawal:
+    """A revocation or suspension in force against a token."""
+
+    kind: str  # "revoked" | "suspended"
+    index: int
+    reason: str
+    effective: int
+    cascade: bool
+
+
+@dataclass(slots=True)
+class Grant:
+    index: int
+    digest: bytes
+    licensee: bytes
+    tier: str
+    not_before: int
+    not_after: int
+    parent: bytes | None
+    author: bytes
+    holder: bytes
+    withdrawals: list[Withdrawal] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenStatus:
+    """A token's status at a time, with the records that say so (own and inherited)."""
+
+    status: str  # "active" | "suspended" | "revoked" | "unknown"
+    evidence: tuple[int, ...]
+    via: bytes | None = None  # the ancestor whose withdrawal cascades, if not the token itself
+
+
+@dataclass(slots=True)
+class Incident:
+    index: int
+    severity: str
+    harms: tuple[str, ...]
+    reported: int
+    acked: int | None = None
+    responded: int | None = None
+    remediated: int | None = None
+    closed: int | None = None
+    outcome: str | None = None
+    summary: str | None = None
+    revocations: list[int] = field(default_factory=list)
+
+
+class LedgerState:
+    """State derived from the ledger so far. ``log_key`` is the log's own key (role ``log``)."""
+
+    def __init__(self, log_key: bytes) -> None:
+        self.keys: dict[bytes, KeyInfo] = {log_key: KeyInfo("log", "log", -1)}
+        self.types: dict[int, str] = {}  # record index -> entry type, for cross-references
+        self.grants: dict[bytes, Grant] = {}
+        self.children: dict[bytes, list[bytes]] = {}
+        self.by_licensee: dict[bytes, list[bytes]] = {}
+        self.terms: dict[str, list[dict[str, Any]]] = {}
+        self.requests: dict[int, dict[str, Any]] = {}
+        self.decisions: dict[int, dict[str, Any]] = {}
+        self.appeals: dict[int, dict[str, Any]] = {}
+        self.withdrawals: dict[int, list[bytes]] = {}  # revoke/suspend index -> affected digests
+        self.incidents: dict[int, Incident] = {}
+        self.attestations: dict[bytes, list[int]] = {}  # subject digest -> attest indexes
+        self.size = 0
+
+    # -- entry point ------------------------------------------------------------------------
+    def apply(
+        self, index: int, time: int, entry_type: str, payload: Any, author: bytes
+    ) -> list[Finding]:
+        """Apply one record; return its findings. A record with findings changes nothing."""
+        problems = [f"{p or 'entry'}: {m}" for p, m in entry_problems(entry_type, payload)]
+        if not problems:
+            problems = list(self._authorize(time, entry_type, payload, author))
+        if not problems:
+            problems = list(getattr(self, "_check_" + entry_type.replace(".", "_"))(payload))
+        self.size = max(self.size, index + 1)
+        if problems:
+            return [Finding(index, f"{entry_type}: {p}") for p in problems]
+        self.types[index] = entry_type
+        getattr(self, "_do_" + entry_type.replace(".", "_"))(index, time, payload, author)
+        return []
+
+    # -- authorization ----------------------------------------------------------------------
+    def _authorize(self, time: int, etype: str, p: dict[str, Any], author: bytes) -> Iterator[str]:
+        roles = AUTHOR_ROLES[etype]
+        if "anyone" in roles and author not in self.keys:
+            return
+        if "holder" in roles and self._holder_may(etype, p, author):
+            return
+        info = self.keys.get(author)
+        if info is None:
+            yield "author key is not registered on the ledger"
+            return
+        why = info.valid_at(time)
+        if why is not None:
+            yield f"author {info.name!r}: {why}"
+        elif info.role not in roles and "anyone" not in roles:
+            yield f"author {info.name!r} has role {info.role!r}; {etype} needs {sorted(roles)}"
+
+    def _holder_may(self, etype: str, p: dict[str, Any], author: bytes) -> bool:
+        """A parent token's holder may grant a sublicense of it, and withdraw that sublicense."""
+        if etype == "grant":
+            parent = self.grants.get(p.get("parent", b""))
+            return parent is not None and self._holder_of(parent.digest) == author
+        targets = p.get("tokens", [])
+        return bool(targets) and all(
+            t in self.grants
+            and self.grants[t].parent is not None
+            and self._holder_of(self.grants[t].parent or b"") == author
+            for t in targets
+        )
+
+    def _holder_of(self, digest: bytes) -> bytes | None:
+        g = self.grants.get(digest)
+        return g.holder if g is not None else None
+
+    # -- keys -------------------------------------------------------------------------------
+    def _check_key_add(self, p: dict[str, Any]) -> Iterator[str]:
+        if p["key"] in self.keys:
+            yield "key is already registered"
+
+    def _do_key_add(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
+        self.keys[p["key"]] = KeyInfo(
+            p["role"], p["name"], index, p.get("not_before"), p.get("not_after")
+        )
+
+    def _known_key(self, p: dict[str, Any]) -> Iterator[str]:
+        if p["key"] not in self.keys:
+            yield "key is not registered"
+
+    _check_key_retire = _known_key
+    _check_key_compromised = _known_key
+
+    def _do_key_retire(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
+        self.keys[p["key"]].retired = p["effective"]
+
+    def _do_key_compromised(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
+        info = self.keys[p["key"]]
+        since = p["since"]
+        if info.compromised_since is None or since < info.compromised_since:
+            info.compromised_since = since
+
+    # -- terms ------------------------------------------------------------------------------
+    def _check_terms_publish(self, p: dict[str, Any]) -> Iterator[str]:
+        versions = self.terms.get(p["id"], [])
+        if any(v["version"] == p["version"] for v in versions):
+            yield f"terms {p['id']} version {p['version']} already published"
+        if "supersedes" in p and not any(v["version"] == p["supersedes"] for v in versions):
+            yield f"supersedes unknown version {p['supersedes']}"
+
+    def _do_terms_publish(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
+        self.terms.setdefault(p["id"], []).append({**p, "index": index, "published": time})
+
+    def terms_in_force(self, t: int) -> dict[str, dict[str, Any]]:
+        """Per terms id, the latest version effective at t and not sunset."""
+        out = {}
+        for tid, versions in self.terms.items():
+            live = [
+                v
+                for v in versions
+                if v["effective"] <= t and ("sunset" not in v or t < v["sunset"])
+            ]
+            if live:
+                out[tid] = max(live, key=lambda v: (v["effective"], v["index"]))
+        return out
+
+    # -- access and appeals -----------------------------------------------------------------
+    def _ref(self, p: dict[str, Any], member: str, *types: str) -> Iterator[str]:
+        ref = p[member]
+        if self.types.get(ref) not in types:
+            yield f"{member} {ref} does not name a {' or '.join(types)} record"
+
+    def _check_access_request(self, p: dict[str, Any]) -> Iterator[str]:
+        return iter(())
+
+    def _do_access_request(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
+        self.requests[index] = {**p, "received": time}
+
+    def _check_access_decision(self, p: dict[str, Any]) -> Iterator[str]:
+        yield from self._ref(p, "request", "access.request")
+
+    def _do_access_decision(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
+        self.decisions[index] = {**p, "index": index}
+        self.requests[p["request"]]["decision"] = index
+
+    def _check_appeal_file(self, p: dict[str, Any]) -> Iterator[str]:
+        yield from self._ref(p, "target", "access.decision", "revoke", "suspend")
+
+    def _do_appeal_file(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
+        self.appeals[index] = {**p, "filed": time}
+
+    def _check_appeal_decide(self, p: dict[str, Any]) -> Iterator[str]:
+        yield from self._ref(p, "appeal", "appeal.file")
+        appeal = self.appeals.get(p["appeal"])
+        if appeal is not None and "outcome" in appeal:
+            yield f"appeal {p['appeal']} is already decided"
+
+    def _do_appeal_decide(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
+        self.appeals[p["appeal"]].update(
+            outcome=p["outcome"], decided=p["decided_at"], independent=p["independent"]
+        )
+
+    # -- grants -----------------------------------------------------------------------------
+    def _check_grant(self, p: dict[str, Any]) -> Iterator[str]:
+        if p["token_digest"] in self.grants:
+            yield "token is already granted"
+        parent = p.get("parent")
+        if parent is not None:
+            pg = self.grants.get(parent)
+            if pg is None:
+                yield "parent token was never granted"
+            elif not (pg.not_before <= p["not_before"] and p["not_after"] <= pg.not_after):
+                yield "sublicense validity lies outside its parent's"
+        if "request" in p:
+            yield from self._ref(p, "request", "access.request")
+
+    def _do_grant(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
+        d = p["token_digest"]
+        self.grants[d] = Grant(
+            index,
+            d,
+            p["licensee"],
+            p["tier"],
+            p["not_before"],
+            p["not_after"],
+            p.get("parent"),
+            author,
+            p["holder"],
+        )
+        if p.get("parent") is not None:
+            self.children.setdefault(p["parent"], []).append(d)
+        self.by_licensee.setdefault(p["licensee"], []).append(d)
+
+    # -- revocation, suspension, reinstatement ----------------------------------------------
+    def _targets(self, p: dict[str, Any]) -> list[bytes]:
+        out = list(p.get("tokens", []))
+        out += [d for d in self.by_licensee.get(p.get("licensee", b""), []) if d not in out]
+        return out
+
+    def _check_targets(self, p: dict[str, Any]) -> Iterator[str]:
+        for d in p.get("tokens", []):
+            if d not in self.grants:
+                yield f"target token {d.hex()[:16]}... was never granted"
+        if "licensee" in p and p["licensee"] not in self.by_licensee:
+            yield "target licensee holds no granted token"
+        for ref in p.get("incidents", []):
+            if self.types.get(ref) != "incident.report":
+                yield f"incidents: {ref} does not name an incident report"
+
+    _check_revoke = _check_targets
+    _check_suspend = _check_targets
+    _check_reinstate = _check_targets
+
+    def _withdraw(self, kind: str, index: int, p: dict[str, Any]) -> None:
+        w = Withdrawal(kind, index, p["reason"], p["effective"], p["cascade"])
+        targets = self._targets(p)
+        for d in targets:
+            self.grants[d].withdrawals.append(w)
+        self.withdrawals[index] = targets
+
+    def _do_revoke(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
+        self._withdraw("revoked", index, p)
+
+    def _do_suspend(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
+        self._withdraw("suspended", index, p)
+
+    def _do_reinstate(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
+        for d in self._targets(p):
+            g = self.grants[d]
+            g.withdrawals = [w for w in g.withdrawals if w.effective > p["effective"]]
+
+    def status(self, digest: bytes, t: int) -> TokenStatus:
+        """A token's status at time t: its own withdrawals, then cascading ones from ancestors."""
+        g = self.grants.get(digest)
+        if g is None:
+            return TokenStatus("unknown", ())
+        node: Grant | None = g
+        own = True
+        while node is not None:
+            live = [w for w in node.withdrawals if w.effective <= t and (own or w.cascade)]
+            for kind in ("revoked", "suspended"):
+                hits = [w.index for w in live if w.kind == kind]
+                if hits:
+                    return TokenStatus(kind, tuple(hits), None if own else node.digest)
+            node = self.grants.get(node.parent) if node.parent is not None else None
+            own = False
+        return TokenStatus("active", (g.index,))
+
+    # -- provenance -------------------------------------------------------------------------
+    def _check_attest(self, p: dict[str, Any]) -> Iterator[str]:
+        if "predicate" not in p and "envelope" not in p:
+            yield "an attestation carries a predicate or an envelope"
+
+    def _do_attest(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
+        for subject in p["subjects"]:
+            self.attestations.setdefault(subject["sha256"], []).append(index)
+
+    # -- incidents --------------------------------------------------------------------------
+    def _check_incident_report(self, p: dict[str, Any]) -> Iterator[str]:
+        return iter(())
+
+    def _do_incident_report(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
+        self.incidents[index] = Incident(index, p["severity"], tuple(p["harms"]), time)
+
+    def _open_incident(self, p: dict[str, Any]) -> Iterator[str]:
+        inc = self.incidents.get(p["incident"])
+        if inc is None:
+            yield f"incident {p['incident']} does not name an incident report"
+        elif inc.closed is not None:
+            yield f"incident {p['incident']} is already closed"
+
+    _check_incident_ack = _open_incident
+    _check_incident_update = _open_incident
+    _check_incident_respond = _open_incident
+    _check_incident_close = _open_incident
+
+    def _check_incident_remediate(self, p: dict[str, Any]) -> Iterator[str]:
+        yield from self._open_incident(p)
+        for ref in p.get("revocations", []):
+            if self.types.get(ref) not in ("revoke", "suspend"):
+                yield f"revocations: {ref} does not name a revocation or suspension"
+
+    def _do_incident_ack(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
+        inc = self.incidents[p["incident"]]
+        inc.acked = inc.acked if inc.acked is not None else time
+
+    def _do_incident_update(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
+        if "severity" in p:
+            self.incidents[p["incident"]].severity = p["severity"]
+
+    def _do_incident_respond(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
+        inc = self.incidents[p["incident"]]
+        inc.responded = inc.responded if inc.responded is not None else time
+
+    def _do_incident_remediate(
+        self, index: int, time: int, p: dict[str, Any], author: bytes
+    ) -> None:
+        inc = self.incidents[p["incident"]]
+        inc.remediated = inc.remediated if inc.remediated is not None else time
+        inc.revocations.extend(p.get("revocations", []))
+
+    def _do_incident_close(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
+        inc = self.incidents[p["incident"]]
+        inc.closed, inc.outcome, inc.summary = time, p["outcome"], p["summary"]
+
+    def open_incidents(self) -> list[Incident]:
+        return [i for i in self.incidents.values() if i.closed is None]

@@ -1,0 +1,301 @@
+"""The derived ledger state: authorization by role at time, cross-references, cascade, incidents."""
+
+import copy
+
+import pytest
+
+from ledger._state import LedgerState
+
+T = 1_790_000_000
+LOG, ISSUER, RESPONDER, REVIEWER, ATTESTER = (bytes([i]) * 32 for i in range(10, 15))
+HOLDER_A, HOLDER_B, STRANGER = bytes([20]) * 32, bytes([21]) * 32, bytes([22]) * 32
+ROOT, CHILD, GRANDCHILD, OTHER = (bytes([i]) * 32 for i in range(30, 34))
+LICENSEE = bytes([40]) * 32
+
+
+class Log:
+    """Applies entries in order, as the appender would; remembers findings."""
+
+    def __init__(self):
+        self.state = LedgerState(LOG)
+        self.index = 0
+
+    def add(self, etype, author, t=T, **payload):
+        findings = self.state.apply(
+            self.index, t, etype, {"type": etype, "at": t, **payload}, author
+        )
+        self.index += 1
+        return findings
+
+    def ok(self, etype, author, t=T, **payload):
+        findings = self.add(etype, author, t, **payload)
+        assert findings == [], findings
+        return self.index - 1
+
+
+def grant(digest, holder, parent=None, nb=T, na=T + 1000):
+    g = {"token_digest": digest, "holder": holder, "licensee": LICENSEE, "tier": "academic"}
+    g.update(not_before=nb, not_after=na)
+    if parent is not None:
+        g["parent"] = parent
+    return g
+
+
+@pytest.fixture
+def log():
+    lg = Log()
+    for key, role in [
+        (ISSUER, "issuer"),
+        (RESPONDER, "responder"),
+        (REVIEWER, "reviewer"),
+        (ATTESTER, "attester"),
+    ]:
+        lg.ok("key.add", LOG, key=key, role=role, name=role)
+    return lg
+
+
+def test_chain_of_grants_and_cascading_revocation(log):
+    log.ok("grant", ISSUER, **grant(ROOT, HOLDER_A))
+    log.ok("grant", HOLDER_A, **grant(CHILD, HOLDER_B, parent=ROOT, na=T + 500))
+    log.ok("grant", HOLDER_B, **grant(GRANDCHILD, STRANGER, parent=CHILD, na=T + 400))
+    assert log.state.status(GRANDCHILD, T + 1).status == "active"
+    rev = log.ok(
+        "revoke", ISSUER, tokens=[ROOT], reason="prohibited_use", effective=T + 10, cascade=True
+    )
+    assert log.state.status(GRANDCHILD, T + 5).status == "active"  # not yet effective
+    st = log.state.status(GRANDCHILD, T + 10)
+    assert (st.status, st.evidence, st.via) == ("revoked", (rev,), ROOT)
+    assert log.state.status(OTHER, T).status == "unknown"
+
+
+def test_no_cascade_leaves_children_active(log):
+    log.ok("grant", ISSUER, **grant(ROOT, HOLDER_A))
+    log.ok("grant", HOLDER_A, **grant(CHILD, HOLDER_B, parent=ROOT))
+    log.ok("suspend", ISSUER, tokens=[ROOT], reason="duty_breach", effective=T, cascade=False)
+    assert log.state.status(ROOT, T).status == "suspended"
+    assert log.state.status(CHILD, T).status == "active"
+    log.ok("reinstate", ISSUER, tokens=[ROOT], effective=T + 1, cascade=True)
+    assert log.state.status(ROOT, T + 2).status == "active"
+
+
+def test_revocation_by_licensee_commitment_hits_all_their_tokens(log):
+    log.ok("grant", ISSUER, **grant(ROOT, HOLDER_A))
+    log.ok("grant", ISSUER, **grant(OTHER, HOLDER_A))
+    log.ok(
+        "revoke",
+        ISSUER,
+        licensee=LICENSEE,
+        reason="fraudulent_application",
+        effective=T,
+        cascade=True,
+    )
+    assert {log.state.status(d, T).status for d in (ROOT, OTHER)} == {"revoked"}
+
+
+@pytest.mark.parametrize(
+    ("etype", "author", "payload", "expect"),
+    [
+        ("grant", STRANGER, grant(ROOT, HOLDER_A), "not registered"),
+        ("grant", RESPONDER, grant(ROOT, HOLDER_A), "has role 'responder'"),
+        (
+            "terms.publish",
+            ATTESTER,
+            {
+                "id": "t",
+                "version": "1",
+                "sha256": ROOT,
+                "effective": T,
+                "notice_days": 0,
+                "change": "initial",
+            },
+            "has role",
+        ),
+        ("key.add", ISSUER, {"key": STRANGER, "role": "issuer", "name": "x"}, "has role"),
+        ("key.add", LOG, {"key": ISSUER, "role": "issuer", "name": "x"}, "already registered"),
+        (
+            "access.decision",
+            ISSUER,
+            {"request": 0, "decision": "denied", "reasons": [], "decided_at": T},
+            "does not name a access.request",
+        ),
+        ("appeal.file", ISSUER, {"target": 0, "grounds": "g", "filed_at": T}, "does not name"),
+        (
+            "appeal.decide",
+            REVIEWER,
+            {
+                "appeal": 1,
+                "outcome": "upheld",
+                "rationale": "r",
+                "independent": True,
+                "decided_at": T,
+            },
+            "does not name",
+        ),
+        (
+            "revoke",
+            ISSUER,
+            {"tokens": [OTHER], "reason": "legal_order", "effective": T, "cascade": True},
+            "never granted",
+        ),
+        ("grant", ISSUER, grant(CHILD, HOLDER_B, parent=OTHER), "parent token was never granted"),
+        (
+            "incident.close",
+            RESPONDER,
+            {"incident": 0, "outcome": "remediated", "summary": "s"},
+            "does not name an incident report",
+        ),
+        ("grant", ISSUER, {**grant(ROOT, HOLDER_A), "tier": "galactic"}, "unknown code"),
+    ],
+)
+def test_refused_entries_are_named_and_change_nothing(log, etype, author, payload, expect):
+    before = copy.deepcopy(log.state.__dict__)
+    index = log.index
+    findings = log.add(etype, author, **payload)
+    assert len(findings) >= 1 and all(f.index == index for f in findings)
+    assert any(expect in f.message for f in findings), findings
+    after = dict(log.state.__dict__)
+    after["size"] = before["size"]
+    assert after == before
+
+
+def test_sublicense_only_by_the_parent_holder_and_inside_its_window(log):
+    log.ok("grant", ISSUER, **grant(ROOT, HOLDER_A))
+    assert log.add("grant", HOLDER_B, **grant(CHILD, HOLDER_B, parent=ROOT))  # not the holder
+    assert log.add("grant", HOLDER_A, **grant(CHILD, HOLDER_B, parent=ROOT, na=T + 5000))
+    log.ok("grant", HOLDER_A, **grant(CHILD, HOLDER_B, parent=ROOT))
+    # the holder may withdraw its own sublicense, but not its parent
+    assert log.add(
+        "revoke", HOLDER_A, tokens=[ROOT], reason="licensee_request", effective=T, cascade=True
+    )
+    log.ok(
+        "revoke", HOLDER_A, tokens=[CHILD], reason="downstream_violation", effective=T, cascade=True
+    )
+
+
+def test_compromised_and_retired_keys_cannot_sign_afterwards(log):
+    log.ok("key.compromised", LOG, key=ISSUER, since=T + 100)
+    log.ok("grant", ISSUER, t=T + 99, **grant(ROOT, HOLDER_A))
+    findings = log.add(
+        "revoke",
+        ISSUER,
+        t=T + 100,
+        tokens=[ROOT],
+        reason="legal_order",
+        effective=T + 100,
+        cascade=True,
+    )
+    assert any("compromised" in f.message for f in findings)
+    log.ok("key.retire", LOG, key=RESPONDER, effective=T + 50)
+    findings = log.add(
+        "incident.report",
+        RESPONDER,
+        t=T + 60,
+        kind="hazard",
+        harms=["privacy"],
+        severity="low",
+        affected=[],
+        jurisdictions=[],
+        description="d",
+    )
+    # Reports may come from any key, but a registered key is judged by its registration.
+    assert any("retired" in f.message for f in findings)
+    assert (
+        log.add(
+            "incident.report",
+            STRANGER,
+            t=T + 60,
+            kind="hazard",
+            harms=["privacy"],
+            severity="low",
+            affected=[],
+            jurisdictions=[],
+            description="d",
+        )
+        == []
+    )
+
+
+def test_incident_lifecycle_and_times(log):
+    rep = log.ok(
+        "incident.report",
+        STRANGER,
+        t=T,
+        kind="incident",
+        harms=["privacy"],
+        severity="high",
+        affected=["individuals"],
+        jurisdictions=["DE"],
+        description="d",
+    )
+    log.ok("incident.ack", RESPONDER, t=T + 60, incident=rep)
+    log.ok("incident.respond", RESPONDER, t=T + 120, incident=rep, action="a")
+    log.ok("grant", ISSUER, **grant(ROOT, HOLDER_A))
+    rev = log.ok(
+        "revoke",
+        ISSUER,
+        tokens=[ROOT],
+        reason="prohibited_use",
+        effective=T,
+        cascade=True,
+        incidents=[rep],
+    )
+    log.ok("incident.remediate", RESPONDER, t=T + 200, incident=rep, action="r", revocations=[rev])
+    assert [i.index for i in log.state.open_incidents()] == [rep]
+    log.ok("incident.close", RESPONDER, t=T + 300, incident=rep, outcome="remediated", summary="s")
+    inc = log.state.incidents[rep]
+    assert (inc.acked, inc.responded, inc.remediated, inc.closed) == (
+        T + 60,
+        T + 120,
+        T + 200,
+        T + 300,
+    )
+    assert inc.revocations == [rev] and log.state.open_incidents() == []
+    assert log.add("incident.update", RESPONDER, incident=rep, note="late")
+
+
+def test_access_appeal_flow_and_terms_in_force(log):
+    req = log.ok(
+        "access.request", ISSUER, applicant=LICENSEE, tier="sme", purpose="research", region="FR"
+    )
+    dec = log.ok(
+        "access.decision",
+        ISSUER,
+        request=req,
+        decision="denied",
+        reasons=["tier_mismatch"],
+        decided_at=T + 3600,
+    )
+    app = log.ok("appeal.file", ISSUER, target=dec, grounds="g", filed_at=T + 7200)
+    log.ok(
+        "appeal.decide",
+        REVIEWER,
+        appeal=app,
+        outcome="overturned",
+        rationale="r",
+        independent=True,
+        decided_at=T + 9000,
+    )
+    assert log.add(
+        "appeal.decide",
+        REVIEWER,
+        appeal=app,
+        outcome="upheld",
+        rationale="r",
+        independent=True,
+        decided_at=T + 9001,
+    )
+    assert log.state.appeals[app]["outcome"] == "overturned"
+    terms = {"id": "t", "sha256": ROOT, "notice_days": 30}
+    log.ok("terms.publish", ISSUER, version="1", effective=T, change="initial", **terms)
+    log.ok(
+        "terms.publish",
+        ISSUER,
+        version="2",
+        effective=T + 100,
+        supersedes="1",
+        change="material",
+        **terms,
+    )
+    assert log.state.terms_in_force(T + 50)["t"]["version"] == "1"
+    assert log.state.terms_in_force(T + 100)["t"]["version"] == "2"
+    assert log.add("terms.publish", ISSUER, version="2", effective=T, change="minor", **terms)
