@@ -21,7 +21,13 @@ from keys import (
     read_passphrase,
 )
 
-from ._keyopts import keyring_option, passphrase_options, trust_option, trust_path
+from ._keyopts import (
+    keyring_option,
+    load_signing_key,
+    passphrase_options,
+    trust_option,
+    trust_path,
+)
 from ._output import emit, json_option
 
 __all__ = ["keys", "trust"]
@@ -113,6 +119,28 @@ def keys_list(keyring_dir: Path | None, as_json: bool) -> None:
     ring = Keyring(keyring_dir)
     rows = [{"name": n, "kid": ring.public(n).thumbprint} for n in ring.names()]
     emit(rows, as_json=as_json, text="\n".join(f"{r['name']}\t{r['kid']}" for r in rows))
+
+
+@keys.command("check")
+@click.argument("name")
+@keyring_option
+@passphrase_options
+@json_option
+def keys_check(
+    name: str,
+    keyring_dir: Path | None,
+    passphrase_file: Path | None,
+    passphrase_env: str | None,
+    as_json: bool,
+) -> None:
+    """Load the private key NAME as a signing command would, and say whether it is usable.
+
+    Checks the file's permissions (0600), the passphrase, the algorithm (Ed25519) and that
+    NAME.pub holds its public key. Exits 2 with the reason when any check fails.
+    """
+    key = load_signing_key(keyring_dir, name, passphrase_file, passphrase_env)
+    info = {"name": name, "kid": key.public_key.thumbprint, "usable": True}
+    emit(info, as_json=as_json, text=f"key {name} is usable (kid {info['kid']})")
 
 
 @keys.command("show")

@@ -19,16 +19,18 @@ MAX_PASSPHRASE_SIZE = 1024
 def load_public_key(data: bytes) -> PublicKey:
     """Import an Ed25519 public key from PEM SPKI, JWK JSON, a note verifier key, or 32 raw bytes.
 
-    Exactly 32 bytes are the raw key (no text encoding of a key is that short). Otherwise the
-    input, without surrounding whitespace, must be a ``PUBLIC KEY`` PEM, a JSON object (an
-    RFC 8037 JWK), or a C2SP verifier key ``name+hash+key``. Every path ends in
+    Exactly 32 bytes are the raw key, unless every byte is printable ASCII or whitespace: that
+    is text (a short, broken JWK or verifier key), and a random key looks like it with
+    probability below 2**-44. Otherwise the input, without surrounding whitespace, must be a
+    ``PUBLIC KEY`` PEM, a JSON object (an RFC 8037 JWK), or a C2SP verifier key
+    ``name+hash+key``. Every path ends in
     ``PublicKey.from_raw``'s checks. Raises MalformedError naming what was wrong.
     """
     if not isinstance(data, bytes):
         raise MalformedError("public key: expected bytes")
     if len(data) > MAX_PUBLIC_KEY_SIZE:
         raise MalformedError(f"public key: larger than {MAX_PUBLIC_KEY_SIZE} bytes")
-    if len(data) == 32:
+    if len(data) == 32 and not all(0x20 <= b < 0x7F or b in b"\t\n\r" for b in data):
         return PublicKey.from_raw(data)
     text = data.strip()
     if not text:
