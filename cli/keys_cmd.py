@@ -73,7 +73,7 @@ def _key_info(name: str, key: PublicKey, note_name: str) -> dict[str, Any]:
 # --- lic keys ------------------------------------------------------------------------------
 @click.group()
 def keys() -> None:
-    """Create, list, show and export the Ed25519 keys of a keyring.
+    """Create, list, show, check and export the Ed25519 keys of a keyring.
 
     A keyring is a directory holding NAME.key (private, PKCS#8 PEM, mode 0600, encrypted when
     a passphrase is given) and NAME.pub (public, SubjectPublicKeyInfo PEM) per key.
