@@ -118,6 +118,8 @@ def keys_list(keyring_dir: Path | None, as_json: bool) -> None:
     """List the keys of the keyring with their key ids (RFC 7638 thumbprints)."""
     ring = Keyring(keyring_dir)
     rows = [{"name": n, "kid": ring.public(n).thumbprint} for n in ring.names()]
+    if not rows and not as_json:
+        return
     emit(rows, as_json=as_json, text="\n".join(f"{r['name']}\t{r['kid']}" for r in rows))
 
 

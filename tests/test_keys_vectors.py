@@ -248,3 +248,30 @@ def test_backends_agree_on_non_canonical_and_small_order_signature_parts():
     ]
     for bad in cases:
         assert _outcomes(bad, msg) == [False] * len(BACKENDS)
+
+
+def test_backends_agree_on_every_small_order_r_encoding():
+    # R from libsodium's blocklist (tests/test_small_order.py), canonical and not, with the
+    # S of a valid signature: every form is refused by both backends.
+    from tests.test_small_order import BAD_KEYS
+
+    msg = b"small-order R"
+    sig = _KEY.sign(msg)
+    for r in BAD_KEYS:
+        assert _outcomes(r + sig[32:], msg) == [False] * len(BACKENDS)
+
+
+def test_public_api_is_exported():
+    import keys
+
+    contract = [
+        "Keyring", "TrustEntry", "TrustStore", "read_passphrase", "load_public_key",
+        "PublicKey", "SigningKey", "LicError", "MalformedError", "KeyStoreError",
+        "UntrustedKeyError", "InvalidSignatureError",
+    ]  # fmt: skip
+    for name in contract:
+        assert name in keys.__all__
+        assert getattr(keys, name) is not None
+    assert sorted(keys.__all__) == sorted(set(keys.__all__))
+    for name in keys.__all__:
+        getattr(keys, name)
