@@ -1,0 +1,330 @@
+"""RFC 9162 Merkle tree math. Pure: no I/O, no clock.
+
+Hashing (RFC 9162 section 2.1.1): leaf ``H(0x00 || d)``, node ``H(0x01 || left || right)``,
+the empty tree hashes to ``H("")``.
+
+Storage addressing follows Go's ``golang.org/x/mod/sumdb/tlog``: the hash of the complete subtree
+at ``level`` L covering leaves ``[k * 2**L, (k + 1) * 2**L)`` has the *stored hash index*
+``stored_hash_index(L, k)``. Appending leaf n writes exactly the hashes of the complete subtrees
+that leaf completes, at consecutive indexes, so the store only ever appends. Every root, inclusion
+proof and consistency proof is a fold of O(log n) complete-subtree hashes: the ``*_plan``
+functions name the stored indexes needed (the store answers them in one query) and ``assemble``
+builds the result. Nothing here reads storage.
+
+The verifiers follow RFC 9162 sections 2.1.3.2 and 2.1.4.2 step by step and refuse the edge
+cases: size 0, index >= size, size1 = 0, size1 > size2, equal sizes with a non-empty proof, and
+hashes that are not 32 bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+
+from keys.errors import ProofMismatchError
+
+__all__ = [
+    "EMPTY_ROOT",
+    "HASH_SIZE",
+    "MAX_PROOF_HASHES",
+    "Frontier",
+    "assemble",
+    "consistency_plan",
+    "fold",
+    "inclusion_plan",
+    "leaf_hash",
+    "node_hash",
+    "plan_indexes",
+    "root_from_inclusion_proof",
+    "root_plan",
+    "stored_hash_count",
+    "stored_hash_index",
+    "subtrees",
+    "verify_consistency",
+    "verify_inclusion",
+]
+
+HASH_SIZE = 32
+MAX_PROOF_HASHES = 64  # a tree of 2**63 leaves needs at most 63 (inclusion) or 64 (consistency)
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+MAX_SIZE = 1 << 63
+
+_sha256 = hashlib.sha256
+
+Plan = list[list[int]]  # each proof element: the stored hash indexes to fold, left to right
+
+
+def leaf_hash(data: bytes) -> bytes:
+    """RFC 9162 leaf hash of the exact bytes given: SHA-256(0x00 || data)."""
+    return _sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    """RFC 9162 interior node hash: SHA-256(0x01 || left || right)."""
+    return _sha256(b"\x01" + left + right).digest()
+
+
+def stored_hash_index(level: int, n: int) -> int:
+    """Index of the stored hash of complete subtree ``n`` at ``level`` (Go sumdb/tlog layout)."""
+    for _ in range(level):
+        n = 2 * n + 1
+    i = 0
+    while n > 0:
+        i += n
+        n >>= 1
+    return i + level
+
+
+def stored_hash_count(size: int) -> int:
+    """How many hashes a tree of ``size`` leaves has stored."""
+    if size == 0:
+        return 0
+    n = size - 1
+    return stored_hash_index(0, n) + 1 + _trailing_ones(n)
+
+
+def _trailing_ones(n: int) -> int:
+    return ((n ^ (n + 1)) >> 1).bit_length()
+
+
+def subtrees(lo: int, hi: int) -> list[tuple[int, int]]:
+    """Complete subtrees (level, k) covering ``[lo, hi)``, left to right, largest first.
+
+    ``lo`` must be aligned as every range in RFC 9162's recursive definitions is: a multiple
+    of the largest power of two not exceeding ``hi - lo``.
+    """
+    out: list[tuple[int, int]] = []
+    while lo < hi:
+        level = (hi - lo).bit_length() - 1
+        if lo & ((1 << level) - 1):
+            raise ValueError("unaligned range")
+        out.append((level, lo >> level))
+        lo += 1 << level
+    return out
+
+
+def _range_ids(lo: int, hi: int) -> list[int]:
+    return [stored_hash_index(level, k) for level, k in subtrees(lo, hi)]
+
+
+def fold(hashes: Sequence[bytes]) -> bytes:
+    """MTH of a range from its complete subtrees (left to right): right-to-left node hashes."""
+    if not hashes:
+        return EMPTY_ROOT
+    acc = hashes[-1]
+    for h in reversed(hashes[:-1]):
+        acc = _sha256(b"\x01" + h + acc).digest()
+    return acc
+
+
+def root_plan(size: int) -> list[int]:
+    """Stored hash indexes whose fold is the root of the tree of ``size`` leaves."""
+    if not 0 <= size < MAX_SIZE:
+        raise ValueError("size out of range")
+    return _range_ids(0, size)
+
+
+def _largest_pow2_below(n: int) -> int:
+    """RFC 9162: the largest power of two smaller than n (n > 1)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def inclusion_plan(index: int, size: int) -> Plan:
+    """RFC 9162 section 2.1.3.1 PATH(index, D[0:size]), as stored hash indexes per element."""
+    if not 0 <= index < size < MAX_SIZE + 1:
+        raise ValueError("index must be in [0, size)")
+    out: Plan = []
+    lo, hi, m = 0, size, index
+    # PATH appends the sibling after recursing, so collect top-down and reverse at the end.
+    while hi - lo > 1:
+        k = _largest_pow2_below(hi - lo)
+        if m < k:
+            out.append(_range_ids(lo + k, hi))
+            hi = lo + k
+        else:
+            out.append(_range_ids(lo, lo + k))
+            lo, m = lo + k, m - k
+    out.reverse()
+    return out
+
+
+def consistency_plan(size1: int, size2: int) -> Plan:
+    """RFC 9162 section 2.1.4.1 PROOF(size1, D[0:size2]) as stored hash indexes per element."""
+    if not 0 < size1 <= size2 < MAX_SIZE + 1:
+        raise ValueError("sizes must satisfy 0 < size1 <= size2")
+    out: Plan = []
+    lo, hi, m, complete = 0, size2, size1, True
+    while True:
+        n = hi - lo
+        if m == n:
+            if not complete:
+                out.append(_range_ids(lo, hi))
+            break
+        k = _largest_pow2_below(n)
+        if m <= k:
+            out.append(_range_ids(lo + k, hi))
+            hi = lo + k
+        else:
+            out.append(_range_ids(lo, lo + k))
+            lo, m, complete = lo + k, m - k, False
+    out.reverse()
+    return out
+
+
+def plan_indexes(plan: Iterable[Iterable[int]]) -> list[int]:
+    """Every stored hash index a plan needs, once each (for one storage query)."""
+    seen: dict[int, None] = {}
+    for element in plan:
+        for i in element:
+            seen[i] = None
+    return list(seen)
+
+
+def assemble(plan: Plan, hashes: Mapping[int, bytes]) -> list[bytes]:
+    """Build the proof hashes of a plan from the stored hashes it named."""
+    return [fold([hashes[i] for i in element]) for element in plan]
+
+
+class Frontier:
+    """The right edge of a tree: hashes of the complete subtrees that make up ``size`` leaves.
+
+    Appending a leaf yields the (stored index, hash) pairs it completes, which is exactly what
+    the store must write. ``root()`` folds the edge. Memory is O(log n).
+    """
+
+    __slots__ = ("_edge", "size")
+
+    def __init__(self, size: int, edge: Sequence[bytes]) -> None:
+        """``edge`` holds the hashes of ``subtrees(0, size)``, largest first."""
+        if len(edge) != size.bit_count():
+            raise ValueError("frontier does not match size")
+        self.size = size
+        self._edge = list(edge)
+
+    @staticmethod
+    def plan(size: int) -> list[int]:
+        return root_plan(size)
+
+    def append(self, leaf: bytes, out: list[tuple[int, bytes]]) -> None:
+        """Add one leaf hash; append every newly completed (stored index, hash) to ``out``."""
+        n = self.size
+        h = leaf
+        out.append((stored_hash_index(0, n), h))
+        level, k = 0, n
+        edge = self._edge
+        while k & 1:
+            h = _sha256(b"\x01" + edge.pop() + h).digest()
+            level += 1
+            k >>= 1
+            out.append((stored_hash_index(level, k), h))
+        edge.append(h)
+        self.size = n + 1
+
+    def root(self) -> bytes:
+        return fold(self._edge)
+
+
+# -- verification (RFC 9162 sections 2.1.3.2 and 2.1.4.2) -----------------------------------
+
+
+def _check_hashes(what: str, proof: Sequence[bytes]) -> None:
+    if len(proof) > MAX_PROOF_HASHES:
+        raise ProofMismatchError(f"{what}: proof has too many hashes")
+    for p in proof:
+        if not isinstance(p, bytes) or len(p) != HASH_SIZE:
+            raise ProofMismatchError(f"{what}: every proof hash must be 32 bytes")
+
+
+def _check_size(what: str, n: int) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n < MAX_SIZE:
+        raise ProofMismatchError(f"{what}: size or index out of range")
+
+
+def root_from_inclusion_proof(index: int, size: int, leaf: bytes, proof: Sequence[bytes]) -> bytes:
+    """The root an inclusion proof leads to (RFC 9162 2.1.3.2 steps 1-4); raises on misuse."""
+    _check_size("inclusion", index)
+    _check_size("inclusion", size)
+    if index >= size:
+        raise ProofMismatchError("inclusion: index must be smaller than the tree size")
+    if not isinstance(leaf, bytes) or len(leaf) != HASH_SIZE:
+        raise ProofMismatchError("inclusion: leaf hash must be 32 bytes")
+    _check_hashes("inclusion", proof)
+    fn, sn = index, size - 1
+    r = leaf
+    for p in proof:
+        if sn == 0:
+            raise ProofMismatchError("inclusion: proof is too long")
+        if fn & 1 or fn == sn:
+            r = _sha256(b"\x01" + p + r).digest()
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = _sha256(b"\x01" + r + p).digest()
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise ProofMismatchError("inclusion: proof is too short")
+    return r
+
+
+def verify_inclusion(
+    index: int, size: int, leaf: bytes, proof: Sequence[bytes], root: bytes
+) -> None:
+    """Raise ProofMismatchError unless ``proof`` shows leaf hash ``leaf`` at ``index``."""
+    if root_from_inclusion_proof(index, size, leaf, proof) != root:
+        raise ProofMismatchError("inclusion: proof does not lead to the root")
+
+
+def verify_consistency(
+    size1: int, size2: int, proof: Sequence[bytes], root1: bytes, root2: bytes
+) -> None:
+    """Raise ProofMismatchError unless ``proof`` shows tree ``size2`` extends tree ``size1``."""
+    _check_size("consistency", size1)
+    _check_size("consistency", size2)
+    for r in (root1, root2):
+        if not isinstance(r, bytes) or len(r) != HASH_SIZE:
+            raise ProofMismatchError("consistency: roots must be 32 bytes")
+    _check_hashes("consistency", proof)
+    if size1 == 0:
+        raise ProofMismatchError("consistency: size1 must not be 0")
+    if size1 > size2:
+        raise ProofMismatchError("consistency: size1 must not exceed size2")
+    if size1 == size2:
+        if proof:
+            raise ProofMismatchError("consistency: equal sizes need an empty proof")
+        if root1 != root2:
+            raise ProofMismatchError("consistency: equal sizes with different roots")
+        return
+    # RFC 9162 section 2.1.4.2.
+    if not proof:  # step 1
+        raise ProofMismatchError("consistency: empty proof for different sizes")
+    path = list(proof)
+    if size1 & (size1 - 1) == 0:  # step 2: size1 is an exact power of two
+        path.insert(0, root1)
+    fn, sn = size1 - 1, size2 - 1  # step 3
+    while fn & 1:  # step 4
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]  # step 5
+    for c in path[1:]:  # step 6
+        if sn == 0:
+            raise ProofMismatchError("consistency: proof is too long")
+        if fn & 1 or fn == sn:
+            fr = _sha256(b"\x01" + c + fr).digest()
+            sr = _sha256(b"\x01" + c + sr).digest()
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = _sha256(b"\x01" + sr + c).digest()
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:  # step 7
+        raise ProofMismatchError("consistency: proof is too short")
+    if fr != root1:
+        raise ProofMismatchError("consistency: proof does not lead to the first root")
+    if sr != root2:
+        raise ProofMismatchError("consistency: proof does not lead to the second root")
