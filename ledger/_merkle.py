@@ -3,13 +3,12 @@
 Hashing (RFC 9162 section 2.1.1): leaf ``H(0x00 || d)``, node ``H(0x01 || left || right)``,
 the empty tree hashes to ``H("")``.
 
-Storage addressing follows Go's ``golang.org/x/mod/sumdb/tlog``: the hash of the complete subtree
-at ``level`` L covering leaves ``[k * 2**L, (k + 1) * 2**L)`` has the *stored hash index*
-``stored_hash_index(L, k)``. Appending leaf n writes exactly the hashes of the complete subtrees
-that leaf completes, at consecutive indexes, so the store only ever appends. Every root, inclusion
-proof and consistency proof is a fold of O(log n) complete-subtree hashes: the ``*_plan``
-functions name the stored indexes needed (the store answers them in one query) and ``assemble``
-builds the result. Nothing here reads storage.
+Storage addressing is Go's ``golang.org/x/mod/sumdb/tlog`` grouped by leaf: appending leaf n
+stores exactly the hashes of the complete subtrees that leaf completes (the leaf and one per
+trailing one bit of n), all in row n, so the store only ever appends one row per leaf. Every
+root, inclusion proof and consistency proof is a fold of O(log n) complete-subtree hashes: the
+``*_plan`` functions name the (row, slot) pairs needed (the store answers them in one query) and
+``assemble`` builds the result. Nothing here reads storage.
 
 The verifiers follow RFC 9162 sections 2.1.3.2 and 2.1.4.2 step by step and refuse the edge
 cases: size 0, index >= size, size1 = 0, size1 > size2, equal sizes with a non-empty proof, and
@@ -34,11 +33,12 @@ __all__ = [
     "inclusion_plan",
     "leaf_hash",
     "node_hash",
-    "plan_indexes",
+    "node_hash_at",
+    "node_location",
+    "plan_rows",
     "root_from_inclusion_proof",
     "root_plan",
-    "stored_hash_count",
-    "stored_hash_index",
+    "row_hash_count",
     "subtrees",
     "verify_consistency",
     "verify_inclusion",
@@ -51,7 +51,8 @@ MAX_SIZE = 1 << 63
 
 _sha256 = hashlib.sha256
 
-Plan = list[list[int]]  # each proof element: the stored hash indexes to fold, left to right
+Node = tuple[int, int]  # (row, slot): see node_location
+Plan = list[list[Node]]  # each proof element: the stored hashes to fold, left to right
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -64,27 +65,19 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return _sha256(b"\x01" + left + right).digest()
 
 
-def stored_hash_index(level: int, n: int) -> int:
-    """Index of the stored hash of complete subtree ``n`` at ``level`` (Go sumdb/tlog layout)."""
-    for _ in range(level):
-        n = 2 * n + 1
-    i = 0
-    while n > 0:
-        i += n
-        n >>= 1
-    return i + level
+def node_location(level: int, k: int) -> tuple[int, int]:
+    """Where the hash of complete subtree ``k`` at ``level`` is stored: (row, slot).
+
+    Appending leaf n completes the subtrees that end at n: the leaf itself (level 0) and one
+    more per trailing one bit of n. They are stored together in row n, slot = level, so the
+    subtree covering ``[k * 2**L, (k + 1) * 2**L)`` lives in row ``(k + 1) * 2**L - 1``.
+    """
+    return ((k + 1) << level) - 1, level
 
 
-def stored_hash_count(size: int) -> int:
-    """How many hashes a tree of ``size`` leaves has stored."""
-    if size == 0:
-        return 0
-    n = size - 1
-    return stored_hash_index(0, n) + 1 + _trailing_ones(n)
-
-
-def _trailing_ones(n: int) -> int:
-    return ((n ^ (n + 1)) >> 1).bit_length()
+def row_hash_count(n: int) -> int:
+    """How many hashes row n holds: the leaf plus one per trailing one bit of n."""
+    return 1 + ((n ^ (n + 1)) >> 1).bit_length()
 
 
 def subtrees(lo: int, hi: int) -> list[tuple[int, int]]:
@@ -103,8 +96,15 @@ def subtrees(lo: int, hi: int) -> list[tuple[int, int]]:
     return out
 
 
-def _range_ids(lo: int, hi: int) -> list[int]:
-    return [stored_hash_index(level, k) for level, k in subtrees(lo, hi)]
+def _range_ids(lo: int, hi: int) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    while lo < hi:
+        level = (hi - lo).bit_length() - 1
+        if lo & ((1 << level) - 1):
+            raise ValueError("unaligned range")
+        lo += 1 << level
+        out.append((lo - 1, level))
+    return out
 
 
 def fold(hashes: Sequence[bytes]) -> bytes:
@@ -117,8 +117,8 @@ def fold(hashes: Sequence[bytes]) -> bytes:
     return acc
 
 
-def root_plan(size: int) -> list[int]:
-    """Stored hash indexes whose fold is the root of the tree of ``size`` leaves."""
+def root_plan(size: int) -> list[Node]:
+    """Stored hashes whose fold is the root of the tree of ``size`` leaves."""
     if not 0 <= size < MAX_SIZE:
         raise ValueError("size out of range")
     return _range_ids(0, size)
@@ -130,20 +130,27 @@ def _largest_pow2_below(n: int) -> int:
 
 
 def inclusion_plan(index: int, size: int) -> Plan:
-    """RFC 9162 section 2.1.3.1 PATH(index, D[0:size]), as stored hash indexes per element."""
+    """RFC 9162 section 2.1.3.1 PATH(index, D[0:size]), as stored hashes per element."""
     if not 0 <= index < size < MAX_SIZE + 1:
         raise ValueError("index must be in [0, size)")
     out: Plan = []
     lo, hi, m = 0, size, index
     # PATH appends the sibling after recursing, so collect top-down and reverse at the end.
     while hi - lo > 1:
-        k = _largest_pow2_below(hi - lo)
+        n = hi - lo
+        level = (n - 1).bit_length() - 1
+        k = 1 << level
         if m < k:
-            out.append(_range_ids(lo + k, hi))
+            rest = n - k
+            if rest & (rest - 1) == 0:  # the right part is one complete subtree
+                out.append([(hi - 1, rest.bit_length() - 1)])
+            else:
+                out.append(_range_ids(lo + k, hi))
             hi = lo + k
         else:
-            out.append(_range_ids(lo, lo + k))
-            lo, m = lo + k, m - k
+            out.append([(lo + k - 1, level)])
+            lo += k
+            m -= k
     out.reverse()
     return out
 
@@ -171,25 +178,39 @@ def consistency_plan(size1: int, size2: int) -> Plan:
     return out
 
 
-def plan_indexes(plan: Iterable[Iterable[int]]) -> list[int]:
-    """Every stored hash index a plan needs, once each (for one storage query)."""
+def plan_rows(plan: Iterable[Iterable[Node]]) -> list[int]:
+    """Every row a plan needs, once each (for one storage query)."""
     seen: dict[int, None] = {}
     for element in plan:
-        for i in element:
-            seen[i] = None
+        for row, _ in element:
+            seen[row] = None
     return list(seen)
 
 
-def assemble(plan: Plan, hashes: Mapping[int, bytes]) -> list[bytes]:
-    """Build the proof hashes of a plan from the stored hashes it named."""
-    return [fold([hashes[i] for i in element]) for element in plan]
+def node_hash_at(rows: Mapping[int, bytes], node: Node) -> bytes:
+    row, slot = node
+    blob = rows[row]
+    return blob[slot * HASH_SIZE : (slot + 1) * HASH_SIZE]
+
+
+def assemble(plan: Plan, rows: Mapping[int, bytes]) -> list[bytes]:
+    """Build the proof hashes of a plan from the rows it named."""
+    out = []
+    for element in plan:
+        if len(element) == 1:
+            row, slot = element[0]
+            out.append(rows[row][slot * HASH_SIZE : (slot + 1) * HASH_SIZE])
+        else:
+            out.append(fold([node_hash_at(rows, n) for n in element]))
+    return out
 
 
 class Frontier:
     """The right edge of a tree: hashes of the complete subtrees that make up ``size`` leaves.
 
-    Appending a leaf yields the (stored index, hash) pairs it completes, which is exactly what
-    the store must write. ``root()`` folds the edge. Memory is O(log n).
+    ``append`` takes a leaf hash and returns the row to store for it (the leaf hash followed
+    by the hashes of the subtrees it completes, by level). ``root()`` folds the edge. Memory
+    is O(log n).
     """
 
     __slots__ = ("_edge", "size")
@@ -201,24 +222,18 @@ class Frontier:
         self.size = size
         self._edge = list(edge)
 
-    @staticmethod
-    def plan(size: int) -> list[int]:
-        return root_plan(size)
-
-    def append(self, leaf: bytes, out: list[tuple[int, bytes]]) -> None:
-        """Add one leaf hash; append every newly completed (stored index, hash) to ``out``."""
+    def append(self, leaf: bytes) -> bytes:
         n = self.size
         h = leaf
-        out.append((stored_hash_index(0, n), h))
-        level, k = 0, n
+        parts = [h]
         edge = self._edge
-        while k & 1:
+        while n & 1:
             h = _sha256(b"\x01" + edge.pop() + h).digest()
-            level += 1
-            k >>= 1
-            out.append((stored_hash_index(level, k), h))
+            parts.append(h)
+            n >>= 1
         edge.append(h)
-        self.size = n + 1
+        self.size += 1
+        return b"".join(parts)
 
     def root(self) -> bytes:
         return fold(self._edge)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from keys import PublicKey, SigningKey
 from keys.errors import MalformedError
@@ -66,7 +67,12 @@ class Record:
         return cose.parse_sign1(self.entry, max_size=MAX_ENTRY_SIZE)
 
 
+_VALID_TYPES: set[str] = set()
+
+
 def check_entry_type(entry_type: object) -> str:
+    if entry_type in _VALID_TYPES:
+        return entry_type
     if (
         not isinstance(entry_type, str)
         or len(entry_type) > _MAX_TYPE_LEN
@@ -75,7 +81,67 @@ def check_entry_type(entry_type: object) -> str:
         raise MalformedError(
             "entry type: 1-64 characters, lowercase letters and digits separated by . _ -"
         )
+    if len(_VALID_TYPES) < 1024:
+        _VALID_TYPES.add(entry_type)
     return entry_type
+
+
+def _bstr(data: bytes, pos: int) -> tuple[int, int] | None:
+    """(start, end) of the byte string whose shortest-form head is at ``pos``, else None."""
+    if pos >= len(data):
+        return None
+    b = data[pos]
+    if b >> 5 != 2:
+        return None
+    ai = b & 0x1F
+    if ai < 24:
+        n, pos = ai, pos + 1
+    elif ai == 24 and pos + 2 <= len(data) and data[pos + 1] >= 24:
+        n, pos = data[pos + 1], pos + 2
+    elif ai == 25 and pos + 3 <= len(data):
+        n, pos = int.from_bytes(data[pos + 1 : pos + 3], "big"), pos + 3
+        if n < 0x100:
+            return None
+    elif ai == 26 and pos + 5 <= len(data):
+        n, pos = int.from_bytes(data[pos + 1 : pos + 5], "big"), pos + 5
+        if n < 0x10000:
+            return None
+    else:
+        return None
+    if pos + n > len(data):
+        return None
+    return pos, pos + n
+
+
+_PROTECTED_CACHE: dict[bytes, dict[Any, Any]] = {}
+
+
+def _fast_envelope(entry: bytes) -> tuple[dict[Any, Any], bytes, bytes, bytes] | None:
+    """The common shape of an entry, checked without the generic decoder: tag 18, array of 4,
+    protected bstr, empty unprotected map, payload bstr, 64-byte signature, nothing after.
+    Returns (protected, protected bytes, payload, signature), or None to take the slow path.
+    The protected header is still decoded by the strict decoder (memoized: authors repeat it).
+    """
+    if entry[:2] != b"\xd2\x84":
+        return None
+    p = _bstr(entry, 2)
+    if p is None or p[1] >= len(entry) or entry[p[1]] != 0xA0:
+        return None
+    pl = _bstr(entry, p[1] + 1)
+    if pl is None or entry[pl[1] : pl[1] + 2] != b"\x58\x40" or pl[1] + 66 != len(entry):
+        return None
+    pbytes = entry[p[0] : p[1]]
+    protected = _PROTECTED_CACHE.get(pbytes)
+    if protected is None:
+        if not pbytes:
+            return None
+        decoded = cbor.decode(pbytes, max_size=MAX_ENTRY_SIZE)
+        if not isinstance(decoded, dict) or not decoded:
+            return None
+        if len(_PROTECTED_CACHE) > 4096:
+            _PROTECTED_CACHE.clear()
+        _PROTECTED_CACHE[pbytes] = protected = decoded
+    return protected, pbytes, entry[pl[0] : pl[1]], entry[pl[1] + 2 :]
 
 
 def check_entry(entry_type: str, entry: bytes) -> cose.Sign1:
@@ -83,7 +149,12 @@ def check_entry(entry_type: str, entry: bytes) -> cose.Sign1:
     check_entry_type(entry_type)
     if not isinstance(entry, bytes) or len(entry) > MAX_ENTRY_SIZE:
         raise MalformedError(f"entry: must be bytes of at most {MAX_ENTRY_SIZE}")
-    msg = cose.parse_sign1(entry, max_size=MAX_ENTRY_SIZE)
+    fast = _fast_envelope(entry)
+    if fast is not None:
+        protected, pbytes, payload, sig = fast
+        msg = cose.Sign1(pbytes, dict(protected), {}, payload, sig)
+    else:
+        msg = cose.parse_sign1(entry, max_size=MAX_ENTRY_SIZE)
     if msg.protected.get(cose.HDR_ALG) != cose.ALG_EDDSA:
         raise MalformedError("entry: protected header must carry alg EdDSA")
     if msg.protected.get(cose.HDR_TYP) != entry_type:
@@ -116,17 +187,43 @@ def verify_entry(record: Record, author: PublicKey) -> bytes:
     return msg.payload
 
 
+def _head(major: int, n: int) -> bytes:
+    if n < 24:
+        return bytes((major << 5 | n,))
+    if n < 0x100:
+        return bytes((major << 5 | 24, n))
+    if n < 0x10000:
+        return bytes((major << 5 | 25,)) + n.to_bytes(2, "big")
+    if n < 0x100000000:
+        return bytes((major << 5 | 26,)) + n.to_bytes(4, "big")
+    return bytes((major << 5 | 27,)) + n.to_bytes(8, "big")
+
+
+# Map of 6 pairs; keys in deterministic order (by their encodings): v, idx, prev, time, type,
+# entry. Equal to lic.cbor.encode of the same map (a test checks it on random records).
+_HDR = b"\xa6\x61v" + _head(0, RECORD_VERSION) + b"\x63idx"
+
+
 def encode_record(index: int, prev: bytes, time: int, entry_type: str, entry: bytes) -> bytes:
     """Deterministic CBOR bytes of a record. The entry must already have passed check_entry."""
-    return cbor.encode(
-        {
-            "v": RECORD_VERSION,
-            "idx": index,
-            "prev": prev,
-            "time": time,
-            "type": entry_type,
-            "entry": entry,
-        }
+    if not 0 <= index <= _MAX_INT or not 0 <= time <= _MAX_INT or len(prev) != HASH_SIZE:
+        raise MalformedError("record: index, time or prev out of range")
+    t = entry_type.encode("utf-8")
+    return b"".join(
+        (
+            _HDR,
+            _head(0, index),
+            b"\x64prev\x58\x20",
+            prev,
+            b"\x64time",
+            _head(0, time),
+            b"\x64type",
+            _head(3, len(t)),
+            t,
+            b"\x65entry",
+            _head(2, len(entry)),
+            entry,
+        )
     )
 
 

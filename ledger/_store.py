@@ -6,9 +6,9 @@ I/O lives here and only here; the math is in ``_merkle`` and the formats in ``_r
 - WAL mode with ``synchronous=FULL``: a commit is fsynced before ``append`` returns.
 - Appends run in ``BEGIN IMMEDIATE`` transactions, so writers in several processes serialize;
   the next index is read inside the write lock, so none is lost or duplicated.
-- Appending leaf n writes the hashes of the complete subtrees it completes (Go sumdb/tlog
-  layout), so roots and proofs at any size need O(log n) hash reads in one query, and opening
-  a ledger reads nothing but its metadata.
+- Appending leaf n writes one row: the record bytes and the hashes of the complete subtrees it
+  completes (Go sumdb/tlog's stored hashes, grouped by leaf), so roots and proofs at any size
+  need O(log n) row reads in one query, and opening a ledger reads nothing but its metadata.
 - The latest checkpoint (table ``head``) advances only by compare-and-swap inside the same
   transaction that computed its root, and only after the stored tree is checked to still have
   the previous checkpoint's root at the previous size: the log cannot sign two inconsistent
@@ -60,6 +60,8 @@ STORE_FORMAT = "lic-ledger-sqlite/v1"
 EXPORT_FORMAT = "lic-ledger-export/v1"
 BUSY_TIMEOUT_MS = 120_000
 _PAGE = 1024
+_CACHE_ROWS = 1 << 16
+_CACHE_MASK = 0xFF
 MAX_EXPORT_LINE = 2 * 1024 * 1024
 
 _SCHEMA_TRIGGERS = """
@@ -67,10 +69,6 @@ CREATE TRIGGER IF NOT EXISTS records_append_only_u BEFORE UPDATE ON records
 BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS records_append_only_d BEFORE DELETE ON records
 BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS hashes_append_only_u BEFORE UPDATE ON hashes
-BEGIN SELECT RAISE(ABORT, 'hashes are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS hashes_append_only_d BEFORE DELETE ON hashes
-BEGIN SELECT RAISE(ABORT, 'hashes are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS checkpoints_append_only_u BEFORE UPDATE ON checkpoints
 BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS checkpoints_append_only_d BEFORE DELETE ON checkpoints
@@ -136,8 +134,12 @@ class Ledger:
             db = sqlite_utils.Database(conn)
             conn.execute("BEGIN IMMEDIATE")
             db.table("meta").create({"key": str, "value": str}, pk="key")
-            db.table("records").create({"idx": int, "data": bytes}, pk="idx", not_null={"data"})
-            db.table("hashes").create({"id": int, "hash": bytes}, pk="id", not_null={"hash"})
+            # hashes (leaf hash + completed subtree hashes) before data: proofs read only them
+            db.table("records").create(
+                {"idx": int, "hashes": bytes, "data": bytes},
+                pk="idx",
+                not_null={"hashes", "data"},
+            )
             db.table("checkpoints").create(
                 {"size": int, "root": bytes, "note": bytes},
                 pk="size",
@@ -201,23 +203,29 @@ class Ledger:
         row = self._conn.execute("SELECT max(idx) FROM records").fetchone()
         return 0 if row[0] is None else int(row[0]) + 1
 
-    def _read_hashes(self, ids: Sequence[int]) -> dict[int, bytes]:
+    def _read_rows(self, rows: Sequence[int]) -> dict[int, bytes]:
+        """The stored hash rows named, in one query (upper-level rows are cached: immutable)."""
         cache = self._cache
-        out = {i: cache[i] for i in ids if i in cache}
-        missing = list(dict.fromkeys(i for i in ids if i not in out))
+        out: dict[int, bytes] = {}
+        missing: list[int] = []
+        for r in dict.fromkeys(rows):
+            h = cache.get(r)
+            if h is None:
+                missing.append(r)
+            else:
+                out[r] = h
         if missing:
             marks = ",".join("?" * len(missing))
-            q = f"SELECT id, hash FROM hashes WHERE id IN ({marks})"  # noqa: S608
-            rows = self._conn.execute(q, missing).fetchall()
-            for i, h in rows:
-                out[i] = h
-            if len(rows) != len(missing):
+            q = f"SELECT idx, hashes FROM records WHERE idx IN ({marks})"  # noqa: S608
+            got = self._conn.execute(q, missing).fetchall()
+            if len(got) != len(missing):
                 raise MalformedError("ledger: size beyond the tree")
-            if len(cache) > 65536:
+            if len(cache) > _CACHE_ROWS:
                 cache.clear()
-            for i, h in rows:
-                if i >= 0:
-                    cache[i] = h
+            for r, h in got:
+                out[r] = h
+                if r & _CACHE_MASK == _CACHE_MASK:  # rows holding subtrees of 2**8 leaves or more
+                    cache[r] = h
         return out
 
     def root(self, size: int | None = None) -> bytes:
@@ -225,15 +233,14 @@ class Ledger:
         if size is None:
             size = self.size
         _check_size(size)
-        ids = mk.root_plan(size)
-        h = self._read_hashes(ids)
-        return mk.fold([h[i] for i in ids])
+        nodes = mk.root_plan(size)
+        rows = self._read_rows([r for r, _ in nodes])
+        return mk.fold([mk.node_hash_at(rows, n) for n in nodes])
 
     def leaf_hash(self, index: int) -> bytes:
         _check_size(index)
-        i = mk.stored_hash_index(0, index)
         try:
-            return self._read_hashes([i])[i]
+            return self._read_rows([index])[index][: mk.HASH_SIZE]
         except MalformedError:
             raise MalformedError(f"ledger: no record {index}") from None
 
@@ -247,7 +254,7 @@ class Ledger:
         if not plan:
             self.leaf_hash(index)  # size 1: still refuse a tree that does not exist
             return []
-        return mk.assemble(plan, self._read_hashes(mk.plan_indexes(plan)))
+        return mk.assemble(plan, self._read_rows(mk.plan_rows(plan)))
 
     def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
         """RFC 9162 consistency proof from ``size1`` to ``size2`` (0 < size1 <= size2)."""
@@ -258,7 +265,7 @@ class Ledger:
         if size2 > self.size:
             raise MalformedError("consistency proof: size2 beyond the tree")
         plan = mk.consistency_plan(size1, size2)
-        return mk.assemble(plan, self._read_hashes(mk.plan_indexes(plan)))
+        return mk.assemble(plan, self._read_rows(mk.plan_rows(plan)))
 
     def record_bytes(self, index: int) -> bytes:
         _check_size(index)
@@ -379,21 +386,18 @@ class Ledger:
         conn.execute("BEGIN IMMEDIATE")
         try:
             size = self.size
-            edge_ids = mk.root_plan(size)
-            ids = [*edge_ids, mk.stored_hash_index(0, size - 1)] if size else []
-            have = self._read_hashes(ids) if ids else {}
-            frontier = mk.Frontier(size, [have[i] for i in edge_ids])
-            prev = have[ids[-1]] if size else ZERO_HASH
-            new_hashes: list[tuple[int, bytes]] = []
-            rows: list[tuple[int, bytes]] = []
+            edge = mk.root_plan(size)
+            have = self._read_rows([*(r for r, _ in edge), size - 1]) if size else {}
+            frontier = mk.Frontier(size, [mk.node_hash_at(have, n) for n in edge])
+            prev = have[size - 1][: mk.HASH_SIZE] if size else ZERO_HASH
+            rows: list[tuple[int, bytes, bytes]] = []
             out: list[Appended] = []
             index = size
             if entries is not None:
                 for et, en in entries:
                     raw = encode_record(index, prev, t, et, en)
                     lh = mk.leaf_hash(raw)
-                    frontier.append(lh, new_hashes)
-                    rows.append((index, raw))
+                    rows.append((index, frontier.append(lh), raw))
                     out.append(Appended(index, lh, raw))
                     prev = lh
                     index += 1
@@ -406,13 +410,11 @@ class Ledger:
                     if rec.prev != prev:
                         raise LedgerIntegrityError(f"import: record {index} breaks the prev chain")
                     lh = mk.leaf_hash(raw)
-                    frontier.append(lh, new_hashes)
-                    rows.append((index, raw))
+                    rows.append((index, frontier.append(lh), raw))
                     out.append(Appended(index, lh, raw))
                     prev = lh
                     index += 1
-            conn.executemany("INSERT INTO records (idx, data) VALUES (?, ?)", rows)
-            conn.executemany("INSERT INTO hashes (id, hash) VALUES (?, ?)", new_hashes)
+            conn.executemany("INSERT INTO records (idx, hashes, data) VALUES (?, ?, ?)", rows)
             if log_key is not None:
                 self._advance_checkpoint(frontier.size, frontier.root(), log_key)
             conn.execute("COMMIT")

@@ -32,13 +32,11 @@ def mv():
 
 def _tree(leaves):
     """Stored hashes of a tree built by the same incremental code the store uses."""
-    hashes = {}
+    rows = {}
     f = _merkle.Frontier(0, [])
-    for d in leaves:
-        out = []
-        f.append(ledger.leaf_hash(d), out)
-        hashes.update(out)
-    return hashes
+    for n, d in enumerate(leaves):
+        rows[n] = f.append(ledger.leaf_hash(d))
+    return rows
 
 
 def test_vector_leaf_hashes_and_roots(mv):
@@ -46,8 +44,8 @@ def test_vector_leaf_hashes_and_roots(mv):
     assert [ledger.leaf_hash(d).hex() for d in leaves] == mv["leaf_hashes_hex"]
     hashes = _tree(leaves)
     for n, root in enumerate(mv["roots_by_size_hex"]):
-        ids = _merkle.root_plan(n)
-        assert _merkle.fold([hashes[i] for i in ids]).hex() == root
+        nodes = _merkle.root_plan(n)
+        assert _merkle.fold([_merkle.node_hash_at(hashes, x) for x in nodes]).hex() == root
         assert mth(leaves[:n]).hex() == root  # the reference agrees with the vector too
     assert ledger.EMPTY_ROOT.hex() == mv["roots_by_size_hex"][0]
 
@@ -160,16 +158,21 @@ def test_proof_reads_are_logarithmic(big):
     """Each proof names O(log n) stored hashes, whatever the size."""
     for n in (1, 2, 3, 1000, REF_SIZE, 10**6, 2**40 + 12345):
         for m in (0, n // 2, n - 1):
-            assert len(_merkle.plan_indexes(_merkle.inclusion_plan(m, n))) <= 2 * n.bit_length()
+            assert len(_merkle.plan_rows(_merkle.inclusion_plan(m, n))) <= 2 * n.bit_length()
         for s1 in (1, n // 3 or 1, n):
-            ids = _merkle.plan_indexes(_merkle.consistency_plan(s1, n))
+            ids = _merkle.plan_rows(_merkle.consistency_plan(s1, n))
             assert len(ids) <= 2 * n.bit_length() + 1
 
 
-def test_stored_hash_count_matches_store(big):
-    led, _ = big
-    (count,) = led._conn.execute("SELECT count(*) FROM hashes").fetchone()
-    assert count == _merkle.stored_hash_count(led.size)
+def test_each_row_stores_the_subtrees_its_leaf_completes(big):
+    led, leaves = big
+    rows = dict(led._conn.execute("SELECT idx, hashes FROM records"))
+    assert len(rows) == REF_SIZE
+    for n, blob in rows.items():
+        assert len(blob) == 32 * _merkle.row_hash_count(n)
+        for level in range(_merkle.row_hash_count(n)):
+            lo = n + 1 - (1 << level)
+            assert blob[32 * level : 32 * level + 32] == mth(leaves[lo : n + 1])
 
 
 # -- mutation suite ------------------------------------------------------------------------------
