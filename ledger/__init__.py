@@ -5,6 +5,7 @@ values; ``Ledger`` is the durable SQLite store at the edge.
 """
 
 from ._checkpoint import (
+    MAX_RECEIPT_SIZE,
     TLOG_PROOF_HEADER,
     Checkpoint,
     Receipt,
@@ -41,6 +42,8 @@ from ._note import (
     sign_note,
 )
 from ._record import (
+    MAX_ENTRY_SIZE,
+    MAX_RECORD_SIZE,
     RECORD_VERSION,
     ZERO_HASH,
     Record,
@@ -55,7 +58,10 @@ from ._store import EXPORT_FORMAT, STORE_FORMAT, Appended, Ledger
 __all__ = [
     "EMPTY_ROOT",
     "EXPORT_FORMAT",
+    "MAX_ENTRY_SIZE",
     "MAX_NOTE_SIZE",
+    "MAX_RECEIPT_SIZE",
+    "MAX_RECORD_SIZE",
     "MAX_SIGNATURES",
     "RECORD_VERSION",
     "STORE_FORMAT",

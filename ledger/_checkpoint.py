@@ -34,6 +34,7 @@ from ._note import (
     open_note,
     sign_note,
 )
+from ._record import decode_record
 
 __all__ = [
     "MAX_RECEIPT_SIZE",
@@ -223,13 +224,29 @@ def parse_receipt(data: bytes) -> Receipt:
 def verify_receipt(
     data: bytes,
     log: NoteVerifier,
-    leaf: bytes,
+    leaf: bytes | None = None,
     others: Iterable[NoteVerifier] = (),
 ) -> tuple[Receipt, Checkpoint]:
-    """Verify a receipt: the checkpoint is signed by the log key, and ``leaf`` (the leaf's
-    bytes, hashed here) is at the receipt's index of the checkpointed tree."""
+    """Verify a receipt offline: the checkpoint is signed by the log key, and the leaf is at
+    the receipt's index of the checkpointed tree.
+
+    The leaf is the receipt's ``extra`` (our receipts carry the record bytes there; its index
+    must be the proof's). ``leaf``,
+    when given, must be those record bytes or the entry (COSE_Sign1) inside them; for a receipt
+    without ``extra`` it must be the leaf's bytes."""
     receipt = parse_receipt(data)
     signed, _ = open_checkpoint(receipt.checkpoint_note, log, others)
     cp = signed.checkpoint
-    verify_inclusion(receipt.index, cp.size, leaf_hash(leaf), receipt.hashes, cp.root)
+    if receipt.extra is not None:
+        record_bytes = receipt.extra
+        record = decode_record(record_bytes)
+        if record.index != receipt.index:
+            raise ProofMismatchError("receipt: the record's index differs from the proof's")
+        if leaf is not None and leaf not in (record_bytes, record.entry):
+            raise ProofMismatchError("receipt: the given entry is not the proved record")
+    elif leaf is None:
+        raise MalformedError("receipt: no extra data; give the leaf's bytes to check")
+    else:
+        record_bytes = leaf
+    verify_inclusion(receipt.index, cp.size, leaf_hash(record_bytes), receipt.hashes, cp.root)
     return receipt, cp

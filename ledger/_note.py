@@ -87,25 +87,8 @@ class Ed25519NoteVerifier:
 
     @classmethod
     def from_vkey(cls, vkey: str) -> Ed25519NoteVerifier:
-        """From a verifier key string ``name+hexhash+base64(0x01||pub)``.
-
-        Split at the first two '+' (names and hashes have none; base64 may), then checked by
-        ``PublicKey.from_verifier_key`` rules: Ed25519 type byte, key hash re-derived."""
-        if not isinstance(vkey, str) or len(vkey) > 1024:
-            raise MalformedError("verifier key: not a string of reasonable size")
-        parts = vkey.strip().split("+", 2)
-        if len(parts) != 3:
-            raise MalformedError("verifier key: expected name+hash+key")
-        name, hexhash, b64 = parts
-        check_note_key_name(name)
-        if len(hexhash) != 8 or any(c not in "0123456789abcdef" for c in hexhash):
-            raise MalformedError("verifier key: hash must be 8 lowercase hex digits")
-        blob = b64std_decode(b64, "verifier key")
-        if len(blob) != 33 or blob[0] != 0x01:
-            raise MalformedError("verifier key: only Ed25519 (type 0x01) keys of 32 bytes")
-        key = PublicKey.from_raw(blob[1:])
-        if key.note_key_hash(name).hex() != hexhash:
-            raise MalformedError("verifier key: key hash does not match name and key")
+        """From a verifier key string ``name+hexhash+base64(0x01||pub)``."""
+        name, key = PublicKey.from_verifier_key(vkey)
         return cls(name, key)
 
     @property

@@ -113,6 +113,7 @@ class Ledger:
             raise MalformedError(f"ledger: {path} is not a {STORE_FORMAT} store")
         self.origin: str = meta["origin"]
         self.log_vkey: str = meta["log_vkey"]
+        self.log_key_name: str | None = meta.get("log_key_name")
         self.log_verifier = Ed25519NoteVerifier.from_vkey(self.log_vkey)
         if self.log_verifier.name != self.origin:
             raise MalformedError("ledger: log key name differs from the origin")
@@ -121,9 +122,15 @@ class Ledger:
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
     def create(
-        cls, path: str | os.PathLike[str], origin: str, log_key: PublicKey | SigningKey
+        cls,
+        path: str | os.PathLike[str],
+        origin: str,
+        log_key: PublicKey | SigningKey,
+        *,
+        log_key_name: str | None = None,
     ) -> Ledger:
-        """Create a new, empty ledger file. With a SigningKey, also sign the size-0 checkpoint."""
+        """Create a new, empty ledger file. With a SigningKey, also sign the size-0 checkpoint.
+        ``log_key_name`` (the log key's name in a keyring) is remembered for tools."""
         check_note_key_name(origin)
         p = Path(path)
         if p.exists():
@@ -159,6 +166,7 @@ class Ledger:
                     ("format", STORE_FORMAT),
                     ("origin", origin),
                     ("log_vkey", pub.verifier_key(origin)),
+                    *([("log_key_name", log_key_name)] if log_key_name else []),
                 ],
             )
             conn.execute(
@@ -302,6 +310,11 @@ class Ledger:
         if row is None or row[0] is None:
             return None
         return self._checked_checkpoint(bytes(row[0]))
+
+    def latest_checkpoint_size(self) -> int | None:
+        """Size of the latest checkpoint (None until one is signed), without verifying it."""
+        row = self._conn.execute("SELECT size, note FROM head WHERE id = 0").fetchone()
+        return None if row is None or row[1] is None else int(row[0])
 
     def checkpoints(self) -> Iterator[SignedCheckpoint]:
         """Every checkpoint the log signed, by increasing size (verified like the latest)."""
@@ -489,12 +502,12 @@ class Ledger:
         return n
 
     @classmethod
-    def import_jsonl(cls, path: str | os.PathLike[str], lines: Iterable[str]) -> Ledger:
+    def import_jsonl(cls, path: str | os.PathLike[str], lines: Iterable[str | bytes]) -> Ledger:
         """Create a ledger at ``path`` from an export, re-verifying every record (strict
         encoding, index, prev chain, leaf hash) and every checkpoint (log signature, origin,
         root at its size). Nothing is left behind if any check fails."""
-        it = iter(lines)
-        header = _json_line(next(it, ""), 1)
+        it: Iterator[str | bytes] = iter(lines)
+        header = _json_line(next(it, b""), 1)
         if (
             set(header) != {"format", "origin", "log_vkey"}
             or header["format"] != EXPORT_FORMAT
@@ -516,7 +529,7 @@ class Ledger:
             raise
         return ledger
 
-    def _import_body(self, it: Iterator[str], verifier: Ed25519NoteVerifier) -> None:
+    def _import_body(self, it: Iterator[str | bytes], verifier: Ed25519NoteVerifier) -> None:
         conn = self._conn
         batch: list[bytes] = []
         notes: list[bytes] = []
@@ -578,7 +591,7 @@ class Ledger:
             raise
 
 
-def _json_line(line: str, lineno: int) -> dict[str, Any]:
+def _json_line(line: str | bytes, lineno: int) -> dict[str, Any]:
     if len(line) > MAX_EXPORT_LINE:
         raise MalformedError(f"import: line {lineno} too long")
     obj = json_loads_strict(line, max_size=MAX_EXPORT_LINE, what=f"import: line {lineno}")
