@@ -111,6 +111,12 @@ def test_our_vectors_verify():
     assert receipt.index == 1 and receipt.extra == rec1 and cp.size == 3
 
 
+def test_spec_checkpoint_example_is_the_vector():
+    spec = (VECTORS.parent.parent / "SPEC.md").read_text()
+    block = spec.split("Example (log key: RFC 8032 TEST 1", 1)[1].split("```\n", 2)[1]
+    assert block == load_vector(OUR_VECTORS)["checkpoint_note"]
+
+
 # -- signed-note rules ----------------------------------------------------------------------
 
 
