@@ -6,6 +6,7 @@ Each command opens the ledger (``--db``, default ``ledger.db`` in the current di
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import click
 
 import ledger as lg
-from keys import MalformedError, b64std_encode
+from keys import LedgerIntegrityError, MalformedError, b64std_encode
 
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
 from ._output import emit, json_option
@@ -57,7 +58,17 @@ def _cp_info(cp: lg.SignedCheckpoint) -> dict[str, Any]:
     }
 
 
-@click.group("ledger")
+class _LedgerGroup(click.Group):
+    """Storage errors (a corrupt file, a lock held too long) become our errors, not tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except sqlite3.Error as e:
+            raise LedgerIntegrityError(f"ledger store: {e}") from e
+
+
+@click.group("ledger", cls=_LedgerGroup)
 def ledger_group() -> None:
     """The append-only, hash-chained Merkle ledger: records, checkpoints and proofs.
 
@@ -180,7 +191,8 @@ def prove_cmd(index: int, out: Path | None, db: Path, as_json: bool) -> None:
     """
     with lg.Ledger.open(db) as led:
         receipt = led.receipt(index)
-        size = led.latest_checkpoint_size()
+    note = lg.parse_receipt(receipt).checkpoint_note
+    size = lg.parse_checkpoint(lg.parse_note(note).text).size
     if out is not None:
         out.write_bytes(receipt)
     info: dict[str, Any] = {"index": index, "size": size}

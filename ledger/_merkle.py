@@ -124,58 +124,58 @@ def root_plan(size: int) -> list[Node]:
     return _range_ids(0, size)
 
 
-def _largest_pow2_below(n: int) -> int:
-    """RFC 9162: the largest power of two smaller than n (n > 1)."""
-    return 1 << ((n - 1).bit_length() - 1)
+def _path(start: int, level: int, size: int) -> Plan:
+    """Inclusion path of the complete subtree of ``2**level`` leaves starting at leaf ``start``
+    in the tree of ``size`` leaves (transparency-dev/merkle's formulation of RFC 9162 PATH).
+
+    The tree of ``size`` leaves is a list of perfect subtrees ("peaks"), largest first. The
+    path is: the siblings inside the peak holding the node, bottom up; then the hash of all
+    peaks to its right folded together (one element); then each peak to its left, nearest
+    first."""
+    peaks: list[tuple[int, int]] = []  # (level, first leaf)
+    lo = 0
+    for lv in range(size.bit_length() - 1, -1, -1):
+        if size >> lv & 1:
+            peaks.append((lv, lo))
+            lo += 1 << lv
+    j = 0
+    while start >= peaks[j][1] + (1 << peaks[j][0]):
+        j += 1
+    height = peaks[j][0]
+    out: Plan = []
+    for lv in range(level, height):
+        k = (start >> lv) ^ 1
+        out.append([(((k + 1) << lv) - 1, lv)])
+    if j + 1 < len(peaks):
+        out.append([(st + (1 << lv) - 1, lv) for lv, st in peaks[j + 1 :]])
+    for lv, st in reversed(peaks[:j]):
+        out.append([(st + (1 << lv) - 1, lv)])
+    return out
 
 
 def inclusion_plan(index: int, size: int) -> Plan:
     """RFC 9162 section 2.1.3.1 PATH(index, D[0:size]), as stored hashes per element."""
     if not 0 <= index < size < MAX_SIZE + 1:
         raise ValueError("index must be in [0, size)")
-    out: Plan = []
-    lo, hi, m = 0, size, index
-    # PATH appends the sibling after recursing, so collect top-down and reverse at the end.
-    while hi - lo > 1:
-        n = hi - lo
-        level = (n - 1).bit_length() - 1
-        k = 1 << level
-        if m < k:
-            rest = n - k
-            if rest & (rest - 1) == 0:  # the right part is one complete subtree
-                out.append([(hi - 1, rest.bit_length() - 1)])
-            else:
-                out.append(_range_ids(lo + k, hi))
-            hi = lo + k
-        else:
-            out.append([(lo + k - 1, level)])
-            lo += k
-            m -= k
-    out.reverse()
-    return out
+    return _path(index, 0, size)
 
 
 def consistency_plan(size1: int, size2: int) -> Plan:
-    """RFC 9162 section 2.1.4.1 PROOF(size1, D[0:size2]) as stored hash indexes per element."""
+    """RFC 9162 section 2.1.4.1 PROOF(size1, D[0:size2]) as stored hashes per element.
+
+    The largest perfect subtree ending at ``size1`` (omitted when ``size1`` is a power of two:
+    the verifier holds it as the old root), then its inclusion path in the tree of ``size2``.
+    """
     if not 0 < size1 <= size2 < MAX_SIZE + 1:
         raise ValueError("sizes must satisfy 0 < size1 <= size2")
-    out: Plan = []
-    lo, hi, m, complete = 0, size2, size1, True
-    while True:
-        n = hi - lo
-        if m == n:
-            if not complete:
-                out.append(_range_ids(lo, hi))
-            break
-        k = _largest_pow2_below(n)
-        if m <= k:
-            out.append(_range_ids(lo + k, hi))
-            hi = lo + k
-        else:
-            out.append(_range_ids(lo, lo + k))
-            lo, m, complete = lo + k, m - k, False
-    out.reverse()
-    return out
+    if size1 == size2:
+        return []
+    level = (size1 & -size1).bit_length() - 1
+    start = size1 - (1 << level)
+    path = _path(start, level, size2)
+    if start == 0:
+        return path
+    return [[(size1 - 1, level)], *path]
 
 
 def plan_rows(plan: Iterable[Iterable[Node]]) -> list[int]:

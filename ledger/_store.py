@@ -61,7 +61,7 @@ EXPORT_FORMAT = "lic-ledger-export/v1"
 BUSY_TIMEOUT_MS = 120_000
 _PAGE = 1024
 _CACHE_ROWS = 1 << 16
-_CACHE_MASK = 0xFF
+_CACHE_MASK = 0xF
 MAX_EXPORT_LINE = 2 * 1024 * 1024
 
 _SCHEMA_TRIGGERS = """
@@ -90,9 +90,7 @@ class Appended:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(
-        str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
-    )
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if str(mode).lower() != "wal":
@@ -109,7 +107,11 @@ class Ledger:
         self._conn = conn
         self.path = path
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        if meta.get("format") != STORE_FORMAT:
+        if (
+            meta.get("format") != STORE_FORMAT
+            or not isinstance(meta.get("origin"), str)
+            or not isinstance(meta.get("log_vkey"), str)
+        ):
             raise MalformedError(f"ledger: {path} is not a {STORE_FORMAT} store")
         self.origin: str = meta["origin"]
         self.log_vkey: str = meta["log_vkey"]
@@ -232,7 +234,7 @@ class Ledger:
                 cache.clear()
             for r, h in got:
                 out[r] = h
-                if r & _CACHE_MASK == _CACHE_MASK:  # rows holding subtrees of 2**8 leaves or more
+                if r & _CACHE_MASK == _CACHE_MASK:  # rows holding subtrees of 16+ leaves
                     cache[r] = h
         return out
 
@@ -311,11 +313,6 @@ class Ledger:
             return None
         return self._checked_checkpoint(bytes(row[0]))
 
-    def latest_checkpoint_size(self) -> int | None:
-        """Size of the latest checkpoint (None until one is signed), without verifying it."""
-        row = self._conn.execute("SELECT size, note FROM head WHERE id = 0").fetchone()
-        return None if row is None or row[1] is None else int(row[0])
-
     def checkpoints(self) -> Iterator[SignedCheckpoint]:
         """Every checkpoint the log signed, by increasing size (verified like the latest)."""
         last = -1
@@ -336,7 +333,7 @@ class Ledger:
         except LicError as e:
             raise LedgerIntegrityError(f"ledger: stored checkpoint does not verify: {e}") from e
         cp = signed.checkpoint
-        if cp.size > 0 and self.root(cp.size) != cp.root:
+        if self.root(cp.size) != cp.root:
             raise LedgerIntegrityError(f"ledger: stored checkpoint at {cp.size} differs from tree")
         return signed
 

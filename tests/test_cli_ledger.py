@@ -306,3 +306,17 @@ def test_db_default_and_env(env, monkeypatch):
     monkeypatch.setenv("LIC_LEDGER_DB", str(tmp / "env.db"))
     run(runner, "ledger", "init", "--origin", "example.com/log", "--key", "log", "--keyring", ring)
     assert (tmp / "env.db").exists()
+
+
+def test_corrupt_store_is_an_error_not_a_traceback(env):
+    runner, _, db, tmp = env
+    _setup(env, 50)
+    data = bytearray(db.read_bytes())
+    for i in range(4096, len(data), 7):  # trample every page after the first
+        data[i] ^= 0x5A
+    db.write_bytes(bytes(data))
+    for suffix in ("-wal", "-shm"):
+        (tmp / f"l.db{suffix}").unlink(missing_ok=True)
+    res = runner.invoke(cli, ["ledger", "show", "--index", "3", "--db", str(db)])
+    assert res.exit_code in (1, 2), res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
