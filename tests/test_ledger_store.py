@@ -405,3 +405,19 @@ def test_import_re_verifies_everything_and_leaves_nothing(led, tmp_path):
             Ledger.import_jsonl(target, bad)
             raise AssertionError(why)
         assert not target.exists(), why
+
+
+def test_two_handles_interleaving_appends_keep_one_chain(led):
+    other = Ledger.open(led.path)
+    for i in range(20):
+        (led if i % 3 else other).append("test", entry(i))
+        if i % 5 == 0:
+            other.append_batch([("test", entry(100 + i))] * 3)
+    prev, leaves = ledger.ZERO_HASH, []
+    for i, raw in led.iter_records():
+        rec = decode_record(raw)
+        assert rec.index == i and rec.prev == prev
+        prev = rec.leaf_hash
+        leaves.append(raw)
+    assert led.root() == other.root() == mth(leaves)
+    other.close()
