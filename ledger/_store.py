@@ -93,12 +93,15 @@ class Appended:
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return conn
+
+
+def _durable(conn: sqlite3.Connection, path: Path) -> None:
+    """WAL with a full fsync at every commit (set only once the file is known to be ours)."""
     mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if str(mode).lower() != "wal":
-        conn.close()
         raise MalformedError(f"ledger: cannot use WAL mode on {path}")
     conn.execute("PRAGMA synchronous = FULL")
-    return conn
 
 
 class Ledger:
@@ -120,6 +123,7 @@ class Ledger:
         self.log_verifier = Ed25519NoteVerifier.from_vkey(self.log_vkey)
         if self.log_verifier.name != self.origin:
             raise MalformedError("ledger: log key name differs from the origin")
+        _durable(conn, path)
         self._cache: dict[int, bytes] = {}
         self._folds: dict[tuple[int, ...], bytes] = {}
         self._tail: tuple[int, list[bytes], bytes] | None = None  # (size, edge, last leaf hash)
@@ -138,11 +142,14 @@ class Ledger:
         ``log_key_name`` (the log key's name in a keyring) is remembered for tools."""
         check_note_key_name(origin)
         p = Path(path)
-        if p.exists():
-            raise MalformedError(f"ledger: {p} already exists")
+        try:  # reserve the name atomically: never clean up a file someone else created
+            os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            raise MalformedError(f"ledger: {p} already exists") from None
         pub = log_key.public_key if isinstance(log_key, SigningKey) else log_key
-        conn = _connect(p)
         try:
+            conn = _connect(p)
+            _durable(conn, p)
             db = sqlite_utils.Database(conn)
             conn.execute("BEGIN IMMEDIATE")
             db.table("meta").create({"key": str, "value": str}, pk="key")
@@ -179,7 +186,8 @@ class Ledger:
             )
             conn.execute("COMMIT")
         except BaseException:
-            conn.close()
+            if "conn" in locals():
+                conn.close()
             for suffix in ("", "-wal", "-shm"):
                 Path(str(p) + suffix).unlink(missing_ok=True)
             raise
@@ -194,11 +202,15 @@ class Ledger:
         p = Path(path)
         if not p.is_file():
             raise MalformedError(f"ledger: no ledger at {p} (create one with 'lic ledger init')")
+        conn = _connect(p)
         try:
-            conn = _connect(p)
             return cls(conn, p)
         except sqlite3.DatabaseError as e:
+            conn.close()
             raise MalformedError(f"ledger: {p} is not a ledger store: {e}") from e
+        except BaseException:
+            conn.close()
+            raise
 
     def close(self) -> None:
         self._conn.close()

@@ -230,6 +230,9 @@ def test_create_signs_size_zero_and_open_reads_metadata_only(led, tmp_path):
     ).connection.commit()
     with pytest.raises(MalformedError):
         Ledger.open(tmp_path / "other.db")
+    c = sqlite3.connect(tmp_path / "other.db")  # a foreign database is left as it was
+    assert c.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    c.close()
 
 
 def test_store_settings_are_durable(led):
