@@ -52,7 +52,7 @@ from ._checkpoint import (
     sign_checkpoint,
 )
 from ._note import Ed25519NoteSigner, Ed25519NoteVerifier
-from ._record import ZERO_HASH, Record, check_entry, decode_record, encode_record
+from ._record import ZERO_HASH, Record, _RecordEncoder, _validate_entry, decode_record
 
 __all__ = ["EXPORT_FORMAT", "STORE_FORMAT", "Appended", "Ledger"]
 
@@ -81,7 +81,7 @@ BEGIN SELECT RAISE(ABORT, 'checkpoint cannot be deleted'); END;
 """
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Appended:
     """What an append acknowledges: the index and leaf hash of a durable record."""
 
@@ -428,7 +428,7 @@ class Ledger:
         if not entries:
             raise MalformedError("append: nothing to append")
         for etype, entry in entries:
-            check_entry(etype, entry)
+            _validate_entry(etype, entry)
         t = int(time.time()) if now is None else now
         if isinstance(t, bool) or not 0 <= t < 1 << 63:
             raise MalformedError("append: integration time out of range")
@@ -463,8 +463,9 @@ class Ledger:
             out: list[Appended] = []
             index = size
             if entries is not None:
+                encode = _RecordEncoder(t).encode
                 for et, en in entries:
-                    raw = encode_record(index, prev, t, et, en)
+                    raw = encode(index, prev, et, en)
                     lh = mk.leaf_hash(raw)
                     rows.append((index, frontier.append(lh), raw))
                     out.append(Appended(index, lh, raw))
