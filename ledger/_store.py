@@ -496,14 +496,17 @@ class Ledger:
         self._tail = (frontier.size, frontier.edge(), prev)
         return out
 
-    def checkpoint(self, log_key: SigningKey) -> SignedCheckpoint:
+    def checkpoint(
+        self, log_key: SigningKey, *, extensions: Sequence[str] = ()
+    ) -> SignedCheckpoint:
         """Sign a checkpoint at the current size (compare-and-swap on the latest) and return
-        it. At the latest checkpoint's size, the stored checkpoint is returned unchanged."""
+        it, with optional C2SP extension lines. At the latest checkpoint's size, the stored
+        checkpoint is returned unchanged."""
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             size = self.size
-            signed = self._advance_checkpoint(size, self.root(size), log_key)
+            signed = self._advance_checkpoint(size, self.root(size), log_key, extensions)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -511,7 +514,9 @@ class Ledger:
             raise
         return signed
 
-    def _advance_checkpoint(self, size: int, root: bytes, log_key: SigningKey) -> SignedCheckpoint:
+    def _advance_checkpoint(
+        self, size: int, root: bytes, log_key: SigningKey, extensions: Sequence[str] = ()
+    ) -> SignedCheckpoint:
         """Inside a write transaction: CAS the head from the stored latest to (size, root)."""
         signer = Ed25519NoteSigner(self.origin, log_key)
         if signer.key_hash != self.log_verifier.key_hash or (
@@ -529,7 +534,7 @@ class Ledger:
             if root != old_root:
                 raise LedgerIntegrityError("checkpoint: same size, different root")
             return open_checkpoint(bytes(old_note), self.log_verifier)[0]
-        signed = sign_checkpoint(Checkpoint(self.origin, size, root), signer)
+        signed = sign_checkpoint(Checkpoint(self.origin, size, root, tuple(extensions)), signer)
         cur = self._conn.execute(
             "UPDATE head SET size = ?, root = ?, note = ? WHERE id = 0 AND size = ? AND root = ?",
             (size, root, signed.note, old_size, old_root),
