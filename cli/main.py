@@ -55,6 +55,10 @@ from cli.keys_cmd import keys, trust  # noqa: E402  (commands register after the
 cli.add_command(keys)
 cli.add_command(trust)
 
+from cli.ledger_cmd import ledger_group  # noqa: E402
+
+cli.add_command(ledger_group)
+
 
 def main() -> None:
     cli(prog_name="lic")

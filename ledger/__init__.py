@@ -1,3 +1,104 @@
-"""ledger: the append-only, hash-chained Merkle ledger (built by the ledger issues)."""
+"""ledger: the append-only, hash-chained RFC 9162 Merkle ledger with C2SP signed checkpoints.
 
-__all__: list[str] = []
+Pure parts (Merkle math, proof verification, notes, checkpoints, records) take bytes and
+values; ``Ledger`` is the durable SQLite store at the edge.
+"""
+
+from ._checkpoint import (
+    MAX_RECEIPT_SIZE,
+    TLOG_PROOF_HEADER,
+    Checkpoint,
+    Receipt,
+    SignedCheckpoint,
+    format_receipt,
+    open_checkpoint,
+    parse_checkpoint,
+    parse_receipt,
+    sign_checkpoint,
+    verify_checkpoint_consistency,
+    verify_receipt,
+)
+from ._merkle import (
+    EMPTY_ROOT,
+    leaf_hash,
+    node_hash,
+    root_from_inclusion_proof,
+    verify_consistency,
+    verify_inclusion,
+)
+from ._note import (
+    MAX_NOTE_SIZE,
+    MAX_SIGNATURES,
+    Ed25519NoteSigner,
+    Ed25519NoteVerifier,
+    NoteSignature,
+    NoteSigner,
+    NoteVerifier,
+    ParsedNote,
+    VerifiedNote,
+    add_signatures,
+    open_note,
+    parse_note,
+    sign_note,
+)
+from ._record import (
+    MAX_ENTRY_SIZE,
+    MAX_RECORD_SIZE,
+    RECORD_VERSION,
+    ZERO_HASH,
+    Record,
+    check_entry,
+    decode_record,
+    encode_record,
+    sign_entry,
+    verify_entry,
+)
+from ._store import EXPORT_FORMAT, STORE_FORMAT, Appended, Ledger
+
+__all__ = [
+    "EMPTY_ROOT",
+    "EXPORT_FORMAT",
+    "MAX_ENTRY_SIZE",
+    "MAX_NOTE_SIZE",
+    "MAX_RECEIPT_SIZE",
+    "MAX_RECORD_SIZE",
+    "MAX_SIGNATURES",
+    "RECORD_VERSION",
+    "STORE_FORMAT",
+    "TLOG_PROOF_HEADER",
+    "ZERO_HASH",
+    "Appended",
+    "Checkpoint",
+    "Ed25519NoteSigner",
+    "Ed25519NoteVerifier",
+    "Ledger",
+    "NoteSignature",
+    "NoteSigner",
+    "NoteVerifier",
+    "ParsedNote",
+    "Receipt",
+    "Record",
+    "SignedCheckpoint",
+    "VerifiedNote",
+    "add_signatures",
+    "check_entry",
+    "decode_record",
+    "encode_record",
+    "format_receipt",
+    "leaf_hash",
+    "node_hash",
+    "open_checkpoint",
+    "open_note",
+    "parse_checkpoint",
+    "parse_note",
+    "parse_receipt",
+    "root_from_inclusion_proof",
+    "sign_checkpoint",
+    "sign_entry",
+    "sign_note",
+    "verify_checkpoint_consistency",
+    "verify_consistency",
+    "verify_entry",
+    "verify_inclusion",
+    "verify_receipt",
+]

@@ -1,0 +1,172 @@
+"""Ledger store benchmark: append, durable single append vs. the fsync floor, proofs, open.
+
+    python bench/ledger.py            # 10^4 and 10^5 records (about a minute)
+    python bench/ledger.py --full     # also 10^6
+    python bench/ledger.py --dir DIR  # put the files on another disk (default: ./.bench-tmp)
+
+Prints figures and ratios against baselines measured in the same run, never absolute claims:
+single appends as a ratio to a raw write+fsync of the same size on the same disk; batch
+appends, inclusion and consistency proofs per second; time to the first proof after opening.
+Targets (issue 4): single >= 0.9 of the fsync floor; batch >= 50,000 records/s; proofs at
+10^6 >= 15,000/s; first proof after open <= 10 ms; proof cost growing with log n.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from keys import SigningKey
+from ledger import Ledger, leaf_hash, sign_entry, verify_consistency, verify_inclusion
+
+LOG = SigningKey.from_seed(bytes(range(32)))
+AUTHOR = SigningKey.from_seed(bytes(range(1, 33)))
+ORIGIN = "bench.example/log"
+BATCH = 10_000
+
+
+def fsync_floor(d: Path, size: int, n: int) -> float:
+    """Raw appends of ``size`` bytes, each followed by fsync, per second."""
+    p = d / "fsync.bin"
+    buf = os.urandom(size)
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        t = time.perf_counter()
+        for _ in range(n):
+            os.write(fd, buf)
+            os.fsync(fd)
+        return n / (time.perf_counter() - t)
+    finally:
+        os.close(fd)
+        p.unlink()
+
+
+def run(n: int, d: Path, single: int, queries: int) -> dict[str, float]:
+    db = d / f"bench-{n}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    # distinct, realistically sized entries by one author (signing is not what is measured)
+    pool = [("bench", sign_entry("bench", os.urandom(200), AUTHOR)) for _ in range(BATCH)]
+    entry = pool[0][1]
+    led = Ledger.create(db, ORIGIN, LOG)
+    t, c = time.perf_counter(), time.process_time()
+    done = 0
+    while done < n:
+        k = min(BATCH, n - done)
+        led.append_batch(pool[:k], now=1)
+        done += k
+    batch_rate = n / (time.perf_counter() - t)
+    batch_cpu = n / (time.process_time() - c)
+    led.checkpoint(LOG)
+
+    # durable single appends, interleaved in rounds with the fsync floor so drift hits both
+    record_size = len(led.record_bytes(0))
+    rates_a, rates_f = [], []
+    per = max(single // 5, 1)
+    for _ in range(5):
+        t = time.perf_counter()
+        for _ in range(per):
+            led.append("bench", entry, now=2)
+        rates_a.append(per / (time.perf_counter() - t))
+        rates_f.append(fsync_floor(d, record_size, per))
+    single_rate, floor = statistics.median(rates_a), statistics.median(rates_f)
+    size = led.size
+    led.close()
+
+    # time to first proof after opening (no warm Python objects; OS page cache warm)
+    firsts = []
+    rng = random.Random(n)
+    for _ in range(5):
+        t = time.perf_counter()
+        led = Ledger.open(db)
+        led.inclusion_proof(rng.randrange(size), size)
+        firsts.append(time.perf_counter() - t)
+        led.close()
+    first = statistics.median(firsts)
+
+    led = Ledger.open(db)
+    root = led.root(size)
+    idx = [rng.randrange(size) for _ in range(queries)]
+    s1 = [rng.randrange(1, size) for _ in range(queries)]
+    rates: dict[str, float] = {}
+    for phase in ("cold", "warm"):  # cold: just opened; warm: upper-tree cache filled
+        t, c = time.perf_counter(), time.process_time()
+        proofs = [led.inclusion_proof(i, size) for i in idx]
+        rates[f"inc_{phase}"] = queries / (time.perf_counter() - t)
+        rates[f"inc_{phase}_cpu"] = queries / (time.process_time() - c)
+        t = time.perf_counter()
+        cproofs = [led.consistency_proof(m, size) for m in s1]
+        rates[f"con_{phase}"] = queries / (time.perf_counter() - t)
+    for i, p in list(zip(idx, proofs, strict=True))[:200]:
+        verify_inclusion(i, size, leaf_hash(led.record_bytes(i)), p, root)
+    for m, p in list(zip(s1, cproofs, strict=True))[:200]:
+        verify_consistency(m, size, p, led.root(m), root)
+    led.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    return {
+        "batch": batch_rate,
+        "batch_cpu": batch_cpu,
+        "inc_cpu": rates["inc_warm_cpu"],
+        "single": single_rate,
+        "floor": floor,
+        "inc": rates["inc_warm"],
+        "con": rates["con_warm"],
+        "inc_cold": rates["inc_cold"],
+        "con_cold": rates["con_cold"],
+        "first_ms": first * 1000,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--full", action="store_true", help="also run 10^6 records")
+    ap.add_argument("--dir", default=".bench-tmp", help="directory for the files (same disk)")
+    ap.add_argument("--single", type=int, default=500, help="durable single appends measured")
+    ap.add_argument("--queries", type=int, default=20_000, help="proofs per kind")
+    args = ap.parse_args()
+    d = Path(args.dir)
+    d.mkdir(parents=True, exist_ok=True)
+    sizes = [10**4, 10**5] + ([10**6] if args.full else [])
+    print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.2f} (figures are wall-clock)")
+    print(
+        f"{'records':>9} {'batch rec/s':>12} {'single/s':>9} {'fsync/s':>8} {'ratio':>6} "
+        f"{'incl/s':>8} {'cons/s':>8} {'1st ms':>7}"
+    )
+    results = {}
+    try:
+        for n in sizes:
+            r = run(n, d, args.single, args.queries)
+            results[n] = r
+            print(
+                f"{n:>9} {r['batch']:>12,.0f} {r['single']:>9,.0f} {r['floor']:>8,.0f} "
+                f"{r['single'] / r['floor']:>6.2f} {r['inc']:>8,.0f} {r['con']:>8,.0f} "
+                f"{r['first_ms']:>7.2f}  (cold incl {r['inc_cold']:,.0f}/s, "
+                f"cons {r['con_cold']:,.0f}/s; per CPU second: batch {r['batch_cpu']:,.0f}, "
+                f"incl {r['inc_cpu']:,.0f})",
+                flush=True,
+            )
+    finally:
+        if args.dir == ".bench-tmp":
+            shutil.rmtree(d, ignore_errors=True)
+    lo, hi = sizes[0], sizes[-1]
+    inc = results[lo]["inc"] / results[hi]["inc"]
+    con = results[lo]["con"] / results[hi]["con"]
+    print(
+        f"proof cost {lo:,} -> {hi:,} records: inclusion x{inc:.2f}, consistency x{con:.2f} "
+        f"(log n grows x{len(bin(hi)) / len(bin(lo)):.2f}, n grows x{hi / lo:,.0f})"
+    )
+    print("targets: ratio >= 0.90; batch >= 50,000/s; proofs at 10^6 >= 15,000/s; 1st <= 10 ms")
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,368 @@
+"""``lic ledger ...``: the append-only Merkle ledger from the shell.
+
+Each command opens the ledger (``--db``, default ``ledger.db`` in the current directory or
+``$LIC_LEDGER_DB``), calls one library operation and formats the result.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+import ledger as lg
+from keys import LedgerIntegrityError, MalformedError, b64std_encode
+
+from ._keyopts import keyring_option, load_signing_key, passphrase_options
+from ._output import emit, json_option
+
+__all__ = ["ledger_group"]
+
+MAX_PROOF_FILE = lg.MAX_RECEIPT_SIZE
+MAX_VKEY_FILE = 4096
+
+db_option = click.option(
+    "--db",
+    "db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="LIC_LEDGER_DB",
+    default="ledger.db",
+    show_default=True,
+    show_envvar=True,
+    help="Ledger file (SQLite).",
+)
+
+
+def _read(path: Path, limit: int, what: str) -> bytes:
+    """Read at most ``limit`` bytes of a file ('-' is standard input), refusing more."""
+    if str(path) == "-":
+        data = sys.stdin.buffer.read(limit + 1)
+    else:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    if len(data) > limit:
+        raise MalformedError(f"{what}: larger than {limit} bytes")
+    return data
+
+
+def _cp_info(cp: lg.SignedCheckpoint) -> dict[str, Any]:
+    c = cp.checkpoint
+    return {
+        "origin": c.origin,
+        "size": c.size,
+        "root": b64std_encode(c.root),
+        "note": cp.note.decode("utf-8"),
+    }
+
+
+class _LedgerGroup(click.Group):
+    """Storage errors (a corrupt file, a lock held too long) become our errors, not tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except sqlite3.Error as e:
+            raise LedgerIntegrityError(f"ledger store: {e}") from e
+
+
+@click.group("ledger", cls=_LedgerGroup)
+def ledger_group() -> None:
+    """The append-only, hash-chained Merkle ledger: records, checkpoints and proofs.
+
+    Records are deterministic CBOR holding a COSE_Sign1 entry signed by its author; the
+    tree is RFC 9162; checkpoints are C2SP signed notes by the log key; receipts are C2SP
+    tlog-proof@v1.
+    """
+
+
+@ledger_group.command("init")
+@click.option("--origin", required=True, help="Log origin, e.g. example.com/log (the key name).")
+@click.option("--key", "key_name", required=True, metavar="LOGKEY", help="Log key in the keyring.")
+@db_option
+@keyring_option
+@passphrase_options
+@json_option
+def init_cmd(
+    origin: str,
+    key_name: str,
+    db: Path,
+    keyring_dir: Path | None,
+    passphrase_file: Path | None,
+    passphrase_env: str | None,
+    as_json: bool,
+) -> None:
+    """Create an empty ledger signed by the log key LOGKEY, with its size-0 checkpoint."""
+    key = load_signing_key(keyring_dir, key_name, passphrase_file, passphrase_env)
+    with lg.Ledger.create(db, origin, key, log_key_name=key_name) as led:
+        info = {"db": str(db), "origin": led.origin, "log_vkey": led.log_vkey}
+    emit(info, as_json=as_json, text=f"created {db}\nlog key: {info['log_vkey']}")
+
+
+@ledger_group.command("append")
+@click.option("--type", "entry_type", required=True, help="Entry type, e.g. grant or note.")
+@click.option(
+    "--file",
+    "entry_file",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="The entry payload ('-' for standard input); with --signed, a COSE_Sign1 entry.",
+)
+@click.option("--key", "key_name", metavar="AUTHORKEY", help="Author key that signs the entry.")
+@click.option("--signed", is_flag=True, help="FILE is already a COSE_Sign1 entry by its author.")
+@db_option
+@keyring_option
+@passphrase_options
+@json_option
+def append_cmd(
+    entry_type: str,
+    entry_file: Path,
+    key_name: str | None,
+    signed: bool,
+    db: Path,
+    keyring_dir: Path | None,
+    passphrase_file: Path | None,
+    passphrase_env: str | None,
+    as_json: bool,
+) -> None:
+    """Append one entry durably; prints its index and leaf hash.
+
+    The payload is signed by AUTHORKEY into a COSE_Sign1 (alg EdDSA, kid = the key's
+    thumbprint, typ = the entry type). A checkpoint covering it comes from 'lic ledger
+    checkpoint'.
+    """
+    if signed == (key_name is not None):
+        raise click.UsageError("give exactly one of --key AUTHORKEY and --signed")
+    data = _read(entry_file, lg.MAX_ENTRY_SIZE, "entry")
+    with lg.Ledger.open(db) as led:
+        if key_name is not None:
+            author = load_signing_key(keyring_dir, key_name, passphrase_file, passphrase_env)
+            data = lg.sign_entry(entry_type, data, author)
+        a = led.append(entry_type, data)
+    info = {"index": a.index, "leaf_hash": a.leaf_hash.hex()}
+    emit(info, as_json=as_json, text=f"appended {a.index} {a.leaf_hash.hex()}")
+
+
+@ledger_group.command("checkpoint")
+@click.option("--key", "key_name", metavar="LOGKEY", help="Log key (default: the one from init).")
+@db_option
+@keyring_option
+@passphrase_options
+@json_option
+def checkpoint_cmd(
+    key_name: str | None,
+    db: Path,
+    keyring_dir: Path | None,
+    passphrase_file: Path | None,
+    passphrase_env: str | None,
+    as_json: bool,
+) -> None:
+    """Sign a checkpoint at the current size and print it (a C2SP signed note).
+
+    The latest checkpoint advances by compare-and-swap; at an unchanged size the stored one
+    is printed again.
+    """
+    with lg.Ledger.open(db) as led:
+        name = key_name or led.log_key_name
+        if not name:
+            raise click.UsageError("no log key recorded for this ledger; give --key LOGKEY")
+        key = load_signing_key(keyring_dir, name, passphrase_file, passphrase_env)
+        cp = led.checkpoint(key)
+    emit(_cp_info(cp), as_json=as_json, text=cp.note.decode("utf-8").rstrip("\n"))
+
+
+@ledger_group.command("prove")
+@click.option("--index", "index", required=True, type=click.IntRange(min=0), help="Record index.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the receipt to FILE instead of standard output.",
+)
+@db_option
+@json_option
+def prove_cmd(index: int, out: Path | None, db: Path, as_json: bool) -> None:
+    """Write a C2SP tlog-proof@v1 receipt for record N at the latest checkpoint's size.
+
+    The receipt holds the record bytes (as extra data), the inclusion proof and the signed
+    checkpoint; 'lic ledger verify-proof' checks it offline.
+    """
+    with lg.Ledger.open(db) as led:
+        receipt = led.receipt(index)
+    note = lg.parse_receipt(receipt).checkpoint_note
+    size = lg.parse_checkpoint(lg.parse_note(note).text).size
+    if out is not None:
+        out.write_bytes(receipt)
+    info: dict[str, Any] = {"index": index, "size": size}
+    info.update({"out": str(out)} if out is not None else {"receipt": receipt.decode("utf-8")})
+    if as_json:
+        emit(info, as_json=True)
+    elif out is None:
+        click.echo(receipt.decode("utf-8"), nl=False)
+    else:
+        click.echo(f"wrote {out} (record {index} at size {size})")
+
+
+def _verifier(vkey: str) -> lg.Ed25519NoteVerifier:
+    p = Path(vkey)
+    if "+" not in vkey and p.is_file():
+        vkey = _read(p, MAX_VKEY_FILE, "log key file").decode("utf-8", "replace").strip()
+    return lg.Ed25519NoteVerifier.from_vkey(vkey)
+
+
+@ledger_group.command("verify-proof")
+@click.argument("proof_file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.option(
+    "--log-key",
+    "log_key",
+    required=True,
+    metavar="VKEY",
+    help="The log's verifier key (name+hash+key), or a file holding it.",
+)
+@click.option(
+    "--entry",
+    "entry_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also check that FILE (the record bytes or its COSE_Sign1 entry) is what is proved.",
+)
+@json_option
+def verify_proof_cmd(
+    proof_file: Path, log_key: str, entry_file: Path | None, as_json: bool
+) -> None:
+    """Check a tlog-proof@v1 receipt offline against the log's verifier key.
+
+    Exit 0 when the checkpoint is signed by the log key and the record is included at the
+    receipt's index; 1 when a check fails; 2 when the input is malformed.
+    """
+    data = _read(proof_file, MAX_PROOF_FILE, "receipt")
+    entry = _read(entry_file, lg.MAX_RECORD_SIZE, "entry") if entry_file else None
+    receipt, cp = lg.verify_receipt(data, _verifier(log_key), entry)
+    info = {
+        "valid": True,
+        "index": receipt.index,
+        "origin": cp.origin,
+        "size": cp.size,
+        "root": b64std_encode(cp.root),
+    }
+    emit(
+        info,
+        as_json=as_json,
+        text=f"OK: record {receipt.index} is in {cp.origin} at size {cp.size}",
+    )
+
+
+@ledger_group.command("consistency")
+@click.option("--from", "size1", required=True, type=click.IntRange(min=1), help="Older size M.")
+@click.option(
+    "--to", "size2", type=click.IntRange(min=1), help="Newer size N (default: latest checkpoint)."
+)
+@db_option
+@json_option
+def consistency_cmd(size1: int, size2: int | None, db: Path, as_json: bool) -> None:
+    """Print an RFC 9162 consistency proof from size M to size N (checked before printing)."""
+    with lg.Ledger.open(db) as led:
+        if size2 is None:
+            cp = led.latest_checkpoint()
+            if cp is None or cp.checkpoint.size == 0:
+                raise MalformedError("ledger: no non-empty checkpoint; give --to N")
+            size2 = cp.checkpoint.size
+        proof = led.consistency_proof(size1, size2)
+        root1, root2 = led.root(size1), led.root(size2)
+    lg.verify_consistency(size1, size2, proof, root1, root2)
+    info = {
+        "size1": size1,
+        "size2": size2,
+        "root1": b64std_encode(root1),
+        "root2": b64std_encode(root2),
+        "proof": [b64std_encode(h) for h in proof],
+    }
+    lines = [f"from {size1} {info['root1']}", f"to {size2} {info['root2']}"]
+    text = "\n".join(lines + [b64std_encode(h) for h in proof])
+    emit(info, as_json=as_json, text=text)
+
+
+@ledger_group.command("show")
+@click.option("--index", "index", required=True, type=click.IntRange(min=0), help="Record index.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the record's exact bytes to FILE.",
+)
+@db_option
+@json_option
+def show_cmd(index: int, out: Path | None, db: Path, as_json: bool) -> None:
+    """Show record N: index, time, type, prev, leaf hash, author kid and payload size."""
+    with lg.Ledger.open(db) as led:
+        rec = led.record(index)
+    msg = rec.sign1()
+    kid = msg.protected.get(4)
+    info = {
+        "index": rec.index,
+        "time": rec.time,
+        "type": rec.entry_type,
+        "prev": rec.prev.hex(),
+        "leaf_hash": rec.leaf_hash.hex(),
+        "author_kid": kid.decode("ascii", "replace") if isinstance(kid, bytes) else None,
+        "payload_size": len(msg.payload),
+        "payload": b64std_encode(msg.payload),
+        "record": b64std_encode(rec.raw),
+    }
+    if out is not None:
+        out.write_bytes(rec.raw)
+    text = "\n".join(
+        f"{k}: {info[k]}"
+        for k in ("index", "time", "type", "prev", "leaf_hash", "author_kid", "payload_size")
+    )
+    emit(info, as_json=as_json, text=text)
+
+
+@ledger_group.command("export")
+@click.option(
+    "--jsonl",
+    "jsonl",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Output file ('-' for standard output).",
+)
+@db_option
+@json_option
+def export_cmd(jsonl: Path, db: Path, as_json: bool) -> None:
+    """Export the ledger as JSON lines: a header, every record (index, leaf hash, base64
+    bytes), then every checkpoint note."""
+    with lg.Ledger.open(db) as led:
+        if str(jsonl) == "-":
+            n = led.export_jsonl(sys.stdout)
+            sys.stdout.flush()
+            return
+        with open(jsonl, "w", encoding="utf-8") as f:
+            n = led.export_jsonl(f)
+    emit({"records": n, "out": str(jsonl)}, as_json=as_json, text=f"exported {n} records")
+
+
+@ledger_group.command("import")
+@click.argument("jsonl", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@db_option
+@json_option
+def import_cmd(jsonl: Path, db: Path, as_json: bool) -> None:
+    """Create the ledger --db from an export, re-verifying every record and checkpoint.
+
+    Checks strict record encoding, indexes, the prev chain, leaf hashes, and each checkpoint's
+    log signature and root. Nothing is written unless everything verifies.
+    """
+    if str(jsonl) == "-":
+        led = lg.Ledger.import_jsonl(db, sys.stdin.buffer)
+    else:
+        with open(jsonl, "rb") as f:
+            led = lg.Ledger.import_jsonl(db, f)
+    with led:
+        cp = led.latest_checkpoint()
+        info = {
+            "db": str(db),
+            "records": led.size,
+            "root": b64std_encode(led.root()),
+            "checkpoint_size": cp.checkpoint.size if cp else None,
+        }
+    emit(info, as_json=as_json, text=f"imported {info['records']} records into {db}")

@@ -1,0 +1,291 @@
+"""Ledger records: deterministic CBOR maps that are the leaves of the Merkle tree. Pure.
+
+A record is the deterministic CBOR encoding of the map::
+
+    {"v": 1, "idx": index, "prev": 32 bytes, "time": integration time,
+     "type": entry type, "entry": COSE_Sign1 bytes}
+
+``prev`` is the leaf hash of the previous record (32 zero bytes for index 0). ``entry`` is a byte
+string holding a tagged COSE_Sign1 signed by the entry's author; its protected header carries the
+entry type as ``typ`` (label 16), so the author signs the type and the log cannot relabel an
+entry. The leaf hash is SHA-256(0x00 || record bytes) over the bytes exactly as stored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from keys import PublicKey, SigningKey
+from keys.errors import MalformedError
+from lic import cbor, cose
+
+from ._merkle import HASH_SIZE, leaf_hash
+
+__all__ = [
+    "MAX_ENTRY_SIZE",
+    "MAX_RECORD_SIZE",
+    "RECORD_VERSION",
+    "ZERO_HASH",
+    "Record",
+    "check_entry",
+    "check_entry_type",
+    "decode_record",
+    "encode_record",
+    "sign_entry",
+    "verify_entry",
+]
+
+RECORD_VERSION = 1
+MAX_ENTRY_SIZE = 1024 * 1024
+MAX_RECORD_SIZE = MAX_ENTRY_SIZE + 1024
+ZERO_HASH = bytes(HASH_SIZE)
+_KEYS = frozenset({"v", "idx", "prev", "time", "type", "entry"})
+_TYPE_RE = re.compile(r"[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*")
+_MAX_TYPE_LEN = 64
+_MAX_INT = (1 << 63) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A decoded record; ``raw`` is the exact stored bytes (the Merkle leaf)."""
+
+    version: int
+    index: int
+    prev: bytes
+    time: int
+    entry_type: str
+    entry: bytes
+    raw: bytes
+
+    @property
+    def leaf_hash(self) -> bytes:
+        return leaf_hash(self.raw)
+
+    def sign1(self) -> cose.Sign1:
+        return cose.parse_sign1(self.entry, max_size=MAX_ENTRY_SIZE)
+
+
+_VALID_TYPES: set[str] = set()
+
+
+def check_entry_type(entry_type: object) -> str:
+    if entry_type in _VALID_TYPES:
+        return entry_type
+    if (
+        not isinstance(entry_type, str)
+        or len(entry_type) > _MAX_TYPE_LEN
+        or not _TYPE_RE.fullmatch(entry_type)
+    ):
+        raise MalformedError(
+            "entry type: 1-64 characters, lowercase letters and digits separated by . _ -"
+        )
+    if len(_VALID_TYPES) < 1024:
+        _VALID_TYPES.add(entry_type)
+    return entry_type
+
+
+def _bstr(data: bytes, pos: int) -> tuple[int, int] | None:
+    """(start, end) of the byte string whose shortest-form head is at ``pos``, else None."""
+    if pos >= len(data):
+        return None
+    b = data[pos]
+    if b >> 5 != 2:
+        return None
+    ai = b & 0x1F
+    if ai < 24:
+        n, pos = ai, pos + 1
+    elif ai == 24 and pos + 2 <= len(data) and data[pos + 1] >= 24:
+        n, pos = data[pos + 1], pos + 2
+    elif ai == 25 and pos + 3 <= len(data):
+        n, pos = int.from_bytes(data[pos + 1 : pos + 3], "big"), pos + 3
+        if n < 0x100:
+            return None
+    elif ai == 26 and pos + 5 <= len(data):
+        n, pos = int.from_bytes(data[pos + 1 : pos + 5], "big"), pos + 5
+        if n < 0x10000:
+            return None
+    else:
+        return None
+    if pos + n > len(data):
+        return None
+    return pos, pos + n
+
+
+_PROTECTED_CACHE: dict[bytes, dict[Any, Any]] = {}
+
+
+def _fast_envelope(entry: bytes) -> tuple[dict[Any, Any], bytes, bytes, bytes] | None:
+    """The common shape of an entry, checked without the generic decoder: tag 18, array of 4,
+    protected bstr, empty unprotected map, payload bstr, 64-byte signature, nothing after.
+    Returns (protected, protected bytes, payload, signature), or None to take the slow path.
+    The protected header is still decoded by the strict decoder (memoized: authors repeat it).
+    """
+    if entry[:2] != b"\xd2\x84":
+        return None
+    p = _bstr(entry, 2)
+    if p is None or p[1] >= len(entry) or entry[p[1]] != 0xA0:
+        return None
+    pl = _bstr(entry, p[1] + 1)
+    if pl is None or entry[pl[1] : pl[1] + 2] != b"\x58\x40" or pl[1] + 66 != len(entry):
+        return None
+    pbytes = entry[p[0] : p[1]]
+    protected = _PROTECTED_CACHE.get(pbytes)
+    if protected is None:
+        if not pbytes:
+            return None
+        decoded = cbor.decode(pbytes, max_size=MAX_ENTRY_SIZE)
+        if not isinstance(decoded, dict) or not decoded:
+            return None
+        if len(_PROTECTED_CACHE) > 4096:
+            _PROTECTED_CACHE.clear()
+        _PROTECTED_CACHE[pbytes] = protected = decoded
+    return protected, pbytes, entry[pl[0] : pl[1]], entry[pl[1] + 2 :]
+
+
+def _check_protected(protected: dict[Any, Any], entry_type: str) -> None:
+    if protected.get(cose.HDR_ALG) != cose.ALG_EDDSA:
+        raise MalformedError("entry: protected header must carry alg EdDSA")
+    if protected.get(cose.HDR_TYP) != entry_type:
+        raise MalformedError("entry: protected typ must equal the record's entry type")
+    kid = protected.get(cose.HDR_KID)
+    if not isinstance(kid, bytes) or not kid:
+        raise MalformedError("entry: protected header must carry the author's kid")
+
+
+def _validate_entry(entry_type: str, entry: bytes) -> None:
+    """check_entry without building the parsed message (the append hot path)."""
+    check_entry_type(entry_type)
+    if not isinstance(entry, bytes) or len(entry) > MAX_ENTRY_SIZE:
+        raise MalformedError(f"entry: must be bytes of at most {MAX_ENTRY_SIZE}")
+    fast = _fast_envelope(entry)
+    protected = fast[0] if fast is not None else check_entry(entry_type, entry).protected
+    _check_protected(protected, entry_type)
+
+
+def check_entry(entry_type: str, entry: bytes) -> cose.Sign1:
+    """Structure check of an entry: a strict tagged COSE_Sign1 whose ``typ`` is the type."""
+    check_entry_type(entry_type)
+    if not isinstance(entry, bytes) or len(entry) > MAX_ENTRY_SIZE:
+        raise MalformedError(f"entry: must be bytes of at most {MAX_ENTRY_SIZE}")
+    fast = _fast_envelope(entry)
+    if fast is not None:
+        protected, pbytes, payload, sig = fast
+        msg = cose.Sign1(pbytes, dict(protected), {}, payload, sig)
+    else:
+        msg = cose.parse_sign1(entry, max_size=MAX_ENTRY_SIZE)
+    _check_protected(msg.protected, entry_type)
+    return msg
+
+
+def sign_entry(entry_type: str, payload: bytes, author: SigningKey) -> bytes:
+    """Make an entry: COSE_Sign1 over ``payload`` with alg EdDSA, kid = the author's RFC 7638
+    thumbprint (UTF-8 bytes) and typ = the entry type, all protected."""
+    check_entry_type(entry_type)
+    kid = author.public_key.thumbprint.encode("ascii")
+    protected = {cose.HDR_ALG: cose.ALG_EDDSA, cose.HDR_KID: kid, cose.HDR_TYP: entry_type}
+    out = cose.sign1(protected, payload, author)
+    if len(out) > MAX_ENTRY_SIZE:
+        raise MalformedError(f"entry: larger than {MAX_ENTRY_SIZE} bytes")
+    return out
+
+
+def verify_entry(record: Record, author: PublicKey) -> bytes:
+    """Raise unless the record's entry is signed by ``author`` (kid and signature); returns the
+    payload."""
+    msg = check_entry(record.entry_type, record.entry)
+    if msg.protected.get(cose.HDR_KID) != author.thumbprint.encode("ascii"):
+        raise MalformedError("entry: kid does not name this author key")
+    cose.verify_sign1(msg, author)
+    return msg.payload
+
+
+def _head(major: int, n: int) -> bytes:
+    if n < 24:
+        return bytes((major << 5 | n,))
+    if n < 0x100:
+        return bytes((major << 5 | 24, n))
+    if n < 0x10000:
+        return bytes((major << 5 | 25,)) + n.to_bytes(2, "big")
+    if n < 0x100000000:
+        return bytes((major << 5 | 26,)) + n.to_bytes(4, "big")
+    return bytes((major << 5 | 27,)) + n.to_bytes(8, "big")
+
+
+# Map of 6 pairs; keys in deterministic order (by their encodings): v, idx, prev, time, type,
+# entry. Equal to lic.cbor.encode of the same map (a test checks it on random records).
+_HDR = b"\xa6\x61v" + _head(0, RECORD_VERSION) + b"\x63idx"
+
+
+def encode_record(index: int, prev: bytes, time: int, entry_type: str, entry: bytes) -> bytes:
+    """Deterministic CBOR bytes of a record. The entry must already have passed check_entry."""
+    return _RecordEncoder(time).encode(index, prev, entry_type, entry)
+
+
+class _RecordEncoder:
+    """encode_record for many records of one integration time (the batch hot path)."""
+
+    __slots__ = ("_time_part", "_types")
+
+    def __init__(self, time: int) -> None:
+        if isinstance(time, bool) or not 0 <= time <= _MAX_INT:
+            raise MalformedError("record: time out of range")
+        self._time_part = b"\x64time" + _head(0, time) + b"\x64type"
+        self._types: dict[str, bytes] = {}
+
+    def encode(self, index: int, prev: bytes, entry_type: str, entry: bytes) -> bytes:
+        if not 0 <= index <= _MAX_INT or len(prev) != HASH_SIZE:
+            raise MalformedError("record: index or prev out of range")
+        tpart = self._types.get(entry_type)
+        if tpart is None:
+            t = entry_type.encode("utf-8")
+            tpart = self._types[entry_type] = _head(3, len(t)) + t + b"\x65entry"
+        n = len(entry)
+        return b"".join(
+            (
+                _HDR,
+                bytes((index,)) if index < 24 else _head(0, index),
+                b"\x64prev\x58\x20",
+                prev,
+                self._time_part,
+                tpart,
+                _head(2, n),
+                entry,
+            )
+        )
+
+
+def _int(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_INT:
+        raise MalformedError(f"record: {what} must be an integer in [0, 2**63)")
+    return value
+
+
+def decode_record(data: bytes) -> Record:
+    """Strictly decode a record: deterministic CBOR, exactly the six keys, typed values, and a
+    well-formed entry. Signatures are not checked here (see verify_entry)."""
+    if not isinstance(data, bytes) or len(data) > MAX_RECORD_SIZE:
+        raise MalformedError("record: too large")
+    m = cbor.decode(data, max_size=MAX_RECORD_SIZE)
+    if not isinstance(m, dict) or set(m) != _KEYS:
+        raise MalformedError("record: must be a map with keys v, idx, prev, time, type, entry")
+    if m["v"] != RECORD_VERSION or isinstance(m["v"], bool):
+        raise MalformedError("record: unsupported version")
+    prev = m["prev"]
+    if not isinstance(prev, bytes) or len(prev) != HASH_SIZE:
+        raise MalformedError("record: prev must be 32 bytes")
+    entry = m["entry"]
+    if not isinstance(entry, bytes):
+        raise MalformedError("record: entry must be a byte string")
+    etype = check_entry_type(m["type"])
+    check_entry(etype, entry)
+    return Record(
+        RECORD_VERSION,
+        _int(m["idx"], "idx"),
+        prev,
+        _int(m["time"], "time"),
+        etype,
+        entry,
+        data,
+    )

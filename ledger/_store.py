@@ -1,0 +1,669 @@
+"""The durable ledger store: records, stored Merkle hashes and checkpoints in one SQLite file.
+
+I/O lives here and only here; the math is in ``_merkle`` and the formats in ``_record`` and
+``_checkpoint``. Guarantees:
+
+- WAL mode with ``synchronous=FULL``: a commit is fsynced before ``append`` returns.
+- Appends run in ``BEGIN IMMEDIATE`` transactions, so writers in several processes serialize;
+  the next index is read inside the write lock, so none is lost or duplicated.
+- Appending leaf n writes one row: the record bytes and the hashes of the complete subtrees it
+  completes (Go sumdb/tlog's stored hashes, grouped by leaf), so roots and proofs at any size
+  need O(log n) row reads in one query, and opening a ledger reads nothing but its metadata.
+- The latest checkpoint (table ``head``) advances only by compare-and-swap inside the same
+  transaction that computed its root, and only after the stored tree is checked to still have
+  the previous checkpoint's root at the previous size: the log cannot sign two inconsistent
+  checkpoints. Triggers make records, hashes and checkpoints append-only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import sqlite_utils
+
+from keys import (
+    PublicKey,
+    SigningKey,
+    b64std_decode,
+    b64std_encode,
+    check_note_key_name,
+    json_loads_strict,
+)
+from keys.errors import (
+    ConflictError,
+    LedgerIntegrityError,
+    LicError,
+    MalformedError,
+)
+
+from . import _merkle as mk
+from ._checkpoint import (
+    Checkpoint,
+    SignedCheckpoint,
+    format_receipt,
+    open_checkpoint,
+    sign_checkpoint,
+)
+from ._note import Ed25519NoteSigner, Ed25519NoteVerifier
+from ._record import ZERO_HASH, Record, _RecordEncoder, _validate_entry, decode_record
+
+__all__ = ["EXPORT_FORMAT", "STORE_FORMAT", "Appended", "Ledger"]
+
+STORE_FORMAT = "lic-ledger-sqlite/v1"
+EXPORT_FORMAT = "lic-ledger-export/v1"
+BUSY_TIMEOUT_MS = 120_000
+_PAGE = 1024
+_CACHE_NODES = 1 << 17
+_CACHE_MIN_LEVEL = 4
+_CACHE_FOLDS = 4096
+MAX_EXPORT_LINE = 2 * 1024 * 1024
+
+_SCHEMA_TRIGGERS = """
+CREATE TRIGGER IF NOT EXISTS records_append_only_u BEFORE UPDATE ON records
+BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS records_append_only_d BEFORE DELETE ON records
+BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_append_only_u BEFORE UPDATE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_append_only_d BEFORE DELETE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS head_forward_only BEFORE UPDATE ON head
+WHEN NEW.size < OLD.size BEGIN SELECT RAISE(ABORT, 'checkpoint cannot go back'); END;
+CREATE TRIGGER IF NOT EXISTS head_no_delete BEFORE DELETE ON head
+BEGIN SELECT RAISE(ABORT, 'checkpoint cannot be deleted'); END;
+"""
+
+
+@dataclass(slots=True)
+class Appended:
+    """What an append acknowledges: the index and leaf hash of a durable record."""
+
+    index: int
+    leaf_hash: bytes
+    record: bytes
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return conn
+
+
+def _durable(conn: sqlite3.Connection, path: Path) -> None:
+    """WAL with a full fsync at every commit (set only once the file is known to be ours)."""
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        raise MalformedError(f"ledger: cannot use WAL mode on {path}")
+    conn.execute("PRAGMA synchronous = FULL")
+
+
+class Ledger:
+    """An open ledger file. Create with ``Ledger.create``, open with ``Ledger.open``."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        if (
+            meta.get("format") != STORE_FORMAT
+            or not isinstance(meta.get("origin"), str)
+            or not isinstance(meta.get("log_vkey"), str)
+        ):
+            raise MalformedError(f"ledger: {path} is not a {STORE_FORMAT} store")
+        self.origin: str = meta["origin"]
+        self.log_vkey: str = meta["log_vkey"]
+        self.log_key_name: str | None = meta.get("log_key_name")
+        self.log_verifier = Ed25519NoteVerifier.from_vkey(self.log_vkey)
+        if self.log_verifier.name != self.origin:
+            raise MalformedError("ledger: log key name differs from the origin")
+        _durable(conn, path)
+        self._cache: dict[int, bytes] = {}
+        self._folds: dict[tuple[int, ...], bytes] = {}
+        self._tail: tuple[int, list[bytes], bytes] | None = None  # (size, edge, last leaf hash)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        origin: str,
+        log_key: PublicKey | SigningKey,
+        *,
+        log_key_name: str | None = None,
+    ) -> Ledger:
+        """Create a new, empty ledger file. With a SigningKey, also sign the size-0 checkpoint.
+        ``log_key_name`` (the log key's name in a keyring) is remembered for tools."""
+        check_note_key_name(origin)
+        p = Path(path)
+        try:  # reserve the name atomically: never clean up a file someone else created
+            os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            raise MalformedError(f"ledger: {p} already exists") from None
+        pub = log_key.public_key if isinstance(log_key, SigningKey) else log_key
+        try:
+            conn = _connect(p)
+            _durable(conn, p)
+            db = sqlite_utils.Database(conn)
+            conn.execute("BEGIN IMMEDIATE")
+            db.table("meta").create({"key": str, "value": str}, pk="key")
+            # hashes (leaf hash + completed subtree hashes) before data: proofs read only them
+            db.table("records").create(
+                {"idx": int, "hashes": bytes, "data": bytes},
+                pk="idx",
+                not_null={"hashes", "data"},
+            )
+            db.table("checkpoints").create(
+                {"size": int, "root": bytes, "note": bytes},
+                pk="size",
+                not_null={"root", "note"},
+            )
+            db.table("head").create(
+                {"id": int, "size": int, "root": bytes, "note": bytes},
+                pk="id",
+                not_null={"size", "root"},
+            )
+            for stmt in _SCHEMA_TRIGGERS.split(";\n"):
+                if stmt.strip():
+                    conn.execute(stmt)
+            conn.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)",
+                [
+                    ("format", STORE_FORMAT),
+                    ("origin", origin),
+                    ("log_vkey", pub.verifier_key(origin)),
+                    *([("log_key_name", log_key_name)] if log_key_name else []),
+                ],
+            )
+            conn.execute(
+                "INSERT INTO head (id, size, root, note) VALUES (0, 0, ?, NULL)", (mk.EMPTY_ROOT,)
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            if "conn" in locals():
+                conn.close()
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(p) + suffix).unlink(missing_ok=True)
+            raise
+        ledger = cls(conn, p)
+        if isinstance(log_key, SigningKey):
+            ledger.checkpoint(log_key)
+        return ledger
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Ledger:
+        """Open an existing ledger. Reads only its metadata: nothing is rehashed."""
+        p = Path(path)
+        if not p.is_file():
+            raise MalformedError(f"ledger: no ledger at {p} (create one with 'lic ledger init')")
+        conn = _connect(p)
+        try:
+            return cls(conn, p)
+        except sqlite3.DatabaseError as e:
+            conn.close()
+            raise MalformedError(f"ledger: {p} is not a ledger store: {e}") from e
+        except BaseException:
+            conn.close()
+            raise
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reads -----------------------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        """Number of records (committed), read from the store each time."""
+        row = self._conn.execute("SELECT max(idx) FROM records").fetchone()
+        return 0 if row[0] is None else int(row[0]) + 1
+
+    def _read_rows(self, rows: Sequence[int]) -> dict[int, bytes]:
+        """The stored hash rows named, in one query."""
+        want = list(dict.fromkeys(rows))
+        marks = ",".join("?" * len(want))
+        q = f"SELECT idx, hashes FROM records WHERE idx IN ({marks})"  # noqa: S608
+        got = dict(self._conn.execute(q, want).fetchall())
+        if len(got) != len(want):
+            raise MalformedError("ledger: size beyond the tree")
+        return got
+
+    def _node_hashes(self, nodes: Iterable[int]) -> dict[int, bytes]:
+        """Hashes of the named nodes (``row << 6 | slot``), reading the rows not cached in one
+        query. Nodes of subtrees of 16+ leaves are cached: stored hashes never change."""
+        cache = self._cache
+        out: dict[int, bytes] = {}
+        missing: list[int] = []
+        for n in nodes:
+            h = cache.get(n)
+            if h is None:
+                missing.append(n)
+            else:
+                out[n] = h
+        if missing:
+            rows = self._read_rows([n >> 6 for n in missing])
+            if len(cache) > _CACHE_NODES:
+                cache.clear()
+            for n in missing:
+                slot = n & 63
+                h = rows[n >> 6][slot * mk.HASH_SIZE : (slot + 1) * mk.HASH_SIZE]
+                if len(h) != mk.HASH_SIZE:
+                    raise LedgerIntegrityError("ledger: a stored hash row is truncated")
+                out[n] = h
+                if slot >= _CACHE_MIN_LEVEL:
+                    cache[n] = h
+        return out
+
+    def _assemble(self, plan: list[list[int]]) -> list[bytes]:
+        """Proof hashes of a plan. Folds of several nodes (the right border of the tree) are
+        cached like the nodes: they depend only on stored hashes."""
+        folds = self._folds
+        need: list[int] = []
+        for element in plan:
+            if len(element) == 1:
+                need.append(element[0])
+            elif tuple(element) not in folds:
+                need.extend(element)
+        h = self._node_hashes(need)
+        out = []
+        for element in plan:
+            if len(element) == 1:
+                out.append(h[element[0]])
+                continue
+            key = tuple(element)
+            f = folds.get(key)
+            if f is None:
+                f = mk.fold([h[n] for n in element])
+                if len(folds) > _CACHE_FOLDS:
+                    folds.clear()
+                folds[key] = f
+            out.append(f)
+        return out
+
+    def root(self, size: int | None = None) -> bytes:
+        """RFC 9162 root hash of the first ``size`` records (default: all)."""
+        if size is None:
+            size = self.size
+        _check_size(size)
+        nodes = mk.root_plan(size)
+        h = self._node_hashes(nodes)
+        return mk.fold([h[n] for n in nodes])
+
+    def leaf_hash(self, index: int) -> bytes:
+        _check_size(index)
+        try:
+            return self._read_rows([index])[index][: mk.HASH_SIZE]
+        except MalformedError:
+            raise MalformedError(f"ledger: no record {index}") from None
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        """RFC 9162 inclusion proof of record ``index`` in the tree of ``size`` records."""
+        _check_size(index)
+        _check_size(size)
+        if index >= size:
+            raise MalformedError("inclusion proof: index must be smaller than size")
+        plan = mk.inclusion_plan(index, size)
+        if not plan:
+            self.leaf_hash(index)  # size 1: still refuse a tree that does not exist
+            return []
+        return self._assemble(plan)
+
+    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
+        """RFC 9162 consistency proof from ``size1`` to ``size2`` (0 < size1 <= size2)."""
+        _check_size(size1)
+        _check_size(size2)
+        if not 0 < size1 <= size2:
+            raise MalformedError("consistency proof: need 0 < size1 <= size2")
+        if size2 > self.size:
+            raise MalformedError("consistency proof: size2 beyond the tree")
+        return self._assemble(mk.consistency_plan(size1, size2))
+
+    def record_bytes(self, index: int) -> bytes:
+        _check_size(index)
+        row = self._conn.execute("SELECT data FROM records WHERE idx = ?", (index,)).fetchone()
+        if row is None:
+            raise MalformedError(f"ledger: no record {index}")
+        return bytes(row[0])
+
+    def record(self, index: int) -> Record:
+        """The decoded record at ``index`` (strictly decoded from the stored bytes)."""
+        return decode_record(self.record_bytes(index))
+
+    def iter_records(self, start: int = 0, end: int | None = None) -> Iterator[tuple[int, bytes]]:
+        """(index, record bytes) in index order, paged so that memory stays flat. ``end``
+        defaults to the size when iteration starts."""
+        if end is None:
+            end = self.size
+        i = start
+        while i < end:
+            hi = min(i + _PAGE, end)
+            rows = self._conn.execute(
+                "SELECT idx, data FROM records WHERE idx >= ? AND idx < ? ORDER BY idx", (i, hi)
+            ).fetchall()
+            if len(rows) != hi - i:
+                raise LedgerIntegrityError(f"ledger: records missing in [{i}, {hi})")
+            for idx, data in rows:
+                yield int(idx), bytes(data)
+            i = hi
+
+    def latest_checkpoint(self) -> SignedCheckpoint | None:
+        """The latest signed checkpoint (None until one is signed), verified against the log
+        key and the stored tree."""
+        row = self._conn.execute("SELECT note FROM head WHERE id = 0").fetchone()
+        if row is None or row[0] is None:
+            return None
+        return self._checked_checkpoint(bytes(row[0]))
+
+    def checkpoints(self) -> Iterator[SignedCheckpoint]:
+        """Every checkpoint the log signed, by increasing size (verified like the latest)."""
+        last = -1
+        while True:
+            rows = self._conn.execute(
+                "SELECT size, note FROM checkpoints WHERE size > ? ORDER BY size LIMIT ?",
+                (last, _PAGE),
+            ).fetchall()
+            if not rows:
+                return
+            for size, note in rows:
+                yield self._checked_checkpoint(bytes(note))
+                last = int(size)
+
+    def _checked_checkpoint(self, note: bytes) -> SignedCheckpoint:
+        try:
+            signed, _ = open_checkpoint(note, self.log_verifier)
+        except LicError as e:
+            raise LedgerIntegrityError(f"ledger: stored checkpoint does not verify: {e}") from e
+        cp = signed.checkpoint
+        if self.root(cp.size) != cp.root:
+            raise LedgerIntegrityError(f"ledger: stored checkpoint at {cp.size} differs from tree")
+        return signed
+
+    def receipt(self, index: int, checkpoint: SignedCheckpoint | None = None) -> bytes:
+        """tlog-proof@v1 for record ``index`` at the exact size of ``checkpoint`` (default: the
+        latest). The record's bytes travel in the ``extra`` field."""
+        if checkpoint is None:
+            checkpoint = self.latest_checkpoint()
+        if checkpoint is None:
+            raise MalformedError("ledger: no checkpoint yet (run 'lic ledger checkpoint')")
+        size = checkpoint.checkpoint.size
+        if not 0 <= index < size:
+            raise MalformedError(
+                f"ledger: record {index} is not covered by the checkpoint of size {size} "
+                "(sign a newer checkpoint first)"
+            )
+        proof = self.inclusion_proof(index, size)
+        return format_receipt(index, proof, checkpoint.note, extra=self.record_bytes(index))
+
+    # -- writes ----------------------------------------------------------------------------
+    def append(
+        self,
+        entry_type: str,
+        entry: bytes,
+        *,
+        now: int | None = None,
+        log_key: SigningKey | None = None,
+    ) -> Appended:
+        """Append one entry durably; with ``log_key``, sign the new checkpoint in the same
+        transaction. Returns once the record is fsynced."""
+        return self.append_batch([(entry_type, entry)], now=now, log_key=log_key)[0]
+
+    def append_batch(
+        self,
+        entries: Sequence[tuple[str, bytes]],
+        *,
+        now: int | None = None,
+        log_key: SigningKey | None = None,
+    ) -> list[Appended]:
+        """Append entries in one durable transaction, in order, at consecutive indexes."""
+        if not entries:
+            raise MalformedError("append: nothing to append")
+        for etype, entry in entries:
+            _validate_entry(etype, entry)
+        t = int(time.time()) if now is None else now
+        if isinstance(t, bool) or not 0 <= t < 1 << 63:
+            raise MalformedError("append: integration time out of range")
+
+        return self._write(entries_bytes=None, entries=entries, t=t, log_key=log_key)
+
+    def _write(
+        self,
+        *,
+        entries_bytes: Sequence[bytes] | None,
+        entries: Sequence[tuple[str, bytes]] | None,
+        t: int,
+        log_key: SigningKey | None,
+    ) -> list[Appended]:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            size = self.size
+            tail = self._tail
+            if tail is not None and tail[0] == size:
+                # Nobody appended since our last write: the right edge is unchanged (rows are
+                # immutable and the size alone names the tree).
+                frontier = mk.Frontier(size, tail[1])
+                prev = tail[2]
+            else:
+                edge = mk.root_plan(size)
+                last = (size - 1) << 6  # the leaf hash of the last record: slot 0 of its row
+                have = self._node_hashes([*edge, last]) if size else {}
+                frontier = mk.Frontier(size, [have[n] for n in edge])
+                prev = have[last] if size else ZERO_HASH
+            rows: list[tuple[int, bytes, bytes]] = []
+            out: list[Appended] = []
+            index = size
+            if entries is not None:
+                encode = _RecordEncoder(t).encode
+                for et, en in entries:
+                    raw = encode(index, prev, et, en)
+                    lh = mk.leaf_hash(raw)
+                    rows.append((index, frontier.append(lh), raw))
+                    out.append(Appended(index, lh, raw))
+                    prev = lh
+                    index += 1
+            else:
+                assert entries_bytes is not None
+                for raw in entries_bytes:
+                    rec = decode_record(raw)
+                    if rec.index != index:
+                        raise LedgerIntegrityError(f"import: record {index} has index {rec.index}")
+                    if rec.prev != prev:
+                        raise LedgerIntegrityError(f"import: record {index} breaks the prev chain")
+                    lh = mk.leaf_hash(raw)
+                    rows.append((index, frontier.append(lh), raw))
+                    out.append(Appended(index, lh, raw))
+                    prev = lh
+                    index += 1
+            conn.executemany("INSERT INTO records (idx, hashes, data) VALUES (?, ?, ?)", rows)
+            if log_key is not None:
+                self._advance_checkpoint(frontier.size, frontier.root(), log_key)
+            conn.execute("COMMIT")
+        except BaseException:
+            self._tail = None
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self._tail = (frontier.size, frontier.edge(), prev)
+        return out
+
+    def checkpoint(
+        self, log_key: SigningKey, *, extensions: Sequence[str] = ()
+    ) -> SignedCheckpoint:
+        """Sign a checkpoint at the current size (compare-and-swap on the latest) and return
+        it, with optional C2SP extension lines. At the latest checkpoint's size, the stored
+        checkpoint is returned unchanged."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            size = self.size
+            signed = self._advance_checkpoint(size, self.root(size), log_key, extensions)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return signed
+
+    def _advance_checkpoint(
+        self, size: int, root: bytes, log_key: SigningKey, extensions: Sequence[str] = ()
+    ) -> SignedCheckpoint:
+        """Inside a write transaction: CAS the head from the stored latest to (size, root)."""
+        signer = Ed25519NoteSigner(self.origin, log_key)
+        if signer.key_hash != self.log_verifier.key_hash or (
+            log_key.public_key != self.log_verifier.public_key
+        ):
+            raise MalformedError("checkpoint: this is not the ledger's log key")
+        old_size, old_root, old_note = self._conn.execute(
+            "SELECT size, root, note FROM head WHERE id = 0"
+        ).fetchone()
+        if size < old_size:
+            raise ConflictError("checkpoint: the latest checkpoint is newer")
+        if old_size > 0 and self.root(old_size) != old_root:
+            raise LedgerIntegrityError("checkpoint: stored tree no longer matches the latest")
+        if size == old_size and old_note is not None:
+            if root != old_root:
+                raise LedgerIntegrityError("checkpoint: same size, different root")
+            return open_checkpoint(bytes(old_note), self.log_verifier)[0]
+        signed = sign_checkpoint(Checkpoint(self.origin, size, root, tuple(extensions)), signer)
+        cur = self._conn.execute(
+            "UPDATE head SET size = ?, root = ?, note = ? WHERE id = 0 AND size = ? AND root = ?",
+            (size, root, signed.note, old_size, old_root),
+        )
+        if cur.rowcount != 1:
+            raise ConflictError("checkpoint: another writer advanced the checkpoint")
+        self._conn.execute(
+            "INSERT INTO checkpoints (size, root, note) VALUES (?, ?, ?)",
+            (size, root, signed.note),
+        )
+        return signed
+
+    # -- export and import -----------------------------------------------------------------
+    def export_jsonl(self, out: IO[str]) -> int:
+        """Write the ledger as JSON lines: a header, one line per record (index, leaf hash,
+        base64 bytes), then every checkpoint note. Returns the number of records."""
+        size = self.size
+        header = {"format": EXPORT_FORMAT, "origin": self.origin, "log_vkey": self.log_vkey}
+        out.write(json.dumps(header, sort_keys=True) + "\n")
+        n = 0
+        for index, raw in self.iter_records(0, size):
+            line = {"index": index, "leaf_hash": mk.leaf_hash(raw).hex()}
+            line["record"] = b64std_encode(raw)
+            out.write(json.dumps(line, sort_keys=True) + "\n")
+            n += 1
+        for cp in self.checkpoints():
+            if cp.checkpoint.size <= size:
+                out.write(json.dumps({"checkpoint": cp.note.decode("utf-8")}) + "\n")
+        return n
+
+    @classmethod
+    def import_jsonl(cls, path: str | os.PathLike[str], lines: Iterable[str | bytes]) -> Ledger:
+        """Create a ledger at ``path`` from an export, re-verifying every record (strict
+        encoding, index, prev chain, leaf hash) and every checkpoint (log signature, origin,
+        root at its size). Nothing is left behind if any check fails."""
+        it: Iterator[str | bytes] = iter(lines)
+        header = _json_line(next(it, b""), 1)
+        if (
+            set(header) != {"format", "origin", "log_vkey"}
+            or header["format"] != EXPORT_FORMAT
+            or not isinstance(header["origin"], str)
+            or not isinstance(header["log_vkey"], str)
+        ):
+            raise MalformedError("import: first line must be the lic-ledger-export/v1 header")
+        verifier = Ed25519NoteVerifier.from_vkey(header["log_vkey"])
+        if verifier.name != header["origin"]:
+            raise MalformedError("import: log key name differs from the origin")
+        p = Path(path)
+        ledger = cls.create(p, header["origin"], verifier.public_key)
+        try:
+            ledger._import_body(it, verifier)
+        except BaseException:
+            ledger.close()
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(p) + suffix).unlink(missing_ok=True)
+            raise
+        return ledger
+
+    def _import_body(self, it: Iterator[str | bytes], verifier: Ed25519NoteVerifier) -> None:
+        conn = self._conn
+        batch: list[bytes] = []
+        notes: list[bytes] = []
+        expect = 0
+        lineno = 1
+        for line in it:
+            lineno += 1
+            obj = _json_line(line, lineno)
+            if "checkpoint" in obj:
+                if set(obj) != {"checkpoint"} or not isinstance(obj["checkpoint"], str):
+                    raise MalformedError(f"import: line {lineno}: bad checkpoint line")
+                notes.append(obj["checkpoint"].encode("utf-8"))
+                continue
+            if notes:
+                raise MalformedError(f"import: line {lineno}: record after the checkpoints")
+            if (
+                set(obj) != {"index", "leaf_hash", "record"}
+                or obj["index"] != expect
+                or isinstance(obj["index"], bool)
+                or not isinstance(obj["leaf_hash"], str)
+            ):
+                raise MalformedError(f"import: line {lineno}: expected record {expect}")
+            raw = b64std_decode(obj["record"], f"import line {lineno}")
+            if mk.leaf_hash(raw).hex() != obj["leaf_hash"]:
+                raise LedgerIntegrityError(f"import: record {expect}: leaf hash mismatch")
+            batch.append(raw)
+            expect += 1
+            if len(batch) >= 10_000:
+                self._write(entries_bytes=batch, entries=None, t=0, log_key=None)
+                batch = []
+        if batch:
+            self._write(entries_bytes=batch, entries=None, t=0, log_key=None)
+        size = self.size
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            last = -1
+            for note in notes:
+                signed, _ = open_checkpoint(note, verifier)
+                cp = signed.checkpoint
+                if cp.size <= last:
+                    raise MalformedError("import: checkpoints must grow in size")
+                if cp.size > size or self.root(cp.size) != cp.root:
+                    raise LedgerIntegrityError(
+                        f"import: checkpoint at {cp.size} does not match the records"
+                    )
+                conn.execute(
+                    "INSERT INTO checkpoints (size, root, note) VALUES (?, ?, ?)",
+                    (cp.size, cp.root, note),
+                )
+                conn.execute(
+                    "UPDATE head SET size = ?, root = ?, note = ? WHERE id = 0",
+                    (cp.size, cp.root, note),
+                )
+                last = cp.size
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+
+def _json_line(line: str | bytes, lineno: int) -> dict[str, Any]:
+    if len(line) > MAX_EXPORT_LINE:
+        raise MalformedError(f"import: line {lineno} too long")
+    obj = json_loads_strict(line, max_size=MAX_EXPORT_LINE, what=f"import: line {lineno}")
+    if not isinstance(obj, dict):
+        raise MalformedError(f"import: line {lineno} is not a JSON object")
+    return obj
+
+
+def _check_size(n: int) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n < 1 << 63:
+        raise MalformedError("ledger: index or size out of range")

@@ -1,0 +1,322 @@
+"""`lic ledger ...` through click's CliRunner: every command, its JSON, exit codes 0/1/2."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+import ledger
+from cli.main import cli
+from keys import Keyring
+
+
+@pytest.fixture
+def env(tmp_path):
+    ring = tmp_path / "ring"
+    runner = CliRunner()
+    for name in ("log", "alice"):
+        res = runner.invoke(cli, ["keys", "new", name, "--keyring", str(ring)])
+        assert res.exit_code == 0, res.output
+    db = tmp_path / "l.db"
+    return runner, ring, db, tmp_path
+
+
+def run(runner, *args, code=0):
+    res = runner.invoke(cli, [str(a) for a in args])
+    assert res.exit_code == code, (args, res.output, res.exception)
+    assert "Traceback" not in res.output
+    return res
+
+
+def _setup(env, n=3):
+    runner, ring, db, tmp = env
+    res = run(
+        runner,
+        "ledger",
+        "init",
+        "--origin",
+        "example.com/log",
+        "--key",
+        "log",
+        "--db",
+        db,
+        "--keyring",
+        ring,
+        "--json",
+    )
+    info = json.loads(res.output)
+    vkey = info["log_vkey"]
+    assert vkey == Keyring(ring).public("log").verifier_key("example.com/log")
+    for i in range(n):
+        p = tmp / f"p{i}.txt"
+        p.write_bytes(f"payload {i}".encode())
+        res = run(
+            runner,
+            "ledger",
+            "append",
+            "--type",
+            "note",
+            "--file",
+            p,
+            "--key",
+            "alice",
+            "--db",
+            db,
+            "--keyring",
+            ring,
+            "--json",
+        )
+        assert json.loads(res.output)["index"] == i
+    return vkey
+
+
+def test_init_append_checkpoint_prove_verify(env):
+    runner, ring, db, tmp = env
+    vkey = _setup(env)
+    res = run(runner, "ledger", "checkpoint", "--db", db, "--keyring", ring, "--json")
+    cp = json.loads(res.output)
+    assert cp["size"] == 3 and cp["origin"] == "example.com/log"
+    assert cp["note"].startswith("example.com/log\n3\n")
+    res = run(runner, "ledger", "checkpoint", "--db", db, "--keyring", ring)
+    assert res.output.startswith("example.com/log\n3\n")
+
+    proof = tmp / "r.tlog-proof"
+    run(runner, "ledger", "prove", "--index", 1, "--out", proof, "--db", db)
+    assert proof.read_bytes().startswith(b"c2sp.org/tlog-proof@v1\n")
+    res = run(runner, "ledger", "prove", "--index", 1, "--db", db)
+    assert res.output.encode() == proof.read_bytes()
+    res = run(runner, "ledger", "verify-proof", proof, "--log-key", vkey, "--json")
+    assert json.loads(res.output) == {
+        "valid": True,
+        "index": 1,
+        "origin": "example.com/log",
+        "size": 3,
+        "root": cp["root"],
+    }
+    vfile = tmp / "log.vkey"
+    vfile.write_text(vkey + "\n")
+    run(runner, "ledger", "verify-proof", proof, "--log-key", vfile)
+
+    # --entry: the record bytes or the COSE entry inside them, and nothing else
+    rec = tmp / "rec1.bin"
+    run(runner, "ledger", "show", "--index", 1, "--out", rec, "--db", db)
+    run(runner, "ledger", "verify-proof", proof, "--log-key", vkey, "--entry", rec)
+    entry = tmp / "entry1.cose"
+    entry.write_bytes(ledger.decode_record(rec.read_bytes()).entry)
+    run(runner, "ledger", "verify-proof", proof, "--log-key", vkey, "--entry", entry)
+    other = tmp / "rec0.bin"
+    run(runner, "ledger", "show", "--index", 0, "--out", other, "--db", db)
+    run(runner, "ledger", "verify-proof", proof, "--log-key", vkey, "--entry", other, code=1)
+
+    # tampering: a changed proof hash fails (1); a wrong log key fails (1); junk is bad input (2)
+    text = proof.read_text().split("\n")
+    text[3] = ("A" if text[3][0] != "A" else "B") + text[3][1:]
+    bad = tmp / "bad.tlog-proof"
+    bad.write_text("\n".join(text))
+    run(runner, "ledger", "verify-proof", bad, "--log-key", vkey, code=1)
+    alice_vkey = Keyring(ring).public("alice").verifier_key("example.com/log")
+    run(runner, "ledger", "verify-proof", proof, "--log-key", alice_vkey, code=1)
+    junk = tmp / "junk"
+    junk.write_bytes(b"not a proof")
+    run(runner, "ledger", "verify-proof", junk, "--log-key", vkey, code=2)
+    run(runner, "ledger", "verify-proof", proof, "--log-key", "nonsense", code=2)
+
+    # a record not yet covered by the latest checkpoint
+    p = tmp / "p9.txt"
+    p.write_bytes(b"late")
+    run(
+        runner,
+        "ledger",
+        "append",
+        "--type",
+        "note",
+        "--file",
+        p,
+        "--key",
+        "alice",
+        "--db",
+        db,
+        "--keyring",
+        ring,
+    )
+    res = run(runner, "ledger", "prove", "--index", 3, "--db", db, code=2)
+    assert "checkpoint" in res.output
+    run(runner, "ledger", "prove", "--index", 99, "--db", db, code=2)
+
+
+def test_append_variants_and_bad_input(env):
+    runner, ring, db, tmp = env
+    _setup(env, 1)
+    p = tmp / "p0.txt"
+    run(runner, "ledger", "append", "--type", "note", "--file", p, "--db", db, code=2)  # no key
+    run(
+        runner,
+        "ledger",
+        "append",
+        "--type",
+        "Bad Type",
+        "--file",
+        p,
+        "--key",
+        "alice",
+        "--db",
+        db,
+        "--keyring",
+        ring,
+        code=2,
+    )
+    run(runner, "ledger", "append", "--type", "note", "--file", p, "--signed", "--db", db, code=2)
+    signed = tmp / "e.cose"
+    signed.write_bytes(ledger.sign_entry("note", b"pre-signed", Keyring(ring).load("alice")))
+    res = run(
+        runner,
+        "ledger",
+        "append",
+        "--type",
+        "note",
+        "--file",
+        signed,
+        "--signed",
+        "--db",
+        db,
+        "--json",
+    )
+    assert json.loads(res.output)["index"] == 1
+    run(
+        runner,
+        "ledger",
+        "append",
+        "--type",
+        "grant",
+        "--file",
+        signed,
+        "--signed",
+        "--db",
+        db,
+        code=2,
+    )  # typ differs from the type
+    run(
+        runner,
+        "ledger",
+        "append",
+        "--type",
+        "note",
+        "--file",
+        tmp / "missing",
+        "--key",
+        "alice",
+        "--db",
+        db,
+        "--keyring",
+        ring,
+        code=2,
+    )
+    res = run(runner, "ledger", "show", "--index", 1, "--db", db, "--json")
+    shown = json.loads(res.output)
+    assert shown["type"] == "note" and shown["payload_size"] == len(b"pre-signed")
+    assert shown["author_kid"] == Keyring(ring).public("alice").thumbprint
+    run(runner, "ledger", "show", "--index", 2, "--db", db, code=2)
+    res = run(runner, "ledger", "show", "--index", 0, "--db", tmp / "none.db", code=2)
+    assert "lic ledger init" in res.output
+    run(
+        runner,
+        "ledger",
+        "init",
+        "--origin",
+        "example.com/log",
+        "--key",
+        "log",
+        "--db",
+        db,
+        "--keyring",
+        ring,
+        code=2,
+    )  # exists
+    run(
+        runner,
+        "ledger",
+        "init",
+        "--origin",
+        "bad origin",
+        "--key",
+        "log",
+        "--db",
+        tmp / "x.db",
+        "--keyring",
+        ring,
+        code=2,
+    )
+    assert not (tmp / "x.db").exists()
+
+
+def test_consistency(env):
+    runner, ring, db, _ = env
+    _setup(env, 5)
+    run(runner, "ledger", "checkpoint", "--db", db, "--keyring", ring)
+    res = run(runner, "ledger", "consistency", "--from", 2, "--db", db, "--json")
+    info = json.loads(res.output)
+    assert (info["size1"], info["size2"]) == (2, 5)
+    from keys import b64std_decode
+
+    ledger.verify_consistency(
+        2,
+        5,
+        [b64std_decode(h) for h in info["proof"]],
+        b64std_decode(info["root1"]),
+        b64std_decode(info["root2"]),
+    )
+    res = run(runner, "ledger", "consistency", "--from", 1, "--to", 4, "--db", db)
+    assert res.output.startswith("from 1 ")
+    run(runner, "ledger", "consistency", "--from", 5, "--to", 4, "--db", db, code=2)
+    run(runner, "ledger", "consistency", "--from", 1, "--to", 9, "--db", db, code=2)
+    run(runner, "ledger", "consistency", "--from", 0, "--db", db, code=2)
+
+
+def test_export_import(env):
+    runner, ring, db, tmp = env
+    _setup(env, 4)
+    run(runner, "ledger", "checkpoint", "--db", db, "--keyring", ring)
+    out = tmp / "l.jsonl"
+    res = run(runner, "ledger", "export", "--jsonl", out, "--db", db, "--json")
+    assert json.loads(res.output)["records"] == 4
+    res = run(runner, "ledger", "export", "--jsonl", "-", "--db", db)
+    assert res.output == out.read_text()
+    res = run(runner, "ledger", "import", out, "--db", tmp / "copy.db", "--json")
+    info = json.loads(res.output)
+    assert info["records"] == 4 and info["checkpoint_size"] == 4
+    lines = out.read_text().splitlines()
+    rec = json.loads(lines[2])
+    rec["index"] = 5
+    lines[2] = json.dumps(rec)
+    bad = tmp / "bad.jsonl"
+    bad.write_text("\n".join(lines) + "\n")
+    run(runner, "ledger", "import", bad, "--db", tmp / "bad.db", code=2)
+    assert not (tmp / "bad.db").exists()
+    bad.write_bytes(b"\xff\xfe\n")
+    run(runner, "ledger", "import", bad, "--db", tmp / "bad.db", code=2)
+    assert not (tmp / "bad.db").exists()
+    run(runner, "ledger", "import", out, "--db", tmp / "copy.db", code=2)  # exists
+
+
+def test_db_default_and_env(env, monkeypatch):
+    runner, ring, _, tmp = env
+    monkeypatch.chdir(tmp)
+    run(runner, "ledger", "init", "--origin", "example.com/log", "--key", "log", "--keyring", ring)
+    assert (tmp / "ledger.db").exists()
+    monkeypatch.setenv("LIC_LEDGER_DB", str(tmp / "env.db"))
+    run(runner, "ledger", "init", "--origin", "example.com/log", "--key", "log", "--keyring", ring)
+    assert (tmp / "env.db").exists()
+
+
+def test_corrupt_store_is_an_error_not_a_traceback(env):
+    runner, _, db, tmp = env
+    _setup(env, 50)
+    data = bytearray(db.read_bytes())
+    for i in range(4096, len(data), 7):  # trample every page after the first
+        data[i] ^= 0x5A
+    db.write_bytes(bytes(data))
+    for suffix in ("-wal", "-shm"):
+        (tmp / f"l.db{suffix}").unlink(missing_ok=True)
+    res = runner.invoke(cli, ["ledger", "show", "--index", "3", "--db", str(db)])
+    assert res.exit_code in (1, 2), res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
