@@ -52,9 +52,11 @@ class Use:
             if v is not None:
                 _vocab.check_code_syntax(v, f"use {name}")
         if self.region is not None and not (
-            isinstance(self.region, str) and _vocab.is_country(self.region)
+            isinstance(self.region, str) and self.region in _vocab.countries()
         ):
-            raise MalformedError(f"use region: {self.region!r} is not an ISO 3166-1 alpha-2 code")
+            raise MalformedError(
+                f"use region: {self.region!r} is not an ISO 3166-1 alpha-2 country"
+            )
         if self.data is not None:
             if not isinstance(self.data, frozenset):
                 object.__setattr__(self, "data", frozenset(self.data))

@@ -240,7 +240,7 @@ class _Compiled:
         self.prohibit_data = frozenset(prohibit.data)
         self.prohibit_data_above = above(prohibit.data)
         self.prohibit_countries = _vocab.expand_regions(prohibit.regions)
-        self.duties = tuple((d, tuple(sorted(p.items()))) for d, p in duties.items())
+        self.duties = tuple(sorted((d, tuple(sorted(p.items()))) for d, p in duties.items()))
 
 
 @dataclass(frozen=True, slots=True)

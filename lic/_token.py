@@ -215,7 +215,7 @@ def _as_bytes(token: bytes | str) -> bytes:
         if len(token) > MAX_TOKEN_SIZE:
             raise MalformedError(f"token larger than {MAX_TOKEN_SIZE} bytes")
         try:
-            return token.encode("ascii")
+            token = token.encode("ascii")
         except UnicodeEncodeError as e:
             raise MalformedError("token: a JWT is ASCII") from e
     if not isinstance(token, bytes):
