@@ -8,9 +8,9 @@ never permit; a model digest that does not match gives deny. The decision lists 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from functools import lru_cache
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from keys.errors import MalformedError
 
@@ -74,8 +74,7 @@ class Use:
             raise MalformedError("use model digest: must be 64 lowercase hex digits")
 
 
-@dataclass(frozen=True, slots=True)
-class Reason:
+class Reason(NamedTuple):
     """Why a constraint did not permit: the field, what the license expects, what the use has."""
 
     field: str
@@ -118,7 +117,8 @@ class Decision:
         }
 
 
-def _fmt(codes: Iterable[str]) -> str:
+@lru_cache(maxsize=4096)
+def _fmt(codes: frozenset[str] | tuple[str, ...]) -> str:
     return ", ".join(sorted(codes))
 
 
@@ -329,11 +329,16 @@ def evaluate(license: License | VerifiedToken, use: Use) -> Decision:
 
 
 def _region_expect(license: License) -> str:
+    return _region_text(license.permit.regions, license.prohibit.regions)
+
+
+@lru_cache(maxsize=1024)
+def _region_text(permit: tuple[str, ...] | None, prohibit: tuple[str, ...]) -> str:
     parts = []
-    if license.permit.regions is not None:
-        parts.append(f"in {_fmt(license.permit.regions)}")
-    if license.prohibit.regions:
-        parts.append(f"not in {_fmt(license.prohibit.regions)}")
+    if permit is not None:
+        parts.append(f"in {_fmt(permit)}")
+    if prohibit:
+        parts.append(f"not in {_fmt(prohibit)}")
     return "; ".join(parts)
 
 

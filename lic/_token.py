@@ -6,13 +6,21 @@ outside SPEC.md section 4 and raises our exception; it never reads keys from the
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from keys import PublicKey, SigningKey, b64url_decode, b64url_encode, json_loads_strict
+from keys import (
+    PublicKey,
+    SigningKey,
+    b64url_decode,
+    b64url_encode,
+    json_dumps_canonical,
+    json_loads_strict,
+)
 from keys.errors import ExpiredError, InvalidSignatureError, MalformedError, UntrustedKeyError
 
 from . import cbor, cose
@@ -119,10 +127,11 @@ class VerifiedToken(_Fields):
 
 
 def _jwt_bytes(header: dict[str, Any], claims: dict[str, Any], key: SigningKey) -> bytes:
-    from keys import json_dumps_canonical
-
+    """Compact JSON, member names sorted, except that ``lic`` comes last (SPEC.md 4.2)."""
+    rest = {k: v for k, v in claims.items() if k != "lic"}
+    payload = json_dumps_canonical(rest)[:-1] + b',"lic":' + json_dumps_canonical(claims["lic"])
     h = b64url_encode(json_dumps_canonical(header)).encode()
-    p = b64url_encode(json_dumps_canonical(claims)).encode()
+    p = b64url_encode(payload + b"}").encode()
     signing_input = h + b"." + p
     return signing_input + b"." + b64url_encode(key.sign(signing_input)).encode()
 
@@ -256,16 +265,44 @@ def _check_jwt_header(header: Any) -> str:
     return kid
 
 
+_B64URL_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# Allowed last characters of a canonical encoding, by length mod 4 (unused bits zero).
+_B64URL_TAIL = {
+    2: frozenset(_B64URL_ALPHABET[i] for i in range(0, 64, 16)),
+    3: frozenset(_B64URL_ALPHABET[i] for i in range(0, 64, 4)),
+}
+
+
+def _b64url(data: bytes, what: str) -> bytes:
+    """Same acceptance and errors as ``keys.b64url_decode`` (tested), in fewer steps."""
+    if data.translate(None, _B64URL_ALPHABET) or len(data) % 4 == 1:
+        raise MalformedError(f"{what}: not unpadded base64url")
+    rest = len(data) % 4
+    if rest and data[-1] not in _B64URL_TAIL[rest]:
+        raise MalformedError(f"{what}: non-canonical base64url")
+    return base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4))
+
+
+_HEADER_CACHE: dict[bytes, str] = {}
+_HEADER_CACHE_CAP = 256
+
+
 def _split_jwt(token: bytes) -> tuple[bytes, bytes, bytes, str]:
     parts = token.split(b".")
     if len(parts) != 3:
         raise MalformedError("JWT: must be three base64url parts separated by dots (JWS compact)")
     h, p, s = parts
-    header = json_loads_strict(
-        b64url_decode(h, "JWT header"), max_size=MAX_TOKEN_SIZE, what="JWT header",
-        max_depth=MAX_TOKEN_JSON_DEPTH,
-    )  # fmt: skip
-    return h, p, s, _check_jwt_header(header)
+    kid = _HEADER_CACHE.get(h)  # one issuer key writes one header: check each distinct one once
+    if kid is None:
+        header = json_loads_strict(
+            _b64url(h, "JWT header"), max_size=MAX_TOKEN_SIZE, what="JWT header",
+            max_depth=MAX_TOKEN_JSON_DEPTH,
+        )  # fmt: skip
+        kid = _check_jwt_header(header)
+        if len(_HEADER_CACHE) >= _HEADER_CACHE_CAP:
+            _HEADER_CACHE.clear()
+        _HEADER_CACHE[h] = kid
+    return h, p, s, kid
 
 
 def _check_cose_headers(msg: cose.Sign1) -> str:
@@ -314,11 +351,54 @@ def _aud(v: Any) -> tuple[str, ...]:
     raise MalformedError("claim aud: must be a string or a non-empty array of strings")
 
 
+_LIC_CACHE: dict[bytes, License] = {}
+_LIC_CACHE_CAP = 512
+_LIC_CACHE_MAX_ITEM = 16 * 1024
+
+
+def _cached_license(raw: bytes, parse: Callable[[bytes], Any]) -> License:
+    """The license parsed from its exact claim bytes; strict parsing is a pure function of the
+    bytes, so bytes parsed before need not be parsed again (tokens of one license share them)."""
+    license = _LIC_CACHE.get(raw)
+    if license is None:
+        license = License.from_mapping(parse(raw), known_codes=False)
+        if len(raw) <= _LIC_CACHE_MAX_ITEM:
+            if len(_LIC_CACHE) >= _LIC_CACHE_CAP:
+                _LIC_CACHE.clear()
+            _LIC_CACHE[raw] = license
+    return license
+
+
+def _json(data: bytes, what: str, depth: int = MAX_TOKEN_JSON_DEPTH) -> Any:
+    return json_loads_strict(data, max_size=MAX_TOKEN_SIZE, what=what, max_depth=depth)
+
+
+def _jwt_claims(payload: bytes) -> Any:
+    """Strict JSON claims. Fast path: when ``"lic"`` is the last member, written without
+    whitespace, the head and the license are parsed apart (the license through the cache).
+    The split is exact: if both parts parse, the whole is precisely that object, as JSON text
+    cannot hold an unescaped quote inside a string."""
+    cut = payload.rfind(b',"lic":')
+    if cut > 0 and payload.endswith(b"}"):
+        try:
+            head = _json(payload[:cut] + b"}", "JWT claims")
+        except MalformedError:
+            head = None
+        if isinstance(head, dict) and "lic" not in head:
+            lic_raw = payload[cut + 7 : -1]
+            try:
+                head["lic"] = _cached_license(
+                    lic_raw, lambda b: _json(b, "JWT claims", MAX_TOKEN_JSON_DEPTH - 1)
+                )
+            except MalformedError:
+                pass  # parse the whole below, for the error a reader expects
+            else:
+                return head
+    return _json(payload, "JWT claims")
+
+
 def _jwt_fields(token: bytes, p: bytes, kid: str) -> dict[str, Any]:
-    claims = json_loads_strict(
-        b64url_decode(p, "JWT payload"), max_size=MAX_TOKEN_SIZE, what="JWT claims",
-        max_depth=MAX_TOKEN_JSON_DEPTH,
-    )  # fmt: skip
+    claims = _jwt_claims(_b64url(p, "JWT payload"))
     if not isinstance(claims, dict):
         raise MalformedError("JWT claims: must be a JSON object")
     extra = claims.keys() - _JWT_CLAIMS
@@ -336,14 +416,16 @@ def _jwt_fields(token: bytes, p: bytes, kid: str) -> dict[str, Any]:
         "format": "jwt", "raw": token, "kid": kid,
         "iss": claims["iss"], "sub": claims["sub"], "aud": claims.get("aud"),
         "iat": claims["iat"], "nbf": claims["nbf"], "exp": claims["exp"], "jti": jti,
-        "holder": PublicKey.from_jwk(cnf["jwk"]), "lic": claims["lic"],
+        "holder": _holder_jwk(cnf["jwk"]), "lic": claims["lic"],
     }  # fmt: skip
 
 
 def _cwt_fields(token: bytes, payload: bytes, kid: str) -> dict[str, Any]:
-    claims = cbor.decode(payload, max_size=MAX_TOKEN_SIZE)
-    if not isinstance(claims, dict):
-        raise MalformedError("CWT claims: must be a CBOR map")
+    claims, lic_raw = cbor.decode_map_split(payload, max_size=MAX_TOKEN_SIZE, last_key=C_LIC)
+    if lic_raw is not None:
+        claims[C_LIC] = _cached_license(
+            lic_raw, lambda b: cbor.decode(b, max_size=MAX_TOKEN_SIZE, depth=1)
+        )
     extra = claims.keys() - _CWT_KEYS
     if extra:
         raise MalformedError(f"CWT claims: unexpected claim key(s) {sorted(map(str, extra))}")
@@ -367,8 +449,34 @@ def _cwt_fields(token: bytes, payload: bytes, kid: str) -> dict[str, Any]:
         "format": "cwt", "raw": token, "kid": kid,
         "iss": claims[C_ISS], "sub": claims[C_SUB], "aud": claims.get(C_AUD),
         "iat": claims[C_IAT], "nbf": claims[C_NBF], "exp": claims[C_EXP],
-        "jti": b64url_encode(cti), "holder": PublicKey.from_raw(ck[-2]), "lic": claims[C_LIC],
+        "jti": b64url_encode(cti), "holder": _holder_key(ck[-2]), "lic": claims[C_LIC],
     }  # fmt: skip
+
+
+_KEY_CACHE: dict[bytes, PublicKey] = {}
+_KEY_CACHE_CAP = 4096
+
+
+def _holder_key(raw: bytes) -> PublicKey:
+    """Holder keys, validated once per distinct key (validation costs milliseconds in Python)."""
+    key = _KEY_CACHE.get(raw)
+    if key is None:
+        key = PublicKey.from_raw(raw)
+        if len(_KEY_CACHE) >= _KEY_CACHE_CAP:
+            _KEY_CACHE.clear()
+        _KEY_CACHE[raw] = key
+    return key
+
+
+def _holder_jwk(jwk: Any) -> PublicKey:
+    if not isinstance(jwk, dict) or set(jwk) - {"kid"} != {"kty", "crv", "x"}:
+        return PublicKey.from_jwk(jwk)  # the full parser, for its precise error
+    if jwk["kty"] != "OKP" or jwk["crv"] != "Ed25519" or not isinstance(jwk["x"], str):
+        return PublicKey.from_jwk(jwk)
+    key = _holder_key(b64url_decode(jwk["x"], "JWK x"))
+    if "kid" in jwk and jwk["kid"] != key.thumbprint:
+        raise MalformedError("JWK: kid does not equal the key's RFC 7638 thumbprint")
+    return key
 
 
 def _build(cls: type[_Fields], f: dict[str, Any]) -> Any:
@@ -378,12 +486,8 @@ def _build(cls: type[_Fields], f: dict[str, Any]) -> Any:
     return cls(
         f["format"], f["raw"], f["kid"], _str_claim(f["iss"], "iss"), _str_claim(f["sub"], "sub"),
         _aud(f["aud"]), _int_claim(f["iat"], "iat"), nbf, exp, f["jti"], f["holder"],
-        _license_from_claim(f["lic"]),
+        f["lic"] if isinstance(f["lic"], License) else _license_from_claim(f["lic"]),
     )  # fmt: skip
-
-
-_LICENSE_CACHE: dict[str, License] = {}
-_LICENSE_CACHE_CAP = 1024
 
 
 def _license_from_claim(value: Any) -> License:
@@ -461,7 +565,7 @@ def _verify(raw: bytes, key_for: Any, now: int, leeway: int) -> VerifiedToken:
     else:
         h, p, s, kid = _split_jwt(raw)
         key = key_for(kid)
-        key.verify(b64url_decode(s, "JWT signature"), h + b"." + p)
+        key.verify(_b64url(s, "JWT signature"), h + b"." + p)
         fields = _jwt_fields(raw, p, kid)
     result: VerifiedToken = _build(VerifiedToken, fields)
     _check_time(result, now, leeway)

@@ -333,3 +333,42 @@ def test_invalid_signature_error_is_opaque():
     with pytest.raises(InvalidSignatureError) as info:
         lic.verify(bytes(token), trust(), now=NOW)
     assert str(info.value) == "invalid signature"
+
+
+B64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/ .\n"
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=B64_CHARS, max_size=12) | st.binary(max_size=12).map(b64url_encode))
+def test_fast_base64url_agrees_with_the_reference_decoder(text):
+    from lic._token import _b64url
+
+    data = text.encode()
+    try:
+        expected = b64url_decode(data, "x")
+    except MalformedError as e:
+        with pytest.raises(MalformedError) as info:
+            _b64url(data, "x")
+        assert str(info.value) == str(e)
+    else:
+        assert _b64url(data, "x") == expected
+
+
+def test_caches_do_not_change_answers():
+    """The header/license/key caches only hold what strict parsing accepted from equal bytes:
+    a cached header or license still needs a valid signature over the whole token."""
+    good = issue("jwt")
+    lic.verify(good, trust(), now=NOW)  # warm every cache
+    h, p, s = good.split(b".")
+    forged_payload = b64url_encode(
+        b64url_decode(p).replace(b'"sub":"acme"', b'"sub":"mallory"')
+    ).encode()
+    with pytest.raises(InvalidSignatureError):
+        lic.verify(h + b"." + forged_payload + b"." + s, trust(), now=NOW)
+    lic.verify(good, trust(), now=NOW)
+    cgood = issue("cwt")
+    lic.verify(cgood, trust(), now=NOW)
+    bad = bytearray(cgood)
+    bad[-70] ^= 1  # inside the license claim
+    with pytest.raises(LicError):
+        lic.verify(bytes(bad), trust(), now=NOW)
