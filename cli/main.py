@@ -50,6 +50,12 @@ def cli() -> None:
     """
 
 
+from cli.keys_cmd import keys, trust  # noqa: E402  (commands register after the group exists)
+
+cli.add_command(keys)
+cli.add_command(trust)
+
+
 def main() -> None:
     cli(prog_name="lic")
 

@@ -1,4 +1,4 @@
-"""keys: Ed25519 keys, key ids, strict codecs and the project's exception tree.
+"""keys: Ed25519 keys, key ids, keyring, trust store, strict codecs and the exception tree.
 
 The bottom layer: lic, ledger and cli import from here, never the other way round.
 """
@@ -19,6 +19,9 @@ from ._ed25519 import (
     SigningKey,
     check_note_key_name,
 )
+from ._io import load_public_key, read_passphrase
+from ._keyring import Keyring, check_key_name, default_keyring_dir
+from ._trust import ROLES, TRUST_STORE_FORMAT, TrustEntry, TrustStore
 from .errors import (
     ConflictError,
     DeniedError,
@@ -37,12 +40,15 @@ from .errors import (
 __all__ = [
     "BACKENDS",
     "DEFAULT_BACKEND",
+    "ROLES",
     "SMALL_ORDER_ENCODINGS",
+    "TRUST_STORE_FORMAT",
     "ConflictError",
     "DeniedError",
     "ExpiredError",
     "InvalidSignatureError",
     "KeyStoreError",
+    "Keyring",
     "LedgerIntegrityError",
     "LicError",
     "MalformedError",
@@ -50,13 +56,19 @@ __all__ = [
     "PublicKey",
     "RevokedError",
     "SigningKey",
+    "TrustEntry",
+    "TrustStore",
     "UntrustedKeyError",
     "VerificationError",
     "b64std_decode",
     "b64std_encode",
     "b64url_decode",
     "b64url_encode",
+    "check_key_name",
     "check_note_key_name",
+    "default_keyring_dir",
     "json_dumps_canonical",
     "json_loads_strict",
+    "load_public_key",
+    "read_passphrase",
 ]

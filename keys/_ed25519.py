@@ -181,7 +181,7 @@ class PublicKey:
         if not isinstance(vkey, str) or len(vkey) > 1024:
             raise MalformedError("verifier key: not a string of reasonable size")
         vkey = vkey.strip()
-        parts = vkey.rsplit("+", 2)
+        parts = vkey.split("+", 2)  # the name has no "+"; base64 may
         if len(parts) != 3:
             raise MalformedError("verifier key: expected name+hash+key")
         name, hexhash, b64 = parts
