@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import lic
-from keys import PublicKey, SigningKey, UntrustedKeyError
+from keys import PublicKey, SigningKey, TrustEntry, TrustStore
 
 ROOT = Path(__file__).parent.parent
 ISSUER = SigningKey.from_seed(
@@ -23,26 +23,14 @@ LIFETIME = 30 * 86400
 JTI = bytes(range(16))
 
 
-class DictTrust:
-    """kid -> (key, role): the lookup contract of keys.TrustStore, for the pure-library tests."""
-
-    def __init__(self, entries: dict[str, tuple[PublicKey, str]]) -> None:
-        self.entries = entries
-
-    def lookup(self, kid: str, role: str, now: int) -> PublicKey:
-        got = self.entries.get(kid)
-        if got is None or got[1] != role:
-            raise UntrustedKeyError(f"kid {kid!r} is not trusted as {role}")
-        return got[0]
-
-
-def trust(issuer: SigningKey = ISSUER) -> DictTrust:
+def trust(issuer: SigningKey = ISSUER, backend: str | None = None) -> TrustStore:
     """The issuer trusted as issuer; OTHER present but only with the log role."""
-    return DictTrust(
-        {
-            issuer.public_key.thumbprint: (issuer.public_key, "issuer"),
-            OTHER.public_key.thumbprint: (OTHER.public_key, "log"),
-        }
+
+    def key(k: SigningKey) -> PublicKey:
+        return k.public_key if backend is None else k.public_key.with_backend(backend)
+
+    return TrustStore(
+        [TrustEntry(key(issuer), "issuer", "issuer"), TrustEntry(key(OTHER), "log", "log")]
     )
 
 

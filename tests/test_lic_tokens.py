@@ -35,7 +35,6 @@ from keys import (
     InvalidSignatureError,
     LicError,
     MalformedError,
-    PublicKey,
     b64url_decode,
     b64url_encode,
 )
@@ -114,11 +113,7 @@ def test_time_window_and_bounded_leeway(fmt):
 @pytest.mark.parametrize("fmt", ["jwt", "cwt"])
 def test_every_single_byte_change_is_refused_by_both_backends(fmt):
     token = issue(fmt, example(ACADEMIC))
-    trusts = {}
-    for b in BACKENDS:
-        t = trust()
-        t.entries = {k: (PublicKey(v.raw, backend=b), r) for k, (v, r) in t.entries.items()}
-        trusts[b] = t
+    trusts = {b: trust(backend=b) for b in BACKENDS}
     for i in range(len(token)):
         for flip in (0x01, 0x80):
             bad = bytearray(token)
@@ -151,7 +146,7 @@ def test_outside_input_of_any_type_is_refused_with_our_error():
 def test_untrusted_issuer_and_wrong_role():
     for signer in (HOLDER, OTHER):
         token = lic.issue(example(COMMERCIAL), signer, HOLDER.public_key, iss="x", sub="y", now=T0)
-        with pytest.raises(LicError, match="trusted"):
+        with pytest.raises(LicError, match="trust"):
             lic.verify(token, trust(), now=NOW)
 
 
