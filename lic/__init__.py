@@ -19,7 +19,7 @@ from ._model import (
     load_license,
     parse_duration,
 )
-from ._present import Presentation, present, verify_presentation
+from ._present import MAX_PRESENTATION_LIFETIME, Presentation, present, verify_presentation
 from ._token import (
     CWT_TYP,
     JWT_TYP,
@@ -40,6 +40,7 @@ __all__ = [
     "CODE_LISTS",
     "CWT_TYP",
     "JWT_TYP",
+    "MAX_PRESENTATION_LIFETIME",
     "MAX_TOKEN_SIZE",
     "Chain",
     "Decision",
