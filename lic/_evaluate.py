@@ -8,8 +8,8 @@ never permit; a model digest that does not match gives deny. The decision lists 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from functools import lru_cache
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from keys.errors import MalformedError
@@ -93,8 +93,7 @@ class Reason(NamedTuple):
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """The outcome: ``effect``, every reason that kept it from permit, and the duties that apply.
 
     A permit has no reasons. Duties are given for permit and indeterminate (they apply once the
@@ -103,7 +102,7 @@ class Decision:
 
     effect: Effect
     reasons: tuple[Reason, ...] = ()
-    duties: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = field(default=())
+    duties: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
     @property
     def permitted(self) -> bool:
@@ -117,230 +116,139 @@ class Decision:
         }
 
 
-@lru_cache(maxsize=4096)
-def _fmt(codes: frozenset[str] | tuple[str, ...]) -> str:
-    return ", ".join(sorted(codes))
+_BROADER = "is broader than a prohibited code; name a narrower one"
+
+
+def _codes(
+    add: Callable[[Reason], None],
+    name: str,
+    value: str | None,
+    permit: frozenset[str] | None,
+    prohibit: frozenset[str],
+    above: frozenset[str],
+    permit_text: str,
+    prohibit_text: str,
+) -> None:
+    """An allow-list and a deny-list of hierarchical codes, for action and purpose."""
+    if value is None:
+        if permit is not None or prohibit:
+            exp = permit_text if permit is not None else prohibit_text
+            add(Reason(name, exp, None, f"use does not say its {name}", "indeterminate"))
+        return
+    a = _vocab.ancestors(value)
+    if prohibit:
+        if not a.isdisjoint(prohibit):
+            add(Reason(name, prohibit_text, value, f"{name} is prohibited", "deny"))
+        elif value in above:
+            add(Reason(name, prohibit_text, value, f"{name} {_BROADER}", "indeterminate"))
+    if permit is not None and a.isdisjoint(permit):
+        add(Reason(name, permit_text, value, f"{name} is not permitted", "deny"))
 
 
 def evaluate(license: License | VerifiedToken, use: Use) -> Decision:
     """Decide ``use`` under ``license`` (a ``License`` or a verified token, whose validity
     window is then checked against ``use.time`` when given)."""
-    window: tuple[int, int] | None = None
-    if not isinstance(license, License):
-        window = (license.nbf, license.exp)
-        license = license.license
-    c = license.compiled
     out: list[Reason] = []
     add = out.append
+    if not isinstance(license, License):
+        if use.time is not None and not license.nbf <= use.time < license.exp:
+            add(Reason("time", f"[{license.nbf}, {license.exp})", str(use.time),
+                       "outside the token's validity", "deny"))  # fmt: skip
+        license = license.license
+    c = license.compiled
+    t = c.texts
     anc = _vocab.ancestors
 
-    # model binding
     digest = use.model_digest
-    if digest is None:
-        add(
-            Reason(
-                "model",
-                license.model.sha256,
-                None,
-                "use does not name the model digest",
-                "indeterminate",
-            )
-        )
-    elif digest != license.model.sha256:
-        add(
-            Reason(
-                "model",
-                license.model.sha256,
-                digest,
-                "model digest does not match the license",
-                "deny",
-            )
-        )
-
-    # time
-    if window is not None and use.time is not None and not window[0] <= use.time < window[1]:
-        add(
-            Reason(
-                "time",
-                f"[{window[0]}, {window[1]})",
-                str(use.time),
-                "outside the token's validity",
-                "deny",
-            )
-        )
-
-    # action, purpose: allow-list and deny-list, hierarchical
-    for name, value, permit, prohibit, above in (
-        ("action", use.action, c.permit_actions, c.prohibit_actions, c.prohibit_actions_above),
-        ("purpose", use.purpose, c.permit_purposes, c.prohibit_purposes, c.prohibit_purposes_above),
-    ):
-        if value is None:
-            if permit is not None or prohibit:
-                exp = _fmt(permit) if permit is not None else f"not under {_fmt(prohibit)}"
-                add(Reason(name, exp, None, f"use does not say its {name}", "indeterminate"))
-            continue
-        a = anc(value)
-        if not a.isdisjoint(prohibit):
-            add(Reason(name, f"not under {_fmt(prohibit)}", value, f"{name} is prohibited", "deny"))
-        elif value in above:
-            add(
-                Reason(
-                    name,
-                    f"not under {_fmt(prohibit)}",
-                    value,
-                    f"{name} is broader than a prohibited code; name a narrower one",
-                    "indeterminate",
-                )
-            )
-        if permit is not None and a.isdisjoint(permit):
-            add(Reason(name, _fmt(permit), value, f"{name} is not permitted", "deny"))
-
-    # region
-    region = use.region
-    if region is None:
-        if c.permit_countries is not None or c.prohibit_countries:
-            add(
-                Reason(
-                    "region",
-                    _region_expect(license),
-                    None,
-                    "use does not say its region",
-                    "indeterminate",
-                )
-            )
-    else:
-        if region in c.prohibit_countries:
-            add(Reason("region", _region_expect(license), region, "region is prohibited", "deny"))
-        if c.permit_countries is not None and region not in c.permit_countries:
-            add(
-                Reason("region", _region_expect(license), region, "region is not permitted", "deny")
-            )
-
-    # channel: allow-list
-    if c.permit_channels is not None:
-        if use.channel is None:
-            add(
-                Reason(
-                    "channel",
-                    _fmt(c.permit_channels),
-                    None,
-                    "use does not say its channel",
-                    "indeterminate",
-                )
-            )
-        elif anc(use.channel).isdisjoint(c.permit_channels):
-            add(
-                Reason(
-                    "channel",
-                    _fmt(c.permit_channels),
-                    use.channel,
-                    "channel is not permitted",
-                    "deny",
-                )
-            )
-
-    # platform, data: deny-lists
-    if c.prohibit_platforms:
-        exp = f"not under {_fmt(c.prohibit_platforms)}"
-        if use.platform is None:
-            add(Reason("platform", exp, None, "use does not say its platform", "indeterminate"))
-        elif not anc(use.platform).isdisjoint(c.prohibit_platforms):
-            add(Reason("platform", exp, use.platform, "platform is prohibited", "deny"))
-        elif use.platform in c.prohibit_platforms_above:
-            add(
-                Reason(
-                    "platform",
-                    exp,
-                    use.platform,
-                    "platform is broader than a prohibited code; name a narrower one",
-                    "indeterminate",
-                )
-            )
-    if c.prohibit_data:
-        exp = f"not under {_fmt(c.prohibit_data)}"
-        if use.data is None:
-            add(
-                Reason(
-                    "data",
-                    exp,
-                    None,
-                    "use does not say which data categories it involves",
-                    "indeterminate",
-                )
-            )
+    if digest != license.model.sha256:
+        if digest is None:
+            add(Reason("model", t.model, None, "use does not name the model digest",
+                       "indeterminate"))  # fmt: skip
         else:
-            for cat in sorted(use.data):
-                if not anc(cat).isdisjoint(c.prohibit_data):
-                    add(Reason("data", exp, cat, "data category is prohibited", "deny"))
-                elif cat in c.prohibit_data_above:
-                    add(
-                        Reason(
-                            "data",
-                            exp,
-                            cat,
-                            "data category is broader than a prohibited code; name a narrower one",
-                            "indeterminate",
-                        )
-                    )
+            add(Reason("model", t.model, digest, "model digest does not match the license",
+                       "deny"))  # fmt: skip
 
-    # limits
+    if c.permit_actions is not None or c.prohibit_actions:
+        _codes(add, "action", use.action, c.permit_actions, c.prohibit_actions,
+               c.prohibit_actions_above, t.permit_actions, t.prohibit_actions)  # fmt: skip
+    if c.permit_purposes is not None or c.prohibit_purposes:
+        _codes(add, "purpose", use.purpose, c.permit_purposes, c.prohibit_purposes,
+               c.prohibit_purposes_above, t.permit_purposes, t.prohibit_purposes)  # fmt: skip
+
+    if c.permit_countries is not None or c.prohibit_countries:
+        region = use.region
+        if region is None:
+            add(Reason("region", t.regions, None, "use does not say its region", "indeterminate"))
+        else:
+            if region in c.prohibit_countries:
+                add(Reason("region", t.regions, region, "region is prohibited", "deny"))
+            if c.permit_countries is not None and region not in c.permit_countries:
+                add(Reason("region", t.regions, region, "region is not permitted", "deny"))
+
+    if c.permit_channels is not None:
+        channel = use.channel
+        if channel is None:
+            add(Reason("channel", t.channels, None, "use does not say its channel",
+                       "indeterminate"))  # fmt: skip
+        elif anc(channel).isdisjoint(c.permit_channels):
+            add(Reason("channel", t.channels, channel, "channel is not permitted", "deny"))
+
+    if c.prohibit_platforms:
+        platform = use.platform
+        if platform is None:
+            add(Reason("platform", t.platforms, None, "use does not say its platform",
+                       "indeterminate"))  # fmt: skip
+        elif not anc(platform).isdisjoint(c.prohibit_platforms):
+            add(Reason("platform", t.platforms, platform, "platform is prohibited", "deny"))
+        elif platform in c.prohibit_platforms_above:
+            add(Reason("platform", t.platforms, platform, f"platform {_BROADER}",
+                       "indeterminate"))  # fmt: skip
+
+    if c.prohibit_data:
+        data = use.data
+        if data is None:
+            add(Reason("data", t.data, None, "use does not say which data categories it involves",
+                       "indeterminate"))  # fmt: skip
+        else:
+            for cat in sorted(data):
+                if not anc(cat).isdisjoint(c.prohibit_data):
+                    add(Reason("data", t.data, cat, "data category is prohibited", "deny"))
+                elif cat in c.prohibit_data_above:
+                    add(Reason("data", t.data, cat, f"data category {_BROADER}",
+                               "indeterminate"))  # fmt: skip
+
     limits = license.limits
     if limits.rate is not None:
         if use.rate is None:
-            add(
-                Reason("rate", str(limits.rate), None, "use does not say its rate", "indeterminate")
-            )
+            add(Reason("rate", t.rate, None, "use does not say its rate", "indeterminate"))
         elif use.rate.exceeds(limits.rate):
-            add(
-                Reason(
-                    "rate",
-                    f"at most {limits.rate}",
-                    str(use.rate),
-                    "rate is above the limit",
-                    "deny",
-                )
-            )
+            add(Reason("rate", t.rate, str(use.rate), "rate is above the limit", "deny"))
     if limits.mau is not None:
         if use.mau is None:
-            add(
-                Reason(
-                    "mau",
-                    str(limits.mau),
-                    None,
-                    "use does not say its monthly active users",
-                    "indeterminate",
-                )
-            )
+            add(Reason("mau", t.mau, None, "use does not say its monthly active users",
+                       "indeterminate"))  # fmt: skip
         elif use.mau > limits.mau:
-            add(
-                Reason(
-                    "mau",
-                    f"at most {limits.mau}",
-                    str(use.mau),
-                    "monthly active users above the limit",
-                    "deny",
-                )
-            )
+            add(Reason("mau", t.mau, str(use.mau), "monthly active users above the limit",
+                       "deny"))  # fmt: skip
 
     if not out:
-        return Decision("permit", (), _duties(license))
-    effect: Effect = "deny" if any(r.effect == "deny" for r in out) else "indeterminate"
-    return Decision(effect, tuple(out), () if effect == "deny" else _duties(license))
+        return _permit(license)
+    for r in out:
+        if r.effect == "deny":
+            return Decision("deny", tuple(out), ())
+    return Decision("indeterminate", tuple(out), c.duties)
 
 
-def _region_expect(license: License) -> str:
-    return _region_text(license.permit.regions, license.prohibit.regions)
+_PERMITS: dict[int, tuple[License, Decision]] = {}
 
 
-@lru_cache(maxsize=1024)
-def _region_text(permit: tuple[str, ...] | None, prohibit: tuple[str, ...]) -> str:
-    parts = []
-    if permit is not None:
-        parts.append(f"in {_fmt(permit)}")
-    if prohibit:
-        parts.append(f"not in {_fmt(prohibit)}")
-    return "; ".join(parts)
-
-
-def _duties(license: License) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
-    return license.compiled.duties
+def _permit(license: License) -> Decision:
+    """The permit decision of a license: the same value every time, so built once."""
+    got = _PERMITS.get(id(license))
+    if got is not None and got[0] is license:
+        return got[1]
+    decision = Decision("permit", (), license.compiled.duties)
+    if len(_PERMITS) >= 4096:
+        _PERMITS.clear()
+    _PERMITS[id(license)] = (license, decision)
+    return decision

@@ -193,6 +193,47 @@ _PERMIT = ("actions", "purposes", "regions", "channels")
 _PROHIBIT = ("actions", "purposes", "regions", "platforms", "data")
 
 
+class _Texts:
+    """The ``expected`` texts of evaluation reasons, written once per license."""
+
+    __slots__ = (
+        "channels",
+        "data",
+        "mau",
+        "model",
+        "permit_actions",
+        "permit_purposes",
+        "platforms",
+        "prohibit_actions",
+        "prohibit_purposes",
+        "rate",
+        "regions",
+    )
+
+    def __init__(self, license: License) -> None:
+        def fmt(codes: Iterable[str] | None) -> str:
+            return ", ".join(sorted(codes or ()))
+
+        p, q = license.permit, license.prohibit
+        self.model = license.model.sha256
+        self.permit_actions = fmt(p.actions)
+        self.permit_purposes = fmt(p.purposes)
+        self.prohibit_actions = f"not under {fmt(q.actions)}"
+        self.prohibit_purposes = f"not under {fmt(q.purposes)}"
+        self.channels = fmt(p.channels)
+        self.platforms = f"not under {fmt(q.platforms)}"
+        self.data = f"not under {fmt(q.data)}"
+        parts = []
+        if p.regions is not None:
+            parts.append(f"in {fmt(p.regions)}")
+        if q.regions:
+            parts.append(f"not in {fmt(q.regions)}")
+        self.regions = "; ".join(parts)
+        rate, mau = license.limits.rate, license.limits.mau
+        self.rate = f"at most {rate}" if rate is not None else ""
+        self.mau = f"at most {mau}" if mau is not None else ""
+
+
 class _Compiled:
     """Sets precomputed for evaluation and narrowing checks."""
 
@@ -211,7 +252,10 @@ class _Compiled:
         "prohibit_platforms_above",
         "prohibit_purposes",
         "prohibit_purposes_above",
+        "texts",
     )
+
+    texts: _Texts
 
     def __init__(
         self, permit: Permit, prohibit: Prohibit, duties: Mapping[str, Mapping[str, str]]
@@ -259,7 +303,9 @@ class License:
     compiled: _Compiled = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "compiled", _Compiled(self.permit, self.prohibit, self.duties))
+        compiled = _Compiled(self.permit, self.prohibit, self.duties)
+        object.__setattr__(self, "compiled", compiled)
+        compiled.texts = _Texts(self)
 
     def __hash__(self) -> int:
         return hash(json.dumps(self.to_claim(), sort_keys=True))
