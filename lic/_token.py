@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -373,6 +374,42 @@ def _json(data: bytes, what: str, depth: int = MAX_TOKEN_JSON_DEPTH) -> Any:
     return json_loads_strict(data, max_size=MAX_TOKEN_SIZE, what=what, max_depth=depth)
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise MalformedError(f"duplicate JSON member name {k!r}")
+            seen.add(k)
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise MalformedError(f"JSON constant {name} is not allowed")
+
+
+# One decoder, built once (json.loads builds a new one per call when given hooks).
+_STRICT_JSON = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+
+
+def _json_head(data: bytes, what: str) -> Any:
+    """Strict JSON (duplicates, NaN/Infinity, UTF-8 refused) for the claims other than ``lic``.
+
+    No separate depth walk: the claim schema admits nothing deeper than 3 levels, so deeper
+    input is refused by the schema checks that follow, and the C parser's own recursion
+    guard (RecursionError) bounds the parse itself.
+    """
+    try:
+        return _STRICT_JSON.decode(data.decode("utf-8"))
+    except MalformedError as e:
+        raise MalformedError(f"{what}: {e}") from e
+    except UnicodeDecodeError as e:
+        raise MalformedError(f"{what}: not UTF-8") from e
+    except (ValueError, RecursionError) as e:
+        raise MalformedError(f"{what}: not valid JSON ({e})") from e
+
+
 def _jwt_claims(payload: bytes) -> Any:
     """Strict JSON claims. Fast path: when ``"lic"`` is the last member, written without
     whitespace, the head and the license are parsed apart (the license through the cache).
@@ -381,7 +418,7 @@ def _jwt_claims(payload: bytes) -> Any:
     cut = payload.rfind(b',"lic":')
     if cut > 0 and payload.endswith(b"}"):
         try:
-            head = _json(payload[:cut] + b"}", "JWT claims")
+            head = _json_head(payload[:cut] + b"}", "JWT claims")
         except MalformedError:
             head = None
         if isinstance(head, dict) and "lic" not in head:
