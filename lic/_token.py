@@ -24,7 +24,7 @@ from keys import (
 )
 from keys.errors import ExpiredError, InvalidSignatureError, MalformedError, UntrustedKeyError
 
-from . import cbor, cose
+from . import _cwt_fast, cbor, cose
 from ._model import MAX_INT, License
 
 __all__ = [
@@ -458,7 +458,12 @@ def _jwt_fields(token: bytes, p: bytes, kid: str) -> dict[str, Any]:
 
 
 def _cwt_fields(token: bytes, payload: bytes, kid: str) -> dict[str, Any]:
-    claims, lic_raw = cbor.decode_map_split(payload, max_size=MAX_TOKEN_SIZE, last_key=C_LIC)
+    fast = _cwt_fast.claims_head(payload) if len(payload) <= MAX_TOKEN_SIZE else None
+    lic_raw: bytes | None
+    if fast is not None:
+        claims, lic_raw = fast
+    else:
+        claims, lic_raw = cbor.decode_map_split(payload, max_size=MAX_TOKEN_SIZE, last_key=C_LIC)
     if lic_raw is not None:
         claims[C_LIC] = _cached_license(
             lic_raw, lambda b: cbor.decode(b, max_size=MAX_TOKEN_SIZE, depth=1)
@@ -535,7 +540,7 @@ def decode_unverified(token: bytes | str) -> UnverifiedToken:
     """Decode strictly WITHOUT verifying signature, issuer or time (to read kid/iss/sub/cnf)."""
     raw = _as_bytes(token)
     if _format_of(raw) == "cwt":
-        msg = cose.parse_sign1(raw, max_size=MAX_TOKEN_SIZE)
+        msg = _cwt_fast.parse_sign1(raw, MAX_TOKEN_SIZE)
         kid = _check_cose_headers(msg)
         fields = _cwt_fields(raw, msg.payload, kid)
     else:
@@ -594,7 +599,7 @@ def verify(
 
 def _verify(raw: bytes, key_for: Any, now: int, leeway: int) -> VerifiedToken:
     if raw[0] == 0xD2:
-        msg = cose.parse_sign1(raw, max_size=MAX_TOKEN_SIZE)
+        msg = _cwt_fast.parse_sign1(raw, MAX_TOKEN_SIZE)
         kid = _check_cose_headers(msg)
         key: PublicKey = key_for(kid)
         cose.verify_sign1(msg, key)

@@ -24,6 +24,7 @@ __all__ = [
     "HDR_TYP",
     "TAG_SIGN1",
     "Sign1",
+    "decode_protected",
     "parse_sign1",
     "sign1",
     "verify_sign1",
@@ -77,7 +78,7 @@ _PROTECTED_CACHE: dict[bytes, dict[Any, Any]] = {}
 _PROTECTED_CACHE_CAP = 256
 
 
-def _protected(pbytes: bytes, max_size: int) -> dict[Any, Any]:
+def decode_protected(pbytes: bytes, max_size: int) -> dict[Any, Any]:
     """Decode a protected header; one signer writes one header, so flat ones are cached."""
     cached = _PROTECTED_CACHE.get(pbytes)
     if cached is not None:
@@ -104,7 +105,7 @@ def parse_sign1(data: bytes, *, max_size: int, require_tag: bool = True) -> Sign
     pbytes, unprotected, payload, signature = top
     if not isinstance(pbytes, bytes) or not pbytes:
         raise MalformedError("COSE_Sign1: protected header must be a non-empty byte string")
-    protected = _protected(pbytes, max_size)
+    protected = decode_protected(pbytes, max_size)
     if not isinstance(unprotected, dict):
         raise MalformedError("COSE_Sign1: unprotected header must be a map")
     if set(protected) & set(unprotected):
