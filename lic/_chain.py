@@ -76,7 +76,7 @@ def narrowing_violations(parent: _Fields, child: _Fields) -> list[str]:
         if c.permit.regions is None:
             out.append("permit.regions: parent restricts it, the sublicense must too")
         else:
-            wide_r = sorted(c.compiled.permit_countries - p.compiled.permit_countries)  # type: ignore[operator]
+            wide_r = sorted(c._compiled.permit_countries - p._compiled.permit_countries)  # type: ignore[operator]
             if wide_r:
                 out.append(f"permit.regions: {', '.join(wide_r)} not within the parent's regions")
     for name in ("actions", "purposes", "platforms", "data"):
@@ -84,7 +84,7 @@ def narrowing_violations(parent: _Fields, child: _Fields) -> list[str]:
         dropped = [x for x in pv if not _under_some(x, cv)]
         if dropped:
             out.append(f"prohibit.{name}: drops {', '.join(dropped)}")
-    missing_r = sorted(p.compiled.prohibit_countries - c.compiled.prohibit_countries)
+    missing_r = sorted(p._compiled.prohibit_countries - c._compiled.prohibit_countries)
     if missing_r:
         out.append(f"prohibit.regions: drops {', '.join(missing_r)}")
     pr, cr = p.limits.rate, c.limits.rate

@@ -155,7 +155,7 @@ def evaluate(license: License | VerifiedToken, use: Use) -> Decision:
             add(Reason("time", f"[{license.nbf}, {license.exp})", str(use.time),
                        "outside the token's validity", "deny"))  # fmt: skip
         license = license.license
-    c = license.compiled
+    c = license._compiled
     t = c.texts
     anc = _vocab.ancestors
 
@@ -247,7 +247,7 @@ def _permit(license: License) -> Decision:
     got = _PERMITS.get(id(license))
     if got is not None and got[0] is license:
         return got[1]
-    decision = Decision("permit", (), license.compiled.duties)
+    decision = Decision("permit", (), license._compiled.duties)
     if len(_PERMITS) >= 4096:
         _PERMITS.clear()
     _PERMITS[id(license)] = (license, decision)

@@ -14,6 +14,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from keys import json_loads_strict
@@ -300,11 +301,14 @@ class License:
     duties: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     sublicense: Sublicense = Sublicense()
     parent: str | None = None
-    compiled: _Compiled = field(init=False, repr=False, compare=False)
+    _compiled: _Compiled = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # Licenses are shared (the verifier caches them), so nothing in one may be mutable.
+        frozen = MappingProxyType({k: MappingProxyType(dict(v)) for k, v in self.duties.items()})
+        object.__setattr__(self, "duties", frozen)
         compiled = _Compiled(self.permit, self.prohibit, self.duties)
-        object.__setattr__(self, "compiled", compiled)
+        object.__setattr__(self, "_compiled", compiled)
         compiled.texts = _Texts(self)
 
     def __hash__(self) -> int:

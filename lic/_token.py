@@ -352,21 +352,25 @@ def _aud(v: Any) -> tuple[str, ...]:
     raise MalformedError("claim aud: must be a string or a non-empty array of strings")
 
 
-_LIC_CACHE: dict[bytes, License] = {}
 _LIC_CACHE_CAP = 512
 _LIC_CACHE_MAX_ITEM = 16 * 1024
+_JSON_LIC_CACHE: dict[bytes, License] = {}
+_CBOR_LIC_CACHE: dict[bytes, License] = {}
 
 
-def _cached_license(raw: bytes, parse: Callable[[bytes], Any]) -> License:
-    """The license parsed from its exact claim bytes; strict parsing is a pure function of the
-    bytes, so bytes parsed before need not be parsed again (tokens of one license share them)."""
-    license = _LIC_CACHE.get(raw)
+def _cached_license(
+    raw: bytes, parse: Callable[[bytes], Any], cache: dict[bytes, License]
+) -> License:
+    """The license parsed from its exact claim bytes (one cache per encoding). Strict parsing
+    is a pure function of the bytes, so bytes parsed before need not be parsed again: the
+    tokens of one license share them."""
+    license = cache.get(raw)
     if license is None:
         license = License.from_mapping(parse(raw), known_codes=False)
         if len(raw) <= _LIC_CACHE_MAX_ITEM:
-            if len(_LIC_CACHE) >= _LIC_CACHE_CAP:
-                _LIC_CACHE.clear()
-            _LIC_CACHE[raw] = license
+            if len(cache) >= _LIC_CACHE_CAP:
+                cache.clear()
+            cache[raw] = license
     return license
 
 
@@ -425,7 +429,9 @@ def _jwt_claims(payload: bytes) -> Any:
             lic_raw = payload[cut + 7 : -1]
             try:
                 head["lic"] = _cached_license(
-                    lic_raw, lambda b: _json(b, "JWT claims", MAX_TOKEN_JSON_DEPTH - 1)
+                    lic_raw,
+                    lambda b: _json(b, "JWT claims", MAX_TOKEN_JSON_DEPTH - 1),
+                    _JSON_LIC_CACHE,
                 )
             except MalformedError:
                 pass  # parse the whole below, for the error a reader expects
@@ -466,7 +472,7 @@ def _cwt_fields(token: bytes, payload: bytes, kid: str) -> dict[str, Any]:
         claims, lic_raw = cbor.decode_map_split(payload, max_size=MAX_TOKEN_SIZE, last_key=C_LIC)
     if lic_raw is not None:
         claims[C_LIC] = _cached_license(
-            lic_raw, lambda b: cbor.decode(b, max_size=MAX_TOKEN_SIZE, depth=1)
+            lic_raw, lambda b: cbor.decode(b, max_size=MAX_TOKEN_SIZE, depth=1), _CBOR_LIC_CACHE
         )
     extra = claims.keys() - _CWT_KEYS
     if extra:
