@@ -367,3 +367,16 @@ def test_caches_do_not_change_answers():
     bad[-70] ^= 1  # inside the license claim
     with pytest.raises(LicError):
         lic.verify(bytes(bad), trust(), now=NOW)
+
+
+def test_a_verified_license_cannot_be_changed_by_its_reader():
+    """Licenses are shared between tokens through the cache: one reader must not alter another's."""
+    first = lic.verify(issue("jwt"), trust(), now=NOW)
+    with pytest.raises(TypeError):
+        first.license.duties["report-incidents"] = {}  # type: ignore[index]
+    with pytest.raises(TypeError):
+        first.license.duties["report-incidents"]["within"] = "P99D"  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        first.license.tier = "academic"  # type: ignore[misc]
+    second = lic.verify(issue("jwt", jti=b"another"), trust(), now=NOW)
+    assert second.license.duties["report-incidents"]["within"] == "P3D"
