@@ -16,10 +16,10 @@ from . import _vocab
 from ._model import License, parse_duration
 from ._token import (
     DEFAULT_LEEWAY,
+    TokenFields,
     TokenFormat,
     Trust,
     VerifiedToken,
-    _Fields,
     decode_unverified,
     sign_token,
     verify,
@@ -54,7 +54,7 @@ def _under_some(code: str, parents: tuple[str, ...]) -> bool:
     return not _vocab.ancestors(code).isdisjoint(parents)
 
 
-def narrowing_violations(parent: _Fields, child: _Fields) -> list[str]:
+def narrowing_violations(parent: TokenFields, child: TokenFields) -> list[str]:
     """Every way ``child`` fails to narrow ``parent`` (empty when it only narrows)."""
     p, c = parent.license, child.license
     out: list[str] = []
@@ -126,7 +126,7 @@ def narrowing_violations(parent: _Fields, child: _Fields) -> list[str]:
     return out
 
 
-def _link_violations(parent: _Fields, child: _Fields) -> list[str]:
+def _link_violations(parent: TokenFields, child: TokenFields) -> list[str]:
     out = []
     if child.license.parent != parent.digest.hex():
         out.append("parent: the link does not name the token above it by digest")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from keys import SigningKey, b64url_decode, b64url_encode, json_dumps_canonical, json_loads_strict
 from keys.errors import ExpiredError, InvalidSignatureError, MalformedError, UntrustedKeyError
 
-from ._token import DEFAULT_LEEWAY, MAX_LEEWAY, _as_bytes, _Fields, token_digest
+from ._token import DEFAULT_LEEWAY, MAX_LEEWAY, TokenFields, _as_bytes, token_digest
 
 __all__ = [
     "MAX_PRESENTATION_LIFETIME",
@@ -67,7 +67,7 @@ def present(
 
 def verify_presentation(
     presentation: bytes | str,
-    token: _Fields,
+    token: TokenFields,
     *,
     audience: str,
     nonce: str,

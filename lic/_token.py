@@ -32,6 +32,7 @@ __all__ = [
     "JWT_TYP",
     "MAX_LEEWAY",
     "MAX_TOKEN_SIZE",
+    "TokenFields",
     "TokenFormat",
     "Trust",
     "UnverifiedToken",
@@ -79,7 +80,9 @@ def token_digest(token: bytes | str) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
-class _Fields:
+class TokenFields:
+    """The fields of a decoded token; see ``VerifiedToken`` and ``UnverifiedToken``."""
+
     format: TokenFormat
     raw: bytes
     kid: str
@@ -115,12 +118,12 @@ class _Fields:
 
 
 @dataclass(frozen=True, slots=True)
-class UnverifiedToken(_Fields):
+class UnverifiedToken(TokenFields):
     """A token decoded WITHOUT checking its signature, issuer or time: never trust it."""
 
 
 @dataclass(frozen=True, slots=True)
-class VerifiedToken(_Fields):
+class VerifiedToken(TokenFields):
     """A token whose signature, issuer key, header and validity were checked."""
 
 
@@ -527,7 +530,7 @@ def _holder_jwk(jwk: Any) -> PublicKey:
     return key
 
 
-def _build(cls: type[_Fields], f: dict[str, Any]) -> Any:
+def _build(cls: type[TokenFields], f: dict[str, Any]) -> Any:
     nbf, exp = _int_claim(f["nbf"], "nbf"), _int_claim(f["exp"], "exp")
     if exp <= nbf:
         raise MalformedError("claims: exp must be after nbf")
@@ -556,7 +559,7 @@ def decode_unverified(token: bytes | str) -> UnverifiedToken:
     return result
 
 
-def _check_time(t: _Fields, now: int, leeway: int) -> None:
+def _check_time(t: TokenFields, now: int, leeway: int) -> None:
     if t.nbf > now + leeway:
         raise ExpiredError(f"token not valid before {t.nbf} (now {now})")
     if t.exp + leeway <= now:
