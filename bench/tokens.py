@@ -35,7 +35,8 @@ from keys import (
     DEFAULT_BACKEND,
     PublicKey,
     SigningKey,
-    UntrustedKeyError,
+    TrustEntry,
+    TrustStore,
     b64url_decode,
 )
 
@@ -43,17 +44,9 @@ warnings.filterwarnings("ignore")
 ROOT = Path(__file__).parent.parent
 
 
-class OneIssuer:
-    """The trust lookup (a dict hit), as a trust store does it."""
-
-    def __init__(self, key: PublicKey) -> None:
-        self.keys = {key.thumbprint: key}
-
-    def lookup(self, kid: str, role: str, now: int) -> PublicKey:
-        key = self.keys.get(kid)
-        if key is None or role != "issuer":
-            raise UntrustedKeyError(kid)
-        return key
+def trust_store(key: PublicKey) -> TrustStore:
+    """The product's trust store with the issuer key, as a verifier loads it."""
+    return TrustStore([TrustEntry(key, "issuer", "issuer")])
 
 
 def rates(candidates: dict[str, tuple[object, list]], rounds: int = 5) -> dict[str, float]:
@@ -118,7 +111,7 @@ def main() -> None:
             "raw sodium": (lambda p: crypto_sign_open(p[1] + p[0], pub), parts),
         }
         for backend in BACKENDS:
-            trust = OneIssuer(issuer.public_key.with_backend(backend))
+            trust = trust_store(issuer.public_key.with_backend(backend))
 
             def go(t, trust=trust):
                 if lic.evaluate(lic.verify(t, trust, now=now), use).effect != "permit":
@@ -155,7 +148,7 @@ def main() -> None:
         results[fmt] = mine / (r_sodium if DEFAULT_BACKEND == "sodium" else r_crypto)
         print()
 
-    verified = lic.verify(tokens[0], OneIssuer(issuer.public_key), now=now)
+    verified = lic.verify(tokens[0], trust_store(issuer.public_key), now=now)
     codes = itertools.cycle(itertools.product(
         ["run.inference", "run.embed", "modify.fine-tune.adapter", "host.api"],
         ["enterprise.product", "enterprise.internal", "consumer.app", "research.industrial"],
