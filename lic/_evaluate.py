@@ -145,6 +145,20 @@ def _codes(
         add(Reason(name, permit_text, value, f"{name} is not permitted", "deny"))
 
 
+def _clear(
+    a: frozenset[str],
+    value: str,
+    permit: frozenset[str] | None,
+    prohibit: frozenset[str],
+    above: frozenset[str],
+) -> bool:
+    return (
+        a.isdisjoint(prohibit)
+        and value not in above
+        and (permit is None or not a.isdisjoint(permit))
+    )
+
+
 def evaluate(license: License | VerifiedToken, use: Use) -> Decision:
     """Decide ``use`` under ``license`` (a ``License`` or a verified token, whose validity
     window is then checked against ``use.time`` when given)."""
@@ -168,11 +182,21 @@ def evaluate(license: License | VerifiedToken, use: Use) -> Decision:
             add(Reason("model", t.model, digest, "model digest does not match the license",
                        "deny"))  # fmt: skip
 
-    if c.permit_actions is not None or c.prohibit_actions:
-        _codes(add, "action", use.action, c.permit_actions, c.prohibit_actions,
+    # action, purpose: the common case (under a permitted code, clear of every prohibited
+    # one) is decided inline; anything else goes through _codes, which explains it.
+    v = use.action
+    if v is not None and _clear(anc(v), v, c.permit_actions, c.prohibit_actions,
+                                c.prohibit_actions_above):  # fmt: skip
+        pass
+    elif c.permit_actions is not None or c.prohibit_actions:
+        _codes(add, "action", v, c.permit_actions, c.prohibit_actions,
                c.prohibit_actions_above, t.permit_actions, t.prohibit_actions)  # fmt: skip
-    if c.permit_purposes is not None or c.prohibit_purposes:
-        _codes(add, "purpose", use.purpose, c.permit_purposes, c.prohibit_purposes,
+    v = use.purpose
+    if v is not None and _clear(anc(v), v, c.permit_purposes, c.prohibit_purposes,
+                                c.prohibit_purposes_above):  # fmt: skip
+        pass
+    elif c.permit_purposes is not None or c.prohibit_purposes:
+        _codes(add, "purpose", v, c.permit_purposes, c.prohibit_purposes,
                c.prohibit_purposes_above, t.permit_purposes, t.prohibit_purposes)  # fmt: skip
 
     if c.permit_countries is not None or c.prohibit_countries:
@@ -209,7 +233,7 @@ def evaluate(license: License | VerifiedToken, use: Use) -> Decision:
         if data is None:
             add(Reason("data", t.data, None, "use does not say which data categories it involves",
                        "indeterminate"))  # fmt: skip
-        else:
+        elif data:
             for cat in sorted(data):
                 if not anc(cat).isdisjoint(c.prohibit_data):
                     add(Reason("data", t.data, cat, "data category is prohibited", "deny"))
@@ -239,16 +263,10 @@ def evaluate(license: License | VerifiedToken, use: Use) -> Decision:
     return Decision("indeterminate", tuple(out), c.duties)
 
 
-_PERMITS: dict[int, tuple[License, Decision]] = {}
-
-
 def _permit(license: License) -> Decision:
     """The permit decision of a license: the same value every time, so built once."""
-    got = _PERMITS.get(id(license))
-    if got is not None and got[0] is license:
-        return got[1]
-    decision = Decision("permit", (), license._compiled.duties)
-    if len(_PERMITS) >= 4096:
-        _PERMITS.clear()
-    _PERMITS[id(license)] = (license, decision)
-    return decision
+    c = license._compiled
+    decision = c.permit_decision
+    if decision is None:
+        decision = c.permit_decision = Decision("permit", (), c.duties)
+    return decision  # type: ignore[no-any-return]

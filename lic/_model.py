@@ -243,6 +243,7 @@ class _Compiled:
         "permit_actions",
         "permit_channels",
         "permit_countries",
+        "permit_decision",
         "permit_purposes",
         "prohibit_actions",
         "prohibit_actions_above",
@@ -285,6 +286,7 @@ class _Compiled:
         self.prohibit_data = frozenset(prohibit.data)
         self.prohibit_data_above = above(prohibit.data)
         self.prohibit_countries = _vocab.expand_regions(prohibit.regions)
+        self.permit_decision: Any = None  # set by evaluation, which owns the Decision type
         self.duties = tuple(sorted((d, tuple(sorted(p.items()))) for d, p in duties.items()))
 
 
