@@ -49,7 +49,7 @@ def trust_store(key: PublicKey) -> TrustStore:
     return TrustStore([TrustEntry(key, "issuer", "issuer")])
 
 
-def rates(candidates: dict[str, tuple[object, list]], rounds: int = 5) -> dict[str, float]:
+def rates(candidates: dict[str, tuple[object, list]], rounds: int = 7) -> dict[str, float]:
     """Calls per second of each candidate ``fn`` over its items: the rounds interleave the
     candidates (the machine is shared, so load drifts) and the best round of each counts."""
     best = dict.fromkeys(candidates, 0.0)

@@ -524,7 +524,7 @@ def _holder_jwk(jwk: Any) -> PublicKey:
         return PublicKey.from_jwk(jwk)  # the full parser, for its precise error
     if jwk["kty"] != "OKP" or jwk["crv"] != "Ed25519" or not isinstance(jwk["x"], str):
         return PublicKey.from_jwk(jwk)
-    key = _holder_key(b64url_decode(jwk["x"], "JWK x"))
+    key = _holder_key(_b64url(jwk["x"].encode("ascii", "replace"), "JWK x"))
     if "kid" in jwk and jwk["kid"] != key.thumbprint:
         raise MalformedError("JWK: kid does not equal the key's RFC 7638 thumbprint")
     return key
