@@ -10,7 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from keys import PublicKey, SigningKey
-from keys.errors import InvalidSignatureError, MalformedError, UntrustedKeyError, VerificationError
+from keys.errors import (
+    ExpiredError,
+    InvalidSignatureError,
+    MalformedError,
+    UntrustedKeyError,
+    VerificationError,
+)
 
 from . import _vocab
 from ._model import License, parse_duration
@@ -158,6 +164,8 @@ def delegate(
     up = decode_unverified(parent)
     if holder_key.public_key != up.holder:
         raise UntrustedKeyError("delegate: the signing key is not the parent token's holder key")
+    if now >= up.exp:
+        raise ExpiredError(f"delegate: the parent token expired at {up.exp}")
     license.check_known_codes()
     child_license = license.with_parent(up.digest)
     start = max(now, up.nbf)

@@ -223,3 +223,9 @@ def test_a_stolen_token_without_the_holder_key_is_useless():
             lic.verify_presentation(bytes(bad), v, **good)
     with pytest.raises(MalformedError):
         lic.present(token, HOLDER, audience="gw", nonce="n", now=NOW, lifetime=3600)
+
+
+def test_an_expired_parent_cannot_be_delegated():
+    with pytest.raises(ExpiredError):
+        lic.delegate(issue("jwt"), CHILD, HOLDER, CONTRACTOR.public_key, sub="c",
+                     now=T0 + LIFETIME)  # fmt: skip
