@@ -1,12 +1,11 @@
 """Every entry type's schema: its example passes, and every systematic breakage is named."""
 
 import pytest
+from entry_examples import examples
 
 from keys import MalformedError
 from ledger._entry_types import ENTRY_SCHEMAS, ENTRY_TYPES, entry_problems, validate_entry
 from ledger._schema import Opt
-
-from .entry_examples import examples
 
 EXAMPLES = examples()
 WRONG_VALUES = [True, -1, "x", b"x", [], {}, None, 2**70]
