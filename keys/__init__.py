@@ -18,6 +18,7 @@ from ._ed25519 import (
     PublicKey,
     SigningKey,
     check_note_key_name,
+    jwk_thumbprint,
 )
 from ._io import load_public_key, read_passphrase
 from ._keyring import Keyring, check_key_name, default_keyring_dir
@@ -69,6 +70,7 @@ __all__ = [
     "default_keyring_dir",
     "json_dumps_canonical",
     "json_loads_strict",
+    "jwk_thumbprint",
     "load_public_key",
     "read_passphrase",
 ]

@@ -222,8 +222,7 @@ class PublicKey:
     def thumbprint(self) -> str:
         """RFC 7638 JWK thumbprint, base64url SHA-256: the key id for JOSE and COSE."""
         if self._thumbprint is None:
-            digest = hashlib.sha256(json_dumps_canonical(self.jwk())).digest()
-            self._thumbprint = b64url_encode(digest)
+            self._thumbprint = jwk_thumbprint(self.raw)
         return self._thumbprint
 
     def pem(self) -> bytes:
@@ -249,6 +248,12 @@ class PublicKey:
 
     def __repr__(self) -> str:
         return f"PublicKey({self.thumbprint})"
+
+
+def jwk_thumbprint(raw: bytes) -> str:
+    """RFC 7638 thumbprint of the OKP JWK of a raw Ed25519 key (a hash: no key validation)."""
+    jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(raw)}
+    return b64url_encode(hashlib.sha256(json_dumps_canonical(jwk)).digest())
 
 
 def check_note_key_name(name: str) -> None:

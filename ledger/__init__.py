@@ -4,6 +4,8 @@ Pure parts (Merkle math, proof verification, notes, checkpoints, records) take b
 values; ``Ledger`` is the durable SQLite store at the edge.
 """
 
+from ._audit import AuditResult, Observer, audit
+from ._audit_io import audit_db, audit_jsonl
 from ._checkpoint import (
     MAX_RECEIPT_SIZE,
     TLOG_PROOF_HEADER,
@@ -17,6 +19,14 @@ from ._checkpoint import (
     sign_checkpoint,
     verify_checkpoint_consistency,
     verify_receipt,
+)
+from ._entry_types import (
+    AUTHOR_ROLES,
+    ENTRY_TYPES,
+    KEY_ROLES,
+    REVOCATION_REASONS,
+    entry_problems,
+    validate_entry,
 )
 from ._merkle import (
     EMPTY_ROOT,
@@ -53,41 +63,63 @@ from ._record import (
     sign_entry,
     verify_entry,
 )
+from ._state import Finding, Grant, Incident, KeyInfo, LedgerState, TokenStatus
 from ._store import EXPORT_FORMAT, STORE_FORMAT, Appended, Ledger
+from ._typed import OpenedEntry, append_entry, make_entry, open_entry, state_of
 
 __all__ = [
+    "AUTHOR_ROLES",
     "EMPTY_ROOT",
+    "ENTRY_TYPES",
     "EXPORT_FORMAT",
+    "KEY_ROLES",
     "MAX_ENTRY_SIZE",
     "MAX_NOTE_SIZE",
     "MAX_RECEIPT_SIZE",
     "MAX_RECORD_SIZE",
     "MAX_SIGNATURES",
     "RECORD_VERSION",
+    "REVOCATION_REASONS",
     "STORE_FORMAT",
     "TLOG_PROOF_HEADER",
     "ZERO_HASH",
     "Appended",
+    "AuditResult",
     "Checkpoint",
     "Ed25519NoteSigner",
     "Ed25519NoteVerifier",
+    "Finding",
+    "Grant",
+    "Incident",
+    "KeyInfo",
     "Ledger",
+    "LedgerState",
     "NoteSignature",
     "NoteSigner",
     "NoteVerifier",
+    "Observer",
+    "OpenedEntry",
     "ParsedNote",
     "Receipt",
     "Record",
     "SignedCheckpoint",
+    "TokenStatus",
     "VerifiedNote",
     "add_signatures",
+    "append_entry",
+    "audit",
+    "audit_db",
+    "audit_jsonl",
     "check_entry",
     "decode_record",
     "encode_record",
+    "entry_problems",
     "format_receipt",
     "leaf_hash",
+    "make_entry",
     "node_hash",
     "open_checkpoint",
+    "open_entry",
     "open_note",
     "parse_checkpoint",
     "parse_note",
@@ -96,6 +128,8 @@ __all__ = [
     "sign_checkpoint",
     "sign_entry",
     "sign_note",
+    "state_of",
+    "validate_entry",
     "verify_checkpoint_consistency",
     "verify_consistency",
     "verify_entry",

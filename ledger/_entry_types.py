@@ -1,10 +1,13 @@
 """The typed ledger entries: one closed schema per entry type, and who may author each. Pure.
 
-An entry payload is a deterministic CBOR map with text keys. Every payload carries ``type`` (equal
-to the record's entry type, so a signature cannot be replayed under another type) and ``at`` (the
-author's own timestamp, integer seconds). References to earlier records are record indexes;
-references to tokens are token digests (SHA-256 of the token bytes as transmitted); people appear
-only as salted commitments (SHA-256 of salt || identifier, the salt kept by the person).
+An entry payload is a deterministic CBOR map with text keys. Every payload carries ``at`` (the
+author's own timestamp, integer seconds). The entry type is not repeated in the payload: the
+record layer signs it as the COSE ``typ`` header, so a signature cannot be replayed under another
+type. Entries that anyone may author (incident reports, appeals) may carry ``signer``, the raw
+public key of a one-time key, so that an auditor can check a signature by a key it never saw.
+References to earlier records are record indexes; references to tokens are token digests
+(SHA-256 of the token bytes as transmitted); people appear only as salted commitments
+(SHA-256 of salt || identifier, the salt kept by the person).
 """
 
 from __future__ import annotations
@@ -121,7 +124,7 @@ def _one_target(v: Mapping[str, Any]) -> Iterator[Problem]:
 
 
 def _common(extra: Mapping[str, Field | Opt]) -> dict[str, Field | Opt]:
-    return {"type": Text(max=32), "at": TIME, **extra}
+    return {"at": TIME, **extra}
 
 
 _TARGETS: dict[str, Field | Opt] = {
@@ -191,7 +194,11 @@ ENTRY_SCHEMAS: dict[str, Map] = {
         )
     ),
     # -- appeals --------------------------------------------------------------------------
-    "appeal.file": Map(_common({"target": REF, "grounds": RATIONALE, "filed_at": TIME})),
+    "appeal.file": Map(
+        _common(
+            {"target": REF, "grounds": RATIONALE, "filed_at": TIME, "signer": Opt(Bytes(size=32))}
+        )
+    ),
     "appeal.decide": Map(
         _common(
             {
@@ -248,6 +255,7 @@ ENTRY_SCHEMAS: dict[str, Map] = {
                 "tokens": Opt(DIGESTS),
                 "occurred_at": Opt(TIME),
                 "description": RATIONALE,
+                "signer": Opt(Bytes(size=32)),
             }
         )
     ),
@@ -304,10 +312,7 @@ def entry_problems(entry_type: str, payload: Any) -> list[Problem]:
     schema = ENTRY_SCHEMAS.get(entry_type)
     if schema is None:
         return [("type", f"unknown entry type {entry_type!r}")]
-    problems = list(schema.problems(payload, ""))
-    if isinstance(payload, dict) and payload.get("type") != entry_type:
-        problems.insert(0, ("type", f"payload type must equal the record type {entry_type!r}"))
-    return problems
+    return list(schema.problems(payload, ""))
 
 
 def validate_entry(entry_type: str, payload: Any) -> None:

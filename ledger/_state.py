@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from keys import jwk_thumbprint
+
 from ._entry_types import AUTHOR_ROLES, entry_problems
 
 __all__ = ["Finding", "Grant", "Incident", "KeyInfo", "LedgerState", "TokenStatus"]
@@ -62,6 +64,10 @@ class Withdrawal:
     reason: str
     effective: int
     cascade: bool
+    until: int | None = None  # lifted from this time on (a reinstatement, or a suspension's end)
+
+    def live(self, t: int) -> bool:
+        return self.effective <= t and (self.until is None or t < self.until)
 
 
 @dataclass(slots=True)
@@ -107,6 +113,7 @@ class LedgerState:
 
     def __init__(self, log_key: bytes) -> None:
         self.keys: dict[bytes, KeyInfo] = {log_key: KeyInfo("log", "log", -1)}
+        self.kids: dict[str, bytes] = {jwk_thumbprint(log_key): log_key}  # key id -> raw key
         self.types: dict[int, str] = {}  # record index -> entry type, for cross-references
         self.grants: dict[bytes, Grant] = {}
         self.children: dict[bytes, list[bytes]] = {}
@@ -121,6 +128,16 @@ class LedgerState:
         self.size = 0
 
     # -- entry point ------------------------------------------------------------------------
+    def author_key(self, kid: str, payload: Any) -> bytes | None:
+        """The raw key an entry's ``kid`` names: a key registered on the ledger, a grant's
+        holder key, or a one-time ``signer`` key carried in the payload. None when unknown."""
+        raw = self.kids.get(kid)
+        if raw is None and isinstance(payload, dict):
+            signer = payload.get("signer")
+            if isinstance(signer, bytes) and len(signer) == 32 and jwk_thumbprint(signer) == kid:
+                return signer
+        return raw
+
     def apply(
         self, index: int, time: int, entry_type: str, payload: Any, author: bytes
     ) -> list[Finding]:
@@ -180,6 +197,7 @@ class LedgerState:
         self.keys[p["key"]] = KeyInfo(
             p["role"], p["name"], index, p.get("not_before"), p.get("not_after")
         )
+        self.kids[jwk_thumbprint(p["key"])] = p["key"]
 
     def _known_key(self, p: dict[str, Any]) -> Iterator[str]:
         if p["key"] not in self.keys:
@@ -284,6 +302,7 @@ class LedgerState:
             author,
             p["holder"],
         )
+        self.kids.setdefault(jwk_thumbprint(p["holder"]), p["holder"])
         if p.get("parent") is not None:
             self.children.setdefault(p["parent"], []).append(d)
         self.by_licensee.setdefault(p["licensee"], []).append(d)
@@ -309,7 +328,7 @@ class LedgerState:
     _check_reinstate = _check_targets
 
     def _withdraw(self, kind: str, index: int, p: dict[str, Any]) -> None:
-        w = Withdrawal(kind, index, p["reason"], p["effective"], p["cascade"])
+        w = Withdrawal(kind, index, p["reason"], p["effective"], p["cascade"], p.get("until"))
         targets = self._targets(p)
         for d in targets:
             self.grants[d].withdrawals.append(w)
@@ -322,9 +341,11 @@ class LedgerState:
         self._withdraw("suspended", index, p)
 
     def _do_reinstate(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
+        at = p["effective"]
         for d in self._targets(p):
-            g = self.grants[d]
-            g.withdrawals = [w for w in g.withdrawals if w.effective > p["effective"]]
+            for w in self.grants[d].withdrawals:
+                if w.effective <= at and (w.until is None or w.until > at):
+                    w.until = at
 
     def status(self, digest: bytes, t: int) -> TokenStatus:
         """A token's status at time t: its own withdrawals, then cascading ones from ancestors."""
@@ -334,7 +355,7 @@ class LedgerState:
         node: Grant | None = g
         own = True
         while node is not None:
-            live = [w for w in node.withdrawals if w.effective <= t and (own or w.cascade)]
+            live = [w for w in node.withdrawals if w.live(t) and (own or w.cascade)]
             for kind in ("revoked", "suspended"):
                 hits = [w.index for w in live if w.kind == kind]
                 if hits:

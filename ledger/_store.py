@@ -21,7 +21,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -127,6 +127,7 @@ class Ledger:
         self._cache: dict[int, bytes] = {}
         self._folds: dict[tuple[int, ...], bytes] = {}
         self._tail: tuple[int, list[bytes], bytes] | None = None  # (size, edge, last leaf hash)
+        self._state: Any = None  # derived state for typed appends (see cached_state)
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -356,6 +357,44 @@ class Ledger:
                 yield int(idx), bytes(data)
             i = hi
 
+    def iter_raw(self, start: int = 0) -> Iterator[tuple[int, bytes]]:
+        """Every stored (index, bytes) row in index order, gaps and all: for the auditor, who
+        checks contiguity itself and must see what is there, not what should be."""
+        last = start - 1
+        while True:
+            rows = self._conn.execute(
+                "SELECT idx, data FROM records WHERE idx > ? ORDER BY idx LIMIT ?", (last, _PAGE)
+            ).fetchall()
+            if not rows:
+                return
+            for idx, data in rows:
+                yield int(idx), bytes(data)
+            last = int(rows[-1][0])
+
+    def checkpoint_notes(self) -> Iterator[bytes]:
+        """Every stored checkpoint note, by increasing size, unverified: for the auditor."""
+        last = -1
+        while True:
+            rows = self._conn.execute(
+                "SELECT size, note FROM checkpoints WHERE size > ? ORDER BY size LIMIT ?",
+                (last, _PAGE),
+            ).fetchall()
+            if not rows:
+                return
+            for size, note in rows:
+                yield bytes(note)
+                last = int(size)
+
+    def cached_state(self, build: Callable[[Iterator[tuple[int, bytes]], bytes], Any]) -> Any:
+        """The derived state this handle keeps for typed appends, built on first use by
+        ``build(records, log_key)``; the caller brings it up to date."""
+        if self._state is None:
+            self._state = build(self.iter_records(0, self.size), self.log_verifier.public_key.raw)
+        return self._state
+
+    def drop_cached_state(self) -> None:
+        self._state = None
+
     def latest_checkpoint(self) -> SignedCheckpoint | None:
         """The latest signed checkpoint (None until one is signed), verified against the log
         key and the stored tree."""
@@ -412,10 +451,12 @@ class Ledger:
         *,
         now: int | None = None,
         log_key: SigningKey | None = None,
+        check: Callable[[int, int], None] | None = None,
     ) -> Appended:
         """Append one entry durably; with ``log_key``, sign the new checkpoint in the same
-        transaction. Returns once the record is fsynced."""
-        return self.append_batch([(entry_type, entry)], now=now, log_key=log_key)[0]
+        transaction. ``check(size, time)`` runs inside the write transaction before anything
+        is written and may raise to refuse the entry. Returns once the record is fsynced."""
+        return self.append_batch([(entry_type, entry)], now=now, log_key=log_key, check=check)[0]
 
     def append_batch(
         self,
@@ -423,6 +464,7 @@ class Ledger:
         *,
         now: int | None = None,
         log_key: SigningKey | None = None,
+        check: Callable[[int, int], None] | None = None,
     ) -> list[Appended]:
         """Append entries in one durable transaction, in order, at consecutive indexes."""
         if not entries:
@@ -433,7 +475,7 @@ class Ledger:
         if isinstance(t, bool) or not 0 <= t < 1 << 63:
             raise MalformedError("append: integration time out of range")
 
-        return self._write(entries_bytes=None, entries=entries, t=t, log_key=log_key)
+        return self._write(entries_bytes=None, entries=entries, t=t, log_key=log_key, check=check)
 
     def _write(
         self,
@@ -442,11 +484,14 @@ class Ledger:
         entries: Sequence[tuple[str, bytes]] | None,
         t: int,
         log_key: SigningKey | None,
+        check: Callable[[int, int], None] | None = None,
     ) -> list[Appended]:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             size = self.size
+            if check is not None:
+                check(size, t)
             tail = self._tail
             if tail is not None and tail[0] == size:
                 # Nobody appended since our last write: the right edge is unchanged (rows are

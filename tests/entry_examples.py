@@ -72,4 +72,4 @@ def examples() -> dict[str, dict]:
         "incident.remediate": {"incident": 12, "action": "Revoked.", "revocations": [9]},
         "incident.close": {"incident": 12, "outcome": "remediated", "summary": "License revoked."},
     }
-    return {t: {"type": t, "at": T, **p} for t, p in ex.items()}
+    return {t: {"at": T, **p} for t, p in ex.items()}

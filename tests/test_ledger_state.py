@@ -21,9 +21,7 @@ class Log:
         self.index = 0
 
     def add(self, etype, author, t=T, **payload):
-        findings = self.state.apply(
-            self.index, t, etype, {"type": etype, "at": t, **payload}, author
-        )
+        findings = self.state.apply(self.index, t, etype, {"at": t, **payload}, author)
         self.index += 1
         return findings
 

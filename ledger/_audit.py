@@ -1,0 +1,280 @@
+"""The auditor's replay: stream every record, check everything, derive the state. Pure core.
+
+``audit`` takes the log's identity, an iterator of stored ``(index, bytes)`` rows and the stored
+checkpoint notes, and checks: strict encoding, contiguous indexes, the prev chain, the Merkle
+root at every checkpoint and each checkpoint's log signature, every entry's signature and its
+author's role at that time, every schema and cross-reference. It never trusts anything the
+store derived (stored hashes, the latest checkpoint): it recomputes.
+
+Signatures are checked on both cores: the replay applies entries optimistically while worker
+processes verify signatures in batches; if any signature fails, the replay runs again
+sequentially so that the findings (and the state) are exactly those of a one-by-one replay.
+Memory stays flat in the number of records: rows stream, the tree is a frontier, and only
+the derived state (keys, grants, open items) is kept.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from keys import PublicKey
+from keys.errors import InvalidSignatureError, LicError, MalformedError
+
+from . import _merkle as mk
+from ._checkpoint import Checkpoint, open_checkpoint
+from ._note import Ed25519NoteVerifier
+from ._record import ZERO_HASH, decode_record
+from ._state import Finding, LedgerState
+from ._typed import open_entry
+
+__all__ = ["AuditResult", "Observer", "audit"]
+
+Observer = Callable[[int, int, str, Any, bytes], None]
+"""Called as observer(index, time, entry_type, payload, author) for each record that applied."""
+_BATCH = 1024  # signatures per worker task
+_AHEAD = 8  # batches in flight at most (bounds memory)
+
+
+@dataclass
+class AuditResult:
+    """What a replay found and derived."""
+
+    origin: str
+    size: int
+    root: bytes
+    findings: list[Finding]
+    state: LedgerState
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+    latest_note: bytes | None = None
+    observer: Observer | None = None
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+
+def _verify_batch(batch: list[tuple[int, bytes, bytes, bytes]]) -> list[int]:
+    """Worker: indexes of the entries in ``batch`` whose signature does not verify."""
+    keys: dict[bytes, PublicKey] = {}
+    bad = []
+    for index, raw_key, sig, tbs in batch:
+        try:
+            key = keys.get(raw_key)
+            if key is None:
+                key = keys[raw_key] = PublicKey(raw_key)
+            key.verify(sig, tbs)
+        except LicError:
+            bad.append(index)
+    return bad
+
+
+class _Checkpoints:
+    """The stored checkpoints, verified and indexed by size (roots only: 40 bytes each)."""
+
+    def __init__(self, notes: Iterable[bytes], verifier: Ed25519NoteVerifier) -> None:
+        self.roots: dict[int, bytes] = {}
+        self.parsed: list[Checkpoint] = []
+        self.findings: list[Finding] = []
+        self.latest: bytes | None = None
+        for note in notes:
+            try:
+                signed, _ = open_checkpoint(note, verifier)
+            except LicError as e:
+                self.findings.append(Finding(-1, f"checkpoint does not verify: {e}"))
+                continue
+            cp = signed.checkpoint
+            if cp.size in self.roots and self.roots[cp.size] != cp.root:
+                self.findings.append(
+                    Finding(cp.size - 1, f"two checkpoints of size {cp.size} differ")
+                )
+            self.roots[cp.size] = cp.root
+            if not self.parsed or cp.size >= max(c.size for c in self.parsed):
+                self.latest = signed.note
+            self.parsed.append(cp)
+
+
+def audit(
+    origin: str,
+    log_vkey: str,
+    records: Callable[[], Iterable[tuple[int, bytes]]],
+    notes: Iterable[bytes],
+    *,
+    since: bytes | None = None,
+    progress: Callable[[int], None] | None = None,
+    make_observer: Callable[[], Observer] | None = None,
+    workers: int | None = None,
+) -> AuditResult:
+    """Replay a ledger. ``records()`` must return a fresh iterator each call (a second pass is
+    needed only when a signature fails). ``since`` is a checkpoint note saved earlier that the
+    ledger must still extend. ``make_observer()`` gives a fresh observer for each pass; the one
+    of the pass that counts is ``AuditResult.observer``. ``workers`` defaults to the number of
+    CPUs (0: verify inline)."""
+    verifier = Ed25519NoteVerifier.from_vkey(log_vkey)
+    if verifier.name != origin:
+        raise MalformedError("audit: the log key's name differs from the origin")
+    cps = _Checkpoints(notes, verifier)
+    since_cp: Checkpoint | None = None
+    if since is not None:
+        since_cp = open_checkpoint(since, verifier)[0].checkpoint
+    n = (os.cpu_count() or 1) if workers is None else workers
+    if n > 0:
+        observer = make_observer() if make_observer is not None else None
+        with ProcessPoolExecutor(max_workers=n) as pool:
+            result = _replay(origin, verifier, records(), cps, since_cp, progress, observer, pool)
+        if result is not None:
+            result.observer = observer
+            return result
+    observer = make_observer() if make_observer is not None else None
+    result = _replay(origin, verifier, records(), cps, since_cp, progress, observer, None)
+    assert result is not None
+    result.observer = observer
+    return result
+
+
+def _replay(
+    origin: str,
+    verifier: Ed25519NoteVerifier,
+    rows: Iterable[tuple[int, bytes]],
+    cps: _Checkpoints,
+    since: Checkpoint | None,
+    progress: Callable[[int], None] | None,
+    observer: Observer | None,
+    pool: Executor | None,
+) -> AuditResult | None:
+    """One pass. With ``pool`` (optimistic), returns None as soon as a signature fails."""
+    state = LedgerState(verifier.public_key.raw)
+    findings: list[Finding] = list(cps.findings)
+    frontier = mk.Frontier(0, [])
+    prev = ZERO_HASH
+    keys: dict[bytes, PublicKey] = {}
+    batch: list[tuple[int, bytes, bytes, bytes]] = []
+    inflight: deque[Future[list[int]]] = deque()
+
+    def drain(limit: int) -> bool:
+        while len(inflight) > limit:
+            if inflight.popleft().result():
+                return False
+        return True
+
+    size = 0
+    pending: tuple[int, bool] | None = None  # an unexplained chain break: (position, index bad)
+    matched: set[int] = set()  # checkpoint sizes whose root matched
+    for pos, (idx, raw) in enumerate(rows):
+        size = pos + 1
+        if idx != pos:
+            findings.append(
+                Finding(pos, f"stored at index {idx}: a record is missing, inserted or moved")
+            )
+        lh = mk.leaf_hash(raw)
+        try:
+            rec = decode_record(raw)
+        except LicError as e:
+            findings.append(Finding(pos, f"encoding: {e}"))
+            rec = None
+        index_problem = idx != pos
+        broken = False
+        if rec is not None:
+            if rec.index != pos:
+                index_problem = True
+                findings.append(Finding(pos, f"record says index {rec.index}, expected {pos}"))
+            broken = rec.prev != prev
+        # A changed record shows only in the next record's prev; so a chain break is blamed
+        # with one record of lookahead (see _blame).
+        if pending is not None:
+            findings.append(_blame(pending, next_broken=broken))
+        pending = (pos, index_problem or pos in matched) if broken else None
+        frontier.append(lh)
+        prev = lh
+        root = cps.roots.get(size)
+        if root is not None:
+            if root != frontier.root():
+                findings.append(
+                    Finding(pos, f"checkpoint at size {size}: root differs from records")
+                )
+            else:
+                matched.add(size)
+        if since is not None and since.size == size and since.root != frontier.root():
+            findings.append(
+                Finding(pos, f"saved checkpoint at size {size}: history was rewritten (fork)")
+            )
+        if rec is not None:
+            try:
+                entry = open_entry(rec)
+            except LicError as e:
+                findings.append(Finding(pos, f"{rec.entry_type}: {e}"))
+                entry = None
+            if entry is not None:
+                author = state.author_key(entry.kid, entry.payload)
+                if author is None:
+                    findings.append(
+                        Finding(pos, f"{rec.entry_type}: author key {entry.kid} is unknown")
+                    )
+                else:
+                    if pool is not None:
+                        batch.append((pos, author, entry.signature, entry.to_be_signed))
+                        if len(batch) >= _BATCH:
+                            inflight.append(pool.submit(_verify_batch, batch))
+                            batch = []
+                            if not drain(_AHEAD):
+                                return None
+                        ok = True
+                    else:
+                        ok = _verify_inline(keys, author, entry.signature, entry.to_be_signed)
+                        if not ok:
+                            findings.append(
+                                Finding(pos, f"{rec.entry_type}: signature does not verify")
+                            )
+                    if ok:
+                        found = state.apply(pos, rec.time, rec.entry_type, entry.payload, author)
+                        findings.extend(found)
+                        if not found and observer is not None:
+                            observer(pos, rec.time, rec.entry_type, entry.payload, author)
+        if progress is not None and size % 1000 == 0:
+            progress(size)
+    if pending is not None:  # a break at the last record: a matching checkpoint just
+        b, bad_index = pending  # before it clears the record before it
+        findings.append(_blame((b, bad_index or b in matched), next_broken=False))
+    if pool is not None:
+        if batch:
+            inflight.append(pool.submit(_verify_batch, batch))
+        if not drain(0):
+            return None
+    for cp in cps.parsed:
+        if cp.size > size:
+            findings.append(
+                Finding(size, f"checkpoint at size {cp.size} lies beyond the {size} records")
+            )
+    if since is not None and since.size > size:
+        findings.append(
+            Finding(size, f"saved checkpoint at size {since.size}: the ledger has only {size}")
+        )
+    if progress is not None:
+        progress(size)
+    findings.sort(key=lambda f: f.index)
+    return AuditResult(origin, size, frontier.root(), findings, state, cps.parsed, cps.latest)
+
+
+def _blame(brk: tuple[int, bool], *, next_broken: bool) -> Finding:
+    """Record b's prev is not the leaf hash of record b-1. If record b also has an index
+    problem (a record removed, inserted or moved) or record b+1's prev breaks too (b's own
+    bytes changed), record b is at fault; otherwise record b-1 changed after b was written."""
+    b, index_problem = brk
+    if index_problem or next_broken or b == 0:
+        return Finding(b, "prev is not the leaf hash of the previous record")
+    return Finding(b - 1, f"record changed: its leaf hash is not the prev of record {b}")
+
+
+def _verify_inline(keys: dict[bytes, PublicKey], raw: bytes, sig: bytes, tbs: bytes) -> bool:
+    try:
+        key = keys.get(raw)
+        if key is None:
+            key = keys[raw] = PublicKey(raw)
+        key.verify(sig, tbs)
+    except (InvalidSignatureError, MalformedError):
+        return False
+    return True
