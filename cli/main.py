@@ -61,6 +61,8 @@ from cli.ledger_cmd import ledger_group  # noqa: E402
 
 cli.add_command(ledger_group)
 
+from cli.ledger_entries_cmd import audit_cmd  # noqa: E402,F401  (registers typed-entry commands)
+
 
 def main() -> None:
     cli(prog_name="lic")

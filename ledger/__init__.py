@@ -4,8 +4,9 @@ Pure parts (Merkle math, proof verification, notes, checkpoints, records) take b
 values; ``Ledger`` is the durable SQLite store at the edge.
 """
 
-from ._audit import AuditResult, Observer, audit
+from ._audit import AuditResult, Observer, audit, audit_summary
 from ._audit_io import audit_db, audit_jsonl
+from ._authoring import MAX_ATTESTATION, attestation_payload, commitment, grant_payload
 from ._checkpoint import (
     MAX_RECEIPT_SIZE,
     TLOG_PROOF_HEADER,
@@ -65,7 +66,7 @@ from ._record import (
 )
 from ._state import Finding, Grant, Incident, KeyInfo, LedgerState, TokenStatus
 from ._store import EXPORT_FORMAT, STORE_FORMAT, Appended, Ledger
-from ._typed import OpenedEntry, append_entry, make_entry, open_entry, state_of
+from ._typed import OpenedEntry, append_entry, make_entry, open_entry, state_of, token_status
 
 __all__ = [
     "AUTHOR_ROLES",
@@ -73,6 +74,7 @@ __all__ = [
     "ENTRY_TYPES",
     "EXPORT_FORMAT",
     "KEY_ROLES",
+    "MAX_ATTESTATION",
     "MAX_ENTRY_SIZE",
     "MAX_NOTE_SIZE",
     "MAX_RECEIPT_SIZE",
@@ -107,14 +109,18 @@ __all__ = [
     "VerifiedNote",
     "add_signatures",
     "append_entry",
+    "attestation_payload",
     "audit",
     "audit_db",
     "audit_jsonl",
+    "audit_summary",
     "check_entry",
+    "commitment",
     "decode_record",
     "encode_record",
     "entry_problems",
     "format_receipt",
+    "grant_payload",
     "leaf_hash",
     "make_entry",
     "node_hash",
@@ -129,6 +135,7 @@ __all__ = [
     "sign_entry",
     "sign_note",
     "state_of",
+    "token_status",
     "validate_entry",
     "verify_checkpoint_consistency",
     "verify_consistency",

@@ -32,7 +32,7 @@ from ._record import ZERO_HASH, decode_record
 from ._state import Finding, LedgerState
 from ._typed import open_entry
 
-__all__ = ["AuditResult", "Observer", "audit"]
+__all__ = ["AuditResult", "Observer", "audit", "audit_summary"]
 
 Observer = Callable[[int, int, str, Any, bytes], None]
 """Called as observer(index, time, entry_type, payload, author) for each record that applied."""
@@ -278,3 +278,26 @@ def _verify_inline(keys: dict[bytes, PublicKey], raw: bytes, sig: bytes, tbs: by
     except (InvalidSignatureError, MalformedError):
         return False
     return True
+
+
+def audit_summary(r: AuditResult, *, at: int | None = None) -> dict[str, Any]:
+    """A JSON-ready summary of a replay: integrity, findings and the derived state, as of
+    ``at`` (default: the time of the last record; never the wall clock)."""
+    st = r.state
+    t = at if at is not None else st.last_time
+    counts = {"active": 0, "suspended": 0, "revoked": 0}
+    for digest in st.grants:
+        counts[st.status(digest, t).status] += 1
+    return {
+        "origin": r.origin,
+        "size": r.size,
+        "root": r.root.hex(),
+        "checkpoints": len(r.checkpoints),
+        "latest_checkpoint": r.latest_note.decode("utf-8") if r.latest_note else None,
+        "clean": r.clean,
+        "findings": [{"index": f.index, "message": f.message} for f in r.findings],
+        "as_of": t,
+        "licenses": counts,
+        "open_incidents": [i.index for i in st.open_incidents()],
+        "terms_in_force": {k: v["version"] for k, v in sorted(st.terms_in_force(t).items())},
+    }

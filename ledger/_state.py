@@ -126,6 +126,7 @@ class LedgerState:
         self.incidents: dict[int, Incident] = {}
         self.attestations: dict[bytes, list[int]] = {}  # subject digest -> attest indexes
         self.size = 0
+        self.last_time = 0  # integration time of the last record applied
 
     # -- entry point ------------------------------------------------------------------------
     def author_key(self, kid: str, payload: Any) -> bytes | None:
@@ -151,6 +152,7 @@ class LedgerState:
         if problems:
             return [Finding(index, f"{entry_type}: {p}") for p in problems]
         self.types[index] = entry_type
+        self.last_time = max(self.last_time, time)
         getattr(self, "_do_" + entry_type.replace(".", "_"))(index, time, payload, author)
         return []
 
@@ -243,7 +245,7 @@ class LedgerState:
     def _ref(self, p: dict[str, Any], member: str, *types: str) -> Iterator[str]:
         ref = p[member]
         if self.types.get(ref) not in types:
-            yield f"{member} {ref} does not name a {' or '.join(types)} record"
+            yield f"{member} {ref} does not name a record of type {' or '.join(types)}"
 
     def _check_access_request(self, p: dict[str, Any]) -> Iterator[str]:
         return iter(())

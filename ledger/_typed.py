@@ -17,12 +17,19 @@ from lic import cbor, cose
 
 from ._entry_types import entry_problems, validate_entry
 from ._record import MAX_ENTRY_SIZE, Record, check_entry, decode_record, sign_entry
-from ._state import Finding, LedgerState
+from ._state import Finding, LedgerState, TokenStatus
 
 if TYPE_CHECKING:
     from ._store import Appended, Ledger
 
-__all__ = ["OpenedEntry", "append_entry", "make_entry", "open_entry", "state_of"]
+__all__ = [
+    "OpenedEntry",
+    "append_entry",
+    "make_entry",
+    "open_entry",
+    "state_of",
+    "token_status",
+]
 
 
 def make_entry(entry_type: str, payload: dict[str, Any], author: SigningKey) -> bytes:
@@ -112,3 +119,13 @@ def append_entry(
     except BaseException:
         ledger.drop_cached_state()
         raise
+
+
+def token_status(ledger: Ledger, digest: bytes, at: int) -> TokenStatus:
+    """A token's status at ``at`` in ``ledger``, with the records that say so."""
+    state: LedgerState = ledger.cached_state(state_of)
+    size = ledger.size
+    if state.size != size:
+        for _, raw in ledger.iter_records(state.size, size):
+            apply_record(state, decode_record(raw))
+    return state.status(digest, at)

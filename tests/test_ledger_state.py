@@ -114,7 +114,7 @@ def test_revocation_by_licensee_commitment_hits_all_their_tokens(log):
             "access.decision",
             ISSUER,
             {"request": 0, "decision": "denied", "reasons": [], "decided_at": T},
-            "does not name a access.request",
+            "does not name a record of type access.request",
         ),
         ("appeal.file", ISSUER, {"target": 0, "grounds": "g", "filed_at": T}, "does not name"),
         (
