@@ -1,0 +1,114 @@
+"""Replay (audit) speed and memory, as ratios to baselines measured in the same run.
+
+    python bench/audit.py            # quick: 2,000 and 20,000 records
+    python bench/audit.py --full     # the issue's sizes: 10^5 records, memory at 10^5 and 10^6
+
+Prints replayed records/s as a ratio to (CPUs x raw Ed25519 verifications/s of the same
+entries' signatures, measured in this run with the backend the audit uses), and the audit's
+peak resident memory for a small and a ten times larger ledger (flat means the replay streams).
+Target (issue 5): ratio >= 0.8 at 10^5 records; memory flat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from keys import DEFAULT_BACKEND, PublicKey, SigningKey  # noqa: E402
+from ledger import Ledger, audit_db, decode_record, open_entry  # noqa: E402
+from ledger._synth import synthesize  # noqa: E402
+
+
+def make(path: Path, n: int) -> None:
+    log = SigningKey.from_seed(bytes(32))
+    t0 = time.perf_counter()
+    with Ledger.create(path, "bench.example/log", log) as led:
+        synthesize(led, n, log_key=log, seed=7)
+        led.checkpoint(log)
+    print(f"  generated {n:,} records in {time.perf_counter() - t0:.1f} s", flush=True)
+
+
+def raw_verify_rate(path: Path, sample: int = 3000) -> float:
+    """Single-core raw verifications/s over the ledger's own (key, signature, message)."""
+    jobs = []
+    with Ledger.open(path) as led:
+        from ledger import state_of
+
+        state = state_of(
+            led.iter_records(0, min(led.size, sample)), led.log_verifier.public_key.raw
+        )
+        for _, raw in led.iter_records(0, min(led.size, sample)):
+            e = open_entry(decode_record(raw))
+            author = state.author_key(e.kid, e.payload)
+            if author is not None:
+                jobs.append((PublicKey(author), e.signature, e.to_be_signed))
+    best = 0.0
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for key, sig, msg in jobs:
+            key.verify(sig, msg)
+        best = max(best, len(jobs) / (time.perf_counter() - t0))
+    return best
+
+
+def audit_rate(path: Path) -> tuple[float, int]:
+    best, size = 0.0, 0
+    for _ in range(2):
+        t0 = time.perf_counter()
+        r = audit_db(path)
+        dt = time.perf_counter() - t0
+        assert r.clean, r.findings[:3]
+        size = r.size
+        best = max(best, r.size / dt)
+    return best, size
+
+
+def peak_rss_mb(path: Path) -> float:
+    """Peak RSS of a fresh process auditing ``path`` (workers included: children's max)."""
+    code = (
+        f"import resource, sys; sys.path.insert(0, {str(ROOT)!r}); from ledger import audit_db; "
+        f"r = audit_db({str(path)!r}); assert r.clean; "
+        "m = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+        "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); print(m)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip()) / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--full", action="store_true", help="10^5 records; memory at 10^5 and 10^6")
+    args = ap.parse_args()
+    small, large = (10**5, 10**6) if args.full else (2_000, 20_000)
+    speed_n = 10**5 if args.full else 20_000
+    cpus = os.cpu_count() or 1
+    print(f"Ed25519 backend: {DEFAULT_BACKEND}; CPUs: {cpus}")
+    with tempfile.TemporaryDirectory() as d:
+        paths = {n: Path(d) / f"l{n}.db" for n in sorted({small, large, speed_n})}
+        for n, p in paths.items():
+            make(p, n)
+        raw = raw_verify_rate(paths[speed_n])
+        rate, size = audit_rate(paths[speed_n])
+        floor = cpus * raw
+        print(f"raw Ed25519 verify (1 core): {raw:,.0f}/s; x{cpus} cores = {floor:,.0f}/s")
+        print(
+            f"audit of {size:,} records: {rate:,.0f} records/s = {rate / floor:.2f} of the "
+            f"{cpus}-core verify floor (target >= 0.80)"
+        )
+        m_small, m_large = peak_rss_mb(paths[small]), peak_rss_mb(paths[large])
+        print(
+            f"peak memory: {m_small:.0f} MB at {small:,} records, {m_large:.0f} MB at "
+            f"{large:,} ({m_large / m_small:.2f}x for {large // small}x the records)"
+        )
+
+
+if __name__ == "__main__":
+    main()
