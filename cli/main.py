@@ -59,6 +59,10 @@ from cli.ledger_cmd import ledger_group  # noqa: E402
 
 cli.add_command(ledger_group)
 
+from cli.witness_cmd import witness_group  # noqa: E402
+
+cli.add_command(witness_group)
+
 
 def main() -> None:
     cli(prog_name="lic")

@@ -51,7 +51,7 @@ from ._checkpoint import (
     open_checkpoint,
     sign_checkpoint,
 )
-from ._note import Ed25519NoteSigner, Ed25519NoteVerifier
+from ._note import MAX_SIGNATURES, Ed25519NoteSigner, Ed25519NoteVerifier, parse_note
 from ._record import ZERO_HASH, Record, check_entry, decode_record, encode_record
 
 __all__ = ["EXPORT_FORMAT", "STORE_FORMAT", "Appended", "Ledger"]
@@ -63,6 +63,11 @@ _PAGE = 1024
 _CACHE_ROWS = 1 << 16
 _CACHE_MASK = 0xF
 MAX_EXPORT_LINE = 2 * 1024 * 1024
+
+_COSIGNATURES_TABLE = (
+    "CREATE TABLE IF NOT EXISTS cosignatures (size INTEGER NOT NULL, line TEXT NOT NULL, "
+    "UNIQUE (size, line))"
+)
 
 _SCHEMA_TRIGGERS = """
 CREATE TRIGGER IF NOT EXISTS records_append_only_u BEFORE UPDATE ON records
@@ -434,14 +439,17 @@ class Ledger:
             raise
         return out
 
-    def checkpoint(self, log_key: SigningKey) -> SignedCheckpoint:
+    def checkpoint(
+        self, log_key: SigningKey, *, extensions: Sequence[str] = ()
+    ) -> SignedCheckpoint:
         """Sign a checkpoint at the current size (compare-and-swap on the latest) and return
-        it. At the latest checkpoint's size, the stored checkpoint is returned unchanged."""
+        it. At the latest checkpoint's size, the stored checkpoint is returned unchanged.
+        ``extensions``: C2SP extension lines (e.g. the revoked-set commitment, SPEC 12)."""
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             size = self.size
-            signed = self._advance_checkpoint(size, self.root(size), log_key)
+            signed = self._advance_checkpoint(size, self.root(size), log_key, tuple(extensions))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -449,7 +457,9 @@ class Ledger:
             raise
         return signed
 
-    def _advance_checkpoint(self, size: int, root: bytes, log_key: SigningKey) -> SignedCheckpoint:
+    def _advance_checkpoint(
+        self, size: int, root: bytes, log_key: SigningKey, extensions: tuple[str, ...] = ()
+    ) -> SignedCheckpoint:
         """Inside a write transaction: CAS the head from the stored latest to (size, root)."""
         signer = Ed25519NoteSigner(self.origin, log_key)
         if signer.key_hash != self.log_verifier.key_hash or (
@@ -466,8 +476,11 @@ class Ledger:
         if size == old_size and old_note is not None:
             if root != old_root:
                 raise LedgerIntegrityError("checkpoint: same size, different root")
-            return open_checkpoint(bytes(old_note), self.log_verifier)[0]
-        signed = sign_checkpoint(Checkpoint(self.origin, size, root), signer)
+            stored = open_checkpoint(bytes(old_note), self.log_verifier)[0]
+            if extensions and stored.checkpoint.extensions != extensions:
+                raise ConflictError("checkpoint: signed at this size with other extension lines")
+            return stored
+        signed = sign_checkpoint(Checkpoint(self.origin, size, root, extensions), signer)
         cur = self._conn.execute(
             "UPDATE head SET size = ?, root = ?, note = ? WHERE id = 0 AND size = ? AND root = ?",
             (size, root, signed.note, old_size, old_root),
@@ -479,6 +492,73 @@ class Ledger:
             (size, root, signed.note),
         )
         return signed
+
+    # -- witness cosignatures (C2SP tlog-cosignature), SPEC 13 ------------------------------
+    def add_cosignatures(self, size: int, lines: Sequence[str]) -> int:
+        """Store cosignature lines for the signed checkpoint at ``size`` (the caller verified
+        them against the witness keys it trusts). Lines already stored are skipped; returns
+        how many were new. The checkpoint notes themselves stay as the log signed them."""
+        _check_size(size)
+        sigs = [parse_note(b"x\n\n" + line.encode("utf-8")).signatures for line in lines]
+        if any(len(s) != 1 for s in sigs):
+            raise MalformedError("cosignatures: one signature line each")
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(_COSIGNATURES_TABLE)
+            row = conn.execute("SELECT note FROM checkpoints WHERE size = ?", (size,)).fetchone()
+            if row is None:
+                raise MalformedError(f"cosignatures: no checkpoint at size {size}")
+            have = len(parse_note(bytes(row[0])).signatures)
+            have += conn.execute(
+                "SELECT count(*) FROM cosignatures WHERE size = ?", (size,)
+            ).fetchone()[0]
+            added = 0
+            for s in sigs:
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO cosignatures (size, line) VALUES (?, ?)",
+                    (size, s[0].line()),
+                )
+                added += cur.rowcount
+            if have + added > MAX_SIGNATURES:
+                raise MalformedError("cosignatures: a note holds at most 100 signatures")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return added
+
+    def cosignatures(self, size: int) -> list[str]:
+        """The stored cosignature lines of the checkpoint at ``size``, in the order stored."""
+        _check_size(size)
+        has = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cosignatures'"
+        ).fetchone()
+        if has is None:
+            return []
+        rows = self._conn.execute(
+            "SELECT line FROM cosignatures WHERE size = ? ORDER BY rowid", (size,)
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def cosigned_checkpoint(self, size: int | None = None) -> SignedCheckpoint | None:
+        """The checkpoint at ``size`` (default: the latest) as the log signed it, followed by
+        the stored cosignature lines: the note a bundle carries."""
+        if size is None:
+            cp = self.latest_checkpoint()
+        else:
+            row = self._conn.execute(
+                "SELECT note FROM checkpoints WHERE size = ?", (size,)
+            ).fetchone()
+            cp = None if row is None else self._checked_checkpoint(bytes(row[0]))
+        if cp is None:
+            return None
+        extra = self.cosignatures(cp.checkpoint.size)
+        if not extra:
+            return cp
+        note = cp.note + "".join(extra).encode("utf-8")
+        return SignedCheckpoint(cp.checkpoint, note)
 
     # -- export and import -----------------------------------------------------------------
     def export_jsonl(self, out: IO[str]) -> int:
