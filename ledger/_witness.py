@@ -6,9 +6,10 @@ and returns an ``AddCheckpointOutcome`` (HTTP status, reason, stored size); the 
 
 Status codes (https://c2sp.org/tlog-witness), checked in this order:
 
-- 400 the request body is malformed, or old size > checkpoint size;
+- 400 the request body or the checkpoint note is malformed;
 - 404 the checkpoint's origin is not a log the witness knows;
 - 403 no valid signature by the log's key (unknown key only, or a bad signature by it);
+- 400 old size > checkpoint size;
 - 409 old size differs from the size of the latest checkpoint cosigned for the origin (the
   body is that size and a newline, ``Content-Type: text/x.tlog.size``);
 - 422 the consistency proof from old size to the checkpoint size does not verify (it must be
@@ -26,9 +27,9 @@ from dataclasses import dataclass
 from keys import b64std_decode, b64std_encode
 from keys.errors import LicError, MalformedError, ProofMismatchError
 
-from ._checkpoint import Checkpoint, open_checkpoint
+from ._checkpoint import Checkpoint, open_checkpoint, parse_checkpoint
 from ._merkle import EMPTY_ROOT, HASH_SIZE, verify_consistency
-from ._note import MAX_NOTE_SIZE, Ed25519NoteVerifier, NoteVerifier
+from ._note import MAX_NOTE_SIZE, Ed25519NoteVerifier, NoteVerifier, parse_note
 
 __all__ = [
     "MAX_ADD_CHECKPOINT_BODY",
@@ -133,15 +134,13 @@ def decide_add_checkpoint(
     """The add-checkpoint decision (module doc) for a request whose checkpoint origin's log
     verifier is ``log`` (None: unknown origin) and whose stored state is ``stored``."""
     try:
-        text_origin = req.note.split(b"\n", 1)[0].decode("utf-8")
-    except UnicodeDecodeError:
-        return AddCheckpointOutcome(400, "checkpoint origin line is not UTF-8")
-    if log is None or log.name != text_origin:
-        return AddCheckpointOutcome(404, f"unknown log origin {text_origin!r}")
-    try:
-        signed, _ = open_checkpoint(req.note, log)
+        origin = parse_checkpoint(parse_note(req.note).text).origin
     except MalformedError as e:
         return AddCheckpointOutcome(400, str(e))
+    if log is None or log.name != origin:
+        return AddCheckpointOutcome(404, f"unknown log origin {origin!r}")
+    try:
+        signed, _ = open_checkpoint(req.note, log)
     except LicError as e:
         return AddCheckpointOutcome(403, f"no valid signature by the log key: {e}")
     cp = signed.checkpoint

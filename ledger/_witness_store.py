@@ -290,4 +290,5 @@ def _b(v: object) -> bytes | None:
 
 
 def _origin_of(note: bytes) -> str:
+    """The origin line, only to find the log's row (the decision parses the note strictly)."""
     return note.split(b"\n", 1)[0].decode("utf-8", "replace")
