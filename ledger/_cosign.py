@@ -71,7 +71,7 @@ class CosignatureV1Verifier:
         """From a witness verifier key ``name+hexkeyid+base64(0x04||pub)``."""
         if not isinstance(vkey, str) or len(vkey) > 1024:
             raise MalformedError("witness key: not a verifier key string")
-        parts = vkey.split("+")
+        parts = vkey.split("+", 2)  # the base64 key may contain '+' too
         if len(parts) != 3:
             raise MalformedError("witness key: must be name+keyid+key")
         name, hexid, b64 = parts

@@ -537,3 +537,14 @@ def test_cli_split_view_prints_the_proof(tmp_path):
     )
     log.led.close()
     fork.led.close()
+
+
+def test_witness_vkeys_round_trip_even_with_plus_in_base64():
+    seen_plus = 0
+    for i in range(64):
+        v = CosignatureV1Verifier(
+            f"w.example/{i}", SigningKey.from_seed(bytes([i]) * 32).public_key
+        )
+        seen_plus += "+" in v.vkey.split("+", 2)[2]
+        assert CosignatureV1Verifier.from_vkey(v.vkey).key_hash == v.key_hash
+    assert seen_plus  # the case that a naive split on '+' gets wrong
