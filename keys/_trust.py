@@ -127,8 +127,15 @@ class TrustStore:
 
     def __init__(self, entries: Iterable[TrustEntry] = ()) -> None:
         self._entries: list[TrustEntry] = []
+        # Lookups happen on every token and note verification: index by (key id, role).
+        self._by_kid_role: dict[tuple[str, str], TrustEntry] = {}
+        self._kids: set[str] = set()
         for entry in entries:
             self.add(entry)
+
+    def _reindex(self) -> None:
+        self._by_kid_role = {(e.kid, e.role): e for e in self._entries}
+        self._kids = {e.kid for e in self._entries}
 
     @property
     def entries(self) -> tuple[TrustEntry, ...]:
@@ -141,14 +148,17 @@ class TrustStore:
         for e in self._entries:
             if e.name == entry.name:
                 raise KeyStoreError(f"trust store: an entry named {entry.name!r} already exists")
-            if e.kid == entry.kid and e.role == entry.role:
-                raise KeyStoreError(
-                    f"trust store: key {entry.kid} is already trusted as {entry.role} "
-                    f"(entry {e.name!r})"
-                )
+        same = self._by_kid_role.get((entry.kid, entry.role))
+        if same is not None:
+            raise KeyStoreError(
+                f"trust store: key {entry.kid} is already trusted as {entry.role} "
+                f"(entry {same.name!r})"
+            )
         if len(self._entries) >= MAX_TRUST_ENTRIES:
             raise KeyStoreError(f"trust store: more than {MAX_TRUST_ENTRIES} entries")
         self._entries.append(entry)
+        self._by_kid_role[(entry.kid, entry.role)] = entry
+        self._kids.add(entry.kid)
 
     def remove(self, name_or_kid: str) -> list[TrustEntry]:
         """Remove the entry with this name or else every entry of this key id; return them."""
@@ -157,6 +167,7 @@ class TrustStore:
         if not gone:
             raise KeyStoreError(f"trust store: no entry named or with key id {name_or_kid!r}")
         self._entries = [e for e in self._entries if e not in gone]
+        self._reindex()
         return gone
 
     def by_role(self, role: str) -> list[TrustEntry]:
@@ -175,16 +186,14 @@ class TrustStore:
             raise MalformedError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
         if type(now) is not int:
             raise MalformedError("trust lookup: now must be an integer")
-        same_key = [e for e in self._entries if e.kid == kid]
-        if not same_key:
-            raise UntrustedKeyError(f"key {kid!r} is not in the trust store")
-        with_role = [e for e in same_key if e.role == role]
-        if not with_role:
+        entry = self._by_kid_role.get((kid, role))
+        if entry is None:
+            if kid not in self._kids:
+                raise UntrustedKeyError(f"key {kid!r} is not in the trust store")
             raise UntrustedKeyError(f"key {kid!r} is not trusted as {role}")
-        for entry in with_role:
-            if entry.valid_at(now):
-                return entry.public_key
-        raise UntrustedKeyError(f"key {kid!r} is not trusted as {role} at time {now}")
+        if not entry.valid_at(now):
+            raise UntrustedKeyError(f"key {kid!r} is not trusted as {role} at time {now}")
+        return entry.public_key
 
     # -- file edge ------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:

@@ -7,8 +7,8 @@ Storage addressing is Go's ``golang.org/x/mod/sumdb/tlog`` grouped by leaf: appe
 stores exactly the hashes of the complete subtrees that leaf completes (the leaf and one per
 trailing one bit of n), all in row n, so the store only ever appends one row per leaf. Every
 root, inclusion proof and consistency proof is a fold of O(log n) complete-subtree hashes: the
-``*_plan`` functions name the (row, slot) pairs needed (the store answers them in one query) and
-``assemble`` builds the result. Nothing here reads storage.
+``*_plan`` functions name the nodes needed (``row << 6 | slot``; the store answers them in one
+query) and ``assemble`` builds the result. Nothing here reads storage.
 
 The verifiers follow RFC 9162 sections 2.1.3.2 and 2.1.4.2 step by step and refuse the edge
 cases: size 0, index >= size, size1 = 0, size1 > size2, equal sizes with a non-empty proof, and
@@ -17,6 +17,7 @@ hashes that are not 32 bytes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -51,7 +52,7 @@ MAX_SIZE = 1 << 63
 
 _sha256 = hashlib.sha256
 
-Node = tuple[int, int]  # (row, slot): see node_location
+Node = int  # row << 6 | slot: see node_location
 Plan = list[list[Node]]  # each proof element: the stored hashes to fold, left to right
 
 
@@ -65,14 +66,15 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return _sha256(b"\x01" + left + right).digest()
 
 
-def node_location(level: int, k: int) -> tuple[int, int]:
-    """Where the hash of complete subtree ``k`` at ``level`` is stored: (row, slot).
+def node_location(level: int, k: int) -> int:
+    """Where the hash of complete subtree ``k`` at ``level`` is stored, as a node id
+    ``row << 6 | slot``.
 
     Appending leaf n completes the subtrees that end at n: the leaf itself (level 0) and one
     more per trailing one bit of n. They are stored together in row n, slot = level, so the
     subtree covering ``[k * 2**L, (k + 1) * 2**L)`` lives in row ``(k + 1) * 2**L - 1``.
     """
-    return ((k + 1) << level) - 1, level
+    return (((k + 1) << level) - 1) << 6 | level
 
 
 def row_hash_count(n: int) -> int:
@@ -96,14 +98,14 @@ def subtrees(lo: int, hi: int) -> list[tuple[int, int]]:
     return out
 
 
-def _range_ids(lo: int, hi: int) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
+def _range_ids(lo: int, hi: int) -> list[int]:
+    out: list[int] = []
     while lo < hi:
         level = (hi - lo).bit_length() - 1
         if lo & ((1 << level) - 1):
             raise ValueError("unaligned range")
         lo += 1 << level
-        out.append((lo - 1, level))
+        out.append((lo - 1) << 6 | level)
     return out
 
 
@@ -124,6 +126,18 @@ def root_plan(size: int) -> list[Node]:
     return _range_ids(0, size)
 
 
+@functools.lru_cache(maxsize=64)
+def _peaks(size: int) -> tuple[tuple[int, int], ...]:
+    """The perfect subtrees (level, first leaf) that make up ``size`` leaves, largest first."""
+    peaks: list[tuple[int, int]] = []
+    lo = 0
+    for lv in range(size.bit_length() - 1, -1, -1):
+        if size >> lv & 1:
+            peaks.append((lv, lo))
+            lo += 1 << lv
+    return tuple(peaks)
+
+
 def _path(start: int, level: int, size: int) -> Plan:
     """Inclusion path of the complete subtree of ``2**level`` leaves starting at leaf ``start``
     in the tree of ``size`` leaves (transparency-dev/merkle's formulation of RFC 9162 PATH).
@@ -132,12 +146,7 @@ def _path(start: int, level: int, size: int) -> Plan:
     path is: the siblings inside the peak holding the node, bottom up; then the hash of all
     peaks to its right folded together (one element); then each peak to its left, nearest
     first."""
-    peaks: list[tuple[int, int]] = []  # (level, first leaf)
-    lo = 0
-    for lv in range(size.bit_length() - 1, -1, -1):
-        if size >> lv & 1:
-            peaks.append((lv, lo))
-            lo += 1 << lv
+    peaks = _peaks(size)
     j = 0
     while start >= peaks[j][1] + (1 << peaks[j][0]):
         j += 1
@@ -145,11 +154,11 @@ def _path(start: int, level: int, size: int) -> Plan:
     out: Plan = []
     for lv in range(level, height):
         k = (start >> lv) ^ 1
-        out.append([(((k + 1) << lv) - 1, lv)])
+        out.append([(((k + 1) << lv) - 1) << 6 | lv])
     if j + 1 < len(peaks):
-        out.append([(st + (1 << lv) - 1, lv) for lv, st in peaks[j + 1 :]])
+        out.append([(st + (1 << lv) - 1) << 6 | lv for lv, st in peaks[j + 1 :]])
     for lv, st in reversed(peaks[:j]):
-        out.append([(st + (1 << lv) - 1, lv)])
+        out.append([(st + (1 << lv) - 1) << 6 | lv])
     return out
 
 
@@ -175,22 +184,21 @@ def consistency_plan(size1: int, size2: int) -> Plan:
     path = _path(start, level, size2)
     if start == 0:
         return path
-    return [[(size1 - 1, level)], *path]
+    return [[(size1 - 1) << 6 | level], *path]
 
 
 def plan_rows(plan: Iterable[Iterable[Node]]) -> list[int]:
     """Every row a plan needs, once each (for one storage query)."""
     seen: dict[int, None] = {}
     for element in plan:
-        for row, _ in element:
-            seen[row] = None
+        for node in element:
+            seen[node >> 6] = None
     return list(seen)
 
 
 def node_hash_at(rows: Mapping[int, bytes], node: Node) -> bytes:
-    row, slot = node
-    blob = rows[row]
-    return blob[slot * HASH_SIZE : (slot + 1) * HASH_SIZE]
+    slot = node & 63
+    return rows[node >> 6][slot * HASH_SIZE : (slot + 1) * HASH_SIZE]
 
 
 def assemble(plan: Plan, rows: Mapping[int, bytes]) -> list[bytes]:
@@ -198,8 +206,7 @@ def assemble(plan: Plan, rows: Mapping[int, bytes]) -> list[bytes]:
     out = []
     for element in plan:
         if len(element) == 1:
-            row, slot = element[0]
-            out.append(rows[row][slot * HASH_SIZE : (slot + 1) * HASH_SIZE])
+            out.append(node_hash_at(rows, element[0]))
         else:
             out.append(fold([node_hash_at(rows, n) for n in element]))
     return out
@@ -237,6 +244,9 @@ class Frontier:
 
     def root(self) -> bytes:
         return fold(self._edge)
+
+    def edge(self) -> list[bytes]:
+        return list(self._edge)
 
 
 # -- verification (RFC 9162 sections 2.1.3.2 and 2.1.4.2) -----------------------------------

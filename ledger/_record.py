@@ -144,6 +144,26 @@ def _fast_envelope(entry: bytes) -> tuple[dict[Any, Any], bytes, bytes, bytes] |
     return protected, pbytes, entry[pl[0] : pl[1]], entry[pl[1] + 2 :]
 
 
+def _check_protected(protected: dict[Any, Any], entry_type: str) -> None:
+    if protected.get(cose.HDR_ALG) != cose.ALG_EDDSA:
+        raise MalformedError("entry: protected header must carry alg EdDSA")
+    if protected.get(cose.HDR_TYP) != entry_type:
+        raise MalformedError("entry: protected typ must equal the record's entry type")
+    kid = protected.get(cose.HDR_KID)
+    if not isinstance(kid, bytes) or not kid:
+        raise MalformedError("entry: protected header must carry the author's kid")
+
+
+def _validate_entry(entry_type: str, entry: bytes) -> None:
+    """check_entry without building the parsed message (the append hot path)."""
+    check_entry_type(entry_type)
+    if not isinstance(entry, bytes) or len(entry) > MAX_ENTRY_SIZE:
+        raise MalformedError(f"entry: must be bytes of at most {MAX_ENTRY_SIZE}")
+    fast = _fast_envelope(entry)
+    protected = fast[0] if fast is not None else check_entry(entry_type, entry).protected
+    _check_protected(protected, entry_type)
+
+
 def check_entry(entry_type: str, entry: bytes) -> cose.Sign1:
     """Structure check of an entry: a strict tagged COSE_Sign1 whose ``typ`` is the type."""
     check_entry_type(entry_type)
@@ -155,13 +175,7 @@ def check_entry(entry_type: str, entry: bytes) -> cose.Sign1:
         msg = cose.Sign1(pbytes, dict(protected), {}, payload, sig)
     else:
         msg = cose.parse_sign1(entry, max_size=MAX_ENTRY_SIZE)
-    if msg.protected.get(cose.HDR_ALG) != cose.ALG_EDDSA:
-        raise MalformedError("entry: protected header must carry alg EdDSA")
-    if msg.protected.get(cose.HDR_TYP) != entry_type:
-        raise MalformedError("entry: protected typ must equal the record's entry type")
-    kid = msg.protected.get(cose.HDR_KID)
-    if not isinstance(kid, bytes) or not kid:
-        raise MalformedError("entry: protected header must carry the author's kid")
+    _check_protected(msg.protected, entry_type)
     return msg
 
 
@@ -206,25 +220,40 @@ _HDR = b"\xa6\x61v" + _head(0, RECORD_VERSION) + b"\x63idx"
 
 def encode_record(index: int, prev: bytes, time: int, entry_type: str, entry: bytes) -> bytes:
     """Deterministic CBOR bytes of a record. The entry must already have passed check_entry."""
-    if not 0 <= index <= _MAX_INT or not 0 <= time <= _MAX_INT or len(prev) != HASH_SIZE:
-        raise MalformedError("record: index, time or prev out of range")
-    t = entry_type.encode("utf-8")
-    return b"".join(
-        (
-            _HDR,
-            _head(0, index),
-            b"\x64prev\x58\x20",
-            prev,
-            b"\x64time",
-            _head(0, time),
-            b"\x64type",
-            _head(3, len(t)),
-            t,
-            b"\x65entry",
-            _head(2, len(entry)),
-            entry,
+    return _RecordEncoder(time).encode(index, prev, entry_type, entry)
+
+
+class _RecordEncoder:
+    """encode_record for many records of one integration time (the batch hot path)."""
+
+    __slots__ = ("_time_part", "_types")
+
+    def __init__(self, time: int) -> None:
+        if isinstance(time, bool) or not 0 <= time <= _MAX_INT:
+            raise MalformedError("record: time out of range")
+        self._time_part = b"\x64time" + _head(0, time) + b"\x64type"
+        self._types: dict[str, bytes] = {}
+
+    def encode(self, index: int, prev: bytes, entry_type: str, entry: bytes) -> bytes:
+        if not 0 <= index <= _MAX_INT or len(prev) != HASH_SIZE:
+            raise MalformedError("record: index or prev out of range")
+        tpart = self._types.get(entry_type)
+        if tpart is None:
+            t = entry_type.encode("utf-8")
+            tpart = self._types[entry_type] = _head(3, len(t)) + t + b"\x65entry"
+        n = len(entry)
+        return b"".join(
+            (
+                _HDR,
+                bytes((index,)) if index < 24 else _head(0, index),
+                b"\x64prev\x58\x20",
+                prev,
+                self._time_part,
+                tpart,
+                _head(2, n),
+                entry,
+            )
         )
-    )
 
 
 def _int(value: object, what: str) -> int:

@@ -52,7 +52,7 @@ from ._checkpoint import (
     sign_checkpoint,
 )
 from ._note import MAX_SIGNATURES, Ed25519NoteSigner, Ed25519NoteVerifier, parse_note
-from ._record import ZERO_HASH, Record, check_entry, decode_record, encode_record
+from ._record import ZERO_HASH, Record, _RecordEncoder, _validate_entry, decode_record
 
 __all__ = ["EXPORT_FORMAT", "STORE_FORMAT", "Appended", "Ledger"]
 
@@ -60,8 +60,9 @@ STORE_FORMAT = "lic-ledger-sqlite/v1"
 EXPORT_FORMAT = "lic-ledger-export/v1"
 BUSY_TIMEOUT_MS = 120_000
 _PAGE = 1024
-_CACHE_ROWS = 1 << 16
-_CACHE_MASK = 0xF
+_CACHE_NODES = 1 << 17
+_CACHE_MIN_LEVEL = 4
+_CACHE_FOLDS = 4096
 MAX_EXPORT_LINE = 2 * 1024 * 1024
 
 _COSIGNATURES_TABLE = (
@@ -85,7 +86,7 @@ BEGIN SELECT RAISE(ABORT, 'checkpoint cannot be deleted'); END;
 """
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Appended:
     """What an append acknowledges: the index and leaf hash of a durable record."""
 
@@ -97,12 +98,15 @@ class Appended:
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return conn
+
+
+def _durable(conn: sqlite3.Connection, path: Path) -> None:
+    """WAL with a full fsync at every commit (set only once the file is known to be ours)."""
     mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if str(mode).lower() != "wal":
-        conn.close()
         raise MalformedError(f"ledger: cannot use WAL mode on {path}")
     conn.execute("PRAGMA synchronous = FULL")
-    return conn
 
 
 class Ledger:
@@ -124,7 +128,10 @@ class Ledger:
         self.log_verifier = Ed25519NoteVerifier.from_vkey(self.log_vkey)
         if self.log_verifier.name != self.origin:
             raise MalformedError("ledger: log key name differs from the origin")
+        _durable(conn, path)
         self._cache: dict[int, bytes] = {}
+        self._folds: dict[tuple[int, ...], bytes] = {}
+        self._tail: tuple[int, list[bytes], bytes] | None = None  # (size, edge, last leaf hash)
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -140,11 +147,14 @@ class Ledger:
         ``log_key_name`` (the log key's name in a keyring) is remembered for tools."""
         check_note_key_name(origin)
         p = Path(path)
-        if p.exists():
-            raise MalformedError(f"ledger: {p} already exists")
+        try:  # reserve the name atomically: never clean up a file someone else created
+            os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            raise MalformedError(f"ledger: {p} already exists") from None
         pub = log_key.public_key if isinstance(log_key, SigningKey) else log_key
-        conn = _connect(p)
         try:
+            conn = _connect(p)
+            _durable(conn, p)
             db = sqlite_utils.Database(conn)
             conn.execute("BEGIN IMMEDIATE")
             db.table("meta").create({"key": str, "value": str}, pk="key")
@@ -181,7 +191,8 @@ class Ledger:
             )
             conn.execute("COMMIT")
         except BaseException:
-            conn.close()
+            if "conn" in locals():
+                conn.close()
             for suffix in ("", "-wal", "-shm"):
                 Path(str(p) + suffix).unlink(missing_ok=True)
             raise
@@ -196,11 +207,15 @@ class Ledger:
         p = Path(path)
         if not p.is_file():
             raise MalformedError(f"ledger: no ledger at {p} (create one with 'lic ledger init')")
+        conn = _connect(p)
         try:
-            conn = _connect(p)
             return cls(conn, p)
         except sqlite3.DatabaseError as e:
+            conn.close()
             raise MalformedError(f"ledger: {p} is not a ledger store: {e}") from e
+        except BaseException:
+            conn.close()
+            raise
 
     def close(self) -> None:
         self._conn.close()
@@ -219,28 +234,65 @@ class Ledger:
         return 0 if row[0] is None else int(row[0]) + 1
 
     def _read_rows(self, rows: Sequence[int]) -> dict[int, bytes]:
-        """The stored hash rows named, in one query (upper-level rows are cached: immutable)."""
+        """The stored hash rows named, in one query."""
+        want = list(dict.fromkeys(rows))
+        marks = ",".join("?" * len(want))
+        q = f"SELECT idx, hashes FROM records WHERE idx IN ({marks})"  # noqa: S608
+        got = dict(self._conn.execute(q, want).fetchall())
+        if len(got) != len(want):
+            raise MalformedError("ledger: size beyond the tree")
+        return got
+
+    def _node_hashes(self, nodes: Iterable[int]) -> dict[int, bytes]:
+        """Hashes of the named nodes (``row << 6 | slot``), reading the rows not cached in one
+        query. Nodes of subtrees of 16+ leaves are cached: stored hashes never change."""
         cache = self._cache
         out: dict[int, bytes] = {}
         missing: list[int] = []
-        for r in dict.fromkeys(rows):
-            h = cache.get(r)
+        for n in nodes:
+            h = cache.get(n)
             if h is None:
-                missing.append(r)
+                missing.append(n)
             else:
-                out[r] = h
+                out[n] = h
         if missing:
-            marks = ",".join("?" * len(missing))
-            q = f"SELECT idx, hashes FROM records WHERE idx IN ({marks})"  # noqa: S608
-            got = self._conn.execute(q, missing).fetchall()
-            if len(got) != len(missing):
-                raise MalformedError("ledger: size beyond the tree")
-            if len(cache) > _CACHE_ROWS:
+            rows = self._read_rows([n >> 6 for n in missing])
+            if len(cache) > _CACHE_NODES:
                 cache.clear()
-            for r, h in got:
-                out[r] = h
-                if r & _CACHE_MASK == _CACHE_MASK:  # rows holding subtrees of 16+ leaves
-                    cache[r] = h
+            for n in missing:
+                slot = n & 63
+                h = rows[n >> 6][slot * mk.HASH_SIZE : (slot + 1) * mk.HASH_SIZE]
+                if len(h) != mk.HASH_SIZE:
+                    raise LedgerIntegrityError("ledger: a stored hash row is truncated")
+                out[n] = h
+                if slot >= _CACHE_MIN_LEVEL:
+                    cache[n] = h
+        return out
+
+    def _assemble(self, plan: list[list[int]]) -> list[bytes]:
+        """Proof hashes of a plan. Folds of several nodes (the right border of the tree) are
+        cached like the nodes: they depend only on stored hashes."""
+        folds = self._folds
+        need: list[int] = []
+        for element in plan:
+            if len(element) == 1:
+                need.append(element[0])
+            elif tuple(element) not in folds:
+                need.extend(element)
+        h = self._node_hashes(need)
+        out = []
+        for element in plan:
+            if len(element) == 1:
+                out.append(h[element[0]])
+                continue
+            key = tuple(element)
+            f = folds.get(key)
+            if f is None:
+                f = mk.fold([h[n] for n in element])
+                if len(folds) > _CACHE_FOLDS:
+                    folds.clear()
+                folds[key] = f
+            out.append(f)
         return out
 
     def root(self, size: int | None = None) -> bytes:
@@ -249,8 +301,8 @@ class Ledger:
             size = self.size
         _check_size(size)
         nodes = mk.root_plan(size)
-        rows = self._read_rows([r for r, _ in nodes])
-        return mk.fold([mk.node_hash_at(rows, n) for n in nodes])
+        h = self._node_hashes(nodes)
+        return mk.fold([h[n] for n in nodes])
 
     def leaf_hash(self, index: int) -> bytes:
         _check_size(index)
@@ -269,7 +321,7 @@ class Ledger:
         if not plan:
             self.leaf_hash(index)  # size 1: still refuse a tree that does not exist
             return []
-        return mk.assemble(plan, self._read_rows(mk.plan_rows(plan)))
+        return self._assemble(plan)
 
     def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
         """RFC 9162 consistency proof from ``size1`` to ``size2`` (0 < size1 <= size2)."""
@@ -279,8 +331,7 @@ class Ledger:
             raise MalformedError("consistency proof: need 0 < size1 <= size2")
         if size2 > self.size:
             raise MalformedError("consistency proof: size2 beyond the tree")
-        plan = mk.consistency_plan(size1, size2)
-        return mk.assemble(plan, self._read_rows(mk.plan_rows(plan)))
+        return self._assemble(mk.consistency_plan(size1, size2))
 
     def record_bytes(self, index: int) -> bytes:
         _check_size(index)
@@ -382,7 +433,7 @@ class Ledger:
         if not entries:
             raise MalformedError("append: nothing to append")
         for etype, entry in entries:
-            check_entry(etype, entry)
+            _validate_entry(etype, entry)
         t = int(time.time()) if now is None else now
         if isinstance(t, bool) or not 0 <= t < 1 << 63:
             raise MalformedError("append: integration time out of range")
@@ -401,16 +452,25 @@ class Ledger:
         conn.execute("BEGIN IMMEDIATE")
         try:
             size = self.size
-            edge = mk.root_plan(size)
-            have = self._read_rows([*(r for r, _ in edge), size - 1]) if size else {}
-            frontier = mk.Frontier(size, [mk.node_hash_at(have, n) for n in edge])
-            prev = have[size - 1][: mk.HASH_SIZE] if size else ZERO_HASH
+            tail = self._tail
+            if tail is not None and tail[0] == size:
+                # Nobody appended since our last write: the right edge is unchanged (rows are
+                # immutable and the size alone names the tree).
+                frontier = mk.Frontier(size, tail[1])
+                prev = tail[2]
+            else:
+                edge = mk.root_plan(size)
+                last = (size - 1) << 6  # the leaf hash of the last record: slot 0 of its row
+                have = self._node_hashes([*edge, last]) if size else {}
+                frontier = mk.Frontier(size, [have[n] for n in edge])
+                prev = have[last] if size else ZERO_HASH
             rows: list[tuple[int, bytes, bytes]] = []
             out: list[Appended] = []
             index = size
             if entries is not None:
+                encode = _RecordEncoder(t).encode
                 for et, en in entries:
-                    raw = encode_record(index, prev, t, et, en)
+                    raw = encode(index, prev, et, en)
                     lh = mk.leaf_hash(raw)
                     rows.append((index, frontier.append(lh), raw))
                     out.append(Appended(index, lh, raw))
@@ -434,9 +494,11 @@ class Ledger:
                 self._advance_checkpoint(frontier.size, frontier.root(), log_key)
             conn.execute("COMMIT")
         except BaseException:
+            self._tail = None
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        self._tail = (frontier.size, frontier.edge(), prev)
         return out
 
     def checkpoint(

@@ -230,6 +230,9 @@ def test_create_signs_size_zero_and_open_reads_metadata_only(led, tmp_path):
     ).connection.commit()
     with pytest.raises(MalformedError):
         Ledger.open(tmp_path / "other.db")
+    c = sqlite3.connect(tmp_path / "other.db")  # a foreign database is left as it was
+    assert c.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    c.close()
 
 
 def test_store_settings_are_durable(led):
@@ -405,3 +408,19 @@ def test_import_re_verifies_everything_and_leaves_nothing(led, tmp_path):
             Ledger.import_jsonl(target, bad)
             raise AssertionError(why)
         assert not target.exists(), why
+
+
+def test_two_handles_interleaving_appends_keep_one_chain(led):
+    other = Ledger.open(led.path)
+    for i in range(20):
+        (led if i % 3 else other).append("test", entry(i))
+        if i % 5 == 0:
+            other.append_batch([("test", entry(100 + i))] * 3)
+    prev, leaves = ledger.ZERO_HASH, []
+    for i, raw in led.iter_records():
+        rec = decode_record(raw)
+        assert rec.index == i and rec.prev == prev
+        prev = rec.leaf_hash
+        leaves.append(raw)
+    assert led.root() == other.root() == mth(leaves)
+    other.close()
