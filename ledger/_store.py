@@ -66,8 +66,8 @@ _CACHE_FOLDS = 4096
 MAX_EXPORT_LINE = 2 * 1024 * 1024
 
 _COSIGNATURES_TABLE = (
-    "CREATE TABLE IF NOT EXISTS cosignatures (size INTEGER NOT NULL, line TEXT NOT NULL, "
-    "UNIQUE (size, line))"
+    "CREATE TABLE IF NOT EXISTS cosignatures (size INTEGER NOT NULL, signer TEXT NOT NULL, "
+    "line TEXT NOT NULL, UNIQUE (size, signer))"
 )
 
 _SCHEMA_TRIGGERS = """
@@ -558,12 +558,17 @@ class Ledger:
     # -- witness cosignatures (C2SP tlog-cosignature), SPEC 13 ------------------------------
     def add_cosignatures(self, size: int, lines: Sequence[str]) -> int:
         """Store cosignature lines for the signed checkpoint at ``size`` (the caller verified
-        them against the witness keys it trusts). Lines already stored are skipped; returns
-        how many were new. The checkpoint notes themselves stay as the log signed them."""
+        them against the witness keys it trusts). One line per signer (name and key id) and
+        checkpoint: a signer's newer line replaces its older one, so the cosigned note never
+        holds two lines by one key (which 8.1 refuses). Returns how many lines were added or
+        replaced. The checkpoint notes themselves stay as the log signed them."""
         _check_size(size)
         sigs = [parse_note(b"x\n\n" + line.encode("utf-8")).signatures for line in lines]
         if any(len(s) != 1 for s in sigs):
             raise MalformedError("cosignatures: one signature line each")
+        own = (self.log_verifier.name, self.log_verifier.key_hash)
+        if any((s[0].name, s[0].key_hash) == own for s in sigs):
+            raise MalformedError("cosignatures: the log's own signature is not a cosignature")
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -571,25 +576,28 @@ class Ledger:
             row = conn.execute("SELECT note FROM checkpoints WHERE size = ?", (size,)).fetchone()
             if row is None:
                 raise MalformedError(f"cosignatures: no checkpoint at size {size}")
-            have = len(parse_note(bytes(row[0])).signatures)
-            have += conn.execute(
+            changed = 0
+            for s in sigs:
+                sig = s[0]
+                cur = conn.execute(
+                    "INSERT INTO cosignatures (size, signer, line) VALUES (?, ?, ?) "
+                    "ON CONFLICT (size, signer) DO UPDATE SET line = excluded.line "
+                    "WHERE line != excluded.line",
+                    (size, f"{sig.name} {sig.key_hash.hex()}", sig.line()),
+                )
+                changed += cur.rowcount
+            total = len(parse_note(bytes(row[0])).signatures)
+            total += conn.execute(
                 "SELECT count(*) FROM cosignatures WHERE size = ?", (size,)
             ).fetchone()[0]
-            added = 0
-            for s in sigs:
-                cur = conn.execute(
-                    "INSERT OR IGNORE INTO cosignatures (size, line) VALUES (?, ?)",
-                    (size, s[0].line()),
-                )
-                added += cur.rowcount
-            if have + added > MAX_SIGNATURES:
+            if total > MAX_SIGNATURES:
                 raise MalformedError("cosignatures: a note holds at most 100 signatures")
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        return added
+        return changed
 
     def cosignatures(self, size: int) -> list[str]:
         """The stored cosignature lines of the checkpoint at ``size``, in the order stored."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import sqlite3
 import threading
 import time
 import urllib.error
@@ -65,6 +66,7 @@ def check_loopback(host: str) -> str:
 class _Handler(BaseHTTPRequestHandler):
     server: WitnessServer
     protocol_version = "HTTP/1.1"
+    timeout = 30  # seconds per socket read: a slow or short body cannot hold a thread forever
 
     def log_message(self, format: str, *args: object) -> None:
         if self.server.log is not None:
@@ -107,6 +109,9 @@ class _Handler(BaseHTTPRequestHandler):
                 outcome = w.add_checkpoint(req.old_size, req.proof, req.note, self.server.now())
         except LicError as e:
             self._send(400, f"{e}\n".encode())
+            return
+        except sqlite3.Error:
+            self._send(503, b"witness storage unavailable; retry\n")
             return
         if outcome.status == 200:
             self._send(200, "".join(outcome.cosignatures).encode("utf-8"))

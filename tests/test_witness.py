@@ -548,3 +548,37 @@ def test_witness_vkeys_round_trip_even_with_plus_in_base64():
         seen_plus += "+" in v.vkey.split("+", 2)[2]
         assert CosignatureV1Verifier.from_vkey(v.vkey).key_hash == v.key_hash
     assert seen_plus  # the case that a naive split on '+' gets wrong
+
+
+def test_store_keeps_one_cosignature_per_witness_and_the_newest(tmp_path):
+    log = Log(tmp_path / "l.db")
+    cp = log.grow(3)
+    text = ledger.parse_note(cp.note).text
+    lines = [cosign(text, WITNESS_KEYS[i], WITNESS_NAMES[i], NOW) for i in range(3)]
+    assert log.led.add_cosignatures(3, lines) == 3
+    assert log.led.add_cosignatures(3, lines) == 0  # the same lines again: nothing changes
+    newer = cosign(text, WITNESS_KEYS[0], WITNESS_NAMES[0], NOW + 60)
+    assert log.led.add_cosignatures(3, [newer]) == 1
+    assert log.led.cosignatures(3) == [newer, *lines[1:]]
+    note = log.led.cosigned_checkpoint().note
+    _, verified = open_checkpoint(note, LOG, [witness_verifier(i) for i in range(3)])
+    assert len(verified.verified) == 4
+    assert verify_cosignature(note, witness_verifier(0))[1] == NOW + 60
+    own = ledger.parse_note(cp.note).signatures[0].line()
+    with pytest.raises(MalformedError):
+        log.led.add_cosignatures(3, [own])
+    with pytest.raises(MalformedError):
+        log.led.add_cosignatures(2, lines)  # no checkpoint at size 2
+    with pytest.raises(MalformedError):
+        log.led.add_cosignatures(3, ["— w AAAA\n"])
+    with pytest.raises(MalformedError):
+        log.led.add_cosignatures(3, [lines[1] + lines[2]])
+    assert log.led.cosignatures(3) == [newer, *lines[1:]]  # refusals changed nothing
+    many = [
+        cosign(text, SigningKey.from_seed(bytes([i]) * 32), f"w.example/{i}", NOW)
+        for i in range(97)
+    ]
+    with pytest.raises(MalformedError):
+        log.led.add_cosignatures(3, many)  # 1 + 3 + 97 > 100 signatures in the note
+    assert len(log.led.cosignatures(3)) == 3
+    log.led.close()
