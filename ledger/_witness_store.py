@@ -258,11 +258,9 @@ class Witness:
                     (origin, cp.size, cp.root, now, req.note, line),
                 )
                 outcome = dataclasses.replace(outcome, cosignatures=(line,))
-            elif (
-                cp is not None
-                and outcome.status in (409, 422)
-                and (outcome.split_view or outcome.status == 422)
-            ):
+            elif cp is not None and (
+                outcome.split_view or (outcome.status == 422 and 0 < req.old_size < cp.size)
+            ):  # a signed checkpoint that contradicts the stored one (or its proof fails)
                 kind = "split-view" if outcome.split_view else "bad-consistency-proof"
                 conn.execute(
                     "INSERT INTO evidence (origin, kind, time, old_size, proof, stored_note, "

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from merkle_reference import mth
+from merkle_reference import path as reference_path
 
 import ledger
 from keys import (
@@ -59,11 +60,15 @@ def test_leaf_is_domain_separated():
     assert revset_leaf_hash(d) != ledger.leaf_hash(d)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(digest_sets)
 def test_root_matches_reference(ds):
     assert revset_root(ds) == naive_root(ds)
     assert RevokedSet(reversed(ds)).root == naive_root(ds)  # unsorted input is sorted
+    leaves = [b"lic-revoked/v1\x00" + d for d in ds]
+    s = RevokedSet(ds, presorted=True)
+    for i, d in enumerate(ds):  # membership paths are the reference's audit paths
+        assert list(s.prove_present(d).member.path) == reference_path(i, leaves)
 
 
 def test_root_refuses_unsorted_or_duplicates():
@@ -85,7 +90,7 @@ def test_empty_set():
         verify_absent(hashlib.sha256(b"x").digest(), 0, bytes(32), p)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(digest_sets, digests)
 def test_absent_digests_prove_absent(ds, d):
     s = RevokedSet(ds, presorted=True)
@@ -99,7 +104,7 @@ def test_absent_digests_prove_absent(ds, d):
     assert prove_absent(ds, d) == proof
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(digest_sets.filter(bool), st.data())
 def test_present_digests_never_prove_absent(ds, data):
     s = RevokedSet(ds, presorted=True)
@@ -160,7 +165,7 @@ def _mutations(proof: AbsenceProof):
             yield dataclasses.replace(proof, size=size)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.lists(digests, min_size=1, max_size=24, unique=True).map(sorted), digests)
 def test_every_mutation_of_a_proof_is_refused(ds, d):
     s = RevokedSet(ds, presorted=True)

@@ -582,3 +582,26 @@ def test_store_keeps_one_cosignature_per_witness_and_the_newest(tmp_path):
         log.led.add_cosignatures(3, many)  # 1 + 3 + 97 > 100 signatures in the note
     assert len(log.led.cosignatures(3)) == 3
     log.led.close()
+
+
+def test_only_contradicting_requests_are_recorded_as_evidence(tmp_path):
+    log = Log(tmp_path / "l.db")
+    w = new_witness(tmp_path / "w.db")
+    cp = log.grow(3)
+    assert w.add_checkpoint(0, [bytes(32)], cp.note, NOW).status == 422  # a client error
+    assert w.add_checkpoint(0, [], cp.note, NOW).status == 200
+    assert w.add_checkpoint(3, [bytes(32)], cp.note, NOW).status == 422  # a client error
+    assert w.add_checkpoint(0, [], cp.note, NOW).status == 409  # stale client, no evidence
+    assert w.evidence() == []
+    cp5 = log.grow(2)
+    assert w.add_checkpoint(3, [bytes(32)], cp5.note, NOW).status == 422
+    (ev,) = w.evidence()
+    assert (ev.kind, ev.old_size, ev.proof, ev.stored_note, ev.note) == (
+        "bad-consistency-proof",
+        3,
+        (bytes(32),),
+        cp.note,
+        cp5.note,
+    )
+    w.close()
+    log.led.close()
