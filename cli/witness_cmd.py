@@ -330,3 +330,36 @@ def split_view_cmd(
         raise LedgerIntegrityError("split view: the log signed two inconsistent checkpoints")
     if res.verdict == "unproven":
         click.get_current_context().exit(3)  # indeterminate is a verdict, not an error
+
+
+@witness_group.command("evidence")
+@db_option
+@json_option
+def evidence_cmd(db: Path, as_json: bool) -> None:
+    """Print the recorded evidence of log misbehaviour, re-verified under each log's key.
+
+    A split view (the stored checkpoint and a refused one of the same size with another
+    root, both signed by the log) is printed as a proof anyone can check with 'lic witness
+    split-view'. Exit 1 when at least one split view is proven, 0 otherwise.
+    """
+    with lg.Witness.open(db) as w:
+        logs = w.logs()
+        items = w.evidence()
+    out: list[dict[str, Any]] = []
+    texts: list[str] = []
+    proven = 0
+    for e in items:
+        entry: dict[str, Any] = {"origin": e.origin, "kind": e.kind, "time": e.time}
+        if e.kind == "split-view" and e.stored_note is not None and e.origin in logs:
+            log = lg.Ed25519NoteVerifier.from_vkey(logs[e.origin])
+            res = lg.split_view_result(e.stored_note, e.note, log)
+            entry.update({"verdict": res.verdict, "notes": [n.decode("utf-8") for n in res.notes]})
+            proven += res.verdict == "split"
+            texts.append(f"{e.kind} at {e.time}\n{res.explain()}")
+        else:
+            entry["old_size"] = e.old_size
+            texts.append(f"{e.kind} at {e.time}: {e.origin}, old size {e.old_size}")
+        out.append(entry)
+    emit(out, as_json=as_json, text="\n\n".join(texts) if texts else "no evidence")
+    if proven:
+        raise LedgerIntegrityError(f"{proven} split view(s) proven: the log forked")

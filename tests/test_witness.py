@@ -605,3 +605,36 @@ def test_only_contradicting_requests_are_recorded_as_evidence(tmp_path):
     )
     w.close()
     log.led.close()
+
+
+def test_cli_evidence_prints_the_split_view_the_witness_refused(tmp_path):
+    runner = CliRunner()
+    log, fork = Log(tmp_path / "a.db"), Log(tmp_path / "b.db", salt=b"fork")
+    w = new_witness(tmp_path / "w.db")
+    a, b = log.grow(4), fork.grow(4)
+    assert w.add_checkpoint(0, [], a.note, NOW).status == 200
+    res = run(runner, "witness", "evidence", "--db", tmp_path / "w.db")
+    assert res.output.strip() == "no evidence"
+    assert w.add_checkpoint(4, [], b.note, NOW).split_view
+    res = run(runner, "witness", "evidence", "--db", tmp_path / "w.db", code=1)
+    assert "verdict: split" in res.output
+    assert a.note.decode().rstrip() in res.output and b.note.decode().rstrip() in res.output
+    res = run(runner, "witness", "evidence", "--db", tmp_path / "w.db", "--json", code=1)
+    (item,) = json.loads(res.output.split("\nlic: error")[0])
+    assert item["verdict"] == "split" and item["notes"] == [a.note.decode(), b.note.decode()]
+    # the printed notes, handed to a third party, prove the split with the log key alone
+    (tmp_path / "n1").write_text(item["notes"][0])
+    (tmp_path / "n2").write_text(item["notes"][1])
+    run(
+        runner,
+        "witness",
+        "split-view",
+        tmp_path / "n1",
+        tmp_path / "n2",
+        "--log-key",
+        LOG.vkey,
+        code=1,
+    )
+    w.close()
+    log.led.close()
+    fork.led.close()
