@@ -172,10 +172,16 @@ def make_witness_server(
     key: SigningKey,
     host: str = "127.0.0.1",
     port: int = 0,
-    **kwargs: object,
+    *,
+    clock: Callable[[], float] = time.time,
+    max_requests: int | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> WitnessServer:
-    """A witness server bound to a loopback ``host`` and ``port`` (0: an ephemeral port)."""
-    return WitnessServer((host, port), Path(db_path), key, **kwargs)  # type: ignore[arg-type]
+    """A witness server bound to a loopback ``host`` and ``port`` (0: an ephemeral port).
+    ``clock`` gives the cosignature timestamps; ``log`` receives one line per request."""
+    return WitnessServer(
+        (host, port), Path(db_path), key, clock=clock, max_requests=max_requests, log=log
+    )
 
 
 # -- client -----------------------------------------------------------------------------------
