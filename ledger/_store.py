@@ -59,6 +59,7 @@ __all__ = ["EXPORT_FORMAT", "STORE_FORMAT", "Appended", "Ledger"]
 STORE_FORMAT = "lic-ledger-sqlite/v1"
 EXPORT_FORMAT = "lic-ledger-export/v1"
 BUSY_TIMEOUT_MS = 120_000
+PAGE_CACHE_KIB = 64 * 1024  # SQLite page cache per connection (proof reads hit leaf pages)
 _PAGE = 1024
 _CACHE_NODES = 1 << 17
 _CACHE_MIN_LEVEL = 4
@@ -92,7 +93,12 @@ class Appended:
 
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -202,7 +208,10 @@ class Ledger:
         p = Path(path)
         if not p.is_file():
             raise MalformedError(f"ledger: no ledger at {p} (create one with 'lic ledger init')")
-        conn = _connect(p)
+        try:
+            conn = _connect(p)
+        except sqlite3.DatabaseError as e:
+            raise MalformedError(f"ledger: {p} is not a ledger store: {e}") from e
         try:
             return cls(conn, p)
         except sqlite3.DatabaseError as e:
