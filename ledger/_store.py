@@ -59,6 +59,7 @@ __all__ = ["EXPORT_FORMAT", "STORE_FORMAT", "Appended", "Ledger"]
 STORE_FORMAT = "lic-ledger-sqlite/v1"
 EXPORT_FORMAT = "lic-ledger-export/v1"
 BUSY_TIMEOUT_MS = 120_000
+PAGE_CACHE_KIB = 64 * 1024  # SQLite page cache per connection (proof reads hit leaf pages)
 _PAGE = 1024
 _CACHE_NODES = 1 << 17
 _CACHE_MIN_LEVEL = 4
@@ -97,7 +98,12 @@ class Appended:
 
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -207,7 +213,10 @@ class Ledger:
         p = Path(path)
         if not p.is_file():
             raise MalformedError(f"ledger: no ledger at {p} (create one with 'lic ledger init')")
-        conn = _connect(p)
+        try:
+            conn = _connect(p)
+        except sqlite3.DatabaseError as e:
+            raise MalformedError(f"ledger: {p} is not a ledger store: {e}") from e
         try:
             return cls(conn, p)
         except sqlite3.DatabaseError as e:
@@ -505,13 +514,13 @@ class Ledger:
         self, log_key: SigningKey, *, extensions: Sequence[str] = ()
     ) -> SignedCheckpoint:
         """Sign a checkpoint at the current size (compare-and-swap on the latest) and return
-        it. At the latest checkpoint's size, the stored checkpoint is returned unchanged.
-        ``extensions``: C2SP extension lines (e.g. the revoked-set commitment, SPEC 12)."""
+        it, with optional C2SP extension lines. At the latest checkpoint's size, the stored
+        checkpoint is returned unchanged."""
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             size = self.size
-            signed = self._advance_checkpoint(size, self.root(size), log_key, tuple(extensions))
+            signed = self._advance_checkpoint(size, self.root(size), log_key, extensions)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -520,7 +529,7 @@ class Ledger:
         return signed
 
     def _advance_checkpoint(
-        self, size: int, root: bytes, log_key: SigningKey, extensions: tuple[str, ...] = ()
+        self, size: int, root: bytes, log_key: SigningKey, extensions: Sequence[str] = ()
     ) -> SignedCheckpoint:
         """Inside a write transaction: CAS the head from the stored latest to (size, root)."""
         signer = Ed25519NoteSigner(self.origin, log_key)
@@ -538,11 +547,8 @@ class Ledger:
         if size == old_size and old_note is not None:
             if root != old_root:
                 raise LedgerIntegrityError("checkpoint: same size, different root")
-            stored = open_checkpoint(bytes(old_note), self.log_verifier)[0]
-            if extensions and stored.checkpoint.extensions != extensions:
-                raise ConflictError("checkpoint: signed at this size with other extension lines")
-            return stored
-        signed = sign_checkpoint(Checkpoint(self.origin, size, root, extensions), signer)
+            return open_checkpoint(bytes(old_note), self.log_verifier)[0]
+        signed = sign_checkpoint(Checkpoint(self.origin, size, root, tuple(extensions)), signer)
         cur = self._conn.execute(
             "UPDATE head SET size = ?, root = ?, note = ? WHERE id = 0 AND size = ? AND root = ?",
             (size, root, signed.note, old_size, old_root),

@@ -424,3 +424,14 @@ def test_two_handles_interleaving_appends_keep_one_chain(led):
         leaves.append(raw)
     assert led.root() == other.root() == mth(leaves)
     other.close()
+
+
+def test_checkpoint_with_extension_lines(led):
+    led.append("test", entry())
+    cp = led.checkpoint(LOG, extensions=["revoked-root AAAA", "x-note 1"])
+    assert cp.checkpoint.extensions == ("revoked-root AAAA", "x-note 1")
+    assert led.latest_checkpoint().note == cp.note
+    with pytest.raises(MalformedError):
+        led.append("test", entry())
+        led.checkpoint(LOG, extensions=["bad\nline"])
+    assert led.latest_checkpoint().note == cp.note
