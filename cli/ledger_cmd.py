@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 import ledger as lg
-from keys import LedgerIntegrityError, MalformedError, b64std_encode
+from keys import LedgerIntegrityError, MalformedError, VerificationError, b64std_encode
 
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
 from ._output import emit, json_option
@@ -147,12 +147,34 @@ def append_cmd(
 
 @ledger_group.command("checkpoint")
 @click.option("--key", "key_name", metavar="LOGKEY", help="Log key (default: the one from init).")
+@click.option(
+    "--witness",
+    "witness_urls",
+    multiple=True,
+    metavar="URL",
+    help="Witness submission prefix to ask for a cosignature (repeatable).",
+)
+@click.option(
+    "--witness-key",
+    "witness_keys",
+    multiple=True,
+    metavar="VKEY",
+    help="Trusted witness verifier key (type 0x04), inline or a file (repeatable).",
+)
+@click.option(
+    "--quorum",
+    type=click.IntRange(min=1),
+    help="Cosignatures needed from distinct trusted witnesses (default: every --witness-key).",
+)
 @db_option
 @keyring_option
 @passphrase_options
 @json_option
 def checkpoint_cmd(
     key_name: str | None,
+    witness_urls: tuple[str, ...],
+    witness_keys: tuple[str, ...],
+    quorum: int | None,
     db: Path,
     keyring_dir: Path | None,
     passphrase_file: Path | None,
@@ -162,15 +184,48 @@ def checkpoint_cmd(
     """Sign a checkpoint at the current size and print it (a C2SP signed note).
 
     The latest checkpoint advances by compare-and-swap; at an unchanged size the stored one
-    is printed again.
+    is printed again. With --witness, ask each witness to cosign it (C2SP tlog-witness),
+    keep the cosignatures that verify under a --witness-key and store them with the
+    checkpoint; the printed note carries them. Exit 1 when fewer than --quorum cosigned.
     """
+    if bool(witness_urls) != bool(witness_keys):
+        raise click.UsageError("--witness and --witness-key go together")
     with lg.Ledger.open(db) as led:
         name = key_name or led.log_key_name
         if not name:
             raise click.UsageError("no log key recorded for this ledger; give --key LOGKEY")
         key = load_signing_key(keyring_dir, name, passphrase_file, passphrase_env)
         cp = led.checkpoint(key)
-    emit(_cp_info(cp), as_json=as_json, text=cp.note.decode("utf-8").rstrip("\n"))
+        got = None
+        if witness_urls:
+            verifiers = [lg.CosignatureV1Verifier.from_vkey(_vkey(v)) for v in witness_keys]
+            need = quorum if quorum is not None else len(verifiers)
+            got = lg.collect_cosignatures(led, witness_urls, verifiers, need)
+            cp = led.cosigned_checkpoint(cp.checkpoint.size) or cp
+    info = _cp_info(cp)
+    text = cp.note.decode("utf-8").rstrip("\n")
+    if got is not None:
+        info["witnesses"] = [
+            {"url": r.url, "ok": r.ok, "detail": r.detail, "names": list(r.names)}
+            for r in got.reports
+        ]
+        info["cosigners"] = list(got.cosigners)
+        info["quorum"] = got.quorum
+        text += "".join(
+            f"\nwitness {r.url}: {'ok' if r.ok else 'failed'} ({r.detail})" for r in got.reports
+        )
+    emit(info, as_json=as_json, text=text)
+    if got is not None and not got.met:
+        raise VerificationError(
+            f"checkpoint: {len(got.cosigners)} of the {got.quorum} cosignatures needed"
+        )
+
+
+def _vkey(value: str) -> str:
+    p = Path(value)
+    if "+" not in value and p.is_file():
+        return _read(p, MAX_VKEY_FILE, "key file").decode("utf-8", "replace").strip()
+    return value
 
 
 @ledger_group.command("prove")

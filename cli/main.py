@@ -62,6 +62,9 @@ from cli.ledger_cmd import ledger_group  # noqa: E402
 cli.add_command(ledger_group)
 
 from cli.ledger_entries_cmd import audit_cmd  # noqa: E402,F401  (registers typed-entry commands)
+from cli.witness_cmd import witness_group  # noqa: E402
+
+cli.add_command(witness_group)
 
 
 def main() -> None:

@@ -4,9 +4,22 @@ Pure parts (Merkle math, proof verification, notes, checkpoints, records) take b
 values; ``Ledger`` is the durable SQLite store at the edge.
 """
 
-from ._audit import AuditResult, Observer, audit, audit_summary
-from ._audit_io import audit_db, audit_jsonl
-from ._authoring import MAX_ATTESTATION, attestation_payload, commitment, grant_payload
+from ._audit import (
+    AuditResult,
+    Observer,
+    audit,
+    audit_summary,
+)
+from ._audit_io import (
+    audit_db,
+    audit_jsonl,
+)
+from ._authoring import (
+    MAX_ATTESTATION,
+    attestation_payload,
+    commitment,
+    grant_payload,
+)
 from ._checkpoint import (
     MAX_RECEIPT_SIZE,
     TLOG_PROOF_HEADER,
@@ -20,6 +33,15 @@ from ._checkpoint import (
     sign_checkpoint,
     verify_checkpoint_consistency,
     verify_receipt,
+)
+from ._cosign import (
+    COSIGNATURE_TYPE,
+    CosignatureV1Signer,
+    CosignatureV1Verifier,
+    cosign,
+    cosignature_message,
+    parse_signature_lines,
+    verify_cosignature,
 )
 from ._entry_types import (
     AUTHOR_ROLES,
@@ -64,12 +86,73 @@ from ._record import (
     sign_entry,
     verify_entry,
 )
-from ._state import Finding, Grant, Incident, KeyInfo, LedgerState, TokenStatus
-from ._store import EXPORT_FORMAT, STORE_FORMAT, Appended, Ledger
-from ._typed import OpenedEntry, append_entry, make_entry, open_entry, state_of, token_status
+from ._revset import (
+    REVOKED_EXTENSION,
+    AbsenceProof,
+    MembershipProof,
+    Neighbour,
+    RevokedSet,
+    RevsetCommitment,
+    find_revset_commitment,
+    format_absence_proof,
+    format_revset_extension,
+    parse_absence_proof,
+    parse_revset_extension,
+    prove_absent,
+    prove_present,
+    revset_leaf_hash,
+    revset_root,
+    verify_absent,
+    verify_present,
+)
+from ._state import (
+    Finding,
+    Grant,
+    Incident,
+    KeyInfo,
+    LedgerState,
+    TokenStatus,
+)
+from ._store import (
+    EXPORT_FORMAT,
+    STORE_FORMAT,
+    Appended,
+    Ledger,
+)
+from ._typed import (
+    OpenedEntry,
+    append_entry,
+    make_entry,
+    open_entry,
+    state_of,
+    token_status,
+)
+from ._witness import (
+    AddCheckpointOutcome,
+    AddCheckpointRequest,
+    SplitViewResult,
+    StoredHead,
+    decide_add_checkpoint,
+    format_add_checkpoint_request,
+    parse_add_checkpoint_request,
+    split_view_result,
+)
+from ._witness_http import (
+    CosignatureCollection,
+    WitnessServer,
+    check_loopback,
+    collect_cosignatures,
+    make_witness_server,
+    post_add_checkpoint,
+)
+from ._witness_store import (
+    WITNESS_FORMAT,
+    Witness,
+)
 
 __all__ = [
     "AUTHOR_ROLES",
+    "COSIGNATURE_TYPE",
     "EMPTY_ROOT",
     "ENTRY_TYPES",
     "EXPORT_FORMAT",
@@ -82,12 +165,20 @@ __all__ = [
     "MAX_SIGNATURES",
     "RECORD_VERSION",
     "REVOCATION_REASONS",
+    "REVOKED_EXTENSION",
     "STORE_FORMAT",
     "TLOG_PROOF_HEADER",
+    "WITNESS_FORMAT",
     "ZERO_HASH",
+    "AbsenceProof",
+    "AddCheckpointOutcome",
+    "AddCheckpointRequest",
     "Appended",
     "AuditResult",
     "Checkpoint",
+    "CosignatureCollection",
+    "CosignatureV1Signer",
+    "CosignatureV1Verifier",
     "Ed25519NoteSigner",
     "Ed25519NoteVerifier",
     "Finding",
@@ -96,6 +187,8 @@ __all__ = [
     "KeyInfo",
     "Ledger",
     "LedgerState",
+    "MembershipProof",
+    "Neighbour",
     "NoteSignature",
     "NoteSigner",
     "NoteVerifier",
@@ -104,9 +197,15 @@ __all__ = [
     "ParsedNote",
     "Receipt",
     "Record",
+    "RevokedSet",
+    "RevsetCommitment",
     "SignedCheckpoint",
+    "SplitViewResult",
+    "StoredHead",
     "TokenStatus",
     "VerifiedNote",
+    "Witness",
+    "WitnessServer",
     "add_signatures",
     "append_entry",
     "attestation_payload",
@@ -115,31 +214,54 @@ __all__ = [
     "audit_jsonl",
     "audit_summary",
     "check_entry",
+    "check_loopback",
+    "collect_cosignatures",
     "commitment",
+    "cosign",
+    "cosignature_message",
+    "decide_add_checkpoint",
     "decode_record",
     "encode_record",
     "entry_problems",
+    "find_revset_commitment",
+    "format_absence_proof",
+    "format_add_checkpoint_request",
     "format_receipt",
+    "format_revset_extension",
     "grant_payload",
     "leaf_hash",
     "make_entry",
+    "make_witness_server",
     "node_hash",
     "open_checkpoint",
     "open_entry",
     "open_note",
+    "parse_absence_proof",
+    "parse_add_checkpoint_request",
     "parse_checkpoint",
     "parse_note",
     "parse_receipt",
+    "parse_revset_extension",
+    "parse_signature_lines",
+    "post_add_checkpoint",
+    "prove_absent",
+    "prove_present",
+    "revset_leaf_hash",
+    "revset_root",
     "root_from_inclusion_proof",
     "sign_checkpoint",
     "sign_entry",
     "sign_note",
+    "split_view_result",
     "state_of",
     "token_status",
     "validate_entry",
+    "verify_absent",
     "verify_checkpoint_consistency",
     "verify_consistency",
+    "verify_cosignature",
     "verify_entry",
     "verify_inclusion",
+    "verify_present",
     "verify_receipt",
 ]

@@ -51,7 +51,7 @@ from ._checkpoint import (
     open_checkpoint,
     sign_checkpoint,
 )
-from ._note import Ed25519NoteSigner, Ed25519NoteVerifier
+from ._note import MAX_SIGNATURES, Ed25519NoteSigner, Ed25519NoteVerifier, parse_note
 from ._record import ZERO_HASH, Record, _RecordEncoder, _validate_entry, decode_record
 
 __all__ = ["EXPORT_FORMAT", "STORE_FORMAT", "Appended", "Ledger"]
@@ -59,11 +59,17 @@ __all__ = ["EXPORT_FORMAT", "STORE_FORMAT", "Appended", "Ledger"]
 STORE_FORMAT = "lic-ledger-sqlite/v1"
 EXPORT_FORMAT = "lic-ledger-export/v1"
 BUSY_TIMEOUT_MS = 120_000
+PAGE_CACHE_KIB = 64 * 1024  # SQLite page cache per connection (proof reads hit leaf pages)
 _PAGE = 1024
 _CACHE_NODES = 1 << 17
 _CACHE_MIN_LEVEL = 4
 _CACHE_FOLDS = 4096
 MAX_EXPORT_LINE = 2 * 1024 * 1024
+
+_COSIGNATURES_TABLE = (
+    "CREATE TABLE IF NOT EXISTS cosignatures (size INTEGER NOT NULL, signer TEXT NOT NULL, "
+    "line TEXT NOT NULL, UNIQUE (size, signer))"
+)
 
 _SCHEMA_TRIGGERS = """
 CREATE TRIGGER IF NOT EXISTS records_append_only_u BEFORE UPDATE ON records
@@ -92,7 +98,12 @@ class Appended:
 
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -203,7 +214,10 @@ class Ledger:
         p = Path(path)
         if not p.is_file():
             raise MalformedError(f"ledger: no ledger at {p} (create one with 'lic ledger init')")
-        conn = _connect(p)
+        try:
+            conn = _connect(p)
+        except sqlite3.DatabaseError as e:
+            raise MalformedError(f"ledger: {p} is not a ledger store: {e}") from e
         try:
             return cls(conn, p)
         except sqlite3.DatabaseError as e:
@@ -591,6 +605,81 @@ class Ledger:
             (size, root, signed.note),
         )
         return signed
+
+    # -- witness cosignatures (C2SP tlog-cosignature), SPEC 13 ------------------------------
+    def add_cosignatures(self, size: int, lines: Sequence[str]) -> int:
+        """Store cosignature lines for the signed checkpoint at ``size`` (the caller verified
+        them against the witness keys it trusts). One line per signer (name and key id) and
+        checkpoint: a signer's newer line replaces its older one, so the cosigned note never
+        holds two lines by one key (which 8.1 refuses). Returns how many lines were added or
+        replaced. The checkpoint notes themselves stay as the log signed them."""
+        _check_size(size)
+        sigs = [parse_note(b"x\n\n" + line.encode("utf-8")).signatures for line in lines]
+        if any(len(s) != 1 for s in sigs):
+            raise MalformedError("cosignatures: one signature line each")
+        own = (self.log_verifier.name, self.log_verifier.key_hash)
+        if any((s[0].name, s[0].key_hash) == own for s in sigs):
+            raise MalformedError("cosignatures: the log's own signature is not a cosignature")
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(_COSIGNATURES_TABLE)
+            row = conn.execute("SELECT note FROM checkpoints WHERE size = ?", (size,)).fetchone()
+            if row is None:
+                raise MalformedError(f"cosignatures: no checkpoint at size {size}")
+            changed = 0
+            for s in sigs:
+                sig = s[0]
+                cur = conn.execute(
+                    "INSERT INTO cosignatures (size, signer, line) VALUES (?, ?, ?) "
+                    "ON CONFLICT (size, signer) DO UPDATE SET line = excluded.line "
+                    "WHERE line != excluded.line",
+                    (size, f"{sig.name} {sig.key_hash.hex()}", sig.line()),
+                )
+                changed += cur.rowcount
+            total = len(parse_note(bytes(row[0])).signatures)
+            total += conn.execute(
+                "SELECT count(*) FROM cosignatures WHERE size = ?", (size,)
+            ).fetchone()[0]
+            if total > MAX_SIGNATURES:
+                raise MalformedError("cosignatures: a note holds at most 100 signatures")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return changed
+
+    def cosignatures(self, size: int) -> list[str]:
+        """The stored cosignature lines of the checkpoint at ``size``, in the order stored."""
+        _check_size(size)
+        has = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cosignatures'"
+        ).fetchone()
+        if has is None:
+            return []
+        rows = self._conn.execute(
+            "SELECT line FROM cosignatures WHERE size = ? ORDER BY rowid", (size,)
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def cosigned_checkpoint(self, size: int | None = None) -> SignedCheckpoint | None:
+        """The checkpoint at ``size`` (default: the latest) as the log signed it, followed by
+        the stored cosignature lines: the note a bundle carries."""
+        if size is None:
+            cp = self.latest_checkpoint()
+        else:
+            row = self._conn.execute(
+                "SELECT note FROM checkpoints WHERE size = ?", (size,)
+            ).fetchone()
+            cp = None if row is None else self._checked_checkpoint(bytes(row[0]))
+        if cp is None:
+            return None
+        extra = self.cosignatures(cp.checkpoint.size)
+        if not extra:
+            return cp
+        note = cp.note + "".join(extra).encode("utf-8")
+        return SignedCheckpoint(cp.checkpoint, note)
 
     # -- export and import -----------------------------------------------------------------
     def export_jsonl(self, out: IO[str]) -> int:
