@@ -273,32 +273,6 @@ class Ledger:
                     cache[n] = h
         return out
 
-    def _assemble(self, plan: list[list[int]]) -> list[bytes]:
-        """Proof hashes of a plan. Folds of several nodes (the right border of the tree) are
-        cached like the nodes: they depend only on stored hashes."""
-        folds = self._folds
-        need: list[int] = []
-        for element in plan:
-            if len(element) == 1:
-                need.append(element[0])
-            elif tuple(element) not in folds:
-                need.extend(element)
-        h = self._node_hashes(need)
-        out = []
-        for element in plan:
-            if len(element) == 1:
-                out.append(h[element[0]])
-                continue
-            key = tuple(element)
-            f = folds.get(key)
-            if f is None:
-                f = mk.fold([h[n] for n in element])
-                if len(folds) > _CACHE_FOLDS:
-                    folds.clear()
-                folds[key] = f
-            out.append(f)
-        return out
-
     def root(self, size: int | None = None) -> bytes:
         """RFC 9162 root hash of the first ``size`` records (default: all)."""
         if size is None:
@@ -321,11 +295,28 @@ class Ledger:
         _check_size(size)
         if index >= size:
             raise MalformedError("inclusion proof: index must be smaller than size")
-        plan = mk.inclusion_plan(index, size)
-        if not plan:
-            self.leaf_hash(index)  # size 1: still refuse a tree that does not exist
+        if size == 1:
+            self.leaf_hash(index)  # still refuse a tree that does not exist
             return []
-        return self._assemble(plan)
+        return self._path_hashes(*mk.path_parts(index, 0, size))
+
+    def _path_hashes(
+        self, siblings: list[int], right: tuple[int, ...], left: tuple[int, ...]
+    ) -> list[bytes]:
+        """The hashes of a path given as parts (see ``_merkle.path_parts``), in one query."""
+        fold = self._folds.get(right) if right else None
+        need = [*siblings, *left] if fold is not None or not right else [*siblings, *right, *left]
+        h = self._node_hashes(need)
+        out = [h[n] for n in siblings]
+        if right:
+            if fold is None:
+                fold = mk.fold([h[n] for n in right])
+                if len(self._folds) > _CACHE_FOLDS:
+                    self._folds.clear()
+                self._folds[right] = fold
+            out.append(fold)
+        out.extend(h[n] for n in left)
+        return out
 
     def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
         """RFC 9162 consistency proof from ``size1`` to ``size2`` (0 < size1 <= size2)."""
@@ -335,7 +326,16 @@ class Ledger:
             raise MalformedError("consistency proof: need 0 < size1 <= size2")
         if size2 > self.size:
             raise MalformedError("consistency proof: size2 beyond the tree")
-        return self._assemble(mk.consistency_plan(size1, size2))
+        if size1 == size2:
+            return []
+        # The largest perfect subtree ending at size1 (left out when size1 is a power of two:
+        # the verifier holds it as the old root), then its inclusion path in the size2 tree.
+        level = (size1 & -size1).bit_length() - 1
+        start = size1 - (1 << level)
+        siblings, right, left = mk.path_parts(start, level, size2)
+        if start:
+            siblings = [(size1 - 1) << 6 | level, *siblings]
+        return self._path_hashes(siblings, right, left)
 
     def record_bytes(self, index: int) -> bytes:
         _check_size(index)
