@@ -481,8 +481,7 @@ class Ledger:
                     prev = lh
                     index += 1
             else:
-                assert entries_bytes is not None
-                for raw in entries_bytes:
+                for raw in entries_bytes or ():
                     rec = decode_record(raw)
                     if rec.index != index:
                         raise LedgerIntegrityError(f"import: record {index} has index {rec.index}")
