@@ -6,9 +6,10 @@ I/O lives here and only here; the math is in ``_merkle`` and the formats in ``_r
 - WAL mode with ``synchronous=FULL``: a commit is fsynced before ``append`` returns.
 - Appends run in ``BEGIN IMMEDIATE`` transactions, so writers in several processes serialize;
   the next index is read inside the write lock, so none is lost or duplicated.
-- Appending leaf n writes one row: the record bytes and the hashes of the complete subtrees it
-  completes (Go sumdb/tlog's stored hashes, grouped by leaf), so roots and proofs at any size
-  need O(log n) row reads in one query, and opening a ledger reads nothing but its metadata.
+- Appending leaf n writes the record's bytes and one ``tree`` row: the hashes of the complete
+  subtrees it completes (Go sumdb/tlog's stored hashes, grouped by leaf), so roots and proofs
+  at any size need O(log n) row reads in one query, and opening a ledger reads nothing but its
+  metadata.
 - The latest checkpoint (table ``head``) advances only by compare-and-swap inside the same
   transaction that computed its root, and only after the stored tree is checked to still have
   the previous checkpoint's root at the previous size: the log cannot sign two inconsistent
@@ -71,6 +72,10 @@ CREATE TRIGGER IF NOT EXISTS records_append_only_u BEFORE UPDATE ON records
 BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS records_append_only_d BEFORE DELETE ON records
 BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS tree_append_only_u BEFORE UPDATE ON tree
+BEGIN SELECT RAISE(ABORT, 'the tree is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS tree_append_only_d BEFORE DELETE ON tree
+BEGIN SELECT RAISE(ABORT, 'the tree is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS checkpoints_append_only_u BEFORE UPDATE ON checkpoints
 BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS checkpoints_append_only_d BEFORE DELETE ON checkpoints
@@ -159,12 +164,10 @@ class Ledger:
             db = sqlite_utils.Database(conn)
             conn.execute("BEGIN IMMEDIATE")
             db.table("meta").create({"key": str, "value": str}, pk="key")
-            # hashes (leaf hash + completed subtree hashes) before data: proofs read only them
-            db.table("records").create(
-                {"idx": int, "hashes": bytes, "data": bytes},
-                pk="idx",
-                not_null={"hashes", "data"},
-            )
+            db.table("records").create({"idx": int, "data": bytes}, pk="idx", not_null={"data"})
+            # Row n: the leaf hash of record n and the hashes of the subtrees it completes. A
+            # table of its own keeps it dense (~50 rows per page): proofs read only these.
+            db.table("tree").create({"idx": int, "hashes": bytes}, pk="idx", not_null={"hashes"})
             db.table("checkpoints").create(
                 {"size": int, "root": bytes, "note": bytes},
                 pk="size",
@@ -241,7 +244,7 @@ class Ledger:
         """The stored hash rows named, in one query."""
         want = list(dict.fromkeys(rows))
         marks = ",".join("?" * len(want))
-        q = f"SELECT idx, hashes FROM records WHERE idx IN ({marks})"  # noqa: S608
+        q = f"SELECT idx, hashes FROM tree WHERE idx IN ({marks})"  # noqa: S608
         got = dict(self._conn.execute(q, want).fetchall())
         if len(got) != len(want):
             raise MalformedError("ledger: size beyond the tree")
@@ -468,7 +471,8 @@ class Ledger:
                 have = self._node_hashes([*edge, last]) if size else {}
                 frontier = mk.Frontier(size, [have[n] for n in edge])
                 prev = have[last] if size else ZERO_HASH
-            rows: list[tuple[int, bytes, bytes]] = []
+            rows: list[tuple[int, bytes]] = []
+            tree_rows: list[tuple[int, bytes]] = []
             out: list[Appended] = []
             index = size
             if entries is not None:
@@ -476,7 +480,8 @@ class Ledger:
                 for et, en in entries:
                     raw = encode(index, prev, et, en)
                     lh = mk.leaf_hash(raw)
-                    rows.append((index, frontier.append(lh), raw))
+                    rows.append((index, raw))
+                    tree_rows.append((index, frontier.append(lh)))
                     out.append(Appended(index, lh, raw))
                     prev = lh
                     index += 1
@@ -488,11 +493,13 @@ class Ledger:
                     if rec.prev != prev:
                         raise LedgerIntegrityError(f"import: record {index} breaks the prev chain")
                     lh = mk.leaf_hash(raw)
-                    rows.append((index, frontier.append(lh), raw))
+                    rows.append((index, raw))
+                    tree_rows.append((index, frontier.append(lh)))
                     out.append(Appended(index, lh, raw))
                     prev = lh
                     index += 1
-            conn.executemany("INSERT INTO records (idx, hashes, data) VALUES (?, ?, ?)", rows)
+            conn.executemany("INSERT INTO records (idx, data) VALUES (?, ?)", rows)
+            conn.executemany("INSERT INTO tree (idx, hashes) VALUES (?, ?)", tree_rows)
             if log_key is not None:
                 self._advance_checkpoint(frontier.size, frontier.root(), log_key)
             conn.execute("COMMIT")

@@ -61,7 +61,7 @@ def _check_store(db, acked, seen=None):
     for i, h in acked.items():
         assert i < size, f"acknowledged record {i} lost"
         assert ledger.leaf_hash(leaves[i]) == h
-    for n, length in led._conn.execute("SELECT idx, length(hashes) FROM records"):
+    for n, length in led._conn.execute("SELECT idx, length(hashes) FROM tree"):
         assert length == 32 * ledger._merkle.row_hash_count(n)
     root = mth(leaves)  # the naive reference, from the records alone
     assert led.root() == root
