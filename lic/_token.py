@@ -309,7 +309,24 @@ def _split_jwt(token: bytes) -> tuple[bytes, bytes, bytes, str]:
     return h, p, s, kid
 
 
+_COSE_HEADER_CACHE: dict[bytes, str] = {}
+
+
 def _check_cose_headers(msg: cose.Sign1) -> str:
+    """The kid, after checking both header buckets; a protected header accepted before (with
+    an empty unprotected one) is not checked again."""
+    if not msg.unprotected:
+        kid = _COSE_HEADER_CACHE.get(msg.protected_bytes)
+        if kid is not None:
+            return kid
+    kid = _check_cose_headers_fully(msg)
+    if len(_COSE_HEADER_CACHE) >= _HEADER_CACHE_CAP:
+        _COSE_HEADER_CACHE.clear()
+    _COSE_HEADER_CACHE[msg.protected_bytes] = kid
+    return kid
+
+
+def _check_cose_headers_fully(msg: cose.Sign1) -> str:
     prot, unprot = msg.protected, msg.unprotected
     for label in _COSE_KEY_LABELS:
         if label in prot or label in unprot:
