@@ -51,9 +51,11 @@ def cli() -> None:
 
 
 from cli.keys_cmd import keys, trust  # noqa: E402  (commands register after the group exists)
+from cli.token_cmd import token  # noqa: E402
 
 cli.add_command(keys)
 cli.add_command(trust)
+cli.add_command(token)
 
 from cli.ledger_cmd import ledger_group  # noqa: E402
 

@@ -1,3 +1,82 @@
-"""lic: license tokens. Deterministic CBOR and COSE_Sign1 live in ``lic.cbor`` and ``lic.cose``."""
+"""lic: license tokens (JWT and CWT), the license vocabulary, evaluation and delegation chains.
 
-__all__: list[str] = []
+Deterministic CBOR and COSE_Sign1 live in ``lic.cbor`` and ``lic.cose``. Verification and
+evaluation are pure: they take bytes, values and ``now``; they never read the clock or files
+(except ``load_license``, which parses bytes a caller read).
+"""
+
+from ._chain import Chain, NarrowingError, delegate, narrowing_violations, verify_chain
+from ._evaluate import Decision, Effect, Reason, Use, evaluate
+from ._model import (
+    License,
+    Limits,
+    ModelBinding,
+    Permit,
+    Prohibit,
+    Rate,
+    Sublicense,
+    Terms,
+    load_license,
+    parse_duration,
+)
+from ._present import MAX_PRESENTATION_LIFETIME, Presentation, present, verify_presentation
+from ._token import (
+    CWT_TYP,
+    JWT_TYP,
+    MAX_TOKEN_SIZE,
+    TokenFields,
+    TokenFormat,
+    Trust,
+    UnverifiedToken,
+    VerifiedToken,
+    decode_unverified,
+    issue,
+    token_digest,
+    verify,
+    verify_with_key,
+)
+from ._vocab import CODE_LISTS, countries, region_groups, vocabulary
+
+__all__ = [
+    "CODE_LISTS",
+    "CWT_TYP",
+    "JWT_TYP",
+    "MAX_PRESENTATION_LIFETIME",
+    "MAX_TOKEN_SIZE",
+    "Chain",
+    "Decision",
+    "Effect",
+    "License",
+    "Limits",
+    "ModelBinding",
+    "NarrowingError",
+    "Permit",
+    "Presentation",
+    "Prohibit",
+    "Rate",
+    "Reason",
+    "Sublicense",
+    "Terms",
+    "TokenFields",
+    "TokenFormat",
+    "Trust",
+    "UnverifiedToken",
+    "Use",
+    "VerifiedToken",
+    "countries",
+    "decode_unverified",
+    "delegate",
+    "evaluate",
+    "issue",
+    "load_license",
+    "narrowing_violations",
+    "parse_duration",
+    "present",
+    "region_groups",
+    "token_digest",
+    "verify",
+    "verify_chain",
+    "verify_presentation",
+    "verify_with_key",
+    "vocabulary",
+]

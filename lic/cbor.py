@@ -14,7 +14,7 @@ from typing import Any
 
 from keys.errors import MalformedError
 
-__all__ = ["MAX_CBOR_DEPTH", "Tag", "decode", "encode"]
+__all__ = ["MAX_CBOR_DEPTH", "Tag", "decode", "decode_map_split", "encode", "encode_bstr_head"]
 
 MAX_CBOR_DEPTH = 16
 
@@ -39,6 +39,11 @@ def _head(major: int, n: int) -> bytes:
     if n < 0x10000000000000000:
         return bytes((major << 5 | 27,)) + n.to_bytes(8, "big")
     raise MalformedError("CBOR: integer out of 64-bit range")
+
+
+def encode_bstr_head(length: int) -> bytes:
+    """The head of a byte string of ``length`` bytes."""
+    return _head(2, length)
 
 
 def _enc(v: Any, out: list[bytes]) -> None:
@@ -124,26 +129,58 @@ class _Decoder:
         return major, n
 
     def item(self, depth: int) -> Any:
+        # The head is parsed inline (not through head()/take()): this is the hot loop of
+        # token verification. Same rules, same errors.
         if depth > MAX_CBOR_DEPTH:
             raise self.fail(f"nested deeper than {MAX_CBOR_DEPTH}")
-        major, n = self.head()
+        data = self.data
+        pos = self.pos
+        if pos >= len(data):
+            raise self.fail("truncated input")
+        ib = data[pos]
+        pos += 1
+        major, n = ib >> 5, ib & 0x1F
+        if n >= 24:
+            self.pos = pos
+            if n == 31:
+                raise self.fail("indefinite length is not allowed")
+            if n > 27:
+                raise self.fail(f"reserved additional information {n}")
+            info = n
+            size = 1 << (n - 24)
+            end = pos + size
+            if end > len(data):
+                raise self.fail("truncated input")
+            n = int.from_bytes(data[pos:end], "big")
+            pos = self.pos = end
+            if major == 7:
+                n |= info << 64  # floats and simple values: refused below
+            elif n < (24 if size == 1 else 1 << (4 * size)):
+                raise self.fail("non-shortest integer or length encoding")
         if major == 0:
+            self.pos = pos
             return n
-        if major == 1:
-            return -1 - n
-        if major == 2:
-            return self.take(n)
-        if major == 3:
+        if major == 3 or major == 2:
+            end = pos + n
+            if end > len(data):
+                self.pos = pos
+                raise self.fail("truncated input")
+            self.pos = end
+            if major == 2:
+                return data[pos:end]
             try:
-                return self.take(n).decode("utf-8")
+                return data[pos:end].decode("utf-8")
             except UnicodeDecodeError as e:
                 raise self.fail("text string is not valid UTF-8") from e
+        self.pos = pos
+        if major == 1:
+            return -1 - n
         if major == 4:
-            if n > len(self.data) - self.pos:
+            if n > len(data) - pos:
                 raise self.fail("array longer than the input")
             return [self.item(depth + 1) for _ in range(n)]
         if major == 5:
-            if n > len(self.data) - self.pos:
+            if n > len(data) - pos:
                 raise self.fail("map longer than the input")
             out: dict[Any, Any] = {}
             prev = b""
@@ -152,7 +189,7 @@ class _Decoder:
                 key = self.item(depth + 1)
                 if not isinstance(key, int | str) or isinstance(key, bool):
                     raise self.fail("map key must be an integer or a text string")
-                kb = self.data[start : self.pos]
+                kb = data[start : self.pos]
                 if i and kb <= prev:
                     raise self.fail("map keys duplicated or not in deterministic order")
                 prev = kb
@@ -172,16 +209,64 @@ class _Decoder:
         raise self.fail("floats and simple values other than false/true/null are not allowed")
 
 
-def decode(data: bytes, *, max_size: int, tags: frozenset[int] = frozenset()) -> Any:
-    """Decode exactly one deterministic CBOR item filling ``data``; refuse anything else."""
+def _check_input(data: bytes, max_size: int) -> None:
     if not isinstance(data, bytes):
         raise MalformedError("CBOR: input must be bytes")
     if len(data) > max_size:
         raise MalformedError(f"CBOR: input larger than {max_size} bytes")
     if not data:
         raise MalformedError("CBOR: empty input")
+
+
+def decode(
+    data: bytes, *, max_size: int, tags: frozenset[int] = frozenset(), depth: int = 0
+) -> Any:
+    """Decode exactly one deterministic CBOR item filling ``data``; refuse anything else.
+
+    ``depth`` is the nesting level at which the item sits (for an item cut out of a larger one,
+    so that the depth limit counts from the outermost item).
+    """
+    _check_input(data, max_size)
     dec = _Decoder(data, tags)
-    value = dec.item(0)
+    value = dec.item(depth)
     if dec.pos != len(data):
         raise dec.fail("trailing bytes after the item")
     return value
+
+
+def decode_map_split(
+    data: bytes, *, max_size: int, last_key: str, tags: frozenset[int] = frozenset()
+) -> tuple[dict[Any, Any], bytes | None]:
+    """Strictly decode a map, but leave the value of ``last_key`` undecoded if it is the map's
+    last key: returns (the other members, that value's exact bytes) or (all members, None).
+
+    The caller MUST decode the returned bytes with ``decode(..., depth=1)``; together the two
+    steps accept exactly what ``decode`` accepts. This lets a caller cache the decoding of a
+    large member that repeats across messages (the license inside license tokens).
+    """
+    _check_input(data, max_size)
+    dec = _Decoder(data, tags)
+    major, n = dec.head()
+    if major != 5:
+        raise MalformedError("CBOR: expected a map")
+    if n > len(data) - dec.pos:
+        raise dec.fail("map longer than the input")
+    out: dict[Any, Any] = {}
+    prev = b""
+    for i in range(n):
+        start = dec.pos
+        key = dec.item(1)
+        if not isinstance(key, int | str) or isinstance(key, bool):
+            raise dec.fail("map key must be an integer or a text string")
+        kb = data[start : dec.pos]
+        if i and kb <= prev:
+            raise dec.fail("map keys duplicated or not in deterministic order")
+        prev = kb
+        if i == n - 1 and key == last_key:
+            if dec.pos >= len(data):
+                raise dec.fail("truncated input")
+            return out, data[dec.pos :]
+        out[key] = dec.item(1)
+    if dec.pos != len(data):
+        raise dec.fail("trailing bytes after the item")
+    return out, None

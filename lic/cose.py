@@ -24,6 +24,7 @@ __all__ = [
     "HDR_TYP",
     "TAG_SIGN1",
     "Sign1",
+    "decode_protected",
     "parse_sign1",
     "sign1",
     "verify_sign1",
@@ -45,7 +46,17 @@ class Sign1:
     signature: bytes
 
     def to_be_signed(self) -> bytes:
-        return cbor.encode(["Signature1", self.protected_bytes, b"", self.payload])
+        # = cbor.encode(["Signature1", protected_bytes, b"", payload]), spelled out for speed
+        return b"".join(
+            (
+                b"\x84\x6aSignature1",
+                cbor.encode_bstr_head(len(self.protected_bytes)),
+                self.protected_bytes,
+                b"\x40",
+                cbor.encode_bstr_head(len(self.payload)),
+                self.payload,
+            )
+        )
 
 
 def sign1(
@@ -63,6 +74,25 @@ def sign1(
     return cbor.encode(cbor.Tag(TAG_SIGN1, msg))
 
 
+_PROTECTED_CACHE: dict[bytes, dict[Any, Any]] = {}
+_PROTECTED_CACHE_CAP = 256
+
+
+def decode_protected(pbytes: bytes, max_size: int) -> dict[Any, Any]:
+    """Decode a protected header; one signer writes one header, so flat ones are cached."""
+    cached = _PROTECTED_CACHE.get(pbytes)
+    if cached is not None:
+        return dict(cached)
+    protected = cbor.decode(pbytes, max_size=max_size)
+    if not isinstance(protected, dict) or not protected:
+        raise MalformedError("COSE_Sign1: protected header must be a non-empty map")
+    if len(pbytes) <= 1024 and all(isinstance(v, int | str | bytes) for v in protected.values()):
+        if len(_PROTECTED_CACHE) >= _PROTECTED_CACHE_CAP:
+            _PROTECTED_CACHE.clear()
+        _PROTECTED_CACHE[pbytes] = dict(protected)
+    return protected
+
+
 def parse_sign1(data: bytes, *, max_size: int, require_tag: bool = True) -> Sign1:
     """Strictly decode a COSE_Sign1. Structure only; the signature is not checked here."""
     top = cbor.decode(data, max_size=max_size, tags=frozenset({TAG_SIGN1}))
@@ -75,9 +105,7 @@ def parse_sign1(data: bytes, *, max_size: int, require_tag: bool = True) -> Sign
     pbytes, unprotected, payload, signature = top
     if not isinstance(pbytes, bytes) or not pbytes:
         raise MalformedError("COSE_Sign1: protected header must be a non-empty byte string")
-    protected = cbor.decode(pbytes, max_size=max_size)
-    if not isinstance(protected, dict) or not protected:
-        raise MalformedError("COSE_Sign1: protected header must be a non-empty map")
+    protected = decode_protected(pbytes, max_size)
     if not isinstance(unprotected, dict):
         raise MalformedError("COSE_Sign1: unprotected header must be a map")
     if set(protected) & set(unprotected):

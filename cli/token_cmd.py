@@ -1,0 +1,445 @@
+"""``lic token ...``: issue, inspect, verify, check, delegate and present license tokens."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+import lic
+from keys import MalformedError, PublicKey, b64url_encode, load_public_key
+
+from ._keyopts import (
+    keyring_option,
+    load_signing_key,
+    load_trust_store,
+    passphrase_options,
+    trust_option,
+)
+from ._output import emit, json_option
+
+__all__ = ["token"]
+
+MAX_PUBLIC_KEY_INPUT = 64 * 1024
+EXIT_FOR_EFFECT = {"permit": 0, "deny": 1, "indeterminate": 3}
+THUMBPRINT_URI = "urn:ietf:params:oauth:jwk-thumbprint:sha-256:"  # RFC 9278
+
+
+# --- helpers -------------------------------------------------------------------------------
+def _parse_time(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    """Integer seconds since the epoch, or an RFC 3339 UTC time like 2026-01-01T00:00:00Z."""
+    if value is None:
+        return None
+    if value.isascii() and value.isdigit() and len(value) <= 15:
+        return int(value)
+    try:
+        parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is neither epoch seconds nor a time like 2026-01-01T00:00:00Z"
+        ) from None
+    return int(parsed.timestamp())
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return lic.parse_duration(value, f"--{param.name}")
+    except MalformedError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _iso(t: int) -> str:
+    try:
+        return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return str(t)
+
+
+def _read(path: Path, cap: int, what: str) -> bytes:
+    with path.open("rb") as f:
+        data = f.read(cap + 1)
+    if len(data) > cap:
+        raise MalformedError(f"{what} {path}: larger than {cap} bytes")
+    return data
+
+
+def _read_token(path: Path) -> bytes:
+    """A token file: COSE_Sign1 bytes, or a JWT (surrounding whitespace dropped)."""
+    data = _read(path, lic.MAX_TOKEN_SIZE + 64, "token")
+    return data if data[:1] == b"\xd2" else data.strip()
+
+
+def _read_public_key(path: Path) -> PublicKey:
+    return load_public_key(_read(path, MAX_PUBLIC_KEY_INPUT, "public key"))
+
+
+def _read_license(path: Path) -> lic.License:
+    fmt = {".toml": "toml", ".json": "json"}.get(path.suffix.lower())
+    return lic.load_license(_read(path, 64 * 1024, "license"), fmt=fmt, name=str(path))
+
+
+def _write_token(token: bytes, out: Path | None) -> None:
+    if out is not None:
+        out.write_bytes(token)
+    elif token[:1] == b"\xd2":
+        if sys.stdout.isatty():
+            raise click.UsageError("a CWT is binary: give --out FILE (or use --json)")
+        sys.stdout.flush()
+        sys.stdout.buffer.write(token)
+    else:
+        click.echo(token.decode("ascii"))
+
+
+def _token_text(token: bytes) -> str:
+    """JSON-safe form: the JWT itself, or the CWT in base64url."""
+    return b64url_encode(token) if token[:1] == b"\xd2" else token.decode("ascii")
+
+
+def _summary(t: lic.VerifiedToken | lic.UnverifiedToken) -> str:
+    lines = [
+        f"format   {t.format.upper()}",
+        f"kid      {t.kid}",
+        f"iss      {t.iss}",
+        f"sub      {t.sub}",
+        f"aud      {', '.join(t.aud) or '-'}",
+        f"valid    {_iso(t.nbf)} .. {_iso(t.exp)}",
+        f"holder   {t.holder.thumbprint}",
+        f"digest   {t.digest.hex()}",
+        f"model    {t.license.model.name} sha256:{t.license.model.sha256}",
+        f"terms    {t.license.terms.id} {t.license.terms.version}",
+        f"tier     {t.license.tier}",
+    ]
+    if t.license.parent:
+        lines.append(f"parent   {t.license.parent}")
+    return "\n".join(lines)
+
+
+def _issued(token: bytes, out: Path | None, as_json: bool) -> None:
+    t = lic.decode_unverified(token)
+    if as_json:
+        info = {k: v for k, v in t.describe().items() if k != "lic"}
+        emit({**info, "out": str(out) if out else None, "token": _token_text(token)}, as_json=True)
+        return
+    _write_token(token, out)
+    if out is not None:
+        click.echo(f"wrote {t.format.upper()} {out} (digest {t.digest.hex()})", err=True)
+
+
+# --- commands ------------------------------------------------------------------------------
+@click.group()
+def token() -> None:
+    """Issue, inspect, verify and check license tokens; delegate and present them.
+
+    A token file holds a JWT (text) or a CWT (binary COSE_Sign1). Where a command takes
+    several TOKEN files they form a sublicensing chain, root first.
+    """
+
+
+_format_option = click.option(
+    "--format", "fmt", type=click.Choice(["jwt", "cwt"]), default=None,
+    help="Token encoding (issue: default jwt; delegate: default the parent's).",
+)  # fmt: skip
+_out_option = click.option(
+    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Write the token to FILE (default: standard output).",
+)  # fmt: skip
+_at_option = click.option(
+    "--at", "at", callback=_parse_time, default=None, metavar="TIME",
+    help="Verify as of TIME (epoch seconds or 2026-01-01T00:00:00Z; default: now).",
+)  # fmt: skip
+
+
+@token.command("issue")
+@click.option("--key", "key_name", required=True, metavar="NAME", help="Issuer key in the keyring.")
+@click.option(
+    "--holder",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The holder's public key file (PEM, JWK, verifier key or raw).",
+)
+@click.option(
+    "--license",
+    "license_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="License file, TOML or JSON.",
+)
+@_format_option
+@_out_option
+@click.option("--iss", default=None, help="Issuer name (default: the key's RFC 9278 URI).")
+@click.option("--sub", default=None, help="Holder name (default: the holder key's RFC 9278 URI).")
+@click.option("--aud", multiple=True, help="Audience (repeatable; default: none).")
+@click.option(
+    "--lifetime",
+    callback=_duration,
+    default="P365D",
+    show_default=True,
+    help="Validity as an ISO 8601 duration.",
+)
+@click.option(
+    "--not-before",
+    callback=_parse_time,
+    default=None,
+    metavar="TIME",
+    help="Start of validity (default: now).",
+)
+@keyring_option
+@passphrase_options
+@json_option
+def issue_cmd(
+    key_name: str, holder: Path, license_file: Path, fmt: str | None, out: Path | None,
+    iss: str | None, sub: str | None, aud: tuple[str, ...], lifetime: int,
+    not_before: int | None, keyring_dir: Path | None, passphrase_file: Path | None,
+    passphrase_env: str | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Issue a license token signed by an issuer key, bound to a holder key."""
+    license = _read_license(license_file)
+    holder_key = _read_public_key(holder)
+    key = load_signing_key(keyring_dir, key_name, passphrase_file, passphrase_env)
+    token_bytes = lic.issue(
+        license, key, holder_key,
+        iss=iss or THUMBPRINT_URI + key.public_key.thumbprint,
+        sub=sub or THUMBPRINT_URI + holder_key.thumbprint,
+        now=int(time.time()), lifetime=lifetime, nbf=not_before, aud=aud,
+        fmt="cwt" if fmt == "cwt" else "jwt",
+    )  # fmt: skip
+    _issued(token_bytes, out, as_json)
+
+
+@token.command("inspect")
+@click.argument("token_file", metavar="TOKEN", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+def inspect_cmd(token_file: Path, as_json: bool) -> None:
+    """Decode a token WITHOUT verifying it (no signature, issuer or time check)."""
+    t = lic.decode_unverified(_read_token(token_file))
+    warning = "UNVERIFIED: signature, issuer and validity were NOT checked; use 'lic token verify'"
+    click.echo(f"*** {warning} ***", err=True)
+    if as_json:
+        emit({"verified": False, "warning": warning, **t.describe()}, as_json=True)
+    else:
+        emit(None, as_json=False, text=f"UNVERIFIED\n{_summary(t)}")
+
+
+def _verify(tokens: tuple[Path, ...], keyring_dir: Path | None, trust_file: Path | None,
+            now: int) -> lic.Chain:  # fmt: skip
+    store = load_trust_store(keyring_dir, trust_file)
+    return lic.verify_chain([_read_token(p) for p in tokens], store, now=now)
+
+
+@token.command("verify")
+@click.argument(
+    "tokens",
+    metavar="TOKEN...",
+    nargs=-1,
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
+@trust_option
+@keyring_option
+@_at_option
+@click.option(
+    "--presentation",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also check the holder's presentation in FILE (needs --nonce, --audience).",
+)
+@click.option("--nonce", default=None, help="The nonce this verifier gave the holder.")
+@click.option("--audience", default=None, help="This verifier's audience name.")
+@json_option
+def verify_cmd(
+    tokens: tuple[Path, ...], trust_file: Path | None, keyring_dir: Path | None, at: int | None,
+    presentation: Path | None, nonce: str | None, audience: str | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Verify a token (or a chain, root first) against the trust store; exit 0 valid, 1 not."""
+    if presentation is not None and (nonce is None or audience is None):
+        raise click.UsageError("--presentation needs --nonce and --audience")
+    now = int(time.time()) if at is None else at
+    chain = _verify(tokens, keyring_dir, trust_file, now)
+    result: dict[str, Any] = {
+        "valid": True,
+        "at": now,
+        "chain": [t.describe() for t in chain.links],
+    }
+    text = f"VALID at {_iso(now)}\n{_summary(chain.leaf)}"
+    if len(chain.links) > 1:
+        text += f"\nchain    {len(chain.links)} links, root issuer {chain.root.kid}"
+    if presentation is not None:
+        pres = lic.verify_presentation(
+            _read(presentation, 4096, "presentation").strip(), chain.leaf,
+            audience=audience or "", nonce=nonce or "", now=now,
+        )  # fmt: skip
+        result["presentation"] = {"audience": pres.audience, "nonce": pres.nonce,
+                                  "iat": pres.iat, "exp": pres.exp}  # fmt: skip
+        text += f"\nholder   presented for {pres.audience!r} with the expected nonce"
+    emit(result, as_json=as_json, text=text)
+
+
+@token.command("check")
+@click.argument(
+    "tokens",
+    metavar="TOKEN...",
+    nargs=-1,
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
+@trust_option
+@keyring_option
+@click.option("--action", default=None, help="Action code, e.g. run.inference.")
+@click.option("--purpose", default=None, help="Purpose code, e.g. enterprise.product.")
+@click.option("--region", default=None, help="ISO 3166-1 alpha-2 country, e.g. DE.")
+@click.option("--channel", default=None, help="Channel code, e.g. api.public.")
+@click.option("--platform", default=None, help="Platform code, e.g. search.")
+@click.option("--data", multiple=True, help="Data category involved (repeatable).")
+@click.option("--no-data", is_flag=True, help="State that no data categories are involved.")
+@click.option("--rate", default=None, metavar="COUNT/DURATION", help="Request rate, e.g. 100/PT1M.")
+@click.option("--mau", type=click.IntRange(min=0), default=None, help="Monthly active users.")
+@click.option("--model-digest", default=None, help="SHA-256 (hex) of the weights in use.")
+@_at_option
+@json_option
+def check_cmd(
+    tokens: tuple[Path, ...], trust_file: Path | None, keyring_dir: Path | None,
+    action: str | None, purpose: str | None, region: str | None, channel: str | None,
+    platform: str | None, data: tuple[str, ...], no_data: bool, rate: str | None,
+    mau: int | None, model_digest: str | None, at: int | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Verify a token (or chain) and decide a proposed use: exit 0 permit, 1 deny, 3
+    indeterminate (an input the license constrains was not given). Reasons are printed."""
+    if no_data and data:
+        raise click.UsageError("--no-data and --data exclude each other")
+    now = int(time.time()) if at is None else at
+    use = lic.Use(
+        action=action, purpose=purpose, region=region, channel=channel, platform=platform,
+        data=frozenset() if no_data else (frozenset(data) if data else None),
+        rate=lic.Rate.parse(rate) if rate is not None else None, mau=mau,
+        model_digest=model_digest.lower() if model_digest else None, time=now,
+    )  # fmt: skip
+    chain = _verify(tokens, keyring_dir, trust_file, now)
+    decision = lic.evaluate(chain.leaf, use)
+    lines = [decision.effect.upper()]
+    for r in decision.reasons:
+        got = "(not given)" if r.actual is None else r.actual
+        lines.append(f"  {r.effect:13s} {r.field}: {r.message}; expected {r.expected}; got {got}")
+    for duty, params in decision.duties:
+        extra = " ".join(f"{k}={v}" for k, v in params)
+        lines.append(f"  duty          {duty}{' ' + extra if extra else ''}")
+    emit({"at": now, "token": chain.leaf.digest.hex(), **decision.to_dict()},
+         as_json=as_json, text="\n".join(lines))  # fmt: skip
+    code = EXIT_FOR_EFFECT[decision.effect]
+    if code:
+        click.get_current_context().exit(code)
+
+
+@token.command("delegate")
+@click.option(
+    "--parent",
+    "parent_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The token you hold.",
+)
+@click.option(
+    "--key",
+    "key_name",
+    required=True,
+    metavar="NAME",
+    help="Your holder key in the keyring (the parent token's cnf key).",
+)
+@click.option(
+    "--holder",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The new holder's public key file.",
+)
+@click.option(
+    "--license",
+    "license_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The narrower license for the new holder (TOML or JSON).",
+)
+@_format_option
+@_out_option
+@click.option("--sub", default=None, help="New holder name (default: its key's RFC 9278 URI).")
+@click.option("--aud", multiple=True, help="Audience (repeatable).")
+@click.option(
+    "--lifetime",
+    callback=_duration,
+    default=None,
+    help="Validity as an ISO 8601 duration (default: until the parent expires).",
+)
+@keyring_option
+@passphrase_options
+@json_option
+def delegate_cmd(
+    parent_file: Path, key_name: str, holder: Path, license_file: Path, fmt: str | None,
+    out: Path | None, sub: str | None, aud: tuple[str, ...], lifetime: int | None,
+    keyring_dir: Path | None, passphrase_file: Path | None, passphrase_env: str | None,
+    as_json: bool,
+) -> None:  # fmt: skip
+    """Issue a sublicense of a token you hold to a new holder; it may only narrow."""
+    parent = _read_token(parent_file)
+    license = _read_license(license_file)
+    new_holder = _read_public_key(holder)
+    key = load_signing_key(keyring_dir, key_name, passphrase_file, passphrase_env)
+    child = lic.delegate(
+        parent, license, key, new_holder, sub=sub or THUMBPRINT_URI + new_holder.thumbprint,
+        now=int(time.time()), lifetime=lifetime, aud=aud,
+        fmt="cwt" if fmt == "cwt" else ("jwt" if fmt == "jwt" else None),
+    )  # fmt: skip
+    _issued(child, out, as_json)
+
+
+@token.command("present")
+@click.argument("token_file", metavar="TOKEN", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--key",
+    "key_name",
+    required=True,
+    metavar="NAME",
+    help="Your holder key in the keyring (the token's cnf key).",
+)
+@click.option("--audience", required=True, help="The verifier's audience name.")
+@click.option("--nonce", required=True, help="The nonce the verifier gave you.")
+@click.option(
+    "--lifetime",
+    type=click.IntRange(1, lic.MAX_PRESENTATION_LIFETIME),
+    default=120,
+    show_default=True,
+    help="Seconds the presentation stays valid.",
+)
+@_out_option
+@keyring_option
+@passphrase_options
+@json_option
+def present_cmd(
+    token_file: Path, key_name: str, audience: str, nonce: str, lifetime: int, out: Path | None,
+    keyring_dir: Path | None, passphrase_file: Path | None, passphrase_env: str | None,
+    as_json: bool,
+) -> None:  # fmt: skip
+    """Prove you hold the token's key: sign a short-lived presentation for a verifier."""
+    token_bytes = _read_token(token_file)
+    if (
+        lic.decode_unverified(token_bytes).holder
+        != (
+            pub := load_signing_key(keyring_dir, key_name, passphrase_file, passphrase_env)
+        ).public_key
+    ):
+        raise MalformedError(f"key {key_name!r} is not the holder key of this token")
+    pres = lic.present(token_bytes, pub, audience=audience, nonce=nonce, now=int(time.time()),
+                       lifetime=lifetime)  # fmt: skip
+    if as_json:
+        emit({"presentation": pres.decode(), "out": str(out) if out else None}, as_json=True)
+        if out is not None:
+            out.write_bytes(pres)
+        return
+    if out is not None:
+        out.write_bytes(pres)
+        click.echo(f"wrote presentation {out}", err=True)
+    else:
+        click.echo(pres.decode())

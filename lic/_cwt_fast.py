@@ -1,0 +1,128 @@
+"""Fast paths for the common shape of a CWT license token. Pure; no I/O.
+
+Each function recognises only the exact deterministic encoding our issuers write and returns
+``None`` for anything else, so that the caller falls back to the generic strict decoder
+(``cbor.decode_map_split``, ``cose.parse_sign1``), which then decides, with its precise error.
+Whatever a fast path accepts, the generic path accepts with the same result (tested by
+mutating every byte of real tokens).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import cose
+
+__all__ = ["claims_head", "sign1"]
+
+# cnf = {1: COSE_Key}, COSE_Key = {1: 1 (OKP), -1: 6 (Ed25519), -2: bstr(32)}, canonical.
+_CNF_PREFIX = bytes.fromhex("a101a301012006215820")
+_LIC_KEY = b"\x63lic"
+
+
+def _head(data: bytes, pos: int, major: int) -> tuple[int, int] | None:
+    """The argument of a head of ``major`` at ``pos`` in shortest form, and the next position."""
+    b = data[pos]
+    if b >> 5 != major:
+        return None
+    info = b & 0x1F
+    if info < 24:
+        return info, pos + 1
+    if info == 24:
+        v = data[pos + 1]
+        return (v, pos + 2) if v >= 24 else None
+    if info == 25:
+        v = int.from_bytes(data[pos + 1 : pos + 3], "big")
+        return (v, pos + 3) if v >= 0x100 and pos + 3 <= len(data) else None
+    if info == 26:
+        v = int.from_bytes(data[pos + 1 : pos + 5], "big")
+        return (v, pos + 5) if v >= 0x10000 and pos + 5 <= len(data) else None
+    if info == 27:
+        v = int.from_bytes(data[pos + 1 : pos + 9], "big")
+        return (v, pos + 9) if v >= 0x100000000 and pos + 9 <= len(data) else None
+    return None
+
+
+def _string(data: bytes, pos: int, major: int) -> tuple[bytes, int] | None:
+    h = _head(data, pos, major)
+    if h is None:
+        return None
+    n, pos = h
+    end = pos + n
+    if end > len(data):
+        return None
+    return data[pos:end], end
+
+
+def claims_head(payload: bytes) -> tuple[dict[Any, Any], bytes] | None:
+    """``{1: iss, 2: sub, [3: aud text,] 4: exp, 5: nbf, 6: iat, 7: cti, 8: cnf, "lic": ...}``
+    -> (the claims but lic, lic's bytes); ``None`` for any other shape."""
+    try:
+        count = payload[0]
+        if count not in (0xA8, 0xA9):  # maps of 8 members, or 9 with aud
+            return None
+        out: dict[Any, Any] = {}
+        pos = 1
+        for key in (1, 2, 3, 4, 5, 6, 7, 8) if count == 0xA9 else (1, 2, 4, 5, 6, 7, 8):
+            if payload[pos] != key:
+                return None
+            pos += 1
+            if key in (1, 2, 3):
+                got = _string(payload, pos, 3)
+                if got is None:
+                    return None
+                out[key] = got[0].decode("utf-8")
+                pos = got[1]
+            elif key == 7:
+                got = _string(payload, pos, 2)
+                if got is None:
+                    return None
+                out[key], pos = got
+            elif key == 8:
+                end = pos + len(_CNF_PREFIX) + 32
+                if payload[pos : pos + len(_CNF_PREFIX)] != _CNF_PREFIX or end > len(payload):
+                    return None
+                out[key] = {1: {1: 1, -1: 6, -2: payload[end - 32 : end]}}
+                pos = end
+            else:
+                h = _head(payload, pos, 0)
+                if h is None:
+                    return None
+                out[key], pos = h
+        if payload[pos : pos + 4] != _LIC_KEY or pos + 4 >= len(payload):
+            return None
+        return out, payload[pos + 4 :]
+    except (IndexError, UnicodeDecodeError):
+        return None
+
+
+def sign1(raw: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """``18([bstr protected, {}, bstr payload, bstr(64) signature])`` -> (protected bytes,
+    payload, signature); ``None`` for any other shape."""
+    try:
+        if raw[0] != 0xD2 or raw[1] != 0x84:
+            return None
+        got = _string(raw, 2, 2)
+        if got is None or not got[0]:
+            return None
+        protected, pos = got
+        if raw[pos] != 0xA0:
+            return None
+        got = _string(raw, pos + 1, 2)
+        if got is None:
+            return None
+        payload, pos = got
+        if raw[pos : pos + 2] != b"\x58\x40" or pos + 66 != len(raw):
+            return None
+        return protected, payload, raw[pos + 2 :]
+    except IndexError:
+        return None
+
+
+def parse_sign1(raw: bytes, max_size: int) -> cose.Sign1:
+    """``cose.parse_sign1`` with the fast path first."""
+    got = sign1(raw) if len(raw) <= max_size else None
+    if got is None:
+        return cose.parse_sign1(raw, max_size=max_size)
+    protected, payload, signature = got
+    return cose.Sign1(protected, cose.decode_protected(protected, max_size), {}, payload, signature)

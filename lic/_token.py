@@ -1,0 +1,703 @@
+"""License tokens: JWT (JWS compact, EdDSA) and CWT (COSE_Sign1), issuance and strict verification.
+
+Verification is pure: it takes the token bytes, a trust store and ``now``. It refuses anything
+outside SPEC.md section 4 and raises our exception; it never reads keys from the token.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from keys import (
+    PublicKey,
+    SigningKey,
+    b64url_decode,
+    b64url_encode,
+    json_dumps_canonical,
+    json_loads_strict,
+)
+from keys.errors import ExpiredError, InvalidSignatureError, MalformedError, UntrustedKeyError
+
+from . import _cwt_fast, cbor, cose
+from ._model import MAX_INT, License
+
+__all__ = [
+    "CWT_TYP",
+    "JWT_TYP",
+    "MAX_LEEWAY",
+    "MAX_TOKEN_SIZE",
+    "TokenFields",
+    "TokenFormat",
+    "Trust",
+    "UnverifiedToken",
+    "VerifiedToken",
+    "decode_unverified",
+    "issue",
+    "sign_token",
+    "token_digest",
+    "verify",
+    "verify_with_key",
+]
+
+TokenFormat = Literal["jwt", "cwt"]
+MAX_TOKEN_SIZE = 64 * 1024
+MAX_TOKEN_JSON_DEPTH = 8
+DEFAULT_LEEWAY = 60
+MAX_LEEWAY = 300
+JWT_TYP = "lic+jwt"
+CWT_TYP = "application/lic+cwt"
+ROLE_ISSUER = "issuer"
+
+# CWT claim keys (RFC 8392 section 4, RFC 8747 for cnf); the license claim keeps its text name.
+C_ISS, C_SUB, C_AUD, C_EXP, C_NBF, C_IAT, C_CTI, C_CNF = 1, 2, 3, 4, 5, 6, 7, 8
+C_LIC = "lic"
+_CWT_KEYS = frozenset({C_ISS, C_SUB, C_AUD, C_EXP, C_NBF, C_IAT, C_CTI, C_CNF, C_LIC})
+_JWT_CLAIMS = frozenset({"iss", "sub", "aud", "iat", "nbf", "exp", "jti", "cnf", "lic"})
+_JWT_REQUIRED = ("iss", "sub", "iat", "nbf", "exp", "jti", "cnf", "lic")
+_CWT_REQUIRED = (C_ISS, C_SUB, C_IAT, C_NBF, C_EXP, C_CTI, C_CNF, C_LIC)
+_CWT_NAMES = {C_ISS: "iss", C_SUB: "sub", C_AUD: "aud", C_EXP: "exp", C_NBF: "nbf",
+              C_IAT: "iat", C_CTI: "cti", C_CNF: "cnf", C_LIC: "lic"}  # fmt: skip
+# Header parameters that would let a token choose its own key: never honoured, always refused.
+_KEY_HEADERS = ("jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256")
+_COSE_KEY_LABELS = (33, 34, 35, -1)  # x5chain, x5t, x5u, and COSE_Key in headers (RFC 9360)
+
+
+class Trust(Protocol):
+    """What verification needs of a trust store (``keys.TrustStore`` provides it)."""
+
+    def lookup(self, kid: str, role: str, now: int) -> PublicKey: ...
+
+
+def token_digest(token: bytes | str) -> bytes:
+    """SHA-256 of the token exactly as transmitted (JWS compact ASCII, or COSE_Sign1 bytes)."""
+    return hashlib.sha256(token.encode("ascii") if isinstance(token, str) else token).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class TokenFields:
+    """The fields of a decoded token; see ``VerifiedToken`` and ``UnverifiedToken``."""
+
+    format: TokenFormat
+    raw: bytes
+    kid: str
+    iss: str
+    sub: str
+    aud: tuple[str, ...]
+    iat: int
+    nbf: int
+    exp: int
+    jti: str
+    holder: PublicKey
+    license: License
+
+    @property
+    def digest(self) -> bytes:
+        return token_digest(self.raw)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "kid": self.kid,
+            "iss": self.iss,
+            "sub": self.sub,
+            "aud": list(self.aud),
+            "iat": self.iat,
+            "nbf": self.nbf,
+            "exp": self.exp,
+            "jti": self.jti,
+            "holder": self.holder.thumbprint,
+            "digest": self.digest.hex(),
+            "lic": self.license.to_claim(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class UnverifiedToken(TokenFields):
+    """A token decoded WITHOUT checking its signature, issuer or time: never trust it."""
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedToken(TokenFields):
+    """A token whose signature, issuer key, header and validity were checked."""
+
+
+# --- issuance ------------------------------------------------------------------------------
+
+
+def _jwt_bytes(header: dict[str, Any], claims: dict[str, Any], key: SigningKey) -> bytes:
+    """Compact JSON, member names sorted, except that ``lic`` comes last (SPEC.md 4.2)."""
+    rest = {k: v for k, v in claims.items() if k != "lic"}
+    payload = json_dumps_canonical(rest)[:-1] + b',"lic":' + json_dumps_canonical(claims["lic"])
+    h = b64url_encode(json_dumps_canonical(header)).encode()
+    p = b64url_encode(payload + b"}").encode()
+    signing_input = h + b"." + p
+    return signing_input + b"." + b64url_encode(key.sign(signing_input)).encode()
+
+
+def _cose_key(pub: PublicKey) -> dict[int, Any]:
+    return {1: 1, -1: 6, -2: pub.raw}  # kty OKP, crv Ed25519, x
+
+
+def sign_token(
+    license: License,
+    key: SigningKey,
+    holder: PublicKey,
+    *,
+    iss: str,
+    sub: str,
+    iat: int,
+    nbf: int,
+    exp: int,
+    aud: Sequence[str] = (),
+    fmt: TokenFormat = "jwt",
+    jti: bytes | None = None,
+) -> bytes:
+    """Encode and sign a token exactly as given (no vocabulary check; see ``issue``)."""
+    for name, v in (("iss", iss), ("sub", sub), *(("aud", a) for a in aud)):
+        if not isinstance(v, str) or not v or len(v) > 1024:
+            raise MalformedError(f"{name}: must be a non-empty string")
+    for name, t in (("iat", iat), ("nbf", nbf), ("exp", exp)):
+        if not isinstance(t, int) or isinstance(t, bool) or not 0 <= t <= MAX_INT:
+            raise MalformedError(f"{name}: must be an integer number of seconds")
+    if exp <= nbf:
+        raise MalformedError("exp must be after nbf")
+    jti = os.urandom(16) if jti is None else jti
+    kid = key.public_key.thumbprint
+    if fmt == "jwt":
+        claims: dict[str, Any] = {"iss": iss, "sub": sub, "iat": iat, "nbf": nbf, "exp": exp,
+                                  "jti": b64url_encode(jti), "cnf": {"jwk": holder.jwk()},
+                                  "lic": license.to_claim()}  # fmt: skip
+        if aud:
+            claims["aud"] = aud[0] if len(aud) == 1 else list(aud)
+        token = _jwt_bytes({"alg": "EdDSA", "kid": kid, "typ": JWT_TYP}, claims, key)
+    elif fmt == "cwt":
+        cclaims: dict[Any, Any] = {C_ISS: iss, C_SUB: sub, C_IAT: iat, C_NBF: nbf, C_EXP: exp,
+                                   C_CTI: jti, C_CNF: {1: _cose_key(holder)},
+                                   C_LIC: license.to_claim()}  # fmt: skip
+        if aud:
+            cclaims[C_AUD] = aud[0] if len(aud) == 1 else list(aud)
+        protected = {cose.HDR_ALG: cose.ALG_EDDSA, cose.HDR_KID: b64url_decode(kid),
+                     cose.HDR_TYP: CWT_TYP}  # fmt: skip
+        token = cose.sign1(protected, cbor.encode(cclaims), key)
+    else:
+        raise MalformedError("token format must be jwt or cwt")
+    if len(token) > MAX_TOKEN_SIZE:
+        raise MalformedError(f"token larger than {MAX_TOKEN_SIZE} bytes")
+    return token
+
+
+def issue(
+    license: License,
+    key: SigningKey,
+    holder: PublicKey,
+    *,
+    iss: str,
+    sub: str,
+    now: int,
+    lifetime: int = 365 * 86400,
+    nbf: int | None = None,
+    aud: Sequence[str] = (),
+    fmt: TokenFormat = "jwt",
+    jti: bytes | None = None,
+) -> bytes:
+    """Issue a root license token signed by an issuer key. Unknown vocabulary codes are refused.
+
+    Valid from ``nbf`` (default ``now``) for ``lifetime`` seconds; ``holder`` goes into ``cnf``.
+    """
+    license.check_known_codes()
+    if license.parent is not None:
+        raise MalformedError("a root license has no parent; use delegate for a sublicense")
+    start = now if nbf is None else nbf
+    if not isinstance(lifetime, int) or lifetime <= 0:
+        raise MalformedError("lifetime: must be a positive number of seconds")
+    return sign_token(license, key, holder, iss=iss, sub=sub, iat=now, nbf=start,
+                      exp=start + lifetime, aud=aud, fmt=fmt, jti=jti)  # fmt: skip
+
+
+# --- decoding ------------------------------------------------------------------------------
+
+
+def _as_bytes(token: bytes | str) -> bytes:
+    if isinstance(token, str):
+        if len(token) > MAX_TOKEN_SIZE:
+            raise MalformedError(f"token larger than {MAX_TOKEN_SIZE} bytes")
+        try:
+            token = token.encode("ascii")
+        except UnicodeEncodeError as e:
+            raise MalformedError("token: a JWT is ASCII") from e
+    if not isinstance(token, bytes):
+        raise MalformedError("token must be bytes")
+    if len(token) > MAX_TOKEN_SIZE:
+        raise MalformedError(f"token larger than {MAX_TOKEN_SIZE} bytes")
+    if not token:
+        raise MalformedError("token is empty")
+    return token
+
+
+def _format_of(token: bytes) -> TokenFormat:
+    return "cwt" if token[0] == 0xD2 else "jwt"  # 0xd2 = tag 18 (COSE_Sign1)
+
+
+def _check_jwt_header(header: Any) -> str:
+    if not isinstance(header, dict):
+        raise MalformedError("JWT header: must be a JSON object")
+    for name in _KEY_HEADERS:
+        if name in header:
+            raise UntrustedKeyError(
+                f"JWT header: {name!r} is refused; keys come from the trust store"
+            )
+    if "crit" in header:
+        raise MalformedError("JWT header: no critical extension ('crit') is understood")
+    if "b64" in header:
+        raise MalformedError("JWT header: 'b64' is refused (RFC 7797 payloads are not accepted)")
+    extra = set(header) - {"alg", "typ", "kid"}
+    if extra:
+        raise MalformedError(f"JWT header: unexpected parameter(s) {sorted(extra)}")
+    if header.get("alg") != "EdDSA":
+        raise InvalidSignatureError("JWT header: alg must be EdDSA, the algorithm of the key")
+    if header.get("typ") != JWT_TYP:
+        raise MalformedError(f"JWT header: typ must be {JWT_TYP!r}")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid or len(kid) > 256:
+        raise MalformedError("JWT header: kid must be a non-empty string")
+    return kid
+
+
+_B64URL_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# Allowed last characters of a canonical encoding, by length mod 4 (unused bits zero).
+_B64URL_TAIL = {
+    2: frozenset(_B64URL_ALPHABET[i] for i in range(0, 64, 16)),
+    3: frozenset(_B64URL_ALPHABET[i] for i in range(0, 64, 4)),
+}
+
+
+def _b64url(data: bytes, what: str) -> bytes:
+    """Same acceptance and errors as ``keys.b64url_decode`` (tested), in fewer steps."""
+    if data.translate(None, _B64URL_ALPHABET) or len(data) % 4 == 1:
+        raise MalformedError(f"{what}: not unpadded base64url")
+    rest = len(data) % 4
+    if rest and data[-1] not in _B64URL_TAIL[rest]:
+        raise MalformedError(f"{what}: non-canonical base64url")
+    return base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4))
+
+
+_HEADER_CACHE: dict[bytes, str] = {}
+_HEADER_CACHE_CAP = 256
+
+
+def _split_jwt(token: bytes) -> tuple[bytes, bytes, bytes, str]:
+    parts = token.split(b".")
+    if len(parts) != 3:
+        raise MalformedError("JWT: must be three base64url parts separated by dots (JWS compact)")
+    h, p, s = parts
+    kid = _HEADER_CACHE.get(h)  # one issuer key writes one header: check each distinct one once
+    if kid is None:
+        header = json_loads_strict(
+            _b64url(h, "JWT header"), max_size=MAX_TOKEN_SIZE, what="JWT header",
+            max_depth=MAX_TOKEN_JSON_DEPTH,
+        )  # fmt: skip
+        kid = _check_jwt_header(header)
+        if len(_HEADER_CACHE) >= _HEADER_CACHE_CAP:
+            _HEADER_CACHE.clear()
+        _HEADER_CACHE[h] = kid
+    return h, p, s, kid
+
+
+_COSE_HEADER_CACHE: dict[bytes, str] = {}
+
+
+def _check_cose_headers(msg: cose.Sign1) -> str:
+    """The kid, after checking both header buckets; a protected header accepted before (with
+    an empty unprotected one) is not checked again."""
+    if not msg.unprotected:
+        kid = _COSE_HEADER_CACHE.get(msg.protected_bytes)
+        if kid is not None:
+            return kid
+    kid = _check_cose_headers_fully(msg)
+    if len(_COSE_HEADER_CACHE) >= _HEADER_CACHE_CAP:
+        _COSE_HEADER_CACHE.clear()
+    _COSE_HEADER_CACHE[msg.protected_bytes] = kid
+    return kid
+
+
+def _check_cose_headers_fully(msg: cose.Sign1) -> str:
+    prot, unprot = msg.protected, msg.unprotected
+    for label in _COSE_KEY_LABELS:
+        if label in prot or label in unprot:
+            raise UntrustedKeyError(
+                "CWT: key material in a header is refused; keys come from the trust store"
+            )
+    if cose.HDR_CRIT in prot or cose.HDR_CRIT in unprot:
+        raise MalformedError("CWT: no critical header parameter ('crit') is understood")
+    if unprot:
+        raise MalformedError("CWT: the unprotected header must be empty")
+    extra = set(prot) - {cose.HDR_ALG, cose.HDR_KID, cose.HDR_TYP}
+    if extra:
+        raise MalformedError(f"CWT: unexpected protected header label(s) {sorted(map(str, extra))}")
+    if prot.get(cose.HDR_ALG) != cose.ALG_EDDSA:
+        raise InvalidSignatureError("CWT: alg must be EdDSA (-8), the algorithm of the key")
+    if prot.get(cose.HDR_TYP) != CWT_TYP:
+        raise MalformedError(f"CWT: typ must be {CWT_TYP!r}")
+    kid = prot.get(cose.HDR_KID)
+    if not isinstance(kid, bytes) or len(kid) != 32:
+        raise MalformedError("CWT: kid must be the 32-byte RFC 7638 thumbprint")
+    return b64url_encode(kid)
+
+
+def _int_claim(v: Any, name: str) -> int:
+    if type(v) is not int or not 0 <= v <= MAX_INT:
+        raise MalformedError(f"claim {name}: must be an integer NumericDate")
+    return v
+
+
+def _str_claim(v: Any, name: str) -> str:
+    if type(v) is not str or not v or len(v) > 1024:
+        raise MalformedError(f"claim {name}: must be a non-empty string")
+    return v
+
+
+def _aud(v: Any) -> tuple[str, ...]:
+    if v is None:
+        return ()
+    if isinstance(v, str):
+        return (_str_claim(v, "aud"),)
+    if isinstance(v, list) and v and len(v) <= 64:
+        return tuple(_str_claim(a, "aud") for a in v)
+    raise MalformedError("claim aud: must be a string or a non-empty array of strings")
+
+
+_LIC_CACHE_CAP = 512
+_LIC_CACHE_MAX_ITEM = 16 * 1024
+_JSON_LIC_CACHE: dict[bytes, License] = {}
+_CBOR_LIC_CACHE: dict[bytes, License] = {}
+
+
+def _cached_license(
+    raw: bytes, parse: Callable[[bytes], Any], cache: dict[bytes, License]
+) -> License:
+    """The license parsed from its exact claim bytes (one cache per encoding). Strict parsing
+    is a pure function of the bytes, so bytes parsed before need not be parsed again: the
+    tokens of one license share them."""
+    license = cache.get(raw)
+    if license is None:
+        license = License.from_mapping(parse(raw), known_codes=False)
+        if len(raw) <= _LIC_CACHE_MAX_ITEM:
+            if len(cache) >= _LIC_CACHE_CAP:
+                cache.clear()
+            cache[raw] = license
+    return license
+
+
+def _json(data: bytes, what: str, depth: int = MAX_TOKEN_JSON_DEPTH) -> Any:
+    return json_loads_strict(data, max_size=MAX_TOKEN_SIZE, what=what, max_depth=depth)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise MalformedError(f"duplicate JSON member name {k!r}")
+            seen.add(k)
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise MalformedError(f"JSON constant {name} is not allowed")
+
+
+# One decoder, built once (json.loads builds a new one per call when given hooks).
+_STRICT_JSON = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+
+
+def _json_head(data: bytes, what: str) -> Any:
+    """Strict JSON (duplicates, NaN/Infinity, UTF-8 refused) for the claims other than ``lic``.
+
+    No separate depth walk: the claim schema admits nothing deeper than 3 levels, so deeper
+    input is refused by the schema checks that follow, and the C parser's own recursion
+    guard (RecursionError) bounds the parse itself.
+    """
+    try:
+        return _STRICT_JSON.decode(data.decode("utf-8"))
+    except MalformedError as e:
+        raise MalformedError(f"{what}: {e}") from e
+    except UnicodeDecodeError as e:
+        raise MalformedError(f"{what}: not UTF-8") from e
+    except (ValueError, RecursionError) as e:
+        raise MalformedError(f"{what}: not valid JSON ({e})") from e
+
+
+def _jwt_claims(payload: bytes) -> Any:
+    """Strict JSON claims. Fast path: when ``"lic"`` is the last member, written without
+    whitespace, the head and the license are parsed apart (the license through the cache).
+    The split is exact: if both parts parse, the whole is precisely that object, as JSON text
+    cannot hold an unescaped quote inside a string."""
+    cut = payload.rfind(b',"lic":')
+    if cut > 0 and payload.endswith(b"}"):
+        try:
+            head = _json_head(payload[:cut] + b"}", "JWT claims")
+        except MalformedError:
+            head = None
+        if isinstance(head, dict) and "lic" not in head:
+            lic_raw = payload[cut + 7 : -1]
+            try:
+                head["lic"] = _cached_license(
+                    lic_raw,
+                    lambda b: _json(b, "JWT claims", MAX_TOKEN_JSON_DEPTH - 1),
+                    _JSON_LIC_CACHE,
+                )
+            except MalformedError:
+                pass  # parse the whole below, for the error a reader expects
+            else:
+                return head
+    return _json(payload, "JWT claims")
+
+
+class _Tail:
+    """A license's JWT claims tail ``,"lic":<license>}`` and its base64url for each of the
+    three alignments the tail can have in a payload."""
+
+    __slots__ = ("encoded", "license", "raw")
+
+    def __init__(self, raw: bytes, license: License) -> None:
+        self.raw = raw
+        self.license = license
+        # alignment r = (bytes before the tail) mod 3; the first (3 - r) % 3 bytes of the tail
+        # share a base64 group with the head, the rest is encoded on its own.
+        self.encoded = tuple(b64url_encode(raw[(3 - r) % 3 :]).encode() for r in range(3))
+
+
+_TAILS: dict[bytes, list[tuple[_Tail, int]]] = {}
+_TAILS_CAP = 512
+_SUFFIX = 16
+
+
+def _remember_tail(payload: bytes, claims: Any) -> None:
+    if not isinstance(claims, dict) or not isinstance(claims.get("lic"), License):
+        return
+    cut = payload.rfind(b',"lic":')
+    tail = _Tail(payload[cut:], claims["lic"])
+    if len(tail.raw) > _LIC_CACHE_MAX_ITEM or min(map(len, tail.encoded)) < _SUFFIX:
+        return
+    if len(_TAILS) >= _TAILS_CAP:
+        _TAILS.clear()
+    for r, enc in enumerate(tail.encoded):
+        entries = _TAILS.setdefault(enc[-_SUFFIX:], [])
+        if all(t.raw != tail.raw for t, _ in entries) and len(entries) < 8:
+            entries.append((tail, r))
+
+
+def _jwt_claims_b64(p: bytes) -> Any:
+    """The claims of the base64url payload ``p``. When ``p`` ends with the exact encoding of
+    a license tail seen before, only the head is decoded and parsed: ``p`` is then the head's
+    base64 groups followed by that encoding, so it decodes to head + tail, byte for byte
+    (SPEC.md 4.2 note); anything else takes the full path."""
+    for tail, r in _TAILS.get(p[-_SUFFIX:], ()):
+        enc = tail.encoded[r]
+        start = len(p) - len(enc)
+        skip = (3 - r) % 3
+        if start <= 0 or start % 4 or not p.endswith(enc):
+            continue
+        prefix = _b64url(p[:start], "JWT payload")
+        head_len = len(prefix) - skip
+        if head_len <= 0 or head_len % 3 != r or prefix[head_len:] != tail.raw[:skip]:
+            continue
+        try:
+            head = _json_head(prefix[:head_len] + b"}", "JWT claims")
+        except MalformedError:
+            break
+        if isinstance(head, dict) and "lic" not in head:
+            head["lic"] = tail.license
+            return head
+        break
+    payload = _b64url(p, "JWT payload")
+    claims = _jwt_claims(payload)
+    _remember_tail(payload, claims)
+    return claims
+
+
+def _jwt_fields(token: bytes, p: bytes, kid: str) -> dict[str, Any]:
+    claims = _jwt_claims_b64(p)
+    if not isinstance(claims, dict):
+        raise MalformedError("JWT claims: must be a JSON object")
+    extra = claims.keys() - _JWT_CLAIMS
+    if extra:
+        raise MalformedError(f"JWT claims: unexpected claim(s) {sorted(extra)}")
+    for name in _JWT_REQUIRED:
+        if name not in claims:
+            raise MalformedError(f"JWT claims: missing required claim {name!r}")
+    cnf = claims["cnf"]
+    if not isinstance(cnf, dict) or set(cnf) != {"jwk"}:
+        raise MalformedError("claim cnf: must be {'jwk': <OKP Ed25519 JWK>}")
+    jti = claims["jti"]
+    _str_claim(jti, "jti")
+    return {
+        "format": "jwt", "raw": token, "kid": kid,
+        "iss": claims["iss"], "sub": claims["sub"], "aud": claims.get("aud"),
+        "iat": claims["iat"], "nbf": claims["nbf"], "exp": claims["exp"], "jti": jti,
+        "holder": _holder_jwk(cnf["jwk"]), "lic": claims["lic"],
+    }  # fmt: skip
+
+
+def _cwt_fields(token: bytes, payload: bytes, kid: str) -> dict[str, Any]:
+    fast = _cwt_fast.claims_head(payload) if len(payload) <= MAX_TOKEN_SIZE else None
+    lic_raw: bytes | None
+    if fast is not None:
+        claims, lic_raw = fast
+    else:
+        claims, lic_raw = cbor.decode_map_split(payload, max_size=MAX_TOKEN_SIZE, last_key=C_LIC)
+    if lic_raw is not None:
+        claims[C_LIC] = _cached_license(
+            lic_raw, lambda b: cbor.decode(b, max_size=MAX_TOKEN_SIZE, depth=1), _CBOR_LIC_CACHE
+        )
+    extra = claims.keys() - _CWT_KEYS
+    if extra:
+        raise MalformedError(f"CWT claims: unexpected claim key(s) {sorted(map(str, extra))}")
+    for label in _CWT_REQUIRED:
+        if label not in claims:
+            raise MalformedError(f"CWT claims: missing required claim {_CWT_NAMES[label]!r}")
+    cti = claims[C_CTI]
+    if not isinstance(cti, bytes) or not 1 <= len(cti) <= 64:
+        raise MalformedError("claim cti: must be 1 to 64 bytes")
+    cnf = claims[C_CNF]
+    if not isinstance(cnf, dict) or set(cnf) != {1}:
+        raise MalformedError("claim cnf: must be {1: COSE_Key}")
+    ck = cnf[1]
+    if not isinstance(ck, dict) or set(ck) != {1, -1, -2} or ck[1] != 1 or ck[-1] != 6:
+        raise MalformedError(
+            "claim cnf: COSE_Key must be exactly {1: 1 (OKP), -1: 6 (Ed25519), -2: x}"
+        )
+    if not isinstance(ck[-2], bytes):
+        raise MalformedError("claim cnf: COSE_Key x must be a byte string")
+    return {
+        "format": "cwt", "raw": token, "kid": kid,
+        "iss": claims[C_ISS], "sub": claims[C_SUB], "aud": claims.get(C_AUD),
+        "iat": claims[C_IAT], "nbf": claims[C_NBF], "exp": claims[C_EXP],
+        "jti": b64url_encode(cti), "holder": _holder_key(ck[-2]), "lic": claims[C_LIC],
+    }  # fmt: skip
+
+
+_KEY_CACHE: dict[bytes, PublicKey] = {}
+_KEY_CACHE_CAP = 4096
+
+
+def _holder_key(raw: bytes) -> PublicKey:
+    """Holder keys, validated once per distinct key (validation costs milliseconds in Python)."""
+    key = _KEY_CACHE.get(raw)
+    if key is None:
+        key = PublicKey.from_raw(raw)
+        if len(_KEY_CACHE) >= _KEY_CACHE_CAP:
+            _KEY_CACHE.clear()
+        _KEY_CACHE[raw] = key
+    return key
+
+
+def _holder_jwk(jwk: Any) -> PublicKey:
+    if not isinstance(jwk, dict) or set(jwk) - {"kid"} != {"kty", "crv", "x"}:
+        return PublicKey.from_jwk(jwk)  # the full parser, for its precise error
+    if jwk["kty"] != "OKP" or jwk["crv"] != "Ed25519" or not isinstance(jwk["x"], str):
+        return PublicKey.from_jwk(jwk)
+    key = _holder_key(_b64url(jwk["x"].encode("ascii", "replace"), "JWK x"))
+    if "kid" in jwk and jwk["kid"] != key.thumbprint:
+        raise MalformedError("JWK: kid does not equal the key's RFC 7638 thumbprint")
+    return key
+
+
+def _build(cls: type[TokenFields], f: dict[str, Any]) -> Any:
+    nbf, exp = _int_claim(f["nbf"], "nbf"), _int_claim(f["exp"], "exp")
+    if exp <= nbf:
+        raise MalformedError("claims: exp must be after nbf")
+    return cls(
+        f["format"], f["raw"], f["kid"], _str_claim(f["iss"], "iss"), _str_claim(f["sub"], "sub"),
+        _aud(f["aud"]), _int_claim(f["iat"], "iat"), nbf, exp, f["jti"], f["holder"],
+        f["lic"] if isinstance(f["lic"], License) else _license_from_claim(f["lic"]),
+    )  # fmt: skip
+
+
+def _license_from_claim(value: Any) -> License:
+    return License.from_mapping(value, known_codes=False)
+
+
+def decode_unverified(token: bytes | str) -> UnverifiedToken:
+    """Decode strictly WITHOUT verifying signature, issuer or time (to read kid/iss/sub/cnf)."""
+    raw = _as_bytes(token)
+    if _format_of(raw) == "cwt":
+        msg = _cwt_fast.parse_sign1(raw, MAX_TOKEN_SIZE)
+        kid = _check_cose_headers(msg)
+        fields = _cwt_fields(raw, msg.payload, kid)
+    else:
+        _h, p, _s, kid = _split_jwt(raw)
+        fields = _jwt_fields(raw, p, kid)
+    result: UnverifiedToken = _build(UnverifiedToken, fields)
+    return result
+
+
+def _check_time(t: TokenFields, now: int, leeway: int) -> None:
+    if t.nbf > now + leeway:
+        raise ExpiredError(f"token not valid before {t.nbf} (now {now})")
+    if t.exp + leeway <= now:
+        raise ExpiredError(f"token expired at {t.exp} (now {now})")
+    if t.iat > now + leeway:
+        raise ExpiredError(f"token issued in the future ({t.iat}, now {now})")
+
+
+def _check_leeway(now: int, leeway: int) -> None:
+    if type(now) is not int or type(leeway) is not int or not 0 <= leeway <= MAX_LEEWAY:
+        raise MalformedError(f"now must be an integer and leeway 0 to {MAX_LEEWAY} seconds")
+
+
+def verify_with_key(
+    token: bytes | str,
+    key: PublicKey,
+    *,
+    kid: str | None = None,
+    now: int,
+    leeway: int = DEFAULT_LEEWAY,
+) -> VerifiedToken:
+    """Verify against one given key (a sublicense link against its parent's holder key)."""
+    _check_leeway(now, leeway)
+    raw = _as_bytes(token)
+    return _verify(
+        raw, lambda k: key if k == (kid or key.thumbprint) else _untrusted(k), now, leeway
+    )
+
+
+def _untrusted(kid: str) -> PublicKey:
+    raise UntrustedKeyError(f"token kid {kid!r} is not the expected signer")
+
+
+def verify(
+    token: bytes | str, trust: Trust, *, now: int, leeway: int = DEFAULT_LEEWAY
+) -> VerifiedToken:
+    """Verify a token issued by a key the trust store holds with the issuer role, at ``now``.
+
+    Raises MalformedError, InvalidSignatureError, UntrustedKeyError or ExpiredError; returns
+    the verified token (its ``license`` is ready for ``evaluate``).
+    """
+    _check_leeway(now, leeway)
+    raw = _as_bytes(token)
+    return _verify(raw, lambda kid: trust.lookup(kid, ROLE_ISSUER, now), now, leeway)
+
+
+def _verify(raw: bytes, key_for: Any, now: int, leeway: int) -> VerifiedToken:
+    if raw[0] == 0xD2:
+        msg = _cwt_fast.parse_sign1(raw, MAX_TOKEN_SIZE)
+        kid = _check_cose_headers(msg)
+        key: PublicKey = key_for(kid)
+        cose.verify_sign1(msg, key)
+        fields = _cwt_fields(raw, msg.payload, kid)
+    else:
+        h, p, s, kid = _split_jwt(raw)
+        key = key_for(kid)
+        key.verify(_b64url(s, "JWT signature"), h + b"." + p)
+        fields = _jwt_fields(raw, p, kid)
+    result: VerifiedToken = _build(VerifiedToken, fields)
+    _check_time(result, now, leeway)
+    return result

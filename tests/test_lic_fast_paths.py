@@ -1,0 +1,237 @@
+"""The CWT fast paths accept only what the generic strict decoder accepts, with equal results:
+every byte of real tokens is mutated, truncated and extended, and the two paths compared."""
+
+import pytest
+from _lic_helpers import issue
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from keys import LicError
+from lic import _cwt_fast, cbor, cose
+
+TOKENS = [issue("cwt"), issue("cwt", aud=["https://hub.example"]), issue("cwt", aud=["a", "b"])]
+
+
+def variants(data: bytes):
+    for i in range(len(data)):
+        for mask in (0x01, 0x02, 0x10, 0x20, 0x80, 0xFF):
+            bad = bytearray(data)
+            bad[i] ^= mask
+            yield bytes(bad)
+        yield data[:i]
+        yield data[:i] + b"\x00" + data[i:]
+    yield data + b"\x00"
+
+
+def generic_head(payload):
+    try:
+        return cbor.decode_map_split(payload, max_size=1 << 16, last_key="lic")
+    except LicError:
+        return None
+
+
+def generic_sign1(raw):
+    try:
+        m = cose.parse_sign1(raw, max_size=1 << 16)
+    except LicError:
+        return None
+    return m
+
+
+def check_head(payload):
+    fast = _cwt_fast.claims_head(payload)
+    if fast is not None:
+        assert generic_head(payload) == fast
+        assert all(type(k) is int for k in fast[0])
+
+
+def check_sign1(raw):
+    """The fast parse either fails as the generic one does or returns the same message."""
+    g = generic_sign1(raw)
+    try:
+        f = _cwt_fast.parse_sign1(raw, 1 << 16)
+    except LicError:
+        assert g is None
+    else:
+        assert f == g
+
+
+@pytest.mark.parametrize("token", TOKENS)
+def test_fast_paths_take_the_real_shapes(token):
+    assert _cwt_fast.sign1(token) is not None
+    payload = cose.parse_sign1(token, max_size=1 << 16).payload
+    # our issuers' shape (no aud or one aud) takes the fast path; an aud array falls back
+    assert (_cwt_fast.claims_head(payload) is not None) == (token is not TOKENS[2])
+    check_head(payload)
+    check_sign1(token)
+
+
+@pytest.mark.parametrize("token", TOKENS[:2])
+def test_every_mutation_of_the_claims_agrees(token):
+    payload = cose.parse_sign1(token, max_size=1 << 16).payload
+    head_len = payload.index(b"\x63lic") + 4
+    for bad in variants(payload[: head_len + 8]):
+        check_head(bad + payload[head_len + 8 :])
+
+
+@pytest.mark.parametrize("token", TOKENS[:2])
+def test_every_mutation_of_the_message_agrees(token):
+    # the structure around the payload: the first 60 and the last 70 bytes
+    for bad in variants(token[:60]):
+        check_sign1(bad + token[60:])
+    for bad in variants(token[-70:]):
+        check_sign1(token[:-70] + bad)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_random_multi_byte_mutations_agree(data):
+    token = data.draw(st.sampled_from(TOKENS))
+    payload = cose.parse_sign1(token, max_size=1 << 16).payload
+    b = bytearray(payload)
+    for _ in range(data.draw(st.integers(1, 4))):
+        i = data.draw(st.integers(0, 120))
+        b[i] = data.draw(st.integers(0, 255))
+    check_head(bytes(b))
+
+
+# --- the JWT claims split ------------------------------------------------------------------
+
+
+def jwt_payload(token: bytes) -> bytes:
+    from keys import b64url_decode
+
+    return b64url_decode(token.split(b".")[1])
+
+
+def full_parse(payload):
+    from lic import License
+    from lic._token import _json
+
+    try:
+        claims = _json(payload, "JWT claims")
+        if isinstance(claims, dict) and "lic" in claims:
+            claims["lic"] = License.from_mapping(claims["lic"], known_codes=False)
+        return claims
+    except LicError:
+        return None
+
+
+def fast_parse(payload):
+    """The split parse, finished as verification finishes it (a lic left as a map is parsed)."""
+    from lic import License
+    from lic._token import _jwt_claims
+
+    try:
+        claims = _jwt_claims(payload)
+        if isinstance(claims, dict) and isinstance(claims.get("lic"), dict):
+            claims["lic"] = License.from_mapping(claims["lic"], known_codes=False)
+        return claims
+    except LicError:
+        return None
+
+
+JWT_PAYLOAD = jwt_payload(issue("jwt"))
+SPLICES = [
+    b',"lic":',  # a second lic inside the head
+    b'"}',
+    b"}",
+    b'"',
+    b"\\",
+    b' ,"lic":{}',
+    b"[",
+]
+
+
+def test_jwt_split_agrees_with_the_full_parse_on_mutations():
+    cut = JWT_PAYLOAD.rfind(b',"lic":')
+    assert fast_parse(JWT_PAYLOAD) == full_parse(JWT_PAYLOAD) is not None
+    region = range(max(0, cut - 40), min(len(JWT_PAYLOAD), cut + 40))
+    for i in region:
+        for mask in (0x01, 0x20, 0x80):
+            bad = bytearray(JWT_PAYLOAD)
+            bad[i] ^= mask
+            assert fast_parse(bytes(bad)) == full_parse(bytes(bad))
+        for splice in SPLICES:
+            bad = JWT_PAYLOAD[:i] + splice + JWT_PAYLOAD[i:]
+            assert fast_parse(bad) == full_parse(bad)
+    for n in range(len(JWT_PAYLOAD) - 40, len(JWT_PAYLOAD)):
+        assert fast_parse(JWT_PAYLOAD[:n]) == full_parse(JWT_PAYLOAD[:n]) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_jwt_split_agrees_on_random_edits(data):
+    b = bytearray(JWT_PAYLOAD)
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(0, len(b) - 1))
+        b[i] = data.draw(st.sampled_from(list(b'{}[]",:\\ 0aZl')))
+    assert fast_parse(bytes(b)) == full_parse(bytes(b))
+
+
+# --- the JWT base64 tail -------------------------------------------------------------------
+
+B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def b64_full(p):
+    from lic._token import _b64url
+
+    try:
+        return fast_parse(_b64url(p, "JWT payload"))
+    except LicError:
+        return None
+
+
+def b64_tail(p):
+    from lic import License
+    from lic._token import _jwt_claims_b64
+
+    try:
+        claims = _jwt_claims_b64(p)
+        if isinstance(claims, dict) and isinstance(claims.get("lic"), dict):
+            claims["lic"] = License.from_mapping(claims["lic"], known_codes=False)
+        return claims
+    except LicError:
+        return None
+
+
+@pytest.mark.parametrize("pad", range(3))
+def test_jwt_tail_path_is_taken_and_agrees_on_every_alignment(pad, monkeypatch):
+    from lic import _token
+
+    p = issue("jwt", sub="acme" + "x" * pad).split(b".")[1]
+    assert b64_tail(p) == b64_full(p) is not None  # registers the tail
+    calls = []
+    real = _token._jwt_claims
+    monkeypatch.setattr(_token, "_jwt_claims", lambda b: calls.append(1) or real(b))
+    assert b64_tail(p) == b64_full(p)
+    calls.clear()
+    b64_tail(p)
+    assert calls == []  # the tail was recognised: the license part was not parsed again
+
+
+@pytest.mark.parametrize("pad", range(3))
+def test_jwt_tail_path_agrees_on_mutations(pad):
+    p = issue("jwt", sub="acme" + "x" * pad).split(b".")[1]
+    b64_tail(p)
+    positions = [*range(0, 40), *range(len(p) - 1400, len(p) - 1200), *range(len(p) - 40, len(p))]
+    for i in positions:
+        for c in (b"A", b"Q", b"g", b"w", b"-", b"_", b"=", b"+"):
+            bad = p[:i] + c + p[i + 1 :]
+            assert b64_tail(bad) == b64_full(bad)
+        bad = p[:i] + p[i + 1 :]
+        assert b64_tail(bad) == b64_full(bad)
+        bad = p[:i] + b"A" + p[i:]
+        assert b64_tail(bad) == b64_full(bad)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_jwt_tail_path_agrees_on_random_head_edits(data):
+    pad = data.draw(st.integers(0, 2))
+    p = bytearray(issue("jwt", sub="acme" + "x" * pad).split(b".")[1])
+    b64_tail(bytes(p))
+    for _ in range(data.draw(st.integers(1, 3))):
+        p[data.draw(st.integers(0, len(p) - 1))] = data.draw(st.sampled_from(B64))
+    assert b64_tail(bytes(p)) == b64_full(bytes(p))
