@@ -49,16 +49,27 @@ def trust_store(key: PublicKey) -> TrustStore:
     return TrustStore([TrustEntry(key, "issuer", "issuer")])
 
 
-def rates(candidates: dict[str, tuple[object, list]], rounds: int = 7) -> dict[str, float]:
-    """Calls per second of each candidate ``fn`` over its items: the rounds interleave the
-    candidates (the machine is shared, so load drifts) and the best round of each counts."""
+def rates(
+    candidates: dict[str, tuple[object, list]], rounds: int = 7, chunk: int = 50
+) -> dict[str, float]:
+    """Calls per second of each candidate ``fn`` over its items. The machine is shared and its
+    load drifts, so the candidates take turns every ``chunk`` items (each sees the same load),
+    and the best of ``rounds`` passes counts."""
     best = dict.fromkeys(candidates, 0.0)
+    size = min(len(items) for _, items in candidates.values())
     for _ in range(rounds):
-        for name, (fn, items) in candidates.items():
-            t0 = time.perf_counter()
-            for x in items:
-                fn(x)  # type: ignore[operator]
-            best[name] = max(best[name], len(items) / (time.perf_counter() - t0))
+        spent = dict.fromkeys(candidates, 0.0)
+        counted = dict.fromkeys(candidates, 0)
+        for start in range(0, size, chunk):
+            for name, (fn, items) in candidates.items():
+                part = items[start : start + chunk]
+                t0 = time.perf_counter()
+                for x in part:
+                    fn(x)  # type: ignore[operator]
+                spent[name] += time.perf_counter() - t0
+                counted[name] += len(part)
+        for name in candidates:
+            best[name] = max(best[name], counted[name] / spent[name])
     return best
 
 
@@ -152,24 +163,24 @@ def main() -> None:
     codes = itertools.cycle(itertools.product(
         ["run.inference", "run.embed", "modify.fine-tune.adapter", "host.api"],
         ["enterprise.product", "enterprise.internal", "consumer.app", "research.industrial"],
-        sorted(lic.countries())[:50], ["api.public", "hosted.web", "device.mobile"],
+        [*sorted(lic.region_groups()["EEA"]), "CH", "US", "GB", "JP", "CN"],
+        ["api.public", "hosted.web", "device.mobile"],
     ))  # fmt: skip
     uses = []
     for i in range(n_uses):
         a, p, r, c = next(codes)
         uses.append(lic.Use(action=a, purpose=p, region=r, channel=c, platform="search",
-                            data=frozenset(), rate=lic.Rate(i % 5000, "PT1M"), mau=i,
+                            data=frozenset(), rate=lic.Rate(i % 2000, "PT1M"), mau=i,
                             model_digest=license.model.sha256))  # fmt: skip
     assert len(set(uses)) == len(uses)
     permits = [u for u in uses if lic.evaluate(verified, u).effect == "permit"]
     others = [u for u in uses if lic.evaluate(verified, u).effect != "permit"]
-    got = rates({
-        "all": (lambda u: lic.evaluate(verified, u), uses),
-        "permit": (lambda u: lic.evaluate(verified, u), permits),
-        "other": (lambda u: lic.evaluate(verified, u), others),
-    }, rounds=3)  # fmt: skip
+    got = {
+        name: rates({name: (lambda u: lic.evaluate(verified, u), items)}, rounds=3)[name]
+        for name, items in (("all", uses), ("permit", permits), ("other", others))
+    }
     print(f"re-evaluation of a verified license over {n_uses} distinct uses (target >= 250,000/s):")
-    print(f"     all uses:                  {got['all']:9.0f} decisions/s")
+    print(f"     all of them (mixed):       {got['all']:9.0f} decisions/s")
     print(f"     the {len(permits):6d} permitted ones: {got['permit']:9.0f} decisions/s")
     print(
         f"     the {len(others):6d} denied or indeterminate (reasons built): {got['other']:9.0f}/s"

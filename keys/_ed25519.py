@@ -124,8 +124,10 @@ class PublicKey:
     def __init__(self, raw: bytes, *, backend: str | None = None) -> None:
         if not isinstance(raw, bytes) or len(raw) != 32:
             raise MalformedError("Ed25519 public key: must be exactly 32 bytes")
-        point = _decode_point(raw)
-        if _has_small_order(point):
+        _decode_point(raw)  # canonical and on the curve, or raises
+        # Canonical encodings are unique, so a small-order point can only be one of the 8
+        # canonical small-order encodings (derived, and checked, at import time).
+        if raw in SMALL_ORDER_ENCODINGS:
             raise MalformedError("Ed25519 public key: point of small order")
         self.raw = raw
         self._backend = backend or DEFAULT_BACKEND

@@ -36,6 +36,7 @@ __all__ = [
     "node_hash",
     "node_hash_at",
     "node_location",
+    "path_parts",
     "plan_rows",
     "root_from_inclusion_proof",
     "root_plan",
@@ -138,27 +139,40 @@ def _peaks(size: int) -> tuple[tuple[int, int], ...]:
     return tuple(peaks)
 
 
-def _path(start: int, level: int, size: int) -> Plan:
-    """Inclusion path of the complete subtree of ``2**level`` leaves starting at leaf ``start``
-    in the tree of ``size`` leaves (transparency-dev/merkle's formulation of RFC 9162 PATH).
+@functools.lru_cache(maxsize=256)
+def _peak_parts(size: int, j: int) -> tuple[tuple[Node, ...], tuple[Node, ...]]:
+    """For the peak ``j`` of a tree of ``size`` leaves: the peaks to its right (to fold into
+    one hash) and the peaks to its left, nearest first."""
+    peaks = _peaks(size)
+    right = tuple((st + (1 << lv) - 1) << 6 | lv for lv, st in peaks[j + 1 :])
+    left = tuple((st + (1 << lv) - 1) << 6 | lv for lv, st in reversed(peaks[:j]))
+    return right, left
 
-    The tree of ``size`` leaves is a list of perfect subtrees ("peaks"), largest first. The
-    path is: the siblings inside the peak holding the node, bottom up; then the hash of all
-    peaks to its right folded together (one element); then each peak to its left, nearest
-    first."""
+
+def path_parts(
+    start: int, level: int, size: int
+) -> tuple[list[Node], tuple[Node, ...], tuple[Node, ...]]:
+    """Inclusion path of the complete subtree of ``2**level`` leaves starting at leaf ``start``
+    in the tree of ``size`` leaves (transparency-dev/merkle's formulation of RFC 9162 PATH),
+    as three parts: the siblings inside the peak holding the node, bottom up; the peaks to its
+    right, whose fold is one path element (empty: no element); the peaks to its left, nearest
+    first, one element each. The tree of ``size`` leaves is a list of perfect subtrees
+    ("peaks"), largest first."""
     peaks = _peaks(size)
     j = 0
     while start >= peaks[j][1] + (1 << peaks[j][0]):
         j += 1
-    height = peaks[j][0]
-    out: Plan = []
-    for lv in range(level, height):
-        k = (start >> lv) ^ 1
-        out.append([(((k + 1) << lv) - 1) << 6 | lv])
-    if j + 1 < len(peaks):
-        out.append([(st + (1 << lv) - 1) << 6 | lv for lv, st in peaks[j + 1 :]])
-    for lv, st in reversed(peaks[:j]):
-        out.append([(st + (1 << lv) - 1) << 6 | lv])
+    siblings = [((((start >> lv) ^ 1) + 1 << lv) - 1) << 6 | lv for lv in range(level, peaks[j][0])]
+    right, left = _peak_parts(size, j)
+    return siblings, right, left
+
+
+def _path(start: int, level: int, size: int) -> Plan:
+    siblings, right, left = path_parts(start, level, size)
+    out: Plan = [[n] for n in siblings]
+    if right:
+        out.append(list(right))
+    out.extend([n] for n in left)
     return out
 
 

@@ -6,9 +6,10 @@ I/O lives here and only here; the math is in ``_merkle`` and the formats in ``_r
 - WAL mode with ``synchronous=FULL``: a commit is fsynced before ``append`` returns.
 - Appends run in ``BEGIN IMMEDIATE`` transactions, so writers in several processes serialize;
   the next index is read inside the write lock, so none is lost or duplicated.
-- Appending leaf n writes one row: the record bytes and the hashes of the complete subtrees it
-  completes (Go sumdb/tlog's stored hashes, grouped by leaf), so roots and proofs at any size
-  need O(log n) row reads in one query, and opening a ledger reads nothing but its metadata.
+- Appending leaf n writes the record's bytes and one ``tree`` row: the hashes of the complete
+  subtrees it completes (Go sumdb/tlog's stored hashes, grouped by leaf), so roots and proofs
+  at any size need O(log n) row reads in one query, and opening a ledger reads nothing but its
+  metadata.
 - The latest checkpoint (table ``head``) advances only by compare-and-swap inside the same
   transaction that computed its root, and only after the stored tree is checked to still have
   the previous checkpoint's root at the previous size: the log cannot sign two inconsistent
@@ -76,6 +77,10 @@ CREATE TRIGGER IF NOT EXISTS records_append_only_u BEFORE UPDATE ON records
 BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS records_append_only_d BEFORE DELETE ON records
 BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS tree_append_only_u BEFORE UPDATE ON tree
+BEGIN SELECT RAISE(ABORT, 'the tree is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS tree_append_only_d BEFORE DELETE ON tree
+BEGIN SELECT RAISE(ABORT, 'the tree is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS checkpoints_append_only_u BEFORE UPDATE ON checkpoints
 BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS checkpoints_append_only_d BEFORE DELETE ON checkpoints
@@ -165,12 +170,10 @@ class Ledger:
             db = sqlite_utils.Database(conn)
             conn.execute("BEGIN IMMEDIATE")
             db.table("meta").create({"key": str, "value": str}, pk="key")
-            # hashes (leaf hash + completed subtree hashes) before data: proofs read only them
-            db.table("records").create(
-                {"idx": int, "hashes": bytes, "data": bytes},
-                pk="idx",
-                not_null={"hashes", "data"},
-            )
+            db.table("records").create({"idx": int, "data": bytes}, pk="idx", not_null={"data"})
+            # Row n: the leaf hash of record n and the hashes of the subtrees it completes. A
+            # table of its own keeps it dense (~50 rows per page): proofs read only these.
+            db.table("tree").create({"idx": int, "hashes": bytes}, pk="idx", not_null={"hashes"})
             db.table("checkpoints").create(
                 {"size": int, "root": bytes, "note": bytes},
                 pk="size",
@@ -247,7 +250,7 @@ class Ledger:
         """The stored hash rows named, in one query."""
         want = list(dict.fromkeys(rows))
         marks = ",".join("?" * len(want))
-        q = f"SELECT idx, hashes FROM records WHERE idx IN ({marks})"  # noqa: S608
+        q = f"SELECT idx, hashes FROM tree WHERE idx IN ({marks})"  # noqa: S608
         got = dict(self._conn.execute(q, want).fetchall())
         if len(got) != len(want):
             raise MalformedError("ledger: size beyond the tree")
@@ -279,32 +282,6 @@ class Ledger:
                     cache[n] = h
         return out
 
-    def _assemble(self, plan: list[list[int]]) -> list[bytes]:
-        """Proof hashes of a plan. Folds of several nodes (the right border of the tree) are
-        cached like the nodes: they depend only on stored hashes."""
-        folds = self._folds
-        need: list[int] = []
-        for element in plan:
-            if len(element) == 1:
-                need.append(element[0])
-            elif tuple(element) not in folds:
-                need.extend(element)
-        h = self._node_hashes(need)
-        out = []
-        for element in plan:
-            if len(element) == 1:
-                out.append(h[element[0]])
-                continue
-            key = tuple(element)
-            f = folds.get(key)
-            if f is None:
-                f = mk.fold([h[n] for n in element])
-                if len(folds) > _CACHE_FOLDS:
-                    folds.clear()
-                folds[key] = f
-            out.append(f)
-        return out
-
     def root(self, size: int | None = None) -> bytes:
         """RFC 9162 root hash of the first ``size`` records (default: all)."""
         if size is None:
@@ -327,11 +304,28 @@ class Ledger:
         _check_size(size)
         if index >= size:
             raise MalformedError("inclusion proof: index must be smaller than size")
-        plan = mk.inclusion_plan(index, size)
-        if not plan:
-            self.leaf_hash(index)  # size 1: still refuse a tree that does not exist
+        if size == 1:
+            self.leaf_hash(index)  # still refuse a tree that does not exist
             return []
-        return self._assemble(plan)
+        return self._path_hashes(*mk.path_parts(index, 0, size))
+
+    def _path_hashes(
+        self, siblings: list[int], right: tuple[int, ...], left: tuple[int, ...]
+    ) -> list[bytes]:
+        """The hashes of a path given as parts (see ``_merkle.path_parts``), in one query."""
+        fold = self._folds.get(right) if right else None
+        need = [*siblings, *left] if fold is not None or not right else [*siblings, *right, *left]
+        h = self._node_hashes(need)
+        out = [h[n] for n in siblings]
+        if right:
+            if fold is None:
+                fold = mk.fold([h[n] for n in right])
+                if len(self._folds) > _CACHE_FOLDS:
+                    self._folds.clear()
+                self._folds[right] = fold
+            out.append(fold)
+        out.extend(h[n] for n in left)
+        return out
 
     def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
         """RFC 9162 consistency proof from ``size1`` to ``size2`` (0 < size1 <= size2)."""
@@ -341,7 +335,16 @@ class Ledger:
             raise MalformedError("consistency proof: need 0 < size1 <= size2")
         if size2 > self.size:
             raise MalformedError("consistency proof: size2 beyond the tree")
-        return self._assemble(mk.consistency_plan(size1, size2))
+        if size1 == size2:
+            return []
+        # The largest perfect subtree ending at size1 (left out when size1 is a power of two:
+        # the verifier holds it as the old root), then its inclusion path in the size2 tree.
+        level = (size1 & -size1).bit_length() - 1
+        start = size1 - (1 << level)
+        siblings, right, left = mk.path_parts(start, level, size2)
+        if start:
+            siblings = [(size1 - 1) << 6 | level, *siblings]
+        return self._path_hashes(siblings, right, left)
 
     def record_bytes(self, index: int) -> bytes:
         _check_size(index)
@@ -518,7 +521,8 @@ class Ledger:
                 have = self._node_hashes([*edge, last]) if size else {}
                 frontier = mk.Frontier(size, [have[n] for n in edge])
                 prev = have[last] if size else ZERO_HASH
-            rows: list[tuple[int, bytes, bytes]] = []
+            rows: list[tuple[int, bytes]] = []
+            tree_rows: list[tuple[int, bytes]] = []
             out: list[Appended] = []
             index = size
             if entries is not None:
@@ -526,24 +530,26 @@ class Ledger:
                 for et, en in entries:
                     raw = encode(index, prev, et, en)
                     lh = mk.leaf_hash(raw)
-                    rows.append((index, frontier.append(lh), raw))
+                    rows.append((index, raw))
+                    tree_rows.append((index, frontier.append(lh)))
                     out.append(Appended(index, lh, raw))
                     prev = lh
                     index += 1
             else:
-                assert entries_bytes is not None
-                for raw in entries_bytes:
+                for raw in entries_bytes or ():
                     rec = decode_record(raw)
                     if rec.index != index:
                         raise LedgerIntegrityError(f"import: record {index} has index {rec.index}")
                     if rec.prev != prev:
                         raise LedgerIntegrityError(f"import: record {index} breaks the prev chain")
                     lh = mk.leaf_hash(raw)
-                    rows.append((index, frontier.append(lh), raw))
+                    rows.append((index, raw))
+                    tree_rows.append((index, frontier.append(lh)))
                     out.append(Appended(index, lh, raw))
                     prev = lh
                     index += 1
-            conn.executemany("INSERT INTO records (idx, hashes, data) VALUES (?, ?, ?)", rows)
+            conn.executemany("INSERT INTO records (idx, data) VALUES (?, ?)", rows)
+            conn.executemany("INSERT INTO tree (idx, hashes) VALUES (?, ?)", tree_rows)
             if log_key is not None:
                 self._advance_checkpoint(frontier.size, frontier.root(), log_key)
             conn.execute("COMMIT")

@@ -166,7 +166,7 @@ def test_proof_reads_are_logarithmic(big):
 
 def test_each_row_stores_the_subtrees_its_leaf_completes(big):
     led, leaves = big
-    rows = dict(led._conn.execute("SELECT idx, hashes FROM records"))
+    rows = dict(led._conn.execute("SELECT idx, hashes FROM tree"))
     assert len(rows) == REF_SIZE
     for n, blob in rows.items():
         assert len(blob) == 32 * _merkle.row_hash_count(n)

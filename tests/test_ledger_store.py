@@ -319,7 +319,8 @@ def test_storage_is_append_only(led):
     for sql in [
         "UPDATE records SET data = x'00' WHERE idx = 1",
         "DELETE FROM records WHERE idx = 2",
-        "UPDATE records SET hashes = x'00' WHERE idx = 0",
+        "UPDATE tree SET hashes = x'00' WHERE idx = 0",
+        "DELETE FROM tree WHERE idx = 2",
         "UPDATE checkpoints SET note = x'00'",
         "DELETE FROM checkpoints",
         "UPDATE head SET size = 1",

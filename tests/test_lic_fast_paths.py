@@ -167,3 +167,71 @@ def test_jwt_split_agrees_on_random_edits(data):
         i = data.draw(st.integers(0, len(b) - 1))
         b[i] = data.draw(st.sampled_from(list(b'{}[]",:\\ 0aZl')))
     assert fast_parse(bytes(b)) == full_parse(bytes(b))
+
+
+# --- the JWT base64 tail -------------------------------------------------------------------
+
+B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def b64_full(p):
+    from lic._token import _b64url
+
+    try:
+        return fast_parse(_b64url(p, "JWT payload"))
+    except LicError:
+        return None
+
+
+def b64_tail(p):
+    from lic import License
+    from lic._token import _jwt_claims_b64
+
+    try:
+        claims = _jwt_claims_b64(p)
+        if isinstance(claims, dict) and isinstance(claims.get("lic"), dict):
+            claims["lic"] = License.from_mapping(claims["lic"], known_codes=False)
+        return claims
+    except LicError:
+        return None
+
+
+@pytest.mark.parametrize("pad", range(3))
+def test_jwt_tail_path_is_taken_and_agrees_on_every_alignment(pad, monkeypatch):
+    from lic import _token
+
+    p = issue("jwt", sub="acme" + "x" * pad).split(b".")[1]
+    assert b64_tail(p) == b64_full(p) is not None  # registers the tail
+    calls = []
+    real = _token._jwt_claims
+    monkeypatch.setattr(_token, "_jwt_claims", lambda b: calls.append(1) or real(b))
+    assert b64_tail(p) == b64_full(p)
+    calls.clear()
+    b64_tail(p)
+    assert calls == []  # the tail was recognised: the license part was not parsed again
+
+
+@pytest.mark.parametrize("pad", range(3))
+def test_jwt_tail_path_agrees_on_mutations(pad):
+    p = issue("jwt", sub="acme" + "x" * pad).split(b".")[1]
+    b64_tail(p)
+    positions = [*range(0, 40), *range(len(p) - 1400, len(p) - 1200), *range(len(p) - 40, len(p))]
+    for i in positions:
+        for c in (b"A", b"Q", b"g", b"w", b"-", b"_", b"=", b"+"):
+            bad = p[:i] + c + p[i + 1 :]
+            assert b64_tail(bad) == b64_full(bad)
+        bad = p[:i] + p[i + 1 :]
+        assert b64_tail(bad) == b64_full(bad)
+        bad = p[:i] + b"A" + p[i:]
+        assert b64_tail(bad) == b64_full(bad)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_jwt_tail_path_agrees_on_random_head_edits(data):
+    pad = data.draw(st.integers(0, 2))
+    p = bytearray(issue("jwt", sub="acme" + "x" * pad).split(b".")[1])
+    b64_tail(bytes(p))
+    for _ in range(data.draw(st.integers(1, 3))):
+        p[data.draw(st.integers(0, len(p) - 1))] = data.draw(st.sampled_from(B64))
+    assert b64_tail(bytes(p)) == b64_full(bytes(p))

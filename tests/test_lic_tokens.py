@@ -380,3 +380,15 @@ def test_a_verified_license_cannot_be_changed_by_its_reader():
         first.license.tier = "academic"  # type: ignore[misc]
     second = lic.verify(issue("jwt", jti=b"another"), trust(), now=NOW)
     assert second.license.duties["report-incidents"]["within"] == "P3D"
+
+
+def test_issuer_key_outside_its_trust_window_is_refused():
+    from keys import TrustEntry, TrustStore, UntrustedKeyError
+
+    token = issue("jwt")
+    for window in ({"not_after": NOW}, {"not_before": NOW + 1}):
+        store = TrustStore([TrustEntry(ISSUER.public_key, "issuer", "issuer", **window)])
+        with pytest.raises(UntrustedKeyError):
+            lic.verify(token, store, now=NOW)
+    store = TrustStore([TrustEntry(ISSUER.public_key, "issuer", "issuer", not_after=NOW + 1)])
+    assert lic.verify(token, store, now=NOW).sub == "acme"
