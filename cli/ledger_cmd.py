@@ -15,6 +15,7 @@ import click
 
 import ledger as lg
 from keys import LedgerIntegrityError, MalformedError, VerificationError, b64std_encode
+from lic import cbor
 
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
 from ._output import emit, json_option
@@ -129,9 +130,11 @@ def append_cmd(
 ) -> None:
     """Append one entry durably; prints its index and leaf hash.
 
-    The payload is signed by AUTHORKEY into a COSE_Sign1 (alg EdDSA, kid = the key's
-    thumbprint, typ = the entry type). A checkpoint covering it comes from 'lic ledger
-    checkpoint'.
+    FILE is the payload in deterministic CBOR, signed by AUTHORKEY into a COSE_Sign1 (alg
+    EdDSA, kid = the key's thumbprint, typ = the entry type); with --signed, FILE is such a
+    COSE_Sign1 already. Either way the entry passes the typed checks (schema, author role,
+    references) before it is written. The typed commands (grant, revoke, ...) build payloads
+    for people. A checkpoint covering it comes from 'lic ledger checkpoint'.
     """
     if signed == (key_name is not None):
         raise click.UsageError("give exactly one of --key AUTHORKEY and --signed")
@@ -139,8 +142,12 @@ def append_cmd(
     with lg.Ledger.open(db) as led:
         if key_name is not None:
             author = load_signing_key(keyring_dir, key_name, passphrase_file, passphrase_env)
-            data = lg.sign_entry(entry_type, data, author)
-        a = led.append(entry_type, data)
+            payload = cbor.decode(data, max_size=lg.MAX_ENTRY_SIZE)
+            if not isinstance(payload, dict):
+                raise MalformedError("entry payload: must be a CBOR map")
+            a = lg.append_entry(led, entry_type, payload, author)
+        else:
+            a = lg.append_signed_entry(led, entry_type, data)
     info = {"index": a.index, "leaf_hash": a.leaf_hash.hex()}
     emit(info, as_json=as_json, text=f"appended {a.index} {a.leaf_hash.hex()}")
 

@@ -122,6 +122,7 @@ from ._store import (
 from ._typed import (
     OpenedEntry,
     append_entry,
+    append_signed_entry,
     make_entry,
     open_entry,
     state_of,
@@ -208,6 +209,7 @@ __all__ = [
     "WitnessServer",
     "add_signatures",
     "append_entry",
+    "append_signed_entry",
     "attestation_payload",
     "audit",
     "audit_db",

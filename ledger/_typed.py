@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from keys import SigningKey
-from keys.errors import DeniedError, LicError, MalformedError
+from keys import PublicKey, SigningKey
+from keys.errors import DeniedError, LicError, MalformedError, UntrustedKeyError
 from lic import cbor, cose
 
 from ._entry_types import entry_problems, validate_entry
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "OpenedEntry",
     "append_entry",
+    "append_signed_entry",
     "make_entry",
     "open_entry",
     "state_of",
@@ -92,24 +93,49 @@ def append_entry(
     now: int | None = None,
     log_key: SigningKey | None = None,
 ) -> Appended:
-    """Append a typed entry after the derived state accepts it; refuse it with every reason.
-
-    Raises MalformedError when the payload breaks its schema and DeniedError when the ledger's
-    state refuses it (author role, cross-references, transitions). Nothing is written then.
-    """
+    """Sign ``payload`` as ``author`` and append it (see ``append_signed_entry``)."""
     problems = entry_problems(entry_type, payload)
     if problems:
         detail = "; ".join(f"{path or '(entry)'}: {msg}" for path, msg in problems)
         raise MalformedError(f"{entry_type} entry refused: {detail}")
     entry = make_entry(entry_type, payload, author)
-    pub = author.public_key.raw
+    return append_signed_entry(ledger, entry_type, entry, now=now, log_key=log_key)
+
+
+def append_signed_entry(
+    ledger: Ledger,
+    entry_type: str,
+    entry: bytes,
+    *,
+    now: int | None = None,
+    log_key: SigningKey | None = None,
+) -> Appended:
+    """Append an entry its author signed, after every check the audit makes of it.
+
+    Structure and schema problems raise MalformedError; an unknown author, a bad signature or a
+    refusal by the ledger's state (author role at this time, cross-references, transitions)
+    raise a VerificationError or DeniedError. The state checks run inside the store's write
+    transaction, so two appenders cannot both pass a check only one may pass. Nothing is
+    written when anything fails.
+    """
+    msg = check_entry(entry_type, entry)
+    try:
+        kid = msg.protected[cose.HDR_KID].decode("ascii")
+    except UnicodeDecodeError as e:
+        raise MalformedError("entry: kid is not an ASCII key id") from e
+    payload = cbor.decode(msg.payload, max_size=MAX_ENTRY_SIZE)
+    problems = entry_problems(entry_type, payload)
+    if problems:
+        detail = "; ".join(f"{path or '(entry)'}: {m}" for path, m in problems)
+        raise MalformedError(f"{entry_type} entry refused: {detail}")
 
     def check(size: int, t: int) -> None:
-        state = ledger.cached_state(state_of)
-        if state.size != size:  # another process appended since: catch up
-            for _, raw in ledger.iter_records(state.size, size):
-                apply_record(state, decode_record(raw))
-        findings = state.apply(size, t, entry_type, payload, pub)
+        state = _caught_up(ledger, size)
+        author = state.author_key(kid, payload)
+        if author is None:
+            raise UntrustedKeyError(f"entry refused: author key {kid} is not known to the ledger")
+        PublicKey(author).verify(msg.signature, msg.to_be_signed())
+        findings = state.apply(size, t, entry_type, payload, author)
         if findings:
             ledger.drop_cached_state()
             raise DeniedError("entry refused: " + "; ".join(f.message for f in findings))
@@ -121,11 +147,15 @@ def append_entry(
         raise
 
 
-def token_status(ledger: Ledger, digest: bytes, at: int) -> TokenStatus:
-    """A token's status at ``at`` in ``ledger``, with the records that say so."""
+def _caught_up(ledger: Ledger, size: int) -> LedgerState:
+    """The ledger handle's cached state, brought up to ``size`` records."""
     state: LedgerState = ledger.cached_state(state_of)
-    size = ledger.size
-    if state.size != size:
+    if state.size != size:  # another process appended since: catch up
         for _, raw in ledger.iter_records(state.size, size):
             apply_record(state, decode_record(raw))
-    return state.status(digest, at)
+    return state
+
+
+def token_status(ledger: Ledger, digest: bytes, at: int) -> TokenStatus:
+    """A token's status at ``at`` in ``ledger``, with the records that say so."""
+    return _caught_up(ledger, ledger.size).status(digest, at)

@@ -1,5 +1,6 @@
 """`lic ledger ...` through click's CliRunner: every command, its JSON, exit codes 0/1/2."""
 
+import hashlib
 import json
 
 import pytest
@@ -7,7 +8,14 @@ from click.testing import CliRunner
 
 import ledger
 from cli.main import cli
-from keys import Keyring
+from keys import Keyring, SigningKey
+from lic import cbor
+
+
+def _payload(i):
+    """A typed entry the log key may append: registering a fresh issuer key."""
+    key = SigningKey.from_seed(hashlib.sha256(b"cli-ledger %d" % i).digest())
+    return cbor.encode({"at": 1, "key": key.public_key.raw, "role": "issuer", "name": f"k{i}"})
 
 
 @pytest.fixture
@@ -49,17 +57,17 @@ def _setup(env, n=3):
     assert vkey == Keyring(ring).public("log").verifier_key("example.com/log")
     for i in range(n):
         p = tmp / f"p{i}.txt"
-        p.write_bytes(f"payload {i}".encode())
+        p.write_bytes(_payload(i))
         res = run(
             runner,
             "ledger",
             "append",
             "--type",
-            "note",
+            "key.add",
             "--file",
             p,
             "--key",
-            "alice",
+            "log",
             "--db",
             db,
             "--keyring",
@@ -123,17 +131,17 @@ def test_init_append_checkpoint_prove_verify(env):
 
     # a record not yet covered by the latest checkpoint
     p = tmp / "p9.txt"
-    p.write_bytes(b"late")
+    p.write_bytes(_payload(9))
     run(
         runner,
         "ledger",
         "append",
         "--type",
-        "note",
+        "key.add",
         "--file",
         p,
         "--key",
-        "alice",
+        "log",
         "--db",
         db,
         "--keyring",
@@ -166,14 +174,48 @@ def test_append_variants_and_bad_input(env):
         code=2,
     )
     run(runner, "ledger", "append", "--type", "note", "--file", p, "--signed", "--db", db, code=2)
-    signed = tmp / "e.cose"
-    signed.write_bytes(ledger.sign_entry("note", b"pre-signed", Keyring(ring).load("alice")))
-    res = run(
+    # typed checks: an unknown type, and an author the ledger does not know
+    run(
         runner,
         "ledger",
         "append",
         "--type",
         "note",
+        "--file",
+        p,
+        "--key",
+        "log",
+        "--db",
+        db,
+        "--keyring",
+        ring,
+        code=2,
+    )
+    res = run(
+        runner,
+        "ledger",
+        "append",
+        "--type",
+        "key.add",
+        "--file",
+        p,
+        "--key",
+        "alice",
+        "--db",
+        db,
+        "--keyring",
+        ring,
+        code=1,
+    )
+    assert "not known to the ledger" in res.output
+    signed = tmp / "e.cose"
+    signed.write_bytes(ledger.sign_entry("key.add", _payload(5), Keyring(ring).load("log")))
+    res = run(
+        runner,
+        "ledger",
+        "append",
+        "--type",
+        "key.add",
         "--file",
         signed,
         "--signed",
@@ -213,8 +255,8 @@ def test_append_variants_and_bad_input(env):
     )
     res = run(runner, "ledger", "show", "--index", 1, "--db", db, "--json")
     shown = json.loads(res.output)
-    assert shown["type"] == "note" and shown["payload_size"] == len(b"pre-signed")
-    assert shown["author_kid"] == Keyring(ring).public("alice").thumbprint
+    assert shown["type"] == "key.add" and shown["payload_size"] == len(_payload(5))
+    assert shown["author_kid"] == Keyring(ring).public("log").thumbprint
     run(runner, "ledger", "show", "--index", 2, "--db", db, code=2)
     res = run(runner, "ledger", "show", "--index", 0, "--db", tmp / "none.db", code=2)
     assert "lic ledger init" in res.output
