@@ -3,6 +3,7 @@ each status code with its body and content type, loopback-only binding, the `lic
 serve` process, and 2-of-3 cosignature collection by `lic ledger checkpoint --witness`."""
 
 import contextlib
+import hashlib
 import http.client
 import json
 import os
@@ -36,6 +37,7 @@ from ledger import (
     post_add_checkpoint,
     verify_cosignature,
 )
+from lic import cbor
 
 NOW = 1_760_000_000
 
@@ -246,17 +248,20 @@ def test_two_of_three_quorum_collection(tmp_path):
     )
     assert res.exit_code == 0, res.output
     log_vkey = json.loads(res.output)["log_vkey"]
-    (tmp_path / "e").write_bytes(b"entry")
-    for _ in range(3):
+    for k in range(5):  # typed entries the log key may append: fresh issuer keys
+        key = SigningKey.from_seed(hashlib.sha256(b"witness-http %d" % k).digest())
+        payload = {"at": 1, "key": key.public_key.raw, "role": "issuer", "name": f"k{k}"}
+        (tmp_path / f"e{k}").write_bytes(cbor.encode(payload))
+    for n in range(3):
         r = runner.invoke(
             cli,
             [
                 "ledger",
                 "append",
                 "--type",
-                "note",
+                "key.add",
                 "--file",
-                str(tmp_path / "e"),
+                str(tmp_path / f"e{n}"),
                 "--key",
                 "log",
                 "--db",
@@ -303,16 +308,16 @@ def test_two_of_three_quorum_collection(tmp_path):
             stored = led.cosigned_checkpoint()
             assert stored.note == note
         # the log grows; the witnesses answer 409 with size 3, then accept the proof
-        for _ in range(2):
+        for n in (3, 4):
             runner.invoke(
                 cli,
                 [
                     "ledger",
                     "append",
                     "--type",
-                    "note",
+                    "key.add",
                     "--file",
-                    str(tmp_path / "e"),
+                    str(tmp_path / f"e{n}"),
                     "--key",
                     "log",
                     "--db",
