@@ -62,6 +62,7 @@ class Withdrawal:
     reason: str
     effective: int
     cascade: bool
+    time: int = 0  # integration time of the withdrawing record
 
 
 @dataclass(slots=True)
@@ -76,6 +77,10 @@ class Grant:
     author: bytes
     holder: bytes
     withdrawals: list[Withdrawal] = field(default_factory=list)
+    request: int | None = None  # the access request this grant answers, if named
+    time: int = 0  # integration time of the grant record
+    # Withdrawals lifted by a reinstatement, with the reinstating record's index (for "as of").
+    lifted: list[tuple[Withdrawal, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +121,7 @@ class LedgerState:
         self.decisions: dict[int, dict[str, Any]] = {}
         self.appeals: dict[int, dict[str, Any]] = {}
         self.withdrawals: dict[int, list[bytes]] = {}  # revoke/suspend index -> affected digests
+        self.withdrawal_info: dict[int, Withdrawal] = {}  # revoke/suspend index -> what it says
         self.incidents: dict[int, Incident] = {}
         self.attestations: dict[bytes, list[int]] = {}  # subject digest -> attest indexes
         self.size = 0
@@ -254,7 +260,10 @@ class LedgerState:
 
     def _do_appeal_decide(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         self.appeals[p["appeal"]].update(
-            outcome=p["outcome"], decided=p["decided_at"], independent=p["independent"]
+            outcome=p["outcome"],
+            decided=p["decided_at"],
+            independent=p["independent"],
+            decided_index=index,
         )
 
     # -- grants -----------------------------------------------------------------------------
@@ -283,6 +292,8 @@ class LedgerState:
             p.get("parent"),
             author,
             p["holder"],
+            request=p.get("request"),
+            time=time,
         )
         if p.get("parent") is not None:
             self.children.setdefault(p["parent"], []).append(d)
@@ -308,23 +319,26 @@ class LedgerState:
     _check_suspend = _check_targets
     _check_reinstate = _check_targets
 
-    def _withdraw(self, kind: str, index: int, p: dict[str, Any]) -> None:
-        w = Withdrawal(kind, index, p["reason"], p["effective"], p["cascade"])
+    def _withdraw(self, kind: str, index: int, time: int, p: dict[str, Any]) -> None:
+        w = Withdrawal(kind, index, p["reason"], p["effective"], p["cascade"], time)
         targets = self._targets(p)
         for d in targets:
             self.grants[d].withdrawals.append(w)
         self.withdrawals[index] = targets
+        self.withdrawal_info[index] = w
 
     def _do_revoke(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
-        self._withdraw("revoked", index, p)
+        self._withdraw("revoked", index, time, p)
 
     def _do_suspend(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
-        self._withdraw("suspended", index, p)
+        self._withdraw("suspended", index, time, p)
 
     def _do_reinstate(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         for d in self._targets(p):
             g = self.grants[d]
-            g.withdrawals = [w for w in g.withdrawals if w.effective > p["effective"]]
+            kept = [w for w in g.withdrawals if w.effective > p["effective"]]
+            g.lifted += [(w, index) for w in g.withdrawals if w.effective <= p["effective"]]
+            g.withdrawals = kept
 
     def status(self, digest: bytes, t: int) -> TokenStatus:
         """A token's status at time t: its own withdrawals, then cascading ones from ancestors."""
@@ -342,6 +356,42 @@ class LedgerState:
             node = self.grants.get(node.parent) if node.parent is not None else None
             own = False
         return TokenStatus("active", (g.index,))
+
+    def status_as_of(self, digest: bytes, t: int, before: int) -> TokenStatus:
+        """Like ``status``, as the ledger stood before record index ``before``.
+
+        Grants, withdrawals and reinstatements recorded at or after ``before`` are ignored.
+        """
+        g = self.grants.get(digest)
+        if g is None or g.index >= before:
+            return TokenStatus("unknown", ())
+        node: Grant | None = g
+        own = True
+        while node is not None:
+            known = node.withdrawals + [w for w, lifted_by in node.lifted if lifted_by >= before]
+            live = [
+                w for w in known if w.index < before and w.effective <= t and (own or w.cascade)
+            ]
+            for kind in ("revoked", "suspended"):
+                hits = sorted(w.index for w in live if w.kind == kind)
+                if hits:
+                    return TokenStatus(kind, tuple(hits), None if own else node.digest)
+            node = self.grants.get(node.parent) if node.parent is not None else None
+            own = False
+        return TokenStatus("active", (g.index,))
+
+    def descendants(self, digest: bytes, before: int) -> list[bytes]:
+        """Every sublicense below ``digest`` granted before record index ``before``."""
+        out: list[bytes] = []
+        stack = [digest]
+        seen = {digest}
+        while stack:
+            for child in self.children.get(stack.pop(), []):
+                if child not in seen and self.grants[child].index < before:
+                    seen.add(child)
+                    out.append(child)
+                    stack.append(child)
+        return out
 
     # -- provenance -------------------------------------------------------------------------
     def _check_attest(self, p: dict[str, Any]) -> Iterator[str]:
