@@ -39,6 +39,7 @@ class Disclosure:
     values: dict[str, int] = field(default_factory=dict)
     lines: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
     public: set[str] = field(default_factory=set)
+    unsafe: set[str] = field(default_factory=set)  # totals of lines that could not be protected
     suppressed: set[str] = field(default_factory=set)
     _solved: bool = False
 
@@ -61,47 +62,65 @@ class Disclosure:
     def _primary(self, cid: str) -> bool:
         return 1 <= self.values[cid] < self.k and cid not in self.public
 
-    def _bounds(self, cid: str) -> tuple[int, int]:
-        return (1, self.k - 1) if self._primary(cid) else (self.k, _INF)
+    def bounds(self) -> dict[str, tuple[int, int]]:
+        """What a reader can infer about every cell: interval propagation over all lines.
 
-    def _line_safe(self, members: tuple[str, ...], total: str) -> bool:
-        hidden = [c for c in members if c in self.suppressed]
-        if total in self.suppressed:
-            return bool(hidden) or all(self.values[c] == 0 for c in members)
-        if not hidden:
-            return True
-        rest = self.values[total] - sum(self.values[c] for c in members if c not in self.suppressed)
-        bounds = [self._bounds(c) for c in hidden]
-        for i, (lo_c, hi_c) in enumerate(bounds):
-            others = bounds[:i] + bounds[i + 1 :]
-            lo_others = sum(b[0] for b in others)
-            hi_others = _INF if any(b[1] >= _INF for b in others) else sum(b[1] for b in others)
-            lo = max(lo_c, rest - hi_others)
-            hi = min(hi_c, rest - lo_others)
-            if hi <= lo:
-                return False
-        return True
-
-    def solve(self) -> None:
-        """Primary then secondary suppression, to a fixed point."""
-        self.suppressed = {c for c in self.values if self._primary(c)}
-        changed = True
-        while changed:
+        A published cell is exact; a suppressed one starts in [1, k-1] (primary) or [k, inf)
+        (secondary) -- the reader knows the rule -- and every line narrows its members and total.
+        """
+        b = {
+            c: (v, v) if c not in self.suppressed else self._start(c)
+            for c, v in self.values.items()
+        }
+        for _ in range(64):
             changed = False
             for members, total in self.lines:
-                while not self._line_safe(members, total):
-                    pick = sorted(
-                        (self.values[c], c)
-                        for c in members
-                        if c not in self.suppressed and c not in self.public and self.values[c] > 0
-                    )
-                    if pick:
-                        self.suppressed.add(pick[0][1])
-                    elif total not in self.suppressed and total not in self.public:
-                        self.suppressed.add(total)
-                    else:
-                        break
-                    changed = True
+                lo_sum = sum(b[m][0] for m in members)
+                hi_sum = min(_INF, sum(b[m][1] for m in members))
+                t_lo, t_hi = max(b[total][0], lo_sum), min(b[total][1], hi_sum)
+                if (t_lo, t_hi) != b[total]:
+                    b[total], changed = (t_lo, t_hi), True
+                for m in members:
+                    others_lo = lo_sum - b[m][0]
+                    others_hi = _INF if hi_sum >= _INF else hi_sum - b[m][1]
+                    lo = max(b[m][0], t_lo - others_hi)
+                    hi = min(b[m][1], t_hi - others_lo)
+                    if (lo, hi) != b[m]:
+                        b[m], changed = (lo, hi), True
+            if not changed:
+                break
+        return b
+
+    def _start(self, cid: str) -> tuple[int, int]:
+        return (1, self.k - 1) if self._primary(cid) else (self.k, _INF)
+
+    def _pinned(self) -> list[str]:
+        """Suppressed small cells whose value a reader can work out."""
+        b = self.bounds()
+        return sorted(c for c in self.suppressed if self._primary(c) and b[c][1] <= b[c][0])
+
+    def solve(self) -> None:
+        """Primary then secondary suppression, until no small cell can be worked out."""
+        self.suppressed = {c for c in self.values if self._primary(c)}
+        self.unsafe = set()
+        given_up: set[str] = set()
+        while True:
+            pinned = [c for c in self._pinned() if c not in given_up]
+            if not pinned:
+                break
+            cell = pinned[0]
+            near = [(ms, t) for ms, t in self.lines if cell == t or cell in ms]
+            candidates = sorted(
+                (self.values[c], c)
+                for ms, t in near
+                for c in (*ms, t)
+                if c not in self.suppressed and c not in self.public and self.values[c] > 0
+            )
+            if candidates:
+                self.suppressed.add(candidates[0][1])
+            else:
+                given_up.add(cell)
+                self.unsafe.update(t for _, t in near)
         self._solved = True
 
     def get(self, cid: str) -> int | None:

@@ -248,6 +248,11 @@ class _Report:
             "as_of": self.as_of,
             "records_in_report": self.b._observed,
         }
+        report["suppression"] = {
+            "k": self.b.k,
+            "suppressed_cells": len(self.d.suppressed),
+            "unprotectable_lines": sorted(self.d.unsafe),
+        }
         report["integrity"] = self.integrity(integrity)
         report["headline"] = headline(report)
         return report
