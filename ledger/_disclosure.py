@@ -39,17 +39,21 @@ class Disclosure:
     values: dict[str, int] = field(default_factory=dict)
     lines: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
     public: set[str] = field(default_factory=set)
+    no_secondary: set[str] = field(default_factory=set)
     unsafe: set[str] = field(default_factory=set)  # totals of lines that could not be protected
     suppressed: set[str] = field(default_factory=set)
     _solved: bool = False
 
-    def cell(self, cid: str, value: int, public: bool = False) -> str:
-        """Register a count. A ``public`` cell (a whole-window total) is never suppressed."""
+    def cell(self, cid: str, value: int, public: bool = False, secondary: bool = True) -> str:
+        """Register a count. A ``public`` cell (a whole-window total) is never suppressed; a
+        cell with ``secondary=False`` is suppressed only when it is small itself."""
         if cid in self.values and self.values[cid] != value:
             raise ValueError(f"cell {cid} registered with two values")
         self.values[cid] = value
         if public:
             self.public.add(cid)
+        if not secondary:
+            self.no_secondary.add(cid)
         return cid
 
     def line(self, cells: Iterable[str], total: str) -> None:
@@ -114,7 +118,10 @@ class Disclosure:
                 (self.values[c], c)
                 for ms, t in near
                 for c in (*ms, t)
-                if c not in self.suppressed and c not in self.public and self.values[c] > 0
+                if c not in self.suppressed
+                and c not in self.public
+                and c not in self.no_secondary
+                and self.values[c] > 0
             )
             if candidates:
                 self.suppressed.add(candidates[0][1])

@@ -303,6 +303,10 @@ class _Report:
                     negative += 1
                 else:
                     latencies.append(latency)
+        # The whole window's outcome counts are suppressed only when small themselves: they
+        # carry the headline rates, and the other tables hide cells around them instead.
+        for o in OUTCOMES:
+            self.d.cell(f"access.outcomes.{o}", total[o], secondary=False)
         grand = self.group(
             "access.outcomes", {o: total[o] for o in OUTCOMES}, "access.requests", public=True
         )

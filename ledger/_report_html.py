@@ -117,7 +117,7 @@ def _bars(
     """Vertical bars (counts) with an optional line (rates in [0, 1]) on a right-hand scale."""
     n = max(1, len(series))
     width = max(320, min(1040, 60 + n * 48))
-    top, bottom, left = 24, 36, 40
+    top, bottom, left = 40, 36, 40
     plot_h = height - top - bottom
     step = (width - left - 16) / n
     peak = max([v for _, v in series if v is not None] + [1])
@@ -156,7 +156,7 @@ def _bars(
             f'<circle cx="{p.split(",")[0]}" cy="{p.split(",")[1]}" r="3" fill="#20bf6b"/>'
             for p in points
         )
-        parts.append(f'<text x="{width - 8}" y="14" text-anchor="end">line: rate (0–100%)</text>')
+        parts.append(f'<text x="{left}" y="30">line: rate, 0–100%</text>')
     parts.append("</svg>")
     return "".join(parts)
 
