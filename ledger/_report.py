@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
+from keys.errors import MalformedError
+
 from ._disclosure import Disclosure
 from ._entry_types import APPEAL_OUTCOMES, CLOSE_OUTCOMES, SEVERITIES
 from ._state import Finding, LedgerState
@@ -112,9 +114,9 @@ class ReportBuilder:
 
     def __init__(self, k: int = 5, start: int | None = None, end: int | None = None) -> None:
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError("k must be a positive integer")
+            raise MalformedError("the small-cell threshold k must be a positive integer")
         if start is not None and end is not None and end <= start:
-            raise ValueError("the report window must end after it starts")
+            raise MalformedError("the report window must end after it starts")
         self.k, self.start, self.end = k, start, end
         self._cutoff: int | None = None  # index of the first record at or after `end`
         self._observed = 0

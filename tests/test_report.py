@@ -3,6 +3,7 @@ from tests/report_scenario.py's scenario() (see the comments), never by running 
 
 import pytest
 
+from keys.errors import MalformedError
 from ledger._report import ReportBuilder, month_of, nearest_rank, rate
 from ledger._state import Finding
 
@@ -281,5 +282,5 @@ def test_helpers():
     ("k", "start", "end"), [(0, None, None), (True, None, None), (5, 10, 10), (5, 10, 5)]
 )
 def test_bad_parameters(k, start, end):
-    with pytest.raises(ValueError):
+    with pytest.raises(MalformedError):
         ReportBuilder(k=k, start=start, end=end)
