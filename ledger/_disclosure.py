@@ -23,6 +23,7 @@ a line with a public total cannot be made safe, all its positive cells are suppr
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -67,33 +68,51 @@ class Disclosure:
         return 1 <= self.values[cid] < self.k and cid not in self.public
 
     def bounds(self) -> dict[str, tuple[int, int]]:
-        """What a reader can infer about every cell: interval propagation over all lines.
+        """What a reader can infer about the cells of lines that hide something.
 
         A published cell is exact; a suppressed one starts in [1, k-1] (primary) or [k, inf)
-        (secondary) -- the reader knows the rule -- and every line narrows its members and total.
+        (secondary) -- the reader knows the rule -- and every line narrows its members and
+        total, to a fixed point (a worklist over the lines whose cells changed). Lines without a
+        suppressed cell carry no information a reader lacks and are skipped.
         """
-        b = {
-            c: (v, v) if c not in self.suppressed else self._start(c)
-            for c, v in self.values.items()
-        }
-        for _ in range(64):
-            changed = False
-            for members, total in self.lines:
-                lo_sum = sum(b[m][0] for m in members)
-                hi_sum = min(_INF, sum(b[m][1] for m in members))
-                t_lo, t_hi = max(b[total][0], lo_sum), min(b[total][1], hi_sum)
-                if (t_lo, t_hi) != b[total]:
-                    b[total], changed = (t_lo, t_hi), True
-                for m in members:
-                    others_lo = lo_sum - b[m][0]
-                    others_hi = _INF if hi_sum >= _INF else hi_sum - b[m][1]
-                    lo = max(b[m][0], t_lo - others_hi)
-                    hi = min(b[m][1], t_hi - others_lo)
-                    if (lo, hi) != b[m]:
-                        b[m], changed = (lo, hi), True
-            if not changed:
-                break
+        active = [i for i, (ms, t) in enumerate(self.lines) if self._hides(ms, t)]
+        b: dict[str, tuple[int, int]] = {}
+        on: dict[str, list[int]] = {}
+        for i in active:
+            members, total = self.lines[i]
+            for c in (*members, total):
+                v = self.values[c]
+                b[c] = (v, v) if c not in self.suppressed else self._start(c)
+                on.setdefault(c, []).append(i)
+        queue, queued = deque(active), set(active)
+        while queue:
+            i = queue.popleft()
+            queued.discard(i)
+            members, total = self.lines[i]
+            lo_sum = sum(b[m][0] for m in members)
+            hi_sum = min(_INF, sum(b[m][1] for m in members))
+            changed = []
+            t_lo, t_hi = max(b[total][0], lo_sum), min(b[total][1], hi_sum)
+            if (t_lo, t_hi) != b[total]:
+                b[total] = (t_lo, t_hi)
+                changed.append(total)
+            for m in members:
+                others_lo = lo_sum - b[m][0]
+                others_hi = _INF if hi_sum >= _INF else hi_sum - b[m][1]
+                lo = max(b[m][0], t_lo - others_hi)
+                hi = min(b[m][1], t_hi - others_lo)
+                if (lo, hi) != b[m]:
+                    b[m] = (lo, hi)
+                    changed.append(m)
+            for c in changed:
+                for j in on[c]:
+                    if j not in queued:
+                        queued.add(j)
+                        queue.append(j)
         return b
+
+    def _hides(self, members: tuple[str, ...], total: str) -> bool:
+        return total in self.suppressed or any(m in self.suppressed for m in members)
 
     def _start(self, cid: str) -> tuple[int, int]:
         return (1, self.k - 1) if self._primary(cid) else (self.k, _INF)
@@ -101,10 +120,20 @@ class Disclosure:
     def _pinned(self) -> list[str]:
         """Suppressed small cells whose value a reader can work out."""
         b = self.bounds()
-        return sorted(c for c in self.suppressed if self._primary(c) and b[c][1] <= b[c][0])
+        return sorted(
+            c for c in self.suppressed if c in b and self._primary(c) and b[c][1] <= b[c][0]
+        )
 
     def solve(self) -> None:
-        """Primary then secondary suppression, until no small cell can be worked out."""
+        """Primary then secondary suppression, until no small cell can be worked out.
+
+        Each round finds every pinned small cell and, for each, hides the smallest published
+        positive cell of the lines it lies on (ties by cell id); then it looks again.
+        """
+        lines_of: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for members, total in self.lines:
+            for c in (*members, total):
+                lines_of.setdefault(c, []).append((members, total))
         self.suppressed = {c for c in self.values if self._primary(c)}
         self.unsafe = set()
         given_up: set[str] = set()
@@ -112,22 +141,22 @@ class Disclosure:
             pinned = [c for c in self._pinned() if c not in given_up]
             if not pinned:
                 break
-            cell = pinned[0]
-            near = [(ms, t) for ms, t in self.lines if cell == t or cell in ms]
-            candidates = sorted(
-                (self.values[c], c)
-                for ms, t in near
-                for c in (*ms, t)
-                if c not in self.suppressed
-                and c not in self.public
-                and c not in self.no_secondary
-                and self.values[c] > 0
-            )
-            if candidates:
-                self.suppressed.add(candidates[0][1])
-            else:
-                given_up.add(cell)
-                self.unsafe.update(t for _, t in near)
+            for cell in pinned:
+                near = lines_of.get(cell, [])
+                candidates = sorted(
+                    (self.values[c], c)
+                    for ms, t in near
+                    for c in (*ms, t)
+                    if c not in self.suppressed
+                    and c not in self.public
+                    and c not in self.no_secondary
+                    and self.values[c] > 0
+                )
+                if candidates:
+                    self.suppressed.add(candidates[0][1])
+                else:
+                    given_up.add(cell)
+                    self.unsafe.update(t for _, t in near)
         self._solved = True
 
     def get(self, cid: str) -> int | None:
