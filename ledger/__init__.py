@@ -86,6 +86,13 @@ from ._record import (
     sign_entry,
     verify_entry,
 )
+from ._report import (
+    ReportBuilder,
+    report_json_bytes,
+)
+from ._report_html import (
+    render_html,
+)
 from ._revset import (
     REVOKED_EXTENSION,
     AbsenceProof,
@@ -150,6 +157,9 @@ from ._witness_store import (
     WITNESS_FORMAT,
     Witness,
 )
+from .report_io import (
+    write_report,
+)
 
 __all__ = [
     "AUTHOR_ROLES",
@@ -198,6 +208,7 @@ __all__ = [
     "ParsedNote",
     "Receipt",
     "Record",
+    "ReportBuilder",
     "RevokedSet",
     "RevsetCommitment",
     "SignedCheckpoint",
@@ -248,6 +259,8 @@ __all__ = [
     "post_add_checkpoint",
     "prove_absent",
     "prove_present",
+    "render_html",
+    "report_json_bytes",
     "revset_leaf_hash",
     "revset_root",
     "root_from_inclusion_proof",
@@ -266,4 +279,5 @@ __all__ = [
     "verify_inclusion",
     "verify_present",
     "verify_receipt",
+    "write_report",
 ]

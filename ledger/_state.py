@@ -65,9 +65,19 @@ class Withdrawal:
     effective: int
     cascade: bool
     until: int | None = None  # lifted from this time on (a reinstatement, or a suspension's end)
+    time: int = 0  # integration time of the withdrawing record
+    lifted_by: int | None = None  # index of the reinstatement that set ``until``, if one did
 
     def live(self, t: int) -> bool:
         return self.effective <= t and (self.until is None or t < self.until)
+
+    def live_as_of(self, t: int, before: int) -> bool:
+        """Live at t as the ledger stood before record ``before`` (later lifts ignored)."""
+        if self.index >= before or self.effective > t:
+            return False
+        if self.until is None or (self.lifted_by is not None and self.lifted_by >= before):
+            return True
+        return t < self.until
 
 
 @dataclass(slots=True)
@@ -82,6 +92,8 @@ class Grant:
     author: bytes
     holder: bytes
     withdrawals: list[Withdrawal] = field(default_factory=list)
+    request: int | None = None  # the access request this grant answers, if named
+    time: int = 0  # integration time of the grant record
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +135,7 @@ class LedgerState:
         self.decisions: dict[int, dict[str, Any]] = {}
         self.appeals: dict[int, dict[str, Any]] = {}
         self.withdrawals: dict[int, list[bytes]] = {}  # revoke/suspend index -> affected digests
+        self.withdrawal_info: dict[int, Withdrawal] = {}  # revoke/suspend index -> what it says
         self.incidents: dict[int, Incident] = {}
         self.attestations: dict[bytes, list[int]] = {}  # subject digest -> attest indexes
         self.size = 0
@@ -274,7 +287,10 @@ class LedgerState:
 
     def _do_appeal_decide(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         self.appeals[p["appeal"]].update(
-            outcome=p["outcome"], decided=p["decided_at"], independent=p["independent"]
+            outcome=p["outcome"],
+            decided=p["decided_at"],
+            independent=p["independent"],
+            decided_index=index,
         )
 
     # -- grants -----------------------------------------------------------------------------
@@ -303,6 +319,8 @@ class LedgerState:
             p.get("parent"),
             author,
             p["holder"],
+            request=p.get("request"),
+            time=time,
         )
         self.kids.setdefault(jwk_thumbprint(p["holder"]), p["holder"])
         if p.get("parent") is not None:
@@ -329,25 +347,26 @@ class LedgerState:
     _check_suspend = _check_targets
     _check_reinstate = _check_targets
 
-    def _withdraw(self, kind: str, index: int, p: dict[str, Any]) -> None:
-        w = Withdrawal(kind, index, p["reason"], p["effective"], p["cascade"], p.get("until"))
+    def _withdraw(self, kind: str, index: int, time: int, p: dict[str, Any]) -> None:
+        w = Withdrawal(kind, index, p["reason"], p["effective"], p["cascade"], p.get("until"), time)
         targets = self._targets(p)
         for d in targets:
             self.grants[d].withdrawals.append(w)
         self.withdrawals[index] = targets
+        self.withdrawal_info[index] = w
 
     def _do_revoke(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
-        self._withdraw("revoked", index, p)
+        self._withdraw("revoked", index, time, p)
 
     def _do_suspend(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
-        self._withdraw("suspended", index, p)
+        self._withdraw("suspended", index, time, p)
 
     def _do_reinstate(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         at = p["effective"]
         for d in self._targets(p):
             for w in self.grants[d].withdrawals:
                 if w.effective <= at and (w.until is None or w.until > at):
-                    w.until = at
+                    w.until, w.lifted_by = at, index
 
     def status(self, digest: bytes, t: int) -> TokenStatus:
         """A token's status at time t: its own withdrawals, then cascading ones from ancestors."""
@@ -365,6 +384,39 @@ class LedgerState:
             node = self.grants.get(node.parent) if node.parent is not None else None
             own = False
         return TokenStatus("active", (g.index,))
+
+    def status_as_of(self, digest: bytes, t: int, before: int) -> TokenStatus:
+        """Like ``status``, as the ledger stood before record index ``before``.
+
+        Grants, withdrawals and reinstatements recorded at or after ``before`` are ignored.
+        """
+        g = self.grants.get(digest)
+        if g is None or g.index >= before:
+            return TokenStatus("unknown", ())
+        node: Grant | None = g
+        own = True
+        while node is not None:
+            live = [w for w in node.withdrawals if w.live_as_of(t, before) and (own or w.cascade)]
+            for kind in ("revoked", "suspended"):
+                hits = sorted(w.index for w in live if w.kind == kind)
+                if hits:
+                    return TokenStatus(kind, tuple(hits), None if own else node.digest)
+            node = self.grants.get(node.parent) if node.parent is not None else None
+            own = False
+        return TokenStatus("active", (g.index,))
+
+    def descendants(self, digest: bytes, before: int) -> list[bytes]:
+        """Every sublicense below ``digest`` granted before record index ``before``."""
+        out: list[bytes] = []
+        stack = [digest]
+        seen = {digest}
+        while stack:
+            for child in self.children.get(stack.pop(), []):
+                if child not in seen and self.grants[child].index < before:
+                    seen.add(child)
+                    out.append(child)
+                    stack.append(child)
+        return out
 
     # -- provenance -------------------------------------------------------------------------
     def _check_attest(self, p: dict[str, Any]) -> Iterator[str]:

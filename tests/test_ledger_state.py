@@ -297,3 +297,48 @@ def test_access_appeal_flow_and_terms_in_force(log):
     assert log.state.terms_in_force(T + 50)["t"]["version"] == "1"
     assert log.state.terms_in_force(T + 100)["t"]["version"] == "2"
     assert log.add("terms.publish", ISSUER, version="2", effective=T, change="minor", **terms)
+
+
+def test_status_as_of_ignores_later_records(log):
+    g_root = log.ok("grant", ISSUER, **grant(ROOT, HOLDER_A))
+    g_child = log.ok("grant", HOLDER_A, **grant(CHILD, HOLDER_B, parent=ROOT, na=T + 500))
+    rev = log.ok(
+        "suspend", ISSUER, tokens=[ROOT], reason="duty_breach", effective=T + 10, cascade=True
+    )
+    back = log.ok("reinstate", ISSUER, tokens=[ROOT], effective=T + 20, cascade=True)
+    st = log.state
+    # The reinstatement lifts the suspension from T+20 on; history before that stays.
+    assert st.status(CHILD, T + 15).status == "suspended"
+    assert st.status(CHILD, T + 25).status == "active"
+    # As the ledger stood before the reinstatement: suspended at T+15, via the parent.
+    as_of = st.status_as_of(CHILD, T + 15, back)
+    assert (as_of.status, as_of.evidence, as_of.via) == ("suspended", (rev,), ROOT)
+    assert st.status_as_of(CHILD, T + 15, rev).status == "active"  # before the suspension
+    assert st.status_as_of(CHILD, T + 15, g_child).status == "unknown"  # not yet granted
+    assert st.status_as_of(ROOT, T + 15, back + 1).status == "suspended"
+    assert st.status_as_of(ROOT, T + 25, back + 1).status == "active"
+    assert st.status_as_of(ROOT, T + 25, back).status == "suspended"  # lift not yet recorded
+    assert st.descendants(ROOT, g_child) == [] and st.descendants(ROOT, g_child + 1) == [CHILD]
+    assert st.grants[ROOT].time == T and st.grants[ROOT].request is None
+    assert st.withdrawal_info[rev].time == T and st.withdrawal_info[rev].kind == "suspended"
+    assert g_root < g_child
+
+
+def test_appeal_decision_index_is_kept(log):
+    req = log.ok(
+        "access.request", ISSUER, applicant=LICENSEE, tier="academic", purpose="r", region="DE"
+    )
+    dec = log.ok(
+        "access.decision", ISSUER, request=req, decision="denied", reasons=[], decided_at=T
+    )
+    app = log.ok("appeal.file", ISSUER, target=dec, grounds="g", filed_at=T)
+    done = log.ok(
+        "appeal.decide",
+        REVIEWER,
+        appeal=app,
+        outcome="upheld",
+        rationale="r",
+        independent=False,
+        decided_at=T,
+    )
+    assert log.state.appeals[app]["decided_index"] == done

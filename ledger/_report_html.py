@@ -1,0 +1,425 @@
+"""The transparency report as one self-contained HTML page. Pure: report dict in, text out.
+
+Inline CSS and inline SVG only: no script, no external URL of any kind, so the page works from
+file:// and makes no network request. Headline numbers carry stable ids (``headline-<name>``) and
+their report.json value in ``data-value``, so a browser test can compare the two.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from html import escape
+from typing import Any
+
+__all__ = ["render_html"]
+
+_CSS = """
+:root { --ink:#1d2430; --muted:#5b6576; --line:#d8dde6; --bar:#3867d6; --bar2:#20bf6b;
+  --warn:#eb3b5a; --bg:#f7f8fb; }
+* { box-sizing: border-box; }
+body { margin:0; font:15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color:var(--ink);
+  background:var(--bg); }
+header, main { max-width:1100px; margin:0 auto; padding:16px 24px; }
+h1 { font-size:1.6rem; margin:8px 0 4px; } h2 { font-size:1.2rem; margin:28px 0 8px;
+  border-bottom:1px solid var(--line); padding-bottom:4px; }
+h3 { font-size:1rem; margin:16px 0 6px; }
+.muted { color:var(--muted); }
+.cards { display:grid; grid-template-columns:repeat(auto-fill, minmax(170px, 1fr)); gap:10px; }
+.card { background:#fff; border:1px solid var(--line); border-radius:8px; padding:10px 12px; }
+.card .num { font-size:1.5rem; font-weight:600; }
+.card .label { color:var(--muted); font-size:.85rem; }
+table { border-collapse:collapse; background:#fff; margin:6px 0 12px; font-size:.9rem; }
+th, td { border:1px solid var(--line); padding:4px 8px; text-align:right; }
+th:first-child, td:first-child { text-align:left; } th { background:#eef1f6; }
+.sup { color:var(--muted); font-style:italic; }
+.bad { color:var(--warn); font-weight:600; }
+svg { background:#fff; border:1px solid var(--line); border-radius:6px; margin:6px 0 12px; }
+svg text { font:11px system-ui, sans-serif; fill:var(--muted); }
+.summary { background:#fff; border:1px solid var(--line); border-radius:6px; padding:8px 12px;
+  margin:8px 0; } .summary p { margin:4px 0 0; white-space:pre-wrap; }
+code { font-size:.85rem; word-break:break-all; }
+"""
+
+_HEADLINES = (
+    ("size", "Ledger records"),
+    ("findings", "Audit findings"),
+    ("requests", "Access requests"),
+    ("approval_rate", "Approval rate"),
+    ("denial_rate", "Denial rate"),
+    ("median_decision_latency", "Median decision time"),
+    ("appeals", "Appeals filed"),
+    ("appeal_rate", "Appeal rate"),
+    ("active_licenses", "Active licenses"),
+    ("revocations", "Revocations"),
+    ("suspensions", "Suspensions"),
+    ("incidents", "Incidents reported"),
+    ("open_incidents", "Open incidents"),
+    ("median_time_to_acknowledge", "Median time to acknowledge"),
+    ("provenance_coverage", "Models with dataset attestations"),
+    ("terms_notice_not_honoured", "Material terms changes without due notice"),
+)
+_DURATIONS = {"median_decision_latency", "median_time_to_acknowledge"}
+_RATES = {"approval_rate", "denial_rate", "appeal_rate", "provenance_coverage"}
+SUPPRESSED = '<span class="sup">suppressed</span>'
+
+
+def _e(value: Any) -> str:
+    return escape(str(value), quote=True)
+
+
+def _date(t: int | None) -> str:
+    if t is None:
+        return "—"
+    return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _duration(seconds: int | None) -> str:
+    if seconds is None:
+        return SUPPRESSED
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
+def _pct(value: float | None) -> str:
+    return SUPPRESSED if value is None else f"{value * 100:.1f}%"
+
+
+def _count(cell: Any) -> str:
+    if isinstance(cell, dict):
+        cell = cell.get("count")
+    return SUPPRESSED if cell is None else _e(cell)
+
+
+def _table(head: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A table; cells are HTML already (escape data before)."""
+    out = ["<table><thead><tr>", *(f"<th>{_e(h)}</th>" for h in head), "</tr></thead><tbody>"]
+    body = ["<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows]
+    if not body:
+        body = [f'<tr><td colspan="{len(head)}" class="muted">none</td></tr>']
+    return "".join(out + body + ["</tbody></table>"])
+
+
+def _cells_table(title: str, group: dict[str, Any]) -> str:
+    return _table([title, "count"], [[_e(k), _count(v)] for k, v in group.items()])
+
+
+def _bars(
+    series: Sequence[tuple[str, int | None]],
+    title: str,
+    line: Sequence[float | None] | None = None,
+    height: int = 180,
+) -> str:
+    """Vertical bars (counts) with an optional line (rates in [0, 1]) on a right-hand scale."""
+    n = max(1, len(series))
+    width = max(320, min(1040, 60 + n * 48))
+    top, bottom, left = 40, 36, 40
+    plot_h = height - top - bottom
+    step = (width - left - 16) / n
+    peak = max([v for _, v in series if v is not None] + [1])
+    parts = [
+        f'<svg role="img" aria-label="{_e(title)}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}">',
+        f'<text x="{left}" y="14">{_e(title)} (max {peak})</text>',
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 8}" y2="{top + plot_h}" '
+        'stroke="#d8dde6"/>',
+    ]
+    points = []
+    for i, (label, value) in enumerate(series):
+        x = left + i * step
+        if value is None:
+            parts.append(
+                f'<text x="{x + step / 2:.1f}" y="{top + plot_h - 4}" text-anchor="middle">s</text>'
+            )
+        else:
+            h = plot_h * value / peak
+            parts.append(
+                f'<rect x="{x + step * 0.15:.1f}" y="{top + plot_h - h:.1f}" '
+                f'width="{step * 0.7:.1f}" height="{h:.1f}" fill="#3867d6">'
+                f"<title>{_e(label)}: {value}</title></rect>"
+            )
+        parts.append(
+            f'<text x="{x + step / 2:.1f}" y="{height - 18}" '
+            f'text-anchor="middle">{_e(label)}</text>'
+        )
+        if line is not None and line[i] is not None:
+            points.append(f"{x + step / 2:.1f},{top + plot_h * (1 - (line[i] or 0)):.1f}")
+    if points:
+        parts.append(
+            f'<polyline points="{" ".join(points)}" fill="none" stroke="#20bf6b" stroke-width="2"/>'
+        )
+        parts.extend(
+            f'<circle cx="{p.split(",")[0]}" cy="{p.split(",")[1]}" r="3" fill="#20bf6b"/>'
+            for p in points
+        )
+        parts.append(f'<text x="{left}" y="30">line: rate, 0–100%</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _distribution(title: str, dist: dict[str, Any]) -> str:
+    hist = dist["histogram"]
+    order = ["lt_1h", "1h_1d", "1d_7d", "7d_30d", "ge_30d"]
+    series = [(k.replace("_", " "), hist[k]["count"]) for k in order if k in hist]
+    stats = (
+        f"<p>n = {_count(dist['n'])}; median {_duration(dist['median'])}; "
+        f"90th percentile {_duration(dist['p90'])}</p>"
+    )
+    return f"<h3>{_e(title)}</h3>{stats}{_bars(series, title + ' (histogram)')}"
+
+
+def _headline(report: dict[str, Any]) -> str:
+    cards = []
+    for name, label in _HEADLINES:
+        value = report["headline"].get(name)
+        if value is None:
+            text = SUPPRESSED if name != "size" else "—"
+        elif name in _RATES:
+            text = _pct(value)
+        elif name in _DURATIONS:
+            text = _duration(value)
+        else:
+            text = _e(value)
+        hid = "headline-" + name.replace("_", "-")
+        raw = _e(json.dumps(value))
+        cards.append(
+            f'<div class="card"><div class="num" id="{hid}" data-value="{raw}">{text}</div>'
+            f'<div class="label">{_e(label)}</div></div>'
+        )
+    return '<section class="cards">' + "".join(cards) + "</section>"
+
+
+def _access_rows(rows: dict[str, Any]) -> list[list[str]]:
+    return [
+        [
+            _e(key),
+            _count(r["total"]),
+            _count(r["approved"]),
+            _count(r["denied"]),
+            _count(r["needs_information"]),
+            _count(r["pending"]),
+            _pct(r["approval_rate"]),
+            _pct(r["denial_rate"]),
+        ]
+        for key, r in rows.items()
+    ]
+
+
+_ACCESS_HEAD = ["", "requests", "approved", "denied", "needs info", "pending", "approval", "denial"]
+
+
+def render_html(report: dict[str, Any]) -> str:
+    """One self-contained page showing ``report`` (the report.json content)."""
+    p, integ = report["parameters"], report["integrity"]
+    acc, app, lic = report["access"], report["appeals"], report["licenses"]
+    wd, inc, prov, terms = (
+        report["withdrawals"],
+        report["incidents"],
+        report["provenance"],
+        report["terms"],
+    )
+    window = f"{_date(p['from']) if p['from'] is not None else 'the first record'} to "
+    window += _date(p["to"]) if p["to"] is not None else "the last record"
+    h: list[str] = [
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>Ledger transparency report</title>",
+        f"<style>{_CSS}</style></head><body><header>",
+        "<h1>Ledger transparency report</h1>",
+        f'<p class="muted">Window: {_e(window)}; state as of {_e(_date(p["as_of"]))}. '
+        f"Counts below {_e(p['k'])} in any breakdown are suppressed (and enough others to keep "
+        "them from being recovered by subtraction). Every number is recomputed by replaying the "
+        "public ledger; report.json holds the same numbers.</p></header><main>",
+        _headline(report),
+        "<h2>Integrity</h2>",
+        _table(
+            ["", "value"],
+            [
+                ["records", _e(integ["size"])],
+                ["Merkle root", f"<code>{_e(integ['root'])}</code>"],
+                ["witnesses", _e(", ".join(integ["witnesses"]) or "none")],
+                ["audit findings", _e(integ["findings"])],
+            ],
+        ),
+    ]
+    if integ.get("checkpoint"):
+        h.append(f"<h3>Latest checkpoint</h3><pre>{_e(integ['checkpoint'])}</pre>")
+    if integ["findings_listed"]:
+        h.append(
+            _table(
+                ["record", "finding"],
+                [[_e(f["index"]), _e(f["message"])] for f in integ["findings_listed"]],
+            )
+        )
+    monthly = report["monthly"]
+    h += [
+        "<h2>Rates over time</h2>",
+        _bars(
+            [(m["month"], m["decisions"]["count"]) for m in monthly],
+            "Access decisions per month; line: approval rate",
+            [m["approval_rate"] for m in monthly],
+        ),
+        _bars(
+            [(m["month"], m["incidents_reported"]["count"]) for m in monthly],
+            "Incidents reported per month",
+        ),
+        _table(
+            [
+                "month",
+                "requests",
+                "decisions",
+                "approval",
+                "denial",
+                "appeals",
+                "grants",
+                "revocations",
+                "suspensions",
+                "incidents",
+                "closed",
+            ],
+            [
+                [
+                    _e(m["month"]),
+                    _count(m["requests"]),
+                    _count(m["decisions"]),
+                    _pct(m["approval_rate"]),
+                    _pct(m["denial_rate"]),
+                    _count(m["appeals"]),
+                    _count(m["grants"]),
+                    _count(m["revocations"]),
+                    _count(m["suspensions"]),
+                    _count(m["incidents_reported"]),
+                    _count(m["incidents_closed"]),
+                ]
+                for m in monthly
+            ],
+        ),
+        "<h2>Access requests and decisions</h2>",
+        _table(_ACCESS_HEAD, _access_rows({"all": acc["outcomes"]})),
+        "<h3>By tier</h3>",
+        _table(_ACCESS_HEAD, _access_rows(acc["by_tier"])),
+        "<h3>By region</h3>",
+        _table(_ACCESS_HEAD, _access_rows(acc["by_region"])),
+        "<h3>Top denial reasons</h3>",
+        _table(
+            ["reason", "denials"],
+            [[_e(r["reason"]), _e(r["count"])] for r in acc["top_denial_reasons"]],
+        ),
+        f'<p class="muted">{_e(acc["denial_reasons_suppressed"])} reason code(s) suppressed.</p>',
+        _distribution("Decision latency", acc["decision_latency"]),
+        "<h2>Appeals</h2>",
+        f"<p>{_count(app['filed'])} appeals against {_e(app['appealable_entries'])} appealable "
+        f"entries (rate {_pct(app['rate'])}).</p>",
+        _cells_table("outcome", app["outcomes"]),
+        _cells_table("appealed entry", app["by_target"]),
+        _cells_table("review", app["review"]),
+        _distribution("Time to resolve an appeal", app["time_to_resolve"]),
+        "<h2>Licenses</h2>",
+        _cells_table("status", lic["status"]),
+        _cells_table("active, by tier", lic["active_by_tier"]),
+        _cells_table("active, by purpose", lic["active_by_purpose"]),
+        "<h2>Revocations and suspensions</h2>",
+    ]
+    for kind in ("revoked", "suspended"):
+        section = wd[kind]
+        reasons = sorted(
+            set(section["entries"]["by_reason"]) | set(section["direct_tokens"]["by_reason"])
+        )
+        rows = [
+            [
+                _e(r.replace("_", " ")),
+                _count(section["entries"]["by_reason"].get(r)),
+                _count(section["direct_tokens"]["by_reason"].get(r)),
+                _count(section["cascaded_tokens"]["by_reason"].get(r)),
+            ]
+            for r in reasons
+        ]
+        rows.append(
+            [
+                "<b>total</b>",
+                _count(section["entries"]["total"]),
+                _count(section["direct_tokens"]["total"]),
+                _count(section["cascaded_tokens"]["total"]),
+            ]
+        )
+        h.append(f"<h3>{'Revocations' if kind == 'revoked' else 'Suspensions'}</h3>")
+        h.append(_table(["reason", "entries", "tokens named", "tokens via cascade (marked)"], rows))
+        h.append(
+            f'<p class="muted">{_e(section["cascading_entries"])} entries cascade to '
+            "sublicenses.</p>"
+        )
+    h.append(f'<p class="muted">Reinstatements: {_e(wd["reinstatements"])}.</p>')
+    h += [
+        "<h2>Incidents</h2>",
+        f"<p>{_count(inc['reported'])} reported, {_count(inc['closed'])} closed, "
+        f"{_count(inc['open'])} open at the end of the window.</p>",
+        _cells_table("severity", inc["by_severity"]),
+        _cells_table("harm type", inc["by_harm"]),
+        _cells_table("close outcome", inc["outcomes"]),
+        _distribution("Time to acknowledge", inc["time_to_acknowledge"]),
+        _distribution("Time to mitigate (respond or remediate)", inc["time_to_mitigate"]),
+        _distribution("Time to close", inc["time_to_close"]),
+        _cells_table("age of open incidents", inc["open_ageing"]),
+        "<h3>Public incident summaries</h3>",
+    ]
+    for s in inc["summaries"]:
+        h.append(
+            f'<div class="summary"><b>Incident {_e(s["incident"])}</b> — {_e(s["severity"])}, '
+            f"{_e(s['outcome'])}; reported {_e(_date(s['reported']))}, closed "
+            f"{_e(_date(s['closed']))}<p>{_e(s['summary'])}</p></div>"
+        )
+    if not inc["summaries"]:
+        h.append('<p class="muted">none</p>')
+    h += [
+        "<h2>Provenance coverage</h2>",
+        f"<p>{_e(prov['model_versions'])} model versions, {_e(prov['datasets'])} datasets "
+        "attested.</p>",
+        _table(
+            ["model versions with", "yes", "no", "share"],
+            [
+                [_e(k.replace("_", " ")), _count(v["yes"]), _count(v["no"]), _pct(v["share"])]
+                for k, v in prov.items()
+                if isinstance(v, dict)
+            ],
+        ),
+        "<h2>Terms</h2>",
+    ]
+    for doc in terms["documents"]:
+        h.append(f"<h3>{_e(doc['id'])}</h3>")
+        h.append(
+            _table(
+                [
+                    "version",
+                    "change",
+                    "published",
+                    "effective",
+                    "notice given",
+                    "required",
+                    "honoured",
+                    "in force",
+                ],
+                [
+                    [
+                        _e(v["version"]),
+                        _e(v["change"]),
+                        _e(_date(v["published"])),
+                        _e(_date(v["effective"])),
+                        _duration(max(0, v["notice_given_seconds"])),
+                        "—"
+                        if v["notice_required_days"] is None
+                        else _e(f"{v['notice_required_days']} d"),
+                        "—"
+                        if v["notice_honoured"] is None
+                        else ("yes" if v["notice_honoured"] else '<span class="bad">no</span>'),
+                        "yes" if v["in_force"] else "",
+                    ]
+                    for v in doc["versions"]
+                ],
+            )
+        )
+    h.append("</main></body></html>\n")
+    return "".join(h)
