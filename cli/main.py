@@ -66,6 +66,11 @@ from cli.witness_cmd import witness_group  # noqa: E402
 
 cli.add_command(witness_group)
 
+from cli.bundle_cmd import bundle_group, verify_cmd  # noqa: E402
+
+cli.add_command(bundle_group)
+cli.add_command(verify_cmd)
+
 
 def main() -> None:
     cli(prog_name="lic")
