@@ -8,10 +8,10 @@ entries) and how old the checkpoint may be.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from keys import TrustStore, json_loads_strict
+from keys import TrustEntry, TrustStore, json_loads_strict
 from keys.errors import KeyStoreError, MalformedError, UntrustedKeyError
 
 from ._cosign import CosignatureV1Verifier
@@ -31,6 +31,12 @@ class TrustPolicy:
     trust: TrustStore
     quorum: int
     max_age: int
+    _logs: dict[str, tuple[TrustEntry, Ed25519NoteVerifier]] = field(
+        init=False, repr=False, compare=False
+    )
+    _witnesses: list[tuple[TrustEntry, CosignatureV1Verifier]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         n = len(self.trust.by_role("witness"))
@@ -44,23 +50,30 @@ class TrustPolicy:
             raise MalformedError(f"policy: max_age must lie in 1..{MAX_AGE_LIMIT} seconds")
         if not self.trust.by_role("log"):
             raise MalformedError("policy: no log key (a trust entry with role 'log')")
+        # verifiers built once (key ids are hashes of name and key): verification is hot
+        logs = {
+            e.name: (e, Ed25519NoteVerifier(e.name, e.public_key))
+            for e in self.trust.by_role("log")
+        }
+        wits = [
+            (e, CosignatureV1Verifier(e.name, e.public_key)) for e in self.trust.by_role("witness")
+        ]
+        object.__setattr__(self, "_logs", logs)
+        object.__setattr__(self, "_witnesses", wits)
 
     def log_verifier(self, origin: str, now: int) -> Ed25519NoteVerifier:
         """The note verifier of the log named ``origin`` (its trust entry's name), valid now."""
-        for e in self.trust.by_role("log"):
-            if e.name == origin:
-                if not e.valid_at(now):
-                    raise UntrustedKeyError(f"policy: the log key {origin!r} is not valid now")
-                return Ed25519NoteVerifier(origin, e.public_key)
-        raise UntrustedKeyError(f"policy: no trusted log key for origin {origin!r}")
+        found = self._logs.get(origin)
+        if found is None:
+            raise UntrustedKeyError(f"policy: no trusted log key for origin {origin!r}")
+        entry, verifier = found
+        if not entry.valid_at(now):
+            raise UntrustedKeyError(f"policy: the log key {origin!r} is not valid now")
+        return verifier
 
     def witness_verifiers(self, now: int) -> list[CosignatureV1Verifier]:
         """Verifiers of the witness entries valid at ``now``."""
-        return [
-            CosignatureV1Verifier(e.name, e.public_key)
-            for e in self.trust.by_role("witness")
-            if e.valid_at(now)
-        ]
+        return [v for e, v in self._witnesses if e.valid_at(now)]
 
     @property
     def witness_count(self) -> int:
