@@ -18,7 +18,7 @@ from keys import LedgerIntegrityError, MalformedError, VerificationError, b64std
 from lic import cbor
 
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
-from ._output import emit, json_option
+from ._output import emit, json_option, read_input
 
 __all__ = ["ledger_group"]
 
@@ -35,18 +35,6 @@ db_option = click.option(
     show_envvar=True,
     help="Ledger file (SQLite).",
 )
-
-
-def _read(path: Path, limit: int, what: str) -> bytes:
-    """Read at most ``limit`` bytes of a file ('-' is standard input), refusing more."""
-    if str(path) == "-":
-        data = sys.stdin.buffer.read(limit + 1)
-    else:
-        with open(path, "rb") as f:
-            data = f.read(limit + 1)
-    if len(data) > limit:
-        raise MalformedError(f"{what}: larger than {limit} bytes")
-    return data
 
 
 def _cp_info(cp: lg.SignedCheckpoint) -> dict[str, Any]:
@@ -138,7 +126,7 @@ def append_cmd(
     """
     if signed == (key_name is not None):
         raise click.UsageError("give exactly one of --key AUTHORKEY and --signed")
-    data = _read(entry_file, lg.MAX_ENTRY_SIZE, "entry")
+    data = read_input(entry_file, lg.MAX_ENTRY_SIZE, "entry")
     with lg.Ledger.open(db) as led:
         if key_name is not None:
             author = load_signing_key(keyring_dir, key_name, passphrase_file, passphrase_env)
@@ -231,7 +219,7 @@ def checkpoint_cmd(
 def _vkey(value: str) -> str:
     p = Path(value)
     if "+" not in value and p.is_file():
-        return _read(p, MAX_VKEY_FILE, "key file").decode("utf-8", "replace").strip()
+        return read_input(p, MAX_VKEY_FILE, "key file").decode("utf-8", "replace").strip()
     return value
 
 
@@ -270,7 +258,7 @@ def prove_cmd(index: int, out: Path | None, db: Path, as_json: bool) -> None:
 def _verifier(vkey: str) -> lg.Ed25519NoteVerifier:
     p = Path(vkey)
     if "+" not in vkey and p.is_file():
-        vkey = _read(p, MAX_VKEY_FILE, "log key file").decode("utf-8", "replace").strip()
+        vkey = read_input(p, MAX_VKEY_FILE, "log key file").decode("utf-8", "replace").strip()
     return lg.Ed25519NoteVerifier.from_vkey(vkey)
 
 
@@ -298,8 +286,8 @@ def verify_proof_cmd(
     Exit 0 when the checkpoint is signed by the log key and the record is included at the
     receipt's index; 1 when a check fails; 2 when the input is malformed.
     """
-    data = _read(proof_file, MAX_PROOF_FILE, "receipt")
-    entry = _read(entry_file, lg.MAX_RECORD_SIZE, "entry") if entry_file else None
+    data = read_input(proof_file, MAX_PROOF_FILE, "receipt")
+    entry = read_input(entry_file, lg.MAX_RECORD_SIZE, "entry") if entry_file else None
     receipt, cp = lg.verify_receipt(data, _verifier(log_key), entry)
     info = {
         "valid": True,
