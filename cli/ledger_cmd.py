@@ -6,7 +6,6 @@ Each command opens the ledger (``--db``, default ``ledger.db`` in the current di
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import click
 
 import ledger as lg
-from keys import LedgerIntegrityError, MalformedError, VerificationError, b64std_encode
+from keys import MalformedError, VerificationError, b64std_encode
 from lic import cbor
 
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
@@ -47,17 +46,7 @@ def _cp_info(cp: lg.SignedCheckpoint) -> dict[str, Any]:
     }
 
 
-class _LedgerGroup(click.Group):
-    """Storage errors (a corrupt file, a lock held too long) become our errors, not tracebacks."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except sqlite3.Error as e:
-            raise LedgerIntegrityError(f"ledger store: {e}") from e
-
-
-@click.group("ledger", cls=_LedgerGroup)
+@click.group("ledger")
 def ledger_group() -> None:
     """The append-only, hash-chained Merkle ledger: records, checkpoints and proofs.
 

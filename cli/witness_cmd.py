@@ -6,7 +6,6 @@ Each command opens the witness state (``--db``, default ``witness.db`` or
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -68,17 +67,7 @@ def _proof_lines(path: Path | None) -> list[bytes]:
     return out
 
 
-class _WitnessGroup(click.Group):
-    """Storage errors become our errors, not tracebacks."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except sqlite3.Error as e:
-            raise LedgerIntegrityError(f"witness store: {e}") from e
-
-
-@click.group("witness", cls=_WitnessGroup)
+@click.group("witness")
 def witness_group() -> None:
     """A transparency-log witness: checks that a log only grows, and cosigns its checkpoints.
 
