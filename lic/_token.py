@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -494,11 +495,11 @@ def _remember_tail(payload: bytes, claims: Any) -> None:
             entries.append((tail, r))
 
 
-def _jwt_claims_b64(p: bytes) -> Any:
-    """The claims of the base64url payload ``p``. When ``p`` ends with the exact encoding of
-    a license tail seen before, only the head is decoded and parsed: ``p`` is then the head's
-    base64 groups followed by that encoding, so it decodes to head + tail, byte for byte
-    (SPEC.md 4.2 note); anything else takes the full path."""
+def _jwt_tail_split(p: bytes) -> tuple[bytes, License] | None:
+    """When the base64url payload ``p`` ends with the exact encoding of a license tail seen
+    before: (the decoded head, without its closing brace; that license). ``p`` is then the
+    head's base64 groups followed by that encoding, so it decodes to head + tail, byte for
+    byte (SPEC.md 4.2 note)."""
     for tail, r in _TAILS.get(p[-_SUFFIX:], ()):
         enc = tail.encoded[r]
         start = len(p) - len(enc)
@@ -509,18 +510,71 @@ def _jwt_claims_b64(p: bytes) -> Any:
         head_len = len(prefix) - skip
         if head_len <= 0 or head_len % 3 != r or prefix[head_len:] != tail.raw[:skip]:
             continue
+        return prefix[:head_len], tail.license
+    return None
+
+
+def _jwt_claims_b64(p: bytes) -> Any:
+    """The claims of the base64url payload ``p``. When ``p`` ends with a license tail seen
+    before (``_jwt_tail_split``), only the head is parsed; anything else takes the full path."""
+    got = _jwt_tail_split(p)
+    if got is not None:
         try:
-            head = _json_head(prefix[:head_len] + b"}", "JWT claims")
+            head = _json_head(got[0] + b"}", "JWT claims")
         except MalformedError:
-            break
+            head = None
         if isinstance(head, dict) and "lic" not in head:
-            head["lic"] = tail.license
+            head["lic"] = got[1]
             return head
-        break
     payload = _b64url(p, "JWT payload")
     claims = _jwt_claims(payload)
     _remember_tail(payload, claims)
     return claims
+
+
+# The claims head our issuers write (SPEC.md 4.2: compact, members sorted, lic last), with
+# strings free of escapes and integers in plain digits. A head of exactly this shape is valid
+# JSON, has exactly these members once each, and its strings are their bytes (UTF-8): it
+# parses to what the strict decoder gives. Anything else takes the strict path.
+_JS = rb'"([^"\\\x00-\x1f]{1,4096})"'
+_JN = rb"(0|[1-9][0-9]{0,15})"
+_JWT_HEAD = re.compile(
+    rb'\{(?:"aud":' + _JS + rb",)?"
+    rb'"cnf":\{"jwk":\{"crv":"Ed25519","kty":"OKP","x":"([A-Za-z0-9_-]{43})"\}\},'
+    rb'"exp":' + _JN + rb',"iat":' + _JN + rb',"iss":' + _JS + rb',"jti":' + _JS
+    + rb',"nbf":' + _JN + rb',"sub":' + _JS
+)  # fmt: skip
+_JWK_X: dict[bytes, PublicKey] = {}
+
+
+def _jwt_fast_fields(token: bytes, p: bytes, kid: str) -> dict[str, Any] | None:
+    """The fields of a JWT whose payload is a known license tail after a head of the shape
+    above; ``None`` for anything else (the caller then takes ``_jwt_fields``). Whatever this
+    accepts, ``_jwt_fields`` accepts with the same result (tested by mutation)."""
+    got = _jwt_tail_split(p)
+    if got is None:
+        return None
+    m = _JWT_HEAD.fullmatch(got[0])
+    if m is None:
+        return None
+    aud, x, exp, iat, iss, jti, nbf, sub = m.groups()
+    try:
+        iss_s, sub_s, jti_s = iss.decode(), sub.decode(), jti.decode()
+        aud_s = None if aud is None else aud.decode()
+    except UnicodeDecodeError:
+        return None
+    _str_claim(jti_s, "jti")
+    holder = _JWK_X.get(x)
+    if holder is None:
+        holder = _holder_jwk({"crv": "Ed25519", "kty": "OKP", "x": x.decode()})
+        if len(_JWK_X) >= _KEY_CACHE_CAP:
+            _JWK_X.clear()
+        _JWK_X[x] = holder
+    return {
+        "format": "jwt", "raw": token, "kid": kid, "iss": iss_s, "sub": sub_s, "aud": aud_s,
+        "iat": int(iat), "nbf": int(nbf), "exp": int(exp), "jti": jti_s, "holder": holder,
+        "lic": got[1],
+    }  # fmt: skip
 
 
 def _jwt_fields(token: bytes, p: bytes, kid: str) -> dict[str, Any]:
@@ -696,8 +750,8 @@ def _verify(raw: bytes, key_for: Any, now: int, leeway: int) -> VerifiedToken:
     else:
         h, p, s, kid = _split_jwt(raw)
         key = key_for(kid)
-        key.verify(_b64url(s, "JWT signature"), h + b"." + p)
-        fields = _jwt_fields(raw, p, kid)
+        key.verify(_b64url(s, "JWT signature"), raw[: len(h) + 1 + len(p)])
+        fields = _jwt_fast_fields(raw, p, kid) or _jwt_fields(raw, p, kid)
     result: VerifiedToken = _build(VerifiedToken, fields)
     _check_time(result, now, leeway)
     return result

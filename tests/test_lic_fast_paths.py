@@ -235,3 +235,75 @@ def test_jwt_tail_path_agrees_on_random_head_edits(data):
     for _ in range(data.draw(st.integers(1, 3))):
         p[data.draw(st.integers(0, len(p) - 1))] = data.draw(st.sampled_from(B64))
     assert b64_tail(bytes(p)) == b64_full(bytes(p))
+
+
+# --- the JWT head fast path ----------------------------------------------------------------
+
+
+def fields_result(fn):
+    """A built token from ``fn``'s fields, or the error, or "none" when it declines."""
+    from lic import _token
+
+    try:
+        f = fn()
+        return "none" if f is None else _token._build(_token.UnverifiedToken, f)
+    except LicError as e:
+        return (type(e), str(e))
+
+
+def check_head_fast_path(payload: bytes) -> bool:
+    """The fast fields of ``payload`` (when given) equal the generic ones; True if taken."""
+    from keys import b64url_encode
+    from lic import _token
+
+    p = b64url_encode(payload).encode()
+    fast = fields_result(lambda: _token._jwt_fast_fields(b"raw", p, "kid"))
+    if fast == "none":
+        return False
+    assert fast == fields_result(lambda: _token._jwt_fields(b"raw", p, "kid"))
+    return True
+
+
+HEAD_EDITS = [b'"', b"\\", b",", b"}", b"{", b"-", b"0", b"9", b".5", b"e1", b" ", b"\xff",
+              b"\xc3", b"\xc3\xa9", b"\x1f", b'"lic":1,', b'"x":1,', b"\\u0041"]  # fmt: skip
+
+
+@pytest.mark.parametrize("aud", [(), ("https://hub.example",)])
+@pytest.mark.parametrize("pad", range(3))
+def test_jwt_head_fast_path_agrees_on_every_head_edit(aud, pad):
+    from lic import _token
+
+    token = issue("jwt", sub="acme" + "x" * pad, aud=list(aud))
+    p = token.split(b".")[1]
+    _token._jwt_claims_b64(p)  # registers the license tail
+    payload = jwt_payload(token)
+    cut = payload.rfind(b',"lic":')
+    assert check_head_fast_path(payload)  # the real shape takes the fast path
+    taken = 0
+    for i in range(cut + 1):
+        for mask in (0x01, 0x20, 0x80):
+            if i < cut:
+                bad = bytearray(payload)
+                bad[i] ^= mask
+                taken += check_head_fast_path(bytes(bad))
+        for edit in HEAD_EDITS:
+            taken += check_head_fast_path(payload[:i] + edit + payload[i:])
+            if i < cut:
+                taken += check_head_fast_path(payload[:i] + edit + payload[i + 1 :])
+        taken += check_head_fast_path(payload[:i] + payload[i + 1 :])
+    assert taken > 0  # edits inside strings and numbers stay on the fast path
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_jwt_head_fast_path_agrees_on_random_edits(data):
+    from lic import _token
+
+    token = issue("jwt", sub="acme")
+    _token._jwt_claims_b64(token.split(b".")[1])
+    payload = bytearray(jwt_payload(token))
+    cut = bytes(payload).rfind(b',"lic":')
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(0, cut - 1))
+        payload[i] = data.draw(st.sampled_from(list(b'{}[]",:\\ 0159-aZ\x00\xff')))
+    check_head_fast_path(bytes(payload))
