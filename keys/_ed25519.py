@@ -96,6 +96,28 @@ try:  # libsodium through PyNaCl: optional, about twice as fast as OpenSSL for v
     from nacl.exceptions import BadSignatureError as _SodiumBad
 except ImportError:  # pragma: no cover - depends on the environment
     pass
+_sodium_check: Any = None
+if _sodium_open is not None:
+    try:  # libsodium's crypto_sign_open itself, without PyNaCl's output buffer and its copy:
+        # given NULL for the message out-pointers it only verifies (0 valid, -1 not).
+        from nacl._sodium import ffi as _ffi
+        from nacl._sodium import lib as _lib
+
+        _sodium_null = _ffi.NULL
+        _sodium_lib_open = _lib.crypto_sign_open
+
+        def _sodium_check(sm: bytes, pk: bytes) -> bool:
+            return _sodium_lib_open(_sodium_null, _sodium_null, sm, len(sm), pk) == 0  # type: ignore[no-any-return]
+
+    except (ImportError, AttributeError):  # pragma: no cover - depends on the PyNaCl build
+
+        def _sodium_check(sm: bytes, pk: bytes) -> bool:
+            try:
+                _sodium_open(sm, pk)
+            except _SodiumBad:
+                return False
+            return True
+
 
 BACKENDS: tuple[str, ...] = (
     ("cryptography", "sodium") if _sodium_open is not None else ("cryptography",)
@@ -106,11 +128,11 @@ DEFAULT_BACKEND = _env_backend if _env_backend in BACKENDS else BACKENDS[-1]
 
 def check_signature_encoding(signature: bytes) -> None:
     """Length 64, S < L, R not of small order. Raises InvalidSignatureError."""
-    if len(signature) != 64:
-        raise InvalidSignatureError("invalid signature")
-    if int.from_bytes(signature[32:], "little") >= _L:
-        raise InvalidSignatureError("invalid signature")
-    if signature[:32] in SMALL_ORDER_ENCODINGS:
+    if (
+        len(signature) != 64
+        or int.from_bytes(signature[32:], "little") >= _L
+        or signature[:32] in SMALL_ORDER_ENCODINGS
+    ):
         raise InvalidSignatureError("invalid signature")
 
 
@@ -203,10 +225,8 @@ class PublicKey:
         """Raise InvalidSignatureError unless ``signature`` is valid for ``message``."""
         check_signature_encoding(signature)
         if self._backend == "sodium":
-            try:
-                _sodium_open(signature + message, self.raw)
-            except _SodiumBad:
-                raise InvalidSignatureError("invalid signature") from None
+            if not _sodium_check(signature + message, self.raw):
+                raise InvalidSignatureError("invalid signature")
             return
         try:
             self._crypto.verify(signature, message)

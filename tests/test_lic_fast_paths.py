@@ -240,27 +240,26 @@ def test_jwt_tail_path_agrees_on_random_head_edits(data):
 # --- the JWT head fast path ----------------------------------------------------------------
 
 
-def fields_result(fn):
-    """A built token from ``fn``'s fields, or the error, or "none" when it declines."""
+def generic_token(p):
     from lic import _token
 
     try:
-        f = fn()
-        return "none" if f is None else _token._build(_token.UnverifiedToken, f)
+        return _token._build(_token.UnverifiedToken, _token._jwt_fields(b"raw", p, "kid"))
     except LicError as e:
         return (type(e), str(e))
 
 
 def check_head_fast_path(payload: bytes) -> bool:
-    """The fast fields of ``payload`` (when given) equal the generic ones; True if taken."""
+    """The fast token of ``payload`` (when it gives one) equals the generic one; True if
+    it gave one. The fast path declines every token the generic path refuses."""
     from keys import b64url_encode
     from lic import _token
 
     p = b64url_encode(payload).encode()
-    fast = fields_result(lambda: _token._jwt_fast_fields(b"raw", p, "kid"))
-    if fast == "none":
+    fast = _token._jwt_fast(_token.UnverifiedToken, b"raw", p, "kid")
+    if fast is None:
         return False
-    assert fast == fields_result(lambda: _token._jwt_fields(b"raw", p, "kid"))
+    assert fast == generic_token(p)
     return True
 
 
@@ -307,3 +306,31 @@ def test_jwt_head_fast_path_agrees_on_random_edits(data):
         i = data.draw(st.integers(0, cut - 1))
         payload[i] = data.draw(st.sampled_from(list(b'{}[]",:\\ 0159-aZ\x00\xff')))
     check_head_fast_path(bytes(payload))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "replacement"),
+    [
+        (rb'"sub":"[^"]*"', b'"sub":"' + b"x" * 1025 + b'"'),
+        (rb'"iss":"[^"]*"', b'"iss":"' + "é".encode() * 1025 + b'"'),
+        (rb'"jti":"[^"]*"', b'"jti":"' + b"j" * 1025 + b'"'),
+        (rb'"exp":\d+', b'"exp":0'),
+        (rb'"exp":\d+', b'"exp":9007199254740992'),
+        (rb'"iat":\d+', b'"iat":9007199254740992'),
+        (rb'"nbf":\d+', b'"nbf":9007199254740992'),
+        (rb'"x":"[^"]*"', b'"x":"' + b"A" * 43 + b'"'),  # not a canonical point encoding
+        (rb'"x":"[^"]*"', b'"x":"' + b"_" * 43 + b'"'),
+    ],
+)
+def test_jwt_head_fast_path_declines_what_the_claim_checks_refuse(pattern, replacement):
+    import re
+
+    from lic import _token
+
+    token = issue("jwt", sub="acme")
+    _token._jwt_claims_b64(token.split(b".")[1])
+    payload = jwt_payload(token)
+    bad = re.sub(pattern, replacement, payload, count=1)
+    assert bad != payload
+    assert not check_head_fast_path(bad)
+    assert isinstance(generic_token(__import__("keys").b64url_encode(bad).encode()), tuple)
