@@ -653,6 +653,49 @@ def _cwt_fields(token: bytes, payload: bytes, kid: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _cwt_token_fast(cls: type[TokenFields], token: bytes, payload: bytes, kid: str) -> Any:
+    """The token of a CWT whose claims have the common shape (``_cwt_fast.claims_quick``),
+    every claim check passed; ``None`` for anything else, including any check that fails
+    (the caller then takes ``_cwt_fields``, which explains). Tested against it by mutation."""
+    got = _cwt_fast.claims_quick(payload)
+    if got is None:
+        return None
+    iss, sub, aud, exp, nbf, iat, cti, x, lic_raw = got
+    try:
+        iss_s, sub_s = iss.decode(), sub.decode()
+        auds = () if aud is None else (aud.decode(),)
+    except UnicodeDecodeError:
+        return None
+    if (
+        exp > MAX_INT
+        or nbf > MAX_INT
+        or iat > MAX_INT
+        or exp <= nbf
+        or not iss_s
+        or not sub_s
+        or not cti
+        or len(cti) > 64
+        or len(iss_s) > 1024
+        or len(sub_s) > 1024
+        or (auds and not 0 < len(auds[0]) <= 1024)
+    ):
+        return None
+    try:
+        license = _cached_license(
+            lic_raw, lambda b: cbor.decode(b, max_size=MAX_TOKEN_SIZE, depth=1), _CBOR_LIC_CACHE
+        )
+        holder = _holder_key(x)
+    except MalformedError:
+        return None
+    return cls("cwt", token, kid, iss_s, sub_s, auds, iat, nbf, exp, b64url_encode(cti), holder,
+               license)  # fmt: skip
+
+
+# Protected headers accepted before (see _check_cose_headers) -> (kid, the Sig_structure's
+# bytes up to the payload's head).
+_COSE_FAST: dict[bytes, tuple[str, bytes]] = {}
+
+
 _KEY_CACHE: dict[bytes, PublicKey] = {}
 _KEY_CACHE_CAP = 4096
 
@@ -756,21 +799,41 @@ def verify(
 
 
 def _verify(raw: bytes, key_for: Any, now: int, leeway: int) -> VerifiedToken:
+    result: VerifiedToken | None
     if raw[0] == 0xD2:
+        # Fast route: the exact shape 18([protected, {}, payload, sig64]) with a protected
+        # header checked before (the same checks as below, done once per header bytes).
+        parts = _cwt_fast.sign1(raw)
+        known = _COSE_FAST.get(parts[0]) if parts is not None else None
+        if parts is not None and known is not None:
+            payload = parts[1]
+            kid, tbs_head = known
+            key_for(kid).verify(parts[2], tbs_head + cbor.encode_bstr_head(len(payload)) + payload)
+            result = _cwt_token_fast(VerifiedToken, raw, payload, kid)
+            if result is None:
+                result = _build(VerifiedToken, _cwt_fields(raw, payload, kid))
+            _check_time(result, now, leeway)
+            return result
         msg = _cwt_fast.parse_sign1(raw, MAX_TOKEN_SIZE)
         kid = _check_cose_headers(msg)
         key: PublicKey = key_for(kid)
         cose.verify_sign1(msg, key)
         fields = _cwt_fields(raw, msg.payload, kid)
+        if not msg.unprotected and msg.protected.get(cose.HDR_ALG) == cose.ALG_EDDSA:
+            if len(_COSE_FAST) >= _HEADER_CACHE_CAP:
+                _COSE_FAST.clear()
+            pb = msg.protected_bytes
+            head = b"\x84\x6aSignature1" + cbor.encode_bstr_head(len(pb)) + pb + b"\x40"
+            _COSE_FAST[pb] = (kid, head)
     else:
         h, p, s, kid = _split_jwt(raw)
         key = key_for(kid)
         key.verify(_b64url(s, "JWT signature"), raw[: len(h) + 1 + len(p)])
-        result: VerifiedToken = _jwt_fast(VerifiedToken, raw, p, kid)
+        result = _jwt_fast(VerifiedToken, raw, p, kid)
         if result is None:
             result = _build(VerifiedToken, _jwt_fields(raw, p, kid))
         _check_time(result, now, leeway)
         return result
-    result = _build(VerifiedToken, fields)
-    _check_time(result, now, leeway)
-    return result
+    built: VerifiedToken = _build(VerifiedToken, fields)
+    _check_time(built, now, leeway)
+    return built

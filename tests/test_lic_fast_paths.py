@@ -38,11 +38,41 @@ def generic_sign1(raw):
     return m
 
 
+def cwt_generic_token(payload):
+    from lic import _token
+
+    try:
+        return _token._build(_token.UnverifiedToken, _token._cwt_fields(b"raw", payload, "kid"))
+    except LicError as e:
+        return (type(e), str(e))
+
+
 def check_head(payload):
     fast = _cwt_fast.claims_head(payload)
     if fast is not None:
         assert generic_head(payload) == fast
         assert all(type(k) is int for k in fast[0])
+    quick = _cwt_fast.claims_quick(payload)
+    if quick is not None:  # the straight-line reader agrees with claims_head
+        iss, sub, aud, exp, nbf, iat, cti, x, lic_raw = quick
+        try:
+            [s.decode() for s in (iss, sub, aud or b"")]
+        except UnicodeDecodeError:  # left to its caller, which declines
+            assert fast is None
+            quick = None
+    if quick is not None:
+        assert fast is not None
+        claims, lic_head = fast
+        assert lic_raw == lic_head and cti == claims[7] and x == claims[8][1][-2]
+        assert (exp, nbf, iat) == (claims[4], claims[5], claims[6])
+        assert (iss.decode(), sub.decode()) == (claims[1], claims[2])
+        assert (aud is None and 3 not in claims) or aud.decode() == claims[3]
+    from lic import _token
+
+    token = _token._cwt_token_fast(_token.UnverifiedToken, b"raw", payload, "kid")
+    if token is not None:  # the fast token equals the generic one
+        assert quick is not None
+        assert token == cwt_generic_token(payload)
 
 
 def check_sign1(raw):
@@ -58,7 +88,12 @@ def check_sign1(raw):
 
 @pytest.mark.parametrize("token", TOKENS)
 def test_fast_paths_take_the_real_shapes(token):
+    from lic import _token
+
     assert _cwt_fast.sign1(token) is not None
+    if token is not TOKENS[2]:
+        payload = cose.parse_sign1(token, max_size=1 << 16).payload
+        assert _token._cwt_token_fast(_token.UnverifiedToken, b"raw", payload, "kid") is not None
     payload = cose.parse_sign1(token, max_size=1 << 16).payload
     # our issuers' shape (no aud or one aud) takes the fast path; an aud array falls back
     assert (_cwt_fast.claims_head(payload) is not None) == (token is not TOKENS[2])
@@ -334,3 +369,32 @@ def test_jwt_head_fast_path_declines_what_the_claim_checks_refuse(pattern, repla
     assert bad != payload
     assert not check_head_fast_path(bad)
     assert isinstance(generic_token(__import__("keys").b64url_encode(bad).encode()), tuple)
+
+
+@pytest.mark.parametrize("fmt", ["jwt", "cwt"])
+@pytest.mark.parametrize("backend", ["cryptography", "sodium"])
+def test_verification_through_the_fast_routes_equals_the_strict_one(fmt, backend):
+    """The first verification goes the strict way (and teaches the fast routes the header
+    and license tail); later ones take the fast routes and give the same token. A token
+    with one bit changed anywhere is refused both ways."""
+    from _lic_helpers import NOW, trust
+
+    import lic
+    from lic import _token
+
+    store = trust(backend=backend)
+    for cache in (_token._COSE_FAST, _token._TAILS, _token._JWK_X):
+        cache.clear()
+    token = issue(fmt)
+    first = lic.verify(token, store, now=NOW)
+    assert _token._COSE_FAST or fmt == "jwt"
+    assert _token._TAILS or fmt == "cwt"
+    assert lic.verify(token, store, now=NOW) == first
+    other = issue(fmt, sub="someone-else")
+    fast = lic.verify(other, store, now=NOW)
+    assert fast.sub == "someone-else" and fast.license == first.license
+    for i in range(0, len(other), 7):
+        bad = bytearray(other)
+        bad[i] ^= 0x04
+        with pytest.raises(LicError):
+            lic.verify(bytes(bad), store, now=NOW)
