@@ -96,7 +96,8 @@ try:  # libsodium through PyNaCl: optional, about twice as fast as OpenSSL for v
     from nacl.exceptions import BadSignatureError as _SodiumBad
 except ImportError:  # pragma: no cover - depends on the environment
     pass
-_sodium_check: Any = None
+_sodium_lib_open: Any = None
+_sodium_null: Any = None
 if _sodium_open is not None:
     try:  # libsodium's crypto_sign_open itself, without PyNaCl's output buffer and its copy:
         # given NULL for the message out-pointers it only verifies (0 valid, -1 not).
@@ -105,18 +106,17 @@ if _sodium_open is not None:
 
         _sodium_null = _ffi.NULL
         _sodium_lib_open = _lib.crypto_sign_open
-
-        def _sodium_check(sm: bytes, pk: bytes) -> bool:
-            return _sodium_lib_open(_sodium_null, _sodium_null, sm, len(sm), pk) == 0  # type: ignore[no-any-return]
-
     except (ImportError, AttributeError):  # pragma: no cover - depends on the PyNaCl build
+        _sodium_lib_open = None
 
-        def _sodium_check(sm: bytes, pk: bytes) -> bool:
-            try:
-                _sodium_open(sm, pk)
-            except _SodiumBad:
-                return False
-            return True
+
+def _sodium_check(sm: bytes, pk: bytes) -> bool:
+    """PyNaCl's public call, where its libsodium binding cannot be reached directly."""
+    try:
+        _sodium_open(sm, pk)
+    except _SodiumBad:
+        return False
+    return True
 
 
 BACKENDS: tuple[str, ...] = (
@@ -223,9 +223,18 @@ class PublicKey:
     # -- use ------------------------------------------------------------------------------
     def verify(self, signature: bytes, message: bytes) -> None:
         """Raise InvalidSignatureError unless ``signature`` is valid for ``message``."""
-        check_signature_encoding(signature)
+        if (  # = check_signature_encoding, inline
+            len(signature) != 64
+            or int.from_bytes(signature[32:], "little") >= _L
+            or signature[:32] in SMALL_ORDER_ENCODINGS
+        ):
+            raise InvalidSignatureError("invalid signature")
         if self._backend == "sodium":
-            if not _sodium_check(signature + message, self.raw):
+            sm = signature + message
+            if _sodium_lib_open is not None:
+                if _sodium_lib_open(_sodium_null, _sodium_null, sm, len(sm), self.raw) != 0:
+                    raise InvalidSignatureError("invalid signature")
+            elif not _sodium_check(sm, self.raw):
                 raise InvalidSignatureError("invalid signature")
             return
         try:

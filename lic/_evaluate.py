@@ -306,12 +306,12 @@ def _categorical(license: License, use: Use) -> tuple[tuple[Reason, ...], bool, 
                     add(Reason("data", t.data, cat, f"data category {_BROADER}",
                                "indeterminate"))  # fmt: skip
 
+    if not out:
+        return (), False, _permit(license)
     reasons = tuple(out)
-    deny = any(r.effect == "deny" for r in reasons)
-    if not reasons:
-        return reasons, False, _permit(license)
-    if deny:
-        return reasons, True, Decision("deny", reasons, ())
+    for r in reasons:
+        if r.effect == "deny":
+            return reasons, True, Decision("deny", reasons, ())
     return reasons, False, Decision("indeterminate", reasons, c.duties)
 
 

@@ -7,6 +7,7 @@ outside SPEC.md section 4 and raises our exception; it never reads keys from the
 from __future__ import annotations
 
 import binascii
+import dataclasses
 import hashlib
 import json
 import os
@@ -126,6 +127,38 @@ class UnverifiedToken(TokenFields):
 @dataclass(frozen=True, slots=True)
 class VerifiedToken(TokenFields):
     """A token whose signature, issuer key, header and validity were checked."""
+
+
+# The fast paths build tokens through the slots directly (the frozen dataclass __init__
+# goes through object.__setattr__ once per field); the result is the same value.
+_FIELDS = ("format", "raw", "kid", "iss", "sub", "aud", "iat", "nbf", "exp", "jti", "holder",
+           "license")  # fmt: skip
+assert tuple(f.name for f in dataclasses.fields(TokenFields)) == _FIELDS
+(_s_format, _s_raw, _s_kid, _s_iss, _s_sub, _s_aud, _s_iat, _s_nbf, _s_exp, _s_jti, _s_holder,
+ _s_license) = (TokenFields.__dict__[name].__set__ for name in _FIELDS)  # fmt: skip
+_object_new = object.__new__
+
+
+def _construct(
+    cls: type[TokenFields], format: TokenFormat, raw: bytes, kid: str, iss: str, sub: str,
+    aud: tuple[str, ...], iat: int, nbf: int, exp: int, jti: str, holder: PublicKey,
+    license: License,
+) -> Any:  # fmt: skip
+    """``cls(...)`` for values already checked, in fewer steps."""
+    t = _object_new(cls)
+    _s_format(t, format)
+    _s_raw(t, raw)
+    _s_kid(t, kid)
+    _s_iss(t, iss)
+    _s_sub(t, sub)
+    _s_aud(t, aud)
+    _s_iat(t, iat)
+    _s_nbf(t, nbf)
+    _s_exp(t, exp)
+    _s_jti(t, jti)
+    _s_holder(t, holder)
+    _s_license(t, license)
+    return t
 
 
 # --- issuance ------------------------------------------------------------------------------
@@ -279,6 +312,7 @@ _B64URL_TAIL = {
 
 
 _URL_TO_STD = bytes.maketrans(b"-_", b"+/")
+_STD_TO_URL = bytes.maketrans(b"+/", b"-_")
 _PAD = (b"", b"", b"==", b"=")
 
 
@@ -589,7 +623,8 @@ def _jwt_fast(cls: type[TokenFields], token: bytes, p: bytes, kid: str) -> Any:
         if len(_JWK_X) >= _KEY_CACHE_CAP:
             _JWK_X.clear()
         _JWK_X[x] = holder
-    return cls("jwt", token, kid, iss_s, sub_s, auds, iat_i, nbf_i, exp_i, jti_s, holder, got[1])
+    return _construct(cls, "jwt", token, kid, iss_s, sub_s, auds, iat_i, nbf_i, exp_i, jti_s,
+                      holder, got[1])  # fmt: skip
 
 
 def _jwt_fields(token: bytes, p: bytes, kid: str) -> dict[str, Any]:
@@ -687,7 +722,8 @@ def _cwt_token_fast(cls: type[TokenFields], token: bytes, payload: bytes, kid: s
         holder = _holder_key(x)
     except MalformedError:
         return None
-    return cls("cwt", token, kid, iss_s, sub_s, auds, iat, nbf, exp, b64url_encode(cti), holder,
+    jti = binascii.b2a_base64(cti, newline=False).translate(_STD_TO_URL).rstrip(b"=").decode()
+    return _construct(cls, "cwt", token, kid, iss_s, sub_s, auds, iat, nbf, exp, jti, holder,
                license)  # fmt: skip
 
 
@@ -777,7 +813,10 @@ def verify_with_key(
     _check_leeway(now, leeway)
     raw = _as_bytes(token)
     return _verify(
-        raw, lambda k: key if k == (kid or key.thumbprint) else _untrusted(k), now, leeway
+        raw,
+        lambda k, _role, _now: key if k == (kid or key.thumbprint) else _untrusted(k),
+        now,
+        leeway,
     )
 
 
@@ -793,12 +832,17 @@ def verify(
     Raises MalformedError, InvalidSignatureError, UntrustedKeyError or ExpiredError; returns
     the verified token (its ``license`` is ready for ``evaluate``).
     """
-    _check_leeway(now, leeway)
-    raw = _as_bytes(token)
-    return _verify(raw, lambda kid: trust.lookup(kid, ROLE_ISSUER, now), now, leeway)
+    if type(now) is not int or leeway is not DEFAULT_LEEWAY:  # (identity: 60.0 is checked)
+        _check_leeway(now, leeway)
+    if type(token) is bytes and 0 < len(token) <= MAX_TOKEN_SIZE:
+        return _verify(token, trust.lookup, now, leeway)
+    return _verify(_as_bytes(token), trust.lookup, now, leeway)
 
 
-def _verify(raw: bytes, key_for: Any, now: int, leeway: int) -> VerifiedToken:
+def _verify(
+    raw: bytes, key_for: Callable[[str, str, int], PublicKey], now: int, leeway: int
+) -> VerifiedToken:
+    """``key_for(kid, role, now)`` gives the signer's key or raises."""
     result: VerifiedToken | None
     if raw[0] == 0xD2:
         # Fast route: the exact shape 18([protected, {}, payload, sig64]) with a protected
@@ -808,7 +852,9 @@ def _verify(raw: bytes, key_for: Any, now: int, leeway: int) -> VerifiedToken:
         if parts is not None and known is not None:
             payload = parts[1]
             kid, tbs_head = known
-            key_for(kid).verify(parts[2], tbs_head + cbor.encode_bstr_head(len(payload)) + payload)
+            key_for(kid, ROLE_ISSUER, now).verify(
+                parts[2], tbs_head + cbor.encode_bstr_head(len(payload)) + payload
+            )
             result = _cwt_token_fast(VerifiedToken, raw, payload, kid)
             if result is None:
                 result = _build(VerifiedToken, _cwt_fields(raw, payload, kid))
@@ -816,7 +862,7 @@ def _verify(raw: bytes, key_for: Any, now: int, leeway: int) -> VerifiedToken:
             return result
         msg = _cwt_fast.parse_sign1(raw, MAX_TOKEN_SIZE)
         kid = _check_cose_headers(msg)
-        key: PublicKey = key_for(kid)
+        key: PublicKey = key_for(kid, ROLE_ISSUER, now)
         cose.verify_sign1(msg, key)
         fields = _cwt_fields(raw, msg.payload, kid)
         if not msg.unprotected and msg.protected.get(cose.HDR_ALG) == cose.ALG_EDDSA:
@@ -827,7 +873,7 @@ def _verify(raw: bytes, key_for: Any, now: int, leeway: int) -> VerifiedToken:
             _COSE_FAST[pb] = (kid, head)
     else:
         h, p, s, kid = _split_jwt(raw)
-        key = key_for(kid)
+        key = key_for(kid, ROLE_ISSUER, now)
         key.verify(_b64url(s, "JWT signature"), raw[: len(h) + 1 + len(p)])
         result = _jwt_fast(VerifiedToken, raw, p, kid)
         if result is None:
