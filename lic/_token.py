@@ -695,7 +695,7 @@ def _cwt_token_fast(cls: type[TokenFields], token: bytes, payload: bytes, kid: s
     got = _cwt_fast.claims_quick(payload)
     if got is None:
         return None
-    iss, sub, aud, exp, nbf, iat, cti, x, lic_raw = got
+    iss, sub, aud, exp, nbf, iat, cti, x, lic_at = got
     try:
         iss_s, sub_s = iss.decode(), sub.decode()
         auds = () if aud is None else (aud.decode(),)
@@ -715,17 +715,34 @@ def _cwt_token_fast(cls: type[TokenFields], token: bytes, payload: bytes, kid: s
         or (auds and not 0 < len(auds[0]) <= 1024)
     ):
         return None
-    try:
-        license = _cached_license(
-            lic_raw, lambda b: cbor.decode(b, max_size=MAX_TOKEN_SIZE, depth=1), _CBOR_LIC_CACHE
-        )
-        holder = _holder_key(x)
-    except MalformedError:
-        return None
+    # the license: by its last bytes, then exactly (no hash of the whole claim per token)
+    known = _CBOR_TAILS.get(payload[-32:])
+    if known is not None and len(payload) - len(known[0]) == lic_at and payload.endswith(known[0]):
+        license = known[1]
+    else:
+        lic_raw = payload[lic_at:]
+        try:
+            license = _cached_license(
+                lic_raw, lambda b: cbor.decode(b, max_size=MAX_TOKEN_SIZE, depth=1), _CBOR_LIC_CACHE
+            )
+        except MalformedError:
+            return None
+        if len(lic_raw) <= _LIC_CACHE_MAX_ITEM:
+            if len(_CBOR_TAILS) >= _LIC_CACHE_CAP:
+                _CBOR_TAILS.clear()
+            _CBOR_TAILS[lic_raw[-32:]] = (lic_raw, license)
+    holder = _KEY_CACHE.get(x)
+    if holder is None:
+        try:
+            holder = _holder_key(x)
+        except MalformedError:
+            return None
     jti = binascii.b2a_base64(cti, newline=False).translate(_STD_TO_URL).rstrip(b"=").decode()
     return _construct(cls, "cwt", token, kid, iss_s, sub_s, auds, iat, nbf, exp, jti, holder,
                license)  # fmt: skip
 
+
+_CBOR_TAILS: dict[bytes, tuple[bytes, License]] = {}
 
 # Protected headers accepted before (see _check_cose_headers) -> (kid, the Sig_structure's
 # bytes up to the payload's head).
@@ -852,9 +869,9 @@ def _verify(
         if parts is not None and known is not None:
             payload = parts[1]
             kid, tbs_head = known
-            key_for(kid, ROLE_ISSUER, now).verify(
-                parts[2], tbs_head + cbor.encode_bstr_head(len(payload)) + payload
-            )
+            n = len(payload)
+            bhead = b"\x59" + n.to_bytes(2, "big") if 256 <= n < 65536 else cbor.encode_bstr_head(n)
+            key_for(kid, ROLE_ISSUER, now).verify(parts[2], tbs_head + bhead + payload)
             result = _cwt_token_fast(VerifiedToken, raw, payload, kid)
             if result is None:
                 result = _build(VerifiedToken, _cwt_fields(raw, payload, kid))
