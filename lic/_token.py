@@ -889,7 +889,12 @@ def _verify(
             head = b"\x84\x6aSignature1" + cbor.encode_bstr_head(len(pb)) + pb + b"\x40"
             _COSE_FAST[pb] = (kid, head)
     else:
-        h, p, s, kid = _split_jwt(raw)
+        parts3 = raw.split(b".")
+        known_kid = _HEADER_CACHE.get(parts3[0]) if len(parts3) == 3 else None
+        if known_kid is None:
+            h, p, s, kid = _split_jwt(raw)  # checks the header (or raises)
+        else:
+            (h, p, s), kid = parts3, known_kid
         key = key_for(kid, ROLE_ISSUER, now)
         key.verify(_b64url(s, "JWT signature"), raw[: len(h) + 1 + len(p)])
         result = _jwt_fast(VerifiedToken, raw, p, kid)
