@@ -313,6 +313,7 @@ _B64URL_TAIL = {
 
 _URL_TO_STD = bytes.maketrans(b"-_", b"+/")
 _STD_TO_URL = bytes.maketrans(b"+/", b"-_")
+_SIG_TAIL = _B64URL_TAIL[2]  # a 64-byte signature is 86 characters
 _PAD = (b"", b"", b"==", b"=")
 
 
@@ -875,7 +876,8 @@ def _verify(
             result = _cwt_token_fast(VerifiedToken, raw, payload, kid)
             if result is None:
                 result = _build(VerifiedToken, _cwt_fields(raw, payload, kid))
-            _check_time(result, now, leeway)
+            if result.nbf > now + leeway or result.exp + leeway <= now or result.iat > now + leeway:
+                _check_time(result, now, leeway)  # raises, with the reason
             return result
         msg = _cwt_fast.parse_sign1(raw, MAX_TOKEN_SIZE)
         kid = _check_cose_headers(msg)
@@ -896,11 +898,16 @@ def _verify(
         else:
             (h, p, s), kid = parts3, known_kid
         key = key_for(kid, ROLE_ISSUER, now)
-        key.verify(_b64url(s, "JWT signature"), raw[: len(h) + 1 + len(p)])
+        if len(s) == 86 and not s.translate(None, _B64URL_ALPHABET) and s[85] in _SIG_TAIL:
+            sig = binascii.a2b_base64(s.translate(_URL_TO_STD) + b"==")  # = _b64url, inline
+        else:
+            sig = _b64url(s, "JWT signature")
+        key.verify(sig, raw[: len(h) + 1 + len(p)])
         result = _jwt_fast(VerifiedToken, raw, p, kid)
         if result is None:
             result = _build(VerifiedToken, _jwt_fields(raw, p, kid))
-        _check_time(result, now, leeway)
+        if result.nbf > now + leeway or result.exp + leeway <= now or result.iat > now + leeway:
+            _check_time(result, now, leeway)  # raises, with the reason
         return result
     built: VerifiedToken = _build(VerifiedToken, fields)
     _check_time(built, now, leeway)
