@@ -443,17 +443,8 @@ class Ledger:
 
     def checkpoints(self) -> Iterator[SignedCheckpoint]:
         """Every checkpoint the log signed, by increasing size (verified like the latest)."""
-        last = -1
-        while True:
-            rows = self._conn.execute(
-                "SELECT size, note FROM checkpoints WHERE size > ? ORDER BY size LIMIT ?",
-                (last, _PAGE),
-            ).fetchall()
-            if not rows:
-                return
-            for size, note in rows:
-                yield self._checked_checkpoint(bytes(note))
-                last = int(size)
+        for note in self.checkpoint_notes():
+            yield self._checked_checkpoint(note)
 
     def _checked_checkpoint(self, note: bytes) -> SignedCheckpoint:
         try:
