@@ -322,10 +322,10 @@ def verify_bundle(
     # 8. the use
     failed = c.failed
     size = signed.checkpoint.size if signed is not None else None
-    if failed is not None:
+    if failed is not None or chain is None:
         c.skip("use", "a check failed")
-        return BundleResult("invalid", failed.reason, tuple(c.items), None, size, digests)
-    assert chain is not None
+        reason = failed.reason if failed is not None else "chain"
+        return BundleResult("invalid", reason, tuple(c.items), None, size, digests)
     if use is None:
         c.skip("use", "no use given")
         return BundleResult("valid", None, tuple(c.items), None, size, digests)
