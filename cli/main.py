@@ -66,9 +66,11 @@ from cli.ledger_cmd import ledger_group  # noqa: E402
 cli.add_command(ledger_group)
 
 from cli.ledger_entries_cmd import audit_cmd  # noqa: E402,F401  (registers typed-entry commands)
+from cli.policy_cmd import policy_group  # noqa: E402
 from cli.witness_cmd import witness_group  # noqa: E402
 
 cli.add_command(witness_group)
+cli.add_command(policy_group)
 
 from cli.bundle_cmd import bundle_group, verify_cmd  # noqa: E402
 

@@ -20,6 +20,7 @@ from ._ed25519 import (
     check_note_key_name,
     jwk_thumbprint,
 )
+from ._files import write_atomic
 from ._io import load_public_key, read_passphrase
 from ._keyring import Keyring, check_key_name, default_keyring_dir
 from ._trust import ROLES, TRUST_STORE_FORMAT, TrustEntry, TrustStore
@@ -73,4 +74,5 @@ __all__ = [
     "jwk_thumbprint",
     "load_public_key",
     "read_passphrase",
+    "write_atomic",
 ]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from keys import TrustEntry, TrustStore, json_loads_strict
+from keys import TrustEntry, TrustStore, json_loads_strict, write_atomic
 from keys.errors import KeyStoreError, MalformedError, UntrustedKeyError
 
 from ._cosign import CosignatureV1Verifier
@@ -78,6 +79,13 @@ class TrustPolicy:
     @property
     def witness_count(self) -> int:
         return len(self.trust.by_role("witness"))
+
+    def dumps(self) -> bytes:
+        return (json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n").encode()
+
+    def save(self, path: Path) -> None:
+        """Write the policy atomically (temporary file, fsync, rename, fsync directory)."""
+        write_atomic(Path(path), self.dumps(), mode=0o644, overwrite=True)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,73 @@
+"""``lic policy ...``: write the trust policy a bundle verifier uses (SPEC 10.3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+import ledger as lg
+from lic import parse_duration
+
+from ._keyopts import keyring_option, load_trust_store, trust_option
+from ._output import emit, json_option
+
+__all__ = ["policy_group"]
+
+
+@click.group("policy")
+def policy_group() -> None:
+    """Trust policies for offline bundle verification ('lic verify --policy')."""
+
+
+@policy_group.command("create")
+@click.option(
+    "--quorum",
+    type=click.IntRange(min=1),
+    required=True,
+    help="How many distinct trusted witnesses must have cosigned the checkpoint.",
+)
+@click.option(
+    "--max-age",
+    "max_age",
+    required=True,
+    metavar="DURATION",
+    help="The oldest checkpoint accepted, as an ISO 8601 duration (e.g. P7D).",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The policy file to write.",
+)
+@trust_option
+@keyring_option
+@json_option
+def create_cmd(
+    quorum: int,
+    max_age: str,
+    out: Path,
+    trust_file: Path | None,
+    keyring_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Write a policy from a trust store: its issuer, log and witness keys, a witness quorum
+    and a maximum checkpoint age. Build the trust store first with 'lic trust add'."""
+    store = load_trust_store(keyring_dir, trust_file)
+    policy = lg.TrustPolicy(store, quorum, parse_duration(max_age, "--max-age"))
+    policy.save(out)
+    info = {
+        "out": str(out),
+        "quorum": quorum,
+        "witnesses": policy.witness_count,
+        "max_age": policy.max_age,
+        "keys": len(store),
+    }
+    emit(
+        info,
+        as_json=as_json,
+        text=f"wrote {out}: {len(store)} trusted keys, quorum {quorum} of "
+        f"{policy.witness_count} witnesses, checkpoints up to {policy.max_age} s old",
+    )
