@@ -62,9 +62,14 @@ from cli.ledger_cmd import ledger_group  # noqa: E402
 cli.add_command(ledger_group)
 
 from cli.ledger_entries_cmd import audit_cmd  # noqa: E402,F401  (registers typed-entry commands)
+from cli.report_cmd import report_cmd  # noqa: E402,F401  (registers lic ledger report)
 from cli.witness_cmd import witness_group  # noqa: E402
 
 cli.add_command(witness_group)
+
+from cli.demo_cmd import demo_cmd  # noqa: E402
+
+cli.add_command(demo_cmd)
 
 
 def main() -> None:

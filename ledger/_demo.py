@@ -1,0 +1,590 @@
+"""The end-to-end demo (``lic demo``): the whole licensing story on a fresh local ledger.
+
+Every step is done with library calls, on the embedded SQLite store, in one directory, and is
+described by a ``DemoStep``: what happened in plain words and the ``lic`` commands a person
+would type (from that directory, with ``LIC_HOME`` set to its ``keys`` folder) to do it
+themselves. ``scale_demo`` instead fills a ledger with synthetic records and reports on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lic
+from keys import Keyring, MalformedError, PublicKey, SigningKey, TrustEntry, TrustStore
+
+from ._authoring import commitment, grant_payload
+from ._cosign import CosignatureV1Verifier
+from ._store import Ledger
+from ._synth import synthesize
+from ._typed import append_entry, token_status
+from ._witness_http import collect_cosignatures, make_witness_server
+from ._witness_store import Witness
+from .report_io import replay_report, write_report
+
+__all__ = ["DemoResult", "DemoStep", "run_demo", "scale_demo"]
+
+ORIGIN = "demo.example/log"
+WITNESS_NAME = "witness.example"
+MODEL_SHA256 = "3f0a6c1e9b7d2a4c5e8f1b3d6a9c2e4f7b0d3a6c9e2f5b8d1a4c7e0f3b6d9a2c"
+THUMBPRINT_URI = "urn:ietf:params:oauth:jwk-thumbprint:sha-256:"  # RFC 9278
+DAY = 86400
+
+ACADEMIC_LICENSE = """\
+# Academic research license: research and education only, no redistribution of the weights,
+# no commercial or consumer use, attribution and incident reporting required.
+tier = "academic"
+
+[model]
+name = "example-lm-7b"
+sha256 = "{model_sha256}"
+
+[terms]
+id = "example-research-license"
+version = "1.0"
+sha256 = "{terms_sha256}"
+
+[permit]
+actions = ["run", "modify.fine-tune", "modify.quantize"]
+purposes = ["research.academic", "research.safety", "education"]
+
+[prohibit]
+actions = ["distribute.weights", "host"]
+purposes = [
+  "enterprise", "consumer", "violence", "surveillance", "social-scoring",
+  "deception.disinformation",
+]
+data = ["personal.special", "personal.children"]
+
+[duties]
+attribute = {{ text = "Built with example-lm-7b (research license)" }}
+report-incidents = {{ within = "P7D" }}
+
+[sublicense]
+allowed = {sublicense}
+max_depth = {depth}
+"""
+
+TERMS_TEXT = """\
+Example research license, version 1.0.
+
+You may run, fine-tune and quantize example-lm-7b for academic research, safety research and
+education. You may not redistribute or host the weights, nor use the model commercially, for
+consumer products, violence, surveillance, social scoring or disinformation. Credit the model
+and report incidents within seven days.
+"""
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    """One step of the demo: a title, what happened, and the commands that do it by hand."""
+
+    title: str
+    said: str
+    commands: tuple[str, ...] = ()
+
+
+@dataclass
+class DemoResult:
+    """Where the demo wrote its files and what it found."""
+
+    directory: Path
+    steps: list[DemoStep] = field(default_factory=list)
+    records: int = 0
+    clean: bool = False
+    report_dir: Path | None = None
+    seconds: float = 0.0
+
+
+class _Demo:
+    def __init__(self, directory: Path, on_step: Callable[[DemoStep], None] | None) -> None:
+        self.dir = directory
+        self.result = DemoResult(directory)
+        self.on_step = on_step
+        self.keyring = Keyring(directory / "keys")
+        self.now = int(time.time())
+        self.db = directory / "ledger.db"
+
+    def step(self, title: str, said: str, *commands: str) -> None:
+        s = DemoStep(title, said, tuple(commands))
+        self.result.steps.append(s)
+        if self.on_step is not None:
+            self.on_step(s)
+
+    def write(self, name: str, data: str | bytes) -> Path:
+        path = self.dir / name
+        path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        return path
+
+    def key(self, name: str) -> SigningKey:
+        return self.keyring.create(name)
+
+
+def _iso(t: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def _sub(key: PublicKey) -> str:
+    return THUMBPRINT_URI + key.thumbprint
+
+
+def run_demo(directory: Path, *, on_step: Callable[[DemoStep], None] | None = None) -> DemoResult:
+    """Run the whole story in ``directory`` (which must be empty or absent)."""
+    started = time.perf_counter()
+    if directory.exists() and any(directory.iterdir()):
+        raise MalformedError(f"demo: {directory} is not empty; give a new or empty directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    d = _Demo(directory, on_step)
+    d.step(
+        "Set up",
+        f"Everything below happens in {directory}: keys in keys/, the ledger in ledger.db. To "
+        "type the commands yourself, first run:",
+        f"cd {directory}",
+        "export LIC_HOME=$PWD/keys",
+    )
+    keys, trust = _keys(d)
+    led = _ledger(d, keys)
+    with led:
+        terms_sha = _terms(d, led, keys)
+        req = _access(d, led, keys)
+        parent, child = _licenses(d, led, keys, req, terms_sha)
+        _checkpoint(d, led, keys)
+        _check_use(d, trust, parent, child)
+        rev = _incident(d, led, keys, parent, child)
+        _revoked(d, led, keys, trust, parent, child, rev)
+    _audit_and_report(d)
+    d.result.seconds = time.perf_counter() - started
+    return d.result
+
+
+def _keys(d: _Demo) -> tuple[dict[str, SigningKey], TrustStore]:
+    names = ("issuer", "log", "witness", "licensee", "contractor", "reviewer", "responder")
+    keys = {n: d.key(n) for n in names}
+    for n in ("licensee", "contractor"):
+        d.write(f"{n}.jwk", json.dumps(keys[n].public_key.jwk(), separators=(",", ":")) + "\n")
+    for n in ("issuer", "reviewer", "responder"):
+        d.write(f"{n}.pem", keys[n].public_key.pem())
+    trust = TrustStore()
+    trust.add(TrustEntry(keys["issuer"].public_key, "issuer", "issuer.example"))
+    trust.save(d.keyring.path / "trust.json")
+    d.step(
+        "Keys",
+        "Created signing keys for the issuer (the model provider), the transparency log, a "
+        "witness, the licensee (a university lab), its contractor, an appeals reviewer and an "
+        "incident responder; exported the public keys the others need; and trusted the issuer "
+        "key for license tokens.",
+        *(f"lic keys new {n}" for n in names),
+        "lic keys export licensee --format jwk --output licensee.jwk",
+        "lic keys export contractor --format jwk --output contractor.jwk",
+        *(f"lic keys export {n} --format pem --output {n}.pem" for n in ("issuer", "reviewer")),
+        "lic keys export responder --format pem --output responder.pem",
+        "lic trust add issuer.pem --role issuer --name issuer.example",
+    )
+    return keys, trust
+
+
+def _ledger(d: _Demo, keys: dict[str, SigningKey]) -> Ledger:
+    led = Ledger.create(d.db, ORIGIN, keys["log"], log_key_name="log")
+    d.write("log.vkey", led.log_vkey + "\n")
+    for name in ("issuer", "reviewer", "responder"):
+        payload = {"at": d.now, "key": keys[name].public_key.raw, "role": name, "name": name}
+        append_entry(led, "key.add", payload, keys["log"], now=d.now)
+    d.step(
+        "Ledger",
+        f"Created the append-only ledger {ORIGIN} (SQLite, ledger.db) signed by the log key, "
+        "and registered the issuer, reviewer and responder keys on it with their roles.",
+        f"lic ledger init --origin {ORIGIN} --key log",
+        f"lic keys export log --format vkey --note-name {ORIGIN} --output log.vkey",
+        "lic ledger key add issuer.pem --role issuer --name issuer",
+        "lic ledger key add reviewer.pem --role reviewer --name reviewer",
+        "lic ledger key add responder.pem --role responder --name responder",
+    )
+    return led
+
+
+def _terms(d: _Demo, led: Ledger, keys: dict[str, SigningKey]) -> str:
+    d.write("terms.txt", TERMS_TEXT)
+    sha = hashlib.sha256(TERMS_TEXT.encode()).digest()
+    effective = d.now - DAY
+    payload: dict[str, Any] = {
+        "at": d.now,
+        "id": "example-research-license",
+        "version": "1.0",
+        "sha256": sha,
+        "effective": effective,
+        "notice_days": 30,
+        "change": "initial",
+    }
+    append_entry(led, "terms.publish", payload, keys["issuer"], now=d.now)
+    d.step(
+        "Terms",
+        "Published version 1.0 of the human-readable license terms: the ledger records the "
+        "SHA-256 of terms.txt, when it takes effect and the notice period for changes.",
+        "lic ledger terms publish --id example-research-license --version 1.0 --text terms.txt "
+        f"--effective {_iso(effective)} --key issuer",
+    )
+    return sha.hex()
+
+
+def _access(d: _Demo, led: Ledger, keys: dict[str, SigningKey]) -> int:
+    issuer = keys["issuer"]
+    for name in ("alice", "bob"):
+        d.write(f"{name}.salt", os.urandom(32)).chmod(0o600)
+    alice = commitment((d.dir / "alice.salt").read_bytes(), "alice@uni.example")
+    bob = commitment((d.dir / "bob.salt").read_bytes(), "bob@adtech.example")
+    req = {"at": d.now, "applicant": alice, "tier": "academic", "purpose": "research"}
+    r1 = append_entry(led, "access.request", {**req, "region": "DE"}, issuer, now=d.now).index
+    dec = {"at": d.now, "request": r1, "decision": "approved", "reasons": [], "decided_at": d.now}
+    append_entry(led, "access.decision", dec, issuer, now=d.now)
+    d.step(
+        "Access request approved",
+        f"Alice's lab asked for academic access (record {r1}); the ledger keeps only a salted "
+        "commitment to her identity (the salt stays with her, in alice.salt). The issuer "
+        "approved it.",
+        "lic ledger request --applicant alice@uni.example --salt-file alice.salt --tier academic "
+        "--purpose research --region DE --key issuer",
+        f"lic ledger decide --request {r1} --decision approved --key issuer",
+    )
+    req2 = {**req, "applicant": bob, "tier": "academic", "purpose": "commercial.product"}
+    r2 = append_entry(led, "access.request", {**req2, "region": "US"}, issuer, now=d.now).index
+    dec2 = {
+        "at": d.now,
+        "request": r2,
+        "decision": "denied",
+        "reasons": ["prohibited_purpose"],
+        "decided_at": d.now,
+    }
+    di = append_entry(led, "access.decision", dec2, issuer, now=d.now).index
+    anon = SigningKey.generate()
+    grounds = "Our product is a research tool."
+    app = {
+        "at": d.now,
+        "target": di,
+        "grounds": grounds,
+        "filed_at": d.now,
+        "signer": anon.public_key.raw,
+    }
+    ai = append_entry(led, "appeal.file", app, anon, now=d.now).index
+    verdict = {
+        "at": d.now,
+        "appeal": ai,
+        "outcome": "upheld",
+        "rationale": "A commercial product is not academic research.",
+        "independent": True,
+        "decided_at": d.now,
+    }
+    append_entry(led, "appeal.decide", verdict, keys["reviewer"], now=d.now)
+    d.step(
+        "Denial and appeal",
+        f"Bob asked for academic access for a commercial product (record {r2}); the issuer "
+        f"denied it for 'prohibited_purpose' (record {di}). Bob appealed anonymously (record "
+        f"{ai}, signed with a one-time key) and an independent reviewer upheld the denial.",
+        "lic ledger request --applicant bob@adtech.example --salt-file bob.salt --tier academic "
+        "--purpose commercial.product --region US --key issuer",
+        f"lic ledger decide --request {r2} --decision denied --reason prohibited_purpose "
+        "--key issuer",
+        f"lic ledger appeal file --target {di} --grounds '{grounds}' --anonymous",
+        f"lic ledger appeal decide --appeal {ai} --outcome upheld --rationale 'A commercial "
+        "product is not academic research.' --key reviewer",
+    )
+    return r1
+
+
+def _licenses(
+    d: _Demo, led: Ledger, keys: dict[str, SigningKey], request: int, terms_sha: str
+) -> tuple[bytes, bytes]:
+    issuer, holder, contractor = keys["issuer"], keys["licensee"], keys["contractor"]
+    text = ACADEMIC_LICENSE.format(
+        model_sha256=MODEL_SHA256, terms_sha256=terms_sha, sublicense="true", depth=1
+    )
+    d.write("academic.toml", text)
+    narrow = ACADEMIC_LICENSE.format(
+        model_sha256=MODEL_SHA256, terms_sha256=terms_sha, sublicense="false", depth=0
+    )
+    d.write("contractor.toml", narrow)
+    parent = lic.issue(
+        lic.load_license(text.encode()),
+        issuer,
+        holder.public_key,
+        iss=_sub(issuer.public_key),
+        sub=_sub(holder.public_key),
+        now=d.now,
+        lifetime=365 * DAY,
+    )
+    d.write("licensee.jwt", parent + b"\n")
+    tok = lic.verify_with_key(parent, issuer.public_key, now=d.now)
+    alice = commitment((d.dir / "alice.salt").read_bytes(), tok.sub)
+    g = grant_payload(tok, alice, at=d.now, request=request)
+    gi = append_entry(led, "grant", g, issuer, now=d.now).index
+    d.step(
+        "Academic license",
+        "The issuer signed an academic license token (licensee.jwt: research and education "
+        "only, no hosting, no commercial use, one level of sublicensing) bound to the "
+        f"licensee's key, and recorded the grant on the ledger (record {gi}).",
+        "lic token issue --key issuer --holder licensee.jwk --license academic.toml "
+        "--out licensee.jwt",
+        f"lic ledger grant licensee.jwt --key issuer --salt-file alice.salt --request {request}",
+    )
+    child = lic.delegate(
+        parent,
+        lic.load_license(narrow.encode()),
+        holder,
+        contractor.public_key,
+        sub=_sub(contractor.public_key),
+        now=d.now,
+    )
+    d.write("contractor.jwt", child + b"\n")
+    ctok = lic.verify_with_key(child, holder.public_key, now=d.now)
+    cg = grant_payload(ctok, hashlib.sha256(b"demo contractor").digest(), at=d.now)
+    ci = append_entry(led, "grant", cg, holder, now=d.now).index
+    d.step(
+        "Sublicense",
+        "The licensee sublicensed the model to its contractor (contractor.jwt), signed with "
+        "the licensee's own key; the sublicense may only narrow the license (here: no further "
+        f"sublicensing). Its grant is on the ledger too (record {ci}).",
+        "lic token delegate --parent licensee.jwt --key licensee --holder contractor.jwk "
+        "--license contractor.toml --out contractor.jwt",
+        f"lic ledger grant contractor.jwt --key licensee --commitment {cg['licensee'].hex()}",
+    )
+    return parent, child
+
+
+def _cosign(d: _Demo, led: Ledger, keys: dict[str, SigningKey]) -> int:
+    """Sign a checkpoint and have the witness cosign it over loopback HTTP; returns its size.
+    The witness server answers at most two requests (a 409 and the retry) and stops."""
+    wdb = d.dir / "witness.db"
+    if not wdb.exists():
+        with Witness.create(
+            wdb, WITNESS_NAME, keys["witness"], [led.log_vkey], key_name="witness"
+        ) as w:
+            d.write("witness.vkey", w.vkey + "\n")
+    wvkey = (d.dir / "witness.vkey").read_text().strip()
+    cp = led.checkpoint(keys["log"])
+    server = make_witness_server(wdb, keys["witness"], "127.0.0.1", 0, max_requests=2)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.port}"
+        got = collect_cosignatures(led, [url], [CosignatureV1Verifier.from_vkey(wvkey)], 1)
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+    if not got.met:
+        detail = "; ".join(r.detail for r in got.reports)
+        raise MalformedError(f"demo: the witness did not cosign: {detail}")
+    return cp.checkpoint.size
+
+
+def _checkpoint(d: _Demo, led: Ledger, keys: dict[str, SigningKey]) -> None:
+    size = _cosign(d, led, keys)
+    d.step(
+        "Cosigned checkpoint",
+        f"The log signed a checkpoint of its {size} records (a C2SP signed note) and a witness "
+        f"({WITNESS_NAME}) cosigned it over HTTP, after checking that the log only grew. The "
+        "loopback witness server stopped by itself afterwards.",
+        f"lic witness init --key witness --name {WITNESS_NAME} --log {ORIGIN}=log.vkey "
+        "--db witness.db   # prints the witness key; it is saved in witness.vkey",
+        "lic witness serve --db witness.db --port 8765 --max-requests 2 &",
+        "lic ledger checkpoint --witness http://127.0.0.1:8765 --witness-key witness.vkey "
+        "--quorum 1",
+    )
+
+
+def _decide(trust: TrustStore, chain: list[bytes], use: lic.Use, now: int) -> lic.Decision:
+    verified = lic.verify_chain(chain, trust, now=now)
+    return lic.evaluate(verified.leaf, use)
+
+
+def _reasons(decision: lic.Decision) -> str:
+    return "; ".join(f"{r.field}: {r.message}" for r in decision.reasons)
+
+
+_EFFECT = {
+    "deny": "DENIED",
+    "indeterminate": "INDETERMINATE (not decidable)",
+    "permit": "PERMITTED",
+}
+
+
+def _check_use(d: _Demo, trust: TrustStore, parent: bytes, child: bytes) -> None:
+    ok = lic.Use(
+        action="run",
+        purpose="research.academic",
+        model_digest=MODEL_SHA256,
+        data=frozenset(),
+        time=d.now,
+        region="DE",
+    )
+    good = _decide(trust, [parent, child], ok, d.now)
+    if not good.permitted:
+        raise MalformedError(f"demo: the permitted use was refused: {_reasons(good)}")
+    bad_use = lic.Use(
+        action="host",
+        purpose="enterprise",
+        model_digest=MODEL_SHA256,
+        data=frozenset(),
+        time=d.now,
+        region="DE",
+    )
+    bad = _decide(trust, [parent, child], bad_use, d.now)
+    if bad.permitted:
+        raise MalformedError("demo: the prohibited use was permitted")
+    d.step(
+        "Offline check: permitted",
+        "The contractor's chain (licensee.jwt then contractor.jwt) verified offline against "
+        "the trusted issuer key, and running the model for academic research was PERMITTED "
+        "(duties: " + ", ".join(name for name, _ in good.duties) + ").",
+        "lic token check licensee.jwt contractor.jwt --action run --purpose research.academic "
+        f"--region DE --no-data --model-digest {MODEL_SHA256}",
+    )
+    d.step(
+        "Offline check: prohibited",
+        f"Hosting the model for an enterprise product was {_EFFECT[bad.effect]}, because: "
+        f"{_reasons(bad)}.",
+        "lic token check licensee.jwt contractor.jwt --action host --purpose enterprise "
+        f"--region DE --no-data --model-digest {MODEL_SHA256}   # exits 1",
+    )
+
+
+def _incident(
+    d: _Demo, led: Ledger, keys: dict[str, SigningKey], parent: bytes, child: bytes
+) -> int:
+    responder, issuer = keys["responder"], keys["issuer"]
+    anon = SigningKey.generate()
+    desc = "The contractor hosts the model in a public chat app."
+    report = {
+        "at": d.now,
+        "kind": "incident",
+        "harms": ["privacy"],
+        "severity": "high",
+        "affected": [],
+        "jurisdictions": ["DE"],
+        "tokens": [lic.token_digest(child)],
+        "description": desc,
+        "signer": anon.public_key.raw,
+    }
+    inc = append_entry(led, "incident.report", report, anon, now=d.now).index
+    append_entry(led, "incident.ack", {"at": d.now, "incident": inc}, responder, now=d.now)
+    rev = {
+        "at": d.now,
+        "effective": d.now,
+        "cascade": True,
+        "tokens": [lic.token_digest(parent)],
+        "reason": "prohibited_use",
+        "incidents": [inc],
+    }
+    ri = append_entry(led, "revoke", rev, issuer, now=d.now).index
+    rem = {"at": d.now, "incident": inc, "action": "License revoked.", "revocations": [ri]}
+    append_entry(led, "incident.remediate", rem, responder, now=d.now)
+    summary = "A sublicensee hosted the model publicly; the license chain was revoked."
+    close = {"at": d.now, "incident": inc, "outcome": "remediated", "summary": summary}
+    append_entry(led, "incident.close", close, responder, now=d.now)
+    d.step(
+        "Incident and revocation",
+        f"Someone reported anonymously (record {inc}) that the contractor hosts the model in a "
+        "public chat app. The responder acknowledged it; the issuer revoked the academic "
+        f"license with everything below it (record {ri}); the incident was closed as "
+        "remediated, with a public summary.",
+        "lic ledger incident report --harm privacy --severity high --jurisdiction DE "
+        f"--token contractor.jwt --description '{desc}' --anonymous",
+        f"lic ledger incident ack {inc} --key responder",
+        "lic ledger revoke --token licensee.jwt --reason prohibited_use "
+        f"--incident {inc} --key issuer",
+        f"lic ledger incident remediate {inc} --action 'License revoked.' --revocations {ri} "
+        "--key responder",
+        f"lic ledger incident close {inc} --outcome remediated --summary '{summary}' "
+        "--key responder",
+    )
+    return ri
+
+
+def _revoked(
+    d: _Demo,
+    led: Ledger,
+    keys: dict[str, SigningKey],
+    trust: TrustStore,
+    parent: bytes,
+    child: bytes,
+    rev: int,
+) -> None:
+    size = _cosign(d, led, keys)
+    d.step(
+        "New cosigned checkpoint",
+        f"The log signed a checkpoint of all {size} records, now including the revocation, and "
+        "the witness cosigned it after checking a consistency proof from the one it cosigned "
+        "before.",
+        "lic witness serve --db witness.db --port 8765 --max-requests 2 &",
+        "lic ledger checkpoint --witness http://127.0.0.1:8765 --witness-key witness.vkey "
+        "--quorum 1",
+    )
+    st = token_status(led, lic.token_digest(child), d.now)
+    if st.status != "revoked" or rev not in st.evidence:
+        raise MalformedError(f"demo: the contractor's token is {st.status}, not revoked")
+    d.step(
+        "Revoked",
+        "The contractor's sublicense is now REVOKED, through its parent (record "
+        f"{rev}): the signatures still verify, but the ledger says the license is withdrawn.",
+        "lic ledger status contractor.jwt   # exits 1: revoked",
+    )
+
+
+def _audit_and_report(d: _Demo) -> None:
+    report, result = replay_report(db=d.db)
+    if result.findings:
+        raise MalformedError(f"demo: the audit found problems: {result.findings[0]}")
+    out = d.dir / "report"
+    write_report(report, out)
+    d.result.records, d.result.clean, d.result.report_dir = result.size, True, out
+    d.step(
+        "Audit",
+        f"An auditor replayed all {result.size} records from the first one: every signature, "
+        "author role, hash chain link, Merkle root and checkpoint checked out, CLEAN.",
+        "lic ledger audit",
+    )
+    d.step(
+        "Transparency report",
+        f"Wrote the public transparency report (from the replay) to {out}/index.html and "
+        f"{out}/report.json; anyone replaying the same ledger gets the same report.json.",
+        "lic ledger report --out report",
+    )
+
+
+def scale_demo(
+    directory: Path,
+    n: int,
+    *,
+    seed: int = 1,
+    progress: Callable[[int], None] | None = None,
+    on_step: Callable[[DemoStep], None] | None = None,
+) -> DemoResult:
+    """Fill a fresh ledger in ``directory`` with ``n`` synthetic records, audit it and write the
+    report on it."""
+    started = time.perf_counter()
+    if n < 1:
+        raise MalformedError("demo: --scale needs at least one record")
+    if directory.exists() and any(directory.iterdir()):
+        raise MalformedError(f"demo: {directory} is not empty; give a new or empty directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    d = _Demo(directory, on_step)
+    log = d.key("log")
+    with Ledger.create(d.db, ORIGIN, log, log_key_name="log") as led:
+        synthesize(led, n, log_key=log, seed=seed, progress=progress)
+        led.checkpoint(log)
+    d.step(
+        "Synthetic ledger",
+        f"Filled ledger.db with {n} realistic records of every entry type (requests, "
+        "decisions, appeals, grants, revocations, incidents, attestations, terms) and signed "
+        "a checkpoint.",
+    )
+    _audit_and_report(d)
+    d.result.seconds = time.perf_counter() - started
+    return d.result
