@@ -67,6 +67,11 @@ from cli.witness_cmd import witness_group  # noqa: E402
 
 cli.add_command(witness_group)
 
+from cli.bundle_cmd import bundle_group, verify_cmd  # noqa: E402
+
+cli.add_command(bundle_group)
+cli.add_command(verify_cmd)
+
 from cli.demo_cmd import demo_cmd  # noqa: E402
 
 cli.add_command(demo_cmd)

@@ -29,6 +29,7 @@ from . import _merkle as mk
 from ._checkpoint import Checkpoint, open_checkpoint
 from ._note import Ed25519NoteVerifier
 from ._record import ZERO_HASH, decode_record
+from ._revset import RevokedSet, find_revset_commitment
 from ._state import Finding, LedgerState
 from ._typed import open_entry
 
@@ -78,6 +79,7 @@ class _Checkpoints:
 
     def __init__(self, notes: Iterable[bytes], verifier: Ed25519NoteVerifier) -> None:
         self.roots: dict[int, bytes] = {}
+        self.extensions: dict[int, list[tuple[str, ...]]] = {}  # size -> extension lines
         self.parsed: list[Checkpoint] = []
         self.findings: list[Finding] = []
         self.latest: bytes | None = None
@@ -93,6 +95,7 @@ class _Checkpoints:
                     Finding(cp.size - 1, f"two checkpoints of size {cp.size} differ")
                 )
             self.roots[cp.size] = cp.root
+            self.extensions.setdefault(cp.size, []).append(cp.extensions)
             if not self.parsed or cp.size >= max(c.size for c in self.parsed):
                 self.latest = signed.note
             self.parsed.append(cp)
@@ -161,6 +164,8 @@ def _replay(
                 return False
         return True
 
+    revset = _RevsetCheck(state)
+    findings.extend(revset.check(0, -1, cps.extensions.get(0, ())))
     size = 0
     pending: tuple[int, bool] | None = None  # an unexplained chain break: (position, index bad)
     matched: set[int] = set()  # checkpoint sizes whose root matched
@@ -234,6 +239,8 @@ def _replay(
                         findings.extend(found)
                         if not found and observer is not None:
                             observer(pos, rec.time, rec.entry_type, entry.payload, author)
+        if size in cps.extensions:
+            findings.extend(revset.check(size, pos, cps.extensions[size]))
         if progress is not None and size % 1000 == 0:
             progress(size)
     if pending is not None:  # a break at the last record: a matching checkpoint just
@@ -257,6 +264,45 @@ def _replay(
         progress(size)
     findings.sort(key=lambda f: f.index)
     return AuditResult(origin, size, frontier.root(), findings, state, cps.parsed, cps.latest)
+
+
+class _RevsetCheck:
+    """SPEC 12.5: each checkpoint's lic-revoked/v1 line against the set the records give."""
+
+    def __init__(self, state: LedgerState) -> None:
+        self.state = state
+        self.cached: tuple[int, int, bytes] | None = None  # (state version, size, root)
+
+    def commitment(self) -> tuple[int, bytes]:
+        v = self.state.revset_version
+        if self.cached is None or self.cached[0] != v:
+            rs = RevokedSet(self.state.revoked_digests(), presorted=True)
+            self.cached = (v, rs.size, rs.root)
+        return self.cached[1], self.cached[2]
+
+    def check(self, size: int, pos: int, all_lines: Iterable[tuple[str, ...]]) -> list[Finding]:
+        out = []
+        for lines in all_lines:
+            where = f"checkpoint at size {size}"
+            try:
+                got = find_revset_commitment(lines)
+            except LicError as e:
+                out.append(Finding(pos, f"{where}: malformed lic-revoked/v1 line: {e}"))
+                continue
+            if got is None:
+                out.append(Finding(pos, f"{where}: no lic-revoked/v1 line (revoked set missing)"))
+                continue
+            n, root = self.commitment()
+            if (got.size, got.root) != (n, root):
+                out.append(
+                    Finding(
+                        pos,
+                        f"{where}: revoked-set commitment mismatch: the checkpoint says "
+                        f"{got.size} member(s), root {got.root.hex()[:16]}...; the records give "
+                        f"{n}, root {root.hex()[:16]}...",
+                    )
+                )
+        return out
 
 
 def _blame(brk: tuple[int, bool], *, next_broken: bool) -> Finding:

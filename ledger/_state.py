@@ -67,6 +67,7 @@ class Withdrawal:
     until: int | None = None  # lifted from this time on (a reinstatement, or a suspension's end)
     time: int = 0  # integration time of the withdrawing record
     lifted_by: int | None = None  # index of the reinstatement that set ``until``, if one did
+    in_set: bool = True  # counts in the revoked set (SPEC 12.1) until a reinstate covers it
 
     def live(self, t: int) -> bool:
         return self.effective <= t and (self.until is None or t < self.until)
@@ -138,6 +139,8 @@ class LedgerState:
         self.withdrawal_info: dict[int, Withdrawal] = {}  # revoke/suspend index -> what it says
         self.incidents: dict[int, Incident] = {}
         self.attestations: dict[bytes, list[int]] = {}  # subject digest -> attest indexes
+        self.unlifted: dict[bytes, int] = {}  # digest -> withdrawals of it no reinstate lifted
+        self.revset_version = 0  # bumped whenever ``unlifted`` changes
         self.size = 0
         self.last_time = 0  # integration time of the last record applied
 
@@ -352,6 +355,8 @@ class LedgerState:
         targets = self._targets(p)
         for d in targets:
             self.grants[d].withdrawals.append(w)
+            self.unlifted[d] = self.unlifted.get(d, 0) + 1
+        self.revset_version += 1
         self.withdrawals[index] = targets
         self.withdrawal_info[index] = w
 
@@ -365,8 +370,28 @@ class LedgerState:
         at = p["effective"]
         for d in self._targets(p):
             for w in self.grants[d].withdrawals:
-                if w.effective <= at and (w.until is None or w.until > at):
+                lifts = w.effective <= at and (w.until is None or w.until > at)
+                if w.in_set and (lifts or (w.until is not None and w.until <= at)):
+                    w.in_set = False  # out of the revoked set for every digest it targets
+                    for t in self.withdrawals[w.index]:
+                        self._unlift(t)
+                if lifts:
                     w.until, w.lifted_by = at, index
+
+    def _unlift(self, d: bytes) -> None:
+        self.revset_version += 1
+        left = self.unlifted[d] - 1
+        if left:
+            self.unlifted[d] = left
+        else:
+            del self.unlifted[d]
+
+    def revoked_digests(self) -> list[bytes]:
+        """The revoked set of SPEC 12.1 as of the records applied so far, sorted: every digest
+        a revoke or suspend record targeted (listed, or granted under its licensee commitment
+        by then) whose withdrawal no later reinstate record lifted (or, for a suspension that
+        had already ended by its own ``until``, covered)."""
+        return sorted(self.unlifted)
 
     def status(self, digest: bytes, t: int) -> TokenStatus:
         """A token's status at time t: its own withdrawals, then cascading ones from ancestors."""

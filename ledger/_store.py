@@ -54,6 +54,8 @@ from ._checkpoint import (
 )
 from ._note import MAX_SIGNATURES, Ed25519NoteSigner, Ed25519NoteVerifier, parse_note
 from ._record import ZERO_HASH, Record, _RecordEncoder, _validate_entry, decode_record
+from ._revset import REVOKED_EXTENSION, RevokedSet, format_revset_extension
+from ._typed import apply_record, state_of
 
 __all__ = ["EXPORT_FORMAT", "STORE_FORMAT", "Appended", "Ledger"]
 
@@ -412,6 +414,24 @@ class Ledger:
     def drop_cached_state(self) -> None:
         self._state = None
 
+    def state_at(self, size: int) -> Any:
+        """The derived state (a LedgerState) of the first ``size`` records: this handle's
+        cached state caught up, or a fresh replay when the cache is ahead of ``size``."""
+        state = self.cached_state(state_of)
+        if state.size > size:
+            return state_of(self.iter_records(0, size), self.log_verifier.public_key.raw)
+        for _, raw in self.iter_records(state.size, size):
+            apply_record(state, decode_record(raw))
+        return state
+
+    def revoked_set(self, size: int) -> RevokedSet:
+        """The revoked set (SPEC 12.1) of the first ``size`` records, from the derived state."""
+        return RevokedSet(self.state_at(size).revoked_digests(), presorted=True)
+
+    def _revset_extension(self, size: int) -> str:
+        rs = self.revoked_set(size)
+        return format_revset_extension(rs.size, rs.root)
+
     def latest_checkpoint(self) -> SignedCheckpoint | None:
         """The latest signed checkpoint (None until one is signed), verified against the log
         key and the stored tree."""
@@ -599,7 +619,10 @@ class Ledger:
             if root != old_root:
                 raise LedgerIntegrityError("checkpoint: same size, different root")
             return open_checkpoint(bytes(old_note), self.log_verifier)[0]
-        signed = sign_checkpoint(Checkpoint(self.origin, size, root, tuple(extensions)), signer)
+        if any(e.split(" ", 1)[0] == REVOKED_EXTENSION for e in extensions):
+            raise MalformedError("checkpoint: the log computes its own lic-revoked/v1 line")
+        lines = (self._revset_extension(size), *extensions)
+        signed = sign_checkpoint(Checkpoint(self.origin, size, root, lines), signer)
         cur = self._conn.execute(
             "UPDATE head SET size = ?, root = ?, note = ? WHERE id = 0 AND size = ? AND root = ?",
             (size, root, signed.note, old_size, old_root),

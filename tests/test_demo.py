@@ -93,7 +93,9 @@ def test_every_printed_command_parses(demo):
             sub = cmd.get_command(click.Context(cmd), name)
             assert sub is not None, (path, name)
             cmd, path = sub, [*path, name]
-        with click.Context(cli) as parent:
+        # the parent carries the group's settings (-h), as when lic runs: click caches a
+        # command's help option on first use
+        with click.Context(cli, info_name="lic", **cli.context_settings) as parent:
             cmd.make_context(" ".join(path), list(argv), parent=parent)
 
 

@@ -1,0 +1,160 @@
+"""`lic bundle create` and `lic verify --bundle`: offline license bundles (SPEC 10)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+import ledger as lg
+import lic
+from cli._output import emit, json_option
+from cli.ledger_cmd import db_option
+from cli.token_cmd import _at_option, _read, _read_token
+
+__all__ = ["bundle_group", "verify_cmd"]
+
+EXIT_FOR_EFFECT = {"permit": 0, "valid": 0, "deny": 1, "invalid": 1, "indeterminate": 3}
+
+
+@click.group("bundle")
+def bundle_group() -> None:
+    """Offline license bundles: a token chain with its ledger evidence, in one file."""
+
+
+@bundle_group.command("create")
+@click.argument("token_file", metavar="TOKEN", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--chain",
+    "parents",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PARENT",
+    help="A token above TOKEN, root first (repeatable; TOKEN is the leaf).",
+)
+@click.option(
+    "--size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Use the stored checkpoint of this size (default: the latest).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the bundle here (default: TOKEN with the suffix .bundle).",
+)
+@db_option
+@json_option
+def create_cmd(
+    token_file: Path,
+    parents: tuple[Path, ...],
+    size: int | None,
+    out: Path | None,
+    db: Path,
+    as_json: bool,
+) -> None:
+    """Make a bundle for TOKEN from the ledger --db at its latest checkpoint.
+
+    The bundle holds the chain (the --chain tokens, root first, then TOKEN), each link's grant
+    record with its tlog-proof@v1 receipt, the checkpoint with its stored cosignatures, and a
+    revoked-set proof for each link. Every link must be granted below the checkpoint's size.
+    """
+    tokens = [_read_token(p) for p in (*parents, token_file)]
+    with lg.Ledger.open(db) as led:
+        data = lg.create_bundle(led, tokens, size=size)
+    target = out if out is not None else token_file.with_suffix(".bundle")
+    _write_atomic(target, data)
+    b = lg.parse_bundle(data)
+    cp = lg.parse_checkpoint(lg.parse_note(b.checkpoint).text)
+    info = {
+        "out": str(target),
+        "bytes": len(data),
+        "links": len(b.links),
+        "checkpoint_size": cp.size,
+        "leaf": lic.token_digest(tokens[-1]).hex(),
+    }
+    emit(info, as_json=as_json, text=f"wrote {target} ({len(data)} bytes, checkpoint {cp.size})")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".bundle-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@click.command("verify")
+@click.option(
+    "--bundle",
+    "bundle_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The bundle file.",
+)
+@click.option(
+    "--policy",
+    "policy_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The trust policy (JSON, SPEC 10.3).",
+)
+@click.option("--action", default=None, help="Action code, e.g. run.inference.")
+@click.option("--purpose", default=None, help="Purpose code, e.g. enterprise.product.")
+@click.option("--region", default=None, help="ISO 3166-1 alpha-2 country, e.g. DE.")
+@click.option("--channel", default=None, help="Channel code, e.g. api.public.")
+@click.option("--platform", default=None, help="Platform code, e.g. search.")
+@click.option("--data", multiple=True, help="Data category involved (repeatable).")
+@click.option("--no-data", is_flag=True, help="State that no data categories are involved.")
+@click.option("--rate", default=None, metavar="COUNT/DURATION", help="Request rate, e.g. 100/PT1M.")
+@click.option("--mau", type=click.IntRange(min=0), default=None, help="Monthly active users.")
+@click.option("--model-digest", default=None, help="SHA-256 (hex) of the weights in use.")
+@_at_option
+@json_option
+def verify_cmd(
+    bundle_file: Path, policy_file: Path, action: str | None, purpose: str | None,
+    region: str | None, channel: str | None, platform: str | None, data: tuple[str, ...],
+    no_data: bool, rate: str | None, mau: int | None, model_digest: str | None,
+    at: int | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Verify a bundle OFFLINE against a trust policy, then decide a proposed use.
+
+    Checks the token chain, each grant's inclusion at the checkpoint, that each record grants
+    its link, the checkpoint's log signature, the witness quorum, the checkpoint's age and
+    that no link is revoked. Exit 0 permit (or valid, with no use given), 1 deny or a failed
+    check (the reason names it, e.g. revoked), 2 malformed input, 3 indeterminate.
+    """
+    if no_data and data:
+        raise click.UsageError("--no-data and --data exclude each other")
+    now = int(time.time()) if at is None else at
+    policy = lg.parse_policy(_read(policy_file, lg.MAX_POLICY_SIZE, "policy"))
+    bundle = _read(bundle_file, lg.MAX_BUNDLE_SIZE, "bundle")
+    given = any(
+        v is not None for v in (action, purpose, region, channel, platform, rate, mau, model_digest)
+    )
+    use = None
+    if given or data or no_data:
+        use = lic.Use(
+            action=action, purpose=purpose, region=region, channel=channel, platform=platform,
+            data=frozenset() if no_data else (frozenset(data) if data else None),
+            rate=lic.Rate.parse(rate) if rate is not None else None, mau=mau,
+            model_digest=model_digest.lower() if model_digest else None, time=now,
+        )  # fmt: skip
+    result = lg.verify_bundle(bundle, policy, now=now, use=use)
+    lines = [result.effect.upper() + (f" ({result.reason})" if result.reason else "")]
+    for c in result.checks:
+        lines.append(f"  {c.status:4s}  {c.name:14s} {c.detail}")
+    emit({"at": now, **result.to_dict()}, as_json=as_json, text="\n".join(lines))
+    code = EXIT_FOR_EFFECT[result.effect]
+    if code:
+        click.get_current_context().exit(code)

@@ -1,0 +1,455 @@
+"""Offline license bundles (SPEC 10): make one from a ledger, verify one with no network.
+
+A bundle is ``lic-bundle/v1\\n`` followed by one deterministic CBOR map holding the cosigned
+checkpoint note and, for every link of a token chain (root first), the token, the
+tlog-proof@v1 receipt of its grant record at the checkpoint's exact size, and a
+``lic-absent/v1`` proof against the checkpoint's revoked-set commitment (SPEC 12).
+``verify_bundle`` is pure: bytes, a policy and ``now`` in, an explaining result out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import lic
+from keys import PublicKey, jwk_thumbprint
+from keys.errors import LicError, MalformedError, ProofMismatchError, RevokedError
+from lic import cbor
+
+from ._checkpoint import SignedCheckpoint, open_checkpoint, parse_receipt
+from ._cosign import CosignatureV1Verifier
+from ._merkle import leaf_hash, verify_inclusion
+from ._note import MAX_NOTE_SIZE, VerifiedNote
+from ._policy import TrustPolicy
+from ._record import Record, decode_record
+from ._revset import (
+    MAX_ABSENCE_PROOF_SIZE,
+    AbsenceProof,
+    find_revset_commitment,
+    format_absence_proof,
+    parse_absence_proof,
+    verify_absent,
+)
+from ._typed import open_entry
+
+if TYPE_CHECKING:
+    from ._store import Ledger
+
+__all__ = [
+    "BUNDLE_MAGIC",
+    "MAX_BUNDLE_SIZE",
+    "Bundle",
+    "BundleCheck",
+    "BundleLink",
+    "BundleResult",
+    "create_bundle",
+    "parse_bundle",
+    "verify_bundle",
+]
+
+BUNDLE_MAGIC = b"lic-bundle/v1\n"
+MAX_BUNDLE_SIZE = 2 * 1024 * 1024
+MAX_LINKS = 17
+MAX_BUNDLE_RECEIPT = 128 * 1024
+CHECK_NAMES = (
+    "chain",
+    "checkpoint",
+    "witnesses",
+    "freshness",
+    "inclusion",
+    "grants",
+    "non-revocation",
+    "use",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BundleLink:
+    token: bytes
+    receipt: bytes
+    absent: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    checkpoint: bytes
+    links: tuple[BundleLink, ...]
+
+
+def _bytes(value: Any, what: str, cap: int) -> bytes:
+    if not isinstance(value, bytes):
+        raise MalformedError(f"bundle: {what} must be a byte string")
+    if not 0 < len(value) <= cap:
+        raise MalformedError(f"bundle: {what} must hold 1..{cap} bytes")
+    return value
+
+
+def _map(value: Any, keys: set[str], what: str) -> dict[str, Any]:
+    if not isinstance(value, dict) or set(value) != keys:
+        raise MalformedError(f"bundle: {what} must be a map with exactly {sorted(keys)}")
+    return value
+
+
+def parse_bundle(data: bytes) -> Bundle:
+    """Parse a bundle strictly (SPEC 10.1); MalformedError on anything else."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise MalformedError("bundle: must be bytes")
+    data = bytes(data)
+    if len(data) > MAX_BUNDLE_SIZE:
+        raise MalformedError(f"bundle: larger than {MAX_BUNDLE_SIZE} bytes")
+    if not data.startswith(BUNDLE_MAGIC):
+        raise MalformedError("bundle: does not start with 'lic-bundle/v1' (not a v1 bundle)")
+    try:
+        doc = cbor.decode(data[len(BUNDLE_MAGIC) :], max_size=MAX_BUNDLE_SIZE)
+    except LicError as e:
+        raise MalformedError(f"bundle: body is not deterministic CBOR: {e}") from e
+    doc = _map(doc, {"checkpoint", "links"}, "the body")
+    note = _bytes(doc["checkpoint"], "checkpoint", MAX_NOTE_SIZE)
+    links = doc["links"]
+    if not isinstance(links, list) or not 1 <= len(links) <= MAX_LINKS:
+        raise MalformedError(f"bundle: links must be an array of 1..{MAX_LINKS}")
+    out = []
+    for i, item in enumerate(links):
+        m = _map(item, {"token", "receipt", "absent"}, f"link {i}")
+        out.append(
+            BundleLink(
+                _bytes(m["token"], f"link {i} token", lic.MAX_TOKEN_SIZE),
+                _bytes(m["receipt"], f"link {i} receipt", MAX_BUNDLE_RECEIPT),
+                _bytes(m["absent"], f"link {i} absent", MAX_ABSENCE_PROOF_SIZE),
+            )
+        )
+    return Bundle(note, tuple(out))
+
+
+def encode_bundle(bundle: Bundle) -> bytes:
+    body = {
+        "checkpoint": bundle.checkpoint,
+        "links": [
+            {"token": x.token, "receipt": x.receipt, "absent": x.absent} for x in bundle.links
+        ],
+    }
+    out = BUNDLE_MAGIC + cbor.encode(body)
+    if len(out) > MAX_BUNDLE_SIZE:
+        raise MalformedError(f"bundle: larger than {MAX_BUNDLE_SIZE} bytes")
+    return out
+
+
+def create_bundle(
+    ledger: Ledger, token_chain: Sequence[bytes | str], *, size: int | None = None
+) -> bytes:
+    """A bundle for ``token_chain`` (root first) at the ledger's latest checkpoint (or the one
+    of ``size``), with the cosignatures stored for it. Every link must be granted by a record
+    the checkpoint covers. A revoked link still gets its evidence (a membership neighbour),
+    so the bundle is made and its verification says "revoked"."""
+    if not token_chain:
+        raise MalformedError("bundle: no tokens")
+    if len(token_chain) > MAX_LINKS:
+        raise MalformedError(f"bundle: at most {MAX_LINKS} links")
+    tokens = [t.encode("ascii") if isinstance(t, str) else bytes(t) for t in token_chain]
+    cp: SignedCheckpoint | None = ledger.cosigned_checkpoint(size)
+    if cp is None:
+        raise MalformedError(
+            "bundle: the ledger has no such checkpoint (run 'lic ledger checkpoint')"
+        )
+    n = cp.checkpoint.size
+    commitment = find_revset_commitment(cp.checkpoint.extensions)
+    if commitment is None:
+        raise MalformedError(
+            f"bundle: the checkpoint of size {n} has no lic-revoked/v1 line; sign a newer one"
+        )
+    state = ledger.state_at(n)
+    revset = ledger.revoked_set(n)
+    if (revset.size, revset.root) != (commitment.size, commitment.root):
+        raise MalformedError("bundle: the checkpoint's revoked-set line differs from the ledger's")
+    links = []
+    for i, tok in enumerate(tokens):
+        d = lic.token_digest(tok)
+        g = state.grants.get(d)
+        if g is None:
+            raise MalformedError(
+                f"bundle: link {i} (token {d.hex()[:16]}...) is not granted by a record below "
+                f"size {n} (grant it, then sign a new checkpoint)"
+            )
+        receipt = ledger.receipt(g.index, cp)
+        if d in revset:
+            proof = AbsenceProof(revset.size, revset.prove_present(d).member, None)
+        else:
+            proof = revset.prove_absent(d)
+        links.append(BundleLink(tok, receipt, format_absence_proof(proof)))
+    return encode_bundle(Bundle(cp.note, tuple(links)))
+
+
+# -- verification -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BundleCheck:
+    """One check: ``status`` is pass, fail or skip (it could not run: an earlier one failed)."""
+
+    name: str
+    status: str
+    detail: str
+    reason: str | None = None  # the refusal's name when failed (e.g. "revoked")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class BundleResult:
+    """The outcome of ``verify_bundle``.
+
+    ``effect``: ``permit``/``deny``/``indeterminate`` (every check passed, the use evaluated),
+    ``valid`` (every check passed, no use given) or ``invalid`` (a check failed; ``reason``
+    names it: chain, checkpoint, witnesses, stale, inclusion, grants, revoked, non-revocation).
+    """
+
+    effect: str
+    reason: str | None
+    checks: tuple[BundleCheck, ...]
+    decision: lic.Decision | None = None
+    checkpoint_size: int | None = None
+    digests: tuple[bytes, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return self.effect in ("permit", "valid")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "effect": self.effect,
+            "reason": self.reason,
+            "checks": [c.to_dict() for c in self.checks],
+            "checkpoint_size": self.checkpoint_size,
+            "chain": [d.hex() for d in self.digests],
+        }
+        if self.decision is not None:
+            out["decision"] = {
+                "effect": self.decision.effect,
+                "reasons": [r.to_dict() for r in self.decision.reasons],
+                "duties": [{"duty": k, "params": dict(p)} for k, p in self.decision.duties],
+            }
+        return out
+
+
+class _Checks:
+    def __init__(self) -> None:
+        self.items: list[BundleCheck] = []
+
+    def ok(self, name: str, detail: str) -> None:
+        self.items.append(BundleCheck(name, "pass", detail))
+
+    def fail(self, name: str, detail: str, reason: str | None = None) -> None:
+        self.items.append(BundleCheck(name, "fail", detail, reason or name))
+
+    def skip(self, name: str, detail: str) -> None:
+        self.items.append(BundleCheck(name, "skip", detail))
+
+    @property
+    def failed(self) -> BundleCheck | None:
+        return next((c for c in self.items if c.status == "fail"), None)
+
+
+def verify_bundle(
+    bundle_bytes: bytes, policy: TrustPolicy, *, now: int, use: lic.Use | None = None
+) -> BundleResult:
+    """Check a bundle offline against ``policy`` at ``now`` (SPEC 10.4); then evaluate ``use``.
+
+    Raises MalformedError when the bundle itself does not parse (SPEC 10.1); every other
+    problem is a failed check in the result. No I/O, no clock."""
+    b = parse_bundle(bundle_bytes)
+    c = _Checks()
+    tokens = [x.token for x in b.links]
+    digests = tuple(lic.token_digest(t) for t in tokens)
+    # 1. the token chain
+    chain: lic.Chain | None = None
+    try:
+        chain = lic.verify_chain(tokens, policy.trust, now=now)
+        c.ok("chain", f"{len(tokens)} link(s) verify from a trusted issuer key, each narrowing")
+    except LicError as e:
+        c.fail("chain", str(e))
+    # 2. the checkpoint's log signature (witness lines by policy keys must verify too)
+    witnesses = policy.witness_verifiers(now)
+    verified: VerifiedNote | None = None
+    signed: SignedCheckpoint | None = None
+    log = None
+    try:
+        first = b.checkpoint.split(b"\n", 1)[0]  # the origin; open_checkpoint checks it
+        log = policy.log_verifier(first.decode("utf-8", "replace"), now)
+        signed, verified = open_checkpoint(b.checkpoint, log, witnesses)
+        c.ok("checkpoint", f"size {signed.checkpoint.size} signed by the log {log.name}")
+    except LicError as e:
+        c.fail("checkpoint", str(e))
+    # 3. witness quorum and 4. freshness
+    if verified is None or signed is None:
+        c.skip("witnesses", "no verified checkpoint")
+        c.skip("freshness", "no verified checkpoint")
+    else:
+        _witness_checks(c, policy, witnesses, verified, now)
+    # 5. inclusion of every grant record and 6. each grants its link
+    records = []
+    if signed is None or log is None:
+        c.skip("inclusion", "no verified checkpoint")
+    else:
+        try:
+            cp = signed.checkpoint
+            for i, x in enumerate(b.links):
+                records.append(_included(i, x.receipt, b.checkpoint, cp.size, cp.root))
+            idx = ", ".join(str(r.index) for r in records)
+            c.ok(
+                "inclusion", f"grant records {idx} are in the tree of size {signed.checkpoint.size}"
+            )
+        except LicError as e:
+            records = []
+            c.fail("inclusion", str(e))
+    if chain is None or not records:
+        c.skip("grants", "needs a verified chain and included records")
+    else:
+        try:
+            issuer = policy.trust.lookup(chain.root.kid, "issuer", now)
+            _check_grants(chain, issuer, records)
+            c.ok("grants", "each record grants its link (digest, holder key, parent, author)")
+        except LicError as e:
+            c.fail("grants", str(e))
+    # 7. non-revocation of every link
+    if signed is None:
+        c.skip("non-revocation", "no verified checkpoint")
+    else:
+        _revocation_check(c, signed, b, digests)
+    # 8. the use
+    failed = c.failed
+    size = signed.checkpoint.size if signed is not None else None
+    if failed is not None:
+        c.skip("use", "a check failed")
+        return BundleResult("invalid", failed.reason, tuple(c.items), None, size, digests)
+    assert chain is not None
+    if use is None:
+        c.skip("use", "no use given")
+        return BundleResult("valid", None, tuple(c.items), None, size, digests)
+    decision = lic.evaluate(chain.leaf, use)
+    detail = decision.effect + "".join(f"; {r.message}" for r in decision.reasons)
+    if decision.effect == "permit":
+        c.ok("use", detail)
+    else:
+        c.fail("use", detail, decision.effect)
+    reason = None if decision.effect == "permit" else decision.effect
+    return BundleResult(decision.effect, reason, tuple(c.items), decision, size, digests)
+
+
+def _included(i: int, data: bytes, note: bytes, size: int, root: bytes) -> Record:
+    """A receipt (9.2) whose note is the bundle's checkpoint, already verified: its record
+    at its index in the tree of (size, root)."""
+    try:
+        receipt = parse_receipt(data)
+        if receipt.checkpoint_note != note:
+            raise MalformedError("the receipt's checkpoint is not the bundle's")
+        if receipt.extra is None:
+            raise MalformedError("the receipt carries no record (extra)")
+        record = decode_record(receipt.extra)
+        if record.index != receipt.index:
+            raise ProofMismatchError("the record's index differs from the proof's")
+        verify_inclusion(receipt.index, size, leaf_hash(receipt.extra), receipt.hashes, root)
+    except LicError as e:
+        raise type(e)(f"link {i}: {e}") from e
+    return record
+
+
+def _witness_checks(
+    c: _Checks,
+    policy: TrustPolicy,
+    witnesses: list[CosignatureV1Verifier],
+    note: VerifiedNote,
+    now: int,
+) -> None:
+    times: list[tuple[int, str]] = []
+    future: list[str] = []
+    for w in witnesses:
+        sig = next((s for s in note.verified if (s.name, s.key_hash) == (w.name, w.key_hash)), None)
+        if sig is None:
+            continue
+        ts = int.from_bytes(sig.signature[:8], "big")  # verified by open_checkpoint (13.2)
+        if ts > now:
+            future.append(w.name)
+        else:
+            times.append((ts, w.name))
+    k, n = policy.quorum, policy.witness_count
+    names = ", ".join(sorted(name for _, name in times)) or "none"
+    if len(times) < k:
+        extra = f" (timestamps in the future: {', '.join(future)})" if future else ""
+        c.fail(
+            "witnesses", f"{len(times)} of {n} policy witnesses cosigned, need {k}: {names}{extra}"
+        )
+        c.skip("freshness", "no witness quorum")
+        return
+    c.ok("witnesses", f"{len(times)} of {n} policy witnesses cosigned (need {k}): {names}")
+    kth = sorted((t for t, _ in times), reverse=True)[k - 1]
+    age = now - kth
+    if age <= policy.max_age:
+        c.ok("freshness", f"cosigned by a quorum {age} s ago (max {policy.max_age} s)")
+    else:
+        c.fail(
+            "freshness",
+            f"the checkpoint is stale: a quorum last cosigned it {age} s ago "
+            f"(max {policy.max_age} s)",
+            "stale",
+        )
+
+
+def _check_grants(chain: lic.Chain, issuer: PublicKey, records: list[Any]) -> None:
+    links = chain.links
+    for i, (tok, rec) in enumerate(zip(links, records, strict=True)):
+        if rec.entry_type != "grant":
+            raise MalformedError(f"link {i}: record {rec.index} is a {rec.entry_type}, not a grant")
+        entry = open_entry(rec)
+        p = entry.payload
+        if not isinstance(p, dict):
+            raise MalformedError(f"link {i}: grant payload is not a map")
+        if p.get("token_digest") != tok.digest:
+            raise MalformedError(f"link {i}: record {rec.index} grants another token")
+        if p.get("holder") != tok.holder.raw:
+            raise MalformedError(f"link {i}: record {rec.index} names another holder key")
+        parent = links[i - 1].digest if i else None
+        if p.get("parent") != parent:
+            raise MalformedError(f"link {i}: record {rec.index} names another parent")
+        # the author: the issuer key that signed the root token, or the parent's holder key
+        author: PublicKey = links[i - 1].holder if i else issuer
+        if entry.kid != jwk_thumbprint(author.raw):
+            raise MalformedError(f"link {i}: record {rec.index} is not authored by the grantor")
+        try:
+            author.verify(entry.signature, entry.to_be_signed)
+        except LicError as e:
+            raise type(e)(f"link {i}: record {rec.index}: entry signature: {e}") from e
+
+
+def _revocation_check(
+    c: _Checks, signed: SignedCheckpoint, b: Bundle, digests: tuple[bytes, ...]
+) -> None:
+    try:
+        commitment = find_revset_commitment(signed.checkpoint.extensions)
+    except LicError as e:
+        c.fail("non-revocation", f"the checkpoint's lic-revoked/v1 line: {e}")
+        return
+    if commitment is None:
+        c.fail("non-revocation", "the checkpoint makes no revocation statement (no lic-revoked/v1)")
+        return
+    for i, (x, d) in enumerate(zip(b.links, digests, strict=True)):
+        try:
+            verify_absent(commitment.root, commitment.size, d, parse_absence_proof(x.absent))
+        except RevokedError:
+            c.fail(
+                "non-revocation",
+                f"link {i} (token {d.hex()[:16]}...) is revoked or suspended as of size "
+                f"{signed.checkpoint.size}",
+                "revoked",
+            )
+            return
+        except LicError as e:
+            c.fail("non-revocation", f"link {i}: {e}")
+            return
+    c.ok(
+        "non-revocation",
+        f"no link is in the revoked set ({commitment.size} members) at size "
+        f"{signed.checkpoint.size}",
+    )

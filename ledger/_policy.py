@@ -1,0 +1,112 @@
+"""Trust policy for offline bundle verification (SPEC 10.3). Pure: parses bytes, no I/O.
+
+A policy names the keys a verifier trusts (a trust store, SPEC 3: issuer, log and witness
+entries), how many distinct witnesses must have cosigned a checkpoint (k of the n witness
+entries) and how old the checkpoint may be.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from keys import TrustEntry, TrustStore, json_loads_strict
+from keys.errors import KeyStoreError, MalformedError, UntrustedKeyError
+
+from ._cosign import CosignatureV1Verifier
+from ._note import Ed25519NoteVerifier
+
+__all__ = ["MAX_POLICY_SIZE", "POLICY_FORMAT", "TrustPolicy", "parse_policy"]
+
+POLICY_FORMAT = "lic-policy/v1"
+MAX_POLICY_SIZE = 1024 * 1024
+MAX_AGE_LIMIT = 10 * 365 * 24 * 3600  # ten years, in seconds
+
+
+@dataclass(frozen=True)
+class TrustPolicy:
+    """What a bundle verifier trusts. ``trust`` holds issuer, log and witness keys."""
+
+    trust: TrustStore
+    quorum: int
+    max_age: int
+    _logs: dict[str, tuple[TrustEntry, Ed25519NoteVerifier]] = field(
+        init=False, repr=False, compare=False
+    )
+    _witnesses: list[tuple[TrustEntry, CosignatureV1Verifier]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        n = len(self.trust.by_role("witness"))
+        if isinstance(self.quorum, bool) or not isinstance(self.quorum, int):
+            raise MalformedError("policy: quorum must be an integer")
+        if not 1 <= self.quorum <= n:
+            raise MalformedError(f"policy: quorum must lie in 1..{n} (the witness keys)")
+        if isinstance(self.max_age, bool) or not isinstance(self.max_age, int):
+            raise MalformedError("policy: max_age must be an integer")
+        if not 1 <= self.max_age <= MAX_AGE_LIMIT:
+            raise MalformedError(f"policy: max_age must lie in 1..{MAX_AGE_LIMIT} seconds")
+        if not self.trust.by_role("log"):
+            raise MalformedError("policy: no log key (a trust entry with role 'log')")
+        # verifiers built once (key ids are hashes of name and key): verification is hot
+        logs = {
+            e.name: (e, Ed25519NoteVerifier(e.name, e.public_key))
+            for e in self.trust.by_role("log")
+        }
+        wits = [
+            (e, CosignatureV1Verifier(e.name, e.public_key)) for e in self.trust.by_role("witness")
+        ]
+        object.__setattr__(self, "_logs", logs)
+        object.__setattr__(self, "_witnesses", wits)
+
+    def log_verifier(self, origin: str, now: int) -> Ed25519NoteVerifier:
+        """The note verifier of the log named ``origin`` (its trust entry's name), valid now."""
+        found = self._logs.get(origin)
+        if found is None:
+            raise UntrustedKeyError(f"policy: no trusted log key for origin {origin!r}")
+        entry, verifier = found
+        if not entry.valid_at(now):
+            raise UntrustedKeyError(f"policy: the log key {origin!r} is not valid now")
+        return verifier
+
+    def witness_verifiers(self, now: int) -> list[CosignatureV1Verifier]:
+        """Verifiers of the witness entries valid at ``now``."""
+        return [v for e, v in self._witnesses if e.valid_at(now)]
+
+    @property
+    def witness_count(self) -> int:
+        return len(self.trust.by_role("witness"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": POLICY_FORMAT,
+            "trust": self.trust.to_json(),
+            "quorum": self.quorum,
+            "max_age": self.max_age,
+        }
+
+
+def parse_policy(data: bytes) -> TrustPolicy:
+    """Parse a policy document strictly (SPEC 10.3)."""
+    doc = json_loads_strict(data, max_size=MAX_POLICY_SIZE, what="policy")
+    if not isinstance(doc, dict):
+        raise MalformedError("policy: must be a JSON object")
+    if set(doc) != {"format", "trust", "quorum", "max_age"}:
+        raise MalformedError(
+            f"policy: members must be exactly format, trust, quorum and max_age (got {sorted(doc)})"
+        )
+    if doc["format"] != POLICY_FORMAT:
+        raise MalformedError(f"policy: member 'format' must be {POLICY_FORMAT!r}")
+    if not isinstance(doc["trust"], dict):
+        raise MalformedError("policy: member 'trust' must be a trust store object (SPEC 3)")
+    try:
+        trust = TrustStore.loads(_canonical(doc["trust"]), "policy: trust")
+    except KeyStoreError as e:
+        raise MalformedError(f"policy: trust: {e}") from e
+    return TrustPolicy(trust, doc["quorum"], doc["max_age"])
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode("utf-8")
