@@ -22,7 +22,9 @@ import lic
 from keys import Keyring, MalformedError, PublicKey, SigningKey, TrustEntry, TrustStore
 
 from ._authoring import commitment, grant_payload
+from ._bundle import BundleResult, create_bundle, verify_bundle
 from ._cosign import CosignatureV1Verifier
+from ._policy import TrustPolicy
 from ._store import Ledger
 from ._synth import synthesize
 from ._typed import append_entry, token_status
@@ -150,45 +152,40 @@ def run_demo(directory: Path, *, on_step: Callable[[DemoStep], None] | None = No
         f"cd {directory}",
         "export LIC_HOME=$PWD/keys",
     )
-    keys, trust = _keys(d)
+    keys = _keys(d)
     led = _ledger(d, keys)
     with led:
         terms_sha = _terms(d, led, keys)
         req = _access(d, led, keys)
         parent, child = _licenses(d, led, keys, req, terms_sha)
         _checkpoint(d, led, keys)
-        _check_use(d, trust, parent, child)
+        policy = _check_use(d, led, keys, parent, child)
         rev = _incident(d, led, keys, parent, child)
-        _revoked(d, led, keys, trust, parent, child, rev)
+        _revoked(d, led, keys, policy, parent, child, rev)
     _audit_and_report(d)
     d.result.seconds = time.perf_counter() - started
     return d.result
 
 
-def _keys(d: _Demo) -> tuple[dict[str, SigningKey], TrustStore]:
+def _keys(d: _Demo) -> dict[str, SigningKey]:
     names = ("issuer", "log", "witness", "licensee", "contractor", "reviewer", "responder")
     keys = {n: d.key(n) for n in names}
     for n in ("licensee", "contractor"):
         d.write(f"{n}.jwk", json.dumps(keys[n].public_key.jwk(), separators=(",", ":")) + "\n")
     for n in ("issuer", "reviewer", "responder"):
         d.write(f"{n}.pem", keys[n].public_key.pem())
-    trust = TrustStore()
-    trust.add(TrustEntry(keys["issuer"].public_key, "issuer", "issuer.example"))
-    trust.save(d.keyring.path / "trust.json")
     d.step(
         "Keys",
         "Created signing keys for the issuer (the model provider), the transparency log, a "
         "witness, the licensee (a university lab), its contractor, an appeals reviewer and an "
-        "incident responder; exported the public keys the others need; and trusted the issuer "
-        "key for license tokens.",
+        "incident responder, and exported the public keys the others need.",
         *(f"lic keys new {n}" for n in names),
         "lic keys export licensee --format jwk --output licensee.jwk",
         "lic keys export contractor --format jwk --output contractor.jwk",
         *(f"lic keys export {n} --format pem --output {n}.pem" for n in ("issuer", "reviewer")),
         "lic keys export responder --format pem --output responder.pem",
-        "lic trust add issuer.pem --role issuer --name issuer.example",
     )
-    return keys, trust
+    return keys
 
 
 def _ledger(d: _Demo, keys: dict[str, SigningKey]) -> Ledger:
@@ -399,60 +396,111 @@ def _checkpoint(d: _Demo, led: Ledger, keys: dict[str, SigningKey]) -> None:
     )
 
 
-def _decide(trust: TrustStore, chain: list[bytes], use: lic.Use, now: int) -> lic.Decision:
-    verified = lic.verify_chain(chain, trust, now=now)
-    return lic.evaluate(verified.leaf, use)
+MAX_AGE = 7 * DAY  # the verifier's policy: checkpoints up to a week old
 
 
-def _reasons(decision: lic.Decision) -> str:
-    return "; ".join(f"{r.field}: {r.message}" for r in decision.reasons)
+def _policy(d: _Demo, keys: dict[str, SigningKey]) -> TrustPolicy:
+    """The verifier's trust policy: the issuer, the log and the witness; quorum 1."""
+    store = TrustStore()
+    store.add(TrustEntry(keys["issuer"].public_key, "issuer", "issuer.example"))
+    store.add(TrustEntry(keys["log"].public_key, "log", ORIGIN))
+    store.add(TrustEntry(keys["witness"].public_key, "witness", WITNESS_NAME))
+    d.write("witness.pem", keys["witness"].public_key.pem())
+    store.save(d.dir / "verifier-trust.json")
+    policy = TrustPolicy(store, 1, MAX_AGE)
+    d.write("policy.json", json.dumps(policy.to_json(), indent=2) + "\n")
+    return policy
 
 
 _EFFECT = {
     "deny": "DENIED",
     "indeterminate": "INDETERMINATE (not decidable)",
     "permit": "PERMITTED",
+    "valid": "VALID",
+    "invalid": "INVALID",
 }
+_USE_OK = "--action run --purpose research.academic --region DE --no-data"
+_USE_BAD = "--action host --purpose enterprise --region DE --no-data"
 
 
-def _check_use(d: _Demo, trust: TrustStore, parent: bytes, child: bytes) -> None:
-    ok = lic.Use(
-        action="run",
-        purpose="research.academic",
-        model_digest=MODEL_SHA256,
-        data=frozenset(),
-        time=d.now,
+def _verify(
+    d: _Demo, bundle: bytes, policy: TrustPolicy, action: str, purpose: str
+) -> BundleResult:
+    """Verify as the verifier would, at its own clock (after the witness's timestamp)."""
+    now = int(time.time())
+    return verify_bundle(bundle, policy, now=now, use=_use(now, action, purpose))
+
+
+def _use(now: int, action: str, purpose: str) -> lic.Use:
+    return lic.Use(
+        action=action,
+        purpose=purpose,
         region="DE",
-    )
-    good = _decide(trust, [parent, child], ok, d.now)
-    if not good.permitted:
-        raise MalformedError(f"demo: the permitted use was refused: {_reasons(good)}")
-    bad_use = lic.Use(
-        action="host",
-        purpose="enterprise",
-        model_digest=MODEL_SHA256,
         data=frozenset(),
-        time=d.now,
-        region="DE",
+        model_digest=MODEL_SHA256,
+        time=now,
     )
-    bad = _decide(trust, [parent, child], bad_use, d.now)
-    if bad.permitted:
-        raise MalformedError("demo: the prohibited use was permitted")
+
+
+def _why(result: BundleResult) -> str:
+    if result.decision is not None and result.decision.reasons:
+        seen: list[str] = []
+        for r in result.decision.reasons:
+            text = f"{r.field}: {r.message} (got {r.actual})"
+            if text not in seen:
+                seen.append(text)
+        return "; ".join(seen)
+    failed = [c for c in result.checks if c.status == "fail"]
+    return "; ".join(f"{c.name}: {c.detail}" for c in failed)
+
+
+def _check_use(
+    d: _Demo, led: Ledger, keys: dict[str, SigningKey], parent: bytes, child: bytes
+) -> TrustPolicy:
+    bundle = create_bundle(led, [parent, child])
+    d.write("contractor.bundle", bundle)
+    policy = _policy(d, keys)
+    d.step(
+        "Offline bundle",
+        f"The issuer packed the contractor's license into one file, contractor.bundle "
+        f"({len(bundle)} bytes): both tokens, the grant records with their inclusion proofs, "
+        "the cosigned checkpoint and proofs that neither token is revoked. A verifier writes "
+        "down whom it trusts (the issuer, the log and the witness, one cosignature needed, "
+        "checkpoints at most a week old) in policy.json.",
+        "lic bundle create contractor.jwt --chain licensee.jwt --out contractor.bundle",
+        "lic keys export witness --format pem --output witness.pem",
+        "lic trust add issuer.pem --role issuer --name issuer.example --trust verifier-trust.json",
+        f"lic trust add log.vkey --role log --name {ORIGIN} --trust verifier-trust.json",
+        f"lic trust add witness.pem --role witness --name {WITNESS_NAME} "
+        "--trust verifier-trust.json",
+        'python3 -c \'import json; print(json.dumps({"format": "lic-policy/v1", '
+        '"trust": json.load(open("verifier-trust.json")), "quorum": 1, '
+        f'"max_age": {MAX_AGE}}}))\' > policy.json',
+    )
+    good = _verify(d, bundle, policy, "run", "research.academic")
+    if good.effect != "permit":
+        raise MalformedError(f"demo: the permitted use was refused: {_why(good)}")
+    duties = ", ".join(name for name, _ in good.decision.duties) if good.decision else ""
     d.step(
         "Offline check: permitted",
-        "The contractor's chain (licensee.jwt then contractor.jwt) verified offline against "
-        "the trusted issuer key, and running the model for academic research was PERMITTED "
-        "(duties: " + ", ".join(name for name, _ in good.duties) + ").",
-        "lic token check licensee.jwt contractor.jwt --action run --purpose research.academic "
-        f"--region DE --no-data --model-digest {MODEL_SHA256}",
+        "With no network, the verifier checked the bundle: the token chain from the trusted "
+        "issuer, the log's signature and the witness's cosignature on the checkpoint, each "
+        "grant's inclusion, and that no link is revoked. Running the model for academic "
+        f"research was PERMITTED (duties: {duties or 'none'}).",
+        f"lic verify --bundle contractor.bundle --policy policy.json {_USE_OK} "
+        f"--model-digest {MODEL_SHA256}",
     )
+    bad = _verify(d, bundle, policy, "host", "enterprise")
+    if bad.effect == "permit":
+        raise MalformedError("demo: the prohibited use was permitted")
     d.step(
         "Offline check: prohibited",
         f"Hosting the model for an enterprise product was {_EFFECT[bad.effect]}, because: "
-        f"{_reasons(bad)}.",
-        "lic token check licensee.jwt contractor.jwt --action host --purpose enterprise "
-        f"--region DE --no-data --model-digest {MODEL_SHA256}   # exits 1",
+        f"{_why(bad)}.",
+        f"lic verify --bundle contractor.bundle --policy policy.json {_USE_BAD} "
+        f"--model-digest {MODEL_SHA256}   # exits 1",
     )
+    return policy
 
 
 def _incident(
@@ -511,7 +559,7 @@ def _revoked(
     d: _Demo,
     led: Ledger,
     keys: dict[str, SigningKey],
-    trust: TrustStore,
+    policy: TrustPolicy,
     parent: bytes,
     child: bytes,
     rev: int,
@@ -529,10 +577,19 @@ def _revoked(
     st = token_status(led, lic.token_digest(child), d.now)
     if st.status != "revoked" or rev not in st.evidence:
         raise MalformedError(f"demo: the contractor's token is {st.status}, not revoked")
+    bundle = create_bundle(led, [parent, child])
+    d.write("contractor-now.bundle", bundle)
+    res = _verify(d, bundle, policy, "run", "research.academic")
+    if res.effect != "invalid" or res.reason != "revoked":
+        raise MalformedError(f"demo: the bundle did not fail as revoked: {res.effect}")
     d.step(
         "Revoked",
-        "The contractor's sublicense is now REVOKED, through its parent (record "
-        f"{rev}): the signatures still verify, but the ledger says the license is withdrawn.",
+        f"A bundle made from the new checkpoint now fails offline as {_EFFECT[res.effect]} "
+        f"({res.reason}), even for the use permitted before: {_why(res)}. The ledger says the "
+        f"same: the sublicense is revoked through its parent (record {rev}).",
+        "lic bundle create contractor.jwt --chain licensee.jwt --out contractor-now.bundle",
+        f"lic verify --bundle contractor-now.bundle --policy policy.json {_USE_OK} "
+        f"--model-digest {MODEL_SHA256}   # exits 1: revoked",
         "lic ledger status contractor.jwt   # exits 1: revoked",
     )
 

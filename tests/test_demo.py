@@ -2,6 +2,10 @@
 
 import json
 import shlex
+import shutil
+import subprocess
+import sys
+import time
 
 import click
 import pytest
@@ -49,9 +53,11 @@ def test_the_story_is_complete_and_clean(demo):
         "Academic license",
         "Sublicense",
         "Cosigned checkpoint",
+        "Offline bundle",
         "Offline check: permitted",
         "Offline check: prohibited",
         "Incident and revocation",
+        "New cosigned checkpoint",
         "Revoked",
         "Audit",
         "Transparency report",
@@ -60,7 +66,15 @@ def test_the_story_is_complete_and_clean(demo):
     assert info["clean"] is True and info["directory"] == str(d)
     assert all(s["said"] for s in info["steps"])
     prohibited = next(s for s in info["steps"] if s["title"] == "Offline check: prohibited")
-    assert "DENIED" in prohibited["said"] and "prohibited" in prohibited["said"]
+    assert "DENIED" in prohibited["said"] and "action is prohibited" in prohibited["said"]
+    revoked = next(s for s in info["steps"] if s["title"] == "Revoked")
+    assert "INVALID (revoked)" in revoked["said"]
+    policy = lg.parse_policy((d / "policy.json").read_bytes())
+    bundle = (d / "contractor.bundle").read_bytes()
+    assert lg.verify_bundle(bundle, policy, now=int(time.time())).effect == "valid"
+    now_bundle = (d / "contractor-now.bundle").read_bytes()
+    res = lg.verify_bundle(now_bundle, policy, now=int(time.time()))
+    assert (res.effect, res.reason) == ("invalid", "revoked")
     with lg.Ledger.open(d / "ledger.db") as led:
         assert led.size == info["records"]
         cp = led.cosigned_checkpoint()
@@ -106,10 +120,12 @@ def test_printed_commands_run_against_the_demo_directory(demo, monkeypatch):
     by_start = {}
     for argv in printed_commands(info):
         by_start.setdefault(" ".join(argv[:2]), []).append(argv)
-    permitted, prohibited = by_start["token check"]
-    assert invoke(*permitted).startswith("PERMIT")
+    permitted, prohibited, revoked = by_start["verify --bundle"]
+    out = invoke(*permitted)
+    assert out.startswith("PERMIT") and "pass  witnesses" in out
     out = invoke(*prohibited, code=1)
-    assert out.startswith("DENY") and "prohibited" in out
+    assert out.startswith("DENY") and "action is prohibited" in out
+    assert invoke(*revoked, code=1).startswith("INVALID (revoked)")
     (status,) = by_start["ledger status"]
     assert invoke(*status, code=1).startswith("revoked")
     (audit,) = by_start["ledger audit"]
@@ -123,6 +139,10 @@ def test_printed_commands_run_against_the_demo_directory(demo, monkeypatch):
     assert "appended as record" in invoke(*decide)
     request = by_start["ledger request"][0]
     assert "appended as record" in invoke(*request)
+    # the bundle command, typed again, makes the same bundle from the same checkpoint
+    make = by_start["bundle create"][-1]
+    invoke(*[a if a != "contractor-now.bundle" else "again.bundle" for a in make])
+    assert (d / "again.bundle").read_bytes() == (d / "contractor-now.bundle").read_bytes()
     export = next(a for a in by_start["keys export"] if "vkey" in a)
     invoke(*[a if a != "log.vkey" else "log2.vkey" for a in export])
     assert (d / "log2.vkey").read_text() == (d / "log.vkey").read_text()
@@ -137,7 +157,7 @@ def test_an_existing_directory_with_files_is_refused(tmp_path):
 def test_text_output_prints_each_step_with_its_commands(tmp_path):
     out = invoke("demo", "--dir", tmp_path / "t")
     assert out.startswith(f"Working in {tmp_path / 't'}")
-    assert "== Offline check: prohibited" in out and "  $ lic token check " in out
+    assert "== Offline check: prohibited" in out and "  $ lic verify --bundle " in out
     assert "audit clean" in out.splitlines()[-1]
 
 
@@ -148,3 +168,25 @@ def test_scale_fills_a_ledger_and_reports_on_it(tmp_path):
     assert rep["integrity"]["size"] == 300
     assert rep["headline"]["requests"] > 0
     assert invoke("demo", "--scale", "0", code=2)
+
+
+def test_the_policy_commands_make_the_demos_policy(demo, tmp_path, monkeypatch):
+    """The verifier's steps (lic trust add ... and the python3 one-liner), typed in a fresh
+    directory, give the same policy as the demo's policy.json."""
+    d, info = demo
+    for name in ("issuer.pem", "log.vkey", "witness.pem"):
+        shutil.copy(d / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LIC_HOME", str(d / "keys"))
+    step = next(s for s in info["steps"] if s["title"] == "Offline bundle")
+    for line in step["commands"]:
+        argv = shlex.split(line)
+        if argv[:3] == ["lic", "trust", "add"]:
+            invoke(*argv[1:])
+    (shell,) = [c for c in step["commands"] if c.startswith("python3 ")]
+    code, _, target = shell.rpartition(" > ")
+    py = shlex.split(code)
+    out = subprocess.run([sys.executable, *py[1:]], capture_output=True, check=True, text=True)
+    (tmp_path / target).write_text(out.stdout)
+    mine = lg.parse_policy((tmp_path / "policy.json").read_bytes()).to_json()
+    assert mine == lg.parse_policy((d / "policy.json").read_bytes()).to_json()
