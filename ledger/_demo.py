@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import threading
 import time
 from collections.abc import Callable
@@ -149,7 +150,7 @@ def run_demo(directory: Path, *, on_step: Callable[[DemoStep], None] | None = No
         "Set up",
         f"Everything below happens in {directory}: keys in keys/, the ledger in ledger.db. To "
         "type the commands yourself, first run:",
-        f"cd {directory}",
+        f"cd {shlex.quote(str(directory))}",
         "export LIC_HOME=$PWD/keys",
     )
     keys = _keys(d)
