@@ -11,9 +11,9 @@ import click
 
 import ledger as lg
 import lic
-from cli._output import emit, json_option
+from cli._output import emit, json_option, read_input
 from cli.ledger_cmd import db_option
-from cli.token_cmd import _at_option, _read, _read_token
+from cli.token_cmd import _at_option, _read_token
 
 __all__ = ["bundle_group", "verify_cmd"]
 
@@ -137,8 +137,8 @@ def verify_cmd(
     if no_data and data:
         raise click.UsageError("--no-data and --data exclude each other")
     now = int(time.time()) if at is None else at
-    policy = lg.parse_policy(_read(policy_file, lg.MAX_POLICY_SIZE, "policy"))
-    bundle = _read(bundle_file, lg.MAX_BUNDLE_SIZE, "bundle")
+    policy = lg.parse_policy(read_input(policy_file, lg.MAX_POLICY_SIZE, "policy"))
+    bundle = read_input(bundle_file, lg.MAX_BUNDLE_SIZE, "bundle")
     given = any(
         v is not None for v in (action, purpose, region, channel, platform, rate, mau, model_digest)
     )

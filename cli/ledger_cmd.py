@@ -6,7 +6,6 @@ Each command opens the ledger (``--db``, default ``ledger.db`` in the current di
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,11 +13,11 @@ from typing import Any
 import click
 
 import ledger as lg
-from keys import LedgerIntegrityError, MalformedError, VerificationError, b64std_encode
+from keys import MalformedError, VerificationError, b64std_encode
 from lic import cbor
 
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
-from ._output import emit, json_option
+from ._output import emit, json_option, read_input
 
 __all__ = ["ledger_group"]
 
@@ -37,18 +36,6 @@ db_option = click.option(
 )
 
 
-def _read(path: Path, limit: int, what: str) -> bytes:
-    """Read at most ``limit`` bytes of a file ('-' is standard input), refusing more."""
-    if str(path) == "-":
-        data = sys.stdin.buffer.read(limit + 1)
-    else:
-        with open(path, "rb") as f:
-            data = f.read(limit + 1)
-    if len(data) > limit:
-        raise MalformedError(f"{what}: larger than {limit} bytes")
-    return data
-
-
 def _cp_info(cp: lg.SignedCheckpoint) -> dict[str, Any]:
     c = cp.checkpoint
     return {
@@ -59,17 +46,7 @@ def _cp_info(cp: lg.SignedCheckpoint) -> dict[str, Any]:
     }
 
 
-class _LedgerGroup(click.Group):
-    """Storage errors (a corrupt file, a lock held too long) become our errors, not tracebacks."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except sqlite3.Error as e:
-            raise LedgerIntegrityError(f"ledger store: {e}") from e
-
-
-@click.group("ledger", cls=_LedgerGroup)
+@click.group("ledger")
 def ledger_group() -> None:
     """The append-only, hash-chained Merkle ledger: records, checkpoints and proofs.
 
@@ -138,7 +115,7 @@ def append_cmd(
     """
     if signed == (key_name is not None):
         raise click.UsageError("give exactly one of --key AUTHORKEY and --signed")
-    data = _read(entry_file, lg.MAX_ENTRY_SIZE, "entry")
+    data = read_input(entry_file, lg.MAX_ENTRY_SIZE, "entry")
     with lg.Ledger.open(db) as led:
         if key_name is not None:
             author = load_signing_key(keyring_dir, key_name, passphrase_file, passphrase_env)
@@ -231,7 +208,7 @@ def checkpoint_cmd(
 def _vkey(value: str) -> str:
     p = Path(value)
     if "+" not in value and p.is_file():
-        return _read(p, MAX_VKEY_FILE, "key file").decode("utf-8", "replace").strip()
+        return read_input(p, MAX_VKEY_FILE, "key file").decode("utf-8", "replace").strip()
     return value
 
 
@@ -270,7 +247,7 @@ def prove_cmd(index: int, out: Path | None, db: Path, as_json: bool) -> None:
 def _verifier(vkey: str) -> lg.Ed25519NoteVerifier:
     p = Path(vkey)
     if "+" not in vkey and p.is_file():
-        vkey = _read(p, MAX_VKEY_FILE, "log key file").decode("utf-8", "replace").strip()
+        vkey = read_input(p, MAX_VKEY_FILE, "log key file").decode("utf-8", "replace").strip()
     return lg.Ed25519NoteVerifier.from_vkey(vkey)
 
 
@@ -298,8 +275,8 @@ def verify_proof_cmd(
     Exit 0 when the checkpoint is signed by the log key and the record is included at the
     receipt's index; 1 when a check fails; 2 when the input is malformed.
     """
-    data = _read(proof_file, MAX_PROOF_FILE, "receipt")
-    entry = _read(entry_file, lg.MAX_RECORD_SIZE, "entry") if entry_file else None
+    data = read_input(proof_file, MAX_PROOF_FILE, "receipt")
+    entry = read_input(entry_file, lg.MAX_RECORD_SIZE, "entry") if entry_file else None
     receipt, cp = lg.verify_receipt(data, _verifier(log_key), entry)
     info = {
         "valid": True,

@@ -23,8 +23,8 @@ import lic
 from keys import MalformedError, PublicKey, SigningKey, json_loads_strict, load_public_key
 
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
-from ._output import emit, json_option
-from .ledger_cmd import _read, db_option, ledger_group
+from ._output import emit, json_option, read_input
+from .ledger_cmd import db_option, ledger_group
 
 __all__: list[str] = []
 
@@ -133,7 +133,7 @@ def _append(
 
 
 def _pubkey_file(path: Path) -> bytes:
-    return load_public_key(_read(path, 64 * 1024, f"public key {path}")).raw
+    return load_public_key(read_input(path, 64 * 1024, f"public key {path}")).raw
 
 
 def _token_digest(text: str) -> bytes:
@@ -147,7 +147,7 @@ def _token_digest(text: str) -> bytes:
     path = Path(text)
     if not path.is_file():
         raise MalformedError(f"{text!r} is neither a token digest (64 hex digits) nor a token file")
-    return lic.token_digest(_read(path, MAX_TOKEN_FILE, "token").strip())
+    return lic.token_digest(read_input(path, MAX_TOKEN_FILE, "token").strip())
 
 
 # -- keys ---------------------------------------------------------------------------------
@@ -242,7 +242,7 @@ def terms_publish(
     **opts: Any,
 ) -> None:
     """Publish a terms version (id, version, digest of the text, dates, notice period)."""
-    digest = hashlib.sha256(_read(text, MAX_TEXT_FILE, "terms text")).digest()
+    digest = hashlib.sha256(read_input(text, MAX_TEXT_FILE, "terms text")).digest()
     p: dict[str, Any] = {
         "id": terms_id,
         "version": version,
@@ -274,7 +274,7 @@ def _commitment(identifier: str | None, salt_file: Path | None, given: bytes | N
         with os.fdopen(fd, "wb") as f:
             f.write(os.urandom(32))
         click.echo(f"created salt {salt_file}: hand it to the person; keep no copy", err=True)
-    return lg.commitment(_read(salt_file, 1024, "salt"), identifier)
+    return lg.commitment(read_input(salt_file, 1024, "salt"), identifier)
 
 
 commitment_options = [
@@ -424,7 +424,7 @@ def grant_cmd(
     """Record the grant of TOKEN, signed by the key that signed the token (its issuer, or for a
     sublicense its parent's holder). The licensee appears only as a salted commitment of the
     token's subject (default identifier: the token's sub)."""
-    raw = _read(token, MAX_TOKEN_FILE, "token").strip()
+    raw = read_input(token, MAX_TOKEN_FILE, "token").strip()
     with lg.Ledger.open(opts["db"]) as led:
         author = _author(led, opts, False)
     tok = lic.verify_with_key(raw, author.public_key, now=max(opts["at"], 0))
@@ -563,7 +563,7 @@ def attest_cmd(
 
     def build(led: lg.Ledger) -> dict[str, Any]:
         if statement is not None:
-            doc = _read(statement, lg.MAX_ATTESTATION, "attestation")
+            doc = read_input(statement, lg.MAX_ATTESTATION, "attestation")
             state = lg.state_of(led.iter_records(), led.log_verifier.public_key.raw)
             known = {k: PublicKey(raw) for k, raw in state.kids.items()}
             p = lg.attestation_payload(
@@ -581,7 +581,7 @@ def attest_cmd(
             subs.append({"name": name or hexd, "sha256": DIGEST.convert(hexd, None, None)})
         p = {"subjects": subs, "predicate_type": predicate_type}
         p["predicate"] = json_loads_strict(
-            _read(predicate, lg.MAX_ATTESTATION, "predicate"),
+            read_input(predicate, lg.MAX_ATTESTATION, "predicate"),
             max_size=lg.MAX_ATTESTATION,
             what=str(predicate),
         )

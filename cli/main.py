@@ -7,12 +7,13 @@ Exit codes: 0 success (valid, permitted); 1 verification failed, denied, or a co
 
 from __future__ import annotations
 
+import sqlite3
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import click
 
-from keys.errors import LicError
+from keys.errors import LedgerIntegrityError, LicError
 
 
 def _version() -> str:
@@ -27,7 +28,10 @@ class LicGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except sqlite3.Error as e:  # a corrupt file or a lock held too long: not a traceback
+                raise LedgerIntegrityError(f"storage: {e}") from e
         except LicError as e:
             click.echo(f"lic: error: {e}", err=True)
             ctx.exit(e.exit_code)

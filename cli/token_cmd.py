@@ -20,7 +20,7 @@ from ._keyopts import (
     passphrase_options,
     trust_option,
 )
-from ._output import emit, json_option
+from ._output import emit, json_option, read_input
 
 __all__ = ["token"]
 
@@ -61,27 +61,19 @@ def _iso(t: int) -> str:
         return str(t)
 
 
-def _read(path: Path, cap: int, what: str) -> bytes:
-    with path.open("rb") as f:
-        data = f.read(cap + 1)
-    if len(data) > cap:
-        raise MalformedError(f"{what} {path}: larger than {cap} bytes")
-    return data
-
-
 def _read_token(path: Path) -> bytes:
     """A token file: COSE_Sign1 bytes, or a JWT (surrounding whitespace dropped)."""
-    data = _read(path, lic.MAX_TOKEN_SIZE + 64, "token")
+    data = read_input(path, lic.MAX_TOKEN_SIZE + 64, f"token {path}")
     return data if data[:1] == b"\xd2" else data.strip()
 
 
 def _read_public_key(path: Path) -> PublicKey:
-    return load_public_key(_read(path, MAX_PUBLIC_KEY_INPUT, "public key"))
+    return load_public_key(read_input(path, MAX_PUBLIC_KEY_INPUT, f"public key {path}"))
 
 
 def _read_license(path: Path) -> lic.License:
     fmt = {".toml": "toml", ".json": "json"}.get(path.suffix.lower())
-    return lic.load_license(_read(path, 64 * 1024, "license"), fmt=fmt, name=str(path))
+    return lic.load_license(read_input(path, 64 * 1024, f"license {path}"), fmt=fmt, name=str(path))
 
 
 def _write_token(token: bytes, out: Path | None) -> None:
@@ -271,7 +263,7 @@ def verify_cmd(
         text += f"\nchain    {len(chain.links)} links, root issuer {chain.root.kid}"
     if presentation is not None:
         pres = lic.verify_presentation(
-            _read(presentation, 4096, "presentation").strip(), chain.leaf,
+            read_input(presentation, 4096, f"presentation {presentation}").strip(), chain.leaf,
             audience=audience or "", nonce=nonce or "", now=now,
         )  # fmt: skip
         result["presentation"] = {"audience": pres.audience, "nonce": pres.nonce,

@@ -6,7 +6,6 @@ Each command opens the witness state (``--db``, default ``witness.db`` or
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ from keys import (
 )
 
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
-from ._output import emit, json_option
+from ._output import emit, json_option, read_input
 
 __all__ = ["witness_group"]
 
@@ -46,29 +45,18 @@ db_option = click.option(
 )
 
 
-def _read(path: Path, limit: int, what: str) -> bytes:
-    if str(path) == "-":
-        data = sys.stdin.buffer.read(limit + 1)
-    else:
-        with open(path, "rb") as f:
-            data = f.read(limit + 1)
-    if len(data) > limit:
-        raise MalformedError(f"{what}: larger than {limit} bytes")
-    return data
-
-
 def _vkey_arg(value: str) -> str:
     """A verifier key given inline or as a file holding it."""
     p = Path(value)
     if "+" not in value and p.is_file():
-        return _read(p, MAX_VKEY_FILE, "key file").decode("utf-8", "replace").strip()
+        return read_input(p, MAX_VKEY_FILE, "key file").decode("utf-8", "replace").strip()
     return value
 
 
 def _proof_lines(path: Path | None) -> list[bytes]:
     if path is None:
         return []
-    text = _read(path, MAX_PROOF_FILE, "proof file").decode("ascii", "replace")
+    text = read_input(path, MAX_PROOF_FILE, "proof file").decode("ascii", "replace")
     out = []
     for line in text.splitlines():
         if line.strip():
@@ -79,17 +67,7 @@ def _proof_lines(path: Path | None) -> list[bytes]:
     return out
 
 
-class _WitnessGroup(click.Group):
-    """Storage errors become our errors, not tracebacks."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except sqlite3.Error as e:
-            raise LedgerIntegrityError(f"witness store: {e}") from e
-
-
-@click.group("witness", cls=_WitnessGroup)
+@click.group("witness")
 def witness_group() -> None:
     """A transparency-log witness: checks that a log only grows, and cosigns its checkpoints.
 
@@ -230,7 +208,7 @@ def cosign_cmd(
     log key, old size not the stored one, bad consistency proof, split view); 2 when the
     input is malformed.
     """
-    note = _read(note_file, lg.MAX_NOTE_SIZE, "checkpoint note")
+    note = read_input(note_file, lg.MAX_NOTE_SIZE, "checkpoint note")
     proof = _proof_lines(proof_file)
     key = _load_key(db, key_name, keyring_dir, passphrase_file, passphrase_env)
     with lg.Witness.open(db, key) as w:
@@ -312,8 +290,8 @@ def split_view_cmd(
     (misbehaviour, provable to anyone); exit 0 when they are consistent (same tree, or the
     --proof verifies); exit 3 when undecided (different sizes without a verifying proof).
     """
-    n1 = _read(note1, lg.MAX_NOTE_SIZE, "note")
-    n2 = _read(note2, lg.MAX_NOTE_SIZE, "note")
+    n1 = read_input(note1, lg.MAX_NOTE_SIZE, "note")
+    n2 = read_input(note2, lg.MAX_NOTE_SIZE, "note")
     log = lg.Ed25519NoteVerifier.from_vkey(_vkey_arg(log_key))
     proof = _proof_lines(proof_file) if proof_file else None
     res = lg.split_view_result(n1, n2, log, proof)

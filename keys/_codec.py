@@ -55,16 +55,22 @@ def b64std_decode(text: str | bytes, what: str = "base64") -> bytes:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise MalformedError(f"duplicate JSON member name {k!r}")
-        out[k] = v
+    out = dict(pairs)
+    if len(out) != len(pairs):  # some name came twice: name the first one repeated
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise MalformedError(f"duplicate JSON member name {k!r}")
+            seen.add(k)
     return out
 
 
 def _no_constant(name: str) -> Any:
     raise MalformedError(f"JSON constant {name} is not allowed")
+
+
+# One decoder, built once: json.loads builds a new JSONDecoder on every call given hooks.
+_STRICT_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
 
 
 def _depth(value: Any, limit: int) -> None:
@@ -94,15 +100,19 @@ def json_loads_strict(
         except UnicodeDecodeError as e:
             raise MalformedError(f"{what}: not UTF-8") from e
     try:
-        value = json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        value = _STRICT_DECODER.decode(data)
     except MalformedError as e:
         raise MalformedError(f"{what}: {e}") from e
     except (ValueError, RecursionError) as e:
         raise MalformedError(f"{what}: not valid JSON ({e})") from e
-    try:
-        _depth(value, max_depth)
-    except MalformedError as e:
-        raise MalformedError(f"{what}: {e}") from e
+    # Nesting depth is at most the number of opening brackets, so the walk is needed only
+    # when the text has more of them than the limit (brackets inside strings count too: the
+    # bound stays safe, the walk then decides).
+    if data.count("{") + data.count("[") > max_depth:
+        try:
+            _depth(value, max_depth)
+        except MalformedError as e:
+            raise MalformedError(f"{what}: {e}") from e
     return value
 
 

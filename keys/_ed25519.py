@@ -96,6 +96,28 @@ try:  # libsodium through PyNaCl: optional, about twice as fast as OpenSSL for v
     from nacl.exceptions import BadSignatureError as _SodiumBad
 except ImportError:  # pragma: no cover - depends on the environment
     pass
+_sodium_lib_open: Any = None
+_sodium_null: Any = None
+if _sodium_open is not None:
+    try:  # libsodium's crypto_sign_open itself, without PyNaCl's output buffer and its copy:
+        # given NULL for the message out-pointers it only verifies (0 valid, -1 not).
+        from nacl._sodium import ffi as _ffi
+        from nacl._sodium import lib as _lib
+
+        _sodium_null = _ffi.NULL
+        _sodium_lib_open = _lib.crypto_sign_open
+    except (ImportError, AttributeError):  # pragma: no cover - depends on the PyNaCl build
+        _sodium_lib_open = None
+
+
+def _sodium_check(sm: bytes, pk: bytes) -> bool:
+    """PyNaCl's public call, where its libsodium binding cannot be reached directly."""
+    try:
+        _sodium_open(sm, pk)
+    except _SodiumBad:
+        return False
+    return True
+
 
 BACKENDS: tuple[str, ...] = (
     ("cryptography", "sodium") if _sodium_open is not None else ("cryptography",)
@@ -106,11 +128,11 @@ DEFAULT_BACKEND = _env_backend if _env_backend in BACKENDS else BACKENDS[-1]
 
 def check_signature_encoding(signature: bytes) -> None:
     """Length 64, S < L, R not of small order. Raises InvalidSignatureError."""
-    if len(signature) != 64:
-        raise InvalidSignatureError("invalid signature")
-    if int.from_bytes(signature[32:], "little") >= _L:
-        raise InvalidSignatureError("invalid signature")
-    if signature[:32] in SMALL_ORDER_ENCODINGS:
+    if (
+        len(signature) != 64
+        or int.from_bytes(signature[32:], "little") >= _L
+        or signature[:32] in SMALL_ORDER_ENCODINGS
+    ):
         raise InvalidSignatureError("invalid signature")
 
 
@@ -201,12 +223,19 @@ class PublicKey:
     # -- use ------------------------------------------------------------------------------
     def verify(self, signature: bytes, message: bytes) -> None:
         """Raise InvalidSignatureError unless ``signature`` is valid for ``message``."""
-        check_signature_encoding(signature)
+        if (  # = check_signature_encoding, inline
+            len(signature) != 64
+            or int.from_bytes(signature[32:], "little") >= _L
+            or signature[:32] in SMALL_ORDER_ENCODINGS
+        ):
+            raise InvalidSignatureError("invalid signature")
         if self._backend == "sodium":
-            try:
-                _sodium_open(signature + message, self.raw)
-            except _SodiumBad:
-                raise InvalidSignatureError("invalid signature") from None
+            sm = signature + message
+            if _sodium_lib_open is not None:
+                if _sodium_lib_open(_sodium_null, _sodium_null, sm, len(sm), self.raw) != 0:
+                    raise InvalidSignatureError("invalid signature")
+            elif not _sodium_check(sm, self.raw):
+                raise InvalidSignatureError("invalid signature")
             return
         try:
             self._crypto.verify(signature, message)

@@ -55,6 +55,7 @@ from ._checkpoint import (
 from ._note import MAX_SIGNATURES, Ed25519NoteSigner, Ed25519NoteVerifier, parse_note
 from ._record import ZERO_HASH, Record, _RecordEncoder, _validate_entry, decode_record
 from ._revset import REVOKED_EXTENSION, RevokedSet, format_revset_extension
+from ._state import LedgerState
 from ._typed import apply_record, state_of
 
 __all__ = ["EXPORT_FORMAT", "STORE_FORMAT", "Appended", "Ledger"]
@@ -414,10 +415,10 @@ class Ledger:
     def drop_cached_state(self) -> None:
         self._state = None
 
-    def state_at(self, size: int) -> Any:
+    def state_at(self, size: int) -> LedgerState:
         """The derived state (a LedgerState) of the first ``size`` records: this handle's
         cached state caught up, or a fresh replay when the cache is ahead of ``size``."""
-        state = self.cached_state(state_of)
+        state: LedgerState = self.cached_state(state_of)
         if state.size > size:
             return state_of(self.iter_records(0, size), self.log_verifier.public_key.raw)
         for _, raw in self.iter_records(state.size, size):
@@ -442,17 +443,8 @@ class Ledger:
 
     def checkpoints(self) -> Iterator[SignedCheckpoint]:
         """Every checkpoint the log signed, by increasing size (verified like the latest)."""
-        last = -1
-        while True:
-            rows = self._conn.execute(
-                "SELECT size, note FROM checkpoints WHERE size > ? ORDER BY size LIMIT ?",
-                (last, _PAGE),
-            ).fetchall()
-            if not rows:
-                return
-            for size, note in rows:
-                yield self._checked_checkpoint(bytes(note))
-                last = int(size)
+        for note in self.checkpoint_notes():
+            yield self._checked_checkpoint(note)
 
     def _checked_checkpoint(self, note: bytes) -> SignedCheckpoint:
         try:

@@ -102,16 +102,29 @@ def sign1(raw: bytes) -> tuple[bytes, bytes, bytes] | None:
     try:
         if raw[0] != 0xD2 or raw[1] != 0x84:
             return None
-        got = _string(raw, 2, 2)
-        if got is None or not got[0]:
-            return None
-        protected, pos = got
+        b = raw[2]
+        if 0x41 <= b < 0x58:  # the usual protected header: shorter than 24 bytes
+            pos = 3 + b - 0x40
+            protected = raw[3:pos]
+        else:
+            got = _string(raw, 2, 2)
+            if got is None or not got[0]:
+                return None
+            protected, pos = got
         if raw[pos] != 0xA0:
             return None
-        got = _string(raw, pos + 1, 2)
-        if got is None:
-            return None
-        payload, pos = got
+        if raw[pos + 1] == 0x59:  # the usual payload: 256 to 65535 bytes
+            n = int.from_bytes(raw[pos + 2 : pos + 4], "big")
+            if n < 0x100:
+                return None
+            start = pos + 4
+            pos = start + n
+            payload = raw[start:pos]
+        else:
+            got = _string(raw, pos + 1, 2)
+            if got is None:
+                return None
+            payload, pos = got
         if raw[pos : pos + 2] != b"\x58\x40" or pos + 66 != len(raw):
             return None
         return protected, payload, raw[pos + 2 :]
@@ -126,3 +139,64 @@ def parse_sign1(raw: bytes, max_size: int) -> cose.Sign1:
         return cose.parse_sign1(raw, max_size=max_size)
     protected, payload, signature = got
     return cose.Sign1(protected, cose.decode_protected(protected, max_size), {}, payload, signature)
+
+
+def _short(data: bytes, pos: int, base: int) -> tuple[bytes, int]:
+    """A text (``base`` 0x60) or byte (0x40) string at ``pos`` whose length is below 256, in
+    shortest form; raises IndexError (caught by the caller: not this shape) otherwise."""
+    b = data[pos] - base
+    if 0 <= b < 24:
+        end = pos + 1 + b
+        pos += 1
+    elif b == 24 and data[pos + 1] >= 24:
+        end = pos + 2 + data[pos + 1]
+        pos += 2
+    else:
+        raise IndexError
+    if end > len(data):
+        raise IndexError
+    return data[pos:end], end
+
+
+def claims_quick(
+    payload: bytes,
+) -> tuple[bytes, bytes, bytes | None, int, int, int, bytes, bytes, int] | None:
+    """The common case of ``claims_head`` in straight-line code: strings shorter than 256
+    bytes, dates as 32-bit integers. -> (iss, sub, aud or None, exp, nbf, iat, cti, holder x,
+    lic bytes) with iss, sub and aud still UTF-8; ``None`` for any other shape. Whatever this
+    accepts, ``claims_head`` accepts with the same values (tested)."""
+    try:
+        n = payload[0]
+        if payload[1] != 1 or n not in (0xA8, 0xA9):
+            return None
+        iss, pos = _short(payload, 2, 0x60)
+        if payload[pos] != 2:
+            return None
+        sub, pos = _short(payload, pos + 1, 0x60)
+        aud = None
+        if n == 0xA9:
+            if payload[pos] != 3:
+                return None
+            aud, pos = _short(payload, pos + 1, 0x60)
+        # 4: exp, 5: nbf, 6: iat, each 1a + 4 bytes (shortest form for values >= 2^16)
+        if (
+            payload[pos : pos + 2] != b"\x04\x1a"
+            or payload[pos + 6 : pos + 8] != b"\x05\x1a"
+            or payload[pos + 12 : pos + 14] != b"\x06\x1a"
+            or payload[pos + 18] != 7
+        ):
+            return None
+        exp = int.from_bytes(payload[pos + 2 : pos + 6], "big")
+        nbf = int.from_bytes(payload[pos + 8 : pos + 12], "big")
+        iat = int.from_bytes(payload[pos + 14 : pos + 18], "big")
+        if exp < 0x10000 or nbf < 0x10000 or iat < 0x10000:
+            return None
+        cti, pos = _short(payload, pos + 19, 0x40)
+        if payload[pos] != 8 or payload[pos + 1 : pos + 11] != _CNF_PREFIX:
+            return None
+        end = pos + 43
+        if payload[end : end + 4] != _LIC_KEY or end + 4 >= len(payload):
+            return None
+        return iss, sub, aud, exp, nbf, iat, cti, payload[end - 32 : end], end + 4
+    except IndexError:
+        return None

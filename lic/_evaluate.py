@@ -47,21 +47,28 @@ class Use:
     time: int | None = None
 
     def __post_init__(self) -> None:
+        # Codes are kept as plain str (a subclass could compare or hash differently, and
+        # evaluation memoises on the exact values).
         for name in ("action", "purpose", "channel", "platform"):
             v = getattr(self, name)
             if v is not None:
                 _vocab.check_code_syntax(v, f"use {name}")
-        if self.region is not None and not (
-            isinstance(self.region, str) and self.region in _vocab.countries()
-        ):
-            raise MalformedError(
-                f"use region: {self.region!r} is not an ISO 3166-1 alpha-2 country"
-            )
+                if type(v) is not str:
+                    object.__setattr__(self, name, str.__str__(v))
+        region = self.region
+        if region is not None:
+            if isinstance(region, str) and type(region) is not str:
+                region = str.__str__(region)
+                object.__setattr__(self, "region", region)
+            if not (isinstance(region, str) and region in _vocab.countries()):
+                raise MalformedError(f"use region: {region!r} is not an ISO 3166-1 alpha-2 country")
         if self.data is not None:
-            if not isinstance(self.data, frozenset):
+            if type(self.data) is not frozenset:
                 object.__setattr__(self, "data", frozenset(self.data))
             for c in self.data or ():
                 _vocab.check_code_syntax(c, "use data")
+            if any(type(c) is not str for c in self.data or ()):
+                object.__setattr__(self, "data", frozenset(str.__str__(c) for c in self.data))
         if self.rate is not None and not isinstance(self.rate, Rate):
             raise MalformedError("use rate: must be a Rate")
         for name in ("mau", "time"):
@@ -159,28 +166,86 @@ def _clear(
     )
 
 
+# The categorical part of a decision (action, purpose, region, channel, platform, data) is a
+# pure function of the license and those six values, and a gateway sees few distinct
+# combinations: it is computed once per combination and kept here, keyed by the license's
+# compiled sets (identity) and the exact values. Bounded; cleared when full.
+_MEMO: dict[tuple[object, ...], tuple[tuple[Reason, ...], bool, Decision]] = {}
+_MEMO_CAP = 8192
+
+
 def evaluate(license: License | VerifiedToken, use: Use) -> Decision:
     """Decide ``use`` under ``license`` (a ``License`` or a verified token, whose validity
     window is then checked against ``use.time`` when given)."""
-    out: list[Reason] = []
-    add = out.append
+    pre: list[Reason] | None = None
     if not isinstance(license, License):
         if use.time is not None and not license.nbf <= use.time < license.exp:
-            add(Reason("time", f"[{license.nbf}, {license.exp})", str(use.time),
-                       "outside the token's validity", "deny"))  # fmt: skip
+            pre = [Reason("time", f"[{license.nbf}, {license.exp})", str(use.time),
+                          "outside the token's validity", "deny")]  # fmt: skip
         license = license.license
     c = license._compiled
-    t = c.texts
-    anc = _vocab.ancestors
+    key = (c, use.action, use.purpose, use.region, use.channel, use.platform, use.data)
+    entry = _MEMO.get(key)
+    if entry is None:
+        entry = _categorical(license, use)
+        if len(_MEMO) >= _MEMO_CAP:
+            _MEMO.clear()
+        _MEMO[key] = entry
 
     digest = use.model_digest
     if digest != license.model.sha256:
+        if pre is None:
+            pre = []
         if digest is None:
-            add(Reason("model", t.model, None, "use does not name the model digest",
-                       "indeterminate"))  # fmt: skip
+            pre.append(Reason("model", c.texts.model, None, "use does not name the model digest",
+                              "indeterminate"))  # fmt: skip
         else:
-            add(Reason("model", t.model, digest, "model digest does not match the license",
-                       "deny"))  # fmt: skip
+            pre.append(Reason("model", c.texts.model, digest,
+                              "model digest does not match the license", "deny"))  # fmt: skip
+
+    post: list[Reason] | None = None
+    limits = license.limits
+    limit = limits.rate
+    if limit is not None:
+        rate = use.rate
+        if rate is None:
+            post = [Reason("rate", c.texts.rate, None, "use does not say its rate",
+                           "indeterminate")]  # fmt: skip
+        elif rate.count * limit.seconds > limit.count * rate.seconds:  # = rate.exceeds(limit)
+            post = [Reason("rate", c.texts.rate, str(rate), "rate is above the limit", "deny")]
+    mau_limit = limits.mau
+    if mau_limit is not None:
+        mau = use.mau
+        if mau is None:
+            r = Reason("mau", c.texts.mau, None, "use does not say its monthly active users",
+                       "indeterminate")  # fmt: skip
+        elif mau > mau_limit:
+            r = Reason("mau", c.texts.mau, str(mau), "monthly active users above the limit", "deny")
+        else:
+            r = None
+        if r is not None:
+            if post is None:
+                post = [r]
+            else:
+                post.append(r)
+
+    cat, cat_deny, alone = entry
+    if pre is None and post is None:
+        return alone
+    reasons = (*(pre or ()), *cat, *(post or ()))
+    if cat_deny or any(r.effect == "deny" for r in (*(pre or ()), *(post or ()))):
+        return Decision("deny", reasons, ())
+    return Decision("indeterminate", reasons, c.duties)
+
+
+def _categorical(license: License, use: Use) -> tuple[tuple[Reason, ...], bool, Decision]:
+    """The reasons from the code lists (action, purpose, region, channel, platform, data),
+    whether one of them denies, and the decision they give alone."""
+    out: list[Reason] = []
+    add = out.append
+    c = license._compiled
+    t = c.texts
+    anc = _vocab.ancestors
 
     # action, purpose: the common case (under a permitted code, clear of every prohibited
     # one) is decided inline; anything else goes through _codes, which explains it.
@@ -241,26 +306,13 @@ def evaluate(license: License | VerifiedToken, use: Use) -> Decision:
                     add(Reason("data", t.data, cat, f"data category {_BROADER}",
                                "indeterminate"))  # fmt: skip
 
-    limits = license.limits
-    if limits.rate is not None:
-        if use.rate is None:
-            add(Reason("rate", t.rate, None, "use does not say its rate", "indeterminate"))
-        elif use.rate.exceeds(limits.rate):
-            add(Reason("rate", t.rate, str(use.rate), "rate is above the limit", "deny"))
-    if limits.mau is not None:
-        if use.mau is None:
-            add(Reason("mau", t.mau, None, "use does not say its monthly active users",
-                       "indeterminate"))  # fmt: skip
-        elif use.mau > limits.mau:
-            add(Reason("mau", t.mau, str(use.mau), "monthly active users above the limit",
-                       "deny"))  # fmt: skip
-
     if not out:
-        return _permit(license)
-    for r in out:
+        return (), False, _permit(license)
+    reasons = tuple(out)
+    for r in reasons:
         if r.effect == "deny":
-            return Decision("deny", tuple(out), ())
-    return Decision("indeterminate", tuple(out), c.duties)
+            return reasons, True, Decision("deny", reasons, ())
+    return reasons, False, Decision("indeterminate", reasons, c.duties)
 
 
 def _permit(license: License) -> Decision:

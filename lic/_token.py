@@ -6,10 +6,12 @@ outside SPEC.md section 4 and raises our exception; it never reads keys from the
 
 from __future__ import annotations
 
-import base64
+import binascii
+import dataclasses
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -125,6 +127,38 @@ class UnverifiedToken(TokenFields):
 @dataclass(frozen=True, slots=True)
 class VerifiedToken(TokenFields):
     """A token whose signature, issuer key, header and validity were checked."""
+
+
+# The fast paths build tokens through the slots directly (the frozen dataclass __init__
+# goes through object.__setattr__ once per field); the result is the same value.
+_FIELDS = ("format", "raw", "kid", "iss", "sub", "aud", "iat", "nbf", "exp", "jti", "holder",
+           "license")  # fmt: skip
+assert tuple(f.name for f in dataclasses.fields(TokenFields)) == _FIELDS
+(_s_format, _s_raw, _s_kid, _s_iss, _s_sub, _s_aud, _s_iat, _s_nbf, _s_exp, _s_jti, _s_holder,
+ _s_license) = (TokenFields.__dict__[name].__set__ for name in _FIELDS)  # fmt: skip
+_object_new = object.__new__
+
+
+def _construct(
+    cls: type[TokenFields], format: TokenFormat, raw: bytes, kid: str, iss: str, sub: str,
+    aud: tuple[str, ...], iat: int, nbf: int, exp: int, jti: str, holder: PublicKey,
+    license: License,
+) -> Any:  # fmt: skip
+    """``cls(...)`` for values already checked, in fewer steps."""
+    t = _object_new(cls)
+    _s_format(t, format)
+    _s_raw(t, raw)
+    _s_kid(t, kid)
+    _s_iss(t, iss)
+    _s_sub(t, sub)
+    _s_aud(t, aud)
+    _s_iat(t, iat)
+    _s_nbf(t, nbf)
+    _s_exp(t, exp)
+    _s_jti(t, jti)
+    _s_holder(t, holder)
+    _s_license(t, license)
+    return t
 
 
 # --- issuance ------------------------------------------------------------------------------
@@ -277,14 +311,21 @@ _B64URL_TAIL = {
 }
 
 
+_URL_TO_STD = bytes.maketrans(b"-_", b"+/")
+_STD_TO_URL = bytes.maketrans(b"+/", b"-_")
+_SIG_TAIL = _B64URL_TAIL[2]  # a 64-byte signature is 86 characters
+_PAD = (b"", b"", b"==", b"=")
+
+
 def _b64url(data: bytes, what: str) -> bytes:
-    """Same acceptance and errors as ``keys.b64url_decode`` (tested), in fewer steps."""
-    if data.translate(None, _B64URL_ALPHABET) or len(data) % 4 == 1:
-        raise MalformedError(f"{what}: not unpadded base64url")
+    """Same acceptance and errors as ``keys.b64url_decode`` (tested), in fewer steps: the
+    alphabet is checked first, so the standard decoder sees only its own alphabet."""
     rest = len(data) % 4
+    if rest == 1 or data.translate(None, _B64URL_ALPHABET):
+        raise MalformedError(f"{what}: not unpadded base64url")
     if rest and data[-1] not in _B64URL_TAIL[rest]:
         raise MalformedError(f"{what}: non-canonical base64url")
-    return base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4))
+    return binascii.a2b_base64(data.translate(_URL_TO_STD) + _PAD[rest])
 
 
 _HEADER_CACHE: dict[bytes, str] = {}
@@ -494,11 +535,11 @@ def _remember_tail(payload: bytes, claims: Any) -> None:
             entries.append((tail, r))
 
 
-def _jwt_claims_b64(p: bytes) -> Any:
-    """The claims of the base64url payload ``p``. When ``p`` ends with the exact encoding of
-    a license tail seen before, only the head is decoded and parsed: ``p`` is then the head's
-    base64 groups followed by that encoding, so it decodes to head + tail, byte for byte
-    (SPEC.md 4.2 note); anything else takes the full path."""
+def _jwt_tail_split(p: bytes) -> tuple[bytes, License] | None:
+    """When the base64url payload ``p`` ends with the exact encoding of a license tail seen
+    before: (the decoded head, without its closing brace; that license). ``p`` is then the
+    head's base64 groups followed by that encoding, so it decodes to head + tail, byte for
+    byte (SPEC.md 4.2 note)."""
     for tail, r in _TAILS.get(p[-_SUFFIX:], ()):
         enc = tail.encoded[r]
         start = len(p) - len(enc)
@@ -509,18 +550,82 @@ def _jwt_claims_b64(p: bytes) -> Any:
         head_len = len(prefix) - skip
         if head_len <= 0 or head_len % 3 != r or prefix[head_len:] != tail.raw[:skip]:
             continue
+        return prefix[:head_len], tail.license
+    return None
+
+
+def _jwt_claims_b64(p: bytes) -> Any:
+    """The claims of the base64url payload ``p``. When ``p`` ends with a license tail seen
+    before (``_jwt_tail_split``), only the head is parsed; anything else takes the full path."""
+    got = _jwt_tail_split(p)
+    if got is not None:
         try:
-            head = _json_head(prefix[:head_len] + b"}", "JWT claims")
+            head = _json_head(got[0] + b"}", "JWT claims")
         except MalformedError:
-            break
+            head = None
         if isinstance(head, dict) and "lic" not in head:
-            head["lic"] = tail.license
+            head["lic"] = got[1]
             return head
-        break
     payload = _b64url(p, "JWT payload")
     claims = _jwt_claims(payload)
     _remember_tail(payload, claims)
     return claims
+
+
+# The claims head our issuers write (SPEC.md 4.2: compact, members sorted, lic last), with
+# strings free of escapes and integers in plain digits. A head of exactly this shape is valid
+# JSON, has exactly these members once each, and its strings are their bytes (UTF-8): it
+# parses to what the strict decoder gives. Anything else takes the strict path.
+_JS = rb'"([^"\\\x00-\x1f]{1,4096})"'
+_JN = rb"(0|[1-9][0-9]{0,15})"
+_JWT_HEAD = re.compile(
+    rb'\{(?:"aud":' + _JS + rb",)?"
+    rb'"cnf":\{"jwk":\{"crv":"Ed25519","kty":"OKP","x":"([A-Za-z0-9_-]{43})"\}\},'
+    rb'"exp":' + _JN + rb',"iat":' + _JN + rb',"iss":' + _JS + rb',"jti":' + _JS
+    + rb',"nbf":' + _JN + rb',"sub":' + _JS
+)  # fmt: skip
+_JWK_X: dict[bytes, PublicKey] = {}
+
+
+def _jwt_fast(cls: type[TokenFields], token: bytes, p: bytes, kid: str) -> Any:
+    """The token of a JWT whose payload is a known license tail after a head of the shape
+    above, every claim check passed; ``None`` for anything else, including any check that
+    fails (the caller then takes ``_jwt_fields``, which explains). Whatever this accepts,
+    ``_jwt_fields`` accepts with the same result (tested by mutation)."""
+    got = _jwt_tail_split(p)
+    if got is None:
+        return None
+    m = _JWT_HEAD.fullmatch(got[0])
+    if m is None:
+        return None
+    aud, x, exp, iat, iss, jti, nbf, sub = m.groups()
+    try:
+        iss_s, sub_s, jti_s = iss.decode(), sub.decode(), jti.decode()
+        auds = () if aud is None else (aud.decode(),)
+    except UnicodeDecodeError:
+        return None
+    nbf_i, exp_i, iat_i = int(nbf), int(exp), int(iat)
+    if (
+        exp_i > MAX_INT
+        or iat_i > MAX_INT
+        or exp_i <= nbf_i
+        or len(iss_s) > 1024
+        or len(sub_s) > 1024
+        or len(jti_s) > 1024
+        or (auds and len(auds[0]) > 1024)
+    ):
+        return None
+    holder = _JWK_X.get(x)
+    if holder is None:
+        try:
+            holder = _holder_jwk({"crv": "Ed25519", "kty": "OKP", "x": x.decode()})
+        except MalformedError:
+            return None
+        if len(_JWK_X) >= _KEY_CACHE_CAP:
+            _JWK_X.clear()
+        _JWK_X[x] = holder
+    return _construct(cls, "jwt", token, kid, iss_s, sub_s, auds, iat_i, nbf_i, exp_i, jti_s,
+                      holder, got[1])  # fmt: skip
 
 
 def _jwt_fields(token: bytes, p: bytes, kid: str) -> dict[str, Any]:
@@ -582,6 +687,67 @@ def _cwt_fields(token: bytes, payload: bytes, kid: str) -> dict[str, Any]:
         "iat": claims[C_IAT], "nbf": claims[C_NBF], "exp": claims[C_EXP],
         "jti": b64url_encode(cti), "holder": _holder_key(ck[-2]), "lic": claims[C_LIC],
     }  # fmt: skip
+
+
+def _cwt_token_fast(cls: type[TokenFields], token: bytes, payload: bytes, kid: str) -> Any:
+    """The token of a CWT whose claims have the common shape (``_cwt_fast.claims_quick``),
+    every claim check passed; ``None`` for anything else, including any check that fails
+    (the caller then takes ``_cwt_fields``, which explains). Tested against it by mutation."""
+    got = _cwt_fast.claims_quick(payload)
+    if got is None:
+        return None
+    iss, sub, aud, exp, nbf, iat, cti, x, lic_at = got
+    try:
+        iss_s, sub_s = iss.decode(), sub.decode()
+        auds = () if aud is None else (aud.decode(),)
+    except UnicodeDecodeError:
+        return None
+    if (
+        exp > MAX_INT
+        or nbf > MAX_INT
+        or iat > MAX_INT
+        or exp <= nbf
+        or not iss_s
+        or not sub_s
+        or not cti
+        or len(cti) > 64
+        or len(iss_s) > 1024
+        or len(sub_s) > 1024
+        or (auds and not 0 < len(auds[0]) <= 1024)
+    ):
+        return None
+    # the license: by its last bytes, then exactly (no hash of the whole claim per token)
+    known = _CBOR_TAILS.get(payload[-32:])
+    if known is not None and len(payload) - len(known[0]) == lic_at and payload.endswith(known[0]):
+        license = known[1]
+    else:
+        lic_raw = payload[lic_at:]
+        try:
+            license = _cached_license(
+                lic_raw, lambda b: cbor.decode(b, max_size=MAX_TOKEN_SIZE, depth=1), _CBOR_LIC_CACHE
+            )
+        except MalformedError:
+            return None
+        if len(lic_raw) <= _LIC_CACHE_MAX_ITEM:
+            if len(_CBOR_TAILS) >= _LIC_CACHE_CAP:
+                _CBOR_TAILS.clear()
+            _CBOR_TAILS[lic_raw[-32:]] = (lic_raw, license)
+    holder = _KEY_CACHE.get(x)
+    if holder is None:
+        try:
+            holder = _holder_key(x)
+        except MalformedError:
+            return None
+    jti = binascii.b2a_base64(cti, newline=False).translate(_STD_TO_URL).rstrip(b"=").decode()
+    return _construct(cls, "cwt", token, kid, iss_s, sub_s, auds, iat, nbf, exp, jti, holder,
+               license)  # fmt: skip
+
+
+_CBOR_TAILS: dict[bytes, tuple[bytes, License]] = {}
+
+# Protected headers accepted before (see _check_cose_headers) -> (kid, the Sig_structure's
+# bytes up to the payload's head).
+_COSE_FAST: dict[bytes, tuple[str, bytes]] = {}
 
 
 _KEY_CACHE: dict[bytes, PublicKey] = {}
@@ -665,7 +831,10 @@ def verify_with_key(
     _check_leeway(now, leeway)
     raw = _as_bytes(token)
     return _verify(
-        raw, lambda k: key if k == (kid or key.thumbprint) else _untrusted(k), now, leeway
+        raw,
+        lambda k, _role, _now: key if k == (kid or key.thumbprint) else _untrusted(k),
+        now,
+        leeway,
     )
 
 
@@ -681,23 +850,65 @@ def verify(
     Raises MalformedError, InvalidSignatureError, UntrustedKeyError or ExpiredError; returns
     the verified token (its ``license`` is ready for ``evaluate``).
     """
-    _check_leeway(now, leeway)
-    raw = _as_bytes(token)
-    return _verify(raw, lambda kid: trust.lookup(kid, ROLE_ISSUER, now), now, leeway)
+    if type(now) is not int or leeway is not DEFAULT_LEEWAY:  # (identity: 60.0 is checked)
+        _check_leeway(now, leeway)
+    if type(token) is bytes and 0 < len(token) <= MAX_TOKEN_SIZE:
+        return _verify(token, trust.lookup, now, leeway)
+    return _verify(_as_bytes(token), trust.lookup, now, leeway)
 
 
-def _verify(raw: bytes, key_for: Any, now: int, leeway: int) -> VerifiedToken:
+def _verify(
+    raw: bytes, key_for: Callable[[str, str, int], PublicKey], now: int, leeway: int
+) -> VerifiedToken:
+    """``key_for(kid, role, now)`` gives the signer's key or raises."""
+    result: VerifiedToken | None
     if raw[0] == 0xD2:
+        # Fast route: the exact shape 18([protected, {}, payload, sig64]) with a protected
+        # header checked before (the same checks as below, done once per header bytes).
+        parts = _cwt_fast.sign1(raw)
+        known = _COSE_FAST.get(parts[0]) if parts is not None else None
+        if parts is not None and known is not None:
+            payload = parts[1]
+            kid, tbs_head = known
+            n = len(payload)
+            bhead = b"\x59" + n.to_bytes(2, "big") if 256 <= n < 65536 else cbor.encode_bstr_head(n)
+            key_for(kid, ROLE_ISSUER, now).verify(parts[2], tbs_head + bhead + payload)
+            result = _cwt_token_fast(VerifiedToken, raw, payload, kid)
+            if result is None:
+                result = _build(VerifiedToken, _cwt_fields(raw, payload, kid))
+            if result.nbf > now + leeway or result.exp + leeway <= now or result.iat > now + leeway:
+                _check_time(result, now, leeway)  # raises, with the reason
+            return result
         msg = _cwt_fast.parse_sign1(raw, MAX_TOKEN_SIZE)
         kid = _check_cose_headers(msg)
-        key: PublicKey = key_for(kid)
+        key: PublicKey = key_for(kid, ROLE_ISSUER, now)
         cose.verify_sign1(msg, key)
         fields = _cwt_fields(raw, msg.payload, kid)
+        if not msg.unprotected and msg.protected.get(cose.HDR_ALG) == cose.ALG_EDDSA:
+            if len(_COSE_FAST) >= _HEADER_CACHE_CAP:
+                _COSE_FAST.clear()
+            pb = msg.protected_bytes
+            head = b"\x84\x6aSignature1" + cbor.encode_bstr_head(len(pb)) + pb + b"\x40"
+            _COSE_FAST[pb] = (kid, head)
     else:
-        h, p, s, kid = _split_jwt(raw)
-        key = key_for(kid)
-        key.verify(_b64url(s, "JWT signature"), h + b"." + p)
-        fields = _jwt_fields(raw, p, kid)
-    result: VerifiedToken = _build(VerifiedToken, fields)
-    _check_time(result, now, leeway)
-    return result
+        parts3 = raw.split(b".")
+        known_kid = _HEADER_CACHE.get(parts3[0]) if len(parts3) == 3 else None
+        if known_kid is None:
+            h, p, s, kid = _split_jwt(raw)  # checks the header (or raises)
+        else:
+            (h, p, s), kid = parts3, known_kid
+        key = key_for(kid, ROLE_ISSUER, now)
+        if len(s) == 86 and not s.translate(None, _B64URL_ALPHABET) and s[85] in _SIG_TAIL:
+            sig = binascii.a2b_base64(s.translate(_URL_TO_STD) + b"==")  # = _b64url, inline
+        else:
+            sig = _b64url(s, "JWT signature")
+        key.verify(sig, raw[: len(h) + 1 + len(p)])
+        result = _jwt_fast(VerifiedToken, raw, p, kid)
+        if result is None:
+            result = _build(VerifiedToken, _jwt_fields(raw, p, kid))
+        if result.nbf > now + leeway or result.exp + leeway <= now or result.iat > now + leeway:
+            _check_time(result, now, leeway)  # raises, with the reason
+        return result
+    built: VerifiedToken = _build(VerifiedToken, fields)
+    _check_time(built, now, leeway)
+    return built

@@ -265,3 +265,38 @@ def test_a_permit_needs_every_constrained_input(license, use):
             assert use.rate is not None
         if license.limits.mau is not None:
             assert use.mau is not None
+
+
+@settings(max_examples=200, deadline=None)
+@given(license=licenses, use=uses, other=uses)
+def test_memoised_decisions_equal_fresh_ones(license, use, other):
+    """Evaluation keeps the code-list part of a decision per (license, codes); a decision
+    from that memo equals one computed afresh, whatever numbers the earlier use had."""
+    from lic import _evaluate
+
+    twin = dataclasses.replace(
+        use, rate=other.rate, mau=other.mau, model_digest=other.model_digest
+    )  # same codes, other numbers
+    _evaluate._MEMO.clear()
+    fresh = lic.evaluate(license, use)
+    _evaluate._MEMO.clear()
+    lic.evaluate(license, twin)  # fills the memo for these codes
+    assert lic.evaluate(license, use) == fresh
+    assert lic.evaluate(license, use).to_dict() == fresh.to_dict()
+
+
+def test_use_codes_are_kept_as_plain_strings():
+    """A str subclass could hash or compare differently; Use keeps plain str values."""
+
+    class Sneaky(str):
+        def __eq__(self, other):
+            return True
+
+        def __hash__(self):
+            return 0
+
+    u = lic.Use(action=Sneaky("run.inference"), purpose=Sneaky("enterprise.product"),
+                region=Sneaky("DE"), data=frozenset({Sneaky("proprietary")}))  # fmt: skip
+    assert type(u.action) is str and type(u.purpose) is str and type(u.region) is str
+    assert all(type(c) is str for c in u.data)
+    assert u.action == "run.inference" and u.region == "DE" and u.data == {"proprietary"}

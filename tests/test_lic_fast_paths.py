@@ -38,11 +38,41 @@ def generic_sign1(raw):
     return m
 
 
+def cwt_generic_token(payload):
+    from lic import _token
+
+    try:
+        return _token._build(_token.UnverifiedToken, _token._cwt_fields(b"raw", payload, "kid"))
+    except LicError as e:
+        return (type(e), str(e))
+
+
 def check_head(payload):
     fast = _cwt_fast.claims_head(payload)
     if fast is not None:
         assert generic_head(payload) == fast
         assert all(type(k) is int for k in fast[0])
+    quick = _cwt_fast.claims_quick(payload)
+    if quick is not None:  # the straight-line reader agrees with claims_head
+        iss, sub, aud, exp, nbf, iat, cti, x, lic_at = quick
+        try:
+            [s.decode() for s in (iss, sub, aud or b"")]
+        except UnicodeDecodeError:  # left to its caller, which declines
+            assert fast is None
+            quick = None
+    if quick is not None:
+        assert fast is not None
+        claims, lic_head = fast
+        assert payload[lic_at:] == lic_head and cti == claims[7] and x == claims[8][1][-2]
+        assert (exp, nbf, iat) == (claims[4], claims[5], claims[6])
+        assert (iss.decode(), sub.decode()) == (claims[1], claims[2])
+        assert (aud is None and 3 not in claims) or aud.decode() == claims[3]
+    from lic import _token
+
+    token = _token._cwt_token_fast(_token.UnverifiedToken, b"raw", payload, "kid")
+    if token is not None:  # the fast token equals the generic one
+        assert quick is not None
+        assert token == cwt_generic_token(payload)
 
 
 def check_sign1(raw):
@@ -58,7 +88,12 @@ def check_sign1(raw):
 
 @pytest.mark.parametrize("token", TOKENS)
 def test_fast_paths_take_the_real_shapes(token):
+    from lic import _token
+
     assert _cwt_fast.sign1(token) is not None
+    if token is not TOKENS[2]:
+        payload = cose.parse_sign1(token, max_size=1 << 16).payload
+        assert _token._cwt_token_fast(_token.UnverifiedToken, b"raw", payload, "kid") is not None
     payload = cose.parse_sign1(token, max_size=1 << 16).payload
     # our issuers' shape (no aud or one aud) takes the fast path; an aud array falls back
     assert (_cwt_fast.claims_head(payload) is not None) == (token is not TOKENS[2])
@@ -235,3 +270,131 @@ def test_jwt_tail_path_agrees_on_random_head_edits(data):
     for _ in range(data.draw(st.integers(1, 3))):
         p[data.draw(st.integers(0, len(p) - 1))] = data.draw(st.sampled_from(B64))
     assert b64_tail(bytes(p)) == b64_full(bytes(p))
+
+
+# --- the JWT head fast path ----------------------------------------------------------------
+
+
+def generic_token(p):
+    from lic import _token
+
+    try:
+        return _token._build(_token.UnverifiedToken, _token._jwt_fields(b"raw", p, "kid"))
+    except LicError as e:
+        return (type(e), str(e))
+
+
+def check_head_fast_path(payload: bytes) -> bool:
+    """The fast token of ``payload`` (when it gives one) equals the generic one; True if
+    it gave one. The fast path declines every token the generic path refuses."""
+    from keys import b64url_encode
+    from lic import _token
+
+    p = b64url_encode(payload).encode()
+    fast = _token._jwt_fast(_token.UnverifiedToken, b"raw", p, "kid")
+    if fast is None:
+        return False
+    assert fast == generic_token(p)
+    return True
+
+
+HEAD_EDITS = [b'"', b"\\", b",", b"}", b"{", b"-", b"0", b"9", b".5", b"e1", b" ", b"\xff",
+              b"\xc3", b"\xc3\xa9", b"\x1f", b'"lic":1,', b'"x":1,', b"\\u0041"]  # fmt: skip
+
+
+@pytest.mark.parametrize("aud", [(), ("https://hub.example",)])
+@pytest.mark.parametrize("pad", range(3))
+def test_jwt_head_fast_path_agrees_on_every_head_edit(aud, pad):
+    from lic import _token
+
+    token = issue("jwt", sub="acme" + "x" * pad, aud=list(aud))
+    p = token.split(b".")[1]
+    _token._jwt_claims_b64(p)  # registers the license tail
+    payload = jwt_payload(token)
+    cut = payload.rfind(b',"lic":')
+    assert check_head_fast_path(payload)  # the real shape takes the fast path
+    taken = 0
+    for i in range(cut + 1):
+        for mask in (0x01, 0x20, 0x80):
+            if i < cut:
+                bad = bytearray(payload)
+                bad[i] ^= mask
+                taken += check_head_fast_path(bytes(bad))
+        for edit in HEAD_EDITS:
+            taken += check_head_fast_path(payload[:i] + edit + payload[i:])
+            if i < cut:
+                taken += check_head_fast_path(payload[:i] + edit + payload[i + 1 :])
+        taken += check_head_fast_path(payload[:i] + payload[i + 1 :])
+    assert taken > 0  # edits inside strings and numbers stay on the fast path
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_jwt_head_fast_path_agrees_on_random_edits(data):
+    from lic import _token
+
+    token = issue("jwt", sub="acme")
+    _token._jwt_claims_b64(token.split(b".")[1])
+    payload = bytearray(jwt_payload(token))
+    cut = bytes(payload).rfind(b',"lic":')
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(0, cut - 1))
+        payload[i] = data.draw(st.sampled_from(list(b'{}[]",:\\ 0159-aZ\x00\xff')))
+    check_head_fast_path(bytes(payload))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "replacement"),
+    [
+        (rb'"sub":"[^"]*"', b'"sub":"' + b"x" * 1025 + b'"'),
+        (rb'"iss":"[^"]*"', b'"iss":"' + "é".encode() * 1025 + b'"'),
+        (rb'"jti":"[^"]*"', b'"jti":"' + b"j" * 1025 + b'"'),
+        (rb'"exp":\d+', b'"exp":0'),
+        (rb'"exp":\d+', b'"exp":9007199254740992'),
+        (rb'"iat":\d+', b'"iat":9007199254740992'),
+        (rb'"nbf":\d+', b'"nbf":9007199254740992'),
+        (rb'"x":"[^"]*"', b'"x":"' + b"A" * 43 + b'"'),  # not a canonical point encoding
+        (rb'"x":"[^"]*"', b'"x":"' + b"_" * 43 + b'"'),
+    ],
+)
+def test_jwt_head_fast_path_declines_what_the_claim_checks_refuse(pattern, replacement):
+    import re
+
+    from lic import _token
+
+    token = issue("jwt", sub="acme")
+    _token._jwt_claims_b64(token.split(b".")[1])
+    payload = jwt_payload(token)
+    bad = re.sub(pattern, replacement, payload, count=1)
+    assert bad != payload
+    assert not check_head_fast_path(bad)
+    assert isinstance(generic_token(__import__("keys").b64url_encode(bad).encode()), tuple)
+
+
+@pytest.mark.parametrize("fmt", ["jwt", "cwt"])
+@pytest.mark.parametrize("backend", ["cryptography", "sodium"])
+def test_verification_through_the_fast_routes_equals_the_strict_one(fmt, backend):
+    """The first verification goes the strict way (and teaches the fast routes the header
+    and license tail); later ones take the fast routes and give the same token. A token
+    with one bit changed anywhere is refused both ways."""
+    from _lic_helpers import NOW, trust
+
+    import lic
+    from lic import _token
+
+    store = trust(backend=backend)
+    for cache in (_token._COSE_FAST, _token._TAILS, _token._JWK_X):
+        cache.clear()
+    token = issue(fmt)
+    first = lic.verify(token, store, now=NOW)
+    assert _token._COSE_FAST or fmt == "jwt"
+    assert _token._TAILS or fmt == "cwt"
+    assert lic.verify(token, store, now=NOW) == first
+    other = issue(fmt, sub="someone-else")
+    fast = lic.verify(other, store, now=NOW)
+    assert fast.sub == "someone-else" and fast.license == first.license
+    for i in range(0, len(other), 7):
+        bad = bytearray(other)
+        bad[i] ^= 0x04
+        with pytest.raises(LicError):
+            lic.verify(bytes(bad), store, now=NOW)

@@ -103,7 +103,7 @@ def test_time_window_and_bounded_leeway(fmt):
     with pytest.raises(ExpiredError):
         lic.verify(token, trust(), now=exp, leeway=0)
     lic.verify(token, trust(), now=exp + 299, leeway=300)
-    for bad in (301, -1, 1.5, True):
+    for bad in (301, -1, 1.5, True, 60.0, "60"):
         with pytest.raises(MalformedError):
             lic.verify(token, trust(), now=NOW, leeway=bad)
     with pytest.raises(MalformedError):

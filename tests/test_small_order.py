@@ -155,3 +155,24 @@ def test_random_valid_keys_accepted_like_libsodium():
         )
         assert crypto_core_ed25519_is_valid_point(raw)
         assert PublicKey.from_raw(raw).raw == raw
+
+
+def test_sodium_through_pynacls_public_call_gives_the_same_answers(monkeypatch):
+    """Where PyNaCl's libsodium binding cannot be reached directly, its public
+    crypto_sign_open is used; both accept a good signature and refuse a changed one."""
+    from keys import InvalidSignatureError, SigningKey, _ed25519
+
+    key = SigningKey.from_seed(bytes(range(32)))
+    pub = key.public_key.with_backend("sodium")
+    msg = b"message" * 50
+    sig = key.sign(msg)
+    for direct in (_ed25519._sodium_lib_open, None):
+        monkeypatch.setattr(_ed25519, "_sodium_lib_open", direct)
+        pub.verify(sig, msg)
+        for i in (0, 31, 40, 63):
+            bad = bytearray(sig)
+            bad[i] ^= 1
+            with pytest.raises(InvalidSignatureError):
+                pub.verify(bytes(bad), msg)
+        with pytest.raises(InvalidSignatureError):
+            pub.verify(sig, msg + b"!")
