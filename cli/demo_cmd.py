@@ -43,9 +43,10 @@ def demo_cmd(directory: Path | None, scale: int | None, quiet: bool, as_json: bo
 
     Creates keys, publishes terms, records an access request, its approval, a denial and an
     appeal; issues an academic license and a sublicense; has a witness cosign a checkpoint;
-    checks a permitted and a prohibited use offline; records an incident and the revocation
-    it leads to; audits the ledger and writes the transparency report. Each step prints the
-    'lic' commands that do it by hand. With --scale N, synthesizes N records instead.
+    verifies the contractor's bundle offline for a permitted use and refuses a prohibited one;
+    records an incident and the revocation it leads to, after which the bundle fails as
+    revoked; audits the ledger and writes the transparency report. Each step prints the 'lic'
+    commands that do it by hand. With --scale N, synthesizes N records instead.
     """
     if directory is None:
         directory = Path(tempfile.mkdtemp(prefix="lic-demo-"))
