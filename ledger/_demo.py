@@ -611,7 +611,10 @@ def _audit_and_report(d: _Demo) -> None:
     d.step(
         "Transparency report",
         f"Wrote the public transparency report (from the replay) to {out}/index.html and "
-        f"{out}/report.json; anyone replaying the same ledger gets the same report.json.",
+        f"{out}/report.json; anyone replaying the same ledger gets the same report.json. "
+        "Counts below 5 are withheld so that no one can be singled out, so this small "
+        "ledger's report is mostly withheld cells: 'lic demo --scale 100000' makes one with "
+        "numbers.",
         "lic ledger report --out report",
     )
 
