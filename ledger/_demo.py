@@ -163,7 +163,7 @@ def run_demo(directory: Path, *, on_step: Callable[[DemoStep], None] | None = No
         policy = _check_use(d, led, keys, parent, child)
         rev = _incident(d, led, keys, parent, child)
         _revoked(d, led, keys, policy, parent, child, rev)
-    _audit_and_report(d)
+    _audit_and_report(d, small=True)
     d.result.seconds = time.perf_counter() - started
     return d.result
 
@@ -595,7 +595,7 @@ def _revoked(
     )
 
 
-def _audit_and_report(d: _Demo) -> None:
+def _audit_and_report(d: _Demo, *, small: bool) -> None:
     report, result = replay_report(db=d.db)
     if result.findings:
         raise MalformedError(f"demo: the audit found problems: {result.findings[0]}")
@@ -612,9 +612,9 @@ def _audit_and_report(d: _Demo) -> None:
         "Transparency report",
         f"Wrote the public transparency report (from the replay) to {out}/index.html and "
         f"{out}/report.json; anyone replaying the same ledger gets the same report.json. "
-        "Counts below 5 are withheld so that no one can be singled out, so this small "
-        "ledger's report is mostly withheld cells: 'lic demo --scale 100000' makes one with "
-        "numbers.",
+        f"Counts below {report['parameters']['k']} are withheld so that no one can be singled "
+        f"out ({report['suppression']['suppressed_cells']} cells here)"
+        + (": 'lic demo --scale 100000' makes a report with numbers." if small else "."),
         "lic ledger report --out report",
     )
 
@@ -646,6 +646,6 @@ def scale_demo(
         "decisions, appeals, grants, revocations, incidents, attestations, terms) and signed "
         "a checkpoint.",
     )
-    _audit_and_report(d)
+    _audit_and_report(d, small=False)
     d.result.seconds = time.perf_counter() - started
     return d.result
