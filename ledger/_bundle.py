@@ -27,6 +27,7 @@ from ._record import Record, decode_record
 from ._revset import (
     MAX_ABSENCE_PROOF_SIZE,
     AbsenceProof,
+    RevokedSet,
     find_revset_commitment,
     format_absence_proof,
     parse_absence_proof,
@@ -160,7 +161,7 @@ def create_bundle(
             f"bundle: the checkpoint of size {n} has no lic-revoked/v1 line; sign a newer one"
         )
     state = ledger.state_at(n)
-    revset = ledger.revoked_set(n)
+    revset = RevokedSet(state.revoked_digests(), presorted=True)
     if (revset.size, revset.root) != (commitment.size, commitment.root):
         raise MalformedError("bundle: the checkpoint's revoked-set line differs from the ledger's")
     links = []
@@ -321,10 +322,10 @@ def verify_bundle(
     # 8. the use
     failed = c.failed
     size = signed.checkpoint.size if signed is not None else None
-    if failed is not None:
+    if failed is not None or chain is None:
         c.skip("use", "a check failed")
-        return BundleResult("invalid", failed.reason, tuple(c.items), None, size, digests)
-    assert chain is not None
+        reason = failed.reason if failed is not None else "chain"
+        return BundleResult("invalid", reason, tuple(c.items), None, size, digests)
     if use is None:
         c.skip("use", "no use given")
         return BundleResult("valid", None, tuple(c.items), None, size, digests)

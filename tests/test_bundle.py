@@ -362,3 +362,17 @@ def test_cli_bundle_create_and_verify(tmp_path):
     res = run(cli, ["verify", "--bundle", str(tmp_path / "t1.bundle"), "--policy",
                     str(tmp_path / "policy.json"), "--at", str(NOW)])  # fmt: skip
     assert res.exit_code == 1 and "INVALID (chain)" in res.output
+
+
+def test_a_bundle_at_an_older_checkpoint_predates_the_revocation(tmp_path):
+    s = build(tmp_path / "l.db")
+    first = s.checkpoint(COSIGN_AT)
+    s.revoke(s.tokens[0])
+    s.checkpoint(COSIGN_AT + 10)
+    now = COSIGN_AT + 20
+    assert verify_bundle(create_bundle(s.led, s.tokens), policy(), now=now).reason == "revoked"
+    old = create_bundle(s.led, s.tokens, size=first)  # what the ledger said before
+    r = verify_bundle(old, policy(), now=now)
+    assert r.effect == "valid" and r.checkpoint_size == first
+    with pytest.raises(MalformedError, match="no such checkpoint"):
+        create_bundle(s.led, s.tokens, size=99)

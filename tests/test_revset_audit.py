@@ -111,3 +111,26 @@ def test_an_ended_suspension_leaves_the_set_only_by_a_reinstate_record(tmp_path)
     assert s.led.state_at(s.led.size).revoked_digests() == []
     s.led.checkpoint(LOG)
     assert replay(s.led).clean
+
+
+def test_random_withdrawals_keep_the_set_equal_to_live_own_withdrawals(tmp_path):
+    """Against the status side of the state (``Withdrawal.live``, not the set's counters):
+    with every effective time "now", a digest is a member exactly when one of its own
+    withdrawals is live now. Checkpoints after every step; the replay agrees with all."""
+    import random
+
+    rnd = random.Random(6)
+    s = build(tmp_path / "l.db", links=3)
+    digests = [lic.token_digest(t) for t in s.tokens]
+    for _ in range(30):
+        kind = rnd.choice(["revoke", "suspend", "reinstate", "reinstate"])
+        targets = rnd.sample(digests, rnd.randint(1, 3))
+        payload = {"tokens": targets, "effective": s.t + 1, "cascade": rnd.random() < 0.5}
+        if kind != "reinstate":
+            payload["reason"] = "prohibited_use"
+        s.append(kind, payload, ISSUER)
+        s.led.checkpoint(LOG)
+        state = s.led.state_at(s.led.size)
+        live = {d for d in digests if any(w.live(s.t) for w in state.grants[d].withdrawals)}
+        assert set(state.revoked_digests()) == live
+    assert replay(s.led).clean
