@@ -67,6 +67,7 @@ cli.add_command(ledger_group)
 
 from cli.ledger_entries_cmd import audit_cmd  # noqa: E402,F401  (registers typed-entry commands)
 from cli.policy_cmd import policy_group  # noqa: E402
+from cli.report_cmd import report_cmd  # noqa: E402,F401  (registers lic ledger report)
 from cli.witness_cmd import witness_group  # noqa: E402
 
 cli.add_command(witness_group)
@@ -76,6 +77,10 @@ from cli.bundle_cmd import bundle_group, verify_cmd  # noqa: E402
 
 cli.add_command(bundle_group)
 cli.add_command(verify_cmd)
+
+from cli.demo_cmd import demo_cmd  # noqa: E402
+
+cli.add_command(demo_cmd)
 
 
 def main() -> None:

@@ -54,6 +54,12 @@ from ._cosign import (
     parse_signature_lines,
     verify_cosignature,
 )
+from ._demo import (
+    DemoResult,
+    DemoStep,
+    run_demo,
+    scale_demo,
+)
 from ._entry_types import (
     AUTHOR_ROLES,
     ENTRY_TYPES,
@@ -143,6 +149,9 @@ from ._store import (
     Appended,
     Ledger,
 )
+from ._synth import (
+    synthesize,
+)
 from ._typed import (
     OpenedEntry,
     append_entry,
@@ -175,6 +184,7 @@ from ._witness_store import (
     Witness,
 )
 from .report_io import (
+    replay_report,
     write_report,
 )
 
@@ -215,6 +225,8 @@ __all__ = [
     "CosignatureCollection",
     "CosignatureV1Signer",
     "CosignatureV1Verifier",
+    "DemoResult",
+    "DemoStep",
     "Ed25519NoteSigner",
     "Ed25519NoteVerifier",
     "Finding",
@@ -289,15 +301,19 @@ __all__ = [
     "prove_absent",
     "prove_present",
     "render_html",
+    "replay_report",
     "report_json_bytes",
     "revset_leaf_hash",
     "revset_root",
     "root_from_inclusion_proof",
+    "run_demo",
+    "scale_demo",
     "sign_checkpoint",
     "sign_entry",
     "sign_note",
     "split_view_result",
     "state_of",
+    "synthesize",
     "token_status",
     "validate_entry",
     "verify_absent",

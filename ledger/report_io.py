@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._report import report_json_bytes
-from ._report_html import render_html
+from keys.errors import MalformedError
 
-__all__ = ["write_report"]
+from ._audit import AuditResult
+from ._audit_io import audit_db, audit_jsonl
+from ._note import parse_note
+from ._report import ReportBuilder, report_json_bytes
+from ._report_html import render_html
+from ._store import Ledger
+
+__all__ = ["replay_report", "write_report"]
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -39,3 +46,59 @@ def write_report(report: dict[str, Any], out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_atomic(out_dir / "report.json", json_bytes)
     _write_atomic(out_dir / "index.html", html_bytes)
+
+
+def _witnesses(result: AuditResult, db: Path | None) -> list[str]:
+    """The names that cosigned the latest checkpoint the audit verified: the cosignature lines
+    stored with it (a ledger file), or the extra signature lines of the note (an export)."""
+    if result.latest_note is None or not result.checkpoints:
+        return []
+    lines = [s.name for s in parse_note(result.latest_note).signatures]
+    if db is not None:
+        with Ledger.open(db) as led:
+            extra = led.cosignatures(result.checkpoints[-1].size)
+        lines += [s.name for line in extra for s in parse_note(b"x\n\n" + line.encode()).signatures]
+    return sorted({name for name in lines if name != result.origin})
+
+
+def replay_report(
+    *,
+    db: Path | None = None,
+    jsonl: Path | None = None,
+    k: int = 5,
+    start: int | None = None,
+    end: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+) -> tuple[dict[str, Any], AuditResult]:
+    """Replay a ledger file (``db``) or an export (``jsonl``) as the audit does, feeding a
+    ``ReportBuilder``; returns the report (report.json content) and the audit's result.
+
+    Findings do not stop the report: they are counted and listed in its integrity section.
+    """
+    if (db is None) == (jsonl is None):
+        raise MalformedError("replay_report: give exactly one of db and jsonl")
+    ReportBuilder(k, start, end)  # refuse bad parameters before the replay
+    builders: list[ReportBuilder] = []
+
+    def make_observer() -> Any:
+        builders.append(ReportBuilder(k, start, end))
+        return builders[-1].observe
+
+    if db is not None:
+        result = audit_db(db, progress=progress, make_observer=make_observer, workers=workers)
+    else:
+        assert jsonl is not None
+        result = audit_jsonl(jsonl, progress=progress, make_observer=make_observer, workers=workers)
+    builder = next(b for b in builders if b.observe == result.observer)
+    for f in result.findings:
+        builder.finding(f)
+    cp = result.checkpoints[-1] if result.checkpoints else None
+    integrity = {
+        "size": result.size,
+        "root": result.root.hex(),
+        "checkpoint": cp.text() if cp is not None else None,
+        "witnesses": _witnesses(result, db),
+        "findings": len(result.findings),
+    }
+    return builder.finish(result.state, integrity), result
