@@ -409,7 +409,7 @@ def _policy(d: _Demo, keys: dict[str, SigningKey]) -> TrustPolicy:
     d.write("witness.pem", keys["witness"].public_key.pem())
     store.save(d.dir / "verifier-trust.json")
     policy = TrustPolicy(store, 1, MAX_AGE)
-    d.write("policy.json", json.dumps(policy.to_json(), indent=2) + "\n")
+    policy.save(d.dir / "policy.json")
     return policy
 
 
@@ -474,9 +474,7 @@ def _check_use(
         f"lic trust add log.vkey --role log --name {ORIGIN} --trust verifier-trust.json",
         f"lic trust add witness.pem --role witness --name {WITNESS_NAME} "
         "--trust verifier-trust.json",
-        'python3 -c \'import json; print(json.dumps({"format": "lic-policy/v1", '
-        '"trust": json.load(open("verifier-trust.json")), "quorum": 1, '
-        f'"max_age": {MAX_AGE}}}))\' > policy.json',
+        "lic policy create --trust verifier-trust.json --quorum 1 --max-age P7D --out policy.json",
     )
     good = _verify(d, bundle, policy, "run", "research.academic")
     if good.effect != "permit":
