@@ -12,6 +12,7 @@ import click
 import ledger as lg
 import lic
 from cli._output import emit, json_option, read_input
+from cli._useopts import UseOptions, use_options
 from cli.ledger_cmd import db_option
 from cli.token_cmd import _at_option, _read_token
 
@@ -109,23 +110,11 @@ def _write_atomic(path: Path, data: bytes) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="The trust policy (JSON, SPEC 10.3).",
 )
-@click.option("--action", default=None, help="Action code, e.g. run.inference.")
-@click.option("--purpose", default=None, help="Purpose code, e.g. enterprise.product.")
-@click.option("--region", default=None, help="ISO 3166-1 alpha-2 country, e.g. DE.")
-@click.option("--channel", default=None, help="Channel code, e.g. api.public.")
-@click.option("--platform", default=None, help="Platform code, e.g. search.")
-@click.option("--data", multiple=True, help="Data category involved (repeatable).")
-@click.option("--no-data", is_flag=True, help="State that no data categories are involved.")
-@click.option("--rate", default=None, metavar="COUNT/DURATION", help="Request rate, e.g. 100/PT1M.")
-@click.option("--mau", type=click.IntRange(min=0), default=None, help="Monthly active users.")
-@click.option("--model-digest", default=None, help="SHA-256 (hex) of the weights in use.")
+@use_options
 @_at_option
 @json_option
 def verify_cmd(
-    bundle_file: Path, policy_file: Path, action: str | None, purpose: str | None,
-    region: str | None, channel: str | None, platform: str | None, data: tuple[str, ...],
-    no_data: bool, rate: str | None, mau: int | None, model_digest: str | None,
-    at: int | None, as_json: bool,
+    bundle_file: Path, policy_file: Path, use_opts: UseOptions, at: int | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Verify a bundle OFFLINE against a trust policy, then decide a proposed use.
 
@@ -134,22 +123,10 @@ def verify_cmd(
     that no link is revoked. Exit 0 permit (or valid, with no use given), 1 deny or a failed
     check (the reason names it, e.g. revoked), 2 malformed input, 3 indeterminate.
     """
-    if no_data and data:
-        raise click.UsageError("--no-data and --data exclude each other")
     now = int(time.time()) if at is None else at
+    use = use_opts.use(now) if use_opts.given else None
     policy = lg.parse_policy(read_input(policy_file, lg.MAX_POLICY_SIZE, "policy"))
     bundle = read_input(bundle_file, lg.MAX_BUNDLE_SIZE, "bundle")
-    given = any(
-        v is not None for v in (action, purpose, region, channel, platform, rate, mau, model_digest)
-    )
-    use = None
-    if given or data or no_data:
-        use = lic.Use(
-            action=action, purpose=purpose, region=region, channel=channel, platform=platform,
-            data=frozenset() if no_data else (frozenset(data) if data else None),
-            rate=lic.Rate.parse(rate) if rate is not None else None, mau=mau,
-            model_digest=model_digest.lower() if model_digest else None, time=now,
-        )  # fmt: skip
     result = lg.verify_bundle(bundle, policy, now=now, use=use)
     lines = [result.effect.upper() + (f" ({result.reason})" if result.reason else "")]
     for c in result.checks:

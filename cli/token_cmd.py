@@ -21,6 +21,7 @@ from ._keyopts import (
     trust_option,
 )
 from ._output import emit, json_option, read_input
+from ._useopts import UseOptions, use_options
 
 __all__ = ["token"]
 
@@ -282,35 +283,17 @@ def verify_cmd(
 )
 @trust_option
 @keyring_option
-@click.option("--action", default=None, help="Action code, e.g. run.inference.")
-@click.option("--purpose", default=None, help="Purpose code, e.g. enterprise.product.")
-@click.option("--region", default=None, help="ISO 3166-1 alpha-2 country, e.g. DE.")
-@click.option("--channel", default=None, help="Channel code, e.g. api.public.")
-@click.option("--platform", default=None, help="Platform code, e.g. search.")
-@click.option("--data", multiple=True, help="Data category involved (repeatable).")
-@click.option("--no-data", is_flag=True, help="State that no data categories are involved.")
-@click.option("--rate", default=None, metavar="COUNT/DURATION", help="Request rate, e.g. 100/PT1M.")
-@click.option("--mau", type=click.IntRange(min=0), default=None, help="Monthly active users.")
-@click.option("--model-digest", default=None, help="SHA-256 (hex) of the weights in use.")
+@use_options
 @_at_option
 @json_option
 def check_cmd(
     tokens: tuple[Path, ...], trust_file: Path | None, keyring_dir: Path | None,
-    action: str | None, purpose: str | None, region: str | None, channel: str | None,
-    platform: str | None, data: tuple[str, ...], no_data: bool, rate: str | None,
-    mau: int | None, model_digest: str | None, at: int | None, as_json: bool,
+    use_opts: UseOptions, at: int | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Verify a token (or chain) and decide a proposed use: exit 0 permit, 1 deny, 3
     indeterminate (an input the license constrains was not given). Reasons are printed."""
-    if no_data and data:
-        raise click.UsageError("--no-data and --data exclude each other")
     now = int(time.time()) if at is None else at
-    use = lic.Use(
-        action=action, purpose=purpose, region=region, channel=channel, platform=platform,
-        data=frozenset() if no_data else (frozenset(data) if data else None),
-        rate=lic.Rate.parse(rate) if rate is not None else None, mau=mau,
-        model_digest=model_digest.lower() if model_digest else None, time=now,
-    )  # fmt: skip
+    use = use_opts.use(now)
     chain = _verify(tokens, keyring_dir, trust_file, now)
     decision = lic.evaluate(chain.leaf, use)
     lines = [decision.effect.upper()]
