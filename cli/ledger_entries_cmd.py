@@ -24,6 +24,7 @@ from keys import MalformedError, PublicKey, SigningKey, json_loads_strict, load_
 
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
 from ._output import emit, json_option, read_input
+from ._replayopts import ReplaySource, replay_options
 from .ledger_cmd import db_option, ledger_group
 
 __all__: list[str] = []
@@ -719,50 +720,28 @@ incident_group.command("close")(
 
 
 @ledger_group.command("audit")
-@click.option(
-    "--db",
-    "db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="LIC_LEDGER_DB",
-    help="Ledger file (SQLite; default ledger.db).",
-)
-@click.option(
-    "--jsonl",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="An export written by 'lic ledger export' instead of a ledger file.",
-)
+@replay_options
 @click.option(
     "--since",
     type=click.Path(dir_okay=False, path_type=Path),
     help="A checkpoint note saved earlier that the ledger must still extend.",
 )
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--workers", type=click.IntRange(min=0), help="Signature workers (default: CPUs).")
 @json_option
-def audit_cmd(
-    db: Path | None,
-    jsonl: Path | None,
-    since: Path | None,
-    quiet: bool,
-    workers: int | None,
-    as_json: bool,
-) -> None:
+def audit_cmd(source: ReplaySource, since: Path | None, as_json: bool) -> None:
     """Replay the whole ledger and check everything; exit 0 when clean, 1 with findings.
 
     Checks encoding, indexes, the prev chain, the Merkle root at every checkpoint and each
     checkpoint's signature, every entry's signature and author role at that time, schemas and
     cross-references; derives the licenses' state, open incidents and terms in force.
     """
-    if db is not None and jsonl is not None:
-        raise click.UsageError("give --db or --jsonl, not both")
-    show = not quiet and sys.stderr.isatty()
-    progress = _progress_bar() if show else None
-    if jsonl is not None:
-        r = lg.audit_jsonl(jsonl, since=since, progress=progress, workers=workers)
-    else:
-        r = lg.audit_db(db or Path("ledger.db"), since=since, progress=progress, workers=workers)
-    if show:
-        click.echo("", err=True)
+    with source.progress() as progress:
+        if source.db_path is None:
+            assert source.jsonl is not None
+            r = lg.audit_jsonl(source.jsonl, since=since, progress=progress,
+                               workers=source.workers)  # fmt: skip
+        else:
+            r = lg.audit_db(source.db_path, since=since, progress=progress,
+                            workers=source.workers)  # fmt: skip
     summary = lg.audit_summary(r)
     lines = [
         f"records: {r.size}",
@@ -778,13 +757,3 @@ def audit_cmd(
     emit(summary, as_json=as_json, text="\n".join(lines))
     if r.findings:
         sys.exit(1)
-
-
-def _progress_bar() -> Callable[[int], None]:
-    start = time.monotonic()
-
-    def show(n: int) -> None:
-        rate = n / max(time.monotonic() - start, 1e-9)
-        click.echo(f"\rreplayed {n:,} records ({rate:,.0f}/s)", err=True, nl=False)
-
-    return show

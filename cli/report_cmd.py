@@ -10,25 +10,15 @@ import click
 import ledger as lg
 
 from ._output import emit, json_option
+from ._replayopts import ReplaySource, replay_options
 from .ledger_cmd import ledger_group
-from .ledger_entries_cmd import TIME, _progress_bar
+from .ledger_entries_cmd import TIME
 
 __all__: list[str] = []
 
 
 @ledger_group.command("report")
-@click.option(
-    "--db",
-    "db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="LIC_LEDGER_DB",
-    help="Ledger file (SQLite; default ledger.db).",
-)
-@click.option(
-    "--jsonl",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="An export written by 'lic ledger export' instead of a ledger file.",
-)
+@replay_options
 @click.option(
     "--out",
     "out_dir",
@@ -46,18 +36,13 @@ __all__: list[str] = []
     show_default=True,
     help="Small-cell threshold: counts below it are suppressed.",
 )
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--workers", type=click.IntRange(min=0), help="Signature workers (default: CPUs).")
 @json_option
 def report_cmd(
-    db: Path | None,
-    jsonl: Path | None,
+    source: ReplaySource,
     out_dir: Path,
     start: int | None,
     end: int | None,
     k: int,
-    quiet: bool,
-    workers: int | None,
     as_json: bool,
 ) -> None:
     """Replay the ledger as the audit does and write report.json and index.html into --out.
@@ -66,22 +51,18 @@ def report_cmd(
     section); the exit code is then 1, as for 'lic ledger audit'. Two replays of the same ledger
     with the same options write byte-identical report.json files.
     """
-    if db is not None and jsonl is not None:
-        raise click.UsageError("give --db or --jsonl, not both")
     if start is not None and end is not None and end <= start:
         raise click.UsageError("--to must be after --from")
-    show = not quiet and sys.stderr.isatty()
-    report, result = lg.replay_report(
-        db=None if jsonl is not None else (db or Path("ledger.db")),
-        jsonl=jsonl,
-        k=k,
-        start=start,
-        end=end,
-        progress=_progress_bar() if show else None,
-        workers=workers,
-    )
-    if show:
-        click.echo("", err=True)
+    with source.progress() as progress:
+        report, result = lg.replay_report(
+            db=source.db_path,
+            jsonl=source.jsonl,
+            k=k,
+            start=start,
+            end=end,
+            progress=progress,
+            workers=source.workers,
+        )
     lg.write_report(report, out_dir)
     h = report["headline"]
     info = {

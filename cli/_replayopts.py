@@ -1,0 +1,89 @@
+"""Where a replay reads from, and how it shows progress: shared by 'lic ledger audit' and
+'lic ledger report'."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["ReplaySource", "replay_options"]
+
+DEFAULT_DB = Path("ledger.db")
+
+
+@dataclass(frozen=True)
+class ReplaySource:
+    """A ledger file or an export, plus the replay's worker count and progress setting."""
+
+    db: Path | None
+    jsonl: Path | None
+    quiet: bool
+    workers: int | None
+
+    def __post_init__(self) -> None:
+        if self.db is not None and self.jsonl is not None:
+            raise click.UsageError("give --db or --jsonl, not both")
+
+    @property
+    def db_path(self) -> Path | None:
+        """The ledger file to replay, or None when replaying an export."""
+        return None if self.jsonl is not None else (self.db or DEFAULT_DB)
+
+    @contextmanager
+    def progress(self) -> Iterator[Callable[[int], None] | None]:
+        """A progress callback on standard error when it is a terminal (and not --quiet)."""
+        if self.quiet or not sys.stderr.isatty():
+            yield None
+            return
+        start = time.monotonic()
+
+        def show(n: int) -> None:
+            rate = n / max(time.monotonic() - start, 1e-9)
+            click.echo(f"\rreplayed {n:,} records ({rate:,.0f}/s)", err=True, nl=False)
+
+        try:
+            yield show
+        finally:
+            click.echo("", err=True)
+
+
+_OPTIONS = [
+    click.option(
+        "--db",
+        "db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="LIC_LEDGER_DB",
+        help="Ledger file (SQLite; default ledger.db).",
+    ),
+    click.option(
+        "--jsonl",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="An export written by 'lic ledger export' instead of a ledger file.",
+    ),
+    click.option("--quiet", is_flag=True, help="No progress bar."),
+    click.option(
+        "--workers", type=click.IntRange(min=0), help="Signature workers (default: CPUs)."
+    ),
+]
+_NAMES = ("db", "jsonl", "quiet", "workers")
+
+
+def replay_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --db, --jsonl, --quiet and --workers; the command receives ``source``."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        source = ReplaySource(**{name: kwargs.pop(name) for name in _NAMES})
+        return f(*args, source=source, **kwargs)
+
+    for option in reversed(_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper
