@@ -28,7 +28,8 @@ from keys.errors import InvalidSignatureError, LicError, MalformedError
 from . import _merkle as mk
 from ._checkpoint import Checkpoint, open_checkpoint
 from ._note import Ed25519NoteVerifier
-from ._record import ZERO_HASH, decode_record
+from ._payload import decode_payload
+from ._record import MAX_ENTRY_SIZE, ZERO_HASH, decode_record, fast_open_record
 from ._revset import RevokedSet, find_revset_commitment
 from ._state import Finding, LedgerState
 from ._typed import open_entry
@@ -176,18 +177,14 @@ def _replay(
                 Finding(pos, f"stored at index {idx}: a record is missing, inserted or moved")
             )
         lh = mk.leaf_hash(raw)
-        try:
-            rec = decode_record(raw)
-        except LicError as e:
-            findings.append(Finding(pos, f"encoding: {e}"))
-            rec = None
+        fields = _open(raw, pos, findings)
         index_problem = idx != pos
         broken = False
-        if rec is not None:
-            if rec.index != pos:
+        if fields is not None:
+            if fields[0] != pos:
                 index_problem = True
-                findings.append(Finding(pos, f"record says index {rec.index}, expected {pos}"))
-            broken = rec.prev != prev
+                findings.append(Finding(pos, f"record says index {fields[0]}, expected {pos}"))
+            broken = fields[1] != prev
         # A changed record shows only in the next record's prev; so a chain break is blamed
         # with one record of lookahead (see _blame).
         if pending is not None:
@@ -207,38 +204,30 @@ def _replay(
             findings.append(
                 Finding(pos, f"saved checkpoint at size {size}: history was rewritten (fork)")
             )
-        if rec is not None:
-            try:
-                entry = open_entry(rec)
-            except LicError as e:
-                findings.append(Finding(pos, f"{rec.entry_type}: {e}"))
-                entry = None
-            if entry is not None:
-                author = state.author_key(entry.kid, entry.payload)
-                if author is None:
-                    findings.append(
-                        Finding(pos, f"{rec.entry_type}: author key {entry.kid} is unknown")
-                    )
+        if fields is not None and fields[4] is not _UNOPENED:
+            _, _, time, etype, payload, kid, sig, tbs = fields
+            author = state.author_key(kid, payload)
+            if author is None:
+                findings.append(Finding(pos, f"{etype}: author key {kid} is unknown"))
+            else:
+                if pool is not None:
+                    batch.append((pos, author, sig, tbs))
+                    if len(batch) >= _BATCH:
+                        inflight.append(pool.submit(_verify_batch, batch))
+                        batch = []
+                        if not drain(_AHEAD):
+                            return None
+                    ok = True
                 else:
-                    if pool is not None:
-                        batch.append((pos, author, entry.signature, entry.to_be_signed))
-                        if len(batch) >= _BATCH:
-                            inflight.append(pool.submit(_verify_batch, batch))
-                            batch = []
-                            if not drain(_AHEAD):
-                                return None
-                        ok = True
-                    else:
-                        ok = _verify_inline(keys, author, entry.signature, entry.to_be_signed)
-                        if not ok:
-                            findings.append(
-                                Finding(pos, f"{rec.entry_type}: signature does not verify")
-                            )
-                    if ok:
-                        found = state.apply(pos, rec.time, rec.entry_type, entry.payload, author)
+                    ok = _verify_inline(keys, author, sig, tbs)
+                    if not ok:
+                        findings.append(Finding(pos, f"{etype}: signature does not verify"))
+                if ok:
+                    found = state.apply(pos, time, etype, payload, author)
+                    if found:
                         findings.extend(found)
-                        if not found and observer is not None:
-                            observer(pos, rec.time, rec.entry_type, entry.payload, author)
+                    elif observer is not None:
+                        observer(pos, time, etype, payload, author)
         if size in cps.extensions:
             findings.extend(revset.check(size, pos, cps.extensions[size]))
         if progress is not None and size % 1000 == 0:
@@ -303,6 +292,46 @@ class _RevsetCheck:
                     )
                 )
         return out
+
+
+_Fields = tuple[int, bytes, int, str, Any, str, bytes, bytes]
+"""(index, prev, time, type, payload, kid, signature, to-be-signed) of a record; payload
+_UNOPENED when only the record layer decoded (its entry's finding is already noted)."""
+_UNOPENED = object()
+
+
+def _open(raw: bytes, pos: int, findings: list[Finding]) -> _Fields | None:
+    """Decode a record and open its entry. The byte-exact fast path covers every record our
+    encoder writes; anything else takes the strict path, whose errors become the findings."""
+    fast = fast_open_record(raw)
+    if fast is not None:
+        index, prev, time, etype, kid, payload_bytes, sig, tbs = fast
+        try:
+            payload = decode_payload(payload_bytes, max_size=MAX_ENTRY_SIZE)
+        except LicError as e:
+            findings.append(Finding(pos, f"{etype}: {e}"))
+            return index, prev, time, etype, _UNOPENED, kid, sig, tbs
+        return index, prev, time, etype, payload, kid, sig, tbs
+    try:
+        rec = decode_record(raw)
+    except LicError as e:
+        findings.append(Finding(pos, f"encoding: {e}"))
+        return None
+    try:
+        entry = open_entry(rec)
+    except LicError as e:
+        findings.append(Finding(pos, f"{rec.entry_type}: {e}"))
+        return rec.index, rec.prev, rec.time, rec.entry_type, _UNOPENED, "", b"", b""
+    return (
+        rec.index,
+        rec.prev,
+        rec.time,
+        rec.entry_type,
+        entry.payload,
+        entry.kid,
+        entry.signature,
+        entry.to_be_signed,
+    )
 
 
 def _blame(brk: tuple[int, bool], *, next_broken: bool) -> Finding:

@@ -312,6 +312,8 @@ def entry_problems(entry_type: str, payload: Any) -> list[Problem]:
     schema = ENTRY_SCHEMAS.get(entry_type)
     if schema is None:
         return [("type", f"unknown entry type {entry_type!r}")]
+    if schema.ok(payload):
+        return []
     return list(schema.problems(payload, ""))
 
 

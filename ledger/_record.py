@@ -33,6 +33,7 @@ __all__ = [
     "check_entry_type",
     "decode_record",
     "encode_record",
+    "fast_open_record",
     "sign_entry",
     "verify_entry",
 ]
@@ -260,6 +261,116 @@ def _int(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_INT:
         raise MalformedError(f"record: {what} must be an integer in [0, 2**63)")
     return value
+
+
+def _uint(data: bytes, pos: int) -> tuple[int, int]:
+    """(value, end) of the shortest-form unsigned integer at ``pos``; (-1, 0) when it is not."""
+    b = data[pos] if pos < len(data) else 0xFF
+    if b < 24:
+        return b, pos + 1
+    if b == 24:
+        v = data[pos + 1] if pos + 1 < len(data) else 0
+        return (v, pos + 2) if v >= 24 else (-1, 0)
+    if 25 <= b <= 27:
+        size = 1 << (b - 24)
+        end = pos + 1 + size
+        if end > len(data):
+            return -1, 0
+        v = int.from_bytes(data[pos + 1 : end], "big")
+        return (v, end) if v >= 1 << (4 * size) else (-1, 0)
+    return -1, 0
+
+
+_PREV = b"\x64prev\x58\x20"
+
+
+def fast_open_record(
+    data: bytes,
+) -> tuple[int, bytes, int, str, str, bytes, bytes, bytes] | None:
+    """The audit's hot path: (index, prev, time, type, kid, payload bytes, signature, bytes to be
+    signed) of a record in the one layout deterministic CBOR allows for it (see encode_record)
+    whose entry has the common shape (see _fast_envelope), checked byte by byte without the
+    generic decoder. Anything else gives None: the caller then takes the strict path
+    (decode_record, open_entry), which accepts a superset and explains every refusal. The
+    payload is NOT decoded here."""
+    n = len(data)
+    if n > MAX_RECORD_SIZE or data[:8] != _HDR:
+        return None
+    index, pos = _uint(data, 8)
+    if index < 0 or index > _MAX_INT or data[pos : pos + 7] != _PREV:
+        return None
+    prev = data[pos + 7 : pos + 39]
+    if data[pos + 39 : pos + 44] != b"\x64time":
+        return None
+    time, pos = _uint(data, pos + 44)
+    if time < 0 or time > _MAX_INT or data[pos : pos + 5] != b"\x64type":
+        return None
+    b = data[pos + 5] if pos + 5 < n else 0
+    if 0x60 < b < 0x78:
+        start, end = pos + 6, pos + 6 + (b - 0x60)
+    elif b == 0x78 and pos + 6 < n and data[pos + 6] >= 24:
+        start, end = pos + 7, pos + 7 + data[pos + 6]
+    else:
+        return None
+    if data[end : end + 6] != b"\x65entry":
+        return None
+    tb = data[start:end]
+    etype = _TYPE_BYTES.get(tb)
+    if etype is None:
+        try:
+            etype = check_entry_type(tb.decode("ascii"))
+        except (UnicodeDecodeError, MalformedError):
+            return None
+        if len(_TYPE_BYTES) < 1024:
+            _TYPE_BYTES[tb] = etype
+    span = _bstr(data, end + 6)
+    if span is None or span[1] != n:
+        return None
+    e = span[0]  # the entry: d2 84 <protected bstr> a0 <payload bstr> 58 40 <signature>
+    if data[e : e + 2] != b"\xd2\x84":
+        return None
+    p = _bstr(data, e + 2)
+    if p is None or p[0] == p[1] or p[1] >= n or data[p[1]] != 0xA0:
+        return None
+    pl = _bstr(data, p[1] + 1)
+    if pl is None or pl[1] + 66 != n or data[pl[1] : pl[1] + 2] != b"\x58\x40":
+        return None
+    header = _HEADERS.get(data[p[0] : p[1]])
+    if header is None:
+        header = _header_of(data[p[0] : p[1]])
+        if header is None:
+            return None
+    if header[0] != etype:
+        return None
+    tbs = b"".join((b"\x84\x6aSignature1", data[e + 2 : p[1]], b"\x40", data[p[1] + 1 : pl[1]]))
+    return index, prev, time, etype, header[1], data[pl[0] : pl[1]], data[pl[1] + 2 :], tbs
+
+
+_TYPE_BYTES: dict[bytes, str] = {}
+_HEADERS: dict[bytes, tuple[str, str]] = {}  # protected bytes -> (typ, kid) of a good header
+
+
+def _header_of(pbytes: bytes) -> tuple[str, str] | None:
+    """(typ, kid) of a protected header that carries alg EdDSA, a text typ and an ASCII kid."""
+    try:
+        protected = cbor.decode(pbytes, max_size=MAX_ENTRY_SIZE)
+    except MalformedError:
+        return None
+    if not isinstance(protected, dict):
+        return None
+    typ, kid = protected.get(cose.HDR_TYP), protected.get(cose.HDR_KID)
+    if (
+        protected.get(cose.HDR_ALG) != cose.ALG_EDDSA
+        or not isinstance(typ, str)
+        or not isinstance(kid, bytes)
+        or not kid
+        or not kid.isascii()
+    ):
+        return None
+    if len(_HEADERS) >= 4096:
+        _HEADERS.clear()
+    _HEADERS[pbytes] = header = (typ, kid.decode("ascii"))
+    return header
 
 
 def decode_record(data: bytes) -> Record:

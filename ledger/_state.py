@@ -10,13 +10,13 @@ with the number of records scanned.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from keys import jwk_thumbprint
 
-from ._entry_types import AUTHOR_ROLES, entry_problems
+from ._entry_types import AUTHOR_ROLES, ENTRY_TYPES, entry_problems
 
 __all__ = ["Finding", "Grant", "Incident", "KeyInfo", "LedgerState", "TokenStatus"]
 
@@ -132,6 +132,7 @@ class LedgerState:
         self.children: dict[bytes, list[bytes]] = {}
         self.by_licensee: dict[bytes, list[bytes]] = {}
         self.terms: dict[str, list[dict[str, Any]]] = {}
+        self.terms_versions: dict[str, set[str]] = {}  # terms id -> versions published
         self.requests: dict[int, dict[str, Any]] = {}
         self.decisions: dict[int, dict[str, Any]] = {}
         self.appeals: dict[int, dict[str, Any]] = {}
@@ -163,13 +164,16 @@ class LedgerState:
         if not problems:
             problems = list(self._authorize(time, entry_type, payload, author))
         if not problems:
-            problems = list(getattr(self, "_check_" + entry_type.replace(".", "_"))(payload))
-        self.size = max(self.size, index + 1)
+            check, do = _DISPATCH[entry_type]
+            problems = list(check(self, payload))
+        if index >= self.size:
+            self.size = index + 1
         if problems:
             return [Finding(index, f"{entry_type}: {p}") for p in problems]
         self.types[index] = entry_type
-        self.last_time = max(self.last_time, time)
-        getattr(self, "_do_" + entry_type.replace(".", "_"))(index, time, payload, author)
+        if time > self.last_time:
+            self.last_time = time
+        do(self, index, time, payload, author)
         return []
 
     # -- authorization ----------------------------------------------------------------------
@@ -235,14 +239,15 @@ class LedgerState:
 
     # -- terms ------------------------------------------------------------------------------
     def _check_terms_publish(self, p: dict[str, Any]) -> Iterator[str]:
-        versions = self.terms.get(p["id"], [])
-        if any(v["version"] == p["version"] for v in versions):
+        versions = self.terms_versions.get(p["id"], ())
+        if p["version"] in versions:
             yield f"terms {p['id']} version {p['version']} already published"
-        if "supersedes" in p and not any(v["version"] == p["supersedes"] for v in versions):
+        if "supersedes" in p and p["supersedes"] not in versions:
             yield f"supersedes unknown version {p['supersedes']}"
 
     def _do_terms_publish(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         self.terms.setdefault(p["id"], []).append({**p, "index": index, "published": time})
+        self.terms_versions.setdefault(p["id"], set()).add(p["version"])
 
     def terms_in_force(self, t: int) -> dict[str, dict[str, Any]]:
         """Per terms id, the latest version effective at t and not sunset."""
@@ -502,3 +507,12 @@ class LedgerState:
 
     def open_incidents(self) -> list[Incident]:
         return [i for i in self.incidents.values() if i.closed is None]
+
+
+_DISPATCH: dict[str, tuple[Callable[..., Iterator[str]], Callable[..., None]]] = {
+    etype: (
+        getattr(LedgerState, "_check_" + etype.replace(".", "_")),
+        getattr(LedgerState, "_do_" + etype.replace(".", "_")),
+    )
+    for etype in ENTRY_TYPES
+}

@@ -85,3 +85,69 @@ def test_validate_entry_names_every_problem_in_one_error():
 
 def test_unknown_type():
     assert entry_problems("nonsense", {}) == [("type", "unknown entry type 'nonsense'")]
+
+
+# -- ok() is the fast accept path of problems(): the two must always agree ----------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_SCALARS = st.one_of(
+    st.integers(min_value=-(2**64), max_value=2**64),
+    st.sampled_from([0, 1, 2**63 - 1, 2**63, True, False, None]),
+    st.text(max_size=40),
+    st.sampled_from(["", "a\x00b", "a\tb\nc", "a\x0bb", "US", "EU", "x-custom", "x-", "1.0"]),
+    st.binary(max_size=40),
+    st.sampled_from([bytes(31), bytes(32), bytes(33)]),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=8,
+)
+
+
+@st.composite
+def _mutated(draw):
+    etype = draw(st.sampled_from(sorted(ENTRY_TYPES)))
+    payload = dict(EXAMPLES[etype])
+    for _ in range(draw(st.integers(0, 3))):
+        action = draw(st.sampled_from(["set", "drop", "add", "nest"]))
+        names = sorted(set(payload) | set(ENTRY_SCHEMAS[etype].fields))
+        name = draw(st.sampled_from(names))
+        if action == "set":
+            payload[name] = draw(_VALUES)
+        elif action == "drop":
+            payload.pop(name, None)
+        elif action == "add":
+            payload[draw(st.text(max_size=8))] = draw(_VALUES)
+        elif isinstance(payload.get(name), list) and payload[name]:
+            items = list(payload[name])
+            items[draw(st.integers(0, len(items) - 1))] = draw(_VALUES)
+            payload[name] = items + draw(st.lists(st.sampled_from(items), max_size=1))
+        elif isinstance(payload.get(name), dict) and payload[name]:
+            inner = dict(payload[name])
+            inner[draw(st.sampled_from(sorted(inner)))] = draw(_VALUES)
+            payload[name] = inner
+    return etype, payload
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_mutated())
+def test_ok_agrees_with_problems(case):
+    etype, payload = case
+    schema = ENTRY_SCHEMAS[etype]
+    assert schema.ok(payload) == (list(schema.problems(payload, "")) == [])
+
+
+def test_ok_refuses_each_systematic_breakage():
+    for etype, example in EXAMPLES.items():
+        schema = ENTRY_SCHEMAS[etype]
+        assert schema.ok(example)
+        for name in example:
+            for wrong in WRONG_VALUES:
+                bad = {**example, name: wrong}
+                assert schema.ok(bad) == (list(schema.problems(bad, "")) == [])
+        assert not schema.ok({**example, "smuggled": 1})
