@@ -8,6 +8,7 @@ the OpenSSL and libsodium backends give the same answer on every input.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from typing import Any
@@ -16,7 +17,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ._codec import b64std_decode, b64std_encode, b64url_decode, b64url_encode, json_dumps_canonical
+from ._codec import b64std_decode, b64std_encode, b64url_decode, b64url_encode
 from .errors import InvalidSignatureError, KeyStoreError, MalformedError
 
 # --- Edwards25519 arithmetic, only for load-time checks -------------------------------------
@@ -281,10 +282,18 @@ class PublicKey:
         return f"PublicKey({self.thumbprint})"
 
 
+_JWK_HEAD = b'{"crv":"Ed25519","kty":"OKP","x":"'
+
+
 def jwk_thumbprint(raw: bytes) -> str:
-    """RFC 7638 thumbprint of the OKP JWK of a raw Ed25519 key (a hash: no key validation)."""
-    jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(raw)}
-    return b64url_encode(hashlib.sha256(json_dumps_canonical(jwk)).digest())
+    """RFC 7638 thumbprint of the OKP JWK of a raw Ed25519 key (a hash: no key validation).
+
+    The canonical JSON of {"kty": "OKP", "crv": "Ed25519", "x": ...} is written out directly
+    (members sorted, no spaces; base64url needs no escaping): the replay computes one for every
+    holder and one-time key. A test compares it with json_dumps_canonical of the JWK."""
+    x = base64.urlsafe_b64encode(raw).rstrip(b"=")
+    digest = hashlib.sha256(b"".join((_JWK_HEAD, x, b'"}'))).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def check_note_key_name(name: str) -> None:

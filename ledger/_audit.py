@@ -60,14 +60,19 @@ class AuditResult:
         return not self.findings
 
 
+_WORKER_KEYS: dict[bytes, PublicKey] = {}  # a worker's validated author keys, across batches
+
+
 def _verify_batch(batch: list[tuple[int, bytes, bytes, bytes]]) -> list[int]:
     """Worker: indexes of the entries in ``batch`` whose signature does not verify."""
-    keys: dict[bytes, PublicKey] = {}
+    keys = _WORKER_KEYS
     bad = []
     for index, raw_key, sig, tbs in batch:
         try:
             key = keys.get(raw_key)
             if key is None:
+                if len(keys) >= 4096:  # one-time keys are many; registered ones few
+                    keys.clear()
                 key = keys[raw_key] = PublicKey(raw_key)
             key.verify(sig, tbs)
         except LicError:

@@ -275,3 +275,16 @@ def test_public_api_is_exported():
     assert sorted(keys.__all__) == sorted(set(keys.__all__))
     for name in keys.__all__:
         getattr(keys, name)
+
+
+def test_thumbprint_equals_the_canonical_json_jwk_hash():
+    import random
+
+    from keys import jwk_thumbprint
+    from keys._codec import b64url_encode
+
+    rng = random.Random(3)
+    for raw in [bytes(32), b"\xff" * 32, *(rng.randbytes(32) for _ in range(200))]:
+        jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(raw)}
+        expected = b64url_encode(hashlib.sha256(json_dumps_canonical(jwk)).digest())
+        assert jwk_thumbprint(raw) == expected
