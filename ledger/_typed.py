@@ -16,7 +16,15 @@ from keys.errors import DeniedError, LicError, MalformedError, UntrustedKeyError
 from lic import cbor, cose
 
 from ._entry_types import entry_problems, validate_entry
-from ._record import MAX_ENTRY_SIZE, Record, check_entry, decode_record, sign_entry
+from ._payload import decode_payload
+from ._record import (
+    MAX_ENTRY_SIZE,
+    Record,
+    check_entry,
+    decode_record,
+    fast_open_record,
+    sign_entry,
+)
 from ._state import Finding, LedgerState, TokenStatus
 
 if TYPE_CHECKING:
@@ -69,18 +77,40 @@ def apply_record(state: LedgerState, record: Record) -> list[Finding]:
         entry = open_entry(record)
     except LicError as e:
         return [Finding(record.index, f"{record.entry_type}: {e}")]
-    author = state.author_key(entry.kid, entry.payload)
+    return _apply_opened(
+        state, record.index, record.time, record.entry_type, entry.kid, entry.payload
+    )
+
+
+def _apply_opened(
+    state: LedgerState, index: int, time: int, etype: str, kid: str, payload: Any
+) -> list[Finding]:
+    author = state.author_key(kid, payload)
     if author is None:
-        state.size = max(state.size, record.index + 1)
-        return [Finding(record.index, f"{record.entry_type}: author key {entry.kid} is unknown")]
-    return state.apply(record.index, record.time, record.entry_type, entry.payload, author)
+        state.size = max(state.size, index + 1)
+        return [Finding(index, f"{etype}: author key {kid} is unknown")]
+    return state.apply(index, time, etype, payload, author)
+
+
+def apply_stored(state: LedgerState, raw: bytes) -> list[Finding]:
+    """``apply_record(state, decode_record(raw))``, by the byte-exact fast paths where they
+    apply (see fast_open_record and decode_payload): the same result, much sooner."""
+    fast = fast_open_record(raw)
+    if fast is None:
+        return apply_record(state, decode_record(raw))
+    index, _, time, etype, kid, payload_bytes, _, _ = fast
+    try:
+        payload = decode_payload(payload_bytes, max_size=MAX_ENTRY_SIZE)
+    except LicError as e:
+        return [Finding(index, f"{etype}: {e}")]
+    return _apply_opened(state, index, time, etype, kid, payload)
 
 
 def state_of(records: Iterable[tuple[int, bytes]], log_key: bytes) -> LedgerState:
     """Derive the state from stored records (no signature checks: for the appender)."""
     state = LedgerState(log_key)
     for _, raw in records:
-        apply_record(state, decode_record(raw))
+        apply_stored(state, raw)
     return state
 
 
@@ -152,7 +182,7 @@ def _caught_up(ledger: Ledger, size: int) -> LedgerState:
     state: LedgerState = ledger.cached_state(state_of)
     if state.size != size:  # another process appended since: catch up
         for _, raw in ledger.iter_records(state.size, size):
-            apply_record(state, decode_record(raw))
+            apply_stored(state, raw)
     return state
 
 
