@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-__all__ = ["ReplaySource", "replay_options"]
+__all__ = ["ReplaySource", "replay_options", "replay_progress"]
 
 DEFAULT_DB = Path("ledger.db")
 
@@ -37,22 +37,27 @@ class ReplaySource:
         """The ledger file to replay, or None when replaying an export."""
         return None if self.jsonl is not None else (self.db or DEFAULT_DB)
 
-    @contextmanager
-    def progress(self) -> Iterator[Callable[[int], None] | None]:
+    def progress(self) -> Any:
         """A progress callback on standard error when it is a terminal (and not --quiet)."""
-        if self.quiet or not sys.stderr.isatty():
-            yield None
-            return
-        start = time.monotonic()
+        return replay_progress(self.quiet)
 
-        def show(n: int) -> None:
-            rate = n / max(time.monotonic() - start, 1e-9)
-            click.echo(f"\rreplayed {n:,} records ({rate:,.0f}/s)", err=True, nl=False)
 
-        try:
-            yield show
-        finally:
-            click.echo("", err=True)
+@contextmanager
+def replay_progress(quiet: bool) -> Iterator[Callable[[int], None] | None]:
+    """A progress callback on standard error when it is a terminal (and not ``quiet``)."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    start = time.monotonic()
+
+    def show(n: int) -> None:
+        rate = n / max(time.monotonic() - start, 1e-9)
+        click.echo(f"\rreplayed {n:,} records ({rate:,.0f}/s)", err=True, nl=False)
+
+    try:
+        yield show
+    finally:
+        click.echo("", err=True)
 
 
 _OPTIONS = [

@@ -18,6 +18,7 @@ from lic import cbor
 
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
 from ._output import emit, json_option, read_input
+from ._replayopts import replay_progress
 
 __all__ = ["ledger_group"]
 
@@ -384,18 +385,22 @@ def export_cmd(jsonl: Path, db: Path, as_json: bool) -> None:
 @ledger_group.command("import")
 @click.argument("jsonl", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @db_option
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 @json_option
-def import_cmd(jsonl: Path, db: Path, as_json: bool) -> None:
-    """Create the ledger --db from an export, re-verifying every record and checkpoint.
+def import_cmd(jsonl: Path, db: Path, quiet: bool, as_json: bool) -> None:
+    """Create the ledger --db from an export, re-verifying everything.
 
-    Checks strict record encoding, indexes, the prev chain, leaf hashes, and each checkpoint's
-    log signature and root. Nothing is written unless everything verifies.
+    Checks strict record encoding, indexes, the prev chain, leaf hashes, each checkpoint's
+    log signature and root, then replays the records as 'lic ledger audit' does: every
+    entry's signature, its author's role at that time, schemas and cross-references.
+    Nothing is left behind unless everything verifies (exit 1 names the first findings).
     """
-    if str(jsonl) == "-":
-        led = lg.Ledger.import_jsonl(db, sys.stdin.buffer)
-    else:
-        with open(jsonl, "rb") as f:
-            led = lg.Ledger.import_jsonl(db, f)
+    with replay_progress(quiet) as progress:
+        if str(jsonl) == "-":
+            led, _ = lg.import_verified(db, sys.stdin.buffer, progress=progress)
+        else:
+            with open(jsonl, "rb") as f:
+                led, _ = lg.import_verified(db, f, progress=progress)
     with led:
         cp = led.latest_checkpoint()
         info = {

@@ -13,6 +13,7 @@ from ._audit import (
 from ._audit_io import (
     audit_db,
     audit_jsonl,
+    import_verified,
 )
 from ._authoring import (
     MAX_ATTESTATION,
@@ -281,6 +282,7 @@ __all__ = [
     "format_receipt",
     "format_revset_extension",
     "grant_payload",
+    "import_verified",
     "leaf_hash",
     "make_entry",
     "make_witness_server",

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from keys import b64std_decode, json_loads_strict
-from keys.errors import MalformedError
+from keys.errors import LedgerIntegrityError, MalformedError
 
 from ._audit import AuditResult, Observer, audit
 from ._record import MAX_RECORD_SIZE
 from ._store import EXPORT_FORMAT, Ledger
 
-__all__ = ["audit_db", "audit_jsonl"]
+__all__ = ["audit_db", "audit_jsonl", "import_verified"]
 
 _MAX_LINE = 2 * MAX_RECORD_SIZE
 
@@ -115,3 +115,33 @@ def audit_jsonl(
         make_observer=make_observer,
         workers=workers,
     )
+
+
+def import_verified(
+    path: Path,
+    lines: Iterable[str | bytes],
+    *,
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+) -> tuple[Ledger, AuditResult]:
+    """Create the ledger ``path`` from an export and re-verify everything: the store checks
+    encoding, indexes, the prev chain, leaf hashes and every checkpoint as it writes; then the
+    full replay checks every entry's signature, its author's role at that time, schemas and
+    cross-references. If anything fails, no file is left behind and the error names the
+    first findings."""
+    led = Ledger.import_jsonl(path, lines)
+    try:
+        led.close()
+        result = audit_db(path, progress=progress, workers=workers)
+        if not result.clean:
+            shown = "; ".join(f"record {f.index}: {f.message}" for f in result.findings[:5])
+            more = len(result.findings) - 5
+            raise LedgerIntegrityError(
+                f"import: the export does not verify: {shown}"
+                + (f"; and {more} more finding(s)" if more > 0 else "")
+            )
+        return Ledger.open(path), result
+    except BaseException:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        raise

@@ -362,3 +362,37 @@ def test_corrupt_store_is_an_error_not_a_traceback(env):
     res = runner.invoke(cli, ["ledger", "show", "--index", "3", "--db", str(db)])
     assert res.exit_code in (1, 2), res.output
     assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+
+
+def test_import_checks_entry_signatures_and_authors(env, tmp_path):
+    """The store's checks pass (encoding, chain, leaf hashes, checkpoints) but an entry's
+    signature is bad or its author unknown: the import replays, refuses, leaves nothing."""
+    from entry_examples import examples
+
+    import ledger as lg
+    from keys import SigningKey
+    from ledger._typed import make_entry
+
+    log = SigningKey.from_seed(bytes(range(32)))
+    stranger = SigningKey.from_seed(bytes(range(1, 33)))
+    payload = examples()["key.add"]
+    good = make_entry("key.add", payload, log)
+    forged = bytearray(good)
+    forged[-1] ^= 1  # the last signature byte
+    cases = {
+        "bad signature": [("key.add", good), ("key.add", bytes(forged))],
+        "unknown author": [("key.add", make_entry("key.add", payload, stranger))],
+    }
+    for i, (why, entries) in enumerate(cases.items()):
+        src = tmp_path / f"src{i}.db"
+        with lg.Ledger.create(src, "example.com/log", log) as led:
+            for etype, entry in entries:  # the store's own append: no typed checks
+                led.append(etype, entry, log_key=log)
+            out = tmp_path / f"x{i}.jsonl"
+            with open(out, "w", encoding="utf-8") as f:
+                led.export_jsonl(f)
+        target = tmp_path / f"copy{i}.db"
+        res = run(env[0], "ledger", "import", out, "--db", target, code=1)
+        assert "does not verify" in res.output and "record " in res.output, why
+        assert not target.exists(), why
+        assert not (tmp_path / f"copy{i}.db-wal").exists(), why
