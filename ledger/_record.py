@@ -263,25 +263,22 @@ def _int(value: object, what: str) -> int:
     return value
 
 
-def _uint(data: bytes, pos: int) -> tuple[int, int]:
-    """(value, end) of the shortest-form unsigned integer at ``pos``; (-1, 0) when it is not."""
-    b = data[pos] if pos < len(data) else 0xFF
-    if b < 24:
-        return b, pos + 1
-    if b == 24:
-        v = data[pos + 1] if pos + 1 < len(data) else 0
-        return (v, pos + 2) if v >= 24 else (-1, 0)
-    if 25 <= b <= 27:
-        size = 1 << (b - 24)
-        end = pos + 1 + size
-        if end > len(data):
-            return -1, 0
-        v = int.from_bytes(data[pos + 1 : end], "big")
-        return (v, end) if v >= 1 << (4 * size) else (-1, 0)
-    return -1, 0
+# A shortest-form unsigned integer below 2**63, as a CBOR head.
+_UINT = (
+    rb"[\x00-\x17]|\x18[\x18-\xff]|\x19[\x01-\xff].|\x1a(?:[\x01-\xff]...|\x00[\x01-\xff]..)"
+    rb"|\x1b(?:[\x01-\x7f].{7}|\x00(?:[\x01-\xff].{6}|\x00(?:[\x01-\xff].{5}|\x00[\x01-\xff].{4})))"
+)
+# Everything of a record up to its entry: the one layout deterministic CBOR allows for the map
+# of encode_record. The type's length is checked against its head after the match.
+_RECORD_HEAD = re.compile(
+    rb"\xa6\x61v\x01\x63idx(" + _UINT + rb")\x64prev\x58\x20(.{32})\x64time(" + _UINT + rb")"
+    rb"\x64type([\x61-\x77]|\x78[\x18-\x40])([a-z0-9._-]+?)\x65entry",
+    re.DOTALL,
+)
 
 
-_PREV = b"\x64prev\x58\x20"
+def _head_uint(head: bytes) -> int:
+    return head[0] if len(head) == 1 else int.from_bytes(head[1:], "big")
 
 
 def fast_open_record(
@@ -294,27 +291,18 @@ def fast_open_record(
     (decode_record, open_entry), which accepts a superset and explains every refusal. The
     payload is NOT decoded here."""
     n = len(data)
-    if n > MAX_RECORD_SIZE or data[:8] != _HDR:
+    m = _RECORD_HEAD.match(data)
+    if m is None or n > MAX_RECORD_SIZE:
         return None
-    index, pos = _uint(data, 8)
-    if index < 0 or index > _MAX_INT or data[pos : pos + 7] != _PREV:
+    (
+        idx_head,
+        prev,
+        time_head,
+        type_head,
+        tb,
+    ) = m.groups()
+    if len(tb) != (type_head[0] - 0x60 if len(type_head) == 1 else type_head[1]):
         return None
-    prev = data[pos + 7 : pos + 39]
-    if data[pos + 39 : pos + 44] != b"\x64time":
-        return None
-    time, pos = _uint(data, pos + 44)
-    if time < 0 or time > _MAX_INT or data[pos : pos + 5] != b"\x64type":
-        return None
-    b = data[pos + 5] if pos + 5 < n else 0
-    if 0x60 < b < 0x78:
-        start, end = pos + 6, pos + 6 + (b - 0x60)
-    elif b == 0x78 and pos + 6 < n and data[pos + 6] >= 24:
-        start, end = pos + 7, pos + 7 + data[pos + 6]
-    else:
-        return None
-    if data[end : end + 6] != b"\x65entry":
-        return None
-    tb = data[start:end]
     etype = _TYPE_BYTES.get(tb)
     if etype is None:
         try:
@@ -323,7 +311,7 @@ def fast_open_record(
             return None
         if len(_TYPE_BYTES) < 1024:
             _TYPE_BYTES[tb] = etype
-    span = _bstr(data, end + 6)
+    span = _bstr(data, m.end())
     if span is None or span[1] != n:
         return None
     e = span[0]  # the entry: d2 84 <protected bstr> a0 <payload bstr> 58 40 <signature>
@@ -343,7 +331,16 @@ def fast_open_record(
     if header[0] != etype:
         return None
     tbs = b"".join((b"\x84\x6aSignature1", data[e + 2 : p[1]], b"\x40", data[p[1] + 1 : pl[1]]))
-    return index, prev, time, etype, header[1], data[pl[0] : pl[1]], data[pl[1] + 2 :], tbs
+    return (
+        _head_uint(idx_head),
+        prev,
+        _head_uint(time_head),
+        etype,
+        header[1],
+        data[pl[0] : pl[1]],
+        data[pl[1] + 2 :],
+        tbs,
+    )
 
 
 _TYPE_BYTES: dict[bytes, str] = {}
