@@ -162,7 +162,9 @@ class LedgerState:
         """Apply one record; return its findings. A record with findings changes nothing."""
         problems = [f"{p or 'entry'}: {m}" for p, m in entry_problems(entry_type, payload)]
         if not problems:
-            problems = list(self._authorize(time, entry_type, payload, author))
+            refused = self._authorize(time, entry_type, payload, author)
+            if refused is not None:
+                problems = [refused]
         if not problems:
             check, do = _DISPATCH[entry_type]
             problems = list(check(self, payload))
@@ -177,21 +179,22 @@ class LedgerState:
         return []
 
     # -- authorization ----------------------------------------------------------------------
-    def _authorize(self, time: int, etype: str, p: dict[str, Any], author: bytes) -> Iterator[str]:
+    def _authorize(self, time: int, etype: str, p: dict[str, Any], author: bytes) -> str | None:
+        """Why ``author`` may not write this entry at ``time``; None when it may."""
         roles = AUTHOR_ROLES[etype]
         if "anyone" in roles and author not in self.keys:
-            return
+            return None
         if "holder" in roles and self._holder_may(etype, p, author):
-            return
+            return None
         info = self.keys.get(author)
         if info is None:
-            yield "author key is not registered on the ledger"
-            return
+            return "author key is not registered on the ledger"
         why = info.valid_at(time)
         if why is not None:
-            yield f"author {info.name!r}: {why}"
-        elif info.role not in roles and "anyone" not in roles:
-            yield f"author {info.name!r} has role {info.role!r}; {etype} needs {sorted(roles)}"
+            return f"author {info.name!r}: {why}"
+        if info.role not in roles and "anyone" not in roles:
+            return f"author {info.name!r} has role {info.role!r}; {etype} needs {sorted(roles)}"
+        return None
 
     def _holder_may(self, etype: str, p: dict[str, Any], author: bytes) -> bool:
         """A parent token's holder may grant a sublicense of it, and withdraw that sublicense."""
