@@ -127,26 +127,25 @@ def root_plan(size: int) -> list[Node]:
     return _range_ids(0, size)
 
 
-@functools.lru_cache(maxsize=64)
-def _peaks(size: int) -> tuple[tuple[int, int], ...]:
-    """The perfect subtrees (level, first leaf) that make up ``size`` leaves, largest first."""
-    peaks: list[tuple[int, int]] = []
-    lo = 0
-    for lv in range(size.bit_length() - 1, -1, -1):
-        if size >> lv & 1:
-            peaks.append((lv, lo))
-            lo += 1 << lv
-    return tuple(peaks)
-
-
 @functools.lru_cache(maxsize=256)
-def _peak_parts(size: int, j: int) -> tuple[tuple[Node, ...], tuple[Node, ...]]:
-    """For the peak ``j`` of a tree of ``size`` leaves: the peaks to its right (to fold into
-    one hash) and the peaks to its left, nearest first."""
-    peaks = _peaks(size)
-    right = tuple((st + (1 << lv) - 1) << 6 | lv for lv, st in peaks[j + 1 :])
-    left = tuple((st + (1 << lv) - 1) << 6 | lv for lv, st in reversed(peaks[:j]))
+def _peak_parts(size: int, d: int) -> tuple[tuple[Node, ...], tuple[Node, ...]]:
+    """For the peak of level ``d`` of a tree of ``size`` leaves (bit ``d`` of ``size`` is set):
+    the peaks to its right (to fold into one hash) and the peaks to its left, nearest first.
+    The peak of level ``b`` covers ``2**b`` leaves from ``(size >> b + 1) << b + 1``."""
+    right = tuple(
+        (((size >> b + 1) << b + 1) + (1 << b) - 1) << 6 | b
+        for b in range(d - 1, -1, -1)
+        if size >> b & 1
+    )
+    left = tuple(
+        (((size >> b + 1) << b + 1) + (1 << b) - 1) << 6 | b
+        for b in range(d + 1, size.bit_length())
+        if size >> b & 1
+    )
     return right, left
+
+
+_LEVEL_BITS = tuple((lv, 1 << lv) for lv in range(64))
 
 
 def path_parts(
@@ -157,13 +156,12 @@ def path_parts(
     as three parts: the siblings inside the peak holding the node, bottom up; the peaks to its
     right, whose fold is one path element (empty: no element); the peaks to its left, nearest
     first, one element each. The tree of ``size`` leaves is a list of perfect subtrees
-    ("peaks"), largest first."""
-    peaks = _peaks(size)
-    j = 0
-    while start >= peaks[j][1] + (1 << peaks[j][0]):
-        j += 1
-    siblings = [((((start >> lv) ^ 1) + 1 << lv) - 1) << 6 | lv for lv in range(level, peaks[j][0])]
-    right, left = _peak_parts(size, j)
+    ("peaks"), largest first; the node lies in the peak of level ``d``, the highest bit where
+    ``start`` and ``size`` differ (``start < size``, so it is set in ``size``)."""
+    d = (start ^ size).bit_length() - 1
+    # the sibling at level lv: flip bit lv of start; its row is the last leaf it covers
+    siblings = [((start ^ b) | (b - 1)) << 6 | lv for lv, b in _LEVEL_BITS[level:d]]
+    right, left = _peak_parts(size, d)
     return siblings, right, left
 
 
@@ -255,6 +253,30 @@ class Frontier:
         edge.append(h)
         self.size += 1
         return b"".join(parts)
+
+    def extend(self, leaves: Iterable[bytes]) -> list[bytes]:
+        """``append`` for each leaf hash in turn (the batch hot path): the rows to store."""
+        n = self.size
+        edge = self._edge
+        pop, push = edge.pop, edge.append
+        sha256 = _sha256
+        rows: list[bytes] = []
+        add = rows.append
+        for h in leaves:
+            if n & 1:
+                parts = [h]
+                m = n
+                while m & 1:
+                    h = sha256(b"\x01" + pop() + h).digest()
+                    parts.append(h)
+                    m >>= 1
+                add(b"".join(parts))
+            else:
+                add(h)
+            push(h)
+            n += 1
+        self.size = n
+        return rows
 
     def root(self) -> bytes:
         return fold(self._edge)

@@ -225,36 +225,40 @@ def encode_record(index: int, prev: bytes, time: int, entry_type: str, entry: by
 
 
 class _RecordEncoder:
-    """encode_record for many records of one integration time (the batch hot path)."""
+    """encode_record for many records of one integration time (the batch hot path). The bytes
+    after ``prev`` depend only on the entry type and the entry's length: they are cached."""
 
-    __slots__ = ("_time_part", "_types")
+    __slots__ = ("_time_part", "_types", "time")
 
     def __init__(self, time: int) -> None:
         if isinstance(time, bool) or not 0 <= time <= _MAX_INT:
             raise MalformedError("record: time out of range")
+        self.time = time
         self._time_part = b"\x64time" + _head(0, time) + b"\x64type"
-        self._types: dict[str, bytes] = {}
+        self._types: dict[tuple[str, int], bytes] = {}
 
     def encode(self, index: int, prev: bytes, entry_type: str, entry: bytes) -> bytes:
         if not 0 <= index <= _MAX_INT or len(prev) != HASH_SIZE:
             raise MalformedError("record: index or prev out of range")
-        tpart = self._types.get(entry_type)
-        if tpart is None:
-            t = entry_type.encode("utf-8")
-            tpart = self._types[entry_type] = _head(3, len(t)) + t + b"\x65entry"
         n = len(entry)
-        return b"".join(
-            (
-                _HDR,
-                bytes((index,)) if index < 24 else _head(0, index),
-                b"\x64prev\x58\x20",
-                prev,
-                self._time_part,
-                tpart,
-                _head(2, n),
-                entry,
-            )
-        )
+        key = (entry_type, n)
+        tail = self._types.get(key)
+        if tail is None:
+            t = entry_type.encode("utf-8")
+            tail = self._time_part + _head(3, len(t)) + t + b"\x65entry" + _head(2, n)
+            if len(self._types) < 4096:
+                self._types[key] = tail
+        if index < 24:
+            ih = _SMALL_INDEX[index]
+        elif 0x10000 <= index < 0x100000000:
+            ih = b"\x1a" + index.to_bytes(4, "big")
+        else:
+            ih = _head(0, index)
+        return b"".join((_HDR, ih, _PREV_KEY, prev, tail, entry))
+
+
+_PREV_KEY = b"\x64prev\x58\x20"
+_SMALL_INDEX = tuple(bytes((i,)) for i in range(24))
 
 
 def _int(value: object, what: str) -> int:

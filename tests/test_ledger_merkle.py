@@ -39,6 +39,53 @@ def _tree(leaves):
     return rows
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    start=st.integers(0, 300),
+    chunks=st.lists(st.integers(1, 70), min_size=1, max_size=6),
+)
+def test_frontier_extend_equals_one_append_per_leaf(start, chunks):
+    """The batch path (extend) stores exactly the rows, edge and root of single appends."""
+    leaves = [H(i.to_bytes(4, "big")) for i in range(start + sum(chunks))]
+    one, many = _merkle.Frontier(0, []), _merkle.Frontier(0, [])
+    rows_one = [one.append(h) for h in leaves]
+    rows_many = many.extend(leaves[:start])
+    pos = start
+    for k in chunks:
+        rows_many += many.extend(leaves[pos : pos + k])
+        pos += k
+        assert many.size == pos and many.root() == mth_of_hashes(leaves[:pos])
+    assert rows_many == rows_one
+    assert many.edge() == one.edge() and many.size == one.size
+
+
+def mth_of_hashes(hashes):
+    """Naive RFC 9162 MTH over leaf hashes (the reference splits at the largest power of 2)."""
+    if not hashes:
+        return H(b"")
+    if len(hashes) == 1:
+        return hashes[0]
+    k = 1 << ((len(hashes) - 1).bit_length() - 1)
+    return H(b"\x01" + mth_of_hashes(hashes[:k]) + mth_of_hashes(hashes[k:]))
+
+
+def test_path_parts_match_the_reference_plan_for_every_small_tree():
+    """path_parts (peak found by bit arithmetic) names exactly the nodes whose hashes the naive
+    reference puts in every inclusion and consistency proof of trees up to 70 leaves."""
+    leaves = [i.to_bytes(2, "big") for i in range(70)]
+    rows = _tree(leaves)
+
+    def hashes(plan):
+        return [_merkle.fold([_merkle.node_hash_at(rows, n) for n in el]) for el in plan]
+
+    for size in range(1, 71):
+        tree = leaves[:size]
+        for index in range(size):
+            assert hashes(_merkle.inclusion_plan(index, size)) == path(index, tree)
+        for size1 in range(1, size + 1):
+            assert hashes(_merkle.consistency_plan(size1, size)) == proof(size1, tree)
+
+
 def test_vector_leaf_hashes_and_roots(mv):
     leaves = [bytes.fromhex(x) for x in mv["leaves_hex"]]
     assert [ledger.leaf_hash(d).hex() for d in leaves] == mv["leaf_hashes_hex"]

@@ -110,6 +110,22 @@ def test_fast_record_encoder_is_deterministic_cbor(index, prev, time, etype, ent
     assert encode_record(index, prev, time, etype, entry) == cbor.encode(m)
 
 
+def test_one_record_encoder_reused_across_head_boundaries_is_deterministic_cbor():
+    """The batch encoder caches the bytes after prev by (type, entry length) and picks the
+    index head by range: one encoder reused across every CBOR head boundary, types and
+    lengths must still equal the generic deterministic encoder."""
+    enc = ledger._record._RecordEncoder(1234)
+    cuts = [0, 23, 24, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**63 - 1]
+    indexes = sorted({max(0, min(c + d, 2**63 - 1)) for c in cuts for d in (-1, 0, 1)})
+    for index in indexes:
+        for etype in ("test", "a", "note.x"):
+            for n in (0, 23, 24, 255, 256, 70000):
+                e = bytes([index & 0xFF]) * n
+                prev = bytes([n & 0xFF]) * 32
+                m = {"v": 1, "idx": index, "prev": prev, "time": 1234, "type": etype, "entry": e}
+                assert enc.encode(index, prev, etype, e) == cbor.encode(m)
+
+
 def test_record_missing_field_refused():
     for k in _base():
         m = _base()
