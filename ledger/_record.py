@@ -114,6 +114,34 @@ def _bstr(data: bytes, pos: int) -> tuple[int, int] | None:
     return pos, pos + n
 
 
+def _envelope(data: bytes, e: int) -> tuple[int, int, int, int] | None:
+    """The common entry shape, from offset ``e`` to the end of ``data``: tag 18, array of 4,
+    a non-empty protected bstr, an empty unprotected map, a payload bstr, a 64-byte signature,
+    every head in shortest form. Returns (protected start, end, payload start, end), or None.
+    """
+    n = len(data)
+    if data[e : e + 2] != b"\xd2\x84" or e + 4 > n:
+        return None
+    b = data[e + 2]
+    if 0x41 <= b <= 0x57:
+        ps = e + 3
+        pe = ps + b - 0x40
+    elif b == 0x58 and data[e + 3] >= 24:
+        ps = e + 4
+        pe = ps + data[e + 3]
+    else:
+        p = _bstr(data, e + 2)  # long protected headers
+        if p is None or p[0] == p[1]:
+            return None
+        ps, pe = p
+    if pe >= n or data[pe] != 0xA0:
+        return None
+    q = _bstr(data, pe + 1)
+    if q is None or q[1] + 66 != n or data[q[1] : q[1] + 2] != b"\x58\x40":
+        return None
+    return ps, pe, q[0], q[1]
+
+
 _PROTECTED_CACHE: dict[bytes, dict[Any, Any]] = {}
 
 
@@ -157,6 +185,14 @@ def _check_protected(protected: dict[Any, Any], entry_type: str) -> None:
 
 def _validate_entry(entry_type: str, entry: bytes) -> None:
     """check_entry without building the parsed message (the append hot path)."""
+    if entry_type in _VALID_TYPES and type(entry) is bytes and len(entry) <= MAX_ENTRY_SIZE:
+        parts = _envelope(entry, 0)  # the common shape with a known good header: done
+        if parts is not None:
+            header = _HEADERS.get(entry[parts[0] : parts[1]])
+            if header is None:
+                header = _header_of(entry[parts[0] : parts[1]])
+            if header is not None and header[0] == entry_type:
+                return
     check_entry_type(entry_type)
     if not isinstance(entry, bytes) or len(entry) > MAX_ENTRY_SIZE:
         raise MalformedError(f"entry: must be bytes of at most {MAX_ENTRY_SIZE}")
@@ -319,30 +355,26 @@ def fast_open_record(
     if span is None or span[1] != n:
         return None
     e = span[0]  # the entry: d2 84 <protected bstr> a0 <payload bstr> 58 40 <signature>
-    if data[e : e + 2] != b"\xd2\x84":
+    parts = _envelope(data, e)
+    if parts is None:
         return None
-    p = _bstr(data, e + 2)
-    if p is None or p[0] == p[1] or p[1] >= n or data[p[1]] != 0xA0:
-        return None
-    pl = _bstr(data, p[1] + 1)
-    if pl is None or pl[1] + 66 != n or data[pl[1] : pl[1] + 2] != b"\x58\x40":
-        return None
-    header = _HEADERS.get(data[p[0] : p[1]])
+    ps, pe, qs, qe = parts
+    header = _HEADERS.get(data[ps:pe])
     if header is None:
-        header = _header_of(data[p[0] : p[1]])
+        header = _header_of(data[ps:pe])
         if header is None:
             return None
     if header[0] != etype:
         return None
-    tbs = b"".join((b"\x84\x6aSignature1", data[e + 2 : p[1]], b"\x40", data[p[1] + 1 : pl[1]]))
+    tbs = b"".join((b"\x84\x6aSignature1", data[e + 2 : pe], b"\x40", data[pe + 1 : qe]))
     return (
         _head_uint(idx_head),
         prev,
         _head_uint(time_head),
         etype,
         header[1],
-        data[pl[0] : pl[1]],
-        data[pl[1] + 2 :],
+        data[qs:qe],
+        data[qe + 2 :],
         tbs,
     )
 

@@ -228,3 +228,38 @@ def test_apply_stored_derives_the_same_state(tmp_path):
     assert found_fast == found_strict
     assert sum(1 for f in found_fast if f) >= 3  # the edits did break some entries
     assert vars(fast) == vars(strict)
+
+
+# -- the append path's entry check: _validate_entry against check_entry ----------------------
+
+from ledger._record import _validate_entry, check_entry  # noqa: E402
+
+ENTRIES = [(t, make_entry(t, p, AUTHOR)) for t, p in sorted(examples().items())]
+
+
+def _same_verdict(etype: str, entry: bytes) -> None:
+    try:
+        check_entry(etype, entry)
+        strict = None
+    except LicError as e:
+        strict = type(e)
+    try:
+        _validate_entry(etype, entry)
+        fast = None
+    except LicError as e:
+        fast = type(e)
+    assert fast == strict, (etype, entry.hex())
+
+
+def test_validate_entry_agrees_with_check_entry_on_every_byte_change():
+    rng = random.Random(8)
+    for etype, entry in ENTRIES[::2]:
+        _same_verdict(etype, entry)
+        for pos in range(len(entry)):
+            for value in {entry[pos] ^ 1, entry[pos] ^ 0x40, rng.randrange(256)}:
+                _same_verdict(etype, entry[:pos] + bytes([value]) + entry[pos + 1 :])
+        for end in range(0, len(entry), 7):
+            _same_verdict(etype, entry[:end])
+        _same_verdict(etype, entry + b"\x00")
+        other = "grant" if etype != "grant" else "revoke"
+        _same_verdict(other, entry)  # typ differs from the type it is appended as
