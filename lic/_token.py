@@ -328,6 +328,16 @@ def _b64url(data: bytes, what: str) -> bytes:
     return binascii.a2b_base64(data.translate(_URL_TO_STD) + _PAD[rest])
 
 
+def _b64url_fast(data: bytes) -> bytes:
+    """``_b64url`` for data whose length is 0 mod 4, raising binascii.Error instead (the fast
+    paths inline it). With no "=" (61), "+" (43) or "/" (47) in the data, the translated
+    data holds only base64url's characters exactly when the strict standard decoder takes
+    it (which refuses every other byte); int membership is a single memchr each."""
+    if len(data) % 4 or 61 in data or 43 in data or 47 in data:
+        raise binascii.Error("not unpadded base64url")
+    return binascii.a2b_base64(data.translate(_URL_TO_STD), strict_mode=True)
+
+
 _HEADER_CACHE: dict[bytes, str] = {}
 _HEADER_CACHE_CAP = 256
 
@@ -573,59 +583,68 @@ def _jwt_claims_b64(p: bytes) -> Any:
 
 
 # The claims head our issuers write (SPEC.md 4.2: compact, members sorted, lic last), with
-# strings free of escapes and integers in plain digits. A head of exactly this shape is valid
-# JSON, has exactly these members once each, and its strings are their bytes (UTF-8): it
-# parses to what the strict decoder gives. Anything else takes the strict path.
-_JS = rb'"([^"\\\x00-\x1f]{1,4096})"'
-_JN = rb"(0|[1-9][0-9]{0,15})"
+# strings free of escapes (1 to 1024 characters, as the claim checks require) and integers in
+# plain digits. A head of exactly this shape is valid JSON, has exactly these members once
+# each, and its strings are their text: it parses to what the strict decoder gives. Anything
+# else takes the strict path. Matched on the head decoded from UTF-8 (which the strict decoder
+# requires of the whole payload), so the groups are the claims' text.
+_JS = r'"([^"\\\x00-\x1f]{1,1024})"'
+_JN = r"(0|[1-9][0-9]{0,15})"
 _JWT_HEAD = re.compile(
-    rb'\{(?:"aud":' + _JS + rb",)?"
-    rb'"cnf":\{"jwk":\{"crv":"Ed25519","kty":"OKP","x":"([A-Za-z0-9_-]{43})"\}\},'
-    rb'"exp":' + _JN + rb',"iat":' + _JN + rb',"iss":' + _JS + rb',"jti":' + _JS
-    + rb',"nbf":' + _JN + rb',"sub":' + _JS
+    r'\{(?:"aud":' + _JS + r",)?"
+    r'"cnf":\{"jwk":\{"crv":"Ed25519","kty":"OKP","x":"([A-Za-z0-9_-]{43})"\}\},'
+    r'"exp":' + _JN + r',"iat":' + _JN + r',"iss":' + _JS + r',"jti":' + _JS
+    + r',"nbf":' + _JN + r',"sub":' + _JS
 )  # fmt: skip
-_JWK_X: dict[bytes, PublicKey] = {}
+_JWK_X: dict[str, PublicKey] = {}
 
 
-def _jwt_fast(cls: type[TokenFields], token: bytes, p: bytes, kid: str) -> Any:
-    """The token of a JWT whose payload is a known license tail after a head of the shape
-    above, every claim check passed; ``None`` for anything else, including any check that
-    fails (the caller then takes ``_jwt_fields``, which explains). Whatever this accepts,
-    ``_jwt_fields`` accepts with the same result (tested by mutation)."""
-    got = _jwt_tail_split(p)
-    if got is None:
-        return None
-    m = _JWT_HEAD.fullmatch(got[0])
-    if m is None:
-        return None
-    aud, x, exp, iat, iss, jti, nbf, sub = m.groups()
-    try:
-        iss_s, sub_s, jti_s = iss.decode(), sub.decode(), jti.decode()
-        auds = () if aud is None else (aud.decode(),)
-    except UnicodeDecodeError:
-        return None
-    nbf_i, exp_i, iat_i = int(nbf), int(exp), int(iat)
-    if (
-        exp_i > MAX_INT
-        or iat_i > MAX_INT
-        or exp_i <= nbf_i
-        or len(iss_s) > 1024
-        or len(sub_s) > 1024
-        or len(jti_s) > 1024
-        or (auds and len(auds[0]) > 1024)
-    ):
-        return None
-    holder = _JWK_X.get(x)
-    if holder is None:
-        try:
-            holder = _holder_jwk({"crv": "Ed25519", "kty": "OKP", "x": x.decode()})
-        except MalformedError:
+def _jwt_fast(cls: type[TokenFields], raw: bytes, i: int, j: int, kid: str) -> Any:
+    """The token of the JWT ``raw`` whose payload ``raw[i + 1 : j]`` (between its two dots)
+    is a known license tail after a head of the shape above, every claim check passed;
+    ``None`` for anything else, including any check that fails (the caller then takes
+    ``_jwt_fields``, which explains). Whatever this accepts, ``_jwt_fields`` accepts with the
+    same result (tested by mutation). ``_jwt_tail_split`` inline, on offsets into ``raw``:
+    the payload is not copied."""
+    for tail, r in _TAILS.get(raw[j - _SUFFIX : j], ()):
+        enc = tail.encoded[r]
+        start = j - len(enc)
+        if start <= i + 1 or (start - i - 1) % 4 or not raw.endswith(enc, 0, j):
+            continue
+        # the head's base64, whose length is 0 mod 4: = _b64url(raw[i + 1 : start]), inline
+        data = raw[i + 1 : start]
+        if 61 in data or 43 in data or 47 in data:  # "=", "+", "/": see _b64url_fast
             return None
-        if len(_JWK_X) >= _KEY_CACHE_CAP:
-            _JWK_X.clear()
-        _JWK_X[x] = holder
-    return _construct(cls, "jwt", token, kid, iss_s, sub_s, auds, iat_i, nbf_i, exp_i, jti_s,
-                      holder, got[1])  # fmt: skip
+        try:
+            prefix = binascii.a2b_base64(data.translate(_URL_TO_STD), strict_mode=True)
+        except binascii.Error:
+            return None
+        skip = (3 - r) % 3
+        head_len = len(prefix) - skip
+        if head_len <= 0 or head_len % 3 != r or prefix[head_len:] != tail.raw[:skip]:
+            continue
+        try:
+            m = _JWT_HEAD.fullmatch(prefix[:head_len].decode())
+        except UnicodeDecodeError:
+            return None
+        if m is None:
+            return None
+        aud, x, exp, iat, iss, jti, nbf, sub = m.groups()
+        nbf_i, exp_i, iat_i = int(nbf), int(exp), int(iat)
+        if exp_i > MAX_INT or iat_i > MAX_INT or exp_i <= nbf_i:
+            return None
+        holder = _JWK_X.get(x)
+        if holder is None:
+            try:
+                holder = _holder_jwk({"crv": "Ed25519", "kty": "OKP", "x": x})
+            except MalformedError:
+                return None
+            if len(_JWK_X) >= _KEY_CACHE_CAP:
+                _JWK_X.clear()
+            _JWK_X[x] = holder
+        return _construct(cls, "jwt", raw, kid, iss, sub, () if aud is None else (aud,), iat_i,
+                          nbf_i, exp_i, jti, holder, tail.license)  # fmt: skip
+    return None
 
 
 def _jwt_fields(token: bytes, p: bytes, kid: str) -> dict[str, Any]:
@@ -891,21 +910,30 @@ def _verify(
             head = b"\x84\x6aSignature1" + cbor.encode_bstr_head(len(pb)) + pb + b"\x40"
             _COSE_FAST[pb] = (kid, head)
     else:
-        parts3 = raw.split(b".")
-        known_kid = _HEADER_CACHE.get(parts3[0]) if len(parts3) == 3 else None
+        # the two dots, and no third: the header cached by its exact bytes, the payload and
+        # the signature used in place (``_split_jwt`` gives the same parts, and the errors)
+        i = raw.find(b".")
+        j = raw.find(b".", i + 1)
+        known_kid = (
+            _HEADER_CACHE.get(raw[:i]) if i > 0 and j > 0 and raw.find(b".", j + 1) < 0 else None
+        )
         if known_kid is None:
-            h, p, s, kid = _split_jwt(raw)  # checks the header (or raises)
+            h, p, _s, kid = _split_jwt(raw)  # checks the header (or raises)
+            i, j = len(h), len(h) + 1 + len(p)
         else:
-            (h, p, s), kid = parts3, known_kid
+            kid = known_kid
         key = key_for(kid, ROLE_ISSUER, now)
-        if len(s) == 86 and not s.translate(None, _B64URL_ALPHABET) and s[85] in _SIG_TAIL:
-            sig = binascii.a2b_base64(s.translate(_URL_TO_STD) + b"==")  # = _b64url, inline
-        else:
-            sig = _b64url(s, "JWT signature")
-        key.verify(sig, raw[: len(h) + 1 + len(p)])
-        result = _jwt_fast(VerifiedToken, raw, p, kid)
+        s = raw[j + 1 :]
+        try:  # = _b64url, inline: see _b64url_fast
+            if len(s) != 86 or 61 in s or 43 in s or 47 in s or s[85] not in _SIG_TAIL:
+                raise binascii.Error
+            sig = binascii.a2b_base64(s.translate(_URL_TO_STD) + b"==", strict_mode=True)
+        except binascii.Error:
+            sig = _b64url(s, "JWT signature")  # raises, with the reason
+        key.verify(sig, raw[:j])
+        result = _jwt_fast(VerifiedToken, raw, i, j, kid)
         if result is None:
-            result = _build(VerifiedToken, _jwt_fields(raw, p, kid))
+            result = _build(VerifiedToken, _jwt_fields(raw, raw[i + 1 : j], kid))
         if result.nbf > now + leeway or result.exp + leeway <= now or result.iat > now + leeway:
             _check_time(result, now, leeway)  # raises, with the reason
         return result
