@@ -9,6 +9,7 @@ mutating every byte of real tokens).
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 from . import cose
@@ -158,45 +159,75 @@ def _short(data: bytes, pos: int, base: int) -> tuple[bytes, int]:
     return data[pos:end], end
 
 
+_DATES = struct.Struct(">HIHIHIB")  # 04 1a exp, 05 1a nbf, 06 1a iat, then the key 07
+
+
 def claims_quick(
     payload: bytes,
 ) -> tuple[bytes, bytes, bytes | None, int, int, int, bytes, bytes, int] | None:
     """The common case of ``claims_head`` in straight-line code: strings shorter than 256
     bytes, dates as 32-bit integers. -> (iss, sub, aud or None, exp, nbf, iat, cti, holder x,
     lic bytes) with iss, sub and aud still UTF-8; ``None`` for any other shape. Whatever this
-    accepts, ``claims_head`` accepts with the same values (tested)."""
+    accepts, ``claims_head`` accepts with the same values (tested).
+
+    Each string is read inline (= ``_short``): a head 0x60 + n (or 0x40 + n for bytes) with
+    n < 24, or 0x78 n (0x58 n) with 24 <= n < 256. A string running past the end leaves the
+    next read out of range (IndexError or struct.error: not this shape)."""
     try:
         n = payload[0]
         if payload[1] != 1 or n not in (0xA8, 0xA9):
             return None
-        iss, pos = _short(payload, 2, 0x60)
+        b = payload[2] - 0x60
+        if 0 <= b < 24:
+            pos = 3 + b
+            iss = payload[3:pos]
+        elif b == 24 and payload[3] >= 24:
+            pos = 4 + payload[3]
+            iss = payload[4:pos]
+        else:
+            return None
         if payload[pos] != 2:
             return None
-        sub, pos = _short(payload, pos + 1, 0x60)
+        b = payload[pos + 1] - 0x60
+        if 0 <= b < 24:
+            sub = payload[pos + 2 : pos + 2 + b]
+            pos += 2 + b
+        elif b == 24 and payload[pos + 2] >= 24:
+            sub = payload[pos + 3 : pos + 3 + payload[pos + 2]]
+            pos += 3 + payload[pos + 2]
+        else:
+            return None
         aud = None
         if n == 0xA9:
             if payload[pos] != 3:
                 return None
             aud, pos = _short(payload, pos + 1, 0x60)
-        # 4: exp, 5: nbf, 6: iat, each 1a + 4 bytes (shortest form for values >= 2^16)
+        # 4: exp, 5: nbf, 6: iat, each 1a + 4 bytes (shortest form for values >= 2^16), 7
+        k4, exp, k5, nbf, k6, iat, k7 = _DATES.unpack_from(payload, pos)
         if (
-            payload[pos : pos + 2] != b"\x04\x1a"
-            or payload[pos + 6 : pos + 8] != b"\x05\x1a"
-            or payload[pos + 12 : pos + 14] != b"\x06\x1a"
-            or payload[pos + 18] != 7
+            k4 != 0x041A
+            or k5 != 0x051A
+            or k6 != 0x061A
+            or k7 != 7
+            or exp < 0x10000
+            or nbf < 0x10000
+            or iat < 0x10000
         ):
             return None
-        exp = int.from_bytes(payload[pos + 2 : pos + 6], "big")
-        nbf = int.from_bytes(payload[pos + 8 : pos + 12], "big")
-        iat = int.from_bytes(payload[pos + 14 : pos + 18], "big")
-        if exp < 0x10000 or nbf < 0x10000 or iat < 0x10000:
+        b = payload[pos + 19] - 0x40
+        if 0 <= b < 24:
+            cti = payload[pos + 20 : pos + 20 + b]
+            pos += 20 + b
+        elif b == 24 and payload[pos + 20] >= 24:
+            cti = payload[pos + 21 : pos + 21 + payload[pos + 20]]
+            pos += 21 + payload[pos + 20]
+        else:
             return None
-        cti, pos = _short(payload, pos + 19, 0x40)
         if payload[pos] != 8 or payload[pos + 1 : pos + 11] != _CNF_PREFIX:
             return None
         end = pos + 43
         if payload[end : end + 4] != _LIC_KEY or end + 4 >= len(payload):
             return None
         return iss, sub, aud, exp, nbf, iat, cti, payload[end - 32 : end], end + 4
-    except IndexError:
+    except (IndexError, struct.error):
         return None
