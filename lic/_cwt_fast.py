@@ -97,15 +97,17 @@ def claims_head(payload: bytes) -> tuple[dict[Any, Any], bytes] | None:
         return None
 
 
-def sign1(raw: bytes) -> tuple[bytes, bytes, bytes] | None:
+def sign1(raw: bytes) -> tuple[bytes, bytes, bytes, int] | None:
     """``18([bstr protected, {}, bstr payload, bstr(64) signature])`` -> (protected bytes,
-    payload, signature); ``None`` for any other shape."""
+    payload, signature, the offset in ``raw`` of the payload's byte-string head);
+    ``None`` for any other shape. Every head is in shortest form, so ``raw[at:-66]`` is
+    the payload exactly as the Sig_structure encodes it."""
     try:
         if raw[0] != 0xD2 or raw[1] != 0x84:
             return None
         b = raw[2]
         if 0x41 <= b < 0x58:  # the usual protected header: shorter than 24 bytes
-            pos = 3 + b - 0x40
+            pos = b - 0x3D  # 3 + (b - 0x40)
             protected = raw[3:pos]
         else:
             got = _string(raw, 2, 2)
@@ -114,21 +116,21 @@ def sign1(raw: bytes) -> tuple[bytes, bytes, bytes] | None:
             protected, pos = got
         if raw[pos] != 0xA0:
             return None
-        if raw[pos + 1] == 0x59:  # the usual payload: 256 to 65535 bytes
-            n = int.from_bytes(raw[pos + 2 : pos + 4], "big")
+        at = pos + 1
+        if raw[at] == 0x59:  # the usual payload: 256 to 65535 bytes
+            n = raw[at + 1] << 8 | raw[at + 2]
             if n < 0x100:
                 return None
-            start = pos + 4
-            pos = start + n
-            payload = raw[start:pos]
+            pos = at + 3 + n
+            payload = raw[at + 3 : pos]
         else:
-            got = _string(raw, pos + 1, 2)
+            got = _string(raw, at, 2)
             if got is None:
                 return None
             payload, pos = got
-        if raw[pos : pos + 2] != b"\x58\x40" or pos + 66 != len(raw):
+        if pos + 66 != len(raw) or raw[pos] != 0x58 or raw[pos + 1] != 0x40:
             return None
-        return protected, payload, raw[pos + 2 :]
+        return protected, payload, raw[pos + 2 :], at
     except IndexError:
         return None
 
@@ -138,7 +140,7 @@ def parse_sign1(raw: bytes, max_size: int) -> cose.Sign1:
     got = sign1(raw) if len(raw) <= max_size else None
     if got is None:
         return cose.parse_sign1(raw, max_size=max_size)
-    protected, payload, signature = got
+    protected, payload, signature, _at = got
     return cose.Sign1(protected, cose.decode_protected(protected, max_size), {}, payload, signature)
 
 

@@ -84,6 +84,19 @@ def check_sign1(raw):
         assert g is None
     else:
         assert f == g
+    parts = _cwt_fast.sign1(raw)
+    if parts is not None:  # verification signs raw[at:-66]: the payload as COSE encodes it
+        protected, payload, signature, at = parts
+        # (the shape may hold a protected header that is not valid CBOR: only headers
+        # checked before are looked up, by their bytes)
+        assert g is None or (protected, payload, signature) == (
+            g.protected_bytes, g.payload, g.signature,
+        )  # fmt: skip
+        assert raw[at:-66] == cbor.encode_bstr_head(len(payload)) + payload
+        assert cbor.encode(["Signature1", protected, b"", payload]) == (
+            b"\x84\x6aSignature1" + cbor.encode_bstr_head(len(protected)) + protected
+            + b"\x40" + raw[at:-66]
+        )  # fmt: skip
 
 
 @pytest.mark.parametrize("token", TOKENS)
