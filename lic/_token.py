@@ -597,6 +597,16 @@ _JWT_HEAD = re.compile(
     + r',"nbf":' + _JN + r',"sub":' + _JS
 )  # fmt: skip
 _JWK_X: dict[str, PublicKey] = {}
+# The head without aud begins {"cnf":{"jwk":{"crv":"Ed25519","kty":"OKP","x":"<x>"} (93
+# bytes, 124 base64 characters): one holder's tokens share those characters. Once a head
+# with them has matched _JWT_HEAD, they map to the holder key, and the rest of the head
+# (decoded apart: 124 is 0 mod 4) must match the rest of the pattern.
+_CNF_B64 = 124
+_JWT_CNF: dict[bytes, PublicKey] = {}
+_JWT_REST = re.compile(
+    r'\},"exp":' + _JN + r',"iat":' + _JN + r',"iss":' + _JS + r',"jti":' + _JS
+    + r',"nbf":' + _JN + r',"sub":' + _JS
+)  # fmt: skip
 
 
 def _jwt_fast(cls: type[TokenFields], raw: bytes, i: int, j: int, kid: str) -> Any:
@@ -611,8 +621,10 @@ def _jwt_fast(cls: type[TokenFields], raw: bytes, i: int, j: int, kid: str) -> A
         start = j - len(enc)
         if start <= i + 1 or (start - i - 1) % 4 or not raw.endswith(enc, 0, j):
             continue
-        # the head's base64, whose length is 0 mod 4: = _b64url(raw[i + 1 : start]), inline
-        data = raw[i + 1 : start]
+        # the head's base64, whose length is 0 mod 4: = _b64url(raw[i + 1 : start]), inline,
+        # after the holder's 124 characters when they are known
+        holder = _JWT_CNF.get(raw[i + 1 : i + 1 + _CNF_B64]) if start - i > _CNF_B64 + 1 else None
+        data = raw[i + 1 : start] if holder is None else raw[i + 1 + _CNF_B64 : start]
         if 61 in data or 43 in data or 47 in data:  # "=", "+", "/": see _b64url_fast
             return None
         try:
@@ -620,28 +632,40 @@ def _jwt_fast(cls: type[TokenFields], raw: bytes, i: int, j: int, kid: str) -> A
         except binascii.Error:
             return None
         skip = (3 - r) % 3
-        head_len = len(prefix) - skip
+        head_len = len(prefix) - skip  # (of what was decoded: 93 bytes less with a holder)
         if head_len <= 0 or head_len % 3 != r or prefix[head_len:] != tail.raw[:skip]:
             continue
         try:
-            m = _JWT_HEAD.fullmatch(prefix[:head_len].decode())
+            text = prefix[:head_len].decode()
         except UnicodeDecodeError:
             return None
-        if m is None:
-            return None
-        aud, x, exp, iat, iss, jti, nbf, sub = m.groups()
+        if holder is not None:
+            m = _JWT_REST.fullmatch(text)
+            if m is None:
+                return None
+            exp, iat, iss, jti, nbf, sub = m.groups()
+            aud = None
+        else:
+            m = _JWT_HEAD.fullmatch(text)
+            if m is None:
+                return None
+            aud, x, exp, iat, iss, jti, nbf, sub = m.groups()
+            holder = _JWK_X.get(x)
+            if holder is None:
+                try:
+                    holder = _holder_jwk({"crv": "Ed25519", "kty": "OKP", "x": x})
+                except MalformedError:
+                    return None
+                if len(_JWK_X) >= _KEY_CACHE_CAP:
+                    _JWK_X.clear()
+                _JWK_X[x] = holder
+            if aud is None:
+                if len(_JWT_CNF) >= _KEY_CACHE_CAP:
+                    _JWT_CNF.clear()
+                _JWT_CNF[raw[i + 1 : i + 1 + _CNF_B64]] = holder
         nbf_i, exp_i, iat_i = int(nbf), int(exp), int(iat)
         if exp_i > MAX_INT or iat_i > MAX_INT or exp_i <= nbf_i:
             return None
-        holder = _JWK_X.get(x)
-        if holder is None:
-            try:
-                holder = _holder_jwk({"crv": "Ed25519", "kty": "OKP", "x": x})
-            except MalformedError:
-                return None
-            if len(_JWK_X) >= _KEY_CACHE_CAP:
-                _JWK_X.clear()
-            _JWK_X[x] = holder
         return _construct(cls, "jwt", raw, kid, iss, sub, () if aud is None else (aud,), iat_i,
                           nbf_i, exp_i, jti, holder, tail.license)  # fmt: skip
     return None

@@ -326,7 +326,11 @@ def test_jwt_head_fast_path_agrees_on_every_head_edit(aud, pad):
     _token._jwt_claims_b64(p)  # registers the license tail
     payload = jwt_payload(token)
     cut = payload.rfind(b',"lic":')
+    _token._JWT_CNF.clear()
     assert check_head_fast_path(payload)  # the real shape takes the fast path
+    # ... and teaches it the holder's first 124 characters (without aud): the edits below
+    # after the holder's x go the route that decodes only the rest of the head
+    assert (p[: _token._CNF_B64] in _token._JWT_CNF) == (not aud)
     taken = 0
     for i in range(cut + 1):
         for mask in (0x01, 0x20, 0x80):
@@ -340,6 +344,37 @@ def test_jwt_head_fast_path_agrees_on_every_head_edit(aud, pad):
                 taken += check_head_fast_path(payload[:i] + edit + payload[i + 1 :])
         taken += check_head_fast_path(payload[:i] + payload[i + 1 :])
     assert taken > 0  # edits inside strings and numbers stay on the fast path
+
+
+@pytest.mark.parametrize("pad", range(3))
+def test_jwt_holder_route_agrees_with_the_full_head_route(pad):
+    """With the holder's characters known, every edit of the rest of the head gives what
+    the route that decodes the whole head gives (and what the strict path gives)."""
+    from keys import b64url_encode
+    from lic import _token
+
+    token = issue("jwt", sub="acme" + "x" * pad)
+    _token._jwt_claims_b64(token.split(b".")[1])
+    payload = jwt_payload(token)
+    cut = payload.rfind(b',"lic":')
+    taken = 0
+    for i in range(93, cut):
+        for edit in (b"0", b'"', b"\\", b"\xc3", b"}", b"1"):
+            bad = payload[:i] + edit + payload[i + 1 :]
+            p = b64url_encode(bad).encode()
+            raw = b"h." + p + b".s"
+            _token._JWT_CNF.clear()
+            full = _token._jwt_fast(_token.UnverifiedToken, raw, 1, len(raw) - 2, "kid")
+            _token._jwt_fast(_token.UnverifiedToken, b"h." + b64url_encode(payload).encode()
+                             + b".s", 1, len(raw) - 2 - len(p) + len(b64url_encode(payload)),
+                             "kid")  # fmt: skip
+            assert p[: _token._CNF_B64] in _token._JWT_CNF
+            held = _token._jwt_fast(_token.UnverifiedToken, raw, 1, len(raw) - 2, "kid")
+            assert held == full
+            if held is not None:
+                assert held == generic_token(p, raw)
+                taken += 1
+    assert taken > 50  # edits inside numbers and strings stay on the holder route
 
 
 @settings(max_examples=300, deadline=None)
@@ -397,7 +432,7 @@ def test_verification_through_the_fast_routes_equals_the_strict_one(fmt, backend
     from lic import _token
 
     store = trust(backend=backend)
-    for cache in (_token._COSE_FAST, _token._TAILS, _token._JWK_X):
+    for cache in (_token._COSE_FAST, _token._TAILS, _token._JWK_X, _token._JWT_CNF):
         cache.clear()
     token = issue(fmt)
     first = lic.verify(token, store, now=NOW)
