@@ -515,13 +515,14 @@ class _Tail:
     """A license's JWT claims tail ``,"lic":<license>}`` and its base64url for each of the
     three alignments the tail can have in a payload."""
 
-    __slots__ = ("encoded", "license", "raw")
+    __slots__ = ("encoded", "license", "raw", "shared")
 
     def __init__(self, raw: bytes, license: License) -> None:
         self.raw = raw
         self.license = license
         # alignment r = (bytes before the tail) mod 3; the first (3 - r) % 3 bytes of the tail
         # share a base64 group with the head, the rest is encoded on its own.
+        self.shared = tuple(raw[: (3 - r) % 3] for r in range(3))
         self.encoded = tuple(b64url_encode(raw[(3 - r) % 3 :]).encode() for r in range(3))
 
 
@@ -631,22 +632,24 @@ def _jwt_fast(cls: type[TokenFields], raw: bytes, i: int, j: int, kid: str) -> A
             prefix = binascii.a2b_base64(data.translate(_URL_TO_STD), strict_mode=True)
         except binascii.Error:
             return None
-        skip = (3 - r) % 3
-        head_len = len(prefix) - skip  # (of what was decoded: 93 bytes less with a holder)
-        if head_len <= 0 or head_len % 3 != r or prefix[head_len:] != tail.raw[:skip]:
+        # the decoded bytes end with the tail's first (3 - r) % 3 bytes (ASCII: as many
+        # characters at the end of the text), after the head
+        shared = tail.shared[r]
+        head_len = len(prefix) - len(shared)  # (93 bytes less than the head with a holder)
+        if head_len <= 0 or head_len % 3 != r or not prefix.endswith(shared):
             continue
         try:
-            text = prefix[:head_len].decode()
+            text = prefix.decode()
         except UnicodeDecodeError:
             return None
         if holder is not None:
-            m = _JWT_REST.fullmatch(text)
+            m = _JWT_REST.fullmatch(text, 0, len(text) - len(shared))
             if m is None:
                 return None
             exp, iat, iss, jti, nbf, sub = m.groups()
             aud = None
         else:
-            m = _JWT_HEAD.fullmatch(text)
+            m = _JWT_HEAD.fullmatch(text, 0, len(text) - len(shared))
             if m is None:
                 return None
             aud, x, exp, iat, iss, jti, nbf, sub = m.groups()
