@@ -860,6 +860,21 @@ def _check_leeway(now: int, leeway: int) -> None:
         raise MalformedError(f"now must be an integer and leeway 0 to {MAX_LEEWAY} seconds")
 
 
+class _OneKey:
+    """A ``Trust`` of one key: the signer ``verify_with_key`` expects, whatever the role."""
+
+    __slots__ = ("key", "kid")
+
+    def __init__(self, key: PublicKey, kid: str) -> None:
+        self.key = key
+        self.kid = kid
+
+    def lookup(self, kid: str, role: str, now: int) -> PublicKey:
+        if kid != self.kid:
+            raise UntrustedKeyError(f"token kid {kid!r} is not the expected signer")
+        return self.key
+
+
 def verify_with_key(
     token: bytes | str,
     key: PublicKey,
@@ -870,17 +885,7 @@ def verify_with_key(
 ) -> VerifiedToken:
     """Verify against one given key (a sublicense link against its parent's holder key)."""
     _check_leeway(now, leeway)
-    raw = _as_bytes(token)
-    return _verify(
-        raw,
-        lambda k, _role, _now: key if k == (kid or key.thumbprint) else _untrusted(k),
-        now,
-        leeway,
-    )
-
-
-def _untrusted(kid: str) -> PublicKey:
-    raise UntrustedKeyError(f"token kid {kid!r} is not the expected signer")
+    return verify(_as_bytes(token), _OneKey(key, kid or key.thumbprint), now=now, leeway=leeway)
 
 
 def verify(
@@ -889,19 +894,13 @@ def verify(
     """Verify a token issued by a key the trust store holds with the issuer role, at ``now``.
 
     Raises MalformedError, InvalidSignatureError, UntrustedKeyError or ExpiredError; returns
-    the verified token (its ``license`` is ready for ``evaluate``).
+    the verified token (its ``license`` is ready for ``evaluate``). ``trust.lookup(kid, role,
+    now)`` gives the signer's key or raises.
     """
     if type(now) is not int or leeway is not DEFAULT_LEEWAY:  # (identity: 60.0 is checked)
         _check_leeway(now, leeway)
-    if type(token) is bytes and 0 < len(token) <= MAX_TOKEN_SIZE:
-        return _verify(token, trust.lookup, now, leeway)
-    return _verify(_as_bytes(token), trust.lookup, now, leeway)
-
-
-def _verify(
-    raw: bytes, key_for: Callable[[str, str, int], PublicKey], now: int, leeway: int
-) -> VerifiedToken:
-    """``key_for(kid, role, now)`` gives the signer's key or raises."""
+    raw = token if type(token) is bytes and 0 < len(token) <= MAX_TOKEN_SIZE else _as_bytes(token)
+    key_for = trust.lookup
     result: VerifiedToken | None
     if raw[0] == 0xD2:
         # Fast route: the exact shape 18([protected, {}, payload, sig64]) with a protected
