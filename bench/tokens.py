@@ -15,11 +15,11 @@ called with NULL out-pointers (no output buffer, no copy), which is what our sod
 calls; the summary gives the ratio to both. Re-evaluation is also measured with the
 evaluation memo emptied before every call (every code combination new).
 
-Measured on the shared 2-core machine (4 quick runs interleaved with the previous code, see
-docs/adr/0003): verify+evaluate 0.78-0.93 (JWT, median 0.88) and 0.80-0.90 (CWT, median 0.84)
-of PyNaCl's crypto_sign_open, 0.76-0.85 of the no-copy call: the 0.9 target is not reached.
-Re-evaluation 0.39-0.93 M decisions/s mixed, 0.35-0.53 M/s denied with every reason built:
-the 250,000 target is met; with the memo emptied before every call 0.08-0.21 M/s.
+Measured on the shared 2-core machine (8 quick runs, 2026-11-27, load average 1.1-1.6; see
+docs/adr/0003): verify+evaluate 0.84-0.90 (JWT) and 0.86-0.91 (CWT) of PyNaCl's
+crypto_sign_open, 0.77-0.86 and 0.81-0.87 of the no-copy call: the 0.9 target is not reached.
+Re-evaluation 0.45-0.98 M decisions/s mixed, 0.39-0.88 M/s denied with every reason built:
+the 250,000 target is met; with the memo emptied before every call 0.155-0.29 M/s.
 """
 
 from __future__ import annotations

@@ -129,18 +129,21 @@ DEFAULT_BACKEND = _env_backend if _env_backend in BACKENDS else BACKENDS[-1]
 
 def check_signature_encoding(signature: bytes) -> None:
     """Length 64, S < L, R not of small order. Raises InvalidSignatureError."""
-    if (
-        len(signature) != 64
-        or int.from_bytes(signature[32:], "little") >= _L
-        or signature[:32] in SMALL_ORDER_ENCODINGS
-    ):
+    if len(signature) != 64 or _s_not_below_l(signature) or signature[:32] in SMALL_ORDER_ENCODINGS:
         raise InvalidSignatureError("invalid signature")
+
+
+def _s_not_below_l(signature: bytes) -> bool:
+    """S >= L for a 64-byte signature. L = 2**252 + (a 125-bit number), so S's top byte
+    decides alone unless it is 0x10: below, S < 2**252 < L; above, S > 0x11 * 2**248 > L."""
+    top = signature[63]
+    return top >= 0x10 and (top > 0x10 or int.from_bytes(signature[32:], "little") >= _L)
 
 
 class PublicKey:
     """A validated Ed25519 public key. Construct with the ``from_*`` class methods."""
 
-    __slots__ = ("_backend", "_crypto", "_thumbprint", "raw")
+    __slots__ = ("_backend", "_crypto", "_sodium", "_thumbprint", "raw")
 
     raw: bytes
 
@@ -156,6 +159,7 @@ class PublicKey:
         self._backend = backend or DEFAULT_BACKEND
         if self._backend not in BACKENDS:
             raise KeyStoreError(f"Ed25519 backend {self._backend!r} is not available")
+        self._sodium = self._backend == "sodium"
         self._crypto = Ed25519PublicKey.from_public_bytes(raw)
         self._thumbprint: str | None = None
 
@@ -224,18 +228,24 @@ class PublicKey:
     # -- use ------------------------------------------------------------------------------
     def verify(self, signature: bytes, message: bytes) -> None:
         """Raise InvalidSignatureError unless ``signature`` is valid for ``message``."""
-        if (  # = check_signature_encoding, inline
+        # = check_signature_encoding, inline (this runs once per token): length 64, S < L
+        # (by its top byte unless that is 0x10, see _s_not_below_l), R not of small order
+        if (
             len(signature) != 64
-            or int.from_bytes(signature[32:], "little") >= _L
+            or (
+                signature[63] >= 0x10
+                and (signature[63] > 0x10 or int.from_bytes(signature[32:], "little") >= _L)
+            )
             or signature[:32] in SMALL_ORDER_ENCODINGS
         ):
             raise InvalidSignatureError("invalid signature")
-        if self._backend == "sodium":
-            sm = signature + message
+        if self._sodium:
             if _sodium_lib_open is not None:
-                if _sodium_lib_open(_sodium_null, _sodium_null, sm, len(sm), self.raw) != 0:
+                if _sodium_lib_open(
+                    _sodium_null, _sodium_null, signature + message, len(message) + 64, self.raw
+                ):
                     raise InvalidSignatureError("invalid signature")
-            elif not _sodium_check(sm, self.raw):
+            elif not _sodium_check(signature + message, self.raw):
                 raise InvalidSignatureError("invalid signature")
             return
         try:

@@ -182,11 +182,18 @@ class TrustStore:
         Raises UntrustedKeyError when the key id is unknown, not trusted for the role, or
         ``now`` lies outside the entry's window [not_before, not_after).
         """
+        try:
+            entry = self._by_kid_role.get((kid, role))
+        except TypeError:  # an unhashable role is refused below, as before
+            entry = None
+        if entry is not None and type(now) is int:  # the common case first, then the rest
+            nb, na = entry.not_before, entry.not_after  # = entry.valid_at(now), inline
+            if (nb is None or now >= nb) and (na is None or now < na):
+                return entry.public_key
         if role not in ROLES:
             raise MalformedError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
         if type(now) is not int:
             raise MalformedError("trust lookup: now must be an integer")
-        entry = self._by_kid_role.get((kid, role))
         if entry is None:
             if kid not in self._kids:
                 raise UntrustedKeyError(f"key {kid!r} is not in the trust store")

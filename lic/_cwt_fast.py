@@ -9,6 +9,7 @@ mutating every byte of real tokens).
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 from . import cose
@@ -96,15 +97,17 @@ def claims_head(payload: bytes) -> tuple[dict[Any, Any], bytes] | None:
         return None
 
 
-def sign1(raw: bytes) -> tuple[bytes, bytes, bytes] | None:
+def sign1(raw: bytes) -> tuple[bytes, bytes, bytes, int] | None:
     """``18([bstr protected, {}, bstr payload, bstr(64) signature])`` -> (protected bytes,
-    payload, signature); ``None`` for any other shape."""
+    payload, signature, the offset in ``raw`` of the payload's byte-string head);
+    ``None`` for any other shape. Every head is in shortest form, so ``raw[at:-66]`` is
+    the payload exactly as the Sig_structure encodes it."""
     try:
         if raw[0] != 0xD2 or raw[1] != 0x84:
             return None
         b = raw[2]
         if 0x41 <= b < 0x58:  # the usual protected header: shorter than 24 bytes
-            pos = 3 + b - 0x40
+            pos = b - 0x3D  # 3 + (b - 0x40)
             protected = raw[3:pos]
         else:
             got = _string(raw, 2, 2)
@@ -113,21 +116,21 @@ def sign1(raw: bytes) -> tuple[bytes, bytes, bytes] | None:
             protected, pos = got
         if raw[pos] != 0xA0:
             return None
-        if raw[pos + 1] == 0x59:  # the usual payload: 256 to 65535 bytes
-            n = int.from_bytes(raw[pos + 2 : pos + 4], "big")
+        at = pos + 1
+        if raw[at] == 0x59:  # the usual payload: 256 to 65535 bytes
+            n = raw[at + 1] << 8 | raw[at + 2]
             if n < 0x100:
                 return None
-            start = pos + 4
-            pos = start + n
-            payload = raw[start:pos]
+            pos = at + 3 + n
+            payload = raw[at + 3 : pos]
         else:
-            got = _string(raw, pos + 1, 2)
+            got = _string(raw, at, 2)
             if got is None:
                 return None
             payload, pos = got
-        if raw[pos : pos + 2] != b"\x58\x40" or pos + 66 != len(raw):
+        if pos + 66 != len(raw) or raw[pos] != 0x58 or raw[pos + 1] != 0x40:
             return None
-        return protected, payload, raw[pos + 2 :]
+        return protected, payload, raw[pos + 2 :], at
     except IndexError:
         return None
 
@@ -137,7 +140,7 @@ def parse_sign1(raw: bytes, max_size: int) -> cose.Sign1:
     got = sign1(raw) if len(raw) <= max_size else None
     if got is None:
         return cose.parse_sign1(raw, max_size=max_size)
-    protected, payload, signature = got
+    protected, payload, signature, _at = got
     return cose.Sign1(protected, cose.decode_protected(protected, max_size), {}, payload, signature)
 
 
@@ -158,45 +161,75 @@ def _short(data: bytes, pos: int, base: int) -> tuple[bytes, int]:
     return data[pos:end], end
 
 
+_DATES = struct.Struct(">HIHIHIB")  # 04 1a exp, 05 1a nbf, 06 1a iat, then the key 07
+
+
 def claims_quick(
     payload: bytes,
 ) -> tuple[bytes, bytes, bytes | None, int, int, int, bytes, bytes, int] | None:
     """The common case of ``claims_head`` in straight-line code: strings shorter than 256
     bytes, dates as 32-bit integers. -> (iss, sub, aud or None, exp, nbf, iat, cti, holder x,
     lic bytes) with iss, sub and aud still UTF-8; ``None`` for any other shape. Whatever this
-    accepts, ``claims_head`` accepts with the same values (tested)."""
+    accepts, ``claims_head`` accepts with the same values (tested).
+
+    Each string is read inline (= ``_short``): a head 0x60 + n (or 0x40 + n for bytes) with
+    n < 24, or 0x78 n (0x58 n) with 24 <= n < 256. A string running past the end leaves the
+    next read out of range (IndexError or struct.error: not this shape)."""
     try:
         n = payload[0]
         if payload[1] != 1 or n not in (0xA8, 0xA9):
             return None
-        iss, pos = _short(payload, 2, 0x60)
+        b = payload[2] - 0x60
+        if 0 <= b < 24:
+            pos = 3 + b
+            iss = payload[3:pos]
+        elif b == 24 and payload[3] >= 24:
+            pos = 4 + payload[3]
+            iss = payload[4:pos]
+        else:
+            return None
         if payload[pos] != 2:
             return None
-        sub, pos = _short(payload, pos + 1, 0x60)
+        b = payload[pos + 1] - 0x60
+        if 0 <= b < 24:
+            sub = payload[pos + 2 : pos + 2 + b]
+            pos += 2 + b
+        elif b == 24 and payload[pos + 2] >= 24:
+            sub = payload[pos + 3 : pos + 3 + payload[pos + 2]]
+            pos += 3 + payload[pos + 2]
+        else:
+            return None
         aud = None
         if n == 0xA9:
             if payload[pos] != 3:
                 return None
             aud, pos = _short(payload, pos + 1, 0x60)
-        # 4: exp, 5: nbf, 6: iat, each 1a + 4 bytes (shortest form for values >= 2^16)
+        # 4: exp, 5: nbf, 6: iat, each 1a + 4 bytes (shortest form for values >= 2^16), 7
+        k4, exp, k5, nbf, k6, iat, k7 = _DATES.unpack_from(payload, pos)
         if (
-            payload[pos : pos + 2] != b"\x04\x1a"
-            or payload[pos + 6 : pos + 8] != b"\x05\x1a"
-            or payload[pos + 12 : pos + 14] != b"\x06\x1a"
-            or payload[pos + 18] != 7
+            k4 != 0x041A
+            or k5 != 0x051A
+            or k6 != 0x061A
+            or k7 != 7
+            or exp < 0x10000
+            or nbf < 0x10000
+            or iat < 0x10000
         ):
             return None
-        exp = int.from_bytes(payload[pos + 2 : pos + 6], "big")
-        nbf = int.from_bytes(payload[pos + 8 : pos + 12], "big")
-        iat = int.from_bytes(payload[pos + 14 : pos + 18], "big")
-        if exp < 0x10000 or nbf < 0x10000 or iat < 0x10000:
+        b = payload[pos + 19] - 0x40
+        if 0 <= b < 24:
+            cti = payload[pos + 20 : pos + 20 + b]
+            pos += 20 + b
+        elif b == 24 and payload[pos + 20] >= 24:
+            cti = payload[pos + 21 : pos + 21 + payload[pos + 20]]
+            pos += 21 + payload[pos + 20]
+        else:
             return None
-        cti, pos = _short(payload, pos + 19, 0x40)
         if payload[pos] != 8 or payload[pos + 1 : pos + 11] != _CNF_PREFIX:
             return None
         end = pos + 43
         if payload[end : end + 4] != _LIC_KEY or end + 4 >= len(payload):
             return None
         return iss, sub, aud, exp, nbf, iat, cti, payload[end - 32 : end], end + 4
-    except IndexError:
+    except (IndexError, struct.error):
         return None

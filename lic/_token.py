@@ -328,6 +328,16 @@ def _b64url(data: bytes, what: str) -> bytes:
     return binascii.a2b_base64(data.translate(_URL_TO_STD) + _PAD[rest])
 
 
+def _b64url_fast(data: bytes) -> bytes:
+    """``_b64url`` for data whose length is 0 mod 4, raising binascii.Error instead (the fast
+    paths inline it). With no "=" (61), "+" (43) or "/" (47) in the data, the translated
+    data holds only base64url's characters exactly when the strict standard decoder takes
+    it (which refuses every other byte); int membership is a single memchr each."""
+    if len(data) % 4 or 61 in data or 43 in data or 47 in data:
+        raise binascii.Error("not unpadded base64url")
+    return binascii.a2b_base64(data.translate(_URL_TO_STD), strict_mode=True)
+
+
 _HEADER_CACHE: dict[bytes, str] = {}
 _HEADER_CACHE_CAP = 256
 
@@ -505,13 +515,14 @@ class _Tail:
     """A license's JWT claims tail ``,"lic":<license>}`` and its base64url for each of the
     three alignments the tail can have in a payload."""
 
-    __slots__ = ("encoded", "license", "raw")
+    __slots__ = ("encoded", "license", "raw", "shared")
 
     def __init__(self, raw: bytes, license: License) -> None:
         self.raw = raw
         self.license = license
         # alignment r = (bytes before the tail) mod 3; the first (3 - r) % 3 bytes of the tail
         # share a base64 group with the head, the rest is encoded on its own.
+        self.shared = tuple(raw[: (3 - r) % 3] for r in range(3))
         self.encoded = tuple(b64url_encode(raw[(3 - r) % 3 :]).encode() for r in range(3))
 
 
@@ -573,59 +584,94 @@ def _jwt_claims_b64(p: bytes) -> Any:
 
 
 # The claims head our issuers write (SPEC.md 4.2: compact, members sorted, lic last), with
-# strings free of escapes and integers in plain digits. A head of exactly this shape is valid
-# JSON, has exactly these members once each, and its strings are their bytes (UTF-8): it
-# parses to what the strict decoder gives. Anything else takes the strict path.
-_JS = rb'"([^"\\\x00-\x1f]{1,4096})"'
-_JN = rb"(0|[1-9][0-9]{0,15})"
+# strings free of escapes (1 to 1024 characters, as the claim checks require) and integers in
+# plain digits. A head of exactly this shape is valid JSON, has exactly these members once
+# each, and its strings are their text: it parses to what the strict decoder gives. Anything
+# else takes the strict path. Matched on the head decoded from UTF-8 (which the strict decoder
+# requires of the whole payload), so the groups are the claims' text.
+_JS = r'"([^"\\\x00-\x1f]{1,1024})"'
+_JN = r"(0|[1-9][0-9]{0,15})"
 _JWT_HEAD = re.compile(
-    rb'\{(?:"aud":' + _JS + rb",)?"
-    rb'"cnf":\{"jwk":\{"crv":"Ed25519","kty":"OKP","x":"([A-Za-z0-9_-]{43})"\}\},'
-    rb'"exp":' + _JN + rb',"iat":' + _JN + rb',"iss":' + _JS + rb',"jti":' + _JS
-    + rb',"nbf":' + _JN + rb',"sub":' + _JS
+    r'\{(?:"aud":' + _JS + r",)?"
+    r'"cnf":\{"jwk":\{"crv":"Ed25519","kty":"OKP","x":"([A-Za-z0-9_-]{43})"\}\},'
+    r'"exp":' + _JN + r',"iat":' + _JN + r',"iss":' + _JS + r',"jti":' + _JS
+    + r',"nbf":' + _JN + r',"sub":' + _JS
 )  # fmt: skip
-_JWK_X: dict[bytes, PublicKey] = {}
+_JWK_X: dict[str, PublicKey] = {}
+# The head without aud begins {"cnf":{"jwk":{"crv":"Ed25519","kty":"OKP","x":"<x>"} (93
+# bytes, 124 base64 characters): one holder's tokens share those characters. Once a head
+# with them has matched _JWT_HEAD, they map to the holder key, and the rest of the head
+# (decoded apart: 124 is 0 mod 4) must match the rest of the pattern.
+_CNF_B64 = 124
+_JWT_CNF: dict[bytes, PublicKey] = {}
+_JWT_REST = re.compile(
+    r'\},"exp":' + _JN + r',"iat":' + _JN + r',"iss":' + _JS + r',"jti":' + _JS
+    + r',"nbf":' + _JN + r',"sub":' + _JS
+)  # fmt: skip
 
 
-def _jwt_fast(cls: type[TokenFields], token: bytes, p: bytes, kid: str) -> Any:
-    """The token of a JWT whose payload is a known license tail after a head of the shape
-    above, every claim check passed; ``None`` for anything else, including any check that
-    fails (the caller then takes ``_jwt_fields``, which explains). Whatever this accepts,
-    ``_jwt_fields`` accepts with the same result (tested by mutation)."""
-    got = _jwt_tail_split(p)
-    if got is None:
-        return None
-    m = _JWT_HEAD.fullmatch(got[0])
-    if m is None:
-        return None
-    aud, x, exp, iat, iss, jti, nbf, sub = m.groups()
-    try:
-        iss_s, sub_s, jti_s = iss.decode(), sub.decode(), jti.decode()
-        auds = () if aud is None else (aud.decode(),)
-    except UnicodeDecodeError:
-        return None
-    nbf_i, exp_i, iat_i = int(nbf), int(exp), int(iat)
-    if (
-        exp_i > MAX_INT
-        or iat_i > MAX_INT
-        or exp_i <= nbf_i
-        or len(iss_s) > 1024
-        or len(sub_s) > 1024
-        or len(jti_s) > 1024
-        or (auds and len(auds[0]) > 1024)
-    ):
-        return None
-    holder = _JWK_X.get(x)
-    if holder is None:
-        try:
-            holder = _holder_jwk({"crv": "Ed25519", "kty": "OKP", "x": x.decode()})
-        except MalformedError:
+def _jwt_fast(cls: type[TokenFields], raw: bytes, i: int, j: int, kid: str) -> Any:
+    """The token of the JWT ``raw`` whose payload ``raw[i + 1 : j]`` (between its two dots)
+    is a known license tail after a head of the shape above, every claim check passed;
+    ``None`` for anything else, including any check that fails (the caller then takes
+    ``_jwt_fields``, which explains). Whatever this accepts, ``_jwt_fields`` accepts with the
+    same result (tested by mutation). ``_jwt_tail_split`` inline, on offsets into ``raw``:
+    the payload is not copied."""
+    for tail, r in _TAILS.get(raw[j - _SUFFIX : j], ()):
+        enc = tail.encoded[r]
+        start = j - len(enc)
+        if start <= i + 1 or (start - i - 1) % 4 or not raw.endswith(enc, 0, j):
+            continue
+        # the head's base64, whose length is 0 mod 4: = _b64url(raw[i + 1 : start]), inline,
+        # after the holder's 124 characters when they are known
+        holder = _JWT_CNF.get(raw[i + 1 : i + 1 + _CNF_B64]) if start - i > _CNF_B64 + 1 else None
+        data = raw[i + 1 : start] if holder is None else raw[i + 1 + _CNF_B64 : start]
+        if 61 in data or 43 in data or 47 in data:  # "=", "+", "/": see _b64url_fast
             return None
-        if len(_JWK_X) >= _KEY_CACHE_CAP:
-            _JWK_X.clear()
-        _JWK_X[x] = holder
-    return _construct(cls, "jwt", token, kid, iss_s, sub_s, auds, iat_i, nbf_i, exp_i, jti_s,
-                      holder, got[1])  # fmt: skip
+        try:
+            prefix = binascii.a2b_base64(data.translate(_URL_TO_STD), strict_mode=True)
+        except binascii.Error:
+            return None
+        # the decoded bytes end with the tail's first (3 - r) % 3 bytes (ASCII: as many
+        # characters at the end of the text), after the head
+        shared = tail.shared[r]
+        head_len = len(prefix) - len(shared)  # (93 bytes less than the head with a holder)
+        if head_len <= 0 or head_len % 3 != r or not prefix.endswith(shared):
+            continue
+        try:
+            text = prefix.decode()
+        except UnicodeDecodeError:
+            return None
+        if holder is not None:
+            m = _JWT_REST.fullmatch(text, 0, len(text) - len(shared))
+            if m is None:
+                return None
+            exp, iat, iss, jti, nbf, sub = m.groups()
+            aud = None
+        else:
+            m = _JWT_HEAD.fullmatch(text, 0, len(text) - len(shared))
+            if m is None:
+                return None
+            aud, x, exp, iat, iss, jti, nbf, sub = m.groups()
+            holder = _JWK_X.get(x)
+            if holder is None:
+                try:
+                    holder = _holder_jwk({"crv": "Ed25519", "kty": "OKP", "x": x})
+                except MalformedError:
+                    return None
+                if len(_JWK_X) >= _KEY_CACHE_CAP:
+                    _JWK_X.clear()
+                _JWK_X[x] = holder
+            if aud is None:
+                if len(_JWT_CNF) >= _KEY_CACHE_CAP:
+                    _JWT_CNF.clear()
+                _JWT_CNF[raw[i + 1 : i + 1 + _CNF_B64]] = holder
+        nbf_i, exp_i, iat_i = int(nbf), int(exp), int(iat)
+        if exp_i > MAX_INT or iat_i > MAX_INT or exp_i <= nbf_i:
+            return None
+        return _construct(cls, "jwt", raw, kid, iss, sub, () if aud is None else (aud,), iat_i,
+                          nbf_i, exp_i, jti, holder, tail.license)  # fmt: skip
+    return None
 
 
 def _jwt_fields(token: bytes, p: bytes, kid: str) -> dict[str, Any]:
@@ -697,24 +743,19 @@ def _cwt_token_fast(cls: type[TokenFields], token: bytes, payload: bytes, kid: s
     if got is None:
         return None
     iss, sub, aud, exp, nbf, iat, cti, x, lic_at = got
+    # claims_quick gives 32-bit dates (below MAX_INT) and strings shorter than 256 bytes
+    # (so at most 1024 characters): of the claim checks, these remain
+    if exp <= nbf or not iss or not sub or not cti or len(cti) > 64:
+        return None
     try:
         iss_s, sub_s = iss.decode(), sub.decode()
-        auds = () if aud is None else (aud.decode(),)
+        if aud is None:
+            auds: tuple[str, ...] = ()
+        elif aud:
+            auds = (aud.decode(),)
+        else:
+            return None
     except UnicodeDecodeError:
-        return None
-    if (
-        exp > MAX_INT
-        or nbf > MAX_INT
-        or iat > MAX_INT
-        or exp <= nbf
-        or not iss_s
-        or not sub_s
-        or not cti
-        or len(cti) > 64
-        or len(iss_s) > 1024
-        or len(sub_s) > 1024
-        or (auds and not 0 < len(auds[0]) <= 1024)
-    ):
         return None
     # the license: by its last bytes, then exactly (no hash of the whole claim per token)
     known = _CBOR_TAILS.get(payload[-32:])
@@ -819,6 +860,21 @@ def _check_leeway(now: int, leeway: int) -> None:
         raise MalformedError(f"now must be an integer and leeway 0 to {MAX_LEEWAY} seconds")
 
 
+class _OneKey:
+    """A ``Trust`` of one key: the signer ``verify_with_key`` expects, whatever the role."""
+
+    __slots__ = ("key", "kid")
+
+    def __init__(self, key: PublicKey, kid: str) -> None:
+        self.key = key
+        self.kid = kid
+
+    def lookup(self, kid: str, role: str, now: int) -> PublicKey:
+        if kid != self.kid:
+            raise UntrustedKeyError(f"token kid {kid!r} is not the expected signer")
+        return self.key
+
+
 def verify_with_key(
     token: bytes | str,
     key: PublicKey,
@@ -829,17 +885,7 @@ def verify_with_key(
 ) -> VerifiedToken:
     """Verify against one given key (a sublicense link against its parent's holder key)."""
     _check_leeway(now, leeway)
-    raw = _as_bytes(token)
-    return _verify(
-        raw,
-        lambda k, _role, _now: key if k == (kid or key.thumbprint) else _untrusted(k),
-        now,
-        leeway,
-    )
-
-
-def _untrusted(kid: str) -> PublicKey:
-    raise UntrustedKeyError(f"token kid {kid!r} is not the expected signer")
+    return verify(_as_bytes(token), _OneKey(key, kid or key.thumbprint), now=now, leeway=leeway)
 
 
 def verify(
@@ -848,19 +894,13 @@ def verify(
     """Verify a token issued by a key the trust store holds with the issuer role, at ``now``.
 
     Raises MalformedError, InvalidSignatureError, UntrustedKeyError or ExpiredError; returns
-    the verified token (its ``license`` is ready for ``evaluate``).
+    the verified token (its ``license`` is ready for ``evaluate``). ``trust.lookup(kid, role,
+    now)`` gives the signer's key or raises.
     """
     if type(now) is not int or leeway is not DEFAULT_LEEWAY:  # (identity: 60.0 is checked)
         _check_leeway(now, leeway)
-    if type(token) is bytes and 0 < len(token) <= MAX_TOKEN_SIZE:
-        return _verify(token, trust.lookup, now, leeway)
-    return _verify(_as_bytes(token), trust.lookup, now, leeway)
-
-
-def _verify(
-    raw: bytes, key_for: Callable[[str, str, int], PublicKey], now: int, leeway: int
-) -> VerifiedToken:
-    """``key_for(kid, role, now)`` gives the signer's key or raises."""
+    raw = token if type(token) is bytes and 0 < len(token) <= MAX_TOKEN_SIZE else _as_bytes(token)
+    key_for = trust.lookup
     result: VerifiedToken | None
     if raw[0] == 0xD2:
         # Fast route: the exact shape 18([protected, {}, payload, sig64]) with a protected
@@ -868,11 +908,10 @@ def _verify(
         parts = _cwt_fast.sign1(raw)
         known = _COSE_FAST.get(parts[0]) if parts is not None else None
         if parts is not None and known is not None:
-            payload = parts[1]
+            _protected, payload, sig, at = parts
             kid, tbs_head = known
-            n = len(payload)
-            bhead = b"\x59" + n.to_bytes(2, "big") if 256 <= n < 65536 else cbor.encode_bstr_head(n)
-            key_for(kid, ROLE_ISSUER, now).verify(parts[2], tbs_head + bhead + payload)
+            # the Sig_structure: its head, then the payload as raw holds it (shortest form)
+            key_for(kid, ROLE_ISSUER, now).verify(sig, tbs_head + raw[at:-66])
             result = _cwt_token_fast(VerifiedToken, raw, payload, kid)
             if result is None:
                 result = _build(VerifiedToken, _cwt_fields(raw, payload, kid))
@@ -891,21 +930,30 @@ def _verify(
             head = b"\x84\x6aSignature1" + cbor.encode_bstr_head(len(pb)) + pb + b"\x40"
             _COSE_FAST[pb] = (kid, head)
     else:
-        parts3 = raw.split(b".")
-        known_kid = _HEADER_CACHE.get(parts3[0]) if len(parts3) == 3 else None
+        # the two dots, and no third: the header cached by its exact bytes, the payload and
+        # the signature used in place (``_split_jwt`` gives the same parts, and the errors)
+        i = raw.find(b".")
+        j = raw.find(b".", i + 1)
+        known_kid = (
+            _HEADER_CACHE.get(raw[:i]) if i > 0 and j > 0 and raw.find(b".", j + 1) < 0 else None
+        )
         if known_kid is None:
-            h, p, s, kid = _split_jwt(raw)  # checks the header (or raises)
+            h, p, _s, kid = _split_jwt(raw)  # checks the header (or raises)
+            i, j = len(h), len(h) + 1 + len(p)
         else:
-            (h, p, s), kid = parts3, known_kid
+            kid = known_kid
         key = key_for(kid, ROLE_ISSUER, now)
-        if len(s) == 86 and not s.translate(None, _B64URL_ALPHABET) and s[85] in _SIG_TAIL:
-            sig = binascii.a2b_base64(s.translate(_URL_TO_STD) + b"==")  # = _b64url, inline
-        else:
-            sig = _b64url(s, "JWT signature")
-        key.verify(sig, raw[: len(h) + 1 + len(p)])
-        result = _jwt_fast(VerifiedToken, raw, p, kid)
+        s = raw[j + 1 :]
+        try:  # = _b64url, inline: see _b64url_fast
+            if len(s) != 86 or 61 in s or 43 in s or 47 in s or s[85] not in _SIG_TAIL:
+                raise binascii.Error
+            sig = binascii.a2b_base64(s.translate(_URL_TO_STD) + b"==", strict_mode=True)
+        except binascii.Error:
+            sig = _b64url(s, "JWT signature")  # raises, with the reason
+        key.verify(sig, raw[:j])
+        result = _jwt_fast(VerifiedToken, raw, i, j, kid)
         if result is None:
-            result = _build(VerifiedToken, _jwt_fields(raw, p, kid))
+            result = _build(VerifiedToken, _jwt_fields(raw, raw[i + 1 : j], kid))
         if result.nbf > now + leeway or result.exp + leeway <= now or result.iat > now + leeway:
             _check_time(result, now, leeway)  # raises, with the reason
         return result

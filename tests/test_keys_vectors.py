@@ -250,6 +250,50 @@ def test_backends_agree_on_non_canonical_and_small_order_signature_parts():
         assert _outcomes(bad, msg) == [False] * len(BACKENDS)
 
 
+_L_ORDER = 2**252 + 27742317777372353535851937790883648493
+_R = _KEY.sign(b"m")[:32]  # an R of large order
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.integers(0, 2**256 - 1)
+    | st.integers(_L_ORDER - 2**130, _L_ORDER + 2**130)
+    | st.integers(0, 2**8 - 1).map(lambda top: top << 248)
+    | st.integers(-(2**8), 2**8).map(lambda d: _L_ORDER + d)
+)
+def test_s_range_check_by_top_byte_equals_the_full_comparison(s):
+    """The signature check reads S's top byte first; it refuses exactly the S >= L."""
+    from keys import _ed25519
+
+    sig = bytes(32) + s.to_bytes(32, "little")
+    assert _ed25519._s_not_below_l(sig) is (s >= _L_ORDER)
+    refused = s >= _L_ORDER
+    try:
+        _ed25519.check_signature_encoding(_R + sig[32:])
+    except InvalidSignatureError:
+        assert refused
+    else:
+        assert not refused
+
+
+def test_every_s_plus_multiple_of_l_is_refused_and_s_accepted():
+    """PublicKey.verify's inline copy of the S check: for valid signatures, S + k*L (every
+    k that fits in 32 bytes, top bytes 0x10 to 0xff) is refused, S itself accepted."""
+    for i in range(20):
+        msg = b"m%d" % i
+        sig = _KEY.sign(msg)
+        s = int.from_bytes(sig[32:], "little")
+        for pub in _PUBS:
+            pub.verify(sig, msg)
+            k = 1
+            while s + k * _L_ORDER < 2**256:
+                bad = sig[:32] + (s + k * _L_ORDER).to_bytes(32, "little")
+                with pytest.raises(InvalidSignatureError):
+                    pub.verify(bad, msg)
+                k += 1
+            assert k >= 15
+
+
 def test_backends_agree_on_every_small_order_r_encoding():
     # R from libsodium's blocklist (tests/test_small_order.py), canonical and not, with the
     # S of a valid signature: every form is refused by both backends.

@@ -84,6 +84,19 @@ def check_sign1(raw):
         assert g is None
     else:
         assert f == g
+    parts = _cwt_fast.sign1(raw)
+    if parts is not None:  # verification signs raw[at:-66]: the payload as COSE encodes it
+        protected, payload, signature, at = parts
+        # (the shape may hold a protected header that is not valid CBOR: only headers
+        # checked before are looked up, by their bytes)
+        assert g is None or (protected, payload, signature) == (
+            g.protected_bytes, g.payload, g.signature,
+        )  # fmt: skip
+        assert raw[at:-66] == cbor.encode_bstr_head(len(payload)) + payload
+        assert cbor.encode(["Signature1", protected, b"", payload]) == (
+            b"\x84\x6aSignature1" + cbor.encode_bstr_head(len(protected)) + protected
+            + b"\x40" + raw[at:-66]
+        )  # fmt: skip
 
 
 @pytest.mark.parametrize("token", TOKENS)
@@ -275,11 +288,11 @@ def test_jwt_tail_path_agrees_on_random_head_edits(data):
 # --- the JWT head fast path ----------------------------------------------------------------
 
 
-def generic_token(p):
+def generic_token(p, raw=b"raw"):
     from lic import _token
 
     try:
-        return _token._build(_token.UnverifiedToken, _token._jwt_fields(b"raw", p, "kid"))
+        return _token._build(_token.UnverifiedToken, _token._jwt_fields(raw, p, "kid"))
     except LicError as e:
         return (type(e), str(e))
 
@@ -291,10 +304,11 @@ def check_head_fast_path(payload: bytes) -> bool:
     from lic import _token
 
     p = b64url_encode(payload).encode()
-    fast = _token._jwt_fast(_token.UnverifiedToken, b"raw", p, "kid")
+    raw = b"h." + p + b".s"  # the fast path reads the payload in place, between the dots
+    fast = _token._jwt_fast(_token.UnverifiedToken, raw, 1, len(raw) - 2, "kid")
     if fast is None:
         return False
-    assert fast == generic_token(p)
+    assert fast == generic_token(p, raw)
     return True
 
 
@@ -312,7 +326,11 @@ def test_jwt_head_fast_path_agrees_on_every_head_edit(aud, pad):
     _token._jwt_claims_b64(p)  # registers the license tail
     payload = jwt_payload(token)
     cut = payload.rfind(b',"lic":')
+    _token._JWT_CNF.clear()
     assert check_head_fast_path(payload)  # the real shape takes the fast path
+    # ... and teaches it the holder's first 124 characters (without aud): the edits below
+    # after the holder's x go the route that decodes only the rest of the head
+    assert (p[: _token._CNF_B64] in _token._JWT_CNF) == (not aud)
     taken = 0
     for i in range(cut + 1):
         for mask in (0x01, 0x20, 0x80):
@@ -326,6 +344,45 @@ def test_jwt_head_fast_path_agrees_on_every_head_edit(aud, pad):
                 taken += check_head_fast_path(payload[:i] + edit + payload[i + 1 :])
         taken += check_head_fast_path(payload[:i] + payload[i + 1 :])
     assert taken > 0  # edits inside strings and numbers stay on the fast path
+
+
+@pytest.mark.parametrize("sub", ["acme", "acmé-ü"])
+@pytest.mark.parametrize("pad", range(3))
+def test_jwt_holder_route_agrees_with_the_full_head_route(pad, sub):
+    """With the holder's characters known, every edit of the rest of the head gives what
+    the route that decodes the whole head gives (and what the strict path gives)."""
+    from keys import b64url_encode
+    from lic import _token
+
+    token = issue("jwt", sub=sub + "x" * pad)
+    raw0 = b"h." + token.split(b".")[1] + b".s"
+    _token._jwt_claims_b64(token.split(b".")[1])
+    _token._JWT_CNF.clear()
+    for _ in range(2):  # the full route, then the holder route: the same token
+        got = _token._jwt_fast(_token.UnverifiedToken, raw0, 1, len(raw0) - 2, "kid")
+        assert got is not None and got.sub == sub + "x" * pad
+        assert got == generic_token(token.split(b".")[1], raw0)
+    _token._jwt_claims_b64(token.split(b".")[1])
+    payload = jwt_payload(token)
+    cut = payload.rfind(b',"lic":')
+    taken = 0
+    for i in range(93, cut):
+        for edit in (b"0", b'"', b"\\", b"\xc3", b"}", b"1"):
+            bad = payload[:i] + edit + payload[i + 1 :]
+            p = b64url_encode(bad).encode()
+            raw = b"h." + p + b".s"
+            _token._JWT_CNF.clear()
+            full = _token._jwt_fast(_token.UnverifiedToken, raw, 1, len(raw) - 2, "kid")
+            _token._jwt_fast(_token.UnverifiedToken, b"h." + b64url_encode(payload).encode()
+                             + b".s", 1, len(raw) - 2 - len(p) + len(b64url_encode(payload)),
+                             "kid")  # fmt: skip
+            assert p[: _token._CNF_B64] in _token._JWT_CNF
+            held = _token._jwt_fast(_token.UnverifiedToken, raw, 1, len(raw) - 2, "kid")
+            assert held == full
+            if held is not None:
+                assert held == generic_token(p, raw)
+                taken += 1
+    assert taken > 50  # edits inside numbers and strings stay on the holder route
 
 
 @settings(max_examples=300, deadline=None)
@@ -383,7 +440,7 @@ def test_verification_through_the_fast_routes_equals_the_strict_one(fmt, backend
     from lic import _token
 
     store = trust(backend=backend)
-    for cache in (_token._COSE_FAST, _token._TAILS, _token._JWK_X):
+    for cache in (_token._COSE_FAST, _token._TAILS, _token._JWK_X, _token._JWT_CNF):
         cache.clear()
     token = issue(fmt)
     first = lic.verify(token, store, now=NOW)

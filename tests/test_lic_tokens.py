@@ -349,6 +349,57 @@ def test_fast_base64url_agrees_with_the_reference_decoder(text):
         assert _b64url(data, "x") == expected
 
 
+B64_ANY_BYTE = st.binary(max_size=16) | st.text(alphabet=B64_CHARS, max_size=16).map(str.encode)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(B64_ANY_BYTE | st.binary(max_size=12).map(b64url_encode).map(str.encode))
+def test_inline_base64url_accepts_exactly_what_the_strict_decoder_accepts(data):
+    """``_b64url_fast`` (the fast paths' inline decoder: memchr for "=+/", then the strict
+    standard decoder) takes exactly the inputs of length 0 mod 4 that ``_b64url`` takes, with
+    the same bytes, and raises binascii.Error on everything else."""
+    import binascii
+
+    from lic._token import _b64url, _b64url_fast
+
+    data = data[: len(data) - len(data) % 4] if data and data[0] % 2 else data
+    try:
+        expected = _b64url(data, "x")
+    except MalformedError:
+        expected = None
+    try:
+        got = _b64url_fast(data)
+    except binascii.Error:
+        got = None
+    if len(data) % 4 == 0:
+        assert got == expected
+    else:
+        assert got is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(min_size=86, max_size=86) | st.text(alphabet=B64_CHARS, min_size=86,
+       max_size=86).map(str.encode) | st.binary(min_size=64, max_size=64).map(b64url_encode)
+       .map(str.encode))  # fmt: skip
+def test_jwt_signature_part_is_decoded_as_the_strict_decoder_does(sig_part):
+    """A JWT whose signature part is any 86 bytes: refused with the same error as the strict
+    decoder gives that part, or (when it decodes) refused as an invalid signature."""
+    from lic._token import _b64url, _split_jwt
+
+    token = issue("jwt").rsplit(b".", 1)[0] + b"." + sig_part
+    try:
+        _split_jwt(token)  # a dot in the part: not three parts
+        _b64url(sig_part, "JWT signature")
+    except MalformedError as e:
+        expected: type[Exception] = MalformedError
+        message = str(e)
+    else:
+        expected, message = InvalidSignatureError, "invalid signature"
+    with pytest.raises(LicError) as info:
+        lic.verify(token, trust(), now=NOW)
+    assert type(info.value) is expected and str(info.value) == message
+
+
 def test_caches_do_not_change_answers():
     """The header/license/key caches only hold what strict parsing accepted from equal bytes:
     a cached header or license still needs a valid signature over the whole token."""

@@ -5,6 +5,8 @@ import json
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from keys import (
     KeyStoreError,
@@ -210,3 +212,42 @@ def test_the_unmutated_document_loads():
 def test_malformed_json_refused(data):
     with pytest.raises(MalformedError):
         TrustStore.loads(data)
+
+
+def _reference_lookup(store, kid, role, now):
+    """The lookup as specified, step by step (SPEC.md section 3): role, now, entry, window."""
+    from keys._trust import ROLES
+
+    if role not in ROLES:
+        raise MalformedError("unknown role")
+    if type(now) is not int:
+        raise MalformedError("now")
+    for e in store.entries:
+        if e.kid == kid and e.role == role:
+            if not e.valid_at(now):
+                raise UntrustedKeyError("at time")
+            return e.public_key
+    raise UntrustedKeyError("not trusted")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    kid=st.sampled_from([A.thumbprint, B.thumbprint, "x" * 43]),
+    role=st.sampled_from(["issuer", "log", "witness", "admin", ""]),
+    now=st.integers(-5, 260) | st.booleans() | st.just(150.0) | st.none(),
+)
+def test_lookup_answers_as_the_reference_does(kid, role, now):
+    """The common case answered first gives exactly the reference's key or error class."""
+    s = _store()
+    try:
+        expected = _reference_lookup(s, kid, role, now)
+    except (MalformedError, UntrustedKeyError) as e:
+        with pytest.raises(type(e)):
+            s.lookup(kid, role, now)
+    else:
+        assert s.lookup(kid, role, now) == expected
+
+
+def test_lookup_with_an_unhashable_role_is_refused_as_an_unknown_role():
+    with pytest.raises(MalformedError, match="unknown role"):
+        _store().lookup(A.thumbprint, ["issuer"], 150)  # type: ignore[arg-type]
