@@ -52,6 +52,7 @@ import argparse
 import os
 import random
 import shutil
+import sqlite3
 import statistics
 import sys
 import time
@@ -115,6 +116,41 @@ def append_fsync_floor(d: Path, size: int, n: int) -> float:
         p.unlink()
 
 
+class BareSqlite:
+    """The ceiling for any SQLite-backed store: a bare sqlite3 commit of one row of the
+    record's size per transaction, in WAL mode with synchronous=FULL (what durability before
+    acknowledgement requires), in a one-table file on the same disk. No Python of ours, no
+    tree, no checkpoint."""
+
+    def __init__(self, d: Path, size: int) -> None:
+        self.path = d / "bare-sqlite.db"
+        self._drop()
+        self.conn = sqlite3.connect(self.path, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute("CREATE TABLE r (idx INTEGER PRIMARY KEY, data BLOB NOT NULL)")
+        self.blob = os.urandom(size)
+        self.next = 0
+
+    def rate(self, n: int) -> float:
+        execute = self.conn.execute
+        t = time.perf_counter()
+        for i in range(self.next, self.next + n):
+            execute("BEGIN IMMEDIATE")
+            execute("INSERT INTO r (idx, data) VALUES (?, ?)", (i, self.blob))
+            execute("COMMIT")
+        self.next += n
+        return n / (time.perf_counter() - t)
+
+    def close(self) -> None:
+        self.conn.close()
+        self._drop()
+
+    def _drop(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(self.path) + suffix).unlink(missing_ok=True)
+
+
 def run(n: int, d: Path, single: int, queries: int) -> dict[str, float]:
     db = d / f"bench-{n}.db"
     for suffix in ("", "-wal", "-shm"):
@@ -135,8 +171,9 @@ def run(n: int, d: Path, single: int, queries: int) -> dict[str, float]:
 
     # durable single appends, interleaved in rounds with the fsync floor so drift hits both
     record_size = len(led.record_bytes(0))
-    rates_a, rates_f, rates_g = [], [], []
+    rates_a, rates_f, rates_g, rates_b = [], [], [], []
     per = max(single // 10, 1)
+    bare = BareSqlite(d, record_size)
     for _ in range(10):
         t = time.perf_counter()
         for _ in range(per):
@@ -144,6 +181,8 @@ def run(n: int, d: Path, single: int, queries: int) -> dict[str, float]:
         rates_a.append(per / (time.perf_counter() - t))
         rates_f.append(fsync_floor(d, record_size, per))
         rates_g.append(append_fsync_floor(d, record_size, per))
+        rates_b.append(bare.rate(per))
+    bare.close()
     single_rate, floor = statistics.median(rates_a), statistics.median(rates_f)
     # the same rounds paired: each round's appends against the floor measured right after
     ratio_rounds = sorted(a / f for a, f in zip(rates_a, rates_f, strict=True))
@@ -195,6 +234,7 @@ def run(n: int, d: Path, single: int, queries: int) -> dict[str, float]:
         "single": single_rate,
         "floor": floor,
         "floor_append": statistics.median(rates_g),
+        "bare_sqlite": statistics.median(rates_b),
         "ratio_lo": ratio_rounds[1],
         "ratio_hi": ratio_rounds[-2],
         "inc": rates["inc_warm"],
@@ -229,7 +269,9 @@ def main() -> None:
                 f"{n:>9} {r['batch']:>12,.0f} {r['single']:>9,.0f} {r['floor']:>8,.0f} "
                 f"{r['single'] / r['floor']:>6.2f} {r['inc']:>8,.0f} {r['con']:>8,.0f} "
                 f"{r['first_ms']:>7.2f}  (ratio per round {r['ratio_lo']:.2f}-"
-                f"{r['ratio_hi']:.2f}; O_APPEND+fsync floor {r['floor_append']:,.0f}/s; "
+                f"{r['ratio_hi']:.2f}; a bare sqlite3 WAL commit {r['bare_sqlite']:,.0f}/s = "
+                f"{r['bare_sqlite'] / r['floor']:.2f} of the floor, the ceiling for any "
+                f"SQLite store; O_APPEND+fsync floor {r['floor_append']:,.0f}/s; "
                 f"cold incl {r['inc_cold']:,.0f}/s, "
                 f"cons {r['con_cold']:,.0f}/s; per CPU second: batch {r['batch_cpu']:,.0f}, "
                 f"incl {r['inc_cpu']:,.0f})",
