@@ -50,6 +50,10 @@ def fast_decode(data: bytes) -> Any:
 
 
 _KEYS: dict[bytes, str] = {}  # encoded text key -> key (payloads repeat a few dozen keys)
+# Short text values -> one shared str each: the replay keeps many payloads in its state, and
+# their codes repeat. Filled until full, never cleared (the first values seen are the codes).
+_TEXTS: dict[bytes, str] = {}
+_TEXTS_CAP = 8192
 
 
 def _map(data: bytes, pos: int, n: int, depth: int) -> tuple[dict[str, Any], int]:
@@ -81,11 +85,22 @@ def _map(data: bytes, pos: int, n: int, depth: int) -> tuple[dict[str, Any], int
             if x < 0x10000 or pos > len(data):
                 raise _Bail
             out[key] = x
-        elif 0x40 <= v <= 0x57 or 0x60 <= v <= 0x77:  # short byte or text string
-            pos = end + 1 + (v & 0x1F)
+        elif 0x60 <= v <= 0x77:  # short text: codes (tier, region, reason, ...) repeat
+            pos = end + 1 + v - 0x60
+            chunk = data[end + 1 : pos]
+            if len(chunk) != pos - end - 1:
+                raise _Bail
+            text = _TEXTS.get(chunk)
+            if text is None:
+                text = chunk.decode("utf-8")
+                if len(_TEXTS) < _TEXTS_CAP:
+                    _TEXTS[chunk] = text
+            out[key] = text
+        elif 0x40 <= v <= 0x57:  # short byte string
+            pos = end + 1 + v - 0x40
             if pos > len(data):
                 raise _Bail
-            out[key] = data[end + 1 : pos] if v < 0x60 else data[end + 1 : pos].decode("utf-8")
+            out[key] = data[end + 1 : pos]
         elif v == 0x58 or v == 0x78:  # byte or text string with a one-byte length (digests)
             m = data[end + 1]
             pos = end + 2 + m
