@@ -9,8 +9,9 @@ store derived (stored hashes, the latest checkpoint): it recomputes.
 Signatures are checked on both cores: the replay applies entries optimistically while worker
 processes verify signatures in batches; if any signature fails, the replay runs again
 sequentially so that the findings (and the state) are exactly those of a one-by-one replay.
-Memory stays flat in the number of records: rows stream, the tree is a frontier, and only
-the derived state (keys, grants, open items) is kept.
+Rows stream and the tree is a frontier, so nothing is kept per record except the derived
+state; but that state (grants, requests, decisions, appeals, incidents, record types, which
+the cross-reference checks and the report read) grows with the ledger: see ADR 0005.
 """
 
 from __future__ import annotations
