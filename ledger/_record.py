@@ -134,12 +134,22 @@ def _envelope(data: bytes, e: int) -> tuple[int, int, int, int] | None:
         if p is None or p[0] == p[1]:
             return None
         ps, pe = p
-    if pe >= n or data[pe] != 0xA0:
+    if pe + 3 >= n or data[pe] != 0xA0:
         return None
-    q = _bstr(data, pe + 1)
-    if q is None or q[1] + 66 != n or data[q[1] : q[1] + 2] != b"\x58\x40":
+    b = data[pe + 1]  # the payload's head: usually one or two length bytes
+    if b == 0x58 and data[pe + 2] >= 24:
+        qs, qe = pe + 3, pe + 3 + data[pe + 2]
+    elif b == 0x59 and data[pe + 2]:
+        qs = pe + 4
+        qe = qs + (data[pe + 2] << 8 | data[pe + 3])
+    else:
+        q = _bstr(data, pe + 1)
+        if q is None:
+            return None
+        qs, qe = q
+    if qe + 66 != n or data[qe : qe + 2] != b"\x58\x40":
         return None
-    return ps, pe, q[0], q[1]
+    return ps, pe, qs, qe
 
 
 _PROTECTED_CACHE: dict[bytes, dict[Any, Any]] = {}

@@ -235,6 +235,10 @@ def test_apply_stored_derives_the_same_state(tmp_path):
 from ledger._record import _validate_entry, check_entry  # noqa: E402
 
 ENTRIES = [(t, make_entry(t, p, AUTHOR)) for t, p in sorted(examples().items())]
+# payloads of 256 bytes and more: a two-byte length head
+_LONG = {**examples()["appeal.decide"], "rationale": "r" * 400}
+ENTRIES.append(("appeal.decide", make_entry("appeal.decide", _LONG, AUTHOR)))
+RECORDS.append(encode_record(7, bytes(32), 1_790_000_000, *ENTRIES[-1]))
 
 
 def _same_verdict(etype: str, entry: bytes) -> None:
@@ -263,3 +267,12 @@ def test_validate_entry_agrees_with_check_entry_on_every_byte_change():
         _same_verdict(etype, entry + b"\x00")
         other = "grant" if etype != "grant" else "revoke"
         _same_verdict(other, entry)  # typ differs from the type it is appended as
+
+
+def test_long_payload_record_and_entry_agree_on_every_byte_change():
+    raw, (etype, entry) = RECORDS[-1], ENTRIES[-1]
+    assert fast_open_record(raw) is not None and fast_open_record(raw) == _strict(raw)
+    for pos in range(len(raw)):
+        _agrees(raw[:pos] + bytes([raw[pos] ^ 1]) + raw[pos + 1 :])
+    for pos in range(len(entry)):
+        _same_verdict(etype, entry[:pos] + bytes([entry[pos] ^ 1]) + entry[pos + 1 :])
