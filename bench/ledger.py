@@ -36,6 +36,13 @@ Before: the last quiet-machine figures on main (issue 4 brief).
     cost grows with log n     x2.07 incl, x1.57 cons    x2.4-2.8 incl, x1.8-2.5 cons
                               (10^4 -> 10^6)            (10^4 got ~2x faster, 10^6 less)
 
+Quiet machine, `--full`, 2026-11-27 05:07 UTC (load average 0.8-1.0), after the envelope and
+bare-sqlite changes: batch 62k / 44k / 49k records/s at 10^4 / 10^5 / 10^6 (per CPU second
+77k / 50k / 58k); single appends 0.47 / 0.43 / 0.45 of the floor, where a bare sqlite3 WAL
+commit reaches 0.66 / 0.62 / 0.67; proofs at 10^6: inclusion 19.8k/s, consistency 18.6k/s;
+first proof 1.3 / 1.1 / 1.9 ms; proof cost 10^4 -> 10^6: inclusion x1.09, consistency x0.93
+(log n x1.38).
+
 Where a durable single append goes (sync OFF isolates the CPU part): SQLite's transaction
 (BEGIN IMMEDIATE, max(idx), two inserts, COMMIT writing ~2.3 WAL frames) costs 30-40 us of
 CPU here even from a bare sqlite3 loop, our Python 15-20 us; SQLite's fdatasync of its WAL
