@@ -154,6 +154,10 @@ class Ledger:
             raise MalformedError("ledger: log key name differs from the origin")
         _durable(conn, path)
         self._cache: dict[int, bytes] = {}
+        # The lowest tree level whose nodes are cached. It rises by one each time the cache
+        # fills, so that a tree too large to cache from level 4 keeps its upper levels rather
+        # than emptying and refilling the whole cache over and over.
+        self._cache_level = _CACHE_MIN_LEVEL
         self._folds: dict[tuple[int, ...], bytes] = {}
         # After our own write: the tree's right edge and the last leaf hash (see _write)
         self._tail: tuple[mk.Frontier, bytes] | None = None
@@ -291,6 +295,8 @@ class Ledger:
         cache = self._cache
         if len(cache) > _CACHE_NODES:
             cache.clear()
+            self._cache_level = min(self._cache_level + 1, 63)
+        level = self._cache_level
         out: dict[int, bytes] = {}
         for n in nodes:
             slot = n & 63
@@ -298,7 +304,7 @@ class Ledger:
             if len(h) != mk.HASH_SIZE:
                 raise LedgerIntegrityError("ledger: a stored hash row is truncated")
             out[n] = h
-            if slot >= _CACHE_MIN_LEVEL:
+            if slot >= level:
                 cache[n] = h
         return out
 

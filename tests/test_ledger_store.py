@@ -454,3 +454,27 @@ def test_checkpoint_with_extension_lines(led):
         led.append("test", entry())
         led.checkpoint(LOG, extensions=["bad\nline"])
     assert led.latest_checkpoint().note == cp.note
+
+
+def test_a_full_node_cache_keeps_upper_levels_and_proofs_stay_exact(led, monkeypatch):
+    """When the cache of stored hashes fills, it restarts one level higher (keeping the hot
+    upper tree) instead of emptying and refilling for ever; proofs are unaffected."""
+    import random
+
+    from merkle_reference import path as ref_inclusion
+    from merkle_reference import proof as ref_consistency
+
+    monkeypatch.setattr("ledger._store._CACHE_NODES", 8)
+    led.append_batch([("test", entry(i)) for i in range(600)])
+    leaves = [raw for _, raw in led.iter_records()]  # the reference hashes them itself
+    rng = random.Random(4)
+    for _ in range(300):
+        size = rng.randrange(2, 601)
+        index = rng.randrange(size)
+        assert led.inclusion_proof(index, size) == ref_inclusion(index, leaves[:size])
+        m = rng.randrange(1, size)
+        assert led.consistency_proof(m, size) == ref_consistency(m, leaves[:size])
+        assert led.root(size) == mth(leaves[:size])
+    assert led._cache_level > 4
+    assert len(led._cache) <= 8 + 64  # one query's nodes at most beyond the cap
+    assert all(n & 63 >= 4 for n in led._cache)
