@@ -156,31 +156,24 @@ _PROTECTED_CACHE: dict[bytes, dict[Any, Any]] = {}
 
 
 def _fast_envelope(entry: bytes) -> tuple[dict[Any, Any], bytes, bytes, bytes] | None:
-    """The common shape of an entry, checked without the generic decoder: tag 18, array of 4,
-    protected bstr, empty unprotected map, payload bstr, 64-byte signature, nothing after.
+    """The common shape of an entry (see _envelope), checked without the generic decoder.
     Returns (protected, protected bytes, payload, signature), or None to take the slow path.
     The protected header is still decoded by the strict decoder (memoized: authors repeat it).
     """
-    if entry[:2] != b"\xd2\x84":
+    parts = _envelope(entry, 0)
+    if parts is None:
         return None
-    p = _bstr(entry, 2)
-    if p is None or p[1] >= len(entry) or entry[p[1]] != 0xA0:
-        return None
-    pl = _bstr(entry, p[1] + 1)
-    if pl is None or entry[pl[1] : pl[1] + 2] != b"\x58\x40" or pl[1] + 66 != len(entry):
-        return None
-    pbytes = entry[p[0] : p[1]]
+    ps, pe, qs, qe = parts
+    pbytes = entry[ps:pe]
     protected = _PROTECTED_CACHE.get(pbytes)
     if protected is None:
-        if not pbytes:
-            return None
         decoded = cbor.decode(pbytes, max_size=MAX_ENTRY_SIZE)
         if not isinstance(decoded, dict) or not decoded:
             return None
         if len(_PROTECTED_CACHE) > 4096:
             _PROTECTED_CACHE.clear()
         _PROTECTED_CACHE[pbytes] = protected = decoded
-    return protected, pbytes, entry[pl[0] : pl[1]], entry[pl[1] + 2 :]
+    return protected, pbytes, entry[qs:qe], entry[qe + 2 :]
 
 
 def _check_protected(protected: dict[Any, Any], entry_type: str) -> None:
@@ -336,7 +329,7 @@ def fast_open_record(
 ) -> tuple[int, bytes, int, str, str, bytes, bytes, bytes] | None:
     """The audit's hot path: (index, prev, time, type, kid, payload bytes, signature, bytes to be
     signed) of a record in the one layout deterministic CBOR allows for it (see encode_record)
-    whose entry has the common shape (see _fast_envelope), checked byte by byte without the
+    whose entry has the common shape (see _envelope), checked byte by byte without the
     generic decoder. Anything else gives None: the caller then takes the strict path
     (decode_record, open_entry), which accepts a superset and explains every refusal. The
     payload is NOT decoded here."""
