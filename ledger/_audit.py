@@ -10,8 +10,8 @@ Signatures are checked on both cores: the replay applies entries optimistically 
 processes verify signatures in batches; if any signature fails, the replay runs again
 sequentially so that the findings (and the state) are exactly those of a one-by-one replay.
 Rows stream and the tree is a frontier, so nothing is kept per record except the derived
-state; but that state (grants, requests, decisions, appeals, incidents, record types, which
-the cross-reference checks and the report read) grows with the ledger: see ADR 0005.
+state, whose maps keep a fixed number of entries in memory and spill the rest to a temporary
+database (one byte per record stays: the record types): memory is flat, see ADR 0006.
 """
 
 from __future__ import annotations
@@ -222,6 +222,7 @@ def _replay(
                         inflight.append(pool.submit(_verify_batch, batch))
                         batch = []
                         if not drain(_AHEAD):
+                            state.close()  # this pass's state is dropped: free its spill now
                             return None
                     ok = True
                 else:
@@ -245,6 +246,7 @@ def _replay(
         if batch:
             inflight.append(pool.submit(_verify_batch, batch))
         if not drain(0):
+            state.close()
             return None
     for cp in cps.parsed:
         if cp.size > size:

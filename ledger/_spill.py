@@ -1,0 +1,322 @@
+"""Bounded maps for the derived state: a dict up to a fixed number of entries, the rest spilled
+to a private temporary SQLite database (see ADR 0006).
+
+``SpillMap`` behaves like a dict whose iteration is always in ascending key order (so a state
+iterates the same whether or not it spilled). It keeps at most ``cap`` entries in memory as a
+write-back LRU cache; when it grows past ``cap``, its least recently used quarter is written
+(encoded, in one ``executemany``) to its table and dropped from memory. A lookup that misses
+memory reads the table and brings the entry back. Values are mutable and are mutated in place
+after a lookup: that is safe because an entry leaves memory only when an entry is *added* to
+the same map (a ``set`` or a load), and it is always written back when it leaves. Hence the one
+rule for callers: finish mutating an object before the next access to the same map. Values
+yielded by ``items()``/``values()`` are snapshots for entries not held in memory: read them,
+do not mutate them.
+
+All maps of one state share one ``SpillStore``: one SQLite database opened on the first spill
+(never for a small ledger) with an empty file name, which SQLite creates in its temporary
+directory and unlinks at once: nothing is left on disk when the state is closed, dropped, or
+the process dies. Keys are ints, bytes or str (SQLite orders them as Python does: numerically,
+by memcmp, and by UTF-8 bytes, i.e. code points). Values are encoded by the map's codec
+(``marshal`` by default: the state holds only ints, bytes, str, bools, None, lists, tuples and
+dicts of those).
+"""
+
+from __future__ import annotations
+
+import itertools
+import marshal
+import sqlite3
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
+
+__all__ = ["DEFAULT_CAP", "SpillMap", "SpillStore", "TypeIndex"]
+
+DEFAULT_CAP = 4096  # entries per map held in memory
+_PAGE = 512  # rows per query of a sorted scan
+_CACHE_KIB = 8192  # SQLite's page cache for the spill database
+
+K = TypeVar("K", int, bytes, str)
+V = TypeVar("V")
+_MISSING: Any = object()
+_SQL_TYPES = {int: "INTEGER", bytes: "BLOB", str: "TEXT"}
+
+
+def _close(conn: sqlite3.Connection) -> None:
+    conn.close()
+
+
+class SpillStore:
+    """The temporary database shared by one state's maps; opened on first use only."""
+
+    def __init__(self) -> None:
+        self._conn: sqlite3.Connection | None = None
+        self._tables = 0
+        self._finalizer: weakref.finalize[Any, SpillStore] | None = None
+
+    @property
+    def opened(self) -> bool:
+        return self._conn is not None
+
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            # "": a private on-disk temporary database, deleted by SQLite when closed (on Unix
+            # the file is unlinked as soon as it is opened).
+            conn = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=OFF")
+            conn.execute("PRAGMA synchronous=OFF")
+            conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+            self._conn = conn
+            self._finalizer = weakref.finalize(self, _close, conn)
+        return self._conn
+
+    def new_table(self, key_type: type) -> str:
+        name = f"m{self._tables}"
+        self._tables += 1
+        sql_type = _SQL_TYPES[key_type]
+        rowid = "" if sql_type == "INTEGER" else " WITHOUT ROWID"
+        columns = f"k {sql_type} PRIMARY KEY, v BLOB NOT NULL"
+        self.conn().execute(f"CREATE TABLE {name} ({columns}){rowid}")
+        return name
+
+    def close(self) -> None:
+        """Close and delete the database (the maps must not be used afterwards)."""
+        if self._finalizer is not None:
+            self._finalizer()
+        self._conn = None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SpillStore:
+        return SpillStore()  # a copy's maps spill to a database of their own
+
+
+class SpillMap(Generic[K, V]):
+    """A dict of at most ``cap`` entries in memory, the rest in ``store`` (see module doc)."""
+
+    __slots__ = ("_decode", "_encode", "_key_type", "_mem", "_sql", "_store", "_table", "cap")
+
+    def __init__(
+        self,
+        store: SpillStore,
+        key_type: type[K],
+        *,
+        cap: int | None = None,
+        encode: Callable[[Any], bytes] = marshal.dumps,
+        decode: Callable[[bytes], Any] = marshal.loads,
+    ) -> None:
+        cap = DEFAULT_CAP if cap is None else cap  # read now: a test may lower it
+        if cap < 1:
+            raise ValueError("SpillMap: cap must be at least 1")
+        self._store = store
+        self._key_type: type = key_type
+        self.cap = cap
+        self._encode = encode
+        self._decode = decode
+        self._mem: dict[K, V] = {}
+        self._table: str | None = None  # created on the first spill
+        self._sql: dict[str, str] = {}
+
+    @property
+    def store(self) -> SpillStore:
+        return self._store
+
+    @property
+    def spilled(self) -> bool:
+        return self._table is not None
+
+    # -- single entries ------------------------------------------------------------------
+    def get(self, key: K, default: Any = None) -> Any:
+        mem = self._mem
+        v = mem.pop(key, _MISSING)
+        if v is not _MISSING:
+            mem[key] = v  # most recently used
+            return v
+        if self._table is None:
+            return default
+        row = self._store.conn().execute(self._sql["get"], (key,)).fetchone()
+        if row is None:
+            return default
+        v = self._decode(row[0])
+        self._put(key, v)
+        return v
+
+    def __getitem__(self, key: K) -> V:
+        v = self.get(key, _MISSING)
+        if v is _MISSING:
+            raise KeyError(key)
+        result: V = v
+        return result
+
+    def __contains__(self, key: object) -> bool:
+        if key in self._mem:
+            return True
+        if self._table is None or not isinstance(key, self._key_type):
+            return False
+        return self._store.conn().execute(self._sql["has"], (key,)).fetchone() is not None
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self._mem.pop(key, None)
+        self._put(key, value)
+
+    def setdefault(self, key: K, default: V) -> V:
+        v = self.get(key, _MISSING)
+        if v is _MISSING:
+            self._put(key, default)
+            return default
+        result: V = v
+        return result
+
+    def __delitem__(self, key: K) -> None:
+        found = self._mem.pop(key, _MISSING) is not _MISSING
+        if self._table is not None:
+            found = self._store.conn().execute(self._sql["del"], (key,)).rowcount > 0 or found
+        if not found:
+            raise KeyError(key)
+
+    def _put(self, key: K, value: V) -> None:
+        mem = self._mem
+        mem[key] = value
+        if len(mem) > self.cap:
+            self._evict(len(mem) - self.cap + self.cap // 4)
+
+    def _evict(self, n: int) -> None:
+        """Write the ``n`` least recently used entries back and drop them from memory."""
+        mem = self._mem
+        out = list(itertools.islice(mem.items(), n))
+        for k, _ in out:
+            del mem[k]
+        self._write(out)
+
+    def _write(self, items: list[tuple[K, V]]) -> None:
+        if self._table is None:
+            self._table = t = self._store.new_table(self._key_type)
+            # t is our own table name (m0, m1, ...), never outside input
+            self._sql = {
+                "get": f"SELECT v FROM {t} WHERE k = ?",  # noqa: S608
+                "has": f"SELECT 1 FROM {t} WHERE k = ?",  # noqa: S608
+                "del": f"DELETE FROM {t} WHERE k = ?",  # noqa: S608
+                "put": f"INSERT OR REPLACE INTO {t} (k, v) VALUES (?, ?)",  # noqa: S608
+                "first": f"SELECT k, v FROM {t} ORDER BY k LIMIT {_PAGE}",  # noqa: S608
+                "next": f"SELECT k, v FROM {t} WHERE k > ? ORDER BY k LIMIT {_PAGE}",  # noqa: S608
+                "count": f"SELECT COUNT(*) FROM {t}",  # noqa: S608
+            }
+        enc = self._encode
+        self._store.conn().executemany(self._sql["put"], [(k, enc(v)) for k, v in items])
+
+    def flush(self) -> None:
+        """Write every entry held in memory to the table too (once it has spilled)."""
+        if self._table is not None and self._mem:
+            self._write(list(self._mem.items()))
+
+    # -- the whole map, in ascending key order -----------------------------------------------
+    def items(self) -> Iterator[tuple[K, V]]:
+        """Every entry in ascending key order, streamed from the table a page at a time."""
+        if self._table is None:
+            for k in sorted(self._mem):
+                v = self.get(k, _MISSING)  # may have spilled meanwhile: get finds it anyway
+                if v is not _MISSING:
+                    yield k, v
+            return
+        self.flush()
+        conn, dec, mem = self._store.conn(), self._decode, self._mem
+        rows = conn.execute(self._sql["first"]).fetchall()
+        while rows:
+            for k, raw in rows:
+                v = mem.get(k, _MISSING)
+                yield k, (dec(raw) if v is _MISSING else v)
+            rows = conn.execute(self._sql["next"], (rows[-1][0],)).fetchall()
+
+    def keys(self) -> Iterator[K]:
+        for k, _ in self.items():
+            yield k
+
+    def values(self) -> Iterator[V]:
+        for _, v in self.items():
+            yield v
+
+    __iter__ = keys
+
+    def __len__(self) -> int:
+        if self._table is None:
+            return len(self._mem)
+        self.flush()
+        n: int = self._store.conn().execute(self._sql["count"]).fetchone()[0]
+        return n
+
+    def __bool__(self) -> bool:
+        return bool(self._mem) or (self._table is not None and len(self) > 0)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SpillMap):
+            return list(self.items()) == list(other.items())
+        if isinstance(other, dict):
+            return len(self) == len(other) and all(
+                k in other and other[k] == v for k, v in self.items()
+            )
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SpillMap[K, V]:
+        import copy
+
+        clone: SpillMap[K, V] = SpillMap(
+            copy.deepcopy(self._store, memo),
+            self._key_type,
+            cap=self.cap,
+            encode=self._encode,
+            decode=self._decode,
+        )
+        for k, v in self.items():
+            clone[k] = copy.deepcopy(v, memo)
+        return clone
+
+    def __repr__(self) -> str:
+        return f"SpillMap({dict(self.items())!r})"
+
+
+class TypeIndex:
+    """Record index -> entry type, one byte per record (0: no entry applied at that index)."""
+
+    __slots__ = ("_codes", "_names", "_types")
+
+    def __init__(self, names: list[str]) -> None:
+        if len(names) > 255:
+            raise ValueError("TypeIndex: at most 255 entry types")
+        self._names: list[str | None] = [None, *names]
+        self._codes = {name: i + 1 for i, name in enumerate(names)}
+        self._types = bytearray()
+
+    def __setitem__(self, index: int, name: str) -> None:
+        t = self._types
+        if index >= len(t):
+            t.extend(bytes(index + 1 - len(t)))
+        t[index] = self._codes[name]
+
+    def get(self, index: object, default: Any = None) -> Any:
+        if isinstance(index, int) and 0 <= index < len(self._types):
+            name = self._names[self._types[index]]
+            if name is not None:
+                return name
+        return default
+
+    def __getitem__(self, index: int) -> str:
+        name = self.get(index)
+        if name is None:
+            raise KeyError(index)
+        result: str = name
+        return result
+
+    def __contains__(self, index: object) -> bool:
+        return self.get(index) is not None
+
+    def __len__(self) -> int:
+        return sum(1 for c in self._types if c)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TypeIndex):
+            return self._names == other._names and self._types.rstrip(b"\0") == other._types.rstrip(
+                b"\0"
+            )
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
