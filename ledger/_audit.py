@@ -31,7 +31,7 @@ from ._checkpoint import Checkpoint, open_checkpoint
 from ._note import Ed25519NoteVerifier
 from ._payload import decode_payload
 from ._record import MAX_ENTRY_SIZE, ZERO_HASH, decode_record, fast_open_record
-from ._revset import RevokedSet, find_revset_commitment
+from ._revset import find_revset_commitment, revset_commitment
 from ._state import Finding, LedgerState
 from ._typed import open_entry
 
@@ -273,8 +273,9 @@ class _RevsetCheck:
     def commitment(self) -> tuple[int, bytes]:
         v = self.state.revset_version
         if self.cached is None or self.cached[0] != v:
-            rs = RevokedSet(self.state.revoked_digests(), presorted=True)
-            self.cached = (v, rs.size, rs.root)
+            # streamed from the state's spill: memory flat in the set's size (ADR 0006)
+            n, root = revset_commitment(self.state.iter_revoked())
+            self.cached = (v, n, root)
         return self.cached[1], self.cached[2]
 
     def check(self, size: int, pos: int, all_lines: Iterable[tuple[str, ...]]) -> list[Finding]:

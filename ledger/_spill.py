@@ -33,6 +33,8 @@ from typing import Any, Generic, TypeVar
 __all__ = ["DEFAULT_CAP", "SpillMap", "SpillStore", "TypeIndex"]
 
 DEFAULT_CAP = 4096  # entries per map held in memory
+_FILTER_BITS = 22  # a map with bytes or str keys: 2^22 bits (512 KiB) of Bloom filter, 3 probes
+_FILTER_MASK = (1 << _FILTER_BITS) - 1
 _PAGE = 512  # rows per query of a sorted scan
 _CACHE_KIB = 8192  # SQLite's page cache for the spill database
 
@@ -92,7 +94,17 @@ class SpillStore:
 class SpillMap(Generic[K, V]):
     """A dict of at most ``cap`` entries in memory, the rest in ``store`` (see module doc)."""
 
-    __slots__ = ("_decode", "_encode", "_key_type", "_mem", "_sql", "_store", "_table", "cap")
+    __slots__ = (
+        "_decode",
+        "_encode",
+        "_filter",
+        "_key_type",
+        "_mem",
+        "_sql",
+        "_store",
+        "_table",
+        "cap",
+    )
 
     def __init__(
         self,
@@ -114,6 +126,10 @@ class SpillMap(Generic[K, V]):
         self._mem: dict[K, V] = {}
         self._table: str | None = None  # created on the first spill
         self._sql: dict[str, str] = {}
+        # Bloom filter of the keys ever written to the table (bytes and str keys only: their
+        # lookups of new keys are common; int keys here are record indexes, checked first
+        # against the record types). A miss in memory and in the filter skips the query.
+        self._filter: bytearray | None = None
 
     @property
     def store(self) -> SpillStore:
@@ -130,7 +146,7 @@ class SpillMap(Generic[K, V]):
         if v is not _MISSING:
             mem[key] = v  # most recently used
             return v
-        if self._table is None:
+        if self._table is None or not self._maybe_on_disk(key):
             return default
         row = self._store.conn().execute(self._sql["get"], (key,)).fetchone()
         if row is None:
@@ -150,6 +166,8 @@ class SpillMap(Generic[K, V]):
         if key in self._mem:
             return True
         if self._table is None or not isinstance(key, self._key_type):
+            return False
+        if not self._maybe_on_disk(key):
             return False
         return self._store.conn().execute(self._sql["has"], (key,)).fetchone() is not None
 
@@ -186,6 +204,17 @@ class SpillMap(Generic[K, V]):
             del mem[k]
         self._write(out)
 
+    def _maybe_on_disk(self, key: object) -> bool:
+        f = self._filter
+        if f is None:
+            return True
+        h = hash(key) & 0xFFFF_FFFF_FFFF_FFFF
+        m = _FILTER_MASK
+        a, b, c = h & m, (h >> 21) & m, h >> 42
+        return bool(
+            f[a >> 3] >> (a & 7) & 1 and f[b >> 3] >> (b & 7) & 1 and f[c >> 3] >> (c & 7) & 1
+        )
+
     def _write(self, items: list[tuple[K, V]]) -> None:
         if self._table is None:
             self._table = t = self._store.new_table(self._key_type)
@@ -200,7 +229,21 @@ class SpillMap(Generic[K, V]):
                 "count": f"SELECT COUNT(*) FROM {t}",  # noqa: S608
             }
         enc = self._encode
-        self._store.conn().executemany(self._sql["put"], [(k, enc(v)) for k, v in items])
+        f = self._filter
+        if f is None and self._key_type is not int:
+            f = self._filter = bytearray(1 << (_FILTER_BITS - 3))
+        if f is not None:
+            m = _FILTER_MASK
+            for k, _ in items:
+                h = hash(k) & 0xFFFF_FFFF_FFFF_FFFF
+                for bit in (h & m, (h >> 21) & m, h >> 42):
+                    f[bit >> 3] |= 1 << (bit & 7)
+        conn = self._store.conn()
+        conn.execute("BEGIN")  # one transaction per batch, not one per row
+        try:
+            conn.executemany(self._sql["put"], [(k, enc(v)) for k, v in items])
+        finally:
+            conn.execute("COMMIT")
 
     def flush(self) -> None:
         """Write every entry held in memory to the table too (once it has spilled)."""

@@ -487,6 +487,10 @@ class LedgerState:
         else:
             del self.unlifted[d]
 
+    def iter_revoked(self) -> Iterator[bytes]:
+        """``revoked_digests()`` streamed (from the spill, when the state spilled)."""
+        return self.unlifted.keys()
+
     def revoked_digests(self) -> list[bytes]:
         """The revoked set of SPEC 12.1 as of the records applied so far, sorted: every digest
         a revoke or suspend record targeted (listed, or granted under its licensee commitment

@@ -10,9 +10,11 @@ from hypothesis import strategies as st
 
 import ledger as lg
 from keys import SigningKey
+from keys.errors import MalformedError
 from ledger import _spill
 from ledger._audit import audit_summary
 from ledger._report import report_json_bytes
+from ledger._revset import RevokedSet, revset_commitment
 from ledger._spill import SpillMap, SpillStore, TypeIndex
 from ledger._synth import synthesize
 from ledger._typed import state_of
@@ -191,3 +193,15 @@ def test_audit_and_report_that_spilled_equal_the_ones_in_memory(synth_db, monkey
     assert report_json_bytes(report2) == expected
     assert audit_summary(result2) == summary
     result2.state.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sets(st.binary(min_size=32, max_size=32), max_size=40))
+def test_streamed_revset_commitment_equals_the_revoked_set_tree(digests):
+    members = sorted(digests)
+    rs = RevokedSet(members, presorted=True)
+    assert revset_commitment(iter(members)) == (rs.size, rs.root)
+    if len(members) >= 2:
+        for bad in (members[::-1], [*members, members[-1]]):
+            with pytest.raises(MalformedError):
+                revset_commitment(bad)
