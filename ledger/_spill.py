@@ -32,7 +32,7 @@ from typing import Any, Generic, TypeVar
 
 __all__ = ["DEFAULT_CAP", "SpillMap", "SpillStore", "TypeIndex"]
 
-DEFAULT_CAP = 4096  # entries per map held in memory
+DEFAULT_CAP = 2048  # entries per map held in memory (ADR 0006: 4096 was not flat)
 _FILTER_BITS = 22  # a map with bytes or str keys: 2^22 bits (512 KiB) of Bloom filter, 3 probes
 _FILTER_MASK = (1 << _FILTER_BITS) - 1
 _PAGE = 512  # rows per query of a sorted scan
@@ -252,21 +252,38 @@ class SpillMap(Generic[K, V]):
 
     # -- the whole map, in ascending key order -----------------------------------------------
     def items(self) -> Iterator[tuple[K, V]]:
-        """Every entry in ascending key order, streamed from the table a page at a time."""
+        """Every entry in ascending key order: the keys held in memory (sorted, a snapshot)
+        merged with the table's rows, read a page at a time; memory wins where both hold a key.
+        Nothing is written for a scan, and no cursor stays open while the caller runs."""
+        mem = self._mem
+        held = sorted(mem)
         if self._table is None:
-            for k in sorted(self._mem):
+            for k in held:
                 v = self.get(k, _MISSING)  # may have spilled meanwhile: get finds it anyway
                 if v is not _MISSING:
                     yield k, v
             return
-        self.flush()
-        conn, dec, mem = self._store.conn(), self._decode, self._mem
+        conn, dec, n = self._store.conn(), self._decode, len(held)
+        i = 0
         rows = conn.execute(self._sql["first"]).fetchall()
-        while rows:
-            for k, raw in rows:
-                v = mem.get(k, _MISSING)
-                yield k, (dec(raw) if v is _MISSING else v)
+        while True:
+            for dk, raw in rows:
+                while i < n and held[i] < dk:  # held only in memory (or evicted since)
+                    v = self.get(held[i], _MISSING)
+                    if v is not _MISSING:
+                        yield held[i], v
+                    i += 1
+                if i < n and held[i] == dk:
+                    i += 1
+                v = mem.get(dk, _MISSING)
+                yield dk, (dec(raw) if v is _MISSING else v)
+            if len(rows) < _PAGE:
+                break
             rows = conn.execute(self._sql["next"], (rows[-1][0],)).fetchall()
+        for k in held[i:]:
+            v = self.get(k, _MISSING)
+            if v is not _MISSING:
+                yield k, v
 
     def keys(self) -> Iterator[K]:
         for k, _ in self.items():
