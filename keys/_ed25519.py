@@ -140,6 +140,46 @@ def _s_not_below_l(signature: bytes) -> bool:
     return top >= 0x10 and (top > 0x10 or int.from_bytes(signature[32:], "little") >= _L)
 
 
+def _encoding_ok(signature: bytes) -> bool:
+    """= check_signature_encoding, inline (this runs once per token): length 64, S < L (by its
+    top byte unless that is 0x10, see _s_not_below_l), R not of small order."""
+    return not (
+        len(signature) != 64
+        or (
+            signature[63] >= 0x10
+            and (signature[63] > 0x10 or int.from_bytes(signature[32:], "little") >= _L)
+        )
+        or signature[:32] in SMALL_ORDER_ENCODINGS
+    )
+
+
+def _sodium_valid(raw: bytes, signature: bytes, message: bytes) -> bool:
+    """libsodium's verdict after our encoding checks. libsodium itself refuses a public key
+    that is non-canonical, off the curve or of small order (sign bit ignored), which are the
+    checks ``PublicKey`` makes at construction; ``verify_raw`` relies on that."""
+    if not _encoding_ok(signature):
+        return False
+    if _sodium_lib_open is not None:
+        return not _sodium_lib_open(
+            _sodium_null, _sodium_null, signature + message, len(message) + 64, raw
+        )
+    return _sodium_check(signature + message, raw)
+
+
+def verify_raw(raw: bytes, signature: bytes, message: bytes, backend: str | None = None) -> bool:
+    """True exactly when ``PublicKey(raw, backend=backend).verify(signature, message)`` would
+    succeed, without building the key object when the backend does not need one. For keys
+    used once (an anonymous reporter's), building it would cost more than the check: its
+    point decoding in Python, and an OpenSSL key object the sodium backend never uses."""
+    if (backend or DEFAULT_BACKEND) == "sodium" and isinstance(raw, bytes) and len(raw) == 32:
+        return _sodium_valid(raw, signature, message)
+    try:
+        PublicKey(raw, backend=backend).verify(signature, message)
+    except (InvalidSignatureError, MalformedError):
+        return False
+    return True
+
+
 class PublicKey:
     """A validated Ed25519 public key. Construct with the ``from_*`` class methods."""
 
@@ -228,26 +268,12 @@ class PublicKey:
     # -- use ------------------------------------------------------------------------------
     def verify(self, signature: bytes, message: bytes) -> None:
         """Raise InvalidSignatureError unless ``signature`` is valid for ``message``."""
-        # = check_signature_encoding, inline (this runs once per token): length 64, S < L
-        # (by its top byte unless that is 0x10, see _s_not_below_l), R not of small order
-        if (
-            len(signature) != 64
-            or (
-                signature[63] >= 0x10
-                and (signature[63] > 0x10 or int.from_bytes(signature[32:], "little") >= _L)
-            )
-            or signature[:32] in SMALL_ORDER_ENCODINGS
-        ):
-            raise InvalidSignatureError("invalid signature")
         if self._sodium:
-            if _sodium_lib_open is not None:
-                if _sodium_lib_open(
-                    _sodium_null, _sodium_null, signature + message, len(message) + 64, self.raw
-                ):
-                    raise InvalidSignatureError("invalid signature")
-            elif not _sodium_check(signature + message, self.raw):
+            if not _sodium_valid(self.raw, signature, message):
                 raise InvalidSignatureError("invalid signature")
             return
+        if not _encoding_ok(signature):
+            raise InvalidSignatureError("invalid signature")
         try:
             self._crypto.verify(signature, message)
         except InvalidSignature:
