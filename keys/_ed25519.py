@@ -268,12 +268,25 @@ class PublicKey:
     # -- use ------------------------------------------------------------------------------
     def verify(self, signature: bytes, message: bytes) -> None:
         """Raise InvalidSignatureError unless ``signature`` is valid for ``message``."""
+        # = _encoding_ok and _sodium_valid, inline (this runs once per token)
+        if (
+            len(signature) != 64
+            or (
+                signature[63] >= 0x10
+                and (signature[63] > 0x10 or int.from_bytes(signature[32:], "little") >= _L)
+            )
+            or signature[:32] in SMALL_ORDER_ENCODINGS
+        ):
+            raise InvalidSignatureError("invalid signature")
         if self._sodium:
-            if not _sodium_valid(self.raw, signature, message):
+            if _sodium_lib_open is not None:
+                if _sodium_lib_open(
+                    _sodium_null, _sodium_null, signature + message, len(message) + 64, self.raw
+                ):
+                    raise InvalidSignatureError("invalid signature")
+            elif not _sodium_check(signature + message, self.raw):
                 raise InvalidSignatureError("invalid signature")
             return
-        if not _encoding_ok(signature):
-            raise InvalidSignatureError("invalid signature")
         try:
             self._crypto.verify(signature, message)
         except InvalidSignature:
