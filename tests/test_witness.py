@@ -638,3 +638,51 @@ def test_cli_evidence_prints_the_split_view_the_witness_refused(tmp_path):
     w.close()
     log.led.close()
     fork.led.close()
+
+
+def test_export_carries_cosignatures_and_import_stores_them_as_they_were(tmp_path):
+    """An auditor replaying an export names the same witnesses as the operator's ledger."""
+    import io
+
+    from ledger import Ledger
+    from ledger.report_io import replay_report
+
+    log = Log(tmp_path / "l.db")
+    log.grow(3)  # a checkpoint without cosignatures
+    cp5 = log.grow(2)
+    text = ledger.parse_note(cp5.note).text
+    lines = [cosign(text, WITNESS_KEYS[i], WITNESS_NAMES[i], NOW + i) for i in range(2)]
+    log.led.add_cosignatures(5, lines)
+    out = io.StringIO()
+    log.led.export_jsonl(out)
+    exported = out.getvalue().splitlines()
+    notes = [json.loads(line)["checkpoint"] for line in exported if '"checkpoint"' in line]
+    assert notes[1] == cp5.note.decode() + "".join(lines)
+    (tmp_path / "e.jsonl").write_text(out.getvalue())
+
+    imported = Ledger.import_jsonl(tmp_path / "i.db", exported)
+    assert imported.cosignatures(5) == lines and imported.cosignatures(3) == []
+    assert [c.note for c in imported.checkpoints()] == [c.note for c in log.led.checkpoints()]
+    assert imported.cosigned_checkpoint().note == log.led.cosigned_checkpoint().note
+    imported.close()
+    log.led.close()
+    from_db, _ = replay_report(db=tmp_path / "l.db", workers=0)
+    from_export, _ = replay_report(jsonl=tmp_path / "e.jsonl", workers=0)
+    assert from_db["integrity"]["witnesses"] == sorted(WITNESS_NAMES[:2])
+    assert from_export == from_db
+
+    log_line = ledger.parse_note(cp5.note).signatures[0].line()
+    body = cp5.note.decode()[: -len(log_line)]
+    bad_notes = [
+        body + lines[0] + log_line + lines[1],  # the log's signature not first
+        body + log_line + lines[0] + log_line,  # the log's signature twice
+    ]
+    for i, bad in enumerate(bad_notes):
+        target = tmp_path / f"bad{i}.db"
+        original = json.dumps({"checkpoint": notes[1]})
+        swap = json.dumps({"checkpoint": bad})
+        changed = [swap if line == original else line for line in exported]
+        assert changed != exported
+        with pytest.raises(MalformedError, match="log's signature first"):
+            Ledger.import_jsonl(target, changed)
+        assert not target.exists()
