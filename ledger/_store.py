@@ -471,6 +471,12 @@ class Ledger:
             return None
         return self._checked_checkpoint(bytes(row[0]))
 
+    def checkpoint_at(self, size: int) -> SignedCheckpoint | None:
+        """The checkpoint the log signed at exactly ``size`` (verified like the latest), or
+        None if it signed none there."""
+        row = self._conn.execute("SELECT note FROM checkpoints WHERE size = ?", (size,)).fetchone()
+        return None if row is None else self._checked_checkpoint(bytes(row[0]))
+
     def checkpoints(self) -> Iterator[SignedCheckpoint]:
         """Every checkpoint the log signed, by increasing size (verified like the latest)."""
         for note in self.checkpoint_notes():
@@ -720,13 +726,7 @@ class Ledger:
     def cosigned_checkpoint(self, size: int | None = None) -> SignedCheckpoint | None:
         """The checkpoint at ``size`` (default: the latest) as the log signed it, followed by
         the stored cosignature lines: the note a bundle carries."""
-        if size is None:
-            cp = self.latest_checkpoint()
-        else:
-            row = self._conn.execute(
-                "SELECT note FROM checkpoints WHERE size = ?", (size,)
-            ).fetchone()
-            cp = None if row is None else self._checked_checkpoint(bytes(row[0]))
+        cp = self.latest_checkpoint() if size is None else self.checkpoint_at(size)
         if cp is None:
             return None
         extra = self.cosignatures(cp.checkpoint.size)

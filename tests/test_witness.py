@@ -686,3 +686,106 @@ def test_export_carries_cosignatures_and_import_stores_them_as_they_were(tmp_pat
         with pytest.raises(MalformedError, match="log's signature first"):
             Ledger.import_jsonl(target, changed)
         assert not target.exists()
+
+
+def test_cli_stores_an_offline_cosignature_with_its_checkpoint(tmp_path):
+    runner = CliRunner()
+    ring = tmp_path / "ring"
+    run(runner, "keys", "new", "w1", "--keyring", ring)
+    log = Log(tmp_path / "l.db")
+    wdb = tmp_path / "w.db"
+    res = run(
+        runner,
+        "witness",
+        "init",
+        "--key",
+        "w1",
+        "--name",
+        "witness.example/w1",
+        "--log",
+        f"{ORIGIN}={LOG.vkey}",
+        "--db",
+        wdb,
+        "--keyring",
+        ring,
+        "--json",
+    )
+    vkey = json.loads(res.output)["vkey"]
+    cp3 = log.grow(3)
+    log.led.close()
+    (tmp_path / "cp3").write_bytes(cp3.note)
+    res = run(
+        runner, "witness", "cosign", tmp_path / "cp3", "--old", 0, "--db", wdb, "--keyring", ring
+    )
+    (tmp_path / "line").write_text(res.output)
+    db = tmp_path / "l.db"
+
+    other = CosignatureV1Verifier("witness.example/w9", WITNESS_KEYS[0].public_key).vkey
+    res = run(
+        runner,
+        "ledger",
+        "add-cosignature",
+        tmp_path / "line",
+        "--witness-key",
+        other,
+        "--db",
+        db,
+        "--json",
+        code=1,
+    )
+    assert "witness.example/w1" in res.output  # the line not by a given key is named
+    (tmp_path / "junk").write_text("not a signature line\n")
+    run(
+        runner,
+        "ledger",
+        "add-cosignature",
+        tmp_path / "junk",
+        "--witness-key",
+        vkey,
+        "--db",
+        db,
+        code=2,
+    )
+    # no checkpoint at size 2
+    run(
+        runner,
+        "ledger",
+        "add-cosignature",
+        tmp_path / "line",
+        "--witness-key",
+        vkey,
+        "--size",
+        2,
+        "--db",
+        db,
+        code=2,
+    )
+    line = (tmp_path / "line").read_text()
+    name, sig = line.rstrip("\n").rsplit(" ", 1)
+    raw = bytearray(b64std_decode(sig))
+    raw[-1] ^= 1  # by the given key, but not a valid signature over this checkpoint
+    (tmp_path / "forged").write_text(f"{name} {b64std_encode(bytes(raw))}\n")
+    run(runner, "ledger", "add-cosignature", tmp_path / "forged", "--witness-key", vkey,
+        "--db", db, code=1)  # fmt: skip
+    with ledger.Ledger.open(db) as led:
+        assert led.cosignatures(3) == []  # the refusals stored nothing
+
+    (tmp_path / "vkey").write_text(vkey + "\n")
+    res = run(
+        runner,
+        "ledger",
+        "add-cosignature",
+        tmp_path / "line",
+        "--witness-key",
+        tmp_path / "vkey",
+        "--db",
+        db,
+        "--json",
+    )
+    out = json.loads(res.output)
+    assert out["stored"] == 1 and out["cosigners"] == ["witness.example/w1"]
+    assert out["note"] == cp3.note.decode() + (tmp_path / "line").read_text()
+    wv = CosignatureV1Verifier.from_vkey(vkey)
+    verify_cosignature(out["note"].encode(), wv)
+    with ledger.Ledger.open(db) as led:
+        assert led.cosignatures(3) == [(tmp_path / "line").read_text()]
