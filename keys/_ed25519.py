@@ -242,10 +242,12 @@ class PublicKey:
         return cls(key.public_bytes_raw())
 
     @classmethod
-    def from_verifier_key(cls, vkey: str) -> tuple[str, PublicKey]:
-        """Parse a C2SP note verifier key ``name+hexhash+base64(0x01||pub)``.
+    def from_verifier_key(cls, vkey: str, *, cosignature: bool = False) -> tuple[str, PublicKey]:
+        """Parse a C2SP note verifier key ``name+hexhash+base64(0x01||pub)``; with
+        ``cosignature``, a C2SP tlog-cosignature witness key (type 0x04) is accepted too.
 
-        The key hash is re-derived and a mismatch refused. Returns (name, key).
+        The key hash is re-derived (over the key's own type byte) and a mismatch refused.
+        Returns (name, key).
         """
         if not isinstance(vkey, str) or len(vkey) > 1024:
             raise MalformedError("verifier key: not a string of reasonable size")
@@ -258,10 +260,13 @@ class PublicKey:
         if len(hexhash) != 8 or any(c not in "0123456789abcdef" for c in hexhash):
             raise MalformedError("verifier key: hash must be 8 lowercase hex digits")
         blob = b64std_decode(b64, "verifier key")
-        if len(blob) != 33 or blob[0] != 0x01:
-            raise MalformedError("verifier key: only Ed25519 (type 0x01) keys of 32 bytes")
+        types = (0x01, 0x04) if cosignature else (0x01,)
+        if len(blob) != 33 or blob[0] not in types:
+            what = "0x01, or 0x04 for a witness" if cosignature else "0x01"
+            raise MalformedError(f"verifier key: only Ed25519 (type {what}) keys of 32 bytes")
         key = cls(blob[1:])
-        if key.note_key_hash(name).hex() != hexhash:
+        digest = hashlib.sha256(name.encode() + b"\n" + blob[:1] + key.raw).digest()
+        if digest[:4].hex() != hexhash:
             raise MalformedError("verifier key: key hash does not match name and key")
         return name, key
 

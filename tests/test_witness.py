@@ -789,3 +789,25 @@ def test_cli_stores_an_offline_cosignature_with_its_checkpoint(tmp_path):
     verify_cosignature(out["note"].encode(), wv)
     with ledger.Ledger.open(db) as led:
         assert led.cosignatures(3) == [(tmp_path / "line").read_text()]
+
+
+def test_trust_add_takes_a_witness_vkey_and_a_policy_verifies_with_it(tmp_path):
+    """'lic trust add --role witness' accepts the vkey 'lic witness init' prints (type 0x04);
+    a note key (0x01) still cannot be given one, nor a 0x04 key its 0x01 hash."""
+    from keys import PublicKey, TrustStore
+
+    v = witness_verifier(1)
+    (tmp_path / "w.vkey").write_text(v.vkey + "\n")
+    trust_file = tmp_path / "trust.json"
+    run(CliRunner(), "trust", "add", tmp_path / "w.vkey", "--role", "witness",
+        "--name", WITNESS_NAMES[1], "--trust", trust_file)  # fmt: skip
+    (entry,) = TrustStore.load(trust_file).by_role("witness")
+    assert entry.public_key == WITNESS_KEYS[1].public_key
+    assert CosignatureV1Verifier(entry.name, entry.public_key).vkey == v.vkey
+    with pytest.raises(MalformedError):
+        PublicKey.from_verifier_key(v.vkey)  # without cosignature=True: note keys only
+    name, _hash, b64 = v.vkey.split("+", 2)
+    wrong = hashlib.sha256(name.encode() + b"\n\x01" + entry.public_key.raw).digest()[:4].hex()
+    with pytest.raises(MalformedError, match="key hash"):
+        PublicKey.from_verifier_key(f"{name}+{wrong}+{b64}", cosignature=True)
+    assert PublicKey.from_verifier_key(v.vkey, cosignature=True) == (name, entry.public_key)
