@@ -67,61 +67,55 @@ def signatures(path: Path, sample: int) -> list[tuple[bytes, bytes, bytes]]:
 
 
 def verify_us(jobs: list[tuple[bytes, bytes, bytes]]) -> float:
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.process_time()
-        for key, sig, msg in jobs:
-            if not verify_raw(key, sig, msg):
-                raise AssertionError("a ledger signature does not verify")
-        best = min(best, time.process_time() - t0)
-    return best / len(jobs) * 1e6
+    """CPU per raw verification, one pass over ``jobs``."""
+    t0 = time.process_time()
+    for key, sig, msg in jobs:
+        if not verify_raw(key, sig, msg):
+            raise AssertionError("a ledger signature does not verify")
+    return (time.process_time() - t0) / len(jobs) * 1e6
 
 
-def skeleton_us(path: Path, stage: str) -> float:
-    """CPU per record of one skeleton (best of 3 passes over the whole ledger)."""
+def skeleton_us(led: Ledger, stage: str) -> float:
+    """CPU per record of one skeleton, one pass over the whole ledger."""
     loads, dumps, leaf = cbor2.loads, cbor2.dumps, mk.leaf_hash
     findings: list[Finding] = []
-    best, n = float("inf"), 0
-    with Ledger.open(path) as led:
-        for _ in range(3):
-            n = 0
-            t0 = time.process_time()
-            if stage == "read":
-                for _pos, _raw in led.iter_raw():
-                    n += 1
-            elif stage == "hash":
-                for _pos, raw in led.iter_raw():
-                    leaf(raw)
-                    n += 1
-            elif stage == "decode":
-                for _pos, raw in led.iter_raw():
-                    leaf(raw)
-                    loads(loads(loads(raw)["entry"]).value[2])
-                    n += 1
-            elif stage in ("ours", "schema"):
-                for _pos, raw in led.iter_raw():
-                    leaf(raw)
-                    fields = _open(raw, n, findings)
-                    if fields is None or findings:
-                        raise AssertionError("a record does not decode")
-                    if stage == "schema" and entry_problems(fields[3], fields[4]):
-                        raise AssertionError("an entry breaks its schema")
-                    n += 1
-            else:
-                for _pos, raw in led.iter_raw():
-                    leaf(raw)
-                    record = loads(raw)
-                    entry = loads(record["entry"])
-                    payload = loads(entry.value[2])
-                    if (
-                        dumps(record, canonical=True) != raw
-                        or dumps(entry, canonical=True) != record["entry"]
-                        or dumps(payload, canonical=True) != entry.value[2]
-                    ):
-                        raise AssertionError("a record is not in canonical form")
-                    n += 1
-            best = min(best, time.process_time() - t0)
-    return best / n * 1e6
+    n = 0
+    t0 = time.process_time()
+    if stage == "read":
+        for _pos, _raw in led.iter_raw():
+            n += 1
+    elif stage == "hash":
+        for _pos, raw in led.iter_raw():
+            leaf(raw)
+            n += 1
+    elif stage == "decode":
+        for _pos, raw in led.iter_raw():
+            leaf(raw)
+            loads(loads(loads(raw)["entry"]).value[2])
+            n += 1
+    elif stage in ("ours", "schema"):
+        for _pos, raw in led.iter_raw():
+            leaf(raw)
+            fields = _open(raw, n, findings)
+            if fields is None or findings:
+                raise AssertionError("a record does not decode")
+            if stage == "schema" and entry_problems(fields[3], fields[4]):
+                raise AssertionError("an entry breaks its schema")
+            n += 1
+    else:
+        for _pos, raw in led.iter_raw():
+            leaf(raw)
+            record = loads(raw)
+            entry = loads(record["entry"])
+            payload = loads(entry.value[2])
+            if (
+                dumps(record, canonical=True) != raw
+                or dumps(entry, canonical=True) != record["entry"]
+                or dumps(payload, canonical=True) != entry.value[2]
+            ):
+                raise AssertionError("a record is not in canonical form")
+            n += 1
+    return (time.process_time() - t0) / n * 1e6
 
 
 def main() -> None:
@@ -133,13 +127,22 @@ def main() -> None:
         log = SigningKey.from_seed(bytes(32))
         with Ledger.create(path, "bench.example/log", log) as led:
             synthesize(led, n, log_key=log, seed=7)
-        v = verify_us(signatures(path, 3000))
-        budget = v / 4
+        jobs = signatures(path, 3000)
+        stages = ("read", "hash", "decode", "cbor2", "ours", "schema")
+        # The machine is shared: the measurements take turns, round after round, and the
+        # best of each counts, so that a burst of load elsewhere hits none of them alone.
+        best = dict.fromkeys(("verify", *stages), float("inf"))
+        with Ledger.open(path) as led:
+            for _ in range(5):
+                best["verify"] = min(best["verify"], verify_us(jobs))
+                for stage in stages:
+                    best[stage] = min(best[stage], skeleton_us(led, stage))
+        v = best["verify"]
         print(f"{n:,} records; one raw verification V = {v:.1f} us of CPU")
-        print(f"ratio 0.8 leaves W <= V/4 = {budget:.1f} us per record for everything else\n")
+        print(f"ratio 0.8 leaves W <= V/4 = {v / 4:.1f} us per record for everything else\n")
         print(f"  {'skeleton':8s} {'W (us/record)':>14s} {'best ratio it allows':>22s}")
-        for stage in ("read", "hash", "decode", "cbor2", "ours", "schema"):
-            w = skeleton_us(path, stage)
+        for stage in stages:
+            w = best[stage]
             print(f"  {stage:8s} {w:14.1f} {1 / (1 + w / v):22.3f}")
 
 
