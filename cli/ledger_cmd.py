@@ -24,6 +24,7 @@ __all__ = ["ledger_group"]
 
 MAX_PROOF_FILE = lg.MAX_RECEIPT_SIZE
 MAX_VKEY_FILE = 4096
+MAX_COSIGNATURE_FILE = 64 * 1024
 
 db_option = click.option(
     "--db",
@@ -204,6 +205,46 @@ def checkpoint_cmd(
         raise VerificationError(
             f"checkpoint: {len(got.cosigners)} of the {got.quorum} cosignatures needed"
         )
+
+
+@ledger_group.command("add-cosignature")
+@click.argument(
+    "lines_file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+)
+@click.option(
+    "--witness-key",
+    "witness_keys",
+    multiple=True,
+    required=True,
+    metavar="VKEY",
+    help="Trusted witness verifier key (type 0x04), inline or a file (repeatable).",
+)
+@click.option(
+    "--size",
+    type=click.IntRange(min=1),
+    help="The checkpoint cosigned, by its size (default: the latest).",
+)
+@db_option
+@json_option
+def add_cosignature_cmd(
+    lines_file: Path, witness_keys: tuple[str, ...], size: int | None, db: Path, as_json: bool
+) -> None:
+    """Store cosignature lines a witness made offline ('lic witness cosign') with a checkpoint.
+
+    FILE holds the lines as 'lic witness cosign' prints them ('-': standard input). Every line
+    must verify under a --witness-key over that checkpoint, or nothing is stored (exit 1).
+    A witness's newer line replaces its older one. Prints the cosigned note.
+    """
+    data = read_input(lines_file, MAX_COSIGNATURE_FILE, "cosignature lines")
+    verifiers = [lg.CosignatureV1Verifier.from_vkey(_vkey(v)) for v in witness_keys]
+    with lg.Ledger.open(db) as led:
+        stored, names = lg.add_offline_cosignatures(led, data, verifiers, size)
+        cp = led.cosigned_checkpoint(size)
+    assert cp is not None  # add_offline_cosignatures found it
+    info = {**_cp_info(cp), "stored": stored, "cosigners": list(names)}
+    emit(info, as_json=as_json, text=cp.note.decode("utf-8").rstrip("\n"))
 
 
 def _vkey(value: str) -> str:

@@ -19,6 +19,7 @@ from ._ed25519 import (
     SigningKey,
     check_note_key_name,
     jwk_thumbprint,
+    verify_raw,
 )
 from ._files import write_atomic
 from ._io import load_public_key, read_passphrase
@@ -74,5 +75,6 @@ __all__ = [
     "jwk_thumbprint",
     "load_public_key",
     "read_passphrase",
+    "verify_raw",
     "write_atomic",
 ]

@@ -140,6 +140,46 @@ def _s_not_below_l(signature: bytes) -> bool:
     return top >= 0x10 and (top > 0x10 or int.from_bytes(signature[32:], "little") >= _L)
 
 
+def _encoding_ok(signature: bytes) -> bool:
+    """= check_signature_encoding, inline (this runs once per token): length 64, S < L (by its
+    top byte unless that is 0x10, see _s_not_below_l), R not of small order."""
+    return not (
+        len(signature) != 64
+        or (
+            signature[63] >= 0x10
+            and (signature[63] > 0x10 or int.from_bytes(signature[32:], "little") >= _L)
+        )
+        or signature[:32] in SMALL_ORDER_ENCODINGS
+    )
+
+
+def _sodium_valid(raw: bytes, signature: bytes, message: bytes) -> bool:
+    """libsodium's verdict after our encoding checks. libsodium itself refuses a public key
+    that is non-canonical, off the curve or of small order (sign bit ignored), which are the
+    checks ``PublicKey`` makes at construction; ``verify_raw`` relies on that."""
+    if not _encoding_ok(signature):
+        return False
+    if _sodium_lib_open is not None:
+        return not _sodium_lib_open(
+            _sodium_null, _sodium_null, signature + message, len(message) + 64, raw
+        )
+    return _sodium_check(signature + message, raw)
+
+
+def verify_raw(raw: bytes, signature: bytes, message: bytes, backend: str | None = None) -> bool:
+    """True exactly when ``PublicKey(raw, backend=backend).verify(signature, message)`` would
+    succeed, without building the key object when the backend does not need one. For keys
+    used once (an anonymous reporter's), building it would cost more than the check: its
+    point decoding in Python, and an OpenSSL key object the sodium backend never uses."""
+    if (backend or DEFAULT_BACKEND) == "sodium" and isinstance(raw, bytes) and len(raw) == 32:
+        return _sodium_valid(raw, signature, message)
+    try:
+        PublicKey(raw, backend=backend).verify(signature, message)
+    except (InvalidSignatureError, MalformedError):
+        return False
+    return True
+
+
 class PublicKey:
     """A validated Ed25519 public key. Construct with the ``from_*`` class methods."""
 
@@ -202,10 +242,12 @@ class PublicKey:
         return cls(key.public_bytes_raw())
 
     @classmethod
-    def from_verifier_key(cls, vkey: str) -> tuple[str, PublicKey]:
-        """Parse a C2SP note verifier key ``name+hexhash+base64(0x01||pub)``.
+    def from_verifier_key(cls, vkey: str, *, cosignature: bool = False) -> tuple[str, PublicKey]:
+        """Parse a C2SP note verifier key ``name+hexhash+base64(0x01||pub)``; with
+        ``cosignature``, a C2SP tlog-cosignature witness key (type 0x04) is accepted too.
 
-        The key hash is re-derived and a mismatch refused. Returns (name, key).
+        The key hash is re-derived (over the key's own type byte) and a mismatch refused.
+        Returns (name, key).
         """
         if not isinstance(vkey, str) or len(vkey) > 1024:
             raise MalformedError("verifier key: not a string of reasonable size")
@@ -218,18 +260,20 @@ class PublicKey:
         if len(hexhash) != 8 or any(c not in "0123456789abcdef" for c in hexhash):
             raise MalformedError("verifier key: hash must be 8 lowercase hex digits")
         blob = b64std_decode(b64, "verifier key")
-        if len(blob) != 33 or blob[0] != 0x01:
-            raise MalformedError("verifier key: only Ed25519 (type 0x01) keys of 32 bytes")
+        types = (0x01, 0x04) if cosignature else (0x01,)
+        if len(blob) != 33 or blob[0] not in types:
+            what = "0x01, or 0x04 for a witness" if cosignature else "0x01"
+            raise MalformedError(f"verifier key: only Ed25519 (type {what}) keys of 32 bytes")
         key = cls(blob[1:])
-        if key.note_key_hash(name).hex() != hexhash:
+        digest = hashlib.sha256(name.encode() + b"\n" + blob[:1] + key.raw).digest()
+        if digest[:4].hex() != hexhash:
             raise MalformedError("verifier key: key hash does not match name and key")
         return name, key
 
     # -- use ------------------------------------------------------------------------------
     def verify(self, signature: bytes, message: bytes) -> None:
         """Raise InvalidSignatureError unless ``signature`` is valid for ``message``."""
-        # = check_signature_encoding, inline (this runs once per token): length 64, S < L
-        # (by its top byte unless that is 0x10, see _s_not_below_l), R not of small order
+        # = _encoding_ok and _sodium_valid, inline (this runs once per token)
         if (
             len(signature) != 64
             or (

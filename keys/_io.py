@@ -23,8 +23,8 @@ def load_public_key(data: bytes) -> PublicKey:
     is text (a short, broken JWK or verifier key), and a random key looks like it with
     probability below 2**-44. Otherwise the input, without surrounding whitespace, must be a
     ``PUBLIC KEY`` PEM, a JSON object (an RFC 8037 JWK), or a C2SP verifier key
-    ``name+hash+key``. Every path ends in
-    ``PublicKey.from_raw``'s checks. Raises MalformedError naming what was wrong.
+    ``name+hash+key`` (a note key, type 0x01, or a witness's cosignature key, type 0x04).
+    Every path ends in ``PublicKey.from_raw``'s checks. Raises MalformedError naming what was wrong.
     """
     if not isinstance(data, bytes):
         raise MalformedError("public key: expected bytes")
@@ -53,7 +53,7 @@ def load_public_key(data: bytes) -> PublicKey:
     except UnicodeDecodeError:
         vkey = ""
     if vkey.count("+") >= 2 and vkey.isprintable():
-        return PublicKey.from_verifier_key(vkey)[1]
+        return PublicKey.from_verifier_key(vkey, cosignature=True)[1]
     raise MalformedError(
         f"public key: {len(data)} bytes that are not a PEM public key, a JWK, "
         "a note verifier key, or 32 raw bytes"

@@ -175,6 +175,7 @@ from ._witness import (
 from ._witness_http import (
     CosignatureCollection,
     WitnessServer,
+    add_offline_cosignatures,
     check_loopback,
     collect_cosignatures,
     make_witness_server,
@@ -257,6 +258,7 @@ __all__ = [
     "VerifiedNote",
     "Witness",
     "WitnessServer",
+    "add_offline_cosignatures",
     "add_signatures",
     "append_entry",
     "append_signed_entry",

@@ -23,8 +23,8 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from keys import PublicKey
-from keys.errors import InvalidSignatureError, LicError, MalformedError
+from keys import verify_raw
+from keys.errors import LicError, MalformedError
 
 from . import _merkle as mk
 from ._checkpoint import Checkpoint, open_checkpoint
@@ -61,24 +61,9 @@ class AuditResult:
         return not self.findings
 
 
-_WORKER_KEYS: dict[bytes, PublicKey] = {}  # a worker's validated author keys, across batches
-
-
 def _verify_batch(batch: list[tuple[int, bytes, bytes, bytes]]) -> list[int]:
     """Worker: indexes of the entries in ``batch`` whose signature does not verify."""
-    keys = _WORKER_KEYS
-    bad = []
-    for index, raw_key, sig, tbs in batch:
-        try:
-            key = keys.get(raw_key)
-            if key is None:
-                if len(keys) >= 4096:  # one-time keys are many; registered ones few
-                    keys.clear()
-                key = keys[raw_key] = PublicKey(raw_key)
-            key.verify(sig, tbs)
-        except LicError:
-            bad.append(index)
-    return bad
+    return [index for index, raw_key, sig, tbs in batch if not verify_raw(raw_key, sig, tbs)]
 
 
 class _Checkpoints:
@@ -161,7 +146,6 @@ def _replay(
     findings: list[Finding] = list(cps.findings)
     frontier = mk.Frontier(0, [])
     prev = ZERO_HASH
-    keys: dict[bytes, PublicKey] = {}
     batch: list[tuple[int, bytes, bytes, bytes]] = []
     inflight: deque[Future[list[int]]] = deque()
 
@@ -226,7 +210,7 @@ def _replay(
                             return None
                     ok = True
                 else:
-                    ok = _verify_inline(keys, author, sig, tbs)
+                    ok = verify_raw(author, sig, tbs)
                     if not ok:
                         findings.append(Finding(pos, f"{etype}: signature does not verify"))
                 if ok:
@@ -351,17 +335,6 @@ def _blame(brk: tuple[int, bool], *, next_broken: bool) -> Finding:
     if index_problem or next_broken or b == 0:
         return Finding(b, "prev is not the leaf hash of the previous record")
     return Finding(b - 1, f"record changed: its leaf hash is not the prev of record {b}")
-
-
-def _verify_inline(keys: dict[bytes, PublicKey], raw: bytes, sig: bytes, tbs: bytes) -> bool:
-    try:
-        key = keys.get(raw)
-        if key is None:
-            key = keys[raw] = PublicKey(raw)
-        key.verify(sig, tbs)
-    except (InvalidSignatureError, MalformedError):
-        return False
-    return True
 
 
 def audit_summary(r: AuditResult, *, at: int | None = None) -> dict[str, Any]:

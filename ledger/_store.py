@@ -480,6 +480,12 @@ class Ledger:
             return None
         return self._checked_checkpoint(bytes(row[0]))
 
+    def checkpoint_at(self, size: int) -> SignedCheckpoint | None:
+        """The checkpoint the log signed at exactly ``size`` (verified like the latest), or
+        None if it signed none there."""
+        row = self._conn.execute("SELECT note FROM checkpoints WHERE size = ?", (size,)).fetchone()
+        return None if row is None else self._checked_checkpoint(bytes(row[0]))
+
     def checkpoints(self) -> Iterator[SignedCheckpoint]:
         """Every checkpoint the log signed, by increasing size (verified like the latest)."""
         for note in self.checkpoint_notes():
@@ -729,13 +735,7 @@ class Ledger:
     def cosigned_checkpoint(self, size: int | None = None) -> SignedCheckpoint | None:
         """The checkpoint at ``size`` (default: the latest) as the log signed it, followed by
         the stored cosignature lines: the note a bundle carries."""
-        if size is None:
-            cp = self.latest_checkpoint()
-        else:
-            row = self._conn.execute(
-                "SELECT note FROM checkpoints WHERE size = ?", (size,)
-            ).fetchone()
-            cp = None if row is None else self._checked_checkpoint(bytes(row[0]))
+        cp = self.latest_checkpoint() if size is None else self.checkpoint_at(size)
         if cp is None:
             return None
         extra = self.cosignatures(cp.checkpoint.size)
@@ -747,7 +747,9 @@ class Ledger:
     # -- export and import -----------------------------------------------------------------
     def export_jsonl(self, out: IO[str]) -> int:
         """Write the ledger as JSON lines: a header, one line per record (index, leaf hash,
-        base64 bytes), then every checkpoint note. Returns the number of records."""
+        base64 bytes), then every checkpoint note with the cosignature lines stored with it
+        (SPEC 6.4), so that a replay of the export names the same witnesses. Returns the
+        number of records."""
         size = self.size
         header = {"format": EXPORT_FORMAT, "origin": self.origin, "log_vkey": self.log_vkey}
         out.write(json.dumps(header, sort_keys=True) + "\n")
@@ -759,7 +761,8 @@ class Ledger:
             n += 1
         for cp in self.checkpoints():
             if cp.checkpoint.size <= size:
-                out.write(json.dumps({"checkpoint": cp.note.decode("utf-8")}) + "\n")
+                note = cp.note.decode("utf-8") + "".join(self.cosignatures(cp.checkpoint.size))
+                out.write(json.dumps({"checkpoint": note}) + "\n")
         return n
 
     @classmethod
@@ -824,10 +827,12 @@ class Ledger:
         if batch:
             self._write(entries_bytes=batch, entries=None, t=0, log_key=None)
         size = self.size
+        cosigned: list[tuple[int, list[str]]] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
             last = -1
-            for note in notes:
+            for exported in notes:
+                note, extra = _split_cosignatures(exported, verifier)
                 signed, _ = open_checkpoint(note, verifier)
                 cp = signed.checkpoint
                 if cp.size <= last:
@@ -845,11 +850,15 @@ class Ledger:
                     (cp.size, cp.root, note),
                 )
                 last = cp.size
+                if extra:
+                    cosigned.append((cp.size, extra))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        for cp_size, lines in cosigned:  # (a failure here removes the whole import, too)
+            self.add_cosignatures(cp_size, lines)
 
 
 _ROWS_QUERIES: dict[int, str] = {}
@@ -869,6 +878,22 @@ def _rows_query(k: int) -> str:
         if len(_ROWS_QUERIES) < 512:
             _ROWS_QUERIES[k] = q
     return q
+
+
+def _split_cosignatures(note: bytes, log: Ed25519NoteVerifier) -> tuple[bytes, list[str]]:
+    """An exported checkpoint note -> (the note as the log signed it, the cosignature lines
+    after it). The log's signature must come first and the other lines after it, as export
+    writes them; the cosignatures are kept as the operator stored them (their witnesses'
+    keys are not known here: a verifier checks them against its own policy)."""
+    sigs = parse_note(note).signatures
+    by_log = [(s.name, s.key_hash) == (log.name, log.key_hash) for s in sigs]
+    if not by_log[0] or any(by_log[1:]):
+        raise MalformedError("import: a checkpoint note holds the log's signature first, once")
+    extra = [s.line() for s in sigs[1:]]
+    tail = "".join(extra).encode("utf-8")
+    if not note.endswith(tail):  # (a line not in canonical form)
+        raise MalformedError("import: a cosignature line is not in canonical form")
+    return note[: len(note) - len(tail)], extra
 
 
 def _json_line(line: str | bytes, lineno: int) -> dict[str, Any]:

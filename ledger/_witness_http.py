@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from keys import SigningKey
-from keys.errors import LicError, MalformedError
+from keys.errors import LicError, MalformedError, VerificationError
 
 from ._cosign import CosignatureV1Verifier, parse_signature_lines
 from ._note import open_note
@@ -311,3 +311,29 @@ def collect_cosignatures(
     stored = ledger.add_cosignatures(size, lines) if lines else 0
     names = sorted({n for r in reports for n in r.names})
     return CosignatureCollection(size, tuple(reports), tuple(names), stored, quorum)
+
+
+def add_offline_cosignatures(
+    ledger: Ledger,
+    lines: bytes | str,
+    witnesses: Sequence[CosignatureV1Verifier],
+    size: int | None = None,
+) -> tuple[int, tuple[str, ...]]:
+    """Store cosignature lines made offline (``lic witness cosign``) with the checkpoint at
+    ``size`` (default: the latest). Every line must verify under one of ``witnesses`` over
+    that checkpoint, or nothing is stored (VerificationError). Returns (lines added or
+    replaced, the witnesses' names)."""
+    if not witnesses:
+        raise MalformedError("cosignatures: give at least one witness key")
+    cp = ledger.latest_checkpoint() if size is None else ledger.checkpoint_at(size)
+    if cp is None:
+        raise MalformedError("ledger: no checkpoint" + ("" if size is None else f" at size {size}"))
+    sigs = parse_signature_lines(lines)
+    known = {(w.name, w.key_hash) for w in witnesses}
+    stray = [s.name for s in sigs if (s.name, s.key_hash) not in known]
+    if stray:
+        raise VerificationError(f"cosignatures: not by a given witness key: {', '.join(stray)}")
+    # every line is by a given key now, so every line is checked (a bad one raises)
+    open_note(cp.note + "".join(s.line() for s in sigs).encode(), witnesses)
+    stored = ledger.add_cosignatures(cp.checkpoint.size, [s.line() for s in sigs])
+    return stored, tuple(sorted({s.name for s in sigs}))

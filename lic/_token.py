@@ -81,7 +81,7 @@ def token_digest(token: bytes | str) -> bytes:
     return hashlib.sha256(token.encode("ascii") if isinstance(token, str) else token).digest()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class TokenFields:
     """The fields of a decoded token; see ``VerifiedToken`` and ``UnverifiedToken``."""
 
@@ -119,24 +119,24 @@ class TokenFields:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class UnverifiedToken(TokenFields):
     """A token decoded WITHOUT checking its signature, issuer or time: never trust it."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class VerifiedToken(TokenFields):
     """A token whose signature, issuer key, header and validity were checked."""
 
 
-# The fast paths build tokens through the slots directly (the frozen dataclass __init__
-# goes through object.__setattr__ once per field); the result is the same value.
+# The fast paths build tokens by giving the instance its attribute dict whole (the frozen
+# dataclass __init__ goes through object.__setattr__ once per field); the result is the same
+# value. The classes have no __slots__ for this: one dict build beats twelve slot stores.
 _FIELDS = ("format", "raw", "kid", "iss", "sub", "aud", "iat", "nbf", "exp", "jti", "holder",
            "license")  # fmt: skip
 assert tuple(f.name for f in dataclasses.fields(TokenFields)) == _FIELDS
-(_s_format, _s_raw, _s_kid, _s_iss, _s_sub, _s_aud, _s_iat, _s_nbf, _s_exp, _s_jti, _s_holder,
- _s_license) = (TokenFields.__dict__[name].__set__ for name in _FIELDS)  # fmt: skip
 _object_new = object.__new__
+_object_setattr = object.__setattr__
 
 
 def _construct(
@@ -146,18 +146,10 @@ def _construct(
 ) -> Any:  # fmt: skip
     """``cls(...)`` for values already checked, in fewer steps."""
     t = _object_new(cls)
-    _s_format(t, format)
-    _s_raw(t, raw)
-    _s_kid(t, kid)
-    _s_iss(t, iss)
-    _s_sub(t, sub)
-    _s_aud(t, aud)
-    _s_iat(t, iat)
-    _s_nbf(t, nbf)
-    _s_exp(t, exp)
-    _s_jti(t, jti)
-    _s_holder(t, holder)
-    _s_license(t, license)
+    _object_setattr(t, "__dict__", {
+        "format": format, "raw": raw, "kid": kid, "iss": iss, "sub": sub, "aud": aud, "iat": iat,
+        "nbf": nbf, "exp": exp, "jti": jti, "holder": holder, "license": license,
+    })  # fmt: skip
     return t
 
 
@@ -339,6 +331,8 @@ def _b64url_fast(data: bytes) -> bytes:
 
 
 _HEADER_CACHE: dict[bytes, str] = {}
+# The last JWT header verify() met: (its bytes with the dot after them, their length, kid).
+_jwt_last: tuple[bytes, int, str] | None = None
 _HEADER_CACHE_CAP = 256
 
 
@@ -604,6 +598,9 @@ _JWK_X: dict[str, PublicKey] = {}
 # (decoded apart: 124 is 0 mod 4) must match the rest of the pattern.
 _CNF_B64 = 124
 _JWT_CNF: dict[bytes, PublicKey] = {}
+# The last license tail (tail, alignment, its base64) and holder (124 characters, key) met.
+_jwt_last_tail: tuple[_Tail, int, bytes] | None = None
+_jwt_last_cnf: tuple[bytes, PublicKey] | None = None
 _JWT_REST = re.compile(
     r'\},"exp":' + _JN + r',"iat":' + _JN + r',"iss":' + _JS + r',"jti":' + _JS
     + r',"nbf":' + _JN + r',"sub":' + _JS
@@ -616,62 +613,85 @@ def _jwt_fast(cls: type[TokenFields], raw: bytes, i: int, j: int, kid: str) -> A
     ``None`` for anything else, including any check that fails (the caller then takes
     ``_jwt_fields``, which explains). Whatever this accepts, ``_jwt_fields`` accepts with the
     same result (tested by mutation). ``_jwt_tail_split`` inline, on offsets into ``raw``:
-    the payload is not copied."""
-    for tail, r in _TAILS.get(raw[j - _SUFFIX : j], ()):
-        enc = tail.encoded[r]
-        start = j - len(enc)
-        if start <= i + 1 or (start - i - 1) % 4 or not raw.endswith(enc, 0, j):
-            continue
-        # the head's base64, whose length is 0 mod 4: = _b64url(raw[i + 1 : start]), inline,
-        # after the holder's 124 characters when they are known
-        holder = _JWT_CNF.get(raw[i + 1 : i + 1 + _CNF_B64]) if start - i > _CNF_B64 + 1 else None
-        data = raw[i + 1 : start] if holder is None else raw[i + 1 + _CNF_B64 : start]
-        if 61 in data or 43 in data or 47 in data:  # "=", "+", "/": see _b64url_fast
-            return None
-        try:
-            prefix = binascii.a2b_base64(data.translate(_URL_TO_STD), strict_mode=True)
-        except binascii.Error:
-            return None
-        # the decoded bytes end with the tail's first (3 - r) % 3 bytes (ASCII: as many
-        # characters at the end of the text), after the head
-        shared = tail.shared[r]
-        head_len = len(prefix) - len(shared)  # (93 bytes less than the head with a holder)
-        if head_len <= 0 or head_len % 3 != r or not prefix.endswith(shared):
-            continue
-        try:
-            text = prefix.decode()
-        except UnicodeDecodeError:
-            return None
-        if holder is not None:
-            m = _JWT_REST.fullmatch(text, 0, len(text) - len(shared))
-            if m is None:
-                return None
-            exp, iat, iss, jti, nbf, sub = m.groups()
-            aud = None
+    the payload is not copied. The last tail and the last holder met are tried first, in
+    place: a licensor's tokens share them."""
+    global _jwt_last_tail, _jwt_last_cnf
+    hit = _jwt_last_tail
+    if hit is None or not raw.endswith(hit[2], 0, j):
+        for tail, r in _TAILS.get(raw[j - _SUFFIX : j], ()):
+            enc = tail.encoded[r]
+            if raw.endswith(enc, 0, j):
+                hit = _jwt_last_tail = (tail, r, enc)
+                break
         else:
-            m = _JWT_HEAD.fullmatch(text, 0, len(text) - len(shared))
-            if m is None:
-                return None
-            aud, x, exp, iat, iss, jti, nbf, sub = m.groups()
-            holder = _JWK_X.get(x)
-            if holder is None:
-                try:
-                    holder = _holder_jwk({"crv": "Ed25519", "kty": "OKP", "x": x})
-                except MalformedError:
-                    return None
-                if len(_JWK_X) >= _KEY_CACHE_CAP:
-                    _JWK_X.clear()
-                _JWK_X[x] = holder
-            if aud is None:
-                if len(_JWT_CNF) >= _KEY_CACHE_CAP:
-                    _JWT_CNF.clear()
-                _JWT_CNF[raw[i + 1 : i + 1 + _CNF_B64]] = holder
-        nbf_i, exp_i, iat_i = int(nbf), int(exp), int(iat)
-        if exp_i > MAX_INT or iat_i > MAX_INT or exp_i <= nbf_i:
             return None
-        return _construct(cls, "jwt", raw, kid, iss, sub, () if aud is None else (aud,), iat_i,
-                          nbf_i, exp_i, jti, holder, tail.license)  # fmt: skip
-    return None
+    tail, r, enc = hit
+    start = j - len(enc)
+    if start <= i + 1 or (start - i - 1) % 4:
+        return None
+    # the head's base64, whose length is 0 mod 4: = _b64url(raw[i + 1 : start]), inline,
+    # after the holder's 124 characters when they are known
+    holder = None
+    if start - i > _CNF_B64 + 1:
+        cnf = _jwt_last_cnf
+        if cnf is not None and raw.startswith(cnf[0], i + 1):
+            holder = cnf[1]
+        else:
+            cnf_b64 = raw[i + 1 : i + 1 + _CNF_B64]
+            holder = _JWT_CNF.get(cnf_b64)
+            if holder is not None:
+                _jwt_last_cnf = (cnf_b64, holder)
+    data = raw[i + 1 : start] if holder is None else raw[i + 1 + _CNF_B64 : start]
+    if 61 in data or 43 in data or 47 in data:  # "=", "+", "/": see _b64url_fast
+        return None
+    try:
+        prefix = binascii.a2b_base64(data.translate(_URL_TO_STD), strict_mode=True)
+    except binascii.Error:
+        return None
+    # the decoded bytes end with the tail's first (3 - r) % 3 bytes (ASCII: as many
+    # characters at the end of the text), after the head
+    shared = tail.shared[r]
+    head_len = len(prefix) - len(shared)  # (93 bytes less than the head with a holder)
+    if head_len <= 0 or head_len % 3 != r or not prefix.endswith(shared):
+        return None
+    try:
+        text = prefix.decode()
+    except UnicodeDecodeError:
+        return None
+    if holder is not None:
+        m = _JWT_REST.fullmatch(text, 0, len(text) - len(shared))
+        if m is None:
+            return None
+        exp, iat, iss, jti, nbf, sub = m.groups()
+        aud = None
+    else:
+        m = _JWT_HEAD.fullmatch(text, 0, len(text) - len(shared))
+        if m is None:
+            return None
+        aud, x, exp, iat, iss, jti, nbf, sub = m.groups()
+        holder = _JWK_X.get(x)
+        if holder is None:
+            try:
+                holder = _holder_jwk({"crv": "Ed25519", "kty": "OKP", "x": x})
+            except MalformedError:
+                return None
+            if len(_JWK_X) >= _KEY_CACHE_CAP:
+                _JWK_X.clear()
+            _JWK_X[x] = holder
+        if aud is None:
+            if len(_JWT_CNF) >= _KEY_CACHE_CAP:
+                _JWT_CNF.clear()
+            _JWT_CNF[raw[i + 1 : i + 1 + _CNF_B64]] = holder
+    nbf_i, exp_i, iat_i = int(nbf), int(exp), int(iat)
+    if exp_i > MAX_INT or iat_i > MAX_INT or exp_i <= nbf_i:
+        return None
+    t = _object_new(cls)  # = _construct(...), inline
+    _object_setattr(t, "__dict__", {
+        "format": "jwt", "raw": raw, "kid": kid, "iss": iss, "sub": sub,
+        "aud": () if aud is None else (aud,), "iat": iat_i, "nbf": nbf_i, "exp": exp_i,
+        "jti": jti, "holder": holder, "license": tail.license,
+    })  # fmt: skip
+    return t
 
 
 def _jwt_fields(token: bytes, p: bytes, kid: str) -> dict[str, Any]:
@@ -930,18 +950,37 @@ def verify(
             head = b"\x84\x6aSignature1" + cbor.encode_bstr_head(len(pb)) + pb + b"\x40"
             _COSE_FAST[pb] = (kid, head)
     else:
-        # the two dots, and no third: the header cached by its exact bytes, the payload and
-        # the signature used in place (``_split_jwt`` gives the same parts, and the errors)
-        i = raw.find(b".")
-        j = raw.find(b".", i + 1)
-        known_kid = (
-            _HEADER_CACHE.get(raw[:i]) if i > 0 and j > 0 and raw.find(b".", j + 1) < 0 else None
-        )
-        if known_kid is None:
-            h, p, _s, kid = _split_jwt(raw)  # checks the header (or raises)
-            i, j = len(h), len(h) + 1 + len(p)
+        # One issuer key writes one header: the last header seen is compared in place (no
+        # slice to hash), and with exactly two dots the second one is where the signature's
+        # 86 characters begin. Anything else takes the split below (same parts, same errors).
+        global _jwt_last
+        last = _jwt_last
+        j = len(raw) - 87
+        if (
+            last is not None
+            and j > last[1]
+            and raw.startswith(last[0])
+            and raw[j] == 46
+            and raw.find(b".", last[1] + 1, j) < 0
+            and raw.find(b".", j + 1) < 0
+        ):
+            i, kid = last[1], last[2]
         else:
-            kid = known_kid
+            # the two dots, and no third: the header cached by its exact bytes, the payload
+            # and the signature used in place (``_split_jwt`` gives the same parts and errors)
+            i = raw.find(b".")
+            j = raw.find(b".", i + 1)
+            known_kid = (
+                _HEADER_CACHE.get(raw[:i])
+                if i > 0 and j > 0 and raw.find(b".", j + 1) < 0
+                else None
+            )
+            if known_kid is None:
+                h, p, _s, kid = _split_jwt(raw)  # checks the header (or raises)
+                i, j = len(h), len(h) + 1 + len(p)
+            else:
+                kid = known_kid
+            _jwt_last = (raw[: i + 1], i, kid)
         key = key_for(kid, ROLE_ISSUER, now)
         s = raw[j + 1 :]
         try:  # = _b64url, inline: see _b64url_fast

@@ -12,6 +12,14 @@ from lic import _cwt_fast, cbor, cose
 TOKENS = [issue("cwt"), issue("cwt", aud=["https://hub.example"]), issue("cwt", aud=["a", "b"])]
 
 
+def forget_holders() -> None:
+    """Forget the holders the JWT fast path learned (its dict and its last-one shortcut)."""
+    from lic import _token
+
+    _token._JWT_CNF.clear()
+    _token._jwt_last_cnf = None
+
+
 def variants(data: bytes):
     for i in range(len(data)):
         for mask in (0x01, 0x02, 0x10, 0x20, 0x80, 0xFF):
@@ -326,7 +334,7 @@ def test_jwt_head_fast_path_agrees_on_every_head_edit(aud, pad):
     _token._jwt_claims_b64(p)  # registers the license tail
     payload = jwt_payload(token)
     cut = payload.rfind(b',"lic":')
-    _token._JWT_CNF.clear()
+    forget_holders()
     assert check_head_fast_path(payload)  # the real shape takes the fast path
     # ... and teaches it the holder's first 124 characters (without aud): the edits below
     # after the holder's x go the route that decodes only the rest of the head
@@ -357,7 +365,7 @@ def test_jwt_holder_route_agrees_with_the_full_head_route(pad, sub):
     token = issue("jwt", sub=sub + "x" * pad)
     raw0 = b"h." + token.split(b".")[1] + b".s"
     _token._jwt_claims_b64(token.split(b".")[1])
-    _token._JWT_CNF.clear()
+    forget_holders()
     for _ in range(2):  # the full route, then the holder route: the same token
         got = _token._jwt_fast(_token.UnverifiedToken, raw0, 1, len(raw0) - 2, "kid")
         assert got is not None and got.sub == sub + "x" * pad
@@ -371,7 +379,7 @@ def test_jwt_holder_route_agrees_with_the_full_head_route(pad, sub):
             bad = payload[:i] + edit + payload[i + 1 :]
             p = b64url_encode(bad).encode()
             raw = b"h." + p + b".s"
-            _token._JWT_CNF.clear()
+            forget_holders()
             full = _token._jwt_fast(_token.UnverifiedToken, raw, 1, len(raw) - 2, "kid")
             _token._jwt_fast(_token.UnverifiedToken, b"h." + b64url_encode(payload).encode()
                              + b".s", 1, len(raw) - 2 - len(p) + len(b64url_encode(payload)),
@@ -440,8 +448,10 @@ def test_verification_through_the_fast_routes_equals_the_strict_one(fmt, backend
     from lic import _token
 
     store = trust(backend=backend)
-    for cache in (_token._COSE_FAST, _token._TAILS, _token._JWK_X, _token._JWT_CNF):
+    for cache in (_token._COSE_FAST, _token._TAILS, _token._JWK_X):
         cache.clear()
+    forget_holders()
+    _token._jwt_last_tail = _token._jwt_last = None
     token = issue(fmt)
     first = lic.verify(token, store, now=NOW)
     assert _token._COSE_FAST or fmt == "jwt"
@@ -455,3 +465,37 @@ def test_verification_through_the_fast_routes_equals_the_strict_one(fmt, backend
         bad[i] ^= 0x04
         with pytest.raises(LicError):
             lic.verify(bytes(bad), store, now=NOW)
+
+
+def test_the_last_jwt_header_shortcut_splits_every_token_as_the_full_split_does():
+    """verify() compares the last header it met in place and takes the second dot from the
+    signature's length. Every token around a valid one (a dot inserted, a character replaced
+    by a dot or deleted, a part added or cut) gives the same outcome, to the message, with
+    the shortcut primed as with it cold."""
+    from _lic_helpers import NOW, trust
+
+    import lic
+    from lic import _token
+
+    store = trust()
+    token = issue("jwt")
+
+    def outcome(t: bytes, primed: bool) -> object:
+        _token._jwt_last = None
+        if primed:
+            lic.verify(token, store, now=NOW)
+            assert _token._jwt_last is not None
+        try:
+            return lic.verify(t, store, now=NOW)
+        except LicError as e:
+            return (type(e), str(e))
+
+    dot = token.index(b".")
+    variants = [token + b".x", token + b".", token[:-1], b"." + token, token[: dot + 1]]
+    for i in range(len(token)):
+        variants += [token[:i] + b"." + token[i:], token[:i] + b"." + token[i + 1 :]]
+        if i % 5 == 0 or i > len(token) - 90:
+            variants.append(token[:i] + token[i + 1 :])
+    for v in variants:
+        assert outcome(v, True) == outcome(v, False), v
+    assert outcome(token, True) == outcome(token, False) == lic.verify(token, store, now=NOW)

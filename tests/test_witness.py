@@ -638,3 +638,176 @@ def test_cli_evidence_prints_the_split_view_the_witness_refused(tmp_path):
     w.close()
     log.led.close()
     fork.led.close()
+
+
+def test_export_carries_cosignatures_and_import_stores_them_as_they_were(tmp_path):
+    """An auditor replaying an export names the same witnesses as the operator's ledger."""
+    import io
+
+    from ledger import Ledger
+    from ledger.report_io import replay_report
+
+    log = Log(tmp_path / "l.db")
+    log.grow(3)  # a checkpoint without cosignatures
+    cp5 = log.grow(2)
+    text = ledger.parse_note(cp5.note).text
+    lines = [cosign(text, WITNESS_KEYS[i], WITNESS_NAMES[i], NOW + i) for i in range(2)]
+    log.led.add_cosignatures(5, lines)
+    out = io.StringIO()
+    log.led.export_jsonl(out)
+    exported = out.getvalue().splitlines()
+    notes = [json.loads(line)["checkpoint"] for line in exported if '"checkpoint"' in line]
+    assert notes[1] == cp5.note.decode() + "".join(lines)
+    (tmp_path / "e.jsonl").write_text(out.getvalue())
+
+    imported = Ledger.import_jsonl(tmp_path / "i.db", exported)
+    assert imported.cosignatures(5) == lines and imported.cosignatures(3) == []
+    assert [c.note for c in imported.checkpoints()] == [c.note for c in log.led.checkpoints()]
+    assert imported.cosigned_checkpoint().note == log.led.cosigned_checkpoint().note
+    imported.close()
+    log.led.close()
+    from_db, _ = replay_report(db=tmp_path / "l.db", workers=0)
+    from_export, _ = replay_report(jsonl=tmp_path / "e.jsonl", workers=0)
+    assert from_db["integrity"]["witnesses"] == sorted(WITNESS_NAMES[:2])
+    assert from_export == from_db
+
+    log_line = ledger.parse_note(cp5.note).signatures[0].line()
+    body = cp5.note.decode()[: -len(log_line)]
+    bad_notes = [
+        body + lines[0] + log_line + lines[1],  # the log's signature not first
+        body + log_line + lines[0] + log_line,  # the log's signature twice
+    ]
+    for i, bad in enumerate(bad_notes):
+        target = tmp_path / f"bad{i}.db"
+        original = json.dumps({"checkpoint": notes[1]})
+        swap = json.dumps({"checkpoint": bad})
+        changed = [swap if line == original else line for line in exported]
+        assert changed != exported
+        with pytest.raises(MalformedError, match="log's signature first"):
+            Ledger.import_jsonl(target, changed)
+        assert not target.exists()
+
+
+def test_cli_stores_an_offline_cosignature_with_its_checkpoint(tmp_path):
+    runner = CliRunner()
+    ring = tmp_path / "ring"
+    run(runner, "keys", "new", "w1", "--keyring", ring)
+    log = Log(tmp_path / "l.db")
+    wdb = tmp_path / "w.db"
+    res = run(
+        runner,
+        "witness",
+        "init",
+        "--key",
+        "w1",
+        "--name",
+        "witness.example/w1",
+        "--log",
+        f"{ORIGIN}={LOG.vkey}",
+        "--db",
+        wdb,
+        "--keyring",
+        ring,
+        "--json",
+    )
+    vkey = json.loads(res.output)["vkey"]
+    cp3 = log.grow(3)
+    log.led.close()
+    (tmp_path / "cp3").write_bytes(cp3.note)
+    res = run(
+        runner, "witness", "cosign", tmp_path / "cp3", "--old", 0, "--db", wdb, "--keyring", ring
+    )
+    (tmp_path / "line").write_text(res.output)
+    db = tmp_path / "l.db"
+
+    other = CosignatureV1Verifier("witness.example/w9", WITNESS_KEYS[0].public_key).vkey
+    res = run(
+        runner,
+        "ledger",
+        "add-cosignature",
+        tmp_path / "line",
+        "--witness-key",
+        other,
+        "--db",
+        db,
+        "--json",
+        code=1,
+    )
+    assert "witness.example/w1" in res.output  # the line not by a given key is named
+    (tmp_path / "junk").write_text("not a signature line\n")
+    run(
+        runner,
+        "ledger",
+        "add-cosignature",
+        tmp_path / "junk",
+        "--witness-key",
+        vkey,
+        "--db",
+        db,
+        code=2,
+    )
+    # no checkpoint at size 2
+    run(
+        runner,
+        "ledger",
+        "add-cosignature",
+        tmp_path / "line",
+        "--witness-key",
+        vkey,
+        "--size",
+        2,
+        "--db",
+        db,
+        code=2,
+    )
+    line = (tmp_path / "line").read_text()
+    name, sig = line.rstrip("\n").rsplit(" ", 1)
+    raw = bytearray(b64std_decode(sig))
+    raw[-1] ^= 1  # by the given key, but not a valid signature over this checkpoint
+    (tmp_path / "forged").write_text(f"{name} {b64std_encode(bytes(raw))}\n")
+    run(runner, "ledger", "add-cosignature", tmp_path / "forged", "--witness-key", vkey,
+        "--db", db, code=1)  # fmt: skip
+    with ledger.Ledger.open(db) as led:
+        assert led.cosignatures(3) == []  # the refusals stored nothing
+
+    (tmp_path / "vkey").write_text(vkey + "\n")
+    res = run(
+        runner,
+        "ledger",
+        "add-cosignature",
+        tmp_path / "line",
+        "--witness-key",
+        tmp_path / "vkey",
+        "--db",
+        db,
+        "--json",
+    )
+    out = json.loads(res.output)
+    assert out["stored"] == 1 and out["cosigners"] == ["witness.example/w1"]
+    assert out["note"] == cp3.note.decode() + (tmp_path / "line").read_text()
+    wv = CosignatureV1Verifier.from_vkey(vkey)
+    verify_cosignature(out["note"].encode(), wv)
+    with ledger.Ledger.open(db) as led:
+        assert led.cosignatures(3) == [(tmp_path / "line").read_text()]
+
+
+def test_trust_add_takes_a_witness_vkey_and_a_policy_verifies_with_it(tmp_path):
+    """'lic trust add --role witness' accepts the vkey 'lic witness init' prints (type 0x04);
+    a note key (0x01) still cannot be given one, nor a 0x04 key its 0x01 hash."""
+    from keys import PublicKey, TrustStore
+
+    v = witness_verifier(1)
+    (tmp_path / "w.vkey").write_text(v.vkey + "\n")
+    trust_file = tmp_path / "trust.json"
+    run(CliRunner(), "trust", "add", tmp_path / "w.vkey", "--role", "witness",
+        "--name", WITNESS_NAMES[1], "--trust", trust_file)  # fmt: skip
+    (entry,) = TrustStore.load(trust_file).by_role("witness")
+    assert entry.public_key == WITNESS_KEYS[1].public_key
+    assert CosignatureV1Verifier(entry.name, entry.public_key).vkey == v.vkey
+    with pytest.raises(MalformedError):
+        PublicKey.from_verifier_key(v.vkey)  # without cosignature=True: note keys only
+    name, _hash, b64 = v.vkey.split("+", 2)
+    wrong = hashlib.sha256(name.encode() + b"\n\x01" + entry.public_key.raw).digest()[:4].hex()
+    with pytest.raises(MalformedError, match="key hash"):
+        PublicKey.from_verifier_key(f"{name}+{wrong}+{b64}", cosignature=True)
+    assert PublicKey.from_verifier_key(v.vkey, cosignature=True) == (name, entry.public_key)
