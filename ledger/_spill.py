@@ -2,13 +2,14 @@
 to a private temporary SQLite database (see ADR 0006).
 
 ``SpillMap`` behaves like a dict whose iteration is always in ascending key order (so a state
-iterates the same whether or not it spilled). It keeps at most ``cap`` entries in memory as a
-write-back LRU cache; when it grows past ``cap``, its least recently used quarter is written
-(encoded, in one ``executemany``) to its table and dropped from memory. A lookup that misses
-memory reads the table and brings the entry back. Values are mutable and are mutated in place
-after a lookup: that is safe because an entry leaves memory only when an entry is *added* to
-the same map (a ``set`` or a load), and it is always written back when it leaves. Hence the one
-rule for callers: finish mutating an object before the next access to the same map. Values
+iterates the same whether or not it spilled). The maps of one ``SpillStore`` share a budget of
+entries held in memory; each map is a write-back LRU cache. When an addition (a ``set`` or a
+load) takes the store past its budget, the map holding the most entries writes its least
+recently used eighth of the budget (encoded, in one ``executemany``) to its table and drops it
+from memory. A lookup that misses memory reads the table and brings the entry back. An entry
+is always written when it leaves memory, so values may be mutated in place after a lookup,
+but any addition to any map of the store may evict it; hence the rule for callers: after
+mutating a value, store it back (``m[k] = v``) before touching the store's maps again. Values
 yielded by ``items()``/``values()`` are snapshots for entries not held in memory: read them,
 do not mutate them.
 
@@ -30,9 +31,9 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-__all__ = ["DEFAULT_CAP", "SpillMap", "SpillStore", "TypeIndex"]
+__all__ = ["DEFAULT_BUDGET", "SpillMap", "SpillStore", "TypeIndex"]
 
-DEFAULT_CAP = 2048  # entries per map held in memory (ADR 0006: 4096 was not flat)
+DEFAULT_BUDGET = 65536  # entries held in memory by all the maps of one store (ADR 0006)
 _FILTER_BITS = 22  # a map with bytes or str keys: 2^22 bits (512 KiB) of Bloom filter, 3 probes
 _FILTER_MASK = (1 << _FILTER_BITS) - 1
 _PAGE = 512  # rows per query of a sorted scan
@@ -49,12 +50,35 @@ def _close(conn: sqlite3.Connection) -> None:
 
 
 class SpillStore:
-    """The temporary database shared by one state's maps; opened on first use only."""
+    """The temporary database and the memory budget shared by one state's maps; the database
+    is opened on first use only. ``budget``: entries held in memory by all its maps together
+    (default ``DEFAULT_BUDGET``, read when the store is made)."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: int | None = None) -> None:
+        self.budget = DEFAULT_BUDGET if budget is None else budget
+        if self.budget < 1:
+            raise ValueError("SpillStore: the budget must be at least 1 entry")
+        self.held = 0  # entries in memory, all maps together
+        self._maps: list[weakref.ref[SpillMap[Any, Any]]] = []
         self._conn: sqlite3.Connection | None = None
         self._tables = 0
         self._finalizer: weakref.finalize[Any, SpillStore] | None = None
+
+    def register(self, m: SpillMap[Any, Any]) -> None:
+        self._maps.append(weakref.ref(m))
+
+    def make_room(self) -> None:
+        """Evict from the map that holds the most entries until the store is within budget."""
+        step = max(1, self.budget // 8)
+        while self.held > self.budget:
+            biggest: SpillMap[Any, Any] | None = None
+            for ref in self._maps:
+                m = ref()
+                if m is not None and (biggest is None or len(m._mem) > len(biggest._mem)):
+                    biggest = m
+            if biggest is None or not biggest._mem:
+                return
+            biggest._evict(min(step, len(biggest._mem)))
 
     @property
     def opened(self) -> bool:
@@ -70,6 +94,10 @@ class SpillStore:
             conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
             self._conn = conn
             self._finalizer = weakref.finalize(self, _close, conn)
+            for ref in self._maps:  # every Bloom filter at once: the peak does not creep later
+                m = ref()
+                if m is not None:
+                    m._new_filter()
         return self._conn
 
     def new_table(self, key_type: type) -> str:
@@ -88,13 +116,14 @@ class SpillStore:
         self._conn = None
 
     def __deepcopy__(self, memo: dict[int, Any]) -> SpillStore:
-        return SpillStore()  # a copy's maps spill to a database of their own
+        return SpillStore(self.budget)  # a copy's maps spill to a database of their own
 
 
 class SpillMap(Generic[K, V]):
-    """A dict of at most ``cap`` entries in memory, the rest in ``store`` (see module doc)."""
+    """A dict whose entries beyond its store's budget live in the store (see module doc)."""
 
     __slots__ = (
+        "__weakref__",
         "_decode",
         "_encode",
         "_filter",
@@ -103,7 +132,6 @@ class SpillMap(Generic[K, V]):
         "_sql",
         "_store",
         "_table",
-        "cap",
     )
 
     def __init__(
@@ -111,16 +139,12 @@ class SpillMap(Generic[K, V]):
         store: SpillStore,
         key_type: type[K],
         *,
-        cap: int | None = None,
         encode: Callable[[Any], bytes] = marshal.dumps,
         decode: Callable[[bytes], Any] = marshal.loads,
     ) -> None:
-        cap = DEFAULT_CAP if cap is None else cap  # read now: a test may lower it
-        if cap < 1:
-            raise ValueError("SpillMap: cap must be at least 1")
         self._store = store
         self._key_type: type = key_type
-        self.cap = cap
+        store.register(self)
         self._encode = encode
         self._decode = decode
         self._mem: dict[K, V] = {}
@@ -172,7 +196,8 @@ class SpillMap(Generic[K, V]):
         return self._store.conn().execute(self._sql["has"], (key,)).fetchone() is not None
 
     def __setitem__(self, key: K, value: V) -> None:
-        self._mem.pop(key, None)
+        if self._mem.pop(key, _MISSING) is not _MISSING:
+            self._store.held -= 1
         self._put(key, value)
 
     def setdefault(self, key: K, default: V) -> V:
@@ -185,16 +210,20 @@ class SpillMap(Generic[K, V]):
 
     def __delitem__(self, key: K) -> None:
         found = self._mem.pop(key, _MISSING) is not _MISSING
+        if found:
+            self._store.held -= 1
         if self._table is not None:
             found = self._store.conn().execute(self._sql["del"], (key,)).rowcount > 0 or found
         if not found:
             raise KeyError(key)
 
     def _put(self, key: K, value: V) -> None:
-        mem = self._mem
-        mem[key] = value
-        if len(mem) > self.cap:
-            self._evict(len(mem) - self.cap + self.cap // 4)
+        """Add an entry that memory does not hold."""
+        self._mem[key] = value
+        store = self._store
+        store.held += 1
+        if store.held > store.budget:
+            store.make_room()
 
     def _evict(self, n: int) -> None:
         """Write the ``n`` least recently used entries back and drop them from memory."""
@@ -202,7 +231,12 @@ class SpillMap(Generic[K, V]):
         out = list(itertools.islice(mem.items(), n))
         for k, _ in out:
             del mem[k]
+        self._store.held -= len(out)
         self._write(out)
+
+    def _new_filter(self) -> None:
+        if self._filter is None and self._key_type is not int:
+            self._filter = bytearray(1 << (_FILTER_BITS - 3))
 
     def _maybe_on_disk(self, key: object) -> bool:
         f = self._filter
@@ -229,9 +263,8 @@ class SpillMap(Generic[K, V]):
                 "count": f"SELECT COUNT(*) FROM {t}",  # noqa: S608
             }
         enc = self._encode
+        self._new_filter()
         f = self._filter
-        if f is None and self._key_type is not int:
-            f = self._filter = bytearray(1 << (_FILTER_BITS - 3))
         if f is not None:
             m = _FILTER_MASK
             for k, _ in items:
@@ -322,7 +355,6 @@ class SpillMap(Generic[K, V]):
         clone: SpillMap[K, V] = SpillMap(
             copy.deepcopy(self._store, memo),
             self._key_type,
-            cap=self.cap,
             encode=self._encode,
             decode=self._decode,
         )

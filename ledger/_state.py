@@ -8,13 +8,13 @@ transitions.
 
 Memory is bounded (ADR 0006): every per-entity map (grants, their children and licensee
 commitments, holder key ids, requests, decisions, appeals, withdrawals, incidents,
-attestations, terms versions, the revoked set's counters) is a ``SpillMap``, which keeps a
-fixed number of entries in memory and spills the rest to a private temporary SQLite database
-(opened only when a map first outgrows its cap, deleted on ``close``, when the state is
-dropped, or with the process). The record types are one byte per record (``TypeIndex``), and
-the registered keys stay in memory (they are few). Withdrawals are held once, in
-``withdrawal_info``; a grant refers to its withdrawals by record index. Every map iterates in
-ascending key order, so the state reads the same whether or not it spilled.
+attestations, terms versions, the revoked set's counters) is a ``SpillMap``; together they
+keep a fixed number of entries in memory (a budget) and spill the rest to a private temporary
+SQLite database (opened only when they first outgrow the budget, deleted on ``close``, when
+the state is dropped, or with the process). The record types are one byte per record
+(``TypeIndex``), and the registered keys stay in memory (they are few). Withdrawals are held
+once, in ``withdrawal_info``; a grant refers to its withdrawals by record index. Every map
+iterates in ascending key order, so the state reads the same whether or not it spilled.
 """
 
 from __future__ import annotations
@@ -163,17 +163,17 @@ def _terms_key(tid: str, version: str) -> str:
 class LedgerState:
     """State derived from the ledger so far. ``log_key`` is the log's own key (role ``log``).
 
-    ``cap``: entries each map keeps in memory before it spills (default ``DEFAULT_CAP`` of
-    ``_spill``, see ``SpillMap``).
+    ``budget``: entries all its maps together keep in memory before they spill (default
+    ``DEFAULT_BUDGET`` of ``_spill``, see ``SpillMap``).
     """
 
-    def __init__(self, log_key: bytes, *, cap: int | None = None) -> None:
-        store = SpillStore()
+    def __init__(self, log_key: bytes, *, budget: int | None = None) -> None:
+        store = SpillStore(budget)
 
         def smap(key_type: type, codec: Any = None) -> Any:
             if codec is None:
-                return SpillMap(store, key_type, cap=cap)
-            return SpillMap(store, key_type, cap=cap, encode=codec[0], decode=codec[1])
+                return SpillMap(store, key_type)
+            return SpillMap(store, key_type, encode=codec[0], decode=codec[1])
 
         self.keys: dict[bytes, KeyInfo] = {log_key: KeyInfo("log", "log", -1)}
         self.kids: SpillMap[str, bytes] = smap(str)  # key id -> raw key
@@ -202,13 +202,13 @@ class LedgerState:
     # -- lifetime ---------------------------------------------------------------------------
     @property
     def spilled(self) -> bool:
-        """Whether any map outgrew its cap (and so the temporary database exists)."""
+        """Whether the maps outgrew their budget (and so the temporary database exists)."""
         return self.grants.store.opened
 
-    def scratch_map(self, key_type: type, cap: int | None = None) -> SpillMap[Any, Any]:
-        """A fresh bounded map in this state's temporary database (for readers of the state
-        that need a map of their own, such as the report)."""
-        return SpillMap(self.grants.store, key_type, cap=cap or self.grants.cap)
+    def scratch_map(self, key_type: type) -> SpillMap[Any, Any]:
+        """A fresh bounded map in this state's store, within its budget (for readers of the
+        state that need a map of their own, such as the report)."""
+        return SpillMap(self.grants.store, key_type)
 
     def close(self) -> None:
         """Delete the temporary database, if one was opened; the state is unusable after."""

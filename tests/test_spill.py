@@ -23,7 +23,19 @@ from ledger._typed import state_of
 
 _INT_KEYS = st.integers(-3, 12)
 _BYTES_KEYS = st.binary(max_size=2)
-_OPS = ("set", "get", "mutate", "delete", "contains", "setdefault", "iterate", "len", "flush")
+_OPS = (
+    "set",
+    "get",
+    "mutate",
+    "mutate_back",
+    "other",
+    "delete",
+    "contains",
+    "setdefault",
+    "iterate",
+    "len",
+    "flush",
+)
 
 
 def _ops(keys: st.SearchStrategy) -> st.SearchStrategy:
@@ -33,8 +45,9 @@ def _ops(keys: st.SearchStrategy) -> st.SearchStrategy:
 
 
 def _run(key_type: type, cap: int, ops: list) -> None:
-    store = SpillStore()
-    m: SpillMap = SpillMap(store, key_type, cap=cap)
+    store = SpillStore(cap)
+    m: SpillMap = SpillMap(store, key_type)
+    other: SpillMap = SpillMap(store, int)  # shares the budget: may evict m's entries
     ref: dict = {}
     for op, k, v in ops:
         if op == "set":
@@ -43,9 +56,20 @@ def _run(key_type: type, cap: int, ops: list) -> None:
         elif op == "get":
             assert m.get(k) == ref.get(k)
             assert (k in ref) or m.get(k, "absent") == "absent"
-        elif op == "mutate":  # in place, after a lookup: the cache must write it back
+        elif op == "mutate":  # in place after a lookup, then stored back (the rule)
             if k in ref:
-                m[k].append(v)
+                value = m[k]
+                value.append(v)
+                m[k] = value
+                ref[k].append(v)
+        elif op == "other":  # an addition to another map of the store
+            other[v] = v
+        elif op == "mutate_back":  # in place, another map touched, then stored back
+            if k in ref:
+                value = m[k]
+                other[-v] = v
+                value.append(v)
+                m[k] = value
                 ref[k].append(v)
             else:
                 with pytest.raises(KeyError):
@@ -62,6 +86,7 @@ def _run(key_type: type, cap: int, ops: list) -> None:
         elif op == "setdefault":
             got = m.setdefault(k, [v])
             got.append(-v)
+            m[k] = got
             ref.setdefault(k, [v]).append(-v)
         elif op == "iterate":
             assert list(m.items()) == sorted(ref.items())
@@ -71,7 +96,7 @@ def _run(key_type: type, cap: int, ops: list) -> None:
             assert len(m) == len(ref) and bool(m) == bool(ref)
         else:
             m.flush()
-        assert len(m._mem) <= cap
+        assert store.held == len(m._mem) + len(other._mem) <= cap
     assert list(m.items()) == sorted(ref.items())
     assert m == ref and m == copy.deepcopy(m)
     store.close()
@@ -92,8 +117,8 @@ def test_spill_map_with_bytes_keys_is_a_dict(cap, ops):
 @settings(max_examples=50, deadline=None)
 @given(cap=st.integers(1, 3), keys=st.lists(st.text(max_size=3), max_size=30))
 def test_spill_map_with_text_keys_iterates_in_code_point_order(cap, keys):
-    store = SpillStore()
-    m: SpillMap = SpillMap(store, str, cap=cap)
+    store = SpillStore(cap)
+    m: SpillMap = SpillMap(store, str)
     for k in keys:
         m[k] = len(k)
     assert list(m.items()) == sorted({k: len(k) for k in keys}.items())
@@ -110,9 +135,9 @@ def _fds() -> set[str]:
     return out
 
 
-def test_spill_store_opens_only_when_a_map_outgrows_its_cap_and_leaves_nothing():
-    store = SpillStore()
-    m: SpillMap = SpillMap(store, int, cap=1000)
+def test_spill_store_opens_only_when_its_maps_outgrow_the_budget_and_leaves_nothing():
+    store = SpillStore(1000)
+    m: SpillMap = SpillMap(store, int)
     for i in range(1000):
         m[i] = b"x"
     assert not store.opened and not m.spilled  # a small map never touches disk
@@ -157,15 +182,15 @@ def synth_db(tmp_path_factory):
     return path
 
 
-def _state(path, cap):
+def _state(path):
     with lg.Ledger.open(path) as led:
         return state_of(led.iter_records(0, led.size), _LOG.public_key.raw), led.size
 
 
 def test_state_that_spilled_equals_the_one_in_memory(synth_db, monkeypatch):
-    whole, size = _state(synth_db, None)
-    monkeypatch.setattr(_spill, "DEFAULT_CAP", 3)
-    spilled, _ = _state(synth_db, 3)
+    whole, size = _state(synth_db)
+    monkeypatch.setattr(_spill, "DEFAULT_BUDGET", 3)
+    spilled, _ = _state(synth_db)
     assert spilled.spilled and not whole.spilled
     assert spilled.__dict__ == whole.__dict__
     assert len(spilled.grants) > 100 and len(spilled.requests) > 100
@@ -187,7 +212,7 @@ def test_audit_and_report_that_spilled_equal_the_ones_in_memory(synth_db, monkey
     expected = report_json_bytes(report)
     summary = audit_summary(result)
     assert not result.state.spilled
-    monkeypatch.setattr(_spill, "DEFAULT_CAP", 2)
+    monkeypatch.setattr(_spill, "DEFAULT_BUDGET", 2)
     report2, result2 = lg.replay_report(db=synth_db, workers=0, **window)
     assert result2.state.spilled and result2.clean
     assert report_json_bytes(report2) == expected
