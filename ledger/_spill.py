@@ -3,9 +3,9 @@ to a private temporary SQLite database (see ADR 0006).
 
 ``SpillMap`` behaves like a dict whose iteration is always in ascending key order (so a state
 iterates the same whether or not it spilled). The maps of one ``SpillStore`` share a budget of
-entries held in memory; each map is a write-back LRU cache. When an addition (a ``set`` or a
+entries held in memory; each map is a write-back cache. When an addition (a ``set`` or a
 load) takes the store past its budget, the map holding the most entries writes its least
-recently used eighth of the budget (encoded, in one ``executemany``) to its table and drops it
+recently stored eighth of the budget (encoded, in one ``executemany``) to its table and drops it
 from memory. A lookup that misses memory reads the table and brings the entry back. An entry
 is always written when it leaves memory, so values may be mutated in place after a lookup,
 but any addition to any map of the store may evict it; hence the rule for callers: after
@@ -165,10 +165,8 @@ class SpillMap(Generic[K, V]):
 
     # -- single entries ------------------------------------------------------------------
     def get(self, key: K, default: Any = None) -> Any:
-        mem = self._mem
-        v = mem.pop(key, _MISSING)
+        v = self._mem.get(key, _MISSING)  # a read does not move the entry (see _evict)
         if v is not _MISSING:
-            mem[key] = v  # most recently used
             return v
         if self._table is None or not self._maybe_on_disk(key):
             return default
@@ -196,9 +194,15 @@ class SpillMap(Generic[K, V]):
         return self._store.conn().execute(self._sql["has"], (key,)).fetchone() is not None
 
     def __setitem__(self, key: K, value: V) -> None:
-        if self._mem.pop(key, _MISSING) is not _MISSING:
-            self._store.held -= 1
-        self._put(key, value)
+        mem = self._mem
+        if mem.pop(key, _MISSING) is not _MISSING:
+            mem[key] = value  # now the most recently stored
+            return
+        mem[key] = value
+        store = self._store
+        store.held += 1
+        if store.held > store.budget:
+            store.make_room()
 
     def setdefault(self, key: K, default: V) -> V:
         v = self.get(key, _MISSING)
@@ -226,7 +230,9 @@ class SpillMap(Generic[K, V]):
             store.make_room()
 
     def _evict(self, n: int) -> None:
-        """Write the ``n`` least recently used entries back and drop them from memory."""
+        """Write the ``n`` least recently stored (added, loaded or set) entries back and drop
+        them from memory. A read does not count as a use: moving the entry on every hit cost
+        more than the reloads it saved (the state stores back whatever it mutates)."""
         mem = self._mem
         out = list(itertools.islice(mem.items(), n))
         for k, _ in out:
@@ -380,7 +386,10 @@ class TypeIndex:
 
     def __setitem__(self, index: int, name: str) -> None:
         t = self._types
-        if index >= len(t):
+        if index == len(t):
+            t.append(self._codes[name])
+            return
+        if index > len(t):
             t.extend(bytes(index + 1 - len(t)))
         t[index] = self._codes[name]
 
