@@ -17,7 +17,7 @@ Measured 2026-11-27, quiet 2-core machine, sodium backend, `--full` (see ADR 000
                                           of which 67 us one raw verification
     peak memory, before ADR 0006          137 MB at 10^5, 941 MB at 10^6 (x6.9): not flat,
                                           the derived state and the mapped file grow with it
-    peak memory, bounded state (ADR 0006) 93.2 MB at 10^5, 106.1 MB at 10^6 (x1.14); measured
+    peak memory, bounded state (ADR 0006) 92.5 MB at 10^5, 105.9 MB at 10^6 (x1.14); measured
                                           2026-11-27 on a shared machine, same ledgers
                                           (--full's generator, seed 7); CPU of the audit at
                                           10^5 +9.5% to +15% against the unbounded state
