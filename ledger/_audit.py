@@ -10,8 +10,8 @@ Signatures are checked on both cores: the replay applies entries optimistically 
 processes verify signatures in batches; if any signature fails, the replay runs again
 sequentially so that the findings (and the state) are exactly those of a one-by-one replay.
 Rows stream and the tree is a frontier, so nothing is kept per record except the derived
-state; but that state (grants, requests, decisions, appeals, incidents, record types, which
-the cross-reference checks and the report read) grows with the ledger: see ADR 0005.
+state, whose maps keep a fixed number of entries in memory and spill the rest to a temporary
+database (one byte per record stays: the record types): memory is flat, see ADR 0006.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from ._checkpoint import Checkpoint, open_checkpoint
 from ._note import Ed25519NoteVerifier
 from ._payload import decode_payload
 from ._record import MAX_ENTRY_SIZE, ZERO_HASH, decode_record, fast_open_record
-from ._revset import RevokedSet, find_revset_commitment
+from ._revset import find_revset_commitment, revset_commitment
 from ._state import Finding, LedgerState
 from ._typed import open_entry
 
@@ -206,6 +206,7 @@ def _replay(
                         inflight.append(pool.submit(_verify_batch, batch))
                         batch = []
                         if not drain(_AHEAD):
+                            state.close()  # this pass's state is dropped: free its spill now
                             return None
                     ok = True
                 else:
@@ -229,6 +230,7 @@ def _replay(
         if batch:
             inflight.append(pool.submit(_verify_batch, batch))
         if not drain(0):
+            state.close()
             return None
     for cp in cps.parsed:
         if cp.size > size:
@@ -255,8 +257,9 @@ class _RevsetCheck:
     def commitment(self) -> tuple[int, bytes]:
         v = self.state.revset_version
         if self.cached is None or self.cached[0] != v:
-            rs = RevokedSet(self.state.revoked_digests(), presorted=True)
-            self.cached = (v, rs.size, rs.root)
+            # streamed from the state's spill: memory flat in the set's size (ADR 0006)
+            n, root = revset_commitment(self.state.iter_revoked())
+            self.cached = (v, n, root)
         return self.cached[1], self.cached[2]
 
     def check(self, size: int, pos: int, all_lines: Iterable[tuple[str, ...]]) -> list[Finding]:

@@ -37,6 +37,7 @@ def audit_db(
 ) -> AuditResult:
     """Replay the ledger file at ``path`` from its first record."""
     with Ledger.open(path) as led:
+        led.stream_reads()  # memory flat in the file's size (ADR 0006)
         notes = list(led.checkpoint_notes())
         return audit(
             led.origin,

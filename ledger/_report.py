@@ -3,14 +3,16 @@
 The replay calls ``ReportBuilder.observe`` for every record that applied without findings (in
 index order, right after ``LedgerState.apply``), ``finding`` for every finding, and at the end
 ``finish(state, integrity)``. The builder keeps only aggregates that do not grow with the number of
-records (counters per entry type and per month, and one small flag set per attested subject);
-everything per entity (requests, grants, incidents, ...) is read from the ``LedgerState`` that the
-replay holds anyway. SPEC.md section 11 defines every member of the result.
+records (counters per entry type and per month) and one small flag set per attested subject, in
+a bounded map that spills to disk like the state's (ADR 0006); everything per entity (requests,
+grants, incidents, ...) is read from the ``LedgerState`` that the replay holds anyway, in key
+order, streamed from its spill. SPEC.md section 11 defines every member of the result.
 """
 
 from __future__ import annotations
 
 import json
+import marshal
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from keys.errors import MalformedError
 
 from ._disclosure import Disclosure
 from ._entry_types import APPEAL_OUTCOMES, CLOSE_OUTCOMES, SEVERITIES
+from ._spill import SpillMap, SpillStore
 from ._state import Finding, LedgerState
 
 __all__ = ["REPORT_FORMAT", "ReportBuilder", "report_json_bytes"]
@@ -86,6 +89,14 @@ class _Subject:
     sensitive_flagged: bool = False
 
 
+def _subject_encode(s: _Subject) -> bytes:
+    return marshal.dumps((s.model, s.inputs, s.consent, s.sensitive_declared, s.sensitive_flagged))
+
+
+def _subject_decode(raw: bytes) -> _Subject:
+    return _Subject(*marshal.loads(raw))  # noqa: S302 (bytes this process spilled itself)
+
+
 def _resolved_inputs(predicate: Any) -> Iterable[bytes]:
     """SHA-256 digests of the resolvedDependencies of a SLSA v1 provenance predicate."""
     if not isinstance(predicate, dict):
@@ -123,7 +134,9 @@ class ReportBuilder:
         self._last_time: int | None = None
         self._types: Counter[str] = Counter()
         self._decisions_by_month: dict[str, Counter[str]] = {}
-        self._subjects: dict[bytes, _Subject] = {}
+        self._subjects: SpillMap[bytes, _Subject] = SpillMap(
+            SpillStore(), bytes, encode=_subject_encode, decode=_subject_decode
+        )
         self._findings = 0
         self._findings_listed: list[Finding] = []
 
@@ -164,6 +177,7 @@ class ReportBuilder:
             s.consent |= consent
             s.sensitive_declared |= "sensitive" in p
             s.sensitive_flagged |= bool(p.get("sensitive"))
+            self._subjects[subject["sha256"]] = s  # written back (see SpillMap)
 
     # -- the report -------------------------------------------------------------------------
     def finish(self, state: LedgerState, integrity: dict[str, Any]) -> dict[str, Any]:
@@ -276,22 +290,24 @@ class _Report:
     # -- access requests and decisions ---------------------------------------------------------
     def access(self) -> Callable[[], dict[str, Any]]:
         s = self.s
-        decisions: dict[int, list[dict[str, Any]]] = {}
-        for di in sorted(s.decisions):
+        # request -> (its first decision, its last decision) before the cutoff, as indexes: a
+        # bounded map of the state's own, since it grows with the requests decided
+        made_at = s.scratch_map(int)
+        for di, d in s.decisions.items():
             if di < self.cutoff:
-                d = s.decisions[di]
-                decisions.setdefault(d["request"], []).append(d)
+                first_last = made_at.get(d["request"])
+                made_at[d["request"]] = (di, di) if first_last is None else (first_last[0], di)
         total: Counter[str] = Counter()
         tables: dict[str, dict[str, Counter[str]]] = {"by_tier": {}, "by_region": {}}
         reasons: Counter[str] = Counter()
         latencies: list[int] = []
         negative = 0
-        for ri in sorted(s.requests):
-            r = s.requests[ri]
+        for ri, r in s.requests.items():
             if not self.inw(ri, r["received"]):
                 continue
             self.count_month("requests", r["received"])
-            made = decisions.get(ri, [])
+            first_last = made_at.get(ri)
+            made = [] if first_last is None else [s.decisions[i] for i in first_last]
             outcome = made[-1]["decision"] if made else "pending"
             outcome = "approved" if outcome == "approved_with_conditions" else outcome
             total[outcome] += 1
@@ -361,8 +377,7 @@ class _Report:
         targets: Counter[str] = Counter()
         review: Counter[str] = Counter()
         resolve: list[int] = []
-        for ai in sorted(s.appeals):
-            a = s.appeals[ai]
+        for ai, a in s.appeals.items():
             if not self.inw(ai, a["filed"]):
                 continue
             self.count_month("appeals", a["filed"])
@@ -403,7 +418,7 @@ class _Report:
         status: Counter[str] = Counter()
         tiers: Counter[str] = Counter()
         purposes: Counter[str] = Counter()
-        for g in sorted(s.grants.values(), key=lambda g: g.index):
+        for g in s.grants.values():  # by digest: only counts come out of this loop
             if g.index >= self.cutoff:
                 continue
             if self.inw(g.index, g.time):
@@ -442,8 +457,7 @@ class _Report:
         measures = ("entries", "direct_tokens", "cascaded_tokens")
         tables = {kind: {m: Counter[str]() for m in measures} for kind in ("revoked", "suspended")}
         cascading: Counter[str] = Counter()
-        for wi in sorted(s.withdrawal_info):
-            w = s.withdrawal_info[wi]
+        for wi, w in s.withdrawal_info.items():
             if not self.inw(wi, w.time):
                 continue
             self.count_month("revocations" if w.kind == "revoked" else "suspensions", w.time)
@@ -485,8 +499,7 @@ class _Report:
         times: dict[str, list[int]] = {"acknowledge": [], "mitigate": [], "close": []}
         ages: Counter[str] = Counter()
         summaries = []
-        for ii in sorted(s.incidents):
-            inc = s.incidents[ii]
+        for ii, inc in s.incidents.items():
             if ii >= self.cutoff:
                 continue
             closed = inc.closed if self.before_end(inc.closed) else None
@@ -562,14 +575,15 @@ class _Report:
     # -- provenance ----------------------------------------------------------------------------
     def provenance(self) -> Callable[[], dict[str, Any]]:
         subjects = self.b._subjects
-        datasets = {d for d, s in subjects.items() if not s.model}
         counts: Counter[str] = Counter()
-        models = 0
+        models = datasets = 0
         for s in subjects.values():
             if not s.model:
+                datasets += 1
                 continue
             models += 1
-            linked = [subjects[d] for d in sorted(s.inputs & datasets)]
+            inputs = (subjects.get(d) for d in sorted(s.inputs))
+            linked = [x for x in inputs if x is not None and not x.model]
             counts["dataset_attestations"] += bool(linked)
             counts["consent_basis_declared"] += s.consent or any(x.consent for x in linked)
             declared = s.sensitive_declared or any(x.sensitive_declared for x in linked)
@@ -591,7 +605,7 @@ class _Report:
             )
 
         def out() -> dict[str, Any]:
-            result: dict[str, Any] = {"model_versions": models, "datasets": len(datasets)}
+            result: dict[str, Any] = {"model_versions": models, "datasets": datasets}
             for key in keys:
                 result[key] = {
                     **self.out_group(f"provenance.{key}", ("yes", "no")),
@@ -652,18 +666,19 @@ class _Report:
     # -- terms ---------------------------------------------------------------------------------
     def terms(self) -> dict[str, Any]:
         in_force = self.s.terms_in_force(self.as_of)
-        documents = []
+        by_id: dict[str, list[dict[str, Any]]] = {}  # the report lists every version anyway
         material = honoured = 0
-        for tid in sorted(self.s.terms):
-            versions = [v for v in self.s.terms[tid] if v["index"] < self.cutoff]
-            by_version = {v["version"]: v for v in versions}
-            rows = []
-            for v in versions:
+        for v in self.s.terms_versions.values():  # in index order
+            if v["index"] < self.cutoff:
+                tid = v["id"]
+                rows = by_id.setdefault(tid, [])
                 given = v["effective"] - v["published"]
                 required: int | None = None
                 ok: bool | None = None
                 if v["change"] == "material":
-                    old = by_version.get(v.get("supersedes", ""))
+                    old = self.s.terms_version(tid, v.get("supersedes", ""))
+                    if old is not None and old["index"] >= self.cutoff:
+                        old = None
                     required = max(v["notice_days"], old["notice_days"] if old else 0)
                     ok = given >= required * DAY
                     material += 1
@@ -685,8 +700,7 @@ class _Report:
                         "sha256": v["sha256"].hex(),
                     }
                 )
-            if rows:
-                documents.append({"id": tid, "versions": rows})
+        documents = [{"id": tid, "versions": rows} for tid, rows in sorted(by_id.items())]
         return {
             "documents": documents,
             "material_changes": material,

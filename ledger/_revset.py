@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from keys import b64std_decode, b64std_encode
 from keys.errors import MalformedError, ProofMismatchError, RevokedError
 
-from ._merkle import EMPTY_ROOT, HASH_SIZE, node_hash, verify_inclusion
+from ._merkle import EMPTY_ROOT, HASH_SIZE, Frontier, node_hash, verify_inclusion
 
 __all__ = [
     "ABSENCE_PROOF_HEADER",
@@ -46,6 +46,7 @@ __all__ = [
     "parse_revset_extension",
     "prove_absent",
     "prove_present",
+    "revset_commitment",
     "revset_leaf_hash",
     "revset_root",
     "verify_absent",
@@ -165,6 +166,19 @@ class RevokedSet:
         if i >= len(self.digests) or self.digests[i] != digest:
             raise MalformedError("revoked set: the digest is not a member")
         return MembershipProof(self.size, self._neighbour(i))
+
+
+def revset_commitment(sorted_digests: Iterable[bytes]) -> tuple[int, bytes]:
+    """(size, root) of the set given as sorted, distinct 32-byte digests, streamed: memory is
+    O(log n), not the O(n) tree a ``RevokedSet`` keeps for its proofs (refuses the same)."""
+    frontier = Frontier(0, [])
+    last: bytes | None = None
+    for d in sorted_digests:
+        if last is not None and not last < d:
+            raise MalformedError("revoked set: digests must be sorted and distinct")
+        frontier.append(revset_leaf_hash(d))
+        last = d
+    return frontier.size, frontier.root()
 
 
 def revset_root(sorted_digests: Sequence[bytes]) -> bytes:

@@ -4,19 +4,31 @@ The appender and the auditor use the same ``LedgerState.apply``: the appender re
 that yields findings, the auditor reports them. ``apply`` takes what the record layer has already
 checked (the entry's signature verified under ``author``) and checks everything semantic: the
 schema, the author's role at the record's integration time, cross-references, and state
-transitions. Memory grows with the number of keys, grants, open requests and incidents, never
-with the number of records scanned.
+transitions.
+
+Memory is bounded (ADR 0006): every per-entity map (grants, their children and licensee
+commitments, holder key ids, requests, decisions, appeals, withdrawals, incidents,
+attestations, terms versions, the revoked set's counters) is a ``SpillMap``; together they
+keep a fixed number of entries in memory (a budget) and spill the rest to a private temporary
+SQLite database (opened only when they first outgrow the budget, deleted on ``close``, when
+the state is dropped, or with the process). The record types are one byte per record
+(``TypeIndex``), and the registered keys stay in memory (they are few). Withdrawals are held
+once, in ``withdrawal_info``; a grant refers to its withdrawals by record index. Every map
+iterates in ascending key order, so the state reads the same whether or not it spilled.
 """
 
 from __future__ import annotations
 
+import json
+import marshal
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from keys import jwk_thumbprint
 
 from ._entry_types import AUTHOR_ROLES, ENTRY_TYPES, entry_problems
+from ._spill import SpillMap, SpillStore, TypeIndex
 
 __all__ = ["Finding", "Grant", "Incident", "KeyInfo", "LedgerState", "TokenStatus"]
 
@@ -92,7 +104,7 @@ class Grant:
     parent: bytes | None
     author: bytes
     holder: bytes
-    withdrawals: list[Withdrawal] = field(default_factory=list)
+    withdrawals: list[int] = field(default_factory=list)  # indexes of revoke/suspend records
     request: int | None = None  # the access request this grant answers, if named
     time: int = 0  # integration time of the grant record
 
@@ -121,35 +133,103 @@ class Incident:
     revocations: list[int] = field(default_factory=list)
 
 
-class LedgerState:
-    """State derived from the ledger so far. ``log_key`` is the log's own key (role ``log``)."""
+def _codec(cls: type[Any]) -> tuple[Callable[[Any], bytes], Callable[[bytes], Any]]:
+    """A compact spill codec for one of the dataclasses above: its fields as a marshal tuple
+    (``dataclasses.astuple`` would deep-copy every field, several times slower)."""
+    names = tuple(f.name for f in fields(cls))
 
-    def __init__(self, log_key: bytes) -> None:
+    def encode(obj: Any) -> bytes:
+        return marshal.dumps(tuple(getattr(obj, n) for n in names))
+
+    def decode(raw: bytes) -> Any:
+        return cls(*marshal.loads(raw))  # noqa: S302 (bytes this process spilled itself)
+
+    return encode, decode
+
+
+def _grant_encode(g: Grant) -> bytes:  # astuple would copy the list field; this is faster
+    fields = (g.index, g.digest, g.licensee, g.tier, g.not_before, g.not_after, g.parent)
+    return marshal.dumps((*fields, g.author, g.holder, g.withdrawals, g.request, g.time))
+
+
+def _grant_decode(raw: bytes) -> Grant:
+    return Grant(*marshal.loads(raw))  # noqa: S302 (bytes this process spilled itself)
+
+
+def _terms_key(tid: str, version: str) -> str:
+    return json.dumps([tid, version])
+
+
+class LedgerState:
+    """State derived from the ledger so far. ``log_key`` is the log's own key (role ``log``).
+
+    ``budget``: entries all its maps together keep in memory before they spill (default
+    ``DEFAULT_BUDGET`` of ``_spill``, see ``SpillMap``).
+    """
+
+    def __init__(self, log_key: bytes, *, budget: int | None = None) -> None:
+        store = SpillStore(budget)
+
+        def smap(key_type: type, codec: Any = None) -> Any:
+            if codec is None:
+                return SpillMap(store, key_type)
+            return SpillMap(store, key_type, encode=codec[0], decode=codec[1])
+
         self.keys: dict[bytes, KeyInfo] = {log_key: KeyInfo("log", "log", -1)}
-        self.kids: dict[str, bytes] = {jwk_thumbprint(log_key): log_key}  # key id -> raw key
-        self.types: dict[int, str] = {}  # record index -> entry type, for cross-references
-        self.grants: dict[bytes, Grant] = {}
-        self.children: dict[bytes, list[bytes]] = {}
-        self.by_licensee: dict[bytes, list[bytes]] = {}
-        self.terms: dict[str, list[dict[str, Any]]] = {}
-        self.terms_versions: dict[str, set[str]] = {}  # terms id -> versions published
-        self.requests: dict[int, dict[str, Any]] = {}
-        self.decisions: dict[int, dict[str, Any]] = {}
-        self.appeals: dict[int, dict[str, Any]] = {}
-        self.withdrawals: dict[int, list[bytes]] = {}  # revoke/suspend index -> affected digests
-        self.withdrawal_info: dict[int, Withdrawal] = {}  # revoke/suspend index -> what it says
-        self.incidents: dict[int, Incident] = {}
-        self.attestations: dict[bytes, list[int]] = {}  # subject digest -> attest indexes
-        self.unlifted: dict[bytes, int] = {}  # digest -> withdrawals of it no reinstate lifted
+        self.kids: SpillMap[str, bytes] = smap(str)  # key id -> raw key
+        self.kids[jwk_thumbprint(log_key)] = log_key
+        self.types = TypeIndex(sorted(ENTRY_TYPES))  # record index -> entry type
+        self.grants: SpillMap[bytes, Grant] = smap(bytes, (_grant_encode, _grant_decode))
+        self.children: SpillMap[bytes, list[bytes]] = smap(bytes)
+        self.by_licensee: SpillMap[bytes, list[bytes]] = smap(bytes)
+        self.terms_versions: SpillMap[int, dict[str, Any]] = smap(int)  # publish index -> it
+        self.terms_index: SpillMap[str, int] = smap(str)  # _terms_key(id, version) -> index
+        self.terms_ids: dict[str, int] = {}  # terms id -> number of versions published
+        self.requests: SpillMap[int, dict[str, Any]] = smap(int)
+        self.decisions: SpillMap[int, dict[str, Any]] = smap(int)
+        self.appeals: SpillMap[int, dict[str, Any]] = smap(int)
+        # revoke/suspend index -> affected digests, and what it says
+        self.withdrawals: SpillMap[int, list[bytes]] = smap(int)
+        self.withdrawal_info: SpillMap[int, Withdrawal] = smap(int, _codec(Withdrawal))
+        self.incidents: SpillMap[int, Incident] = smap(int, _codec(Incident))
+        self.attestations: SpillMap[bytes, list[int]] = smap(bytes)  # subject -> attest indexes
+        # digest -> withdrawals of it that no reinstate lifted
+        self.unlifted: SpillMap[bytes, int] = smap(bytes)
         self.revset_version = 0  # bumped whenever ``unlifted`` changes
         self.size = 0
         self.last_time = 0  # integration time of the last record applied
+
+    # -- lifetime ---------------------------------------------------------------------------
+    @property
+    def spilled(self) -> bool:
+        """Whether the maps outgrew their budget (and so the temporary database exists)."""
+        return self.grants.store.opened
+
+    def scratch_map(self, key_type: type) -> SpillMap[Any, Any]:
+        """A fresh bounded map in this state's store, within its budget (for readers of the
+        state that need a map of their own, such as the report)."""
+        return SpillMap(self.grants.store, key_type)
+
+    def close(self) -> None:
+        """Delete the temporary database, if one was opened; the state is unusable after."""
+        self.grants.store.close()
+
+    def __enter__(self) -> LedgerState:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def withdrawals_of(self, digest: bytes) -> list[Withdrawal]:
+        """The withdrawals recorded against one granted token (its own, not inherited)."""
+        g = self.grants.get(digest)
+        return [] if g is None else [self.withdrawal_info[i] for i in g.withdrawals]
 
     # -- entry point ------------------------------------------------------------------------
     def author_key(self, kid: str, payload: Any) -> bytes | None:
         """The raw key an entry's ``kid`` names: a key registered on the ledger, a grant's
         holder key, or a one-time ``signer`` key carried in the payload. None when unknown."""
-        raw = self.kids.get(kid)
+        raw: bytes | None = self.kids.get(kid)
         if raw is None and isinstance(payload, dict):
             signer = payload.get("signer")
             if isinstance(signer, bytes) and len(signer) == 32 and jwk_thumbprint(signer) == kid:
@@ -242,28 +322,30 @@ class LedgerState:
 
     # -- terms ------------------------------------------------------------------------------
     def _check_terms_publish(self, p: dict[str, Any]) -> Iterator[str]:
-        versions = self.terms_versions.get(p["id"], ())
-        if p["version"] in versions:
+        if _terms_key(p["id"], p["version"]) in self.terms_index:
             yield f"terms {p['id']} version {p['version']} already published"
-        if "supersedes" in p and p["supersedes"] not in versions:
+        if "supersedes" in p and _terms_key(p["id"], p["supersedes"]) not in self.terms_index:
             yield f"supersedes unknown version {p['supersedes']}"
 
     def _do_terms_publish(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
-        self.terms.setdefault(p["id"], []).append({**p, "index": index, "published": time})
-        self.terms_versions.setdefault(p["id"], set()).add(p["version"])
+        self.terms_versions[index] = {**p, "index": index, "published": time}
+        self.terms_index[_terms_key(p["id"], p["version"])] = index
+        self.terms_ids[p["id"]] = self.terms_ids.get(p["id"], 0) + 1
+
+    def terms_version(self, tid: str, version: str) -> dict[str, Any] | None:
+        """One published version of a terms document, or None."""
+        index = self.terms_index.get(_terms_key(tid, version))
+        return None if index is None else self.terms_versions[index]
 
     def terms_in_force(self, t: int) -> dict[str, dict[str, Any]]:
         """Per terms id, the latest version effective at t and not sunset."""
-        out = {}
-        for tid, versions in self.terms.items():
-            live = [
-                v
-                for v in versions
-                if v["effective"] <= t and ("sunset" not in v or t < v["sunset"])
-            ]
-            if live:
-                out[tid] = max(live, key=lambda v: (v["effective"], v["index"]))
-        return out
+        out: dict[str, dict[str, Any]] = {}
+        for v in self.terms_versions.values():  # in index order: a tie on effective goes later
+            if v["effective"] <= t and ("sunset" not in v or t < v["sunset"]):
+                best = out.get(v["id"])
+                if best is None or v["effective"] >= best["effective"]:
+                    out[v["id"]] = v
+        return dict(sorted(out.items()))
 
     # -- access and appeals -----------------------------------------------------------------
     def _ref(self, p: dict[str, Any], member: str, *types: str) -> Iterator[str]:
@@ -282,7 +364,9 @@ class LedgerState:
 
     def _do_access_decision(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         self.decisions[index] = {**p, "index": index}
-        self.requests[p["request"]]["decision"] = index
+        request = self.requests[p["request"]]
+        request["decision"] = index
+        self.requests[p["request"]] = request  # written back (see SpillMap)
 
     def _check_appeal_file(self, p: dict[str, Any]) -> Iterator[str]:
         yield from self._ref(p, "target", "access.decision", "revoke", "suspend")
@@ -297,12 +381,14 @@ class LedgerState:
             yield f"appeal {p['appeal']} is already decided"
 
     def _do_appeal_decide(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
-        self.appeals[p["appeal"]].update(
+        appeal = self.appeals[p["appeal"]]
+        appeal.update(
             outcome=p["outcome"],
             decided=p["decided_at"],
             independent=p["independent"],
             decided_index=index,
         )
+        self.appeals[p["appeal"]] = appeal
 
     # -- grants -----------------------------------------------------------------------------
     def _check_grant(self, p: dict[str, Any]) -> Iterator[str]:
@@ -335,13 +421,18 @@ class LedgerState:
         )
         self.kids.setdefault(jwk_thumbprint(p["holder"]), p["holder"])
         if p.get("parent") is not None:
-            self.children.setdefault(p["parent"], []).append(d)
-        self.by_licensee.setdefault(p["licensee"], []).append(d)
+            siblings = self.children.setdefault(p["parent"], [])
+            siblings.append(d)
+            self.children[p["parent"]] = siblings
+        same = self.by_licensee.setdefault(p["licensee"], [])
+        same.append(d)
+        self.by_licensee[p["licensee"]] = same
 
     # -- revocation, suspension, reinstatement ----------------------------------------------
     def _targets(self, p: dict[str, Any]) -> list[bytes]:
         out = list(p.get("tokens", []))
-        out += [d for d in self.by_licensee.get(p.get("licensee", b""), []) if d not in out]
+        if "licensee" in p:
+            out += [d for d in self.by_licensee.get(p["licensee"], []) if d not in out]
         return out
 
     def _check_targets(self, p: dict[str, Any]) -> Iterator[str]:
@@ -362,7 +453,9 @@ class LedgerState:
         w = Withdrawal(kind, index, p["reason"], p["effective"], p["cascade"], p.get("until"), time)
         targets = self._targets(p)
         for d in targets:
-            self.grants[d].withdrawals.append(w)
+            g = self.grants[d]
+            g.withdrawals.append(index)
+            self.grants[d] = g
             self.unlifted[d] = self.unlifted.get(d, 0) + 1
         self.revset_version += 1
         self.withdrawals[index] = targets
@@ -377,7 +470,8 @@ class LedgerState:
     def _do_reinstate(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         at = p["effective"]
         for d in self._targets(p):
-            for w in self.grants[d].withdrawals:
+            for wi in self.grants[d].withdrawals:
+                w = self.withdrawal_info[wi]
                 lifts = w.effective <= at and (w.until is None or w.until > at)
                 if w.in_set and (lifts or (w.until is not None and w.until <= at)):
                     w.in_set = False  # out of the revoked set for every digest it targets
@@ -385,6 +479,7 @@ class LedgerState:
                         self._unlift(t)
                 if lifts:
                     w.until, w.lifted_by = at, index
+                self.withdrawal_info[wi] = w  # written back (see SpillMap)
 
     def _unlift(self, d: bytes) -> None:
         self.revset_version += 1
@@ -394,12 +489,16 @@ class LedgerState:
         else:
             del self.unlifted[d]
 
+    def iter_revoked(self) -> Iterator[bytes]:
+        """``revoked_digests()`` streamed (from the spill, when the state spilled)."""
+        return self.unlifted.keys()
+
     def revoked_digests(self) -> list[bytes]:
         """The revoked set of SPEC 12.1 as of the records applied so far, sorted: every digest
         a revoke or suspend record targeted (listed, or granted under its licensee commitment
         by then) whose withdrawal no later reinstate record lifted (or, for a suspension that
         had already ended by its own ``until``, covered)."""
-        return sorted(self.unlifted)
+        return list(self.unlifted)  # SpillMap iterates in ascending key order
 
     def status(self, digest: bytes, t: int) -> TokenStatus:
         """A token's status at time t: its own withdrawals, then cascading ones from ancestors."""
@@ -409,7 +508,8 @@ class LedgerState:
         node: Grant | None = g
         own = True
         while node is not None:
-            live = [w for w in node.withdrawals if w.live(t) and (own or w.cascade)]
+            ws = [self.withdrawal_info[i] for i in node.withdrawals]
+            live = [w for w in ws if w.live(t) and (own or w.cascade)]
             for kind in ("revoked", "suspended"):
                 hits = [w.index for w in live if w.kind == kind]
                 if hits:
@@ -429,7 +529,8 @@ class LedgerState:
         node: Grant | None = g
         own = True
         while node is not None:
-            live = [w for w in node.withdrawals if w.live_as_of(t, before) and (own or w.cascade)]
+            ws = [self.withdrawal_info[i] for i in node.withdrawals]
+            live = [w for w in ws if w.live_as_of(t, before) and (own or w.cascade)]
             for kind in ("revoked", "suspended"):
                 hits = sorted(w.index for w in live if w.kind == kind)
                 if hits:
@@ -458,7 +559,9 @@ class LedgerState:
 
     def _do_attest(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         for subject in p["subjects"]:
-            self.attestations.setdefault(subject["sha256"], []).append(index)
+            seen = self.attestations.setdefault(subject["sha256"], [])
+            seen.append(index)
+            self.attestations[subject["sha256"]] = seen
 
     # -- incidents --------------------------------------------------------------------------
     def _check_incident_report(self, p: dict[str, Any]) -> Iterator[str]:
@@ -488,14 +591,18 @@ class LedgerState:
     def _do_incident_ack(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         inc = self.incidents[p["incident"]]
         inc.acked = inc.acked if inc.acked is not None else time
+        self.incidents[p["incident"]] = inc  # written back (see SpillMap)
 
     def _do_incident_update(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         if "severity" in p:
-            self.incidents[p["incident"]].severity = p["severity"]
+            inc = self.incidents[p["incident"]]
+            inc.severity = p["severity"]
+            self.incidents[p["incident"]] = inc
 
     def _do_incident_respond(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         inc = self.incidents[p["incident"]]
         inc.responded = inc.responded if inc.responded is not None else time
+        self.incidents[p["incident"]] = inc
 
     def _do_incident_remediate(
         self, index: int, time: int, p: dict[str, Any], author: bytes
@@ -503,10 +610,12 @@ class LedgerState:
         inc = self.incidents[p["incident"]]
         inc.remediated = inc.remediated if inc.remediated is not None else time
         inc.revocations.extend(p.get("revocations", []))
+        self.incidents[p["incident"]] = inc
 
     def _do_incident_close(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         inc = self.incidents[p["incident"]]
         inc.closed, inc.outcome, inc.summary = time, p["outcome"], p["summary"]
+        self.incidents[p["incident"]] = inc
 
     def open_incidents(self) -> list[Incident]:
         return [i for i in self.incidents.values() if i.closed is None]

@@ -72,6 +72,7 @@ PAGE_CACHE_KIB = 64 * 1024  # SQLite page cache per connection (proof reads hit 
 # records, ~30% on a cold handle). Writes still go through the WAL with pwrite; the file is
 # never truncated (append-only, no VACUUM), which is what makes a mapped read safe.
 MMAP_BYTES = 1 << 40
+_STREAM_CACHE_KIB = 2048  # page cache of a handle set up by stream_reads
 _PAGE = 1024
 _CACHE_NODES = 1 << 17
 _CACHE_MIN_LEVEL = 4
@@ -406,6 +407,14 @@ class Ledger:
             for idx, data in rows:
                 yield int(idx), bytes(data)
             i = hi
+
+    def stream_reads(self) -> None:
+        """Set this handle up for one sequential pass over the records (the audit): no memory
+        map and a small page cache. Pages read through the map stay resident (they count in
+        the process's memory, up to the whole file); read with pread they do not, so the
+        pass's memory stays flat in the size of the ledger (ADR 0006)."""
+        self._conn.execute("PRAGMA mmap_size = 0")
+        self._conn.execute(f"PRAGMA cache_size = -{_STREAM_CACHE_KIB}")
 
     def iter_raw(self, start: int = 0) -> Iterator[tuple[int, bytes]]:
         """Every stored (index, bytes) row in index order, gaps and all: for the auditor, who

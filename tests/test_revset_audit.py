@@ -48,7 +48,7 @@ def test_each_checkpoint_commits_to_the_set_as_of_its_size(tmp_path):
     # live withdrawal (as of the last record's time); a non-member is not
     state = s.led.state_at(s.led.size)
     for d in (root, child, grand):
-        own = [w for w in state.grants[d].withdrawals if w.lifted_by is None]
+        own = [w for w in state.withdrawals_of(d) if w.lifted_by is None]
         assert (d in state.revoked_digests()) == bool(own)
     assert state.status(child, s.t).status == "revoked"  # cascades from the root, not a member
     assert grand not in state.revoked_digests()
@@ -131,6 +131,6 @@ def test_random_withdrawals_keep_the_set_equal_to_live_own_withdrawals(tmp_path)
         s.append(kind, payload, ISSUER)
         s.led.checkpoint(LOG)
         state = s.led.state_at(s.led.size)
-        live = {d for d in digests if any(w.live(s.t) for w in state.grants[d].withdrawals)}
+        live = {d for d in digests if any(w.live(s.t) for w in state.withdrawals_of(d))}
         assert set(state.revoked_digests()) == live
     assert replay(s.led).clean
