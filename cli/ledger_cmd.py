@@ -7,6 +7,7 @@ Each command opens the ledger (``--db``, default ``ledger.db`` in the current di
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,17 @@ def append_cmd(
     emit(info, as_json=as_json, text=f"appended {a.index} {a.leaf_hash.hex()}")
 
 
+def _witness_key_option(*, required: bool) -> Callable[[Any], Any]:
+    return click.option(
+        "--witness-key",
+        "witness_keys",
+        multiple=True,
+        required=required,
+        metavar="VKEY",
+        help="Trusted witness verifier key (type 0x04), inline or a file (repeatable).",
+    )
+
+
 @ledger_group.command("checkpoint")
 @click.option("--key", "key_name", metavar="LOGKEY", help="Log key (default: the one from init).")
 @click.option(
@@ -140,13 +152,7 @@ def append_cmd(
     metavar="URL",
     help="Witness submission prefix to ask for a cosignature (repeatable).",
 )
-@click.option(
-    "--witness-key",
-    "witness_keys",
-    multiple=True,
-    metavar="VKEY",
-    help="Trusted witness verifier key (type 0x04), inline or a file (repeatable).",
-)
+@_witness_key_option(required=False)
 @click.option(
     "--quorum",
     type=click.IntRange(min=1),
@@ -213,14 +219,7 @@ def checkpoint_cmd(
     metavar="FILE",
     type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
 )
-@click.option(
-    "--witness-key",
-    "witness_keys",
-    multiple=True,
-    required=True,
-    metavar="VKEY",
-    help="Trusted witness verifier key (type 0x04), inline or a file (repeatable).",
-)
+@_witness_key_option(required=True)
 @click.option(
     "--size",
     type=click.IntRange(min=1),

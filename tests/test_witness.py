@@ -355,29 +355,21 @@ def run(runner, *args, code=0):
     return res
 
 
-def test_cli_init_cosign_show(tmp_path):
-    runner = CliRunner()
+def init_cli_witness(runner, tmp_path):
+    """A key 'w1' in a fresh keyring and 'lic witness init' for the test log: (keyring, witness
+    state file, init's JSON output)."""
     ring = tmp_path / "ring"
     run(runner, "keys", "new", "w1", "--keyring", ring)
-    log = Log(tmp_path / "l.db")
     db = tmp_path / "w.db"
-    res = run(
-        runner,
-        "witness",
-        "init",
-        "--key",
-        "w1",
-        "--name",
-        "witness.example/w1",
-        "--log",
-        f"{ORIGIN}={LOG.vkey}",
-        "--db",
-        db,
-        "--keyring",
-        ring,
-        "--json",
-    )
-    info = json.loads(res.output)
+    res = run(runner, "witness", "init", "--key", "w1", "--name", "witness.example/w1",
+              "--log", f"{ORIGIN}={LOG.vkey}", "--db", db, "--keyring", ring, "--json")  # fmt: skip
+    return ring, db, json.loads(res.output)
+
+
+def test_cli_init_cosign_show(tmp_path):
+    runner = CliRunner()
+    ring, db, info = init_cli_witness(runner, tmp_path)
+    log = Log(tmp_path / "l.db")
     wv = CosignatureV1Verifier.from_vkey(info["vkey"])
     assert info["logs"] == [ORIGIN] and wv.name == "witness.example/w1"
     cp3 = log.grow(3)
@@ -690,27 +682,9 @@ def test_export_carries_cosignatures_and_import_stores_them_as_they_were(tmp_pat
 
 def test_cli_stores_an_offline_cosignature_with_its_checkpoint(tmp_path):
     runner = CliRunner()
-    ring = tmp_path / "ring"
-    run(runner, "keys", "new", "w1", "--keyring", ring)
+    ring, wdb, info = init_cli_witness(runner, tmp_path)
+    vkey = info["vkey"]
     log = Log(tmp_path / "l.db")
-    wdb = tmp_path / "w.db"
-    res = run(
-        runner,
-        "witness",
-        "init",
-        "--key",
-        "w1",
-        "--name",
-        "witness.example/w1",
-        "--log",
-        f"{ORIGIN}={LOG.vkey}",
-        "--db",
-        wdb,
-        "--keyring",
-        ring,
-        "--json",
-    )
-    vkey = json.loads(res.output)["vkey"]
     cp3 = log.grow(3)
     log.led.close()
     (tmp_path / "cp3").write_bytes(cp3.note)
