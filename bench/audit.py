@@ -21,9 +21,16 @@ Measured 2026-11-27, quiet 2-core machine, sodium backend, `--full` (see ADR 000
                                           2026-11-27 on a shared machine, same ledgers
                                           (--full's generator, seed 7); CPU of the audit at
                                           10^5 +9.5% to +15% against the unbounded state
+    bounded state, quiet machine, --full  0.35 of the floor at 10^5; CPU per record 185 us, of
+    (07:14-07:30 UTC)                     which 70 us one raw verification; peak memory
+                                          90.3 MB at 10^5, 103.5 MB at 10^6 (x1.15)
 
-The ratio target is not met. A ratio of 0.8 leaves about 17 us of CPU per record for everything
-but the signature check; the replay needs about 40 us in one process, more on both cores.
+The ratio target is not met, and bench/replay_floor.py shows it cannot be in CPython with
+these libraries: a ratio of 0.8 leaves about 17 us of CPU per record for everything but the
+signature check, and the strict decoding and schema check alone take about 31 us (ADR 0005).
+The bounded state made the replay slower (on both cores the main process's CPU per record went
+from about 65 to about 85 us: the maps' bookkeeping, the spill, and reads without the memory
+map, all slower still while the other core verifies): the price of flat memory, ADR 0006.
 """
 
 from __future__ import annotations
