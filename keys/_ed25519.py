@@ -129,7 +129,7 @@ DEFAULT_BACKEND = _env_backend if _env_backend in BACKENDS else BACKENDS[-1]
 
 def check_signature_encoding(signature: bytes) -> None:
     """Length 64, S < L, R not of small order. Raises InvalidSignatureError."""
-    if len(signature) != 64 or _s_not_below_l(signature) or signature[:32] in SMALL_ORDER_ENCODINGS:
+    if not _encoding_ok(signature):
         raise InvalidSignatureError("invalid signature")
 
 
@@ -141,15 +141,11 @@ def _s_not_below_l(signature: bytes) -> bool:
 
 
 def _encoding_ok(signature: bytes) -> bool:
-    """= check_signature_encoding, inline (this runs once per token): length 64, S < L (by its
-    top byte unless that is 0x10, see _s_not_below_l), R not of small order."""
-    return not (
-        len(signature) != 64
-        or (
-            signature[63] >= 0x10
-            and (signature[63] > 0x10 or int.from_bytes(signature[32:], "little") >= _L)
-        )
-        or signature[:32] in SMALL_ORDER_ENCODINGS
+    """Length 64, S < L, R not of small order (``PublicKey.verify`` has it inline)."""
+    return (
+        len(signature) == 64
+        and not _s_not_below_l(signature)
+        and signature[:32] not in SMALL_ORDER_ENCODINGS
     )
 
 
