@@ -28,9 +28,8 @@ Measured 2026-11-27, quiet 2-core machine, sodium backend, `--full` (see ADR 000
 The ratio target is not met, and bench/replay_floor.py shows it cannot be in CPython with
 these libraries: a ratio of 0.8 leaves about 17 us of CPU per record for everything but the
 signature check, and the strict decoding and schema check alone take about 31 us (ADR 0005).
-The bounded state made the replay slower (on both cores the main process's CPU per record went
-from about 65 to about 85 us: the maps' bookkeeping, the spill, and reads without the memory
-map, all slower still while the other core verifies): the price of flat memory, ADR 0006.
+The bounded state made the replay about 10% slower (paired runs on one 10^5 ledger: 0.41-0.46
+before, 0.36-0.42 after): the price of flat memory, ADR 0006.
 """
 
 from __future__ import annotations
