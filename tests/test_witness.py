@@ -694,68 +694,28 @@ def test_cli_stores_an_offline_cosignature_with_its_checkpoint(tmp_path):
     (tmp_path / "line").write_text(res.output)
     db = tmp_path / "l.db"
 
+    def add(lines_file, key, *more, code=0):
+        return run(runner, "ledger", "add-cosignature", lines_file, "--witness-key", key,
+                   "--db", db, *more, code=code)  # fmt: skip
+
     other = CosignatureV1Verifier("witness.example/w9", WITNESS_KEYS[0].public_key).vkey
-    res = run(
-        runner,
-        "ledger",
-        "add-cosignature",
-        tmp_path / "line",
-        "--witness-key",
-        other,
-        "--db",
-        db,
-        "--json",
-        code=1,
-    )
+    res = add(tmp_path / "line", other, "--json", code=1)
     assert "witness.example/w1" in res.output  # the line not by a given key is named
     (tmp_path / "junk").write_text("not a signature line\n")
-    run(
-        runner,
-        "ledger",
-        "add-cosignature",
-        tmp_path / "junk",
-        "--witness-key",
-        vkey,
-        "--db",
-        db,
-        code=2,
-    )
+    add(tmp_path / "junk", vkey, code=2)
     # no checkpoint at size 2
-    run(
-        runner,
-        "ledger",
-        "add-cosignature",
-        tmp_path / "line",
-        "--witness-key",
-        vkey,
-        "--size",
-        2,
-        "--db",
-        db,
-        code=2,
-    )
+    add(tmp_path / "line", vkey, "--size", 2, code=2)
     line = (tmp_path / "line").read_text()
     name, sig = line.rstrip("\n").rsplit(" ", 1)
     raw = bytearray(b64std_decode(sig))
     raw[-1] ^= 1  # by the given key, but not a valid signature over this checkpoint
     (tmp_path / "forged").write_text(f"{name} {b64std_encode(bytes(raw))}\n")
-    run(runner, "ledger", "add-cosignature", tmp_path / "forged", "--witness-key", vkey,
-        "--db", db, code=1)  # fmt: skip
+    add(tmp_path / "forged", vkey, code=1)
     with ledger.Ledger.open(db) as led:
         assert led.cosignatures(3) == []  # the refusals stored nothing
 
     (tmp_path / "vkey").write_text(vkey + "\n")
-    res = run(
-        runner,
-        "ledger",
-        "add-cosignature",
-        tmp_path / "line",
-        "--witness-key",
-        tmp_path / "vkey",
-        "--db",
-        db,
-        "--json",
-    )
+    res = add(tmp_path / "line", tmp_path / "vkey", "--json")
     out = json.loads(res.output)
     assert out["stored"] == 1 and out["cosigners"] == ["witness.example/w1"]
     assert out["note"] == cp3.note.decode() + (tmp_path / "line").read_text()
