@@ -2,8 +2,10 @@
 
 Every public key that enters the program goes through ``PublicKey.from_raw``, which refuses
 non-canonical encodings and points of small order (the ``cryptography`` package accepts both).
-Signatures are checked for length, S < L and a small-order R before the backend sees them, so
-the OpenSSL and libsodium backends give the same answer on every input.
+Signatures are checked for length, S < L and a small-order R before OpenSSL sees them (it
+accepts a small-order R); libsodium makes the last two checks itself, which is verified at
+import (``_sodium_checks_itself``), else it gets ours too. So the OpenSSL and libsodium
+backends give the same answer on every input.
 """
 
 from __future__ import annotations
@@ -111,6 +113,33 @@ if _sodium_open is not None:
         _sodium_lib_open = None
 
 
+def forgeries(seed: bytes = bytes(range(32))) -> tuple[bytes, bytes, tuple[bytes, bytes]]:
+    """(public key, a valid signature of the empty message, and two signatures of it that a
+    strict verifier refuses: the valid one with L added to S, the same scalar mod L; and one
+    whose R is the identity, a point of small order, with S = k*a: [S]B = R + [k]A holds, so
+    a verifier that does not refuse a small-order R accepts it, as OpenSSL does)."""
+    key = Ed25519PrivateKey.from_private_bytes(seed)
+    pub = key.public_key().public_bytes_raw()
+    sig = key.sign(b"")
+    s_plus_l = sig[:32] + (int.from_bytes(sig[32:], "little") + _L).to_bytes(32, "little")
+    h = hashlib.sha512(seed).digest()
+    a = (int.from_bytes(h[:32], "little") & ((1 << 254) - 8)) | (1 << 254)  # RFC 8032 5.1.5
+    r = (1).to_bytes(32, "little")  # the identity, (0, 1)
+    k = int.from_bytes(hashlib.sha512(r + pub).digest(), "little") % _L
+    return pub, sig, (s_plus_l, r + (k * a % _L).to_bytes(32, "little"))
+
+
+def _sodium_checks_itself() -> bool:
+    """Whether this libsodium refuses S >= L and a small-order R itself (builds without
+    ED25519_COMPAT do, as part of verification), tried on ``forgeries``: then the sodium
+    backend skips our copies of those checks."""
+    if _sodium_lib_open is None:
+        return False
+    pub, good, bad = forgeries()
+    opens = [not _sodium_lib_open(_sodium_null, _sodium_null, sig, 64, pub) for sig in (good, *bad)]
+    return opens == [True, False, False]
+
+
 def _sodium_check(sm: bytes, pk: bytes) -> bool:
     """PyNaCl's public call, where its libsodium binding cannot be reached directly."""
     try:
@@ -119,6 +148,8 @@ def _sodium_check(sm: bytes, pk: bytes) -> bool:
         return False
     return True
 
+
+_SODIUM_CHECKS_ITSELF = _sodium_checks_itself()
 
 BACKENDS: tuple[str, ...] = (
     ("cryptography", "sodium") if _sodium_open is not None else ("cryptography",)
@@ -153,7 +184,7 @@ def _sodium_valid(raw: bytes, signature: bytes, message: bytes) -> bool:
     """libsodium's verdict after our encoding checks. libsodium itself refuses a public key
     that is non-canonical, off the curve or of small order (sign bit ignored), which are the
     checks ``PublicKey`` makes at construction; ``verify_raw`` relies on that."""
-    if not _encoding_ok(signature):
+    if len(signature) != 64 or not (_SODIUM_CHECKS_ITSELF or _encoding_ok(signature)):
         return False
     if _sodium_lib_open is not None:
         return not _sodium_lib_open(
@@ -267,9 +298,22 @@ class PublicKey:
         return name, key
 
     # -- use ------------------------------------------------------------------------------
-    def verify(self, signature: bytes, message: bytes) -> None:
-        """Raise InvalidSignatureError unless ``signature`` is valid for ``message``."""
-        # = _encoding_ok and _sodium_valid, inline (this runs once per token)
+    def verify(self, signature: bytes, message: bytes, length: int | None = None) -> None:
+        """Raise InvalidSignatureError unless ``signature`` is valid for ``message``, or with
+        ``length`` for ``message[:length]``, which is not copied (a JWS signs the token up to
+        its last dot)."""
+        if length is None:
+            length = len(message)
+        elif type(length) is not int or not 0 <= length <= len(message):
+            raise InvalidSignatureError("invalid signature: no such message")
+        if self._sodium and _SODIUM_CHECKS_ITSELF:
+            # libsodium reads its smlen bytes of signature || message: the signature and the
+            # prefix; it refuses S >= L and a small-order R itself (checked at import)
+            if len(signature) != 64 or _sodium_lib_open(
+                _sodium_null, _sodium_null, signature + message, length + 64, self.raw
+            ):
+                raise InvalidSignatureError("invalid signature")
+            return
         if (
             len(signature) != 64
             or (
@@ -277,19 +321,19 @@ class PublicKey:
                 and (signature[63] > 0x10 or int.from_bytes(signature[32:], "little") >= _L)
             )
             or signature[:32] in SMALL_ORDER_ENCODINGS
-        ):
+        ):  # = not _encoding_ok(signature), inline (this runs once per token)
             raise InvalidSignatureError("invalid signature")
         if self._sodium:
             if _sodium_lib_open is not None:
                 if _sodium_lib_open(
-                    _sodium_null, _sodium_null, signature + message, len(message) + 64, self.raw
+                    _sodium_null, _sodium_null, signature + message, length + 64, self.raw
                 ):
                     raise InvalidSignatureError("invalid signature")
-            elif not _sodium_check(signature + message, self.raw):
+            elif not _sodium_check(signature + message[:length], self.raw):
                 raise InvalidSignatureError("invalid signature")
             return
         try:
-            self._crypto.verify(signature, message)
+            self._crypto.verify(signature, message if length == len(message) else message[:length])
         except InvalidSignature:
             raise InvalidSignatureError("invalid signature") from None
 

@@ -305,6 +305,55 @@ def test_backends_agree_on_every_small_order_r_encoding():
         assert _outcomes(r + sig[32:], msg) == [False] * len(BACKENDS)
 
 
+def test_a_small_order_r_forgery_that_openssl_accepts_is_refused_by_both_backends(
+    monkeypatch,
+):
+    """``forgeries``: R the identity and S = k*a satisfy the verification equation, so OpenSSL
+    (which does not refuse a small-order R) accepts the signature; and S + L is the same
+    scalar. Both backends refuse both, whether libsodium's own checks are relied on (as the
+    import-time probe found) or ours run before it."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from keys import _ed25519
+
+    pub, good, (s_plus_l, identity_r) = _ed25519.forgeries()
+    raw_openssl = Ed25519PublicKey.from_public_bytes(pub)
+    raw_openssl.verify(good, b"")
+    raw_openssl.verify(identity_r, b"")  # the forgery is real: plain OpenSSL takes it
+    with pytest.raises(InvalidSignature):
+        raw_openssl.verify(s_plus_l, b"")
+    assert _ed25519._SODIUM_CHECKS_ITSELF is ("sodium" in BACKENDS)
+    for relied_on in (True, False):
+        monkeypatch.setattr(_ed25519, "_SODIUM_CHECKS_ITSELF", relied_on and "sodium" in BACKENDS)
+        for backend in BACKENDS:
+            key = PublicKey(pub, backend=backend)
+            key.verify(good, b"")
+            assert _ed25519.verify_raw(pub, good, b"", backend)
+            for bad in (s_plus_l, identity_r):
+                with pytest.raises(InvalidSignatureError):
+                    key.verify(bad, b"")
+                with pytest.raises(InvalidSignatureError):
+                    key.verify(bad, b"tail", 0)
+                assert not _ed25519.verify_raw(pub, bad, b"", backend)
+
+
+def test_verify_with_a_length_checks_the_prefix_only():
+    """``verify(sig, data, n)`` is ``verify(sig, data[:n])`` on both backends; a length
+    outside the data is refused."""
+    msg = b"header.payload"
+    sig = _KEY.sign(msg)
+    for pub in _PUBS:
+        pub.verify(sig, msg + b".signature", len(msg))
+        pub.verify(sig, msg, len(msg))
+        for data, n in ((msg + b".x", len(msg) + 1), (msg, len(msg) - 1), (b"x" + msg, len(msg))):
+            with pytest.raises(InvalidSignatureError):
+                pub.verify(sig, data, n)
+        for n in (-1, len(msg) + 1, 10**9):
+            with pytest.raises(InvalidSignatureError, match="no such message"):
+                pub.verify(sig, msg, n)
+
+
 def test_public_api_is_exported():
     import keys
 
