@@ -17,8 +17,8 @@ from . import cose
 __all__ = ["claims_head", "sign1"]
 
 # cnf = {1: COSE_Key}, COSE_Key = {1: 1 (OKP), -1: 6 (Ed25519), -2: bstr(32)}, canonical.
-_CNF_PREFIX = bytes.fromhex("a101a301012006215820")
-_LIC_KEY = b"\x63lic"
+CNF_PREFIX = bytes.fromhex("a101a301012006215820")
+LIC_KEY = b"\x63lic"
 
 
 def _head(data: bytes, pos: int, major: int) -> tuple[int, int] | None:
@@ -80,8 +80,8 @@ def claims_head(payload: bytes) -> tuple[dict[Any, Any], bytes] | None:
                     return None
                 out[key], pos = got
             elif key == 8:
-                end = pos + len(_CNF_PREFIX) + 32
-                if payload[pos : pos + len(_CNF_PREFIX)] != _CNF_PREFIX or end > len(payload):
+                end = pos + len(CNF_PREFIX) + 32
+                if payload[pos : pos + len(CNF_PREFIX)] != CNF_PREFIX or end > len(payload):
                     return None
                 out[key] = {1: {1: 1, -1: 6, -2: payload[end - 32 : end]}}
                 pos = end
@@ -90,7 +90,7 @@ def claims_head(payload: bytes) -> tuple[dict[Any, Any], bytes] | None:
                 if h is None:
                     return None
                 out[key], pos = h
-        if payload[pos : pos + 4] != _LIC_KEY or pos + 4 >= len(payload):
+        if payload[pos : pos + 4] != LIC_KEY or pos + 4 >= len(payload):
             return None
         return out, payload[pos + 4 :]
     except (IndexError, UnicodeDecodeError):
@@ -225,10 +225,10 @@ def claims_quick(
             pos += 21 + payload[pos + 20]
         else:
             return None
-        if payload[pos] != 8 or payload[pos + 1 : pos + 11] != _CNF_PREFIX:
+        if payload[pos] != 8 or payload[pos + 1 : pos + 11] != CNF_PREFIX:
             return None
         end = pos + 43
-        if payload[end : end + 4] != _LIC_KEY or end + 4 >= len(payload):
+        if payload[end : end + 4] != LIC_KEY or end + 4 >= len(payload):
             return None
         return iss, sub, aud, exp, nbf, iat, cti, payload[end - 32 : end], end + 4
     except (IndexError, struct.error):

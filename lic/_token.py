@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -304,6 +305,10 @@ _B64URL_TAIL = {
 
 
 _URL_TO_STD = bytes.maketrans(b"-_", b"+/")
+# base64url's "-" and "_" to the standard alphabet's "+" and "/", and the standard alphabet's
+# own "+", "/" and "=" to "!", which no decoder takes: the strict standard decoder then takes
+# the translated data exactly when it was unpadded base64url of a whole number of groups
+_URL_TO_STRICT = bytes.maketrans(b"-_+/=", b"+/!!!")
 _STD_TO_URL = bytes.maketrans(b"+/", b"-_")
 _SIG_TAIL = _B64URL_TAIL[2]  # a 64-byte signature is 86 characters
 _PAD = (b"", b"", b"==", b"=")
@@ -322,12 +327,9 @@ def _b64url(data: bytes, what: str) -> bytes:
 
 def _b64url_fast(data: bytes) -> bytes:
     """``_b64url`` for data whose length is 0 mod 4, raising binascii.Error instead (the fast
-    paths inline it). With no "=" (61), "+" (43) or "/" (47) in the data, the translated
-    data holds only base64url's characters exactly when the strict standard decoder takes
-    it (which refuses every other byte); int membership is a single memchr each."""
-    if len(data) % 4 or 61 in data or 43 in data or 47 in data:
-        raise binascii.Error("not unpadded base64url")
-    return binascii.a2b_base64(data.translate(_URL_TO_STD), strict_mode=True)
+    paths inline it): see ``_URL_TO_STRICT``; the strict decoder refuses a length that is
+    not 0 mod 4 without padding."""
+    return binascii.a2b_base64(data.translate(_URL_TO_STRICT), strict_mode=True)
 
 
 _HEADER_CACHE: dict[bytes, str] = {}
@@ -584,12 +586,18 @@ def _jwt_claims_b64(p: bytes) -> Any:
 # else takes the strict path. Matched on the head decoded from UTF-8 (which the strict decoder
 # requires of the whole payload), so the groups are the claims' text.
 _JS = r'"([^"\\\x00-\x1f]{1,1024})"'
-_JN = r"(0|[1-9][0-9]{0,15})"
-_JWT_HEAD = re.compile(
-    r'\{(?:"aud":' + _JS + r",)?"
-    r'"cnf":\{"jwk":\{"crv":"Ed25519","kty":"OKP","x":"([A-Za-z0-9_-]{43})"\}\},'
-    r'"exp":' + _JN + r',"iat":' + _JN + r',"iss":' + _JS + r',"jti":' + _JS
-    + r',"nbf":' + _JN + r',"sub":' + _JS
+_JN = r"(0|[1-9][0-9]{0,14})"  # at most 15 digits: below MAX_INT (2**53 - 1)
+# The head ends inside the base64 group it shares with the license tail: with the first
+# (3 - r) % 3 bytes of the tail, "," + '"' or ",", for alignment r (see _Tail).
+_SHARED = ("", ',"', ",")
+_JWT_HEAD = tuple(
+    re.compile(
+        r'\{(?:"aud":' + _JS + r",)?"
+        r'"cnf":\{"jwk":\{"crv":"Ed25519","kty":"OKP","x":"([A-Za-z0-9_-]{43})"\}\},'
+        r'"exp":' + _JN + r',"iat":' + _JN + r',"iss":' + _JS + r',"jti":' + _JS
+        + r',"nbf":' + _JN + r',"sub":' + _JS + re.escape(shared)
+    )
+    for shared in _SHARED
 )  # fmt: skip
 _JWK_X: dict[str, PublicKey] = {}
 # The head without aud begins {"cnf":{"jwk":{"crv":"Ed25519","kty":"OKP","x":"<x>"} (93
@@ -601,9 +609,12 @@ _JWT_CNF: dict[bytes, PublicKey] = {}
 # The last license tail (tail, alignment, its base64) and holder (124 characters, key) met.
 _jwt_last_tail: tuple[_Tail, int, bytes] | None = None
 _jwt_last_cnf: tuple[bytes, PublicKey] | None = None
-_JWT_REST = re.compile(
-    r'\},"exp":' + _JN + r',"iat":' + _JN + r',"iss":' + _JS + r',"jti":' + _JS
-    + r',"nbf":' + _JN + r',"sub":' + _JS
+_JWT_REST = tuple(
+    re.compile(
+        r'\},"exp":' + _JN + r',"iat":' + _JN + r',"iss":' + _JS + r',"jti":' + _JS
+        + r',"nbf":' + _JN + r',"sub":' + _JS + re.escape(shared)
+    )
+    for shared in _SHARED
 )  # fmt: skip
 
 
@@ -627,45 +638,32 @@ def _jwt_fast(cls: type[TokenFields], raw: bytes, i: int, j: int, kid: str) -> A
             return None
     tail, r, enc = hit
     start = j - len(enc)
-    if start <= i + 1 or (start - i - 1) % 4:
-        return None
-    # the head's base64, whose length is 0 mod 4: = _b64url(raw[i + 1 : start]), inline,
-    # after the holder's 124 characters when they are known
-    holder = None
-    if start - i > _CNF_B64 + 1:
-        cnf = _jwt_last_cnf
-        if cnf is not None and raw.startswith(cnf[0], i + 1):
-            holder = cnf[1]
-        else:
-            cnf_b64 = raw[i + 1 : i + 1 + _CNF_B64]
-            holder = _JWT_CNF.get(cnf_b64)
-            if holder is not None:
-                _jwt_last_cnf = (cnf_b64, holder)
+    # the head's base64 (its length 0 mod 4, or the strict decoder refuses it), after the
+    # holder's 124 characters when they are known; = _b64url_fast, inline
+    cnf = _jwt_last_cnf
+    holder: PublicKey | None
+    if cnf is not None and raw.startswith(cnf[0], i + 1):
+        holder = cnf[1]
+    else:
+        cnf_b64 = raw[i + 1 : i + 1 + _CNF_B64]
+        holder = _JWT_CNF.get(cnf_b64)
+        if holder is not None:
+            _jwt_last_cnf = (cnf_b64, holder)
     data = raw[i + 1 : start] if holder is None else raw[i + 1 + _CNF_B64 : start]
-    if 61 in data or 43 in data or 47 in data:  # "=", "+", "/": see _b64url_fast
-        return None
     try:
-        prefix = binascii.a2b_base64(data.translate(_URL_TO_STD), strict_mode=True)
-    except binascii.Error:
+        text = binascii.a2b_base64(data.translate(_URL_TO_STRICT), strict_mode=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
         return None
-    # the decoded bytes end with the tail's first (3 - r) % 3 bytes (ASCII: as many
-    # characters at the end of the text), after the head
-    shared = tail.shared[r]
-    head_len = len(prefix) - len(shared)  # (93 bytes less than the head with a holder)
-    if head_len <= 0 or head_len % 3 != r or not prefix.endswith(shared):
-        return None
-    try:
-        text = prefix.decode()
-    except UnicodeDecodeError:
-        return None
+    # the decoded text: the head, then the tail's first (3 - r) % 3 bytes (matched by the
+    # pattern for r), which share the head's last base64 group
     if holder is not None:
-        m = _JWT_REST.fullmatch(text, 0, len(text) - len(shared))
+        m = _JWT_REST[r].fullmatch(text)
         if m is None:
             return None
         exp, iat, iss, jti, nbf, sub = m.groups()
         aud = None
     else:
-        m = _JWT_HEAD.fullmatch(text, 0, len(text) - len(shared))
+        m = _JWT_HEAD[r].fullmatch(text)
         if m is None:
             return None
         aud, x, exp, iat, iss, jti, nbf, sub = m.groups()
@@ -682,13 +680,13 @@ def _jwt_fast(cls: type[TokenFields], raw: bytes, i: int, j: int, kid: str) -> A
             if len(_JWT_CNF) >= _KEY_CACHE_CAP:
                 _JWT_CNF.clear()
             _JWT_CNF[raw[i + 1 : i + 1 + _CNF_B64]] = holder
-    nbf_i, exp_i, iat_i = int(nbf), int(exp), int(iat)
-    if exp_i > MAX_INT or iat_i > MAX_INT or exp_i <= nbf_i:
+    nbf_i, exp_i = int(nbf), int(exp)
+    if exp_i <= nbf_i:
         return None
     t = _object_new(cls)  # = _construct(...), inline
     _object_setattr(t, "__dict__", {
         "format": "jwt", "raw": raw, "kid": kid, "iss": iss, "sub": sub,
-        "aud": () if aud is None else (aud,), "iat": iat_i, "nbf": nbf_i, "exp": exp_i,
+        "aud": () if aud is None else (aud,), "iat": int(iat), "nbf": nbf_i, "exp": exp_i,
         "jti": jti, "holder": holder, "license": tail.license,
     })  # fmt: skip
     return t
@@ -811,6 +809,118 @@ _CBOR_TAILS: dict[bytes, tuple[bytes, License]] = {}
 _COSE_FAST: dict[bytes, tuple[str, bytes]] = {}
 
 
+class _CwtRoute:
+    """The segments of the last CWT verified through the fast route that one issuer's tokens
+    for one holder and license share, each with its parse: verify() compares them in place
+    and parses only what lies between them (``_cwt_template``).
+
+    ``prefix``: tag 18, the array head, the protected header and the empty unprotected map
+    (``kid`` checked, ``tbs_head`` the Sig_structure's bytes before the payload's head);
+    ``iss_seg``: the claims' map head (8 members: no aud), key 1, ``iss``, key 2;
+    ``holder_seg``: key 8, the cnf of ``holder``, the key "lic"; ``lic_raw``: ``license``."""
+
+    __slots__ = ("holder", "holder_seg", "iss", "iss_seg", "kid", "lic_raw", "license",
+                 "prefix", "tbs_head")  # fmt: skip
+
+    def __init__(self, raw: bytes, at: int, kid: str, tbs_head: bytes, t: TokenFields) -> None:
+        self.prefix, self.kid, self.tbs_head = raw[:at], kid, tbs_head
+        self.iss, self.holder, self.license = t.iss, t.holder, t.license
+        iss = t.iss.encode()
+        self.iss_seg = b"\xa8\x01" + bytes([0x60 + len(iss)]) + iss + b"\x02"
+        self.holder_seg = b"\x08" + _cwt_fast.CNF_PREFIX + t.holder.raw + _cwt_fast.LIC_KEY
+        self.lic_raw = b""
+
+    @classmethod
+    def of(cls, raw: bytes, at: int, kid: str, tbs_head: bytes, t: TokenFields) -> _CwtRoute | None:
+        """The route of the token ``t`` just verified from ``raw`` (``raw[at:]`` its payload's
+        head), or ``None`` when it has another shape (aud, an iss of 24 bytes or more)."""
+        if t.aud or raw[at] != 0x59:
+            return None
+        payload = raw[at + 3 : -66]
+        got = _cwt_fast.claims_quick(payload)
+        if got is None:
+            return None
+        lic_at = got[-1]  # where the license's bytes begin, after the key "lic"
+        route = cls(raw, at, kid, tbs_head, t)
+        seg = route.holder_seg
+        if len(route.iss_seg) > 27 or not payload.startswith(route.iss_seg):
+            return None
+        if payload[lic_at - len(seg) : lic_at] != seg:
+            return None
+        route.lic_raw = payload[lic_at:]
+        return route
+
+    def shared_with(self, raw: bytes, t: TokenFields) -> bool:
+        """Whether the token ``t`` (from ``raw``) has this route's header, iss, holder and
+        license: then it missed the route for a reason of its own, and the route stays."""
+        return (
+            raw.startswith(self.prefix)
+            and t.license is self.license
+            and t.holder is self.holder
+            and t.iss == self.iss
+        )
+
+
+_cwt_route: _CwtRoute | None = None
+# 04 1a exp, 05 1a nbf, 06 1a iat (each 4 bytes: values from 2**16 in shortest form), key 07
+# and the head of cti
+_DATES_CTI = struct.Struct(">HIHIHIBB")
+
+
+def _cwt_template(raw: bytes, route: _CwtRoute, trust: Trust, now: int) -> VerifiedToken | None:
+    """The verified token of a CWT that starts with ``route.prefix`` and whose payload is
+    ``route.iss_seg``, a sub of 1 to 23 bytes, the three dates, a cti of 1 to 23 bytes,
+    ``route.holder_seg`` and ``route.lic_raw``, in deterministic CBOR with every head in
+    shortest form: exactly what the strict decoder reads with these values. ``None`` for any
+    other token (the caller takes the full route); raises when the signature is not valid."""
+    at = len(route.prefix)
+    n = len(raw) - at - 69  # the payload's length, if its head is 59 + 2 bytes
+    # and the signature 58 40 + 64 bytes
+    if n < 0x100 or raw[at] != 0x59 or raw[at + 1] << 8 | raw[at + 2] != n:
+        return None
+    if raw[-66] != 0x58 or raw[-65] != 0x40:
+        return None
+    pos = at + 3 + len(route.iss_seg)
+    if not raw.startswith(route.iss_seg, at + 3):
+        return None
+    b = raw[pos] - 0x60
+    if not 0 < b < 24:
+        return None
+    sub = raw[pos + 1 : pos + 1 + b]
+    pos += 1 + b
+    try:
+        k4, exp, k5, nbf, k6, iat, k7, c = _DATES_CTI.unpack_from(raw, pos)
+    except struct.error:
+        return None
+    c -= 0x40
+    if (
+        k4 != 0x041A or k5 != 0x051A or k6 != 0x061A or k7 != 7 or not 0 < c < 24
+        or exp < 0x10000 or nbf < 0x10000 or iat < 0x10000 or exp <= nbf
+    ):  # fmt: skip
+        return None
+    pos += 20
+    cti = raw[pos : pos + c]
+    pos += c
+    if not raw.startswith(route.holder_seg, pos):
+        return None
+    pos += len(route.holder_seg)
+    if pos + len(route.lic_raw) != len(raw) - 66 or not raw.startswith(route.lic_raw, pos):
+        return None
+    try:
+        sub_s = sub.decode()
+    except UnicodeDecodeError:
+        return None
+    trust.lookup(route.kid, ROLE_ISSUER, now).verify(raw[-64:], route.tbs_head + raw[at:-66])
+    t = _object_new(VerifiedToken)  # = _construct(...), inline
+    _object_setattr(t, "__dict__", {
+        "format": "cwt", "raw": raw, "kid": route.kid, "iss": route.iss, "sub": sub_s,
+        "aud": (), "iat": iat, "nbf": nbf, "exp": exp,
+        "jti": binascii.b2a_base64(cti, newline=False).translate(_STD_TO_URL).rstrip(b"=").decode(),
+        "holder": route.holder, "license": route.license,
+    })  # fmt: skip
+    return t
+
+
 _KEY_CACHE: dict[bytes, PublicKey] = {}
 _KEY_CACHE_CAP = 4096
 
@@ -923,6 +1033,18 @@ def verify(
     key_for = trust.lookup
     result: VerifiedToken | None
     if raw[0] == 0xD2:
+        global _cwt_route
+        route = _cwt_route
+        if route is not None and raw.startswith(route.prefix):
+            result = _cwt_template(raw, route, trust, now)
+            if result is not None:
+                if (
+                    result.nbf > now + leeway
+                    or result.exp + leeway <= now
+                    or result.iat > now + leeway
+                ):
+                    _check_time(result, now, leeway)  # raises, with the reason
+                return result
         # Fast route: the exact shape 18([protected, {}, payload, sig64]) with a protected
         # header checked before (the same checks as below, done once per header bytes).
         parts = _cwt_fast.sign1(raw)
@@ -935,6 +1057,8 @@ def verify(
             result = _cwt_token_fast(VerifiedToken, raw, payload, kid)
             if result is None:
                 result = _build(VerifiedToken, _cwt_fields(raw, payload, kid))
+            elif route is None or not route.shared_with(raw, result):
+                _cwt_route = _CwtRoute.of(raw, at, kid, tbs_head, result) or route
             if result.nbf > now + leeway or result.exp + leeway <= now or result.iat > now + leeway:
                 _check_time(result, now, leeway)  # raises, with the reason
             return result
@@ -951,19 +1075,14 @@ def verify(
             _COSE_FAST[pb] = (kid, head)
     else:
         # One issuer key writes one header: the last header seen is compared in place (no
-        # slice to hash), and with exactly two dots the second one is where the signature's
-        # 86 characters begin. Anything else takes the split below (same parts, same errors).
+        # slice to hash), and the last dot is where the signature's 86 characters begin.
+        # No other dot is looked for: the strict decoders refuse one in the signature or in
+        # the head of the payload, and the payload's tail must equal a known encoding. When
+        # the token is refused, _split_jwt says first whether it has three parts.
         global _jwt_last
         last = _jwt_last
         j = len(raw) - 87
-        if (
-            last is not None
-            and j > last[1]
-            and raw.startswith(last[0])
-            and raw[j] == 46
-            and raw.find(b".", last[1] + 1, j) < 0
-            and raw.find(b".", j + 1) < 0
-        ):
+        if last is not None and j > last[1] and raw[j] == 46 and raw.startswith(last[0]):
             i, kid = last[1], last[2]
         else:
             # the two dots, and no third: the header cached by its exact bytes, the payload
@@ -983,15 +1102,21 @@ def verify(
             _jwt_last = (raw[: i + 1], i, kid)
         key = key_for(kid, ROLE_ISSUER, now)
         s = raw[j + 1 :]
-        try:  # = _b64url, inline: see _b64url_fast
-            if len(s) != 86 or 61 in s or 43 in s or 47 in s or s[85] not in _SIG_TAIL:
+        try:  # = _b64url, inline: see _URL_TO_STRICT; 86 characters end in a canonical one
+            if len(s) != 86 or s[85] not in _SIG_TAIL:
                 raise binascii.Error
-            sig = binascii.a2b_base64(s.translate(_URL_TO_STD) + b"==", strict_mode=True)
+            sig = binascii.a2b_base64(s.translate(_URL_TO_STRICT) + b"==", strict_mode=True)
         except binascii.Error:
+            _split_jwt(raw)  # raises for a token of more than three parts
             sig = _b64url(s, "JWT signature")  # raises, with the reason
-        key.verify(sig, raw[:j])
+        try:
+            key.verify(sig, raw, j)  # over raw[:j], not copied
+        except InvalidSignatureError:
+            _split_jwt(raw)  # raises for a token of more than three parts
+            raise
         result = _jwt_fast(VerifiedToken, raw, i, j, kid)
         if result is None:
+            _split_jwt(raw)  # raises for a token of more than three parts
             result = _build(VerifiedToken, _jwt_fields(raw, raw[i + 1 : j], kid))
         if result.nbf > now + leeway or result.exp + leeway <= now or result.iat > now + leeway:
             _check_time(result, now, leeway)  # raises, with the reason

@@ -451,7 +451,7 @@ def test_verification_through_the_fast_routes_equals_the_strict_one(fmt, backend
     for cache in (_token._COSE_FAST, _token._TAILS, _token._JWK_X):
         cache.clear()
     forget_holders()
-    _token._jwt_last_tail = _token._jwt_last = None
+    _token._jwt_last_tail = _token._jwt_last = _token._cwt_route = None
     token = issue(fmt)
     first = lic.verify(token, store, now=NOW)
     assert _token._COSE_FAST or fmt == "jwt"
@@ -499,3 +499,102 @@ def test_the_last_jwt_header_shortcut_splits_every_token_as_the_full_split_does(
     for v in variants:
         assert outcome(v, True) == outcome(v, False), v
     assert outcome(token, True) == outcome(token, False) == lic.verify(token, store, now=NOW)
+
+
+# --- the CWT route: header, iss, holder and license compared in place -----------------------
+
+
+def _cwt_outcome(raw: bytes, store, primer: bytes | None) -> object:
+    """verify()'s result for ``raw``: with the route learned from ``primer`` first, or with
+    every CWT shortcut forgotten (then the strict route decides)."""
+    from _lic_helpers import NOW
+
+    import lic
+    from lic import _token
+
+    _token._cwt_route = None
+    _token._COSE_FAST.clear()
+    if primer is not None:
+        lic.verify(primer, store, now=NOW)  # the strict route: learns the header
+        lic.verify(primer, store, now=NOW)  # the fast route: learns the route
+        assert _token._cwt_route is not None
+    try:
+        return lic.verify(raw, store, now=NOW)
+    except LicError as e:
+        return (type(e), str(e))
+
+
+def test_cwt_route_agrees_with_the_strict_route_on_every_resigned_claims_edit(monkeypatch):
+    """Every edit of a CWT's claims (a bit flipped, a byte inserted or deleted), signed again
+    by the issuer, gives through the learned route what the strict route gives: the same
+    token or the same error. Edits in sub, the dates and cti stay on the route."""
+    from _lic_attacks import sign1_raw
+    from _lic_helpers import trust
+
+    from lic import _token
+
+    store = trust()
+    token = issue("cwt", sub="acme-7")
+    top = cbor.decode(token, max_size=1 << 16, tags=frozenset({18})).value
+    protected, payload = top[0], top[2]
+    taken = []
+    template = _token._cwt_template
+
+    def counting(*args):
+        got = template(*args)
+        taken.append(got is not None)
+        return got
+
+    monkeypatch.setattr(_token, "_cwt_template", counting)
+    lic_at = payload.index(b"\x63lic") + 4
+    places = [*range(lic_at + 8), *range(lic_at + 8, len(payload), 23), len(payload) - 1]
+    on_route = 0
+    for i in places:
+        edits = [payload[:i] + bytes([payload[i] ^ m]) + payload[i + 1 :] for m in (1, 0x20, 0x80)]
+        edits += [payload[:i] + b"\x00" + payload[i:], payload[:i] + payload[i + 1 :]]
+        for bad in edits:
+            raw = sign1_raw(protected, b"\xa0", bad)
+            taken.clear()
+            primed = _cwt_outcome(raw, store, token)
+            assert taken in ([True], [False])  # the route was tried once, for raw
+            assert primed == _cwt_outcome(raw, store, None), (i, bad[i - 2 : i + 3])
+            on_route += taken == [True]
+    assert on_route > 50  # edits inside sub, the dates and cti are read on the route
+    taken.clear()
+    assert _cwt_outcome(token, store, token) == _cwt_outcome(token, store, None)
+    assert taken == [True]
+
+
+def test_cwt_route_is_not_learned_from_another_shape_and_keeps_to_its_own():
+    """A token with aud, or an iss of 24 bytes or more, teaches no route; a token of another
+    holder, license or issuer name misses the route and is verified as before."""
+    from _lic_helpers import COMMERCIAL, ISSUER, NOW, OPEN_RAIL, OTHER, example, trust
+
+    import lic
+    from lic import _token
+
+    store = trust()
+    for kw in ({"aud": ["https://hub.example"]}, {"iss": "https://" + "i" * 20 + ".example"}):
+        token = issue("cwt", **kw)
+        _token._cwt_route = None
+        for _ in range(3):
+            lic.verify(token, store, now=NOW)
+        assert _token._cwt_route is None
+    token = issue("cwt")
+    lic.verify(token, store, now=NOW)
+    lic.verify(token, store, now=NOW)
+    route = _token._cwt_route
+    assert route is not None
+    others = [
+        issue("cwt", license=example(OPEN_RAIL)),
+        issue("cwt", iss="https://other.example"),
+        lic.issue(example(COMMERCIAL), ISSUER, OTHER.public_key, fmt="cwt",
+                  iss="https://issuer.example", sub="acme", now=NOW - 10),
+    ]  # fmt: skip
+    for other in others:
+        assert _token._cwt_template(other, route, store, NOW) is None
+        got = lic.verify(other, store, now=NOW)
+        _token._cwt_route = None
+        _token._COSE_FAST.clear()
+        assert got == lic.verify(other, store, now=NOW)
+        _token._cwt_route = route

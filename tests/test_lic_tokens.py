@@ -355,9 +355,10 @@ B64_ANY_BYTE = st.binary(max_size=16) | st.text(alphabet=B64_CHARS, max_size=16)
 @settings(max_examples=3000, deadline=None)
 @given(B64_ANY_BYTE | st.binary(max_size=12).map(b64url_encode).map(str.encode))
 def test_inline_base64url_accepts_exactly_what_the_strict_decoder_accepts(data):
-    """``_b64url_fast`` (the fast paths' inline decoder: memchr for "=+/", then the strict
-    standard decoder) takes exactly the inputs of length 0 mod 4 that ``_b64url`` takes, with
-    the same bytes, and raises binascii.Error on everything else."""
+    """``_b64url_fast`` (the fast paths' inline decoder: a translation that turns "=+/" into
+    a byte no decoder takes, then the strict standard decoder) takes exactly the inputs of
+    length 0 mod 4 that ``_b64url`` takes, with the same bytes, and raises binascii.Error on
+    everything else."""
     import binascii
 
     from lic._token import _b64url, _b64url_fast
@@ -375,6 +376,38 @@ def test_inline_base64url_accepts_exactly_what_the_strict_decoder_accepts(data):
         assert got == expected
     else:
         assert got is None
+
+
+def test_inline_base64url_refuses_every_byte_outside_the_alphabet_at_every_place():
+    """Every byte value at every place of a four-character group and of the signature's last
+    group: ``_b64url_fast`` and the signature's inline decoding agree with ``_b64url``."""
+    import binascii
+
+    from lic._token import _SIG_TAIL, _URL_TO_STRICT, _b64url, _b64url_fast
+
+    def strict(data: bytes) -> bytes | None:
+        try:
+            return _b64url(data, "x")
+        except MalformedError:
+            return None
+
+    for b in range(256):
+        for i in range(4):
+            data = b"QUJD"[:i] + bytes([b]) + b"QUJD"[i + 1 :]
+            try:
+                got = _b64url_fast(data)
+            except binascii.Error:
+                got = None
+            assert got == strict(data), (b, i)
+        for i in range(2):  # a 64-byte signature's last group: two characters and "=="
+            data = b"Q" * 84 + b"QQ"[:i] + bytes([b]) + b"QQ"[i + 1 :]
+            try:  # as verify() decodes it
+                if data[85] not in _SIG_TAIL:
+                    raise binascii.Error
+                got = binascii.a2b_base64(data.translate(_URL_TO_STRICT) + b"==", strict_mode=True)
+            except binascii.Error:
+                got = None
+            assert got == strict(data), (b, i)
 
 
 @settings(max_examples=500, deadline=None)
