@@ -304,7 +304,7 @@ class PublicKey:
         its last dot)."""
         if length is None:
             length = len(message)
-        elif type(length) is not int or not 0 <= length <= len(message):
+        elif not 0 <= length <= len(message):  # (an int: callers are the program's own)
             raise InvalidSignatureError("invalid signature: no such message")
         if self._sodium and _SODIUM_CHECKS_ITSELF:
             # libsodium reads its smlen bytes of signature || message: the signature and the

@@ -192,6 +192,24 @@ def evaluate(license: License | VerifiedToken, use: Use) -> Decision:
             _MEMO.clear()
         _MEMO[key] = entry
 
+    # the common case: the model named and matching, every limit's input supplied and
+    # within it; the reasons below say the same in full
+    limit = c.rate
+    mau_limit = c.mau
+    if (
+        pre is None
+        and use.model_digest == c.sha256
+        and (
+            limit is None
+            or (
+                (rt := use.rate) is not None
+                and rt.count * limit.seconds <= limit.count * rt.seconds  # = not rt.exceeds(limit)
+            )
+        )
+        and (mau_limit is None or ((mu := use.mau) is not None and mu <= mau_limit))
+    ):
+        return entry[2]
+
     digest = use.model_digest
     if digest != license.model.sha256:
         if pre is None:

@@ -238,8 +238,10 @@ class _Texts:
 class _Compiled:
     """Sets precomputed for evaluation and narrowing checks."""
 
+    # mau, rate, sha256: the license's limits and model digest, for evaluation's common case
     __slots__ = (
         "duties",
+        "mau",
         "permit_actions",
         "permit_channels",
         "permit_countries",
@@ -254,10 +256,15 @@ class _Compiled:
         "prohibit_platforms_above",
         "prohibit_purposes",
         "prohibit_purposes_above",
+        "rate",
+        "sha256",
         "texts",
     )
 
     texts: _Texts
+    sha256: str
+    rate: Rate | None
+    mau: int | None
 
     def __init__(
         self, permit: Permit, prohibit: Prohibit, duties: Mapping[str, Mapping[str, str]]
@@ -312,6 +319,9 @@ class License:
         compiled = _Compiled(self.permit, self.prohibit, self.duties)
         object.__setattr__(self, "_compiled", compiled)
         compiled.texts = _Texts(self)
+        compiled.sha256, compiled.rate, compiled.mau = (
+            self.model.sha256, self.limits.rate, self.limits.mau
+        )  # fmt: skip
 
     def __hash__(self) -> int:
         return hash(json.dumps(self.to_claim(), sort_keys=True))

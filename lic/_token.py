@@ -334,7 +334,8 @@ def _b64url_fast(data: bytes) -> bytes:
 
 _HEADER_CACHE: dict[bytes, str] = {}
 # The last JWT header verify() met: (its bytes with the dot after them, their length, kid).
-_jwt_last: tuple[bytes, int, str] | None = None
+_JWT_NO_HEADER = (b"", 1 << 62, "")  # (its dot lies beyond any token: no token matches)
+_jwt_last: tuple[bytes, int, str] = _JWT_NO_HEADER
 _HEADER_CACHE_CAP = 256
 
 
@@ -815,20 +816,21 @@ class _CwtRoute:
     and parses only what lies between them (``_cwt_template``).
 
     ``prefix``: tag 18, the array head, the protected header and the empty unprotected map
-    (``kid`` checked, ``tbs_head`` the Sig_structure's bytes before the payload's head);
-    ``iss_seg``: the claims' map head (8 members: no aud), key 1, ``iss``, key 2;
-    ``holder_seg``: key 8, the cnf of ``holder``, the key "lic"; ``lic_raw``: ``license``."""
+    (``at`` bytes; ``kid`` checked, ``tbs_head`` the Sig_structure's bytes before the
+    payload's head); ``iss_seg``: the claims' map head (8 members: no aud), key 1, ``iss``,
+    key 2; ``holder_seg``: key 8, the cnf of ``holder``, the key "lic"; ``lic_sig``: the
+    bytes of ``license``, then the signature's head (58 40)."""
 
-    __slots__ = ("holder", "holder_seg", "iss", "iss_seg", "kid", "lic_raw", "license",
+    __slots__ = ("at", "holder", "holder_seg", "iss", "iss_seg", "kid", "lic_sig", "license",
                  "prefix", "tbs_head")  # fmt: skip
 
     def __init__(self, raw: bytes, at: int, kid: str, tbs_head: bytes, t: TokenFields) -> None:
-        self.prefix, self.kid, self.tbs_head = raw[:at], kid, tbs_head
+        self.prefix, self.at, self.kid, self.tbs_head = raw[:at], at, kid, tbs_head
         self.iss, self.holder, self.license = t.iss, t.holder, t.license
         iss = t.iss.encode()
         self.iss_seg = b"\xa8\x01" + bytes([0x60 + len(iss)]) + iss + b"\x02"
         self.holder_seg = b"\x08" + _cwt_fast.CNF_PREFIX + t.holder.raw + _cwt_fast.LIC_KEY
-        self.lic_raw = b""
+        self.lic_sig = b""
 
     @classmethod
     def of(cls, raw: bytes, at: int, kid: str, tbs_head: bytes, t: TokenFields) -> _CwtRoute | None:
@@ -847,7 +849,7 @@ class _CwtRoute:
             return None
         if payload[lic_at - len(seg) : lic_at] != seg:
             return None
-        route.lic_raw = payload[lic_at:]
+        route.lic_sig = payload[lic_at:] + b"\x58\x40"
         return route
 
     def shared_with(self, raw: bytes, t: TokenFields) -> bool:
@@ -865,24 +867,23 @@ _cwt_route: _CwtRoute | None = None
 # 04 1a exp, 05 1a nbf, 06 1a iat (each 4 bytes: values from 2**16 in shortest form), key 07
 # and the head of cti
 _DATES_CTI = struct.Struct(">HIHIHIBB")
+_BSTR16 = struct.Struct(">BH")  # a byte string's head with a 2-byte length
 
 
 def _cwt_template(raw: bytes, route: _CwtRoute, trust: Trust, now: int) -> VerifiedToken | None:
     """The verified token of a CWT that starts with ``route.prefix`` and whose payload is
     ``route.iss_seg``, a sub of 1 to 23 bytes, the three dates, a cti of 1 to 23 bytes,
-    ``route.holder_seg`` and ``route.lic_raw``, in deterministic CBOR with every head in
+    ``route.holder_seg`` and the license's bytes, in deterministic CBOR with every head in
     shortest form: exactly what the strict decoder reads with these values. ``None`` for any
     other token (the caller takes the full route); raises when the signature is not valid."""
-    at = len(route.prefix)
-    n = len(raw) - at - 69  # the payload's length, if its head is 59 + 2 bytes
-    # and the signature 58 40 + 64 bytes
-    if n < 0x100 or raw[at] != 0x59 or raw[at + 1] << 8 | raw[at + 2] != n:
+    at = route.at
+    n = len(raw) - at - 69  # the payload's length, if the signature is 58 40 + 64 bytes
+    if n < 0x100:
         return None
-    if raw[-66] != 0x58 or raw[-65] != 0x40:
+    head, length = _BSTR16.unpack_from(raw, at)
+    if head != 0x59 or length != n or not raw.startswith(route.iss_seg, at + 3):
         return None
     pos = at + 3 + len(route.iss_seg)
-    if not raw.startswith(route.iss_seg, at + 3):
-        return None
     b = raw[pos] - 0x60
     if not 0 < b < 24:
         return None
@@ -894,7 +895,7 @@ def _cwt_template(raw: bytes, route: _CwtRoute, trust: Trust, now: int) -> Verif
         return None
     c -= 0x40
     if (
-        k4 != 0x041A or k5 != 0x051A or k6 != 0x061A or k7 != 7 or not 0 < c < 24
+        (k4, k5, k6, k7) != (0x041A, 0x051A, 0x061A, 7) or not 0 < c < 24
         or exp < 0x10000 or nbf < 0x10000 or iat < 0x10000 or exp <= nbf
     ):  # fmt: skip
         return None
@@ -904,7 +905,8 @@ def _cwt_template(raw: bytes, route: _CwtRoute, trust: Trust, now: int) -> Verif
     if not raw.startswith(route.holder_seg, pos):
         return None
     pos += len(route.holder_seg)
-    if pos + len(route.lic_raw) != len(raw) - 66 or not raw.startswith(route.lic_raw, pos):
+    # the license's bytes, then the signature's head 58 40, then the 64 bytes of the signature
+    if pos + len(route.lic_sig) != len(raw) - 64 or not raw.startswith(route.lic_sig, pos):
         return None
     try:
         sub_s = sub.decode()
@@ -1030,7 +1032,6 @@ def verify(
     if type(now) is not int or leeway is not DEFAULT_LEEWAY:  # (identity: 60.0 is checked)
         _check_leeway(now, leeway)
     raw = token if type(token) is bytes and 0 < len(token) <= MAX_TOKEN_SIZE else _as_bytes(token)
-    key_for = trust.lookup
     result: VerifiedToken | None
     if raw[0] == 0xD2:
         global _cwt_route
@@ -1053,7 +1054,7 @@ def verify(
             _protected, payload, sig, at = parts
             kid, tbs_head = known
             # the Sig_structure: its head, then the payload as raw holds it (shortest form)
-            key_for(kid, ROLE_ISSUER, now).verify(sig, tbs_head + raw[at:-66])
+            trust.lookup(kid, ROLE_ISSUER, now).verify(sig, tbs_head + raw[at:-66])
             result = _cwt_token_fast(VerifiedToken, raw, payload, kid)
             if result is None:
                 result = _build(VerifiedToken, _cwt_fields(raw, payload, kid))
@@ -1064,7 +1065,7 @@ def verify(
             return result
         msg = _cwt_fast.parse_sign1(raw, MAX_TOKEN_SIZE)
         kid = _check_cose_headers(msg)
-        key: PublicKey = key_for(kid, ROLE_ISSUER, now)
+        key: PublicKey = trust.lookup(kid, ROLE_ISSUER, now)
         cose.verify_sign1(msg, key)
         fields = _cwt_fields(raw, msg.payload, kid)
         if not msg.unprotected and msg.protected.get(cose.HDR_ALG) == cose.ALG_EDDSA:
@@ -1080,11 +1081,9 @@ def verify(
         # the head of the payload, and the payload's tail must equal a known encoding. When
         # the token is refused, _split_jwt says first whether it has three parts.
         global _jwt_last
-        last = _jwt_last
+        header, i, kid = _jwt_last
         j = len(raw) - 87
-        if last is not None and j > last[1] and raw[j] == 46 and raw.startswith(last[0]):
-            i, kid = last[1], last[2]
-        else:
+        if not (j > i and raw[j] == 46 and raw.startswith(header)):
             # the two dots, and no third: the header cached by its exact bytes, the payload
             # and the signature used in place (``_split_jwt`` gives the same parts and errors)
             i = raw.find(b".")
@@ -1100,7 +1099,7 @@ def verify(
             else:
                 kid = known_kid
             _jwt_last = (raw[: i + 1], i, kid)
-        key = key_for(kid, ROLE_ISSUER, now)
+        key = trust.lookup(kid, ROLE_ISSUER, now)
         s = raw[j + 1 :]
         try:  # = _b64url, inline: see _URL_TO_STRICT; 86 characters end in a canonical one
             if len(s) != 86 or s[85] not in _SIG_TAIL:

@@ -285,6 +285,23 @@ def test_memoised_decisions_equal_fresh_ones(license, use, other):
     assert lic.evaluate(license, use).to_dict() == fresh.to_dict()
 
 
+@settings(max_examples=400, deadline=None)
+@given(license=licenses, use=uses)
+def test_the_common_case_shortcut_equals_the_full_reasoning(license, use):
+    """Evaluation returns the code lists' decision at once when the model digest matches and
+    every limit's input is supplied and within it; with the shortcut made impossible (the
+    license's compiled digest replaced), the full reasoning gives the same decision."""
+    shortcut = lic.evaluate(license, use)
+    compiled = license._compiled
+    compiled.sha256, digest = "never", compiled.sha256
+    try:
+        full = lic.evaluate(license, use)
+    finally:
+        compiled.sha256 = digest
+    assert shortcut == full
+    assert shortcut.to_dict() == full.to_dict()
+
+
 def test_use_codes_are_kept_as_plain_strings():
     """A str subclass could hash or compare differently; Use keeps plain str values."""
 

@@ -451,7 +451,8 @@ def test_verification_through_the_fast_routes_equals_the_strict_one(fmt, backend
     for cache in (_token._COSE_FAST, _token._TAILS, _token._JWK_X):
         cache.clear()
     forget_holders()
-    _token._jwt_last_tail = _token._jwt_last = _token._cwt_route = None
+    _token._jwt_last_tail = _token._cwt_route = None
+    _token._jwt_last = _token._JWT_NO_HEADER
     token = issue(fmt)
     first = lic.verify(token, store, now=NOW)
     assert _token._COSE_FAST or fmt == "jwt"
@@ -481,10 +482,10 @@ def test_the_last_jwt_header_shortcut_splits_every_token_as_the_full_split_does(
     token = issue("jwt")
 
     def outcome(t: bytes, primed: bool) -> object:
-        _token._jwt_last = None
+        _token._jwt_last = _token._JWT_NO_HEADER
         if primed:
             lic.verify(token, store, now=NOW)
-            assert _token._jwt_last is not None
+            assert _token._jwt_last is not _token._JWT_NO_HEADER
         try:
             return lic.verify(t, store, now=NOW)
         except LicError as e:
@@ -598,3 +599,22 @@ def test_cwt_route_is_not_learned_from_another_shape_and_keeps_to_its_own():
         _token._COSE_FAST.clear()
         assert got == lic.verify(other, store, now=NOW)
         _token._cwt_route = route
+
+
+def test_cwt_route_agrees_on_every_cut_extension_and_flip_of_a_whole_token():
+    """Every prefix of a token, the token with bytes added, and every flip of its envelope
+    (tag, array, header, payload head, signature head): the same outcome with the route
+    learned as with every shortcut forgotten."""
+    from _lic_helpers import trust
+
+    store = trust()
+    token = issue("cwt", sub="acme-7")
+    other = issue("cwt", sub="acme-8")
+    at = token.index(b"\xa0\x59") + 1
+    variants = [token[:i] for i in range(len(token))]
+    variants += [token + b"\x00", token + token[-66:], token[:at] + b"\x00" + token[at:]]
+    for i in [*range(at + 3), *range(len(token) - 66, len(token) - 60)]:
+        for mask in (0x01, 0x20, 0x80):
+            variants.append(token[:i] + bytes([token[i] ^ mask]) + token[i + 1 :])
+    for v in variants:
+        assert _cwt_outcome(v, store, other) == _cwt_outcome(v, store, None), v[:12]
