@@ -693,6 +693,96 @@ def _jwt_fast(cls: type[TokenFields], raw: bytes, i: int, j: int, kid: str) -> A
     return t
 
 
+class _JwtRoute:
+    """What the last JWT verified through the holder route shares with the tokens one issuer
+    writes for one holder and license, each compared in place (``_jwt_template``): the
+    header with its dot (``i`` bytes before the dot; ``kid`` checked), the holder's 124
+    base64url characters at the payload's start (``holder``), and the license tail's
+    encoding for each alignment of the head (``tails``: by its last 16 characters, the
+    encoding and the alignment; ``license``)."""
+
+    __slots__ = ("cnf_b64", "header", "holder", "i", "kid", "license", "tails")
+
+    def __init__(self, raw: bytes, i: int, kid: str, t: TokenFields, tail: _Tail) -> None:
+        self.header, self.i, self.kid = raw[: i + 1], i, kid
+        self.cnf_b64, self.holder = raw[i + 1 : i + 1 + _CNF_B64], t.holder
+        self.license = tail.license
+        self.tails = {enc[-_SUFFIX:]: (enc, r) for r, enc in enumerate(tail.encoded)}
+
+    def shared_with(self, raw: bytes, t: TokenFields) -> bool:
+        """Whether the token ``t`` (from ``raw``) has this route's header, holder and license:
+        then it missed the route for a reason of its own, and the route stays."""
+        return (
+            raw.startswith(self.header)
+            and t.holder is self.holder
+            and t.license is self.license
+            and raw.startswith(self.cnf_b64, self.i + 1)
+        )
+
+
+_jwt_route: _JwtRoute | None = None
+
+
+def _jwt_route_of(raw: bytes, i: int, kid: str, t: TokenFields) -> _JwtRoute | None:
+    """The route of the token ``t`` just verified from ``raw`` through ``_jwt_fast``, when
+    that read it on the holder route (no aud; the holder's characters known) with the last
+    license tail; ``None`` otherwise."""
+    tail = _jwt_last_tail
+    cnf = _jwt_last_cnf
+    if t.aud or tail is None or cnf is None or t.license is not tail[0].license:
+        return None
+    if cnf[1] is not t.holder or not raw.startswith(cnf[0], i + 1):
+        return None
+    return _JwtRoute(raw, i, kid, t, tail[0])
+
+
+def _jwt_template(
+    raw: bytes, route: _JwtRoute, trust: Trust, now: int, leeway: int
+) -> VerifiedToken | None:
+    """The verified token of a JWT that starts with ``route.header`` and whose payload is
+    the route's holder characters, the base64url of the rest of a head of the shape of
+    ``_JWT_REST``, and the license tail's encoding, with an 86-character signature: what
+    ``_jwt_fast`` reads on its holder route, with the same checks. ``None`` for any other
+    token (the caller takes the full route); raises when the key is not trusted, the
+    signature is not valid or the time is outside the token's window."""
+    i = route.i
+    j = len(raw) - 87
+    if not raw.startswith(route.cnf_b64, i + 1) or raw[j] != 46:  # (then j > i + 1)
+        return None
+    got = route.tails.get(raw[j - _SUFFIX : j])
+    if got is None:
+        return None
+    enc, r = got
+    start = j - len(enc)
+    s = raw[j + 1 :]
+    if not raw.endswith(enc, 0, j) or s[85] not in _SIG_TAIL:
+        return None
+    try:  # see _URL_TO_STRICT; the head's base64 starts after the holder's 124 characters
+        sig = binascii.a2b_base64(s.translate(_URL_TO_STRICT) + b"==", strict_mode=True)
+        text = binascii.a2b_base64(
+            raw[i + 1 + _CNF_B64 : start].translate(_URL_TO_STRICT), strict_mode=True
+        ).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    m = _JWT_REST[r].fullmatch(text)
+    if m is None:
+        return None
+    exp, iat, iss, jti, nbf, sub = m.groups()
+    nbf_i, exp_i, iat_i = int(nbf), int(exp), int(iat)
+    if exp_i <= nbf_i:
+        return None
+    trust.lookup(route.kid, ROLE_ISSUER, now).verify(sig, raw, j)  # over raw[:j], not copied
+    t = _object_new(VerifiedToken)  # = _construct(...), inline
+    _object_setattr(t, "__dict__", {
+        "format": "jwt", "raw": raw, "kid": route.kid, "iss": iss, "sub": sub, "aud": (),
+        "iat": iat_i, "nbf": nbf_i, "exp": exp_i, "jti": jti, "holder": route.holder,
+        "license": route.license,
+    })  # fmt: skip
+    if nbf_i > now + leeway or exp_i + leeway <= now or iat_i > now + leeway:
+        _check_time(t, now, leeway)  # raises, with the reason
+    return t
+
+
 def _jwt_fields(token: bytes, p: bytes, kid: str) -> dict[str, Any]:
     claims = _jwt_claims_b64(p)
     if not isinstance(claims, dict):
@@ -1080,7 +1170,12 @@ def verify(
         # No other dot is looked for: the strict decoders refuse one in the signature or in
         # the head of the payload, and the payload's tail must equal a known encoding. When
         # the token is refused, _split_jwt says first whether it has three parts.
-        global _jwt_last
+        global _jwt_last, _jwt_route
+        jroute = _jwt_route
+        if jroute is not None and raw.startswith(jroute.header):
+            result = _jwt_template(raw, jroute, trust, now, leeway)
+            if result is not None:
+                return result
         header, i, kid = _jwt_last
         j = len(raw) - 87
         if not (j > i and raw[j] == 46 and raw.startswith(header)):
@@ -1117,6 +1212,8 @@ def verify(
         if result is None:
             _split_jwt(raw)  # raises for a token of more than three parts
             result = _build(VerifiedToken, _jwt_fields(raw, raw[i + 1 : j], kid))
+        elif jroute is None or not jroute.shared_with(raw, result):
+            _jwt_route = _jwt_route_of(raw, i, kid, result) or jroute
         if result.nbf > now + leeway or result.exp + leeway <= now or result.iat > now + leeway:
             _check_time(result, now, leeway)  # raises, with the reason
         return result

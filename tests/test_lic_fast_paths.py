@@ -17,7 +17,7 @@ def forget_holders() -> None:
     from lic import _token
 
     _token._JWT_CNF.clear()
-    _token._jwt_last_cnf = None
+    _token._jwt_last_cnf = _token._jwt_route = None
 
 
 def variants(data: bytes):
@@ -483,6 +483,7 @@ def test_the_last_jwt_header_shortcut_splits_every_token_as_the_full_split_does(
 
     def outcome(t: bytes, primed: bool) -> object:
         _token._jwt_last = _token._JWT_NO_HEADER
+        _token._jwt_route = None
         if primed:
             lic.verify(token, store, now=NOW)
             assert _token._jwt_last is not _token._JWT_NO_HEADER
