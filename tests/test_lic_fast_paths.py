@@ -543,8 +543,9 @@ def test_cwt_route_agrees_with_the_strict_route_on_every_resigned_claims_edit(mo
     template = _token._cwt_template
 
     def counting(*args):
+        taken.append(True)  # stays True when the route decides by raising
         got = template(*args)
-        taken.append(got is not None)
+        taken[-1] = got is not None
         return got
 
     monkeypatch.setattr(_token, "_cwt_template", counting)
@@ -619,3 +620,134 @@ def test_cwt_route_agrees_on_every_cut_extension_and_flip_of_a_whole_token():
             variants.append(token[:i] + bytes([token[i] ^ mask]) + token[i + 1 :])
     for v in variants:
         assert _cwt_outcome(v, store, other) == _cwt_outcome(v, store, None), v[:12]
+
+
+# --- the JWT route: header, holder characters and license tail compared in place -----------
+
+
+def _jwt_outcome(raw: bytes, store, primer: bytes | None) -> object:
+    """verify()'s result for ``raw``: with the route learned from ``primer`` first, or with
+    every JWT shortcut forgotten."""
+    from _lic_helpers import NOW
+
+    import lic
+    from lic import _token
+
+    forget_holders()
+    _token._TAILS.clear()
+    _token._HEADER_CACHE.clear()
+    _token._jwt_last_tail = None
+    _token._jwt_last = _token._JWT_NO_HEADER
+    if primer is not None:
+        for _ in range(3):  # strict, then the head route, then the holder route
+            lic.verify(primer, store, now=NOW)
+        assert _token._jwt_route is not None
+    try:
+        return lic.verify(raw, store, now=NOW)
+    except LicError as e:
+        return (type(e), str(e))
+
+
+def _jws(header: bytes, payload: bytes) -> bytes:
+    from _lic_helpers import ISSUER
+
+    from keys import b64url_encode
+
+    signing_input = header + b"." + b64url_encode(payload).encode()
+    return signing_input + b"." + b64url_encode(ISSUER.sign(signing_input)).encode()
+
+
+@pytest.mark.parametrize("pad", range(3))
+def test_jwt_route_agrees_with_the_strict_route_on_every_resigned_payload_edit(pad, monkeypatch):
+    """Every edit of a JWT's claims (a bit flipped, a byte inserted or deleted, a character
+    that matters to JSON put in), signed again by the issuer, gives through the learned
+    route what the strict route gives: the same token or the same error. Each alignment of
+    the license tail is taken; edits in the dates, iss, jti and sub stay on the route."""
+    from _lic_helpers import trust
+
+    from lic import _token
+
+    store = trust()
+    token = issue("jwt", sub="acme" + "x" * pad)
+    header = token.split(b".")[0]
+    payload = jwt_payload(token)
+    taken = []
+    template = _token._jwt_template
+
+    def counting(*args):
+        taken.append(True)  # stays True when the route decides by raising
+        got = template(*args)
+        taken[-1] = got is not None
+        return got
+
+    monkeypatch.setattr(_token, "_jwt_template", counting)
+    cut = payload.rfind(b',"lic":')
+    places = [*range(88, cut + 8), *range(cut + 8, len(payload), 29), len(payload) - 1]
+    on_route = 0
+    for i in places:
+        edits = [payload[:i] + bytes([payload[i] ^ m]) + payload[i + 1 :] for m in (1, 0x20)]
+        edits += [payload[:i] + e + payload[i + 1 :] for e in (b'"', b"\\", b"\x1f", b"\xc3")]
+        edits += [payload[:i] + b"0" + payload[i:], payload[:i] + payload[i + 1 :]]
+        for bad in edits:
+            raw = _jws(header, bad)
+            taken.clear()
+            primed = _jwt_outcome(raw, store, token)
+            assert taken[-1:] in ([True], [False]), (i, bad[i - 3 : i + 3], primed)
+            assert primed == _jwt_outcome(raw, store, None), (i, bad[i - 3 : i + 3])
+            on_route += taken[-1:] == [True]
+    assert on_route > 100
+    taken.clear()
+    assert _jwt_outcome(token, store, token) == _jwt_outcome(token, store, None)
+    assert taken[-1:] == [True]
+
+
+def test_jwt_route_agrees_on_every_cut_extension_and_changed_character_of_a_token():
+    """Every prefix of a token, the token with characters added, and every character of its
+    header, holder, last payload characters and signature replaced: the same outcome with
+    the route learned as with every shortcut forgotten."""
+    from _lic_helpers import trust
+
+    store = trust()
+    token = issue("jwt", sub="acme-7")
+    other = issue("jwt", sub="acme-8")
+    dot = token.index(b".")
+    variants = [token[:i] for i in range(0, len(token), 3)] + [token[:-1], token[:-87]]
+    variants += [token + b"A", token + b".", token + b"=", token[:dot] + b"A" + token[dot:]]
+    for i in [*range(dot + 130), *range(len(token) - 100, len(token))]:
+        for c in (b"A", b".", b"=", b"+", b"/", b"-"):
+            if token[i : i + 1] != c:
+                variants.append(token[:i] + c + token[i + 1 :])
+    for v in variants:
+        assert _jwt_outcome(v, store, other) == _jwt_outcome(v, store, None), v[:12]
+
+
+def test_jwt_route_is_not_learned_from_another_shape_and_keeps_to_its_own():
+    """A token with aud teaches no route; a token of another holder, license or header
+    misses the route and is verified as before."""
+    from _lic_helpers import COMMERCIAL, ISSUER, NOW, OPEN_RAIL, OTHER, example, trust
+
+    import lic
+    from lic import _token
+
+    store = trust()
+    _token._jwt_route = None
+    token = issue("jwt", aud=["https://hub.example"])
+    for _ in range(4):
+        lic.verify(token, store, now=NOW)
+    assert _token._jwt_route is None
+    token = issue("jwt")
+    for _ in range(3):
+        lic.verify(token, store, now=NOW)
+    route = _token._jwt_route
+    assert route is not None
+    others = [
+        issue("jwt", license=example(OPEN_RAIL)),
+        issue("jwt", aud=["https://hub.example"]),
+        lic.issue(example(COMMERCIAL), ISSUER, OTHER.public_key, fmt="jwt",
+                  iss="https://issuer.example", sub="acme", now=NOW - 10),
+    ]  # fmt: skip
+    for other in others:
+        assert _token._jwt_template(other, route, store, NOW, 60) is None
+        got = lic.verify(other, store, now=NOW)
+        assert got == _jwt_outcome(other, store, None)
+        _token._jwt_route = route
