@@ -23,12 +23,17 @@ This script measures, in the same run and the same alternating rounds as bench/t
                    struct, holder and license compared in place, the Sig_structure and
                    libsodium, jti's base64url, the token's attributes, the time window, the
                    same evaluation
-            It refuses nothing it should and is no verifier: it skips every fallback and
-            error path, which cost nothing on valid tokens.
+            It is no verifier: it skips every fallback and error path, which cost nothing
+            on valid tokens, and the input checks below.
+    checks  the floor, with the input checks the issue requires and a valid token passes:
+            ``now`` an integer, the token bytes within the size cap, the signature's last
+            character canonical and its length 64, exp after nbf (JWT); the payload's length,
+            sub's and cti's lengths, the dates' keys and shortest forms, exp after nbf (CWT);
+            and evaluation's test of the use's time
     ours    lic.verify + lic.evaluate
 
-and prints each as a ratio to raw. A complete verifier does more than the floor, so its
-ratio is below the floor's.
+and prints each as a ratio to raw. A complete verifier does all that "checks" does, and
+decides which route a token takes, so its ratio is below that one's.
 
 Measured 2026-11-27 (quiet 2-core machine): see docs/adr/0003.
 """
@@ -55,6 +60,8 @@ from keys import SigningKey, TrustEntry, TrustStore, b64url_decode  # noqa: E402
 from lic import _evaluate, _token  # noqa: E402
 
 URL = bytes.maketrans(b"-_+/=", b"+/!!!")
+SIG_TAIL = frozenset(b"AQgw")  # a canonical 86-character signature's last character
+MAX = 64 * 1024
 STD_TO_URL = bytes.maketrans(b"+/", b"-_")
 NULL = ffi.NULL
 OPEN = lib.crypto_sign_open
@@ -68,8 +75,9 @@ class Tok:
 Floor = Callable[[bytes, lic.Use], Any]
 
 
-def jwt_floor(tokens: list[bytes], trust: TrustStore, now: int) -> Floor:
-    """The JWT skeleton, primed on the first token (shapes as our issuer writes them)."""
+def jwt_floor(tokens: list[bytes], trust: TrustStore, now: int, checks: bool) -> Floor:
+    """The JWT skeleton, primed on the first token (shapes as our issuer writes them); with
+    ``checks``, also the input checks the issue requires (see ``CHECKS``)."""
     t0 = tokens[0]
     i = t0.index(b".")
     hdr, kid = t0[: i + 1], _token._HEADER_CACHE[t0[:i]]
@@ -81,11 +89,17 @@ def jwt_floor(tokens: list[bytes], trust: TrustStore, now: int) -> Floor:
     memo = _evaluate._MEMO
 
     def run(raw: bytes, use: lic.Use) -> object:
+        if checks and (type(now) is not int or not 0 < len(raw) <= MAX or type(raw) is not bytes):
+            raise AssertionError
         j = len(raw) - 87
         if raw[j] != 46 or not raw.startswith(hdr):
             raise AssertionError
         key = trust.lookup(kid, "issuer", now)
+        if checks and raw[-1] not in SIG_TAIL:
+            raise AssertionError
         sig = binascii.a2b_base64(raw[j + 1 :].translate(URL) + b"==", strict_mode=True)
+        if checks and len(sig) != 64:
+            raise AssertionError
         if OPEN(NULL, NULL, sig + raw, j + 64, key.raw):
             raise AssertionError
         enc, r, license = tails[raw[j - 16 : j]]
@@ -95,19 +109,22 @@ def jwt_floor(tokens: list[bytes], trust: TrustStore, now: int) -> Floor:
         text = binascii.a2b_base64(raw[i + 125 : start].translate(URL), strict_mode=True).decode()
         exp, iat, iss, jti, nbf, sub = rest[r].fullmatch(text).groups()  # type: ignore[union-attr]
         nbf_i, exp_i, iat_i = int(nbf), int(exp), int(iat)
+        if checks and exp_i <= nbf_i:
+            raise AssertionError
         t = Tok()
         t.__dict__ = {"format": "jwt", "raw": raw, "kid": kid, "iss": iss, "sub": sub,
                       "aud": (), "iat": iat_i, "nbf": nbf_i, "exp": exp_i, "jti": jti,
                       "holder": holder, "license": license}  # fmt: skip
         if nbf_i > now + 60 or exp_i + 60 <= now or iat_i > now + 60:
             raise AssertionError
-        return evaluate_floor(t, use, memo)
+        return evaluate_floor(t, use, memo, checks)
 
     return run
 
 
-def cwt_floor(tokens: list[bytes], trust: TrustStore, now: int) -> Floor:
-    """The CWT skeleton, primed from the product's learned route."""
+def cwt_floor(tokens: list[bytes], trust: TrustStore, now: int, checks: bool) -> Floor:
+    """The CWT skeleton, primed from the product's learned route; with ``checks``, also the
+    input checks the issue requires (see ``CHECKS``)."""
     route = _token._cwt_route
     assert route is not None
     at, kid, tbs_head, iss_seg = route.at, route.kid, route.tbs_head, route.iss_seg
@@ -115,15 +132,26 @@ def cwt_floor(tokens: list[bytes], trust: TrustStore, now: int) -> Floor:
     memo = _evaluate._MEMO
 
     def run(raw: bytes, use: lic.Use) -> object:
+        if checks and (type(now) is not int or not 0 < len(raw) <= MAX or type(raw) is not bytes):
+            raise AssertionError
         if not raw.startswith(route.prefix) or raw[at] != 0x59:
+            raise AssertionError
+        if checks and (raw[at + 1] << 8 | raw[at + 2]) != len(raw) - at - 69:
             raise AssertionError
         pos = at + 3 + len(iss_seg)
         if not raw.startswith(iss_seg, at + 3):
             raise AssertionError
         b = raw[pos] - 0x60
+        if checks and not 0 < b < 24:
+            raise AssertionError
         sub = raw[pos + 1 : pos + 1 + b].decode()
         pos += 1 + b
-        _k4, exp, _k5, nbf, _k6, iat, _k7, c = DATES.unpack_from(raw, pos)
+        k4, exp, k5, nbf, k6, iat, k7, c = DATES.unpack_from(raw, pos)
+        if checks and (
+            (k4, k5, k6, k7) != (0x041A, 0x051A, 0x061A, 7) or not 0x40 < c < 0x58
+            or exp < 0x10000 or nbf < 0x10000 or iat < 0x10000 or exp <= nbf
+        ):  # fmt: skip
+            raise AssertionError
         pos += 20
         cti = raw[pos : pos + c - 0x40]
         pos += c - 0x40
@@ -141,13 +169,16 @@ def cwt_floor(tokens: list[bytes], trust: TrustStore, now: int) -> Floor:
                       "holder": route.holder, "license": route.license}  # fmt: skip
         if nbf > now + 60 or exp + 60 <= now or iat > now + 60:
             raise AssertionError
-        return evaluate_floor(t, use, memo)
+        return evaluate_floor(t, use, memo, checks)
 
     return run
 
 
-def evaluate_floor(t: Tok, use: lic.Use, memo: dict[Any, Any]) -> Any:
-    """Evaluation's memo lookup, then the digest and limit checks of a permitted use."""
+def evaluate_floor(t: Tok, use: lic.Use, memo: dict[Any, Any], checks: bool) -> Any:
+    """Evaluation's memo lookup, then the digest and limit checks of a permitted use; with
+    ``checks``, also the use's time against the token's window."""
+    if checks and (isinstance(t, lic.License) or use.time is not None):
+        raise AssertionError
     c = t.license._compiled  # type: ignore[attr-defined]
     entry = memo[(c, use.action, use.purpose, use.region, use.channel, use.platform, use.data)]
     limit, rate = c.rate, use.rate
@@ -207,19 +238,24 @@ def main() -> None:
         if fmt == "jwt":
             h, p, s = zip(*(t.split(b".") for t in tokens), strict=True)
             parts = [(a + b"." + b, b64url_decode(c)) for a, b, c in zip(h, p, s, strict=True)]
-            floor = jwt_floor(tokens, trust, now)
+            floor = jwt_floor(tokens, trust, now, False)
+            checked = jwt_floor(tokens, trust, now, True)
         else:
             parts = []
             for t in tokens:
                 top = cbor2.loads(t).value
                 parts.append((cbor2.dumps(["Signature1", top[0], b"", top[2]]), top[3]))
-            floor = cwt_floor(tokens, trust, now)
+            floor = cwt_floor(tokens, trust, now, False)
+            checked = cwt_floor(tokens, trust, now, True)
         for t in tokens:
-            if floor(t, use).effect != "permit":
+            if floor(t, use).effect != "permit" or checked(t, use).effect != "permit":
                 raise AssertionError
 
         def floored(t: bytes, floor: Floor = floor) -> None:
             floor(t, use)
+
+        def with_checks(t: bytes, checked: Floor = checked) -> None:
+            checked(t, use)
 
         def ours(t: bytes) -> None:
             if lic.evaluate(lic.verify(t, trust, now=now), use).effect != "permit":
@@ -228,17 +264,19 @@ def main() -> None:
         got = rates({
             "raw": (lambda q: OPEN(NULL, NULL, q[1] + q[0], len(q[0]) + 64, pub), parts),
             "floor": (floored, tokens),
+            "checks": (with_checks, tokens),
             "ours": (ours, tokens),
         }, rounds)  # fmt: skip
         raw = got["raw"]
         print(f"{fmt.upper()}  raw libsodium (no copy): {raw:8.0f}/s  {1e6 / raw:6.1f} us")
-        for name in ("floor", "ours"):
+        for name in ("floor", "checks", "ours"):
             extra = 1e6 / got[name] - 1e6 / raw
             rate = got[name]
-            print(f"     {name:5s} verify+evaluate: {rate:8.0f}/s  ratio {rate / raw:5.3f}"
+            print(f"     {name:6s} verify+evaluate: {rate:8.0f}/s  ratio {rate / raw:5.3f}"
                   f"   ({extra:4.1f} us per token beyond the signature)")  # fmt: skip
         summary.append(
-            f"{fmt.upper()} floor {got['floor'] / raw:.3f}, ours {got['ours'] / raw:.3f}"
+            f"{fmt.upper()} floor {got['floor'] / raw:.3f}, with checks {got['checks'] / raw:.3f},"
+            f" ours {got['ours'] / raw:.3f}"
         )
         print()
     print("summary (target >= 0.9): " + "; ".join(summary))
