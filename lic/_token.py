@@ -926,7 +926,7 @@ class _CwtRoute:
     def of(cls, raw: bytes, at: int, kid: str, tbs_head: bytes, t: TokenFields) -> _CwtRoute | None:
         """The route of the token ``t`` just verified from ``raw`` (``raw[at:]`` its payload's
         head), or ``None`` when it has another shape (aud, an iss of 24 bytes or more)."""
-        if t.aud or raw[at] != 0x59:
+        if t.aud or raw[at] != 0x59 or len(t.iss.encode()) >= 24:
             return None
         payload = raw[at + 3 : -66]
         got = _cwt_fast.claims_quick(payload)
@@ -935,7 +935,7 @@ class _CwtRoute:
         lic_at = got[-1]  # where the license's bytes begin, after the key "lic"
         route = cls(raw, at, kid, tbs_head, t)
         seg = route.holder_seg
-        if len(route.iss_seg) > 27 or not payload.startswith(route.iss_seg):
+        if not payload.startswith(route.iss_seg):
             return None
         if payload[lic_at - len(seg) : lic_at] != seg:
             return None

@@ -569,15 +569,17 @@ def test_cwt_route_agrees_with_the_strict_route_on_every_resigned_claims_edit(mo
 
 
 def test_cwt_route_is_not_learned_from_another_shape_and_keeps_to_its_own():
-    """A token with aud, or an iss of 24 bytes or more, teaches no route; a token of another
-    holder, license or issuer name misses the route and is verified as before."""
+    """A token with aud, or an iss of 24 bytes or more (whatever the length of its head),
+    teaches no route; a token of another holder, license or issuer name misses the route and
+    is verified as before."""
     from _lic_helpers import COMMERCIAL, ISSUER, NOW, OPEN_RAIL, OTHER, example, trust
 
     import lic
     from lic import _token
 
     store = trust()
-    for kw in ({"aud": ["https://hub.example"]}, {"iss": "https://" + "i" * 20 + ".example"}):
+    long_iss = ["https://" + "i" * n + ".example" for n in (8, 20, 150, 300)]
+    for kw in ({"aud": ["https://hub.example"]}, *({"iss": iss} for iss in long_iss)):
         token = issue("cwt", **kw)
         _token._cwt_route = None
         for _ in range(3):
