@@ -960,12 +960,15 @@ _DATES_CTI = struct.Struct(">HIHIHIBB")
 _BSTR16 = struct.Struct(">BH")  # a byte string's head with a 2-byte length
 
 
-def _cwt_template(raw: bytes, route: _CwtRoute, trust: Trust, now: int) -> VerifiedToken | None:
+def _cwt_template(
+    raw: bytes, route: _CwtRoute, trust: Trust, now: int, leeway: int
+) -> VerifiedToken | None:
     """The verified token of a CWT that starts with ``route.prefix`` and whose payload is
     ``route.iss_seg``, a sub of 1 to 23 bytes, the three dates, a cti of 1 to 23 bytes,
     ``route.holder_seg`` and the license's bytes, in deterministic CBOR with every head in
     shortest form: exactly what the strict decoder reads with these values. ``None`` for any
-    other token (the caller takes the full route); raises when the signature is not valid."""
+    other token (the caller takes the full route); raises when the key is not trusted, the
+    signature is not valid or the time is outside the token's window."""
     at = route.at
     n = len(raw) - at - 69  # the payload's length, if the signature is 58 40 + 64 bytes
     if n < 0x100:
@@ -1010,6 +1013,8 @@ def _cwt_template(raw: bytes, route: _CwtRoute, trust: Trust, now: int) -> Verif
         "jti": binascii.b2a_base64(cti, newline=False).translate(_STD_TO_URL).rstrip(b"=").decode(),
         "holder": route.holder, "license": route.license,
     })  # fmt: skip
+    if nbf > now + leeway or exp + leeway <= now or iat > now + leeway:
+        _check_time(t, now, leeway)  # raises, with the reason
     return t
 
 
@@ -1127,14 +1132,8 @@ def verify(
         global _cwt_route
         route = _cwt_route
         if route is not None and raw.startswith(route.prefix):
-            result = _cwt_template(raw, route, trust, now)
+            result = _cwt_template(raw, route, trust, now, leeway)
             if result is not None:
-                if (
-                    result.nbf > now + leeway
-                    or result.exp + leeway <= now
-                    or result.iat > now + leeway
-                ):
-                    _check_time(result, now, leeway)  # raises, with the reason
                 return result
         # Fast route: the exact shape 18([protected, {}, payload, sig64]) with a protected
         # header checked before (the same checks as below, done once per header bytes).

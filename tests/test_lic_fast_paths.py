@@ -597,7 +597,7 @@ def test_cwt_route_is_not_learned_from_another_shape_and_keeps_to_its_own():
                   iss="https://issuer.example", sub="acme", now=NOW - 10),
     ]  # fmt: skip
     for other in others:
-        assert _token._cwt_template(other, route, store, NOW) is None
+        assert _token._cwt_template(other, route, store, NOW, 60) is None
         got = lic.verify(other, store, now=NOW)
         _token._cwt_route = None
         _token._COSE_FAST.clear()
