@@ -54,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 import cbor2  # noqa: E402
 from nacl._sodium import ffi, lib  # noqa: E402
+from tokens import rates  # noqa: E402  (bench/tokens.py: the same alternating rounds)
 
 import lic  # noqa: E402
 from keys import SigningKey, TrustEntry, TrustStore, b64url_decode  # noqa: E402
@@ -188,26 +189,6 @@ def evaluate_floor(t: Tok, use: lic.Use, memo: dict[Any, Any], checks: bool) -> 
     if use.mau > c.mau:
         raise AssertionError
     return entry[2]
-
-
-def rates(
-    cands: dict[str, tuple[Callable[[Any], Any], list[Any]]], rounds: int, chunk: int = 50
-) -> dict[str, float]:
-    """Calls per second of each candidate, taking turns every ``chunk`` items; best round."""
-    best = dict.fromkeys(cands, 0.0)
-    size = min(len(items) for _, items in cands.values())
-    for _ in range(rounds):
-        spent = dict.fromkeys(cands, 0.0)
-        for start in range(0, size, chunk):
-            for name, (fn, items) in cands.items():
-                part = items[start : start + chunk]
-                t0 = time.perf_counter()
-                for x in part:
-                    fn(x)
-                spent[name] += time.perf_counter() - t0
-        for name in cands:
-            best[name] = max(best[name], size / spent[name])
-    return best
 
 
 def main() -> None:

@@ -506,6 +506,39 @@ def test_the_last_jwt_header_shortcut_splits_every_token_as_the_full_split_does(
 # --- the CWT route: header, iss, holder and license compared in place -----------------------
 
 
+def count_route(monkeypatch, name: str) -> list[bool]:
+    """Wrap the route function ``lic._token.<name>``: each call appends whether the route
+    decided the token (gave it, or raised), which the returned list collects."""
+    from lic import _token
+
+    taken: list[bool] = []
+    template = getattr(_token, name)
+
+    def counting(*args):
+        taken.append(True)  # stays True when the route decides by raising
+        got = template(*args)
+        taken[-1] = got is not None
+        return got
+
+    monkeypatch.setattr(_token, name, counting)
+    return taken
+
+
+def misses_route(fmt: str, route, store, others: list[bytes], outcome) -> None:
+    """Each token of ``others`` is not taken by ``route`` and is verified with the route in
+    place as with every shortcut forgotten (``outcome(token, store, None)``)."""
+    from _lic_helpers import NOW
+
+    import lic
+    from lic import _token
+
+    for other in others:
+        assert getattr(_token, f"_{fmt}_template")(other, route, store, NOW, 60) is None
+        setattr(_token, f"_{fmt}_route", route)
+        got = lic.verify(other, store, now=NOW)
+        assert got == outcome(other, store, None)
+
+
 def _cwt_outcome(raw: bytes, store, primer: bytes | None) -> object:
     """verify()'s result for ``raw``: with the route learned from ``primer`` first, or with
     every CWT shortcut forgotten (then the strict route decides)."""
@@ -533,22 +566,11 @@ def test_cwt_route_agrees_with_the_strict_route_on_every_resigned_claims_edit(mo
     from _lic_attacks import sign1_raw
     from _lic_helpers import trust
 
-    from lic import _token
-
     store = trust()
     token = issue("cwt", sub="acme-7")
     top = cbor.decode(token, max_size=1 << 16, tags=frozenset({18})).value
     protected, payload = top[0], top[2]
-    taken = []
-    template = _token._cwt_template
-
-    def counting(*args):
-        taken.append(True)  # stays True when the route decides by raising
-        got = template(*args)
-        taken[-1] = got is not None
-        return got
-
-    monkeypatch.setattr(_token, "_cwt_template", counting)
+    taken = count_route(monkeypatch, "_cwt_template")
     lic_at = payload.index(b"\x63lic") + 4
     places = [*range(lic_at + 8), *range(lic_at + 8, len(payload), 23), len(payload) - 1]
     on_route = 0
@@ -596,13 +618,7 @@ def test_cwt_route_is_not_learned_from_another_shape_and_keeps_to_its_own():
         lic.issue(example(COMMERCIAL), ISSUER, OTHER.public_key, fmt="cwt",
                   iss="https://issuer.example", sub="acme", now=NOW - 10),
     ]  # fmt: skip
-    for other in others:
-        assert _token._cwt_template(other, route, store, NOW, 60) is None
-        got = lic.verify(other, store, now=NOW)
-        _token._cwt_route = None
-        _token._COSE_FAST.clear()
-        assert got == lic.verify(other, store, now=NOW)
-        _token._cwt_route = route
+    misses_route("cwt", route, store, others, _cwt_outcome)
 
 
 def test_cwt_route_agrees_on_every_cut_extension_and_flip_of_a_whole_token():
@@ -667,22 +683,11 @@ def test_jwt_route_agrees_with_the_strict_route_on_every_resigned_payload_edit(p
     the license tail is taken; edits in the dates, iss, jti and sub stay on the route."""
     from _lic_helpers import trust
 
-    from lic import _token
-
     store = trust()
     token = issue("jwt", sub="acme" + "x" * pad)
     header = token.split(b".")[0]
     payload = jwt_payload(token)
-    taken = []
-    template = _token._jwt_template
-
-    def counting(*args):
-        taken.append(True)  # stays True when the route decides by raising
-        got = template(*args)
-        taken[-1] = got is not None
-        return got
-
-    monkeypatch.setattr(_token, "_jwt_template", counting)
+    taken = count_route(monkeypatch, "_jwt_template")
     cut = payload.rfind(b',"lic":')
     places = [*range(88, cut + 8), *range(cut + 8, len(payload), 29), len(payload) - 1]
     on_route = 0
@@ -748,8 +753,4 @@ def test_jwt_route_is_not_learned_from_another_shape_and_keeps_to_its_own():
         lic.issue(example(COMMERCIAL), ISSUER, OTHER.public_key, fmt="jwt",
                   iss="https://issuer.example", sub="acme", now=NOW - 10),
     ]  # fmt: skip
-    for other in others:
-        assert _token._jwt_template(other, route, store, NOW, 60) is None
-        got = lic.verify(other, store, now=NOW)
-        assert got == _jwt_outcome(other, store, None)
-        _token._jwt_route = route
+    misses_route("jwt", route, store, others, _jwt_outcome)
