@@ -22,8 +22,8 @@ Re-evaluation 0.45-0.98 M decisions/s mixed, 0.39-0.88 M/s denied with every rea
 the 250,000 target is met; with the memo emptied before every call 0.155-0.29 M/s.
 After the third pass (quiet machine, 3 runs, 07:10 UTC): against the no-copy call JWT
 0.85-0.88, CWT 0.82-0.88; against PyNaCl's call 0.91-0.96 and 0.85-0.92. Still short of 0.9.
-After the fourth pass (quiet machine, --full, 6 runs, 09:00-09:07 UTC): against the no-copy
-call JWT 0.88-0.89, CWT 0.88-0.92; against PyNaCl's call 0.91-0.93 and 0.93-0.96. For JWT
+After the fourth pass (quiet machine, --full, 10 runs, 08:55-09:25 UTC): against the no-copy
+call JWT 0.88-0.89, CWT 0.87-0.92; against PyNaCl's call 0.90-0.93 and 0.93-0.96. For JWT
 the target sits on the floor that bench/token_floor.py measures (docs/adr/0003).
 """
 
