@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-__all__ = ["ReplaySource", "replay_options", "replay_progress"]
+__all__ = ["STATE_READ", "ReplaySource", "replay_options", "replay_progress"]
 
 DEFAULT_DB = Path("ledger.db")
 
@@ -42,22 +42,31 @@ class ReplaySource:
         return replay_progress(self.quiet)
 
 
+# what a typed append's first use of a ledger handle shows while it reads the ledger's state
+STATE_READ = "reading the ledger's state:"
+
+
 @contextmanager
-def replay_progress(quiet: bool) -> Iterator[Callable[[int], None] | None]:
-    """A progress callback on standard error when it is a terminal (and not ``quiet``)."""
+def replay_progress(quiet: bool, what: str = "replayed") -> Iterator[Callable[[int], None] | None]:
+    """A progress callback on standard error when it is a terminal (and not ``quiet``): one
+    line, ``<what> <n> records (<rate>/s)``, rewritten in place and ended when the work is."""
     if quiet or not sys.stderr.isatty():
         yield None
         return
     start = time.monotonic()
+    shown = False
 
     def show(n: int) -> None:
+        nonlocal shown
+        shown = True
         rate = n / max(time.monotonic() - start, 1e-9)
-        click.echo(f"\rreplayed {n:,} records ({rate:,.0f}/s)", err=True, nl=False)
+        click.echo(f"\r{what} {n:,} records ({rate:,.0f}/s)", err=True, nl=False)
 
     try:
         yield show
     finally:
-        click.echo("", err=True)
+        if shown:
+            click.echo("", err=True)
 
 
 _OPTIONS = [

@@ -19,7 +19,7 @@ from lic import cbor
 
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
 from ._output import emit, json_option, read_input
-from ._replayopts import replay_progress
+from ._replayopts import STATE_READ, replay_progress
 
 __all__ = ["ledger_group"]
 
@@ -119,15 +119,15 @@ def append_cmd(
     if signed == (key_name is not None):
         raise click.UsageError("give exactly one of --key AUTHORKEY and --signed")
     data = read_input(entry_file, lg.MAX_ENTRY_SIZE, "entry")
-    with lg.Ledger.open(db) as led:
+    with lg.Ledger.open(db) as led, replay_progress(False, STATE_READ) as progress:
         if key_name is not None:
             author = load_signing_key(keyring_dir, key_name, passphrase_file, passphrase_env)
             payload = cbor.decode(data, max_size=lg.MAX_ENTRY_SIZE)
             if not isinstance(payload, dict):
                 raise MalformedError("entry payload: must be a CBOR map")
-            a = lg.append_entry(led, entry_type, payload, author)
+            a = lg.append_entry(led, entry_type, payload, author, progress=progress)
         else:
-            a = lg.append_signed_entry(led, entry_type, data)
+            a = lg.append_signed_entry(led, entry_type, data, progress=progress)
     info = {"index": a.index, "leaf_hash": a.leaf_hash.hex()}
     emit(info, as_json=as_json, text=f"appended {a.index} {a.leaf_hash.hex()}")
 

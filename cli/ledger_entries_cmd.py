@@ -24,7 +24,7 @@ from keys import MalformedError, PublicKey, SigningKey, json_loads_strict, load_
 
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
 from ._output import emit, json_option, read_input
-from ._replayopts import ReplaySource, replay_options
+from ._replayopts import STATE_READ, ReplaySource, replay_options, replay_progress
 from .ledger_cmd import db_option, ledger_group
 
 __all__: list[str] = []
@@ -124,11 +124,11 @@ def _append(
     author: SigningKey | None = None,
 ) -> None:
     """Open the ledger, build the payload, append it, print index and leaf hash."""
-    with lg.Ledger.open(opts.pop("db")) as led:
+    with lg.Ledger.open(opts.pop("db")) as led, replay_progress(False, STATE_READ) as progress:
         if author is None:
             author = _author(led, opts, default_log)
         payload = {"at": opts.pop("at"), **build(led)}
-        a = lg.append_entry(led, entry_type, payload, author)
+        a = lg.append_entry(led, entry_type, payload, author, progress=progress)
     info = {"index": a.index, "leaf_hash": a.leaf_hash.hex(), "type": entry_type}
     emit(info, as_json=opts["as_json"], text=f"{entry_type}: appended as record {a.index}")
 

@@ -444,11 +444,16 @@ class Ledger:
                 yield bytes(note)
                 last = int(size)
 
-    def cached_state(self, build: Callable[[Iterator[tuple[int, bytes]], bytes], Any]) -> Any:
+    def cached_state(
+        self,
+        build: Callable[[Iterator[tuple[int, bytes]], bytes, Any], Any],
+        progress: Callable[[int], None] | None = None,
+    ) -> Any:
         """The derived state this handle keeps for typed appends, built on first use by
-        ``build(records, log_key)``; the caller brings it up to date."""
+        ``build(records, log_key, progress)``; the caller brings it up to date."""
         if self._state is None:
-            self._state = build(self.iter_records(0, self.size), self.log_verifier.public_key.raw)
+            key = self.log_verifier.public_key.raw
+            self._state = build(self.iter_records(0, self.size), key, progress)
         return self._state
 
     def drop_cached_state(self) -> None:

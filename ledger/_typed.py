@@ -7,7 +7,7 @@ write transaction, so two appenders can never both pass a check that only one of
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -106,11 +106,30 @@ def apply_stored(state: LedgerState, raw: bytes) -> list[Finding]:
     return _apply_opened(state, index, time, etype, kid, payload)
 
 
-def state_of(records: Iterable[tuple[int, bytes]], log_key: bytes) -> LedgerState:
-    """Derive the state from stored records (no signature checks: for the appender)."""
+STATE_PROGRESS_EVERY = 8192  # records between two progress calls while a state is built
+
+
+def state_of(
+    records: Iterable[tuple[int, bytes]],
+    log_key: bytes,
+    progress: Callable[[int], None] | None = None,
+) -> LedgerState:
+    """Derive the state from stored records (no signature checks: for the appender).
+    ``progress(n)`` is called every ``STATE_PROGRESS_EVERY`` records and at the end, when
+    there were that many."""
     state = LedgerState(log_key)
+    if progress is None:
+        for _, raw in records:
+            apply_stored(state, raw)
+        return state
+    n = 0
     for _, raw in records:
         apply_stored(state, raw)
+        n += 1
+        if n % STATE_PROGRESS_EVERY == 0:
+            progress(n)
+    if n >= STATE_PROGRESS_EVERY and n % STATE_PROGRESS_EVERY:
+        progress(n)
     return state
 
 
@@ -122,6 +141,7 @@ def append_entry(
     *,
     now: int | None = None,
     log_key: SigningKey | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Appended:
     """Sign ``payload`` as ``author`` and append it (see ``append_signed_entry``)."""
     problems = entry_problems(entry_type, payload)
@@ -129,7 +149,9 @@ def append_entry(
         detail = "; ".join(f"{path or '(entry)'}: {msg}" for path, msg in problems)
         raise MalformedError(f"{entry_type} entry refused: {detail}")
     entry = make_entry(entry_type, payload, author)
-    return append_signed_entry(ledger, entry_type, entry, now=now, log_key=log_key)
+    return append_signed_entry(
+        ledger, entry_type, entry, now=now, log_key=log_key, progress=progress
+    )
 
 
 def append_signed_entry(
@@ -139,6 +161,7 @@ def append_signed_entry(
     *,
     now: int | None = None,
     log_key: SigningKey | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Appended:
     """Append an entry its author signed, after every check the audit makes of it.
 
@@ -147,6 +170,11 @@ def append_signed_entry(
     raise a VerificationError or DeniedError. The state checks run inside the store's write
     transaction, so two appenders cannot both pass a check only one may pass. Nothing is
     written when anything fails.
+
+    The handle's derived state is built (a replay of every record, on a handle's first typed
+    append) before that transaction, reporting to ``progress`` (see ``state_of``); inside
+    it, only the records appended meanwhile are applied, so other writers do not wait for
+    the replay.
     """
     msg = check_entry(entry_type, entry)
     try:
@@ -158,6 +186,8 @@ def append_signed_entry(
     if problems:
         detail = "; ".join(f"{path or '(entry)'}: {m}" for path, m in problems)
         raise MalformedError(f"{entry_type} entry refused: {detail}")
+
+    _caught_up(ledger, ledger.size, progress)
 
     def check(size: int, t: int) -> None:
         state = _caught_up(ledger, size)
@@ -177,9 +207,11 @@ def append_signed_entry(
         raise
 
 
-def _caught_up(ledger: Ledger, size: int) -> LedgerState:
+def _caught_up(
+    ledger: Ledger, size: int, progress: Callable[[int], None] | None = None
+) -> LedgerState:
     """The ledger handle's cached state, brought up to ``size`` records."""
-    state: LedgerState = ledger.cached_state(state_of)
+    state: LedgerState = ledger.cached_state(state_of, progress)
     if state.size != size:  # another process appended since: catch up
         for _, raw in ledger.iter_records(state.size, size):
             apply_stored(state, raw)
