@@ -187,7 +187,8 @@ def checkpoint_cmd(
         if not name:
             raise click.UsageError("no log key recorded for this ledger; give --key LOGKEY")
         key = load_signing_key(keyring_dir, name, passphrase_file, passphrase_env)
-        cp = led.checkpoint(key)
+        with replay_progress(False, STATE_READ) as progress:
+            cp = led.checkpoint(key, progress=progress)
         got = None
         if witness_urls:
             verifiers = [lg.CosignatureV1Verifier.from_vkey(_vkey(v)) for v in witness_keys]

@@ -459,10 +459,11 @@ class Ledger:
     def drop_cached_state(self) -> None:
         self._state = None
 
-    def state_at(self, size: int) -> LedgerState:
+    def state_at(self, size: int, progress: Callable[[int], None] | None = None) -> LedgerState:
         """The derived state (a LedgerState) of the first ``size`` records: this handle's
-        cached state caught up, or a fresh replay when the cache is ahead of ``size``."""
-        state: LedgerState = self.cached_state(state_of)
+        cached state caught up, or a fresh replay when the cache is ahead of ``size``.
+        ``progress`` hears of a first build (see ``state_of``)."""
+        state: LedgerState = self.cached_state(state_of, progress)
         if state.size > size:
             return state_of(self.iter_records(0, size), self.log_verifier.public_key.raw)
         for _, raw in self.iter_records(state.size, size):
@@ -627,12 +628,21 @@ class Ledger:
         return out
 
     def checkpoint(
-        self, log_key: SigningKey, *, extensions: Sequence[str] = ()
+        self,
+        log_key: SigningKey,
+        *,
+        extensions: Sequence[str] = (),
+        progress: Callable[[int], None] | None = None,
     ) -> SignedCheckpoint:
         """Sign a checkpoint at the current size (compare-and-swap on the latest) and return
         it, with optional C2SP extension lines. At the latest checkpoint's size, the stored
-        checkpoint is returned unchanged."""
+        checkpoint is returned unchanged. The derived state its revoked-set line needs is
+        read before the write lock is taken (reporting to ``progress``); inside, only the
+        records appended meanwhile are applied."""
         conn = self._conn
+        size = self.size
+        if conn.execute("SELECT size FROM head WHERE id = 0").fetchone()[0] < size:
+            self.state_at(size, progress)  # (not for the latest checkpoint, returned as it is)
         conn.execute("BEGIN IMMEDIATE")
         try:
             size = self.size

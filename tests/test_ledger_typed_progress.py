@@ -4,7 +4,7 @@ outside the write transaction, so another writer does not wait for that read."""
 import pytest
 from ledger_world import T0, World, build, key
 
-from ledger import Ledger, _store, _typed, append_entry, state_of
+from ledger import Ledger, _store, _typed, append_entry, format_revset_extension, state_of
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +108,39 @@ def test_progress_line_names_the_work_and_stays_silent_when_there_was_none(monke
     with replay_progress(True, STATE_READ) as show:
         assert show is None  # --quiet
     assert term.text == ""
+
+
+def test_a_checkpoint_reads_the_state_outside_the_write_transaction_and_only_when_needed(
+    world, tmp_path, monkeypatch
+):
+    """Signing a checkpoint on a new handle reads the state (for its revoked-set line)
+    before the write lock: another handle appends meanwhile, and the checkpoint then covers
+    that record too. At the latest checkpoint's size nothing is read."""
+    monkeypatch.setattr(_typed, "STATE_PROGRESS_EVERY", 4)
+    monkeypatch.setattr(_store, "BUSY_TIMEOUT_MS", 200)
+    path = tmp_path / "ledger.db"
+    path.write_bytes(world.path.read_bytes())
+    seen: list[int] = []
+    with Ledger.open(path) as led:
+        assert led.checkpoint(world.log, progress=seen.append).checkpoint.size == led.size
+        assert seen == []  # the latest checkpoint already covers every record
+    with Ledger.open(path) as writer:
+        add_key = {"at": T0 + 10**5, "key": key(30).public_key.raw, "role": "attester",
+                   "name": "k30"}  # fmt: skip
+        append_entry(writer, "key.add", add_key, world.log, now=T0 + 10**5)
+        size = writer.size
+
+    def meanwhile(n: int) -> None:
+        seen.append(n)
+        if len(seen) == 1:
+            with Ledger.open(path) as other:
+                payload = {"at": T0 + 10**5 + 1, "key": key(31).public_key.raw,
+                           "role": "attester", "name": "k31"}  # fmt: skip
+                append_entry(other, "key.add", payload, world.log, now=T0 + 10**5 + 1)
+
+    with Ledger.open(path) as led:
+        cp = led.checkpoint(world.log, progress=meanwhile)
+        assert seen[-1] == size and cp.checkpoint.size == size + 1
+    with Ledger.open(path) as fresh:  # the revoked-set line, read afresh: the same
+        rs = fresh.revoked_set(size + 1)
+        assert cp.checkpoint.extensions == (format_revset_extension(rs.size, rs.root),)
