@@ -194,8 +194,9 @@ def evaluate_floor(t: Tok, use: lic.Use, memo: dict[Any, Any], checks: bool) -> 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--full", action="store_true", help="more tokens and rounds")
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, one round: runs, no figure")
     args = ap.parse_args()
-    n, rounds = (5000, 9) if args.full else (1000, 7)
+    n, rounds = (5000, 9) if args.full else (60, 1) if args.smoke else (1000, 7)
     issuer, holder = SigningKey.generate(), SigningKey.generate()
     license = lic.load_license((ROOT / "examples" / "commercial-geofenced.toml").read_bytes())
     trust = TrustStore([TrustEntry(issuer.public_key, "issuer", "issuer")])

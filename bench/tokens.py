@@ -104,9 +104,11 @@ def signed_parts(token: bytes, fmt: str) -> tuple[bytes, bytes]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--full", action="store_true", help="larger sizes (slower, steadier)")
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, one round: runs, no figure")
     args = ap.parse_args()
-    n_tokens = 5000 if args.full else 1000
-    n_uses = 200_000 if args.full else 50_000
+    n_tokens = 5000 if args.full else 60 if args.smoke else 1000
+    n_uses = 200_000 if args.full else 2_000 if args.smoke else 50_000
+    rounds = 1 if args.smoke else 7
 
     issuer = SigningKey.generate()
     holder = SigningKey.generate()
@@ -169,7 +171,7 @@ def main() -> None:
                 {1: 1, -1: 6, -2: pub, 2: b64url_decode(issuer.public_key.thumbprint), 3: -8}
             )
             cands[theirs_name] = (lambda t, ck=ck: cwt.decode(t, ck), tokens)
-        got = rates(cands)
+        got = rates(cands, rounds)
         r_crypto, r_sodium, theirs = got["raw cryptography"], got["raw sodium"], got[theirs_name]
         r_direct = got["raw sodium direct"]
         ours = {b: got[b] for b in BACKENDS}
@@ -213,7 +215,7 @@ def main() -> None:
     permits = [u for u in uses if lic.evaluate(verified, u).effect == "permit"]
     others = [u for u in uses if lic.evaluate(verified, u).effect != "permit"]
     got = {
-        name: rates({name: (lambda u: lic.evaluate(verified, u), items)}, rounds=3)[name]
+        name: rates({name: (lambda u: lic.evaluate(verified, u), items)}, min(rounds, 3))[name]
         for name, items in (("all", uses), ("permit", permits), ("other", others))
     }
 
@@ -224,7 +226,7 @@ def main() -> None:
         _evaluate._MEMO.clear()
         return lic.evaluate(verified, u)
 
-    got["cold"] = rates({"cold": (cold, uses)}, rounds=3)["cold"]
+    got["cold"] = rates({"cold": (cold, uses)}, min(rounds, 3))["cold"]
     print(f"re-evaluation of a verified license over {n_uses} distinct uses (target >= 250,000/s):")
     print(f"     all of them (mixed):       {got['all']:9.0f} decisions/s")
     print(f"     the {len(permits):6d} permitted ones: {got['permit']:9.0f} decisions/s")

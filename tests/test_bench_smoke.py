@@ -1,0 +1,21 @@
+"""The token benches run (tiny sizes, one round): they read the product's internals, and a
+change there must not break them unnoticed. Their figures are not checked here."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+@pytest.mark.parametrize("script", ["tokens.py", "token_floor.py"])
+def test_token_bench_runs_and_prints_its_summary(script):
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), "--smoke"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = [line for line in done.stdout.splitlines() if line.startswith("summary")]
+    assert len(summary) == 1 and "JWT" in summary[0] and "CWT" in summary[0]
