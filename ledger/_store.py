@@ -114,6 +114,19 @@ class Appended:
     record: bytes
 
 
+def begin_write(conn: sqlite3.Connection) -> None:
+    """``BEGIN IMMEDIATE``: take the file's write lock, waiting up to the busy timeout. A lock
+    another writer holds longer than that is a ConflictError (retry), not SQLite's error."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as e:
+        if "locked" not in str(e) and "busy" not in str(e):
+            raise
+        raise ConflictError(
+            "busy: another writer held the file's write lock past the wait; try again"
+        ) from e
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
@@ -188,7 +201,7 @@ class Ledger:
             conn = _connect(p)
             _durable(conn, p)
             db = sqlite_utils.Database(conn)
-            conn.execute("BEGIN IMMEDIATE")
+            begin_write(conn)
             db.table("meta").create({"key": str, "value": str}, pk="key")
             db.table("records").create({"idx": int, "data": bytes}, pk="idx", not_null={"data"})
             # Row n: the leaf hash of record n and the hashes of the subtrees it completes. A
@@ -567,7 +580,7 @@ class Ledger:
         check: Callable[[int, int], None] | None = None,
     ) -> list[Appended]:
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
+        begin_write(conn)
         try:
             size = self.size
             if check is not None:
@@ -643,7 +656,7 @@ class Ledger:
         size = self.size
         if conn.execute("SELECT size FROM head WHERE id = 0").fetchone()[0] < size:
             self.state_at(size, progress)  # (not for the latest checkpoint, returned as it is)
-        conn.execute("BEGIN IMMEDIATE")
+        begin_write(conn)
         try:
             size = self.size
             signed = self._advance_checkpoint(size, self.root(size), log_key, extensions)
@@ -705,7 +718,7 @@ class Ledger:
         if any((s[0].name, s[0].key_hash) == own for s in sigs):
             raise MalformedError("cosignatures: the log's own signature is not a cosignature")
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
+        begin_write(conn)
         try:
             conn.execute(_COSIGNATURES_TABLE)
             row = conn.execute("SELECT note FROM checkpoints WHERE size = ?", (size,)).fetchone()
@@ -843,7 +856,7 @@ class Ledger:
             self._write(entries_bytes=batch, entries=None, t=0, log_key=None)
         size = self.size
         cosigned: list[tuple[int, list[str]]] = []
-        conn.execute("BEGIN IMMEDIATE")
+        begin_write(conn)
         try:
             last = -1
             for exported in notes:

@@ -26,6 +26,7 @@ from keys.errors import KeyStoreError, MalformedError
 
 from ._cosign import CosignatureV1Signer, CosignatureV1Verifier
 from ._note import Ed25519NoteVerifier, NoteSignature, parse_note
+from ._store import begin_write
 from ._witness import (
     AddCheckpointOutcome,
     AddCheckpointRequest,
@@ -135,7 +136,7 @@ class Witness:
         vkey = CosignatureV1Verifier(name, key.public_key).vkey
         conn = _connect(p)
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            begin_write(conn)
             for stmt in _SCHEMA.split(";\n"):
                 conn.execute(stmt)
             meta = [("format", WITNESS_FORMAT), ("vkey", vkey)]
@@ -229,7 +230,7 @@ class Witness:
             raise KeyStoreError("witness: no signing key loaded")
         req = AddCheckpointRequest(old_size, tuple(proof), bytes(note))
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
+        begin_write(conn)
         try:
             origin = _origin_of(req.note)
             row = conn.execute(

@@ -396,3 +396,31 @@ def test_import_checks_entry_signatures_and_authors(env, tmp_path):
         assert "does not verify" in res.output and "record " in res.output, why
         assert not target.exists(), why
         assert not (tmp_path / f"copy{i}.db-wal").exists(), why
+
+
+def test_a_ledger_locked_by_another_writer_is_reported_as_busy(env, monkeypatch):
+    """Another process holds the ledger's write lock past the wait: append and checkpoint
+    say the ledger is busy (exit 1), with no traceback, and write nothing."""
+    import sqlite3
+
+    from ledger import _store
+
+    runner, ring, db, tmp = env
+    _setup(env, 1)
+    p = tmp / "p5.txt"
+    p.write_bytes(_payload(5))
+    monkeypatch.setattr(_store, "BUSY_TIMEOUT_MS", 50)
+    holder = sqlite3.connect(str(db), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        for args in (
+            ("append", "--type", "key.add", "--file", p, "--key", "log"),
+            ("checkpoint",),
+        ):
+            res = run(runner, "ledger", *args, "--db", db, "--keyring", ring, code=1)
+            assert "lic: error: busy:" in res.output
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with ledger.Ledger.open(db) as led:
+        assert led.size == 1

@@ -478,3 +478,32 @@ def test_a_full_node_cache_keeps_upper_levels_and_proofs_stay_exact(led, monkeyp
     assert led._cache_level > 4
     assert len(led._cache) <= 8 + 64  # one query's nodes at most beyond the cap
     assert all(n & 63 >= 4 for n in led._cache)
+
+
+def test_a_write_lock_held_past_the_wait_is_a_conflict_and_writes_nothing(tmp_path, monkeypatch):
+    """Another process holding the file's write lock longer than the busy timeout: appends,
+    checkpoints and cosignatures raise ConflictError (retry), not SQLite's OperationalError;
+    nothing is written, and the next try after the lock is released succeeds."""
+    from keys import ConflictError
+    from ledger import _store
+
+    path = tmp_path / "l.db"
+    Ledger.create(path, ORIGIN, LOG).close()
+    monkeypatch.setattr(_store, "BUSY_TIMEOUT_MS", 50)
+    holder = sqlite3.connect(str(path), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with Ledger.open(path) as led:
+            for write in (
+                lambda: led.append("test", entry(1)),
+                lambda: led.append_batch([("test", entry(2))]),
+                lambda: led.checkpoint(LOG),
+            ):
+                with pytest.raises(ConflictError, match="busy"):
+                    write()
+            assert led.size == 0
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with Ledger.open(path) as led:
+        assert led.append("test", entry(1)).index == 0
