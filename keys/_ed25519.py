@@ -181,7 +181,8 @@ def _encoding_ok(signature: bytes) -> bool:
 
 
 def _sodium_valid(raw: bytes, signature: bytes, message: bytes) -> bool:
-    """libsodium's verdict after our encoding checks. libsodium itself refuses a public key
+    """libsodium's verdict, after our encoding checks where libsodium does not make them
+    itself (``_SODIUM_CHECKS_ITSELF``). libsodium also refuses a public key
     that is non-canonical, off the curve or of small order (sign bit ignored), which are the
     checks ``PublicKey`` makes at construction; ``verify_raw`` relies on that."""
     if len(signature) != 64 or not (_SODIUM_CHECKS_ITSELF or _encoding_ok(signature)):

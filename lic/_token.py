@@ -512,14 +512,14 @@ class _Tail:
     """A license's JWT claims tail ``,"lic":<license>}`` and its base64url for each of the
     three alignments the tail can have in a payload."""
 
-    __slots__ = ("encoded", "license", "raw", "shared")
+    __slots__ = ("encoded", "license", "raw")
 
     def __init__(self, raw: bytes, license: License) -> None:
         self.raw = raw
         self.license = license
         # alignment r = (bytes before the tail) mod 3; the first (3 - r) % 3 bytes of the tail
-        # share a base64 group with the head, the rest is encoded on its own.
-        self.shared = tuple(raw[: (3 - r) % 3] for r in range(3))
+        # (_SHARED[r]: the tail begins ',"lic":') share a base64 group with the head, which
+        # the head's patterns match; the rest is encoded on its own.
         self.encoded = tuple(b64url_encode(raw[(3 - r) % 3 :]).encode() for r in range(3))
 
 
