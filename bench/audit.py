@@ -92,9 +92,9 @@ def peak_rss_mb(path: Path) -> float:
     """Peak resident memory of a fresh process auditing ``path``: its own high-water mark
     (VmHWM), which starts afresh at exec. (getrusage's ru_maxrss does not: it keeps the
     largest RSS the process had before exec, here this bench's own, which once made every
-    figure equal.) The derived state lives in this process, bounded (ADR 0006): a fixed number
-    of entries per map in memory, the rest in a temporary SQLite file; the signature workers
-    hold at most 8 batches of 1,024 signatures and 4,096 keys each."""
+    figure equal.) The derived state lives in this process, bounded (ADR 0006): a fixed budget
+    of entries in memory shared by all its maps, the rest in a temporary SQLite file; at most
+    8 batches of 1,024 signatures are in flight to the signature workers."""
     code = (
         f"import sys; sys.path.insert(0, {str(ROOT)!r}); from ledger import audit_db; "
         f"r = audit_db({str(path)!r}); assert r.clean; "
