@@ -10,26 +10,8 @@ peak resident memory (VmHWM) for a small and a ten times larger ledger.
 Targets (issue 5): ratio >= 0.8 at 10^5 records; memory flat (here: the peak at 10^6 within
 15% of the peak at 10^5; ADR 0006).
 
-Measured 2026-11-27, quiet 2-core machine, sodium backend, `--full` (see ADR 0005):
-
-    before this session's fast paths      0.15 of the floor at 10^5
-    now                                   0.47 and 0.53 (two runs); CPU per record 141 us,
-                                          of which 67 us one raw verification
-    peak memory, before ADR 0006          137 MB at 10^5, 941 MB at 10^6 (x6.9): not flat,
-                                          the derived state and the mapped file grow with it
-    peak memory, bounded state (ADR 0006) 92.5 MB at 10^5, 105.9 MB at 10^6 (x1.14); measured
-                                          2026-11-27 on a shared machine, same ledgers
-                                          (--full's generator, seed 7); CPU of the audit at
-                                          10^5 +9.5% to +15% against the unbounded state
-    bounded state, quiet machine, --full  0.35 of the floor at 10^5; CPU per record 185 us, of
-    (07:14-07:30 UTC)                     which 70 us one raw verification; peak memory
-                                          90.3 MB at 10^5, 103.5 MB at 10^6 (x1.15)
-
-The ratio target is not met, and bench/replay_floor.py shows it cannot be in CPython with
-these libraries: a ratio of 0.8 leaves about 17 us of CPU per record for everything but the
-signature check, and the strict decoding and schema check alone take about 31 us (ADR 0005).
-The bounded state made the replay about 10% slower (paired runs on one 10^5 ledger: 0.41-0.46
-before, 0.36-0.42 after): the price of flat memory, ADR 0006.
+Recorded figures: bench/RESULTS.md. Why the ratio target is out of reach in CPython with these
+checks: ADR 0005 (and bench/replay_floor.py); what flat memory costs in speed: ADR 0006.
 """
 
 from __future__ import annotations
@@ -110,9 +92,9 @@ def peak_rss_mb(path: Path) -> float:
     """Peak resident memory of a fresh process auditing ``path``: its own high-water mark
     (VmHWM), which starts afresh at exec. (getrusage's ru_maxrss does not: it keeps the
     largest RSS the process had before exec, here this bench's own, which once made every
-    figure equal.) The derived state lives in this process, bounded (ADR 0006): a fixed number
-    of entries per map in memory, the rest in a temporary SQLite file; the signature workers
-    hold at most 8 batches of 1,024 signatures and 4,096 keys each."""
+    figure equal.) The derived state lives in this process, bounded (ADR 0006): a fixed budget
+    of entries in memory shared by all its maps, the rest in a temporary SQLite file; at most
+    8 batches of 1,024 signatures are in flight to the signature workers."""
     code = (
         f"import sys; sys.path.insert(0, {str(ROOT)!r}); from ledger import audit_db; "
         f"r = audit_db({str(path)!r}); assert r.clean; "

@@ -11,46 +11,13 @@ Targets (issue 4): single >= 0.9 of the fsync floor; batch >= 50,000 records/s; 
 10^6 >= 15,000/s; first proof after open <= 10 ms; proof cost growing with log n.
 
 The floor (``fsync_floor``) repeats SQLite's own syscalls at a WAL commit: pwrite into the
-existing WAL file at the next offset, then fdatasync. Until 2026-11-27 it appended to a
-growing file with fsync, which costs a journal commit per sync and made the ratio look
-better than it is; that old floor is still printed ("O_APPEND+fsync floor") for comparison.
+existing WAL file at the next offset, then fdatasync. An earlier floor appended to a growing
+file with fsync, which costs a journal commit per sync and made the ratio look better than it
+is; that old floor is still printed ("O_APPEND+fsync floor") for comparison, and so is a bare
+sqlite3 WAL commit of the same size, the ceiling of any SQLite-backed store on that disk.
 
-Measured 2026-11-27 (2 cores shared with two other engineers' test runs and benches; load
-average 1.2-2.7 during the runs, so wall-clock figures are ranges; "per CPU second" suffers
-less from the sharing, but the disk is shared too: two runs met a saturated disk, floor
-300-800/s, and their single-append ratios, 0.72 and 0.92, say nothing). Six quick runs,
-the two ``--full`` runs (the first before the mmap change, both before proofs stopped being
-retained), and the proof phase alone 3 times on a 10^6 file built by the same code.
-Before: the last quiet-machine figures on main (issue 4 brief).
-
-    target                    before (quiet)            now (loaded, ranges)
-    batch >= 50,000/s         32k / 41k / 46k at        26-60k at 10^4 (most 39-43k),
-                              10^4 / 10^5 / 10^6        44-53k at 10^5, 30-41k at 10^6
-                                                        (52-58k per CPU second at 10^6)
-    single >= 0.9 of floor    0.59-0.66 (old floor)     0.44-0.51 vs this floor; 0.63-0.79
-                                                        vs the old O_APPEND+fsync floor
-    proofs at 10^6 >= 15k/s   incl 12.6k, cons 11.2k    proof phase alone: incl 16-29k,
-                                                        cons 13-21k; in the --full runs:
-                                                        incl 12.7-13.8k, cons 11.0-12.1k
-    first proof <= 10 ms      1.3-1.8 ms                1.1-2.6 ms
-    cost grows with log n     x2.07 incl, x1.57 cons    x2.4-2.8 incl, x1.8-2.5 cons
-                              (10^4 -> 10^6)            (10^4 got ~2x faster, 10^6 less)
-
-Quiet machine, `--full`, 2026-11-27 05:07 UTC (load average 0.8-1.0), after the envelope and
-bare-sqlite changes: batch 62k / 44k / 49k records/s at 10^4 / 10^5 / 10^6 (per CPU second
-77k / 50k / 58k); single appends 0.47 / 0.43 / 0.45 of the floor, where a bare sqlite3 WAL
-commit reaches 0.66 / 0.62 / 0.67; proofs at 10^6: inclusion 19.8k/s, consistency 18.6k/s;
-first proof 1.3 / 1.1 / 1.9 ms; proof cost 10^4 -> 10^6: inclusion x1.09, consistency x0.93
-(log n x1.38).
-
-Where a durable single append goes (sync OFF isolates the CPU part): SQLite's transaction
-(BEGIN IMMEDIATE, max(idx), two inserts, COMMIT writing ~2.3 WAL frames) costs 30-40 us of
-CPU here even from a bare sqlite3 loop, our Python 15-20 us; SQLite's fdatasync of its WAL
-frames measured (strace -T) ~30% longer than the floor's, and every ~430 appends the
-autocheckpoint adds a database fdatasync of several ms. With a floor of 150-230 us that
-leaves the ratio near 0.5. A ratio of 0.9 leaves ~20 us for everything beyond the floor's
-own write and sync (SQLite's CPU, ours, its page-sized WAL writes, its checkpoints): less
-than a bare sqlite3 commit costs here. Not reached; see the report of 2026-11-27.
+Recorded figures, and where a durable single append's time goes (why it stays near half
+the floor): bench/RESULTS.md.
 """
 
 from __future__ import annotations

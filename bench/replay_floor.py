@@ -25,7 +25,7 @@ and prints the best ratio each skeleton would allow if author roles, cross-refer
 state, Merkle roots, checkpoints and the hand-off of every signature to the second core cost
 nothing at all.
 
-Measured 2026-11-27 (quiet 2-core machine, 10^5 records): see docs/adr/0005.
+Recorded figures: bench/RESULTS.md; what they mean for the replay: ADR 0005.
 """
 
 from __future__ import annotations
