@@ -14,7 +14,15 @@ def test_readme_opens_with_main_job_then_tests():
     cmds = readme_commands()
     assert len(cmds) >= 2
     assert ".venv/bin/lic " in cmds[0]
-    assert cmds[1].endswith("-m pytest")
+    assert cmds[1] == "bash .ci/test"
+
+
+def test_the_test_command_installs_what_the_tests_need_then_runs_pytest():
+    script = (ROOT / ".ci" / "test").read_text()
+    # The browser test fails (never skips) without Chromium: the command itself installs it.
+    assert "apt-get install" in script and "chromium" in script
+    install = script.index("pip install -q -e '.[test]'")
+    assert install < script.index("-m pytest")
 
 
 def test_ci_runs_the_readme_test_command():
