@@ -26,14 +26,23 @@ from typing import Any
 from keys import verify_raw
 from keys.errors import LicError, MalformedError
 
-from . import _merkle as mk
-from ._checkpoint import Checkpoint, open_checkpoint
-from ._note import Ed25519NoteVerifier
-from ._payload import decode_payload
-from ._record import MAX_ENTRY_SIZE, ZERO_HASH, decode_record, fast_open_record
-from ._revset import find_revset_commitment, revset_commitment
-from ._state import Finding, LedgerState
-from ._typed import open_entry
+from .. import tlog as mk
+from ..entries import (
+    MAX_ENTRY_SIZE,
+    ZERO_HASH,
+    decode_payload,
+    decode_record,
+    fast_open_record,
+    open_entry,
+)
+from ..state import Finding, LedgerState
+from ..tlog import (
+    Checkpoint,
+    Ed25519NoteVerifier,
+    find_revset_commitment,
+    open_checkpoint,
+    revset_commitment,
+)
 
 __all__ = ["AuditResult", "Observer", "audit", "audit_summary"]
 

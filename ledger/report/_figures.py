@@ -22,10 +22,9 @@ from typing import Any
 
 from keys.errors import MalformedError
 
+from ..entries import APPEAL_OUTCOMES, CLOSE_OUTCOMES, SEVERITIES
+from ..state import Finding, LedgerState, SpillMap, SpillStore
 from ._disclosure import Disclosure
-from ._entry_types import APPEAL_OUTCOMES, CLOSE_OUTCOMES, SEVERITIES
-from ._spill import SpillMap, SpillStore
-from ._state import Finding, LedgerState
 
 __all__ = ["REPORT_FORMAT", "ReportBuilder", "report_json_bytes"]
 

@@ -45,19 +45,24 @@ from keys.errors import (
     MalformedError,
 )
 
-from . import _merkle as mk
-from ._checkpoint import (
+from .. import tlog as mk
+from ..entries import ZERO_HASH, Record, RecordEncoder, check_entry_unparsed, decode_record
+from ..state import LedgerState, apply_record, state_of
+from ..tlog import (
+    MAX_SIGNATURES,
+    REVOKED_EXTENSION,
     Checkpoint,
+    Ed25519NoteSigner,
+    Ed25519NoteVerifier,
+    RevokedSet,
     SignedCheckpoint,
     format_receipt,
+    format_revset_extension,
     open_checkpoint,
+    parse_note,
     sign_checkpoint,
 )
-from ._note import MAX_SIGNATURES, Ed25519NoteSigner, Ed25519NoteVerifier, parse_note
-from ._record import ZERO_HASH, Record, _RecordEncoder, _validate_entry, decode_record
-from ._revset import REVOKED_EXTENSION, RevokedSet, format_revset_extension
-from ._state import LedgerState
-from ._typed import apply_record, state_of
+from ._conn import MMAP_BYTES, PAGE_CACHE_KIB, begin_write, connect, durable
 
 __all__ = ["EXPORT_FORMAT", "STORE_FORMAT", "Appended", "Ledger"]
 
@@ -65,13 +70,6 @@ STORE_FORMAT = "lic-ledger-sqlite/v1"
 _INSERT_RECORD = "INSERT INTO records (idx, data) VALUES (?, ?)"
 _INSERT_TREE = "INSERT INTO tree (idx, hashes) VALUES (?, ?)"
 EXPORT_FORMAT = "lic-ledger-export/v1"
-BUSY_TIMEOUT_MS = 120_000
-PAGE_CACHE_KIB = 64 * 1024  # SQLite page cache per connection (proof reads hit leaf pages)
-# Reads through a read-only memory map of the file (SQLite caps it at 2 GiB): a proof's tree
-# pages come from the OS page cache without a pread and a copy each (~10% per proof at 10^6
-# records, ~30% on a cold handle). Writes still go through the WAL with pwrite; the file is
-# never truncated (append-only, no VACUUM), which is what makes a mapped read safe.
-MMAP_BYTES = 1 << 40
 _STREAM_CACHE_KIB = 2048  # page cache of a handle set up by stream_reads
 _PAGE = 1024
 _CACHE_NODES = 1 << 17
@@ -114,39 +112,6 @@ class Appended:
     record: bytes
 
 
-def begin_write(conn: sqlite3.Connection) -> None:
-    """``BEGIN IMMEDIATE``: take the file's write lock, waiting up to the busy timeout. A lock
-    another writer holds longer than that is a ConflictError (retry), not SQLite's error."""
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as e:
-        if "locked" not in str(e) and "busy" not in str(e):
-            raise
-        raise ConflictError(
-            "busy: another writer held the file's write lock past the wait; try again"
-        ) from e
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
-        conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def _durable(conn: sqlite3.Connection, path: Path) -> None:
-    """WAL with a full fsync at every commit (set only once the file is known to be ours)."""
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    if str(mode).lower() != "wal":
-        raise MalformedError(f"ledger: cannot use WAL mode on {path}")
-    conn.execute("PRAGMA synchronous = FULL")
-
-
 class Ledger:
     """An open ledger file. Create with ``Ledger.create``, open with ``Ledger.open``."""
 
@@ -166,7 +131,7 @@ class Ledger:
         self.log_verifier = Ed25519NoteVerifier.from_vkey(self.log_vkey)
         if self.log_verifier.name != self.origin:
             raise MalformedError("ledger: log key name differs from the origin")
-        _durable(conn, path)
+        durable(conn, path, "ledger")
         self._cache: dict[int, bytes] = {}
         # The lowest tree level whose nodes are cached. It rises by one each time the cache
         # fills, so that a tree too large to cache from level 4 keeps its upper levels rather
@@ -175,7 +140,7 @@ class Ledger:
         self._folds: dict[tuple[int, ...], bytes] = {}
         # After our own write: the tree's right edge and the last leaf hash (see _write)
         self._tail: tuple[mk.Frontier, bytes] | None = None
-        self._encoder: _RecordEncoder | None = None
+        self._encoder: RecordEncoder | None = None
         self._state: Any = None  # derived state for typed appends (see cached_state)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -198,8 +163,8 @@ class Ledger:
             raise MalformedError(f"ledger: {p} already exists") from None
         pub = log_key.public_key if isinstance(log_key, SigningKey) else log_key
         try:
-            conn = _connect(p)
-            _durable(conn, p)
+            conn = connect(p, page_cache_kib=PAGE_CACHE_KIB, mmap_bytes=MMAP_BYTES)
+            durable(conn, p, "ledger")
             db = sqlite_utils.Database(conn)
             begin_write(conn)
             db.table("meta").create({"key": str, "value": str}, pk="key")
@@ -251,7 +216,7 @@ class Ledger:
         if not p.is_file():
             raise MalformedError(f"ledger: no ledger at {p} (create one with 'lic ledger init')")
         try:
-            conn = _connect(p)
+            conn = connect(p, page_cache_kib=PAGE_CACHE_KIB, mmap_bytes=MMAP_BYTES)
         except sqlite3.DatabaseError as e:
             raise MalformedError(f"ledger: {p} is not a ledger store: {e}") from e
         try:
@@ -563,7 +528,7 @@ class Ledger:
         if not entries:
             raise MalformedError("append: nothing to append")
         for etype, entry in entries:
-            _validate_entry(etype, entry)
+            check_entry_unparsed(etype, entry)
         t = int(time.time()) if now is None else now
         if isinstance(t, bool) or not 0 <= t < 1 << 63:
             raise MalformedError("append: integration time out of range")
@@ -603,7 +568,7 @@ class Ledger:
             if entries is not None:
                 encoder = self._encoder
                 if encoder is None or encoder.time != t:
-                    encoder = self._encoder = _RecordEncoder(t)
+                    encoder = self._encoder = RecordEncoder(t)
                 encode = encoder.encode
                 for et, en in entries:
                     raw = encode(index, prev, et, en)

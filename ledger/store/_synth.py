@@ -14,12 +14,10 @@ from typing import Any
 
 from keys import MalformedError, SigningKey
 
-from ._entry_types import HARM_TYPES, REVOCATION_REASONS
-from ._merkle import leaf_hash
-from ._record import ZERO_HASH, encode_record
-from ._state import LedgerState
-from ._store import Ledger
-from ._typed import make_entry
+from ..entries import HARM_TYPES, REVOCATION_REASONS, ZERO_HASH, encode_record, make_entry
+from ..state import LedgerState
+from ..tlog import leaf_hash
+from ._ledger import Ledger
 
 __all__ = ["synthesize"]
 

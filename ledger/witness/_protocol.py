@@ -27,12 +27,22 @@ from dataclasses import dataclass
 from keys import b64std_decode, b64std_encode
 from keys.errors import LicError, MalformedError, ProofMismatchError
 
-from ._checkpoint import Checkpoint, open_checkpoint, parse_checkpoint
-from ._merkle import EMPTY_ROOT, HASH_SIZE, verify_consistency
-from ._note import MAX_NOTE_SIZE, Ed25519NoteVerifier, NoteVerifier, parse_note
+from ..tlog import (
+    EMPTY_ROOT,
+    HASH_SIZE,
+    MAX_NOTE_SIZE,
+    Checkpoint,
+    Ed25519NoteVerifier,
+    NoteVerifier,
+    open_checkpoint,
+    parse_checkpoint,
+    parse_note,
+    verify_consistency,
+)
 
 __all__ = [
     "MAX_ADD_CHECKPOINT_BODY",
+    "SIZE_CONTENT_TYPE",
     "AddCheckpointOutcome",
     "AddCheckpointRequest",
     "SplitViewResult",
@@ -42,6 +52,8 @@ __all__ = [
     "parse_add_checkpoint_request",
     "split_view_result",
 ]
+
+SIZE_CONTENT_TYPE = "text/x.tlog.size"  # the body of a 409: the witness's stored size
 
 MAX_PROOF_LINES = 63
 MAX_ADD_CHECKPOINT_BODY = 64 + MAX_PROOF_LINES * 46 + MAX_NOTE_SIZE
