@@ -115,7 +115,7 @@ def peak_rss_mb(path: Path) -> float:
     of entries per map in memory, the rest in a temporary SQLite file; the signature workers
     hold at most 8 batches of 1,024 signatures and 4,096 keys each."""
     code = (
-        f"import sys; sys.path.insert(0, {str(ROOT)!r}); from ledger import audit_db; "
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); from ledger.audit import audit_db; "
         f"r = audit_db({str(path)!r}); assert r.clean; "
         "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
     )

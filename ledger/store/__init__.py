@@ -19,11 +19,16 @@ from ._conn import (
     connect,
     durable,
 )
-from ._ledger import (
+from ._export import (
     EXPORT_FORMAT,
-    STORE_FORMAT,
+    MAX_EXPORT_LINE,
+)
+from ._ledger import (
     Appended,
     Ledger,
+)
+from ._schema import (
+    STORE_FORMAT,
 )
 from ._synth import (
     synthesize,
@@ -32,6 +37,7 @@ from ._synth import (
 __all__ = [
     "BUSY_TIMEOUT_MS",
     "EXPORT_FORMAT",
+    "MAX_EXPORT_LINE",
     "MMAP_BYTES",
     "PAGE_CACHE_KIB",
     "STORE_FORMAT",
