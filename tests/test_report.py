@@ -6,7 +6,7 @@ from report_scenario import DAY, FEB, MAR, T0, scenario
 
 from keys.errors import MalformedError
 from ledger.report import ReportBuilder
-from ledger.report._figures import month_of, nearest_rank, rate
+from ledger.report._measures import month_of, nearest_rank, rate
 from ledger.state import Finding
 
 

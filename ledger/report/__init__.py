@@ -8,13 +8,15 @@ from ._disclosure import (
     Disclosure,
 )
 from ._figures import (
-    REPORT_FORMAT,
     ReportBuilder,
-    report_json_bytes,
 )
 from ._io import (
     replay_report,
     write_report,
+)
+from ._measures import (
+    REPORT_FORMAT,
+    report_json_bytes,
 )
 from ._page import (
     render_html,

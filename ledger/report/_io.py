@@ -13,7 +13,8 @@ from keys.errors import MalformedError
 from ..audit import AuditResult, audit_db, audit_jsonl
 from ..store import Ledger
 from ..tlog import parse_note
-from ._figures import ReportBuilder, report_json_bytes
+from ._figures import ReportBuilder
+from ._measures import report_json_bytes
 from ._page import render_html
 
 __all__ = ["replay_report", "write_report"]
