@@ -1,7 +1,9 @@
 """The durable ledger store: records, stored Merkle hashes and checkpoints in one SQLite file.
 
-I/O lives here and only here; the math is in ``_merkle`` and the formats in ``_record`` and
-``_checkpoint``. Guarantees:
+The log's I/O is here and in its neighbours in ``ledger.store`` (``_conn`` connections,
+``_schema`` tables, ``_export`` export and import); the witness state, the audit's readers
+and the report's writers do their own I/O in their packages. The math is in ``ledger.tlog``
+and the record format in ``ledger.entries``. Guarantees:
 
 - WAL mode with ``synchronous=FULL``: a commit is fsynced before ``append`` returns.
 - Appends run in ``BEGIN IMMEDIATE`` transactions, so writers in several processes serialize;
@@ -259,7 +261,7 @@ class Ledger:
     def _path_hashes(
         self, siblings: list[int], right: tuple[int, ...], left: tuple[int, ...]
     ) -> list[bytes]:
-        """The hashes of a path given as parts (see ``_merkle.path_parts``), in one query."""
+        """The hashes of a path given as parts (see ``ledger.tlog.path_parts``), in one query."""
         fold = self._folds.get(right) if right else None
         want = [*siblings, *left] if fold is not None or not right else [*siblings, *right, *left]
         get = self._cache.get

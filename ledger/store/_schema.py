@@ -130,8 +130,8 @@ _ROWS_QUERIES: dict[int, str] = {}
 
 def rows_query(k: int) -> str:
     """SELECT of ``k`` rows of ``tree`` by index, as a join with a VALUES list: SQLite runs it
-    as k rowid lookups, where ``idx IN (...)`` first builds and sorts an ephemeral index (about
-    twice the cost for a proof's handful of rows)."""
+    as k rowid lookups, where ``idx IN (...)`` first builds and sorts an ephemeral index, work a
+    proof's handful of rows does not need."""
     q = _ROWS_QUERIES.get(k)
     if q is None:
         values = ",".join(["(?)"] * k)

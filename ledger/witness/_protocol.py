@@ -2,7 +2,7 @@
 
 ``decide_add_checkpoint`` takes the witness's stored state for the origin and a parsed request
 and returns an ``AddCheckpointOutcome`` (HTTP status, reason, stored size); the SQLite edge
-(``_witness_store``) reads the state and stores the outcome in one transaction.
+(``_store``) reads the state and stores the outcome in one transaction.
 
 Status codes (https://c2sp.org/tlog-witness), checked in this order:
 

@@ -1,7 +1,7 @@
-"""The witness's durable state: one SQLite file (the edge around ``_witness``'s decision).
+"""The witness's durable state: one SQLite file (the edge around ``_protocol``'s decision).
 
 - ``logs``: for each known origin, the log's verifier key and the latest cosigned checkpoint
-  (size, root, note). It only moves forward, by the decision in ``_witness``.
+  (size, root, note). It only moves forward, by the decision in ``_protocol``.
 - ``cosigned``: every checkpoint note the witness cosigned, with the cosignature and its time
   (append-only), so that a split view can be shown to anyone with two signed notes.
 - ``evidence``: requests that prove or suggest log misbehaviour (a same-size different-root
