@@ -74,6 +74,7 @@ _VALID_TYPES: set[str] = set()
 
 
 def check_entry_type(entry_type: object) -> str:
+    """``entry_type`` if it is a well-formed entry type name; MalformedError otherwise."""
     if entry_type in _VALID_TYPES:
         return entry_type
     if (

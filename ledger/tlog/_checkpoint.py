@@ -158,6 +158,8 @@ class Receipt:
 def format_receipt(
     index: int, hashes: Sequence[bytes], checkpoint_note: bytes, extra: bytes | None = None
 ) -> bytes:
+    """A tlog-proof@v1 receipt: the leaf at ``index``, its proof ``hashes`` and the signed
+    checkpoint note they lead to, with the optional ``extra`` data line."""
     lines = [TLOG_PROOF_HEADER]
     if extra is not None:
         lines.append("extra " + b64std_encode(extra))

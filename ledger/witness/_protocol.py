@@ -134,6 +134,8 @@ def parse_add_checkpoint_request(body: bytes) -> AddCheckpointRequest:
 
 
 def format_add_checkpoint_request(old_size: int, proof: Sequence[bytes], note: bytes) -> bytes:
+    """The body of a C2SP add-checkpoint request: the old size, the consistency proof from it,
+    and the checkpoint note."""
     lines = [f"old {old_size}", *(b64std_encode(h) for h in proof)]
     return ("".join(line + "\n" for line in lines) + "\n").encode("ascii") + note
 
