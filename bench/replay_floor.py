@@ -42,11 +42,11 @@ sys.path.insert(0, str(ROOT))
 import cbor2  # noqa: E402
 
 from keys import SigningKey, verify_raw  # noqa: E402
+from ledger import tlog as mk  # noqa: E402
 from ledger.audit._core import _open  # noqa: E402
 from ledger.entries import entry_problems  # noqa: E402
 from ledger.state import Finding, state_of  # noqa: E402
 from ledger.store import Ledger, synthesize  # noqa: E402
-from ledger.tlog import _merkle as mk  # noqa: E402
 
 
 def signatures(path: Path, sample: int) -> list[tuple[bytes, bytes, bytes]]:
