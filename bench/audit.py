@@ -29,8 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from keys import DEFAULT_BACKEND, PublicKey, SigningKey  # noqa: E402
-from ledger import Ledger, audit_db, decode_record, open_entry  # noqa: E402
-from ledger._synth import synthesize  # noqa: E402
+from ledger.audit import audit_db  # noqa: E402
+from ledger.entries import decode_record, open_entry  # noqa: E402
+from ledger.store import Ledger, synthesize  # noqa: E402
 
 
 def make(path: Path, n: int) -> None:
@@ -46,7 +47,7 @@ def raw_verify_rate(path: Path, sample: int = 3000) -> float:
     """Single-core raw verifications/s over the ledger's own (key, signature, message)."""
     jobs = []
     with Ledger.open(path) as led:
-        from ledger import state_of
+        from ledger.state import state_of
 
         state = state_of(
             led.iter_records(0, min(led.size, sample)), led.log_verifier.public_key.raw
@@ -96,7 +97,7 @@ def peak_rss_mb(path: Path) -> float:
     of entries in memory shared by all its maps, the rest in a temporary SQLite file; at most
     8 batches of 1,024 signatures are in flight to the signature workers."""
     code = (
-        f"import sys; sys.path.insert(0, {str(ROOT)!r}); from ledger import audit_db; "
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); from ledger.audit import audit_db; "
         f"r = audit_db({str(path)!r}); assert r.clean; "
         "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
     )

@@ -27,7 +27,7 @@ import bundle_scenario as bs  # noqa: E402  (the tests' fixed scenario)
 
 import lic  # noqa: E402
 from keys import SigningKey  # noqa: E402
-from ledger import create_bundle, verify_bundle  # noqa: E402
+from ledger.bundle import create_bundle, verify_bundle  # noqa: E402
 
 SIGNATURES = 3 + 3 + 1 + 2  # chain, grant entries, log, cosignatures
 

@@ -35,7 +35,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from keys import SigningKey
-from ledger import Ledger, leaf_hash, sign_entry, verify_consistency, verify_inclusion
+from ledger.entries import sign_entry
+from ledger.store import Ledger
+from ledger.tlog import leaf_hash, verify_consistency, verify_inclusion
 
 LOG = SigningKey.from_seed(bytes(range(32)))
 AUTHOR = SigningKey.from_seed(bytes(range(1, 33)))

@@ -42,17 +42,16 @@ sys.path.insert(0, str(ROOT))
 import cbor2  # noqa: E402
 
 from keys import SigningKey, verify_raw  # noqa: E402
-from ledger import Ledger, state_of  # noqa: E402
-from ledger import _merkle as mk  # noqa: E402
-from ledger._audit import _open  # noqa: E402
-from ledger._entry_types import entry_problems  # noqa: E402
-from ledger._state import Finding  # noqa: E402
-from ledger._synth import synthesize  # noqa: E402
+from ledger import tlog as mk  # noqa: E402
+from ledger.audit._core import _open  # noqa: E402
+from ledger.entries import entry_problems  # noqa: E402
+from ledger.state import Finding, state_of  # noqa: E402
+from ledger.store import Ledger, synthesize  # noqa: E402
 
 
 def signatures(path: Path, sample: int) -> list[tuple[bytes, bytes, bytes]]:
     """(author key, signature, signed bytes) of the first ``sample`` records."""
-    from ledger import decode_record, open_entry
+    from ledger.entries import decode_record, open_entry
 
     out = []
     with Ledger.open(path) as led:

@@ -23,16 +23,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from keys import SigningKey
-from ledger import (
-    CosignatureV1Verifier,
-    Ledger,
-    RevokedSet,
-    Witness,
-    cosign,
-    parse_note,
-    sign_entry,
-    verify_absent,
-)
+from ledger.entries import sign_entry
+from ledger.store import Ledger
+from ledger.tlog import CosignatureV1Verifier, RevokedSet, cosign, parse_note, verify_absent
+from ledger.witness import Witness
 
 LOG = SigningKey.from_seed(bytes(range(32)))
 WIT = SigningKey.from_seed(bytes(range(1, 33)))

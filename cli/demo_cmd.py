@@ -9,14 +9,13 @@ from pathlib import Path
 
 import click
 
-import ledger as lg
-
 from ._output import emit, json_option
+from .demo import DemoStep, run_demo, scale_demo
 
 __all__ = ["demo_cmd"]
 
 
-def _show(step: lg.DemoStep) -> None:
+def _show(step: DemoStep) -> None:
     click.echo(click.style(f"== {step.title}", bold=True))
     click.echo(textwrap.fill(step.said, width=96))
     for cmd in step.commands:
@@ -60,9 +59,9 @@ def demo_cmd(directory: Path | None, scale: int | None, quiet: bool, as_json: bo
             def progress(n: int) -> None:
                 click.echo(f"\rsynthesized {n:,} records", err=True, nl=False)
 
-        result = lg.scale_demo(directory, scale, progress=progress, on_step=show)
+        result = scale_demo(directory, scale, progress=progress, on_step=show)
     else:
-        result = lg.run_demo(directory, on_step=show)
+        result = run_demo(directory, on_step=show)
     info = {
         "directory": str(result.directory),
         "records": result.records,

@@ -11,7 +11,9 @@ from pathlib import Path
 import ledger
 import lic
 from keys import SigningKey, TrustEntry, TrustStore
-from ledger import Ledger, TrustPolicy, append_entry, commitment, grant_payload
+from ledger.bundle import TrustPolicy
+from ledger.entries import commitment, grant_payload
+from ledger.store import Ledger, append_entry
 
 ROOT_DIR = Path(__file__).parent.parent
 ORIGIN = "example.com/lic-log"

@@ -9,7 +9,8 @@ import random
 import sys
 
 from keys import SigningKey
-from ledger import Ledger, sign_entry
+from ledger.entries import sign_entry
+from ledger.store import Ledger
 
 LOG = SigningKey.from_seed(
     bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from keys import SigningKey
-from ledger import Ledger, append_entry
+from ledger.store import Ledger, append_entry
 
 T0 = 1_790_000_000
 

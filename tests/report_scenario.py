@@ -6,8 +6,8 @@
 
 import random
 
-from ledger._report import ReportBuilder
-from ledger._state import LedgerState
+from ledger.report import ReportBuilder
+from ledger.state import LedgerState
 
 DAY = 86400
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z

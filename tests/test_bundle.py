@@ -22,20 +22,13 @@ from bundle_scenario import (
 from click.testing import CliRunner
 
 import ledger
+import ledger.bundle._bundle
 import lic
 from cli.main import cli
 from keys import LicError, MalformedError, SigningKey, TrustEntry, TrustStore
-from ledger import (
-    BUNDLE_MAGIC,
-    CosignatureV1Verifier,
-    Witness,
-    collect_cosignatures,
-    create_bundle,
-    make_witness_server,
-    parse_bundle,
-    parse_policy,
-    verify_bundle,
-)
+from ledger.bundle import BUNDLE_MAGIC, create_bundle, parse_bundle, parse_policy, verify_bundle
+from ledger.tlog import CosignatureV1Verifier
+from ledger.witness import Witness, collect_cosignatures, make_witness_server
 
 COSIGN_AT = T0 + 500
 NOW = T0 + 1000
@@ -228,7 +221,7 @@ def test_untrusted_issuer_log_or_foreign_grant(tmp_path):
         (parsed.links[0], ledger.BundleLink(parsed.links[1].token, parsed.links[0].receipt,
                                             parsed.links[1].absent)),
     )  # fmt: skip
-    r = verify_bundle(ledger._bundle.encode_bundle(swapped), pol, now=NOW)
+    r = verify_bundle(ledger.bundle._bundle.encode_bundle(swapped), pol, now=NOW)
     assert r.reason == "grants"
 
 

@@ -371,7 +371,7 @@ def test_import_checks_entry_signatures_and_authors(env, tmp_path):
 
     import ledger as lg
     from keys import SigningKey
-    from ledger._typed import make_entry
+    from ledger.entries import make_entry
 
     log = SigningKey.from_seed(bytes(range(32)))
     stranger = SigningKey.from_seed(bytes(range(1, 33)))
@@ -403,7 +403,7 @@ def test_a_ledger_locked_by_another_writer_is_reported_as_busy(env, monkeypatch)
     say the ledger is busy (exit 1), with no traceback, and write nothing."""
     import sqlite3
 
-    from ledger import _store
+    from ledger.store import _conn as _store
 
     runner, ring, db, tmp = env
     _setup(env, 1)

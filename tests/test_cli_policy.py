@@ -5,7 +5,7 @@ import json
 from click.testing import CliRunner
 
 from cli.main import cli
-from ledger import parse_policy
+from ledger.bundle import parse_policy
 
 
 def run(runner, *args, code=0):

@@ -4,8 +4,8 @@ import pytest
 from entry_examples import examples
 
 from keys import MalformedError
-from ledger._entry_types import ENTRY_SCHEMAS, ENTRY_TYPES, entry_problems, validate_entry
-from ledger._schema import Opt
+from ledger.entries import ENTRY_SCHEMAS, ENTRY_TYPES, entry_problems, validate_entry
+from ledger.entries._schema import Opt
 
 EXAMPLES = examples()
 WRONG_VALUES = [True, -1, "x", b"x", [], {}, None, 2**70]

@@ -8,16 +8,9 @@ import pytest
 from ledger_world import T0, build, key
 
 from keys import b64std_decode, b64std_encode
-from ledger import (
-    ENTRY_TYPES,
-    Ledger,
-    append_entry,
-    audit_db,
-    audit_jsonl,
-    decode_record,
-    encode_record,
-    make_entry,
-)
+from ledger.audit import audit_db, audit_jsonl
+from ledger.entries import ENTRY_TYPES, decode_record, encode_record, make_entry
+from ledger.store import Ledger, append_entry
 from lic import cbor
 
 
@@ -230,7 +223,7 @@ def test_unknown_entry_types_and_bad_payloads_are_flagged(tmp_path):
 
 
 def make_raw(author, etype, payload):
-    from ledger import sign_entry
+    from ledger.entries import sign_entry
 
     return sign_entry(etype, cbor.encode(payload), author)
 

@@ -8,9 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keys import LicError, SigningKey
-from ledger import decode_record, encode_record, open_entry
-from ledger._record import fast_open_record
-from ledger._typed import make_entry
+from ledger.entries import decode_record, encode_record, fast_open_record, make_entry, open_entry
 
 AUTHOR = SigningKey.from_seed(bytes(range(32)))
 RECORDS = [
@@ -100,7 +98,8 @@ def test_random_edits_agree(raw, data):
 
 # -- payloads: ledger._payload.fast_decode against lic.cbor.decode ----------------------------
 
-from ledger._payload import MISS, decode_payload, fast_decode  # noqa: E402
+from ledger.entries import decode_payload  # noqa: E402
+from ledger.entries._payload import MISS, fast_decode  # noqa: E402
 from lic import cbor  # noqa: E402
 
 _LEAVES = st.one_of(
@@ -188,9 +187,12 @@ def test_payload_fast_path_refuses_what_strict_refuses():
 
 from ledger_world import build  # noqa: E402
 
-from ledger import Ledger  # noqa: E402
-from ledger._state import LedgerState  # noqa: E402
-from ledger._typed import apply_record, apply_stored  # noqa: E402
+from ledger.state import (  # noqa: E402
+    LedgerState,
+    apply_record,
+    apply_stored,
+)
+from ledger.store import Ledger  # noqa: E402
 
 
 def _both(rows, log_key):
@@ -232,7 +234,8 @@ def test_apply_stored_derives_the_same_state(tmp_path):
 
 # -- the append path's entry check: _validate_entry against check_entry ----------------------
 
-from ledger._record import _validate_entry, check_entry  # noqa: E402
+from ledger.entries import check_entry  # noqa: E402
+from ledger.entries import check_entry_unparsed as _validate_entry  # noqa: E402
 
 ENTRIES = [(t, make_entry(t, p, AUTHOR)) for t, p in sorted(examples().items())]
 # payloads of 256 bytes and more: a two-byte length head

@@ -12,7 +12,8 @@ from merkle_reference import mth, path, proof
 
 import ledger
 from keys import ProofMismatchError, SigningKey
-from ledger import Ledger, _merkle
+from ledger import tlog as _merkle
+from ledger.store import Ledger
 
 RFC8032_TEST1 = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
 REF_SIZE = 2500

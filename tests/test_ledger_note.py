@@ -19,11 +19,11 @@ from keys import (
     UntrustedKeyError,
     VerificationError,
 )
-from ledger import (
+from ledger.store import Ledger
+from ledger.tlog import (
     Checkpoint,
     Ed25519NoteSigner,
     Ed25519NoteVerifier,
-    Ledger,
     open_checkpoint,
     open_note,
     parse_checkpoint,

@@ -14,8 +14,10 @@ import pytest
 from merkle_reference import mth
 
 import ledger
+import ledger.tlog
 from keys import SigningKey
-from ledger import Ledger, decode_record
+from ledger.entries import decode_record
+from ledger.store import Ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = str(Path(__file__).resolve().parent / "ledger_worker.py")
@@ -62,7 +64,7 @@ def _check_store(db, acked, seen=None):
         assert i < size, f"acknowledged record {i} lost"
         assert ledger.leaf_hash(leaves[i]) == h
     for n, length in led._conn.execute("SELECT idx, length(hashes) FROM tree"):
-        assert length == 32 * ledger._merkle.row_hash_count(n)
+        assert length == 32 * ledger.tlog.row_hash_count(n)
     root = mth(leaves)  # the naive reference, from the records alone
     assert led.root() == root
     cps = list(led.checkpoints())  # each verified: log signature and root at its size

@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from ledger._state import LedgerState
+from ledger.state import LedgerState
 
 T = 1_790_000_000
 LOG, ISSUER, RESPONDER, REVIEWER, ATTESTER = (bytes([i]) * 32 for i in range(10, 15))

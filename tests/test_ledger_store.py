@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from merkle_reference import mth
 
 import ledger
+import ledger.entries
 from keys import (
     ConflictError,
     LedgerIntegrityError,
@@ -20,7 +21,8 @@ from keys import (
     b64std_decode,
     b64std_encode,
 )
-from ledger import Ledger, decode_record, encode_record, sign_entry
+from ledger.entries import decode_record, encode_record, sign_entry
+from ledger.store import Ledger
 from lic import cbor, cose
 
 LOG = SigningKey.from_seed(
@@ -114,7 +116,7 @@ def test_one_record_encoder_reused_across_head_boundaries_is_deterministic_cbor(
     """The batch encoder caches the bytes after prev by (type, entry length) and picks the
     index head by range: one encoder reused across every CBOR head boundary, types and
     lengths must still equal the generic deterministic encoder."""
-    enc = ledger._record._RecordEncoder(1234)
+    enc = ledger.entries.RecordEncoder(1234)
     cuts = [0, 23, 24, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**63 - 1]
     indexes = sorted({max(0, min(c + d, 2**63 - 1)) for c in cuts for d in (-1, 0, 1)})
     for index in indexes:
@@ -168,7 +170,7 @@ def test_every_byte_flip_of_a_record_is_caught():
 
 
 def _slow_check(etype, e):
-    msg = cose.parse_sign1(e, max_size=ledger._record.MAX_ENTRY_SIZE)
+    msg = cose.parse_sign1(e, max_size=ledger.entries.MAX_ENTRY_SIZE)
     ok = (
         msg.protected.get(1) == -8
         and msg.protected.get(16) == etype
@@ -464,7 +466,7 @@ def test_a_full_node_cache_keeps_upper_levels_and_proofs_stay_exact(led, monkeyp
     from merkle_reference import path as ref_inclusion
     from merkle_reference import proof as ref_consistency
 
-    monkeypatch.setattr("ledger._store._CACHE_NODES", 8)
+    monkeypatch.setattr("ledger.store._ledger._CACHE_NODES", 8)
     led.append_batch([("test", entry(i)) for i in range(600)])
     leaves = [raw for _, raw in led.iter_records()]  # the reference hashes them itself
     rng = random.Random(4)
@@ -485,7 +487,7 @@ def test_a_write_lock_held_past_the_wait_is_a_conflict_and_writes_nothing(tmp_pa
     checkpoints and cosignatures raise ConflictError (retry), not SQLite's OperationalError;
     nothing is written, and the next try after the lock is released succeeds."""
     from keys import ConflictError
-    from ledger import _store
+    from ledger.store import _conn as _store
 
     path = tmp_path / "l.db"
     Ledger.create(path, ORIGIN, LOG).close()

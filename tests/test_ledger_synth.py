@@ -3,8 +3,9 @@
 import pytest
 
 from keys import MalformedError, SigningKey
-from ledger import Ledger, audit_db, decode_record
-from ledger._synth import synthesize
+from ledger.audit import audit_db
+from ledger.entries import decode_record
+from ledger.store import Ledger, synthesize
 
 
 def test_synthetic_ledgers_are_deterministic_varied_and_audit_clean(tmp_path):

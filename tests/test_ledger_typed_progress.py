@@ -4,7 +4,11 @@ outside the write transaction, so another writer does not wait for that read."""
 import pytest
 from ledger_world import T0, World, build, key
 
-from ledger import Ledger, _store, _typed, append_entry, format_revset_extension, state_of
+from ledger.state import _apply as _typed
+from ledger.state import state_of
+from ledger.store import Ledger, append_entry
+from ledger.store import _conn as _store
+from ledger.tlog import format_revset_extension
 
 
 @pytest.fixture(scope="module")

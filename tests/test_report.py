@@ -5,8 +5,9 @@ import pytest
 from report_scenario import DAY, FEB, MAR, T0, scenario
 
 from keys.errors import MalformedError
-from ledger._report import ReportBuilder, month_of, nearest_rank, rate
-from ledger._state import Finding
+from ledger.report import ReportBuilder
+from ledger.report._measures import month_of, nearest_rank, rate
+from ledger.state import Finding
 
 
 def c(n):

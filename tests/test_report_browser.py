@@ -17,7 +17,7 @@ import pytest
 from cdp import Browser, find_chromium
 from report_scenario import busy
 
-from ledger.report_io import write_report
+from ledger.report import write_report
 
 
 def expected_text(name, value):

@@ -8,9 +8,7 @@ import re
 import pytest
 from report_scenario import busy, replay_events, scenario
 
-from ledger._report import ReportBuilder, report_json_bytes
-from ledger._report_html import render_html
-from ledger.report_io import write_report
+from ledger.report import ReportBuilder, render_html, report_json_bytes, write_report
 
 
 def shuffled(value, rnd):

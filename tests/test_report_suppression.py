@@ -10,8 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from report_scenario import T0, Replay, decide, keys, request
 
-from ledger._disclosure import Disclosure
-from ledger._report import ReportBuilder
+from ledger.report import Disclosure, ReportBuilder
 
 
 def attack(d: Disclosure):

@@ -12,6 +12,7 @@ from merkle_reference import mth
 from merkle_reference import path as reference_path
 
 import ledger
+import ledger.tlog
 from keys import (
     MalformedError,
     ProofMismatchError,
@@ -19,7 +20,7 @@ from keys import (
     SigningKey,
     b64std_encode,
 )
-from ledger import (
+from ledger.tlog import (
     AbsenceProof,
     Checkpoint,
     Ed25519NoteSigner,
@@ -301,4 +302,4 @@ def test_absence_proof_text_is_strict():
     with pytest.raises(MalformedError):
         parse_absence_proof(text + b"right 0 " + b64std_encode(ds[0]).encode() + b"\n")
     with pytest.raises(MalformedError):
-        parse_absence_proof(b"x" * (ledger._revset.MAX_ABSENCE_PROOF_SIZE + 1))
+        parse_absence_proof(b"x" * (ledger.tlog.MAX_ABSENCE_PROOF_SIZE + 1))

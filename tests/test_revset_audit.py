@@ -7,12 +7,12 @@ from click.testing import CliRunner
 
 import lic
 from cli.main import cli
-from ledger import (
+from ledger.audit import audit
+from ledger.tlog import (
     EMPTY_ROOT,
     Checkpoint,
     Ed25519NoteSigner,
     RevokedSet,
-    audit,
     find_revset_commitment,
     format_revset_extension,
     sign_checkpoint,

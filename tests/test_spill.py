@@ -11,13 +11,11 @@ from hypothesis import strategies as st
 import ledger as lg
 from keys import SigningKey
 from keys.errors import MalformedError
-from ledger import _spill
-from ledger._audit import audit_summary
-from ledger._report import report_json_bytes
-from ledger._revset import RevokedSet, revset_commitment
-from ledger._spill import SpillMap, SpillStore, TypeIndex
-from ledger._synth import synthesize
-from ledger._typed import state_of
+from ledger.audit import audit_summary
+from ledger.report import report_json_bytes
+from ledger.state import SpillMap, SpillStore, TypeIndex, _spill, state_of
+from ledger.store import synthesize
+from ledger.tlog import RevokedSet, revset_commitment
 
 # -- SpillMap against a dict ------------------------------------------------------------------
 

@@ -33,17 +33,15 @@ from keys import (
     b64std_decode,
     b64std_encode,
 )
-from ledger import (
+from ledger.tlog import (
     CosignatureV1Verifier,
     Ed25519NoteSigner,
     Ed25519NoteVerifier,
-    Witness,
     cosign,
     open_checkpoint,
-    parse_add_checkpoint_request,
-    split_view_result,
     verify_cosignature,
 )
+from ledger.witness import Witness, parse_add_checkpoint_request, split_view_result
 
 NOW = 1_750_000_000
 
@@ -636,8 +634,8 @@ def test_export_carries_cosignatures_and_import_stores_them_as_they_were(tmp_pat
     """An auditor replaying an export names the same witnesses as the operator's ledger."""
     import io
 
-    from ledger import Ledger
-    from ledger.report_io import replay_report
+    from ledger.report import replay_report
+    from ledger.store import Ledger
 
     log = Log(tmp_path / "l.db")
     log.grow(3)  # a checkpoint without cosignatures

@@ -26,16 +26,15 @@ from witness_helpers import (
 )
 
 import ledger
+import ledger.witness
 from cli.main import cli
 from keys import KeyStoreError, MalformedError, SigningKey, b64std_encode
-from ledger import (
-    Ed25519NoteSigner,
+from ledger.tlog import Ed25519NoteSigner, open_checkpoint, verify_cosignature
+from ledger.witness import (
     collect_cosignatures,
     format_add_checkpoint_request,
     make_witness_server,
-    open_checkpoint,
     post_add_checkpoint,
-    verify_cosignature,
 )
 from lic import cbor
 
@@ -108,7 +107,7 @@ def test_each_status_code_over_http(tmp_path):
         body = format_add_checkpoint_request(3, log.proof(3, 7), cp7.note)
         assert raw_request(server.port, "POST", "/other", body)[0] == 404
         assert raw_request(server.port, "GET", "/add-checkpoint", None)[0] == 405
-        too_big = {"Content-Length": str(ledger._witness.MAX_ADD_CHECKPOINT_BODY + 1)}
+        too_big = {"Content-Length": str(ledger.witness.MAX_ADD_CHECKPOINT_BODY + 1)}
         assert raw_request(server.port, "POST", "/add-checkpoint", None, too_big)[0] == 400
         # and the good request still succeeds afterwards: nothing above changed the state
         ans = post_add_checkpoint(url, 3, log.proof(3, 7), cp7.note)

@@ -8,8 +8,9 @@ import json
 from conftest import VECTORS, load_vector
 
 import ledger
+import ledger.tlog
 from keys import SigningKey, b64std_decode
-from ledger import (
+from ledger.tlog import (
     CosignatureV1Verifier,
     RevokedSet,
     cosign,
@@ -84,7 +85,7 @@ def test_vectors_verify():
     )
     proof = ledger.MembershipProof(
         5,
-        ledger._revset.Neighbour(
+        ledger.tlog.Neighbour(
             v["member_index"],
             bytes.fromhex(v["member_hex"]),
             tuple(bytes.fromhex(h) for h in v["member_path_hex"]),

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import ledger
 from keys import SigningKey
-from ledger import Ed25519NoteSigner, Ledger, Witness
+from ledger.store import Ledger
+from ledger.tlog import Ed25519NoteSigner
+from ledger.witness import Witness
 
 RFC8032_TEST1 = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
 RFC8032_TEST2 = bytes.fromhex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb")

@@ -20,11 +20,22 @@ from keys.errors import MalformedError
 from ._schema import DIGEST, Any_, Bool, Bytes, Enum, Field, Int, List, Map, Opt, Problem, Text
 
 __all__ = [
+    "AFFECTED",
+    "APPEAL_OUTCOMES",
     "AUTHOR_ROLES",
+    "CLOSE_OUTCOMES",
+    "CONSENT_BASES",
+    "DECISIONS",
     "ENTRY_SCHEMAS",
     "ENTRY_TYPES",
+    "HARM_TYPES",
+    "INCIDENT_KINDS",
     "KEY_ROLES",
     "REVOCATION_REASONS",
+    "SENSITIVE",
+    "SEVERITIES",
+    "TERMS_CHANGE_CLASSES",
+    "TIERS",
     "entry_problems",
     "validate_entry",
 ]

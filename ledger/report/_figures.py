@@ -11,71 +11,37 @@ order, streamed from its spill. SPEC.md section 11 defines every member of the r
 
 from __future__ import annotations
 
-import json
 import marshal
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
 from keys.errors import MalformedError
 
+from ..entries import APPEAL_OUTCOMES, CLOSE_OUTCOMES, SEVERITIES
+from ..state import Finding, LedgerState, SpillMap, SpillStore
 from ._disclosure import Disclosure
-from ._entry_types import APPEAL_OUTCOMES, CLOSE_OUTCOMES, SEVERITIES
-from ._spill import SpillMap, SpillStore
-from ._state import Finding, LedgerState
+from ._measures import (
+    AGE_BUCKETS,
+    DAY,
+    DURATION_BUCKETS,
+    REPORT_FORMAT,
+    bucket,
+    headline,
+    month_of,
+    nearest_rank,
+    rate,
+)
 
-__all__ = ["REPORT_FORMAT", "ReportBuilder", "report_json_bytes"]
+__all__ = ["ReportBuilder"]
 
-REPORT_FORMAT = "lic-ledger transparency report v1"
 SLSA_PROVENANCE = "https://slsa.dev/provenance/"
-DAY = 86400
-# Upper bounds (exclusive) of the duration histogram buckets, in seconds; the last is open.
-DURATION_BUCKETS: tuple[tuple[str, int | None], ...] = (
-    ("lt_1h", 3600),
-    ("1h_1d", DAY),
-    ("1d_7d", 7 * DAY),
-    ("7d_30d", 30 * DAY),
-    ("ge_30d", None),
-)
-AGE_BUCKETS: tuple[tuple[str, int | None], ...] = (
-    ("lt_7d", 7 * DAY),
-    ("7d_30d", 30 * DAY),
-    ("30d_90d", 90 * DAY),
-    ("ge_90d", None),
-)
 OUTCOMES = ("approved", "denied", "needs_information", "pending")
 STATUSES = ("active", "suspended", "revoked", "expired", "not_yet_valid")
 TOP_REASONS = 10
 MAX_FINDINGS_LISTED = 100
-
-
-def month_of(t: int) -> str:
-    """The calendar month (UTC) of a time, as YYYY-MM."""
-    return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m")
-
-
-def rate(num: int | None, den: int | None) -> float | None:
-    """num/den rounded half-even to 4 decimals, exactly; None if either is withheld or den is 0."""
-    if num is None or den is None or den == 0:
-        return None
-    return float(round(Fraction(num, den), 4))
-
-
-def nearest_rank(sorted_values: list[int], q: Fraction) -> int:
-    """The q-quantile by the nearest-rank method: the value at rank ceil(q*n) (1-based)."""
-    n = len(sorted_values)
-    r = max(1, -((-q.numerator * n) // q.denominator))
-    return sorted_values[r - 1]
-
-
-def _bucket(value: int, buckets: tuple[tuple[str, int | None], ...]) -> str:
-    for name, upper in buckets:
-        if upper is None or value < upper:
-            return name
-    raise AssertionError("the last bucket is open")
 
 
 @dataclass(slots=True)
@@ -226,7 +192,7 @@ class _Report:
 
     def distribution(self, prefix: str, values: list[int]) -> Callable[[], dict[str, Any]]:
         values = sorted(values)
-        hist = Counter(_bucket(v, DURATION_BUCKETS) for v in values)
+        hist = Counter(bucket(v, DURATION_BUCKETS) for v in values)
         counts = {name: hist[name] for name, _ in DURATION_BUCKETS}
         n_id = self.group(prefix + ".histogram", counts, total=prefix + ".n")
 
@@ -504,7 +470,7 @@ class _Report:
                 continue
             closed = inc.closed if self.before_end(inc.closed) else None
             if closed is None:
-                ages[_bucket(max(0, t - inc.reported), AGE_BUCKETS)] += 1
+                ages[bucket(max(0, t - inc.reported), AGE_BUCKETS)] += 1
             elif self.b.start is None or closed >= self.b.start:
                 self.count_month("incidents_closed", closed)
                 outcomes[inc.outcome or "unknown"] += 1
@@ -707,53 +673,3 @@ class _Report:
             "notice_honoured": honoured,
             "notice_not_honoured": material - honoured,
         }
-
-
-def headline(report: dict[str, Any]) -> dict[str, Any]:
-    """The numbers the page shows first (each also appears in its section)."""
-    access, incidents = report["access"], report["incidents"]
-    return {
-        "size": report["integrity"]["size"],
-        "findings": report["integrity"]["findings"],
-        "requests": access["requests"]["count"],
-        "approval_rate": access["outcomes"]["approval_rate"],
-        "denial_rate": access["outcomes"]["denial_rate"],
-        "median_decision_latency": access["decision_latency"]["median"],
-        "appeals": report["appeals"]["filed"]["count"],
-        "appeal_rate": report["appeals"]["rate"],
-        "active_licenses": report["licenses"]["status"]["active"]["count"],
-        "revocations": report["withdrawals"]["revoked"]["entries"]["total"]["count"],
-        "suspensions": report["withdrawals"]["suspended"]["entries"]["total"]["count"],
-        "incidents": incidents["reported"]["count"],
-        "open_incidents": incidents["open"]["count"],
-        "median_time_to_acknowledge": incidents["time_to_acknowledge"]["median"],
-        "provenance_coverage": report["provenance"]["dataset_attestations"]["share"],
-        "terms_notice_not_honoured": report["terms"]["notice_not_honoured"],
-    }
-
-
-def report_json_bytes(report: dict[str, Any]) -> bytes:
-    """The canonical report.json bytes: sorted keys, 2-space indent, ASCII, no NaN, final newline.
-
-    Floats appear only as rates already rounded to 4 decimals; they print as Python's shortest
-    round-trip repr, which is fixed for a given double.
-    """
-    _check_values(report)
-    text = json.dumps(report, sort_keys=True, indent=2, ensure_ascii=True, allow_nan=False)
-    return text.encode("ascii") + b"\n"
-
-
-def _check_values(value: Any, path: str = "$") -> None:
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")) or round(value, 4) != value:
-            raise ValueError(f"{path}: floats in a report are rates rounded to 4 decimals")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValueError(f"{path}: report keys are strings")
-            _check_values(item, f"{path}.{key}")
-    elif isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            _check_values(item, f"{path}[{i}]")
-    elif not (value is None or isinstance(value, bool | int | str)):
-        raise ValueError(f"{path}: {type(value).__name__} is not a report value")

@@ -21,7 +21,7 @@ from keys import PublicKey, SigningKey
 from keys.errors import MalformedError
 from lic import cbor, cose
 
-from ._merkle import HASH_SIZE, leaf_hash
+from ..tlog import HASH_SIZE, leaf_hash
 
 __all__ = [
     "MAX_ENTRY_SIZE",
@@ -29,8 +29,10 @@ __all__ = [
     "RECORD_VERSION",
     "ZERO_HASH",
     "Record",
+    "RecordEncoder",
     "check_entry",
     "check_entry_type",
+    "check_entry_unparsed",
     "decode_record",
     "encode_record",
     "fast_open_record",
@@ -72,6 +74,7 @@ _VALID_TYPES: set[str] = set()
 
 
 def check_entry_type(entry_type: object) -> str:
+    """``entry_type`` if it is a well-formed entry type name; MalformedError otherwise."""
     if entry_type in _VALID_TYPES:
         return entry_type
     if (
@@ -186,7 +189,7 @@ def _check_protected(protected: dict[Any, Any], entry_type: str) -> None:
         raise MalformedError("entry: protected header must carry the author's kid")
 
 
-def _validate_entry(entry_type: str, entry: bytes) -> None:
+def check_entry_unparsed(entry_type: str, entry: bytes) -> None:
     """check_entry without building the parsed message (the append hot path)."""
     if entry_type in _VALID_TYPES and type(entry) is bytes and len(entry) <= MAX_ENTRY_SIZE:
         parts = _envelope(entry, 0)  # the common shape with a known good header: done
@@ -260,10 +263,10 @@ _HDR = b"\xa6\x61v" + _head(0, RECORD_VERSION) + b"\x63idx"
 
 def encode_record(index: int, prev: bytes, time: int, entry_type: str, entry: bytes) -> bytes:
     """Deterministic CBOR bytes of a record. The entry must already have passed check_entry."""
-    return _RecordEncoder(time).encode(index, prev, entry_type, entry)
+    return RecordEncoder(time).encode(index, prev, entry_type, entry)
 
 
-class _RecordEncoder:
+class RecordEncoder:
     """encode_record for many records of one integration time (the batch hot path). The bytes
     after ``prev`` depend only on the entry type and the entry's length: they are cached."""
 

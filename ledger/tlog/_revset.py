@@ -187,10 +187,12 @@ def revset_root(sorted_digests: Sequence[bytes]) -> bytes:
 
 
 def prove_absent(sorted_digests: Sequence[bytes], digest: bytes) -> AbsenceProof:
+    """``RevokedSet(sorted_digests).prove_absent(digest)`` for digests already sorted."""
     return RevokedSet(sorted_digests, presorted=True).prove_absent(digest)
 
 
 def prove_present(sorted_digests: Sequence[bytes], digest: bytes) -> MembershipProof:
+    """``RevokedSet(sorted_digests).prove_present(digest)`` for digests already sorted."""
     return RevokedSet(sorted_digests, presorted=True).prove_present(digest)
 
 

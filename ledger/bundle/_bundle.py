@@ -15,28 +15,30 @@ from typing import TYPE_CHECKING, Any
 
 import lic
 from keys import PublicKey, jwk_thumbprint
-from keys.errors import LicError, MalformedError, ProofMismatchError, RevokedError
+from keys.errors import LicError, MalformedError, RevokedError
 from lic import cbor
 
-from ._checkpoint import SignedCheckpoint, open_checkpoint, parse_receipt
-from ._cosign import CosignatureV1Verifier
-from ._merkle import leaf_hash, verify_inclusion
-from ._note import MAX_NOTE_SIZE, VerifiedNote
-from ._policy import TrustPolicy
-from ._record import Record, decode_record
-from ._revset import (
+from ..entries import Record, open_entry, receipt_record
+from ..tlog import (
     MAX_ABSENCE_PROOF_SIZE,
+    MAX_NOTE_SIZE,
     AbsenceProof,
+    CosignatureV1Verifier,
     RevokedSet,
+    SignedCheckpoint,
+    VerifiedNote,
     find_revset_commitment,
     format_absence_proof,
+    open_checkpoint,
     parse_absence_proof,
+    parse_receipt,
     verify_absent,
+    verify_receipt_inclusion,
 )
-from ._typed import open_entry
+from ._policy import TrustPolicy
 
 if TYPE_CHECKING:
-    from ._store import Ledger
+    from ..store import Ledger
 
 __all__ = [
     "BUNDLE_MAGIC",
@@ -346,12 +348,8 @@ def _included(i: int, data: bytes, note: bytes, size: int, root: bytes) -> Recor
         receipt = parse_receipt(data)
         if receipt.checkpoint_note != note:
             raise MalformedError("the receipt's checkpoint is not the bundle's")
-        if receipt.extra is None:
-            raise MalformedError("the receipt carries no record (extra)")
-        record = decode_record(receipt.extra)
-        if record.index != receipt.index:
-            raise ProofMismatchError("the record's index differs from the proof's")
-        verify_inclusion(receipt.index, size, leaf_hash(receipt.extra), receipt.hashes, root)
+        record = receipt_record(receipt)
+        verify_receipt_inclusion(receipt, size, root, record.raw)
     except LicError as e:
         raise type(e)(f"link {i}: {e}") from e
     return record

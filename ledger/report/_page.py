@@ -214,14 +214,19 @@ _ACCESS_HEAD = ["", "requests", "approved", "denied", "needs info", "pending", "
 
 def render_html(report: dict[str, Any]) -> str:
     """One self-contained page showing ``report`` (the report.json content)."""
+    h = _intro(report)
+    h += _monthly(report["monthly"])
+    h += _access(report["access"], report["appeals"], report["licenses"])
+    h += _withdrawals(report["withdrawals"])
+    h += _incidents(report["incidents"])
+    h += _provenance_and_terms(report["provenance"], report["terms"])
+    h.append("</main></body></html>\n")
+    return "".join(h)
+
+
+def _intro(report: dict[str, Any]) -> list[str]:
+    """The head of the page, the headline numbers and the integrity section."""
     p, integ = report["parameters"], report["integrity"]
-    acc, app, lic = report["access"], report["appeals"], report["licenses"]
-    wd, inc, prov, terms = (
-        report["withdrawals"],
-        report["incidents"],
-        report["provenance"],
-        report["terms"],
-    )
     window = f"{_date(p['from']) if p['from'] is not None else 'the first record'} to "
     window += _date(p["to"]) if p["to"] is not None else "the last record"
     h: list[str] = [
@@ -255,8 +260,11 @@ def render_html(report: dict[str, Any]) -> str:
                 [[_e(f["index"]), _e(f["message"])] for f in integ["findings_listed"]],
             )
         )
-    monthly = report["monthly"]
-    h += [
+    return h
+
+
+def _monthly(monthly: list[dict[str, Any]]) -> list[str]:
+    return [
         "<h2>Rates over time</h2>",
         _bars(
             [(m["month"], m["decisions"]["count"]) for m in monthly],
@@ -298,6 +306,11 @@ def render_html(report: dict[str, Any]) -> str:
                 for m in monthly
             ],
         ),
+    ]
+
+
+def _access(acc: dict[str, Any], app: dict[str, Any], lic: dict[str, Any]) -> list[str]:
+    return [
         "<h2>Access requests and decisions</h2>",
         _table(_ACCESS_HEAD, _access_rows({"all": acc["outcomes"]})),
         "<h3>By tier</h3>",
@@ -322,8 +335,11 @@ def render_html(report: dict[str, Any]) -> str:
         _cells_table("status", lic["status"]),
         _cells_table("active, by tier", lic["active_by_tier"]),
         _cells_table("active, by purpose", lic["active_by_purpose"]),
-        "<h2>Revocations and suspensions</h2>",
     ]
+
+
+def _withdrawals(wd: dict[str, Any]) -> list[str]:
+    h = ["<h2>Revocations and suspensions</h2>"]
     for kind in ("revoked", "suspended"):
         section = wd[kind]
         reasons = sorted(
@@ -353,7 +369,11 @@ def render_html(report: dict[str, Any]) -> str:
             "sublicenses.</p>"
         )
     h.append(f'<p class="muted">Reinstatements: {_e(wd["reinstatements"])}.</p>')
-    h += [
+    return h
+
+
+def _incidents(inc: dict[str, Any]) -> list[str]:
+    h = [
         "<h2>Incidents</h2>",
         f"<p>{_count(inc['reported'])} reported, {_count(inc['closed'])} closed, "
         f"{_count(inc['open'])} open at the end of the window.</p>",
@@ -374,7 +394,11 @@ def render_html(report: dict[str, Any]) -> str:
         )
     if not inc["summaries"]:
         h.append('<p class="muted">none</p>')
-    h += [
+    return h
+
+
+def _provenance_and_terms(prov: dict[str, Any], terms: dict[str, Any]) -> list[str]:
+    h = [
         "<h2>Provenance coverage</h2>",
         f"<p>{_e(prov['model_versions'])} model versions, {_e(prov['datasets'])} datasets "
         "attested.</p>",
@@ -421,5 +445,4 @@ def render_html(report: dict[str, Any]) -> str:
                 ],
             )
         )
-    h.append("</main></body></html>\n")
-    return "".join(h)
+    return h

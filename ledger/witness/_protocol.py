@@ -2,7 +2,7 @@
 
 ``decide_add_checkpoint`` takes the witness's stored state for the origin and a parsed request
 and returns an ``AddCheckpointOutcome`` (HTTP status, reason, stored size); the SQLite edge
-(``_witness_store``) reads the state and stores the outcome in one transaction.
+(``_store``) reads the state and stores the outcome in one transaction.
 
 Status codes (https://c2sp.org/tlog-witness), checked in this order:
 
@@ -27,12 +27,22 @@ from dataclasses import dataclass
 from keys import b64std_decode, b64std_encode
 from keys.errors import LicError, MalformedError, ProofMismatchError
 
-from ._checkpoint import Checkpoint, open_checkpoint, parse_checkpoint
-from ._merkle import EMPTY_ROOT, HASH_SIZE, verify_consistency
-from ._note import MAX_NOTE_SIZE, Ed25519NoteVerifier, NoteVerifier, parse_note
+from ..tlog import (
+    EMPTY_ROOT,
+    HASH_SIZE,
+    MAX_NOTE_SIZE,
+    Checkpoint,
+    Ed25519NoteVerifier,
+    NoteVerifier,
+    open_checkpoint,
+    parse_checkpoint,
+    parse_note,
+    verify_consistency,
+)
 
 __all__ = [
     "MAX_ADD_CHECKPOINT_BODY",
+    "SIZE_CONTENT_TYPE",
     "AddCheckpointOutcome",
     "AddCheckpointRequest",
     "SplitViewResult",
@@ -42,6 +52,8 @@ __all__ = [
     "parse_add_checkpoint_request",
     "split_view_result",
 ]
+
+SIZE_CONTENT_TYPE = "text/x.tlog.size"  # the body of a 409: the witness's stored size
 
 MAX_PROOF_LINES = 63
 MAX_ADD_CHECKPOINT_BODY = 64 + MAX_PROOF_LINES * 46 + MAX_NOTE_SIZE
@@ -122,6 +134,8 @@ def parse_add_checkpoint_request(body: bytes) -> AddCheckpointRequest:
 
 
 def format_add_checkpoint_request(old_size: int, proof: Sequence[bytes], note: bytes) -> bytes:
+    """The body of a C2SP add-checkpoint request: the old size, the consistency proof from it,
+    and the checkpoint note."""
     lines = [f"old {old_size}", *(b64std_encode(h) for h in proof)]
     return ("".join(line + "\n" for line in lines) + "\n").encode("ascii") + note
 

@@ -21,17 +21,12 @@ from typing import Any
 
 import lic
 from keys import Keyring, MalformedError, PublicKey, SigningKey, TrustEntry, TrustStore
-
-from ._authoring import commitment, grant_payload
-from ._bundle import BundleResult, create_bundle, verify_bundle
-from ._cosign import CosignatureV1Verifier
-from ._policy import TrustPolicy
-from ._store import Ledger
-from ._synth import synthesize
-from ._typed import append_entry, token_status
-from ._witness_http import collect_cosignatures, make_witness_server
-from ._witness_store import Witness
-from .report_io import replay_report, write_report
+from ledger.bundle import BundleResult, TrustPolicy, create_bundle, verify_bundle
+from ledger.entries import commitment, grant_payload
+from ledger.report import replay_report, write_report
+from ledger.store import Ledger, append_entry, synthesize, token_status
+from ledger.tlog import CosignatureV1Verifier
+from ledger.witness import Witness, collect_cosignatures, make_witness_server
 
 __all__ = ["DemoResult", "DemoStep", "run_demo", "scale_demo"]
 

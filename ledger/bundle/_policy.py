@@ -15,8 +15,7 @@ from typing import Any
 from keys import TrustEntry, TrustStore, json_loads_strict, write_atomic
 from keys.errors import KeyStoreError, MalformedError, UntrustedKeyError
 
-from ._cosign import CosignatureV1Verifier
-from ._note import Ed25519NoteVerifier
+from ..tlog import CosignatureV1Verifier, Ed25519NoteVerifier
 
 __all__ = ["MAX_POLICY_SIZE", "POLICY_FORMAT", "TrustPolicy", "parse_policy"]
 

@@ -66,6 +66,8 @@ class NoteVerifier(Protocol):
 
 
 class NoteSigner(Protocol):
+    """What signs a note: a key name, its C2SP key hash and a signature over the text."""
+
     @property
     def name(self) -> str: ...
 

@@ -26,14 +26,23 @@ from typing import Any
 from keys import verify_raw
 from keys.errors import LicError, MalformedError
 
-from . import _merkle as mk
-from ._checkpoint import Checkpoint, open_checkpoint
-from ._note import Ed25519NoteVerifier
-from ._payload import decode_payload
-from ._record import MAX_ENTRY_SIZE, ZERO_HASH, decode_record, fast_open_record
-from ._revset import find_revset_commitment, revset_commitment
-from ._state import Finding, LedgerState
-from ._typed import open_entry
+from .. import tlog as mk
+from ..entries import (
+    MAX_ENTRY_SIZE,
+    ZERO_HASH,
+    decode_payload,
+    decode_record,
+    fast_open_record,
+    open_entry,
+)
+from ..state import Finding, LedgerState
+from ..tlog import (
+    Checkpoint,
+    Ed25519NoteVerifier,
+    find_revset_commitment,
+    open_checkpoint,
+    revset_commitment,
+)
 
 __all__ = ["AuditResult", "Observer", "audit", "audit_summary"]
 
@@ -148,13 +157,6 @@ def _replay(
     prev = ZERO_HASH
     batch: list[tuple[int, bytes, bytes, bytes]] = []
     inflight: deque[Future[list[int]]] = deque()
-
-    def drain(limit: int) -> bool:
-        while len(inflight) > limit:
-            if inflight.popleft().result():
-                return False
-        return True
-
     revset = _RevsetCheck(state)
     findings.extend(revset.check(0, -1, cps.extensions.get(0, ())))
     size = 0
@@ -205,7 +207,7 @@ def _replay(
                     if len(batch) >= _BATCH:
                         inflight.append(pool.submit(_verify_batch, batch))
                         batch = []
-                        if not drain(_AHEAD):
+                        if not _drain(inflight, _AHEAD):
                             state.close()  # this pass's state is dropped: free its spill now
                             return None
                     ok = True
@@ -223,28 +225,50 @@ def _replay(
             findings.extend(revset.check(size, pos, cps.extensions[size]))
         if progress is not None and size % 1000 == 0:
             progress(size)
-    if pending is not None:  # a break at the last record: a matching checkpoint just
-        b, bad_index = pending  # before it clears the record before it
-        findings.append(_blame((b, bad_index or b in matched), next_broken=False))
     if pool is not None:
         if batch:
             inflight.append(pool.submit(_verify_batch, batch))
-        if not drain(0):
+        if not _drain(inflight, 0):
             state.close()
             return None
-    for cp in cps.parsed:
-        if cp.size > size:
-            findings.append(
-                Finding(size, f"checkpoint at size {cp.size} lies beyond the {size} records")
-            )
-    if since is not None and since.size > size:
-        findings.append(
-            Finding(size, f"saved checkpoint at size {since.size}: the ledger has only {size}")
-        )
+    findings += _after_rows(cps, since, size, pending, matched)
     if progress is not None:
         progress(size)
     findings.sort(key=lambda f: f.index)
     return AuditResult(origin, size, frontier.root(), findings, state, cps.parsed, cps.latest)
+
+
+def _drain(inflight: deque[Future[list[int]]], limit: int) -> bool:
+    """Wait for signature batches until at most ``limit`` are in flight; False as soon as one
+    had a failed signature."""
+    while len(inflight) > limit:
+        if inflight.popleft().result():
+            return False
+    return True
+
+
+def _after_rows(
+    cps: _Checkpoints,
+    since: Checkpoint | None,
+    size: int,
+    pending: tuple[int, bool] | None,
+    matched: set[int],
+) -> list[Finding]:
+    """The findings known only once every record was read."""
+    out = []
+    if pending is not None:  # a break at the last record: a matching checkpoint just
+        b, bad_index = pending  # before it clears the record before it
+        out.append(_blame((b, bad_index or b in matched), next_broken=False))
+    for cp in cps.parsed:
+        if cp.size > size:
+            out.append(
+                Finding(size, f"checkpoint at size {cp.size} lies beyond the {size} records")
+            )
+    if since is not None and since.size > size:
+        out.append(
+            Finding(size, f"saved checkpoint at size {since.size}: the ledger has only {size}")
+        )
+    return out
 
 
 class _RevsetCheck:

@@ -209,6 +209,7 @@ def plan_rows(plan: Iterable[Iterable[Node]]) -> list[int]:
 
 
 def node_hash_at(rows: Mapping[int, bytes], node: Node) -> bytes:
+    """The hash of ``node`` from stored rows (row index -> the row's concatenated hashes)."""
     slot = node & 63
     return rows[node >> 6][slot * HASH_SIZE : (slot + 1) * HASH_SIZE]
 

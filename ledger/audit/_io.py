@@ -8,9 +8,9 @@ from pathlib import Path
 from keys import b64std_decode, json_loads_strict
 from keys.errors import LedgerIntegrityError, MalformedError
 
-from ._audit import AuditResult, Observer, audit
-from ._record import MAX_RECORD_SIZE
-from ._store import EXPORT_FORMAT, Ledger
+from ..entries import MAX_RECORD_SIZE
+from ..store import EXPORT_FORMAT, Ledger
+from ._core import AuditResult, Observer, audit
 
 __all__ = ["audit_db", "audit_jsonl", "import_verified"]
 

@@ -26,15 +26,7 @@ from keys import b64std_decode, b64std_encode, check_note_key_name
 from keys.errors import MalformedError, ProofMismatchError, UntrustedKeyError
 
 from ._merkle import HASH_SIZE, leaf_hash, verify_consistency, verify_inclusion
-from ._note import (
-    MAX_NOTE_SIZE,
-    NoteSigner,
-    NoteVerifier,
-    VerifiedNote,
-    open_note,
-    sign_note,
-)
-from ._record import decode_record
+from ._note import MAX_NOTE_SIZE, NoteSigner, NoteVerifier, VerifiedNote, open_note, sign_note
 
 __all__ = [
     "MAX_RECEIPT_SIZE",
@@ -48,7 +40,7 @@ __all__ = [
     "parse_receipt",
     "sign_checkpoint",
     "verify_checkpoint_consistency",
-    "verify_receipt",
+    "verify_receipt_inclusion",
 ]
 
 TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
@@ -166,6 +158,8 @@ class Receipt:
 def format_receipt(
     index: int, hashes: Sequence[bytes], checkpoint_note: bytes, extra: bytes | None = None
 ) -> bytes:
+    """A tlog-proof@v1 receipt: the leaf at ``index``, its proof ``hashes`` and the signed
+    checkpoint note they lead to, with the optional ``extra`` data line."""
     lines = [TLOG_PROOF_HEADER]
     if extra is not None:
         lines.append("extra " + b64std_encode(extra))
@@ -221,32 +215,7 @@ def parse_receipt(data: bytes) -> Receipt:
     return Receipt(index, tuple(hashes), note, extra)
 
 
-def verify_receipt(
-    data: bytes,
-    log: NoteVerifier,
-    leaf: bytes | None = None,
-    others: Iterable[NoteVerifier] = (),
-) -> tuple[Receipt, Checkpoint]:
-    """Verify a receipt offline: the checkpoint is signed by the log key, and the leaf is at
-    the receipt's index of the checkpointed tree.
-
-    The leaf is the receipt's ``extra`` (our receipts carry the record bytes there; its index
-    must be the proof's). ``leaf``,
-    when given, must be those record bytes or the entry (COSE_Sign1) inside them; for a receipt
-    without ``extra`` it must be the leaf's bytes."""
-    receipt = parse_receipt(data)
-    signed, _ = open_checkpoint(receipt.checkpoint_note, log, others)
-    cp = signed.checkpoint
-    if receipt.extra is not None:
-        record_bytes = receipt.extra
-        record = decode_record(record_bytes)
-        if record.index != receipt.index:
-            raise ProofMismatchError("receipt: the record's index differs from the proof's")
-        if leaf is not None and leaf not in (record_bytes, record.entry):
-            raise ProofMismatchError("receipt: the given entry is not the proved record")
-    elif leaf is None:
-        raise MalformedError("receipt: no extra data; give the leaf's bytes to check")
-    else:
-        record_bytes = leaf
-    verify_inclusion(receipt.index, cp.size, leaf_hash(record_bytes), receipt.hashes, cp.root)
-    return receipt, cp
+def verify_receipt_inclusion(receipt: Receipt, size: int, root: bytes, leaf: bytes) -> None:
+    """Check that ``leaf`` (the leaf's bytes) is at the receipt's index of the tree of ``size``
+    leaves with ``root``; raises ProofMismatchError. Knows nothing of what the leaf holds."""
+    verify_inclusion(receipt.index, size, leaf_hash(leaf), receipt.hashes, root)

@@ -1,7 +1,9 @@
 """The durable ledger store: records, stored Merkle hashes and checkpoints in one SQLite file.
 
-I/O lives here and only here; the math is in ``_merkle`` and the formats in ``_record`` and
-``_checkpoint``. Guarantees:
+The log's I/O is here and in its neighbours in ``ledger.store`` (``_conn`` connections,
+``_schema`` tables, ``_export`` export and import); the witness state, the audit's readers
+and the report's writers do their own I/O in their packages. The math is in ``ledger.tlog``
+and the record format in ``ledger.entries``. Guarantees:
 
 - WAL mode with ``synchronous=FULL``: a commit is fsynced before ``append`` returns.
 - Appends run in ``BEGIN IMMEDIATE`` transactions, so writers in several processes serialize;
@@ -19,7 +21,6 @@ I/O lives here and only here; the math is in ``_merkle`` and the formats in ``_r
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sqlite3
 import time
@@ -28,15 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import sqlite_utils
-
 from keys import (
     PublicKey,
     SigningKey,
-    b64std_decode,
-    b64std_encode,
     check_note_key_name,
-    json_loads_strict,
 )
 from keys.errors import (
     ConflictError,
@@ -45,64 +41,35 @@ from keys.errors import (
     MalformedError,
 )
 
-from . import _merkle as mk
-from ._checkpoint import (
+from .. import tlog as mk
+from ..entries import ZERO_HASH, Record, RecordEncoder, check_entry_unparsed, decode_record
+from ..state import LedgerState, apply_record, state_of
+from ..tlog import (
+    REVOKED_EXTENSION,
     Checkpoint,
+    Ed25519NoteSigner,
+    Ed25519NoteVerifier,
+    RevokedSet,
     SignedCheckpoint,
     format_receipt,
+    format_revset_extension,
     open_checkpoint,
     sign_checkpoint,
 )
-from ._note import MAX_SIGNATURES, Ed25519NoteSigner, Ed25519NoteVerifier, parse_note
-from ._record import ZERO_HASH, Record, _RecordEncoder, _validate_entry, decode_record
-from ._revset import REVOKED_EXTENSION, RevokedSet, format_revset_extension
-from ._state import LedgerState
-from ._typed import apply_record, state_of
+from ._conn import MMAP_BYTES, PAGE_CACHE_KIB, begin_write, connect, durable
+from ._export import export_jsonl, import_jsonl
+from ._schema import STORE_FORMAT, create_schema, rows_query, store_cosignatures
 
-__all__ = ["EXPORT_FORMAT", "STORE_FORMAT", "Appended", "Ledger"]
+__all__ = ["Appended", "Ledger"]
 
-STORE_FORMAT = "lic-ledger-sqlite/v1"
 _INSERT_RECORD = "INSERT INTO records (idx, data) VALUES (?, ?)"
 _INSERT_TREE = "INSERT INTO tree (idx, hashes) VALUES (?, ?)"
-EXPORT_FORMAT = "lic-ledger-export/v1"
-BUSY_TIMEOUT_MS = 120_000
-PAGE_CACHE_KIB = 64 * 1024  # SQLite page cache per connection (proof reads hit leaf pages)
-# Reads through a read-only memory map of the file (SQLite caps it at 2 GiB): a proof's tree
-# pages come from the OS page cache without a pread and a copy each (~10% per proof at 10^6
-# records, ~30% on a cold handle). Writes still go through the WAL with pwrite; the file is
-# never truncated (append-only, no VACUUM), which is what makes a mapped read safe.
-MMAP_BYTES = 1 << 40
 _STREAM_CACHE_KIB = 2048  # page cache of a handle set up by stream_reads
 _PAGE = 1024
 _CACHE_NODES = 1 << 17
 _CACHE_MIN_LEVEL = 4
 _CACHE_FOLDS = 4096
-MAX_EXPORT_LINE = 2 * 1024 * 1024
 _sha256 = hashlib.sha256
-
-_COSIGNATURES_TABLE = (
-    "CREATE TABLE IF NOT EXISTS cosignatures (size INTEGER NOT NULL, signer TEXT NOT NULL, "
-    "line TEXT NOT NULL, UNIQUE (size, signer))"
-)
-
-_SCHEMA_TRIGGERS = """
-CREATE TRIGGER IF NOT EXISTS records_append_only_u BEFORE UPDATE ON records
-BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS records_append_only_d BEFORE DELETE ON records
-BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS tree_append_only_u BEFORE UPDATE ON tree
-BEGIN SELECT RAISE(ABORT, 'the tree is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS tree_append_only_d BEFORE DELETE ON tree
-BEGIN SELECT RAISE(ABORT, 'the tree is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS checkpoints_append_only_u BEFORE UPDATE ON checkpoints
-BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS checkpoints_append_only_d BEFORE DELETE ON checkpoints
-BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS head_forward_only BEFORE UPDATE ON head
-WHEN NEW.size < OLD.size BEGIN SELECT RAISE(ABORT, 'checkpoint cannot go back'); END;
-CREATE TRIGGER IF NOT EXISTS head_no_delete BEFORE DELETE ON head
-BEGIN SELECT RAISE(ABORT, 'checkpoint cannot be deleted'); END;
-"""
 
 
 @dataclass(slots=True)
@@ -112,39 +79,6 @@ class Appended:
     index: int
     leaf_hash: bytes
     record: bytes
-
-
-def begin_write(conn: sqlite3.Connection) -> None:
-    """``BEGIN IMMEDIATE``: take the file's write lock, waiting up to the busy timeout. A lock
-    another writer holds longer than that is a ConflictError (retry), not SQLite's error."""
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as e:
-        if "locked" not in str(e) and "busy" not in str(e):
-            raise
-        raise ConflictError(
-            "busy: another writer held the file's write lock past the wait; try again"
-        ) from e
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
-        conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def _durable(conn: sqlite3.Connection, path: Path) -> None:
-    """WAL with a full fsync at every commit (set only once the file is known to be ours)."""
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    if str(mode).lower() != "wal":
-        raise MalformedError(f"ledger: cannot use WAL mode on {path}")
-    conn.execute("PRAGMA synchronous = FULL")
 
 
 class Ledger:
@@ -166,7 +100,7 @@ class Ledger:
         self.log_verifier = Ed25519NoteVerifier.from_vkey(self.log_vkey)
         if self.log_verifier.name != self.origin:
             raise MalformedError("ledger: log key name differs from the origin")
-        _durable(conn, path)
+        durable(conn, path, "ledger")
         self._cache: dict[int, bytes] = {}
         # The lowest tree level whose nodes are cached. It rises by one each time the cache
         # fills, so that a tree too large to cache from level 4 keeps its upper levels rather
@@ -175,7 +109,7 @@ class Ledger:
         self._folds: dict[tuple[int, ...], bytes] = {}
         # After our own write: the tree's right edge and the last leaf hash (see _write)
         self._tail: tuple[mk.Frontier, bytes] | None = None
-        self._encoder: _RecordEncoder | None = None
+        self._encoder: RecordEncoder | None = None
         self._state: Any = None  # derived state for typed appends (see cached_state)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -198,40 +132,10 @@ class Ledger:
             raise MalformedError(f"ledger: {p} already exists") from None
         pub = log_key.public_key if isinstance(log_key, SigningKey) else log_key
         try:
-            conn = _connect(p)
-            _durable(conn, p)
-            db = sqlite_utils.Database(conn)
+            conn = connect(p, page_cache_kib=PAGE_CACHE_KIB, mmap_bytes=MMAP_BYTES)
+            durable(conn, p, "ledger")
             begin_write(conn)
-            db.table("meta").create({"key": str, "value": str}, pk="key")
-            db.table("records").create({"idx": int, "data": bytes}, pk="idx", not_null={"data"})
-            # Row n: the leaf hash of record n and the hashes of the subtrees it completes. A
-            # table of its own keeps it dense (~50 rows per page): proofs read only these.
-            db.table("tree").create({"idx": int, "hashes": bytes}, pk="idx", not_null={"hashes"})
-            db.table("checkpoints").create(
-                {"size": int, "root": bytes, "note": bytes},
-                pk="size",
-                not_null={"root", "note"},
-            )
-            db.table("head").create(
-                {"id": int, "size": int, "root": bytes, "note": bytes},
-                pk="id",
-                not_null={"size", "root"},
-            )
-            for stmt in _SCHEMA_TRIGGERS.split(";\n"):
-                if stmt.strip():
-                    conn.execute(stmt)
-            conn.executemany(
-                "INSERT INTO meta (key, value) VALUES (?, ?)",
-                [
-                    ("format", STORE_FORMAT),
-                    ("origin", origin),
-                    ("log_vkey", pub.verifier_key(origin)),
-                    *([("log_key_name", log_key_name)] if log_key_name else []),
-                ],
-            )
-            conn.execute(
-                "INSERT INTO head (id, size, root, note) VALUES (0, 0, ?, NULL)", (mk.EMPTY_ROOT,)
-            )
+            create_schema(conn, origin, pub.verifier_key(origin), log_key_name)
             conn.execute("COMMIT")
         except BaseException:
             if "conn" in locals():
@@ -251,7 +155,7 @@ class Ledger:
         if not p.is_file():
             raise MalformedError(f"ledger: no ledger at {p} (create one with 'lic ledger init')")
         try:
-            conn = _connect(p)
+            conn = connect(p, page_cache_kib=PAGE_CACHE_KIB, mmap_bytes=MMAP_BYTES)
         except sqlite3.DatabaseError as e:
             raise MalformedError(f"ledger: {p} is not a ledger store: {e}") from e
         try:
@@ -274,6 +178,11 @@ class Ledger:
 
     # -- reads -----------------------------------------------------------------------------
     @property
+    def connection(self) -> sqlite3.Connection:
+        """The handle's SQLite connection (for this package's export and import)."""
+        return self._conn
+
+    @property
     def size(self) -> int:
         """Number of records (committed), read from the store each time."""
         row = self._conn.execute("SELECT max(idx) FROM records").fetchone()
@@ -282,7 +191,7 @@ class Ledger:
     def _read_rows(self, rows: Sequence[int]) -> dict[int, bytes]:
         """The stored hash rows named, in one query."""
         want = list(dict.fromkeys(rows))
-        got = dict(self._conn.execute(_rows_query(len(want)), want).fetchall())
+        got = dict(self._conn.execute(rows_query(len(want)), want).fetchall())
         if len(got) != len(want):
             raise MalformedError("ledger: size beyond the tree")
         return got
@@ -352,7 +261,7 @@ class Ledger:
     def _path_hashes(
         self, siblings: list[int], right: tuple[int, ...], left: tuple[int, ...]
     ) -> list[bytes]:
-        """The hashes of a path given as parts (see ``_merkle.path_parts``), in one query."""
+        """The hashes of a path given as parts (see ``ledger.tlog.path_parts``), in one query."""
         fold = self._folds.get(right) if right else None
         want = [*siblings, *left] if fold is not None or not right else [*siblings, *right, *left]
         get = self._cache.get
@@ -563,12 +472,24 @@ class Ledger:
         if not entries:
             raise MalformedError("append: nothing to append")
         for etype, entry in entries:
-            _validate_entry(etype, entry)
+            check_entry_unparsed(etype, entry)
         t = int(time.time()) if now is None else now
         if isinstance(t, bool) or not 0 <= t < 1 << 63:
             raise MalformedError("append: integration time out of range")
 
         return self._write(entries_bytes=None, entries=entries, t=t, log_key=log_key, check=check)
+
+    def append_encoded(
+        self, records: Sequence[bytes], *, log_key: SigningKey | None = None
+    ) -> list[Appended]:
+        """Append records already encoded, each with its own index, prev hash and integration
+        time (an import, a synthetic ledger). Each is decoded strictly and its index and prev
+        chain checked before anything is written; the entries' signatures and the derived
+        state are not checked (an audit does). With ``log_key``, sign the new checkpoint in the
+        same transaction."""
+        if not records:
+            raise MalformedError("append: nothing to append")
+        return self._write(entries_bytes=records, entries=None, t=0, log_key=log_key)
 
     def _write(
         self,
@@ -603,7 +524,7 @@ class Ledger:
             if entries is not None:
                 encoder = self._encoder
                 if encoder is None or encoder.time != t:
-                    encoder = self._encoder = _RecordEncoder(t)
+                    encoder = self._encoder = RecordEncoder(t)
                 encode = encoder.encode
                 for et, en in entries:
                     raw = encode(index, prev, et, en)
@@ -711,41 +632,7 @@ class Ledger:
         holds two lines by one key (which 8.1 refuses). Returns how many lines were added or
         replaced. The checkpoint notes themselves stay as the log signed them."""
         _check_size(size)
-        sigs = [parse_note(b"x\n\n" + line.encode("utf-8")).signatures for line in lines]
-        if any(len(s) != 1 for s in sigs):
-            raise MalformedError("cosignatures: one signature line each")
-        own = (self.log_verifier.name, self.log_verifier.key_hash)
-        if any((s[0].name, s[0].key_hash) == own for s in sigs):
-            raise MalformedError("cosignatures: the log's own signature is not a cosignature")
-        conn = self._conn
-        begin_write(conn)
-        try:
-            conn.execute(_COSIGNATURES_TABLE)
-            row = conn.execute("SELECT note FROM checkpoints WHERE size = ?", (size,)).fetchone()
-            if row is None:
-                raise MalformedError(f"cosignatures: no checkpoint at size {size}")
-            changed = 0
-            for s in sigs:
-                sig = s[0]
-                cur = conn.execute(
-                    "INSERT INTO cosignatures (size, signer, line) VALUES (?, ?, ?) "
-                    "ON CONFLICT (size, signer) DO UPDATE SET line = excluded.line "
-                    "WHERE line != excluded.line",
-                    (size, f"{sig.name} {sig.key_hash.hex()}", sig.line()),
-                )
-                changed += cur.rowcount
-            total = len(parse_note(bytes(row[0])).signatures)
-            total += conn.execute(
-                "SELECT count(*) FROM cosignatures WHERE size = ?", (size,)
-            ).fetchone()[0]
-            if total > MAX_SIGNATURES:
-                raise MalformedError("cosignatures: a note holds at most 100 signatures")
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return changed
+        return store_cosignatures(self._conn, size, lines, self.log_verifier)
 
     def cosignatures(self, size: int) -> list[str]:
         """The stored cosignature lines of the checkpoint at ``size``, in the order stored."""
@@ -772,165 +659,20 @@ class Ledger:
         note = cp.note + "".join(extra).encode("utf-8")
         return SignedCheckpoint(cp.checkpoint, note)
 
-    # -- export and import -----------------------------------------------------------------
+    # -- export and import (see _export) -------------------------------------------------
     def export_jsonl(self, out: IO[str]) -> int:
         """Write the ledger as JSON lines: a header, one line per record (index, leaf hash,
         base64 bytes), then every checkpoint note with the cosignature lines stored with it
         (SPEC 6.4), so that a replay of the export names the same witnesses. Returns the
         number of records."""
-        size = self.size
-        header = {"format": EXPORT_FORMAT, "origin": self.origin, "log_vkey": self.log_vkey}
-        out.write(json.dumps(header, sort_keys=True) + "\n")
-        n = 0
-        for index, raw in self.iter_records(0, size):
-            line = {"index": index, "leaf_hash": mk.leaf_hash(raw).hex()}
-            line["record"] = b64std_encode(raw)
-            out.write(json.dumps(line, sort_keys=True) + "\n")
-            n += 1
-        for cp in self.checkpoints():
-            if cp.checkpoint.size <= size:
-                note = cp.note.decode("utf-8") + "".join(self.cosignatures(cp.checkpoint.size))
-                out.write(json.dumps({"checkpoint": note}) + "\n")
-        return n
+        return export_jsonl(self, out)
 
     @classmethod
     def import_jsonl(cls, path: str | os.PathLike[str], lines: Iterable[str | bytes]) -> Ledger:
         """Create a ledger at ``path`` from an export, re-verifying every record (strict
         encoding, index, prev chain, leaf hash) and every checkpoint (log signature, origin,
         root at its size). Nothing is left behind if any check fails."""
-        it: Iterator[str | bytes] = iter(lines)
-        header = _json_line(next(it, b""), 1)
-        if (
-            set(header) != {"format", "origin", "log_vkey"}
-            or header["format"] != EXPORT_FORMAT
-            or not isinstance(header["origin"], str)
-            or not isinstance(header["log_vkey"], str)
-        ):
-            raise MalformedError("import: first line must be the lic-ledger-export/v1 header")
-        verifier = Ed25519NoteVerifier.from_vkey(header["log_vkey"])
-        if verifier.name != header["origin"]:
-            raise MalformedError("import: log key name differs from the origin")
-        p = Path(path)
-        ledger = cls.create(p, header["origin"], verifier.public_key)
-        try:
-            ledger._import_body(it, verifier)
-        except BaseException:
-            ledger.close()
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(p) + suffix).unlink(missing_ok=True)
-            raise
-        return ledger
-
-    def _import_body(self, it: Iterator[str | bytes], verifier: Ed25519NoteVerifier) -> None:
-        conn = self._conn
-        batch: list[bytes] = []
-        notes: list[bytes] = []
-        expect = 0
-        lineno = 1
-        for line in it:
-            lineno += 1
-            obj = _json_line(line, lineno)
-            if "checkpoint" in obj:
-                if set(obj) != {"checkpoint"} or not isinstance(obj["checkpoint"], str):
-                    raise MalformedError(f"import: line {lineno}: bad checkpoint line")
-                notes.append(obj["checkpoint"].encode("utf-8"))
-                continue
-            if notes:
-                raise MalformedError(f"import: line {lineno}: record after the checkpoints")
-            if (
-                set(obj) != {"index", "leaf_hash", "record"}
-                or obj["index"] != expect
-                or isinstance(obj["index"], bool)
-                or not isinstance(obj["leaf_hash"], str)
-            ):
-                raise MalformedError(f"import: line {lineno}: expected record {expect}")
-            raw = b64std_decode(obj["record"], f"import line {lineno}")
-            if mk.leaf_hash(raw).hex() != obj["leaf_hash"]:
-                raise LedgerIntegrityError(f"import: record {expect}: leaf hash mismatch")
-            batch.append(raw)
-            expect += 1
-            if len(batch) >= 10_000:
-                self._write(entries_bytes=batch, entries=None, t=0, log_key=None)
-                batch = []
-        if batch:
-            self._write(entries_bytes=batch, entries=None, t=0, log_key=None)
-        size = self.size
-        cosigned: list[tuple[int, list[str]]] = []
-        begin_write(conn)
-        try:
-            last = -1
-            for exported in notes:
-                note, extra = _split_cosignatures(exported, verifier)
-                signed, _ = open_checkpoint(note, verifier)
-                cp = signed.checkpoint
-                if cp.size <= last:
-                    raise MalformedError("import: checkpoints must grow in size")
-                if cp.size > size or self.root(cp.size) != cp.root:
-                    raise LedgerIntegrityError(
-                        f"import: checkpoint at {cp.size} does not match the records"
-                    )
-                conn.execute(
-                    "INSERT INTO checkpoints (size, root, note) VALUES (?, ?, ?)",
-                    (cp.size, cp.root, note),
-                )
-                conn.execute(
-                    "UPDATE head SET size = ?, root = ?, note = ? WHERE id = 0",
-                    (cp.size, cp.root, note),
-                )
-                last = cp.size
-                if extra:
-                    cosigned.append((cp.size, extra))
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        for cp_size, lines in cosigned:  # (a failure here removes the whole import, too)
-            self.add_cosignatures(cp_size, lines)
-
-
-_ROWS_QUERIES: dict[int, str] = {}
-
-
-def _rows_query(k: int) -> str:
-    """SELECT of ``k`` rows of ``tree`` by index, as a join with a VALUES list: SQLite runs it
-    as k rowid lookups, where ``idx IN (...)`` first builds and sorts an ephemeral index (about
-    twice the cost for a proof's handful of rows)."""
-    q = _ROWS_QUERIES.get(k)
-    if q is None:
-        values = ",".join(["(?)"] * k)
-        q = (
-            f"SELECT t.idx, t.hashes FROM (VALUES {values}) AS v "  # noqa: S608
-            "CROSS JOIN tree AS t ON t.idx = v.column1"
-        )
-        if len(_ROWS_QUERIES) < 512:
-            _ROWS_QUERIES[k] = q
-    return q
-
-
-def _split_cosignatures(note: bytes, log: Ed25519NoteVerifier) -> tuple[bytes, list[str]]:
-    """An exported checkpoint note -> (the note as the log signed it, the cosignature lines
-    after it). The log's signature must come first and the other lines after it, as export
-    writes them; the cosignatures are kept as the operator stored them (their witnesses'
-    keys are not known here: a verifier checks them against its own policy)."""
-    sigs = parse_note(note).signatures
-    by_log = [(s.name, s.key_hash) == (log.name, log.key_hash) for s in sigs]
-    if not by_log[0] or any(by_log[1:]):
-        raise MalformedError("import: a checkpoint note holds the log's signature first, once")
-    extra = [s.line() for s in sigs[1:]]
-    tail = "".join(extra).encode("utf-8")
-    if not note.endswith(tail):  # (a line not in canonical form)
-        raise MalformedError("import: a cosignature line is not in canonical form")
-    return note[: len(note) - len(tail)], extra
-
-
-def _json_line(line: str | bytes, lineno: int) -> dict[str, Any]:
-    if len(line) > MAX_EXPORT_LINE:
-        raise MalformedError(f"import: line {lineno} too long")
-    obj = json_loads_strict(line, max_size=MAX_EXPORT_LINE, what=f"import: line {lineno}")
-    if not isinstance(obj, dict):
-        raise MalformedError(f"import: line {lineno} is not a JSON object")
-    return obj
+        return import_jsonl(cls.create, Path(path), lines)
 
 
 def _check_size(n: int) -> None:

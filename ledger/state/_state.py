@@ -28,7 +28,7 @@ from typing import Any
 
 from keys import jwk_thumbprint
 
-from ._entry_types import AUTHOR_ROLES, ENTRY_TYPES, entry_problems
+from ..entries import AUTHOR_ROLES, ENTRY_TYPES, entry_problems
 from ._spill import SpillMap, SpillStore, TypeIndex
 
 __all__ = ["Finding", "Grant", "Incident", "KeyInfo", "LedgerState", "TokenStatus"]

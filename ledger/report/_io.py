@@ -10,12 +10,12 @@ from typing import Any
 
 from keys.errors import MalformedError
 
-from ._audit import AuditResult
-from ._audit_io import audit_db, audit_jsonl
-from ._note import parse_note
-from ._report import ReportBuilder, report_json_bytes
-from ._report_html import render_html
-from ._store import Ledger
+from ..audit import AuditResult, audit_db, audit_jsonl
+from ..store import Ledger
+from ..tlog import parse_note
+from ._figures import ReportBuilder
+from ._measures import report_json_bytes
+from ._page import render_html
 
 __all__ = ["replay_report", "write_report"]
 

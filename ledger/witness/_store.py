@@ -1,7 +1,7 @@
-"""The witness's durable state: one SQLite file (the edge around ``_witness``'s decision).
+"""The witness's durable state: one SQLite file (the edge around ``_protocol``'s decision).
 
 - ``logs``: for each known origin, the log's verifier key and the latest cosigned checkpoint
-  (size, root, note). It only moves forward, by the decision in ``_witness``.
+  (size, root, note). It only moves forward, by the decision in ``_protocol``.
 - ``cosigned``: every checkpoint note the witness cosigned, with the cosignature and its time
   (append-only), so that a split view can be shown to anyone with two signed notes.
 - ``evidence``: requests that prove or suggest log misbehaviour (a same-size different-root
@@ -24,15 +24,15 @@ from pathlib import Path
 from keys import SigningKey, check_note_key_name
 from keys.errors import KeyStoreError, MalformedError
 
-from ._cosign import CosignatureV1Signer, CosignatureV1Verifier
-from ._note import Ed25519NoteVerifier, NoteSignature, parse_note
-from ._store import begin_write
-from ._witness import (
-    AddCheckpointOutcome,
-    AddCheckpointRequest,
-    StoredHead,
-    decide_add_checkpoint,
+from ..store import begin_write, connect, durable
+from ..tlog import (
+    CosignatureV1Signer,
+    CosignatureV1Verifier,
+    Ed25519NoteVerifier,
+    NoteSignature,
+    parse_note,
 )
+from ._protocol import AddCheckpointOutcome, AddCheckpointRequest, StoredHead, decide_add_checkpoint
 
 __all__ = ["WITNESS_FORMAT", "CosignedRecord", "EvidenceRecord", "Witness"]
 
@@ -84,13 +84,12 @@ class EvidenceRecord:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    if str(mode).lower() != "wal":
+    conn = connect(path, busy_timeout_ms=BUSY_TIMEOUT_MS)
+    try:
+        durable(conn, path, "witness")
+    except BaseException:
         conn.close()
-        raise MalformedError(f"witness: cannot use WAL mode on {path}")
-    conn.execute("PRAGMA synchronous = FULL")
+        raise
     return conn
 
 

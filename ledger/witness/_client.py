@@ -1,190 +1,31 @@
-"""HTTP edge of the witness protocol (C2SP tlog-witness add-checkpoint): a loopback-only
-server around ``Witness`` and the log-side client that collects cosignatures.
-
-The server binds loopback addresses only (127.0.0.0/8, ::1, ``localhost``): it is meant to sit
-behind a reverse proxy or a bastion, never to face a network by itself. Each request opens
-its own connection to the witness state, and the check-and-store is one SQLite write
-transaction, so concurrent requests are safe.
+"""The log side of the witness protocol: post a checkpoint to witnesses over HTTP, collect
+their cosignatures into the ledger, or add cosignatures obtained offline.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-import sqlite3
-import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-from keys import SigningKey
 from keys.errors import LicError, MalformedError, VerificationError
 
-from ._cosign import CosignatureV1Verifier, parse_signature_lines
-from ._note import open_note
-from ._store import Ledger
-from ._witness import (
-    MAX_ADD_CHECKPOINT_BODY,
-    format_add_checkpoint_request,
-    parse_add_checkpoint_request,
-)
-from ._witness_store import Witness
+from ..store import Ledger
+from ..tlog import CosignatureV1Verifier, open_note, parse_signature_lines
+from ._protocol import SIZE_CONTENT_TYPE, format_add_checkpoint_request
 
 __all__ = [
     "CosignatureCollection",
     "WitnessAnswer",
-    "WitnessServer",
-    "check_loopback",
+    "add_offline_cosignatures",
     "collect_cosignatures",
-    "make_witness_server",
     "post_add_checkpoint",
 ]
 
-SIZE_CONTENT_TYPE = "text/x.tlog.size"
 MAX_RESPONSE = 64 * 1024
 CLIENT_TIMEOUT = 10.0
-
-
-def check_loopback(host: str) -> str:
-    """The address to bind, refusing anything that is not a loopback address."""
-    if host == "localhost":
-        return "127.0.0.1"
-    try:
-        addr = ipaddress.ip_address(host)
-    except ValueError as e:
-        raise MalformedError(f"witness: {host!r} is not an IP address (loopback only)") from e
-    if not addr.is_loopback:
-        raise MalformedError(f"witness: refusing to listen on non-loopback address {host}")
-    return str(addr)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: WitnessServer
-    protocol_version = "HTTP/1.1"
-    timeout = 30  # seconds per socket read: a slow or short body cannot hold a thread forever
-
-    def log_message(self, format: str, *args: object) -> None:
-        if self.server.log is not None:
-            self.server.log(format % args)
-
-    def _send(self, status: int, body: bytes, ctype: str = "text/plain; charset=utf-8") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
-        self._send(405, b"only POST /add-checkpoint\n")
-
-    def do_POST(self) -> None:
-        try:
-            self._post()
-        finally:
-            self.server.count_request()
-
-    def _post(self) -> None:
-        if self.path != "/add-checkpoint":
-            self._send(404, b"not found\n")
-            return
-        length_s = self.headers.get("Content-Length")
-        if length_s is None or not length_s.isdigit():
-            self.close_connection = True
-            self._send(411 if length_s is None else 400, b"Content-Length required\n")
-            return
-        length = int(length_s)
-        if length > MAX_ADD_CHECKPOINT_BODY:
-            self.close_connection = True
-            self._send(400, b"request too large\n")
-            return
-        body = self.rfile.read(length)
-        try:
-            req = parse_add_checkpoint_request(body)
-            with Witness.open(self.server.db_path, self.server.key) as w:
-                outcome = w.add_checkpoint(req.old_size, req.proof, req.note, self.server.now())
-        except LicError as e:
-            self._send(400, f"{e}\n".encode())
-            return
-        except sqlite3.Error:
-            self._send(503, b"witness storage unavailable; retry\n")
-            return
-        if outcome.status == 200:
-            self._send(200, "".join(outcome.cosignatures).encode("utf-8"))
-        elif outcome.status == 409 and not outcome.split_view:
-            self._send(409, f"{outcome.stored_size}\n".encode("ascii"), SIZE_CONTENT_TYPE)
-        else:
-            self._send(outcome.status, f"{outcome.reason}\n".encode())
-
-
-class WitnessServer(ThreadingHTTPServer):
-    """A ThreadingHTTPServer serving one witness state file. ``max_requests``: shut down
-    by itself after that many POSTs (for tests and one-shot use)."""
-
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(
-        self,
-        address: tuple[str, int],
-        db_path: Path,
-        key: SigningKey,
-        *,
-        clock: Callable[[], float] = time.time,
-        max_requests: int | None = None,
-        log: Callable[[str], None] | None = None,
-    ) -> None:
-        host = check_loopback(address[0])
-        if ipaddress.ip_address(host).version == 6:
-            self.address_family = socket.AF_INET6
-        with Witness.open(db_path, key):
-            pass  # refuse a wrong key or a missing state file before binding
-        self.db_path = db_path
-        self.key = key
-        self._clock = clock
-        self.max_requests = max_requests
-        self.log = log
-        self._count = 0
-        self._lock = threading.Lock()
-        super().__init__((host, address[1]), _Handler)
-
-    def now(self) -> int:
-        return int(self._clock())
-
-    @property
-    def port(self) -> int:
-        return int(self.server_address[1])
-
-    def count_request(self) -> None:
-        with self._lock:
-            self._count += 1
-            done = self.max_requests is not None and self._count >= self.max_requests
-        if done:
-            threading.Thread(target=self.shutdown, daemon=True).start()
-
-
-def make_witness_server(
-    db_path: str | Path,
-    key: SigningKey,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    *,
-    clock: Callable[[], float] = time.time,
-    max_requests: int | None = None,
-    log: Callable[[str], None] | None = None,
-) -> WitnessServer:
-    """A witness server bound to a loopback ``host`` and ``port`` (0: an ephemeral port).
-    ``clock`` gives the cosignature timestamps; ``log`` receives one line per request."""
-    return WitnessServer(
-        (host, port), Path(db_path), key, clock=clock, max_requests=max_requests, log=log
-    )
-
-
-# -- client -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

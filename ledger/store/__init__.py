@@ -1,0 +1,53 @@
+"""ledger.store: the SQLite edge of the log.
+
+Connection helpers shared with the witness state, ``Ledger`` (records, stored Merkle hashes,
+checkpoints and cosignatures in one file, export and import), typed appends that check an
+entry against the derived state inside the write transaction, and ``synthesize`` (synthetic
+ledgers for the scale demo, tests and benches, appended through ``Ledger.append_encoded``).
+"""
+
+from ._appends import (
+    append_entry,
+    append_signed_entry,
+    token_status,
+)
+from ._conn import (
+    BUSY_TIMEOUT_MS,
+    MMAP_BYTES,
+    PAGE_CACHE_KIB,
+    begin_write,
+    connect,
+    durable,
+)
+from ._export import (
+    EXPORT_FORMAT,
+    MAX_EXPORT_LINE,
+)
+from ._ledger import (
+    Appended,
+    Ledger,
+)
+from ._schema import (
+    STORE_FORMAT,
+)
+from ._synth import (
+    synthesize,
+)
+
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "EXPORT_FORMAT",
+    "MAX_EXPORT_LINE",
+    "MMAP_BYTES",
+    "PAGE_CACHE_KIB",
+    "STORE_FORMAT",
+    "Appended",
+    "Ledger",
+    "append_entry",
+    "append_signed_entry",
+    "begin_write",
+    "connect",
+    "durable",
+    "synthesize",
+    "token_status",
+]

@@ -1,0 +1,61 @@
+"""ledger.witness: C2SP witnesses.
+
+The add-checkpoint protocol (pure decisions), the witness state file, the witness HTTP server,
+and the log-side client that collects cosignatures from witnesses.
+"""
+
+from ._client import (
+    CosignatureCollection,
+    WitnessAnswer,
+    add_offline_cosignatures,
+    collect_cosignatures,
+    post_add_checkpoint,
+)
+from ._protocol import (
+    MAX_ADD_CHECKPOINT_BODY,
+    SIZE_CONTENT_TYPE,
+    AddCheckpointOutcome,
+    AddCheckpointRequest,
+    SplitViewResult,
+    StoredHead,
+    decide_add_checkpoint,
+    format_add_checkpoint_request,
+    parse_add_checkpoint_request,
+    split_view_result,
+)
+from ._server import (
+    WitnessServer,
+    check_loopback,
+    make_witness_server,
+)
+from ._store import (
+    WITNESS_FORMAT,
+    CosignedRecord,
+    EvidenceRecord,
+    Witness,
+)
+
+__all__ = [
+    "MAX_ADD_CHECKPOINT_BODY",
+    "SIZE_CONTENT_TYPE",
+    "WITNESS_FORMAT",
+    "AddCheckpointOutcome",
+    "AddCheckpointRequest",
+    "CosignatureCollection",
+    "CosignedRecord",
+    "EvidenceRecord",
+    "SplitViewResult",
+    "StoredHead",
+    "Witness",
+    "WitnessAnswer",
+    "WitnessServer",
+    "add_offline_cosignatures",
+    "check_loopback",
+    "collect_cosignatures",
+    "decide_add_checkpoint",
+    "format_add_checkpoint_request",
+    "make_witness_server",
+    "parse_add_checkpoint_request",
+    "post_add_checkpoint",
+    "split_view_result",
+]
