@@ -19,6 +19,7 @@ from keys import (
     TrustStore,
     load_public_key,
     read_passphrase,
+    write_atomic,
 )
 
 from ._keyopts import (
@@ -29,25 +30,11 @@ from ._keyopts import (
     trust_path,
 )
 from ._output import emit, json_option
+from ._params import TIME
 
 __all__ = ["keys", "trust"]
 
 MAX_KEY_INPUT = 64 * 1024  # load_public_key refuses more than 4 KiB; read a little beyond
-
-
-def _parse_time(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
-    """Integer seconds since the epoch, or an RFC 3339 UTC time like 2026-01-01T00:00:00Z."""
-    if value is None:
-        return None
-    if value.isascii() and value.isdigit():
-        return int(value)
-    try:
-        parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is neither epoch seconds nor a time like 2026-01-01T00:00:00Z"
-        ) from None
-    return int(parsed.timestamp())
 
 
 def _time_text(t: int | None) -> str:
@@ -215,7 +202,7 @@ def keys_export(
     else:
         data = key.raw if output is not None else (key.raw.hex() + "\n").encode()
     if output is not None:
-        _write_new_file(output, data)
+        write_atomic(output, data, mode=0o644, overwrite=False)
         emit(
             {"name": name, "kid": key.thumbprint, "format": fmt, "output": str(output)},
             as_json=as_json,
@@ -227,14 +214,6 @@ def keys_export(
         emit({"name": name, "kid": key.thumbprint, "format": fmt, "key": value}, as_json=True)
     else:
         click.echo(data.decode(), nl=False)
-
-
-def _write_new_file(path: Path, data: bytes) -> None:
-    try:
-        with path.open("xb") as f:
-            f.write(data)
-    except FileExistsError as e:
-        raise KeyStoreError(f"{path} already exists; refusing to overwrite it") from e
 
 
 # --- lic trust -----------------------------------------------------------------------------
@@ -282,12 +261,8 @@ def _entry_text(e: TrustEntry) -> str:
     required=True,
     help="Unique entry name (a signed-note key name: for a log key, the log's origin).",
 )
-@click.option(
-    "--not-before", metavar="TIME", callback=_parse_time, help="Trusted from this time on."
-)
-@click.option(
-    "--not-after", metavar="TIME", callback=_parse_time, help="Trusted until (not at) this time."
-)
+@click.option("--not-before", metavar="TIME", type=TIME, help="Trusted from this time on.")
+@click.option("--not-after", metavar="TIME", type=TIME, help="Trusted until (not at) this time.")
 @keyring_option
 @trust_option
 @json_option
