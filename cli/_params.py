@@ -14,7 +14,7 @@ from keys.errors import KeyStoreError
 
 from ._output import read_input
 
-__all__ = ["DIGEST", "TIME", "DigestType", "TimeType", "at_option", "read_vkey"]
+__all__ = ["DIGEST", "TIME", "DigestType", "TimeType", "at_option", "read_vkey", "time_text"]
 
 MAX_VKEY_FILE = 4096
 
@@ -63,6 +63,15 @@ def _parse_iso(text: str) -> datetime | None:
 
 
 TIME = TimeType()
+
+
+def time_text(t: int) -> str:
+    """``t`` for people, as TIME reads it back: ``2026-01-01T00:00:00Z``, or the number of
+    seconds beyond the year 9999."""
+    try:
+        return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return str(t)
 
 
 class DigestType(click.ParamType):  # type: ignore[type-arg]

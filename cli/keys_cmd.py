@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,20 +29,11 @@ from ._keyopts import (
     trust_path,
 )
 from ._output import emit, json_option
-from ._params import TIME
+from ._params import TIME, time_text
 
 __all__ = ["keys", "trust"]
 
 MAX_KEY_INPUT = 64 * 1024  # load_public_key refuses more than 4 KiB; read a little beyond
-
-
-def _time_text(t: int | None) -> str:
-    if t is None:
-        return "-"
-    try:
-        return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (OverflowError, OSError, ValueError):  # beyond year 9999: show the number
-        return str(t)
 
 
 def _key_info(name: str, key: PublicKey, note_name: str) -> dict[str, Any]:
@@ -247,7 +237,7 @@ def _entry_row(e: TrustEntry) -> dict[str, Any]:
 
 
 def _entry_text(e: TrustEntry) -> str:
-    window = f"{_time_text(e.not_before)}..{_time_text(e.not_after)}"
+    window = "..".join("-" if t is None else time_text(t) for t in (e.not_before, e.not_after))
     return f"{e.name}\t{e.role}\t{e.kid}\t{window}"
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from ._keyopts import (
     trust_option,
 )
 from ._output import emit, json_option, read_input
-from ._params import TIME, at_option
+from ._params import TIME, at_option, time_text
 from ._tokenfile import read_token
 from ._useopts import UseOptions, use_options
 
@@ -40,13 +39,6 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
         return lic.parse_duration(value, f"--{param.name}")
     except MalformedError as e:
         raise click.BadParameter(str(e)) from None
-
-
-def _iso(t: int) -> str:
-    try:
-        return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (OverflowError, OSError, ValueError):
-        return str(t)
 
 
 def _read_public_key(path: Path) -> PublicKey:
@@ -82,7 +74,7 @@ def _summary(t: lic.VerifiedToken | lic.UnverifiedToken) -> str:
         f"iss      {t.iss}",
         f"sub      {t.sub}",
         f"aud      {', '.join(t.aud) or '-'}",
-        f"valid    {_iso(t.nbf)} .. {_iso(t.exp)}",
+        f"valid    {time_text(t.nbf)} .. {time_text(t.exp)}",
         f"holder   {t.holder.thumbprint}",
         f"digest   {t.digest.hex()}",
         f"model    {t.license.model.name} sha256:{t.license.model.sha256}",
@@ -236,7 +228,7 @@ def verify_cmd(
         "at": now,
         "chain": [t.describe() for t in chain.links],
     }
-    text = f"VALID at {_iso(now)}\n{_summary(chain.leaf)}"
+    text = f"VALID at {time_text(now)}\n{_summary(chain.leaf)}"
     if len(chain.links) > 1:
         text += f"\nchain    {len(chain.links)} links, root issuer {chain.root.kid}"
     if presentation is not None:
