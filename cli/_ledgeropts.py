@@ -11,7 +11,7 @@ import click
 
 import ledger as lg
 import lic
-from keys import MalformedError, SigningKey, load_public_key, write_atomic
+from keys import MalformedError, SigningKey, write_atomic
 
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
 from ._output import emit, json_option, read_input
@@ -25,7 +25,6 @@ __all__ = [
     "commitment",
     "db_option",
     "open_author",
-    "pubkey_file",
     "token_digest",
     "with_commitment",
 ]
@@ -101,11 +100,6 @@ def append_typed(
         a = lg.append_entry(led, entry_type, payload, author, progress=progress)
     info = {"index": a.index, "leaf_hash": a.leaf_hash.hex(), "type": entry_type}
     emit(info, as_json=opts["as_json"], text=f"{entry_type}: appended as record {a.index}")
-
-
-def pubkey_file(path: Path) -> bytes:
-    """The raw 32 bytes of the public key in ``path`` (PEM, JWK, verifier key or raw)."""
-    return load_public_key(read_input(path, 64 * 1024, f"public key {path}")).raw
 
 
 def token_digest(text: str) -> bytes:

@@ -10,13 +10,23 @@ from typing import Any
 
 import click
 
-from keys.errors import KeyStoreError
+from keys import KeyStoreError, MalformedError, PublicKey, load_public_key
 
 from ._output import read_input
 
-__all__ = ["DIGEST", "TIME", "DigestType", "TimeType", "at_option", "read_vkey", "time_text"]
+__all__ = [
+    "DIGEST",
+    "TIME",
+    "DigestType",
+    "TimeType",
+    "at_option",
+    "read_public_key",
+    "read_vkey",
+    "time_text",
+]
 
 MAX_VKEY_FILE = 4096
+MAX_KEY_INPUT = 64 * 1024  # load_public_key refuses more than 4 KiB; read a little beyond
 
 
 class TimeType(click.ParamType):  # type: ignore[type-arg]
@@ -114,3 +124,18 @@ def read_vkey(value: str, what: str = "verifier key") -> str:
     if not path.exists():
         raise KeyStoreError(f"{what} file {path} does not exist")
     return read_input(path, MAX_VKEY_FILE, f"{what} file").decode("utf-8", "replace").strip()
+
+
+def read_public_key(path: Path) -> PublicKey:
+    """The public key in the file ``path``: a SubjectPublicKeyInfo PEM, a JWK, a signed-note
+    verifier key or exactly 32 raw bytes. A missing file is reported as missing; a malformed
+    key names the file."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_KEY_INPUT + 1)
+    except FileNotFoundError as e:
+        raise KeyStoreError(f"public key file {path} does not exist") from e
+    try:
+        return load_public_key(data)
+    except MalformedError as e:
+        raise MalformedError(f"{path}: {e}") from e

@@ -11,12 +11,9 @@ import click
 from keys import (
     ROLES,
     Keyring,
-    KeyStoreError,
-    MalformedError,
     PublicKey,
     TrustEntry,
     TrustStore,
-    load_public_key,
     read_passphrase,
     write_atomic,
 )
@@ -29,11 +26,9 @@ from ._keyopts import (
     trust_path,
 )
 from ._output import emit, json_option
-from ._params import TIME, time_text
+from ._params import TIME, read_public_key, time_text
 
 __all__ = ["keys", "trust"]
-
-MAX_KEY_INPUT = 64 * 1024  # load_public_key refuses more than 4 KiB; read a little beyond
 
 
 def _key_info(name: str, key: PublicKey, note_name: str) -> dict[str, Any]:
@@ -216,18 +211,6 @@ def trust() -> None:
     """
 
 
-def _read_key_file(path: Path) -> PublicKey:
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_KEY_INPUT + 1)
-    except FileNotFoundError as e:
-        raise KeyStoreError(f"public key file {path} does not exist") from e
-    try:
-        return load_public_key(data)
-    except MalformedError as e:
-        raise MalformedError(f"{path}: {e}") from e
-
-
 def _load_or_new(path: Path) -> TrustStore:
     return TrustStore.load(path) if path.exists() else TrustStore()
 
@@ -272,7 +255,7 @@ def trust_add(
     bytes. Times are epoch seconds or RFC 3339 UTC (2026-01-01T00:00:00Z); the window is
     [not-before, not-after).
     """
-    key = _read_key_file(file)
+    key = read_public_key(file)
     entry = TrustEntry(key, role, name, not_before, not_after)
     path = trust_path(keyring_dir, trust_file)
     store = _load_or_new(path)

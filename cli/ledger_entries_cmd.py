@@ -17,9 +17,9 @@ import ledger as lg
 from keys import PublicKey, SigningKey, json_loads_strict
 
 from ._codes import APPEAL_OUTCOME_CHOICES, DECISION_CHOICES, KEY_ROLE_CHOICES, TERMS_CHANGE_CHOICES
-from ._ledgeropts import append_typed, author_options, commitment, pubkey_file, with_commitment
+from ._ledgeropts import append_typed, author_options, commitment, with_commitment
 from ._output import read_input
-from ._params import DIGEST, TIME
+from ._params import DIGEST, TIME, read_public_key
 
 __all__ = ["appeal_group", "attest_cmd", "decide_cmd", "key_group", "request_cmd", "terms_group"]
 
@@ -50,7 +50,7 @@ def key_add(
     **opts: Any,
 ) -> None:
     """Register PUBKEY (PEM, JWK, verifier key or raw) with a role on the ledger."""
-    p: dict[str, Any] = {"key": pubkey_file(pubkey), "role": role, "name": key_label}
+    p: dict[str, Any] = {"key": read_public_key(pubkey).raw, "role": role, "name": key_label}
     p.update({k: v for k, v in (("not_before", not_before), ("not_after", not_after)) if v})
     append_typed(opts, "key.add", lambda *_: p, default_log=True)
 
@@ -61,7 +61,7 @@ def key_add(
 @author_options(default_log=True)
 def key_retire(pubkey: Path, effective: int, **opts: Any) -> None:
     """Retire PUBKEY: entries it signs from --effective on are refused."""
-    p = {"key": pubkey_file(pubkey), "effective": effective}
+    p = {"key": read_public_key(pubkey).raw, "effective": effective}
     append_typed(opts, "key.retire", lambda *_: p, default_log=True)
 
 
@@ -71,7 +71,7 @@ def key_retire(pubkey: Path, effective: int, **opts: Any) -> None:
 @author_options(default_log=True)
 def key_compromised(pubkey: Path, since: int, **opts: Any) -> None:
     """Flag PUBKEY as compromised since a time: signatures made after it are invalid."""
-    p = {"key": pubkey_file(pubkey), "since": since}
+    p = {"key": read_public_key(pubkey).raw, "since": since}
     append_typed(opts, "key.compromised", lambda *_: p, default_log=True)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 import lic
-from keys import MalformedError, PublicKey, b64url_encode, load_public_key, write_atomic
+from keys import MalformedError, b64url_encode, write_atomic
 
 from ._keyopts import (
     keyring_option,
@@ -20,13 +20,12 @@ from ._keyopts import (
     trust_option,
 )
 from ._output import emit, json_option, read_input
-from ._params import TIME, at_option, time_text
+from ._params import TIME, at_option, read_public_key, time_text
 from ._tokenfile import read_token
 from ._useopts import UseOptions, use_options
 
 __all__ = ["token"]
 
-MAX_PUBLIC_KEY_INPUT = 64 * 1024
 EXIT_FOR_EFFECT = {"permit": 0, "deny": 1, "indeterminate": 3}
 THUMBPRINT_URI = "urn:ietf:params:oauth:jwk-thumbprint:sha-256:"  # RFC 9278
 
@@ -39,10 +38,6 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
         return lic.parse_duration(value, f"--{param.name}")
     except MalformedError as e:
         raise click.BadParameter(str(e)) from None
-
-
-def _read_public_key(path: Path) -> PublicKey:
-    return load_public_key(read_input(path, MAX_PUBLIC_KEY_INPUT, f"public key {path}"))
 
 
 def _read_license(path: Path) -> lic.License:
@@ -162,7 +157,7 @@ def issue_cmd(
 ) -> None:  # fmt: skip
     """Issue a license token signed by an issuer key, bound to a holder key."""
     license = _read_license(license_file)
-    holder_key = _read_public_key(holder)
+    holder_key = read_public_key(holder)
     key = load_signing_key(keyring_dir, key_name, passphrase_file, passphrase_env)
     token_bytes = lic.issue(
         license, key, holder_key,
@@ -329,7 +324,7 @@ def delegate_cmd(
     """Issue a sublicense of a token you hold to a new holder; it may only narrow."""
     parent = read_token(parent_file)
     license = _read_license(license_file)
-    new_holder = _read_public_key(holder)
+    new_holder = read_public_key(holder)
     key = load_signing_key(keyring_dir, key_name, passphrase_file, passphrase_env)
     child = lic.delegate(
         parent, license, key, new_holder, sub=sub or THUMBPRINT_URI + new_holder.thumbprint,

@@ -5,6 +5,7 @@ import os
 import re
 import stat
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 import pytest
@@ -14,6 +15,7 @@ from cli._params import TIME, read_vkey
 from cli.main import cli
 from keys import KeyStoreError, SigningKey, open_atomic, write_atomic
 
+ROOT = Path(__file__).parent.parent
 JAN1 = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
 
 
@@ -124,3 +126,29 @@ def test_open_atomic_leaves_the_old_file_when_the_writer_fails(tmp_path):
     with open_atomic(path, mode=0o644, overwrite=True) as f:
         f.write(b"new\n")
     assert path.read_bytes() == b"new\n"
+
+
+def test_every_public_key_file_is_read_alike(tmp_path, monkeypatch):
+    """lic trust add, lic token issue --holder and lic ledger key add read a key file the same
+    way: a missing file is reported as missing, a malformed one names the file."""
+    monkeypatch.chdir(tmp_path)
+    env = {"LIC_HOME": str(tmp_path / "keys")}
+    runner = CliRunner()
+    (tmp_path / "junk.pem").write_bytes(b"not a key")
+    (tmp_path / "l.toml").write_bytes((ROOT / "examples" / "academic-research.toml").read_bytes())
+    assert runner.invoke(cli, ["keys", "new", "log"], env=env).exit_code == 0
+    assert runner.invoke(cli, ["keys", "new", "i"], env=env).exit_code == 0
+    res = runner.invoke(cli, ["ledger", "init", "--origin", "o", "--key", "log"], env=env)
+    assert res.exit_code == 0, res.output
+    for missing, junk in [
+        (["trust", "add", "nope.pem", "--role", "issuer", "--name", "i"],
+         ["trust", "add", "junk.pem", "--role", "issuer", "--name", "i"]),
+        (["token", "issue", "--key", "i", "--holder", "nope.pem", "--license", "l.toml"],
+         ["token", "issue", "--key", "i", "--holder", "junk.pem", "--license", "l.toml"]),
+        (["ledger", "key", "add", "nope.pem", "--role", "issuer", "--name", "i"],
+         ["ledger", "key", "add", "junk.pem", "--role", "issuer", "--name", "i"]),
+    ]:  # fmt: skip
+        res = runner.invoke(cli, missing, env=env)
+        assert res.exit_code == 2 and "public key file nope.pem does not exist" in res.output
+        res = runner.invoke(cli, junk, env=env)
+        assert res.exit_code == 2 and "junk.pem: " in res.output, res.output
