@@ -20,6 +20,7 @@ from ._replayopts import STATE_READ, replay_progress
 
 __all__ = [
     "MAX_TOKEN_FILE",
+    "Progress",
     "append_typed",
     "author_options",
     "commitment",
@@ -31,6 +32,7 @@ __all__ = [
 
 MAX_TOKEN_FILE = lic.MAX_TOKEN_SIZE
 
+# the progress callback a first read of the ledger's state reports to (None: none shown)
 Progress = Callable[[int], None] | None
 
 db_option = click.option(
