@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -11,10 +9,13 @@ import click
 
 import ledger as lg
 import lic
-from cli._output import emit, json_option, read_input
-from cli._useopts import UseOptions, use_options
-from cli.ledger_cmd import db_option
-from cli.token_cmd import _at_option, _read_token
+from keys import write_atomic
+
+from ._ledgeropts import db_option
+from ._output import emit, json_option, read_input
+from ._params import at_option
+from ._tokenfile import read_token
+from ._useopts import UseOptions, use_options
 
 __all__ = ["bundle_group", "verify_cmd"]
 
@@ -64,11 +65,11 @@ def create_cmd(
     record with its tlog-proof@v1 receipt, the checkpoint with its stored cosignatures, and a
     revoked-set proof for each link. Every link must be granted below the checkpoint's size.
     """
-    tokens = [_read_token(p) for p in (*parents, token_file)]
+    tokens = [read_token(p) for p in (*parents, token_file)]
     with lg.Ledger.open(db) as led:
         data = lg.create_bundle(led, tokens, size=size)
     target = out if out is not None else token_file.with_suffix(".bundle")
-    _write_atomic(target, data)
+    write_atomic(target, data, mode=0o644, overwrite=True)
     b = lg.parse_bundle(data)
     cp = lg.parse_checkpoint(lg.parse_note(b.checkpoint).text)
     info = {
@@ -79,20 +80,6 @@ def create_cmd(
         "leaf": lic.token_digest(tokens[-1]).hex(),
     }
     emit(info, as_json=as_json, text=f"wrote {target} ({len(data)} bytes, checkpoint {cp.size})")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".bundle-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @click.command("verify")
@@ -111,7 +98,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     help="The trust policy (JSON, SPEC 10.3).",
 )
 @use_options
-@_at_option
+@at_option
 @json_option
 def verify_cmd(
     bundle_file: Path, policy_file: Path, use_opts: UseOptions, at: int | None, as_json: bool,

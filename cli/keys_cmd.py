@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +11,11 @@ import click
 from keys import (
     ROLES,
     Keyring,
-    KeyStoreError,
-    MalformedError,
     PublicKey,
     TrustEntry,
     TrustStore,
-    load_public_key,
     read_passphrase,
+    write_atomic,
 )
 
 from ._keyopts import (
@@ -29,34 +26,9 @@ from ._keyopts import (
     trust_path,
 )
 from ._output import emit, json_option
+from ._params import TIME, read_public_key, time_text
 
 __all__ = ["keys", "trust"]
-
-MAX_KEY_INPUT = 64 * 1024  # load_public_key refuses more than 4 KiB; read a little beyond
-
-
-def _parse_time(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
-    """Integer seconds since the epoch, or an RFC 3339 UTC time like 2026-01-01T00:00:00Z."""
-    if value is None:
-        return None
-    if value.isascii() and value.isdigit():
-        return int(value)
-    try:
-        parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is neither epoch seconds nor a time like 2026-01-01T00:00:00Z"
-        ) from None
-    return int(parsed.timestamp())
-
-
-def _time_text(t: int | None) -> str:
-    if t is None:
-        return "-"
-    try:
-        return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (OverflowError, OSError, ValueError):  # beyond year 9999: show the number
-        return str(t)
 
 
 def _key_info(name: str, key: PublicKey, note_name: str) -> dict[str, Any]:
@@ -215,7 +187,7 @@ def keys_export(
     else:
         data = key.raw if output is not None else (key.raw.hex() + "\n").encode()
     if output is not None:
-        _write_new_file(output, data)
+        write_atomic(output, data, mode=0o644, overwrite=False)
         emit(
             {"name": name, "kid": key.thumbprint, "format": fmt, "output": str(output)},
             as_json=as_json,
@@ -229,14 +201,6 @@ def keys_export(
         click.echo(data.decode(), nl=False)
 
 
-def _write_new_file(path: Path, data: bytes) -> None:
-    try:
-        with path.open("xb") as f:
-            f.write(data)
-    except FileExistsError as e:
-        raise KeyStoreError(f"{path} already exists; refusing to overwrite it") from e
-
-
 # --- lic trust -----------------------------------------------------------------------------
 @click.group()
 def trust() -> None:
@@ -245,18 +209,6 @@ def trust() -> None:
     The trust store is one JSON file (default: trust.json in the keyring directory). Lookups
     go by key id (RFC 7638 thumbprint) and role only.
     """
-
-
-def _read_key_file(path: Path) -> PublicKey:
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_KEY_INPUT + 1)
-    except FileNotFoundError as e:
-        raise KeyStoreError(f"public key file {path} does not exist") from e
-    try:
-        return load_public_key(data)
-    except MalformedError as e:
-        raise MalformedError(f"{path}: {e}") from e
 
 
 def _load_or_new(path: Path) -> TrustStore:
@@ -268,7 +220,7 @@ def _entry_row(e: TrustEntry) -> dict[str, Any]:
 
 
 def _entry_text(e: TrustEntry) -> str:
-    window = f"{_time_text(e.not_before)}..{_time_text(e.not_after)}"
+    window = "..".join("-" if t is None else time_text(t) for t in (e.not_before, e.not_after))
     return f"{e.name}\t{e.role}\t{e.kid}\t{window}"
 
 
@@ -282,12 +234,8 @@ def _entry_text(e: TrustEntry) -> str:
     required=True,
     help="Unique entry name (a signed-note key name: for a log key, the log's origin).",
 )
-@click.option(
-    "--not-before", metavar="TIME", callback=_parse_time, help="Trusted from this time on."
-)
-@click.option(
-    "--not-after", metavar="TIME", callback=_parse_time, help="Trusted until (not at) this time."
-)
+@click.option("--not-before", metavar="TIME", type=TIME, help="Trusted from this time on.")
+@click.option("--not-after", metavar="TIME", type=TIME, help="Trusted until (not at) this time.")
 @keyring_option
 @trust_option
 @json_option
@@ -307,7 +255,7 @@ def trust_add(
     bytes. Times are epoch seconds or RFC 3339 UTC (2026-01-01T00:00:00Z); the window is
     [not-before, not-after).
     """
-    key = _read_key_file(file)
+    key = read_public_key(file)
     entry = TrustEntry(key, role, name, not_before, not_after)
     path = trust_path(keyring_dir, trust_file)
     store = _load_or_new(path)

@@ -3,34 +3,92 @@
 Exit codes: 0 success (valid, permitted); 1 verification failed, denied, or a conflict;
 2 bad input or usage (malformed file, unusable key, wrong option); 3 indeterminate;
 130 interrupted.
+
+A command's module is imported only when that command runs (see ``COMMANDS``), so that
+``lic --version`` or ``lic token verify`` do not pay for the ledger, SQLite or HTTP.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from importlib.metadata import PackageNotFoundError, version
+import sys
 from typing import Any
 
 import click
 
-from keys.errors import LedgerIntegrityError, LicError
+from ._lazy import LazyCommand, LazyGroup
+
+__all__ = ["COMMANDS", "LicGroup", "cli", "main"]
+
+COMMANDS = {
+    "bundle": LazyCommand(
+        "cli.bundle_cmd:bundle_group",
+        "Offline license bundles: a token chain with its ledger evidence, in one file.",
+    ),
+    "demo": LazyCommand(
+        "cli.demo_cmd:demo_cmd",
+        "Run the whole licensing story on a fresh local ledger and explain each step.",
+    ),
+    "keys": LazyCommand(
+        "cli.keys_cmd:keys",
+        "Create, list, show, check and export the Ed25519 keys of a keyring.",
+    ),
+    "ledger": LazyCommand(
+        "cli.ledger_cmd:ledger_group",
+        "The append-only, hash-chained Merkle ledger: records, checkpoints and proofs.",
+    ),
+    "policy": LazyCommand(
+        "cli.policy_cmd:policy_group",
+        "Trust policies for offline bundle verification ('lic verify --policy').",
+    ),
+    "token": LazyCommand(
+        "cli.token_cmd:token",
+        "Issue, inspect, verify and check license tokens; delegate and present them.",
+    ),
+    "trust": LazyCommand(
+        "cli.keys_cmd:trust",
+        "Manage the trust store: which public keys are trusted as issuer, log or witness.",
+    ),
+    "verify": LazyCommand(
+        "cli.bundle_cmd:verify_cmd",
+        "Verify a bundle OFFLINE against a trust policy, then decide a proposed use.",
+    ),
+    "witness": LazyCommand(
+        "cli.witness_cmd:witness_group",
+        "A transparency-log witness: checks that a log only grows, and cosigns its checkpoints.",
+    ),
+}
 
 
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("lic-ledger")
     except PackageNotFoundError:  # running from a source tree
         return "0+unknown"
 
 
-class LicGroup(click.Group):
-    """A click group that turns our exceptions into a message and a meaningful exit code."""
+def _storage_error(e: Exception) -> bool:
+    """Whether ``e`` is SQLite's (a corrupt file, a lock held too long). sqlite3 is looked up,
+    not imported: when no command loaded it, no exception can come from it."""
+    sqlite3 = sys.modules.get("sqlite3")
+    return sqlite3 is not None and isinstance(e, sqlite3.Error)
+
+
+class LicGroup(LazyGroup):
+    """The top-level group: lazy commands, and our exceptions turned into a message and a
+    meaningful exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a library error becomes ``lic: error: ...`` and its exit code."""
+        from keys.errors import LedgerIntegrityError, LicError
+
         try:
             try:
                 return super().invoke(ctx)
-            except sqlite3.Error as e:  # a corrupt file or a lock held too long: not a traceback
+            except Exception as e:
+                if not _storage_error(e):
+                    raise
                 raise LedgerIntegrityError(f"storage: {e}") from e
         except LicError as e:
             click.echo(f"lic: error: {e}", err=True)
@@ -44,8 +102,21 @@ class LicGroup(click.Group):
             ctx.exit(130)
 
 
-@click.group(cls=LicGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(_version(), "--version", prog_name="lic")
+def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"lic, version {_version()}")
+        ctx.exit()
+
+
+@click.group(cls=LicGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show the version and exit.",
+)
 def cli() -> None:
     """lic-ledger: verifiable AI model licenses.
 
@@ -54,36 +125,8 @@ def cli() -> None:
     """
 
 
-from cli.keys_cmd import keys, trust  # noqa: E402  (commands register after the group exists)
-from cli.token_cmd import token  # noqa: E402
-
-cli.add_command(keys)
-cli.add_command(trust)
-cli.add_command(token)
-
-from cli.ledger_cmd import ledger_group  # noqa: E402
-
-cli.add_command(ledger_group)
-
-from cli.ledger_entries_cmd import audit_cmd  # noqa: E402,F401  (registers typed-entry commands)
-from cli.policy_cmd import policy_group  # noqa: E402
-from cli.report_cmd import report_cmd  # noqa: E402,F401  (registers lic ledger report)
-from cli.witness_cmd import witness_group  # noqa: E402
-
-cli.add_command(witness_group)
-cli.add_command(policy_group)
-
-from cli.bundle_cmd import bundle_group, verify_cmd  # noqa: E402
-
-cli.add_command(bundle_group)
-cli.add_command(verify_cmd)
-
-from cli.demo_cmd import demo_cmd  # noqa: E402
-
-cli.add_command(demo_cmd)
-
-
 def main() -> None:
+    """Run ``lic`` with the process's arguments."""
     cli(prog_name="lic")
 
 

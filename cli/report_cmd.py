@@ -10,14 +10,13 @@ import click
 import ledger as lg
 
 from ._output import emit, json_option
+from ._params import TIME
 from ._replayopts import ReplaySource, replay_options
-from .ledger_cmd import ledger_group
-from .ledger_entries_cmd import TIME
 
-__all__: list[str] = []
+__all__ = ["report_cmd"]
 
 
-@ledger_group.command("report")
+@click.command("report")
 @replay_options
 @click.option(
     "--out",

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
 import lic
-from keys import MalformedError, PublicKey, b64url_encode, load_public_key
+from keys import MalformedError, b64url_encode, write_atomic
 
 from ._keyopts import (
     keyring_option,
@@ -21,31 +20,17 @@ from ._keyopts import (
     trust_option,
 )
 from ._output import emit, json_option, read_input
+from ._params import TIME, at_option, read_public_key, time_text
+from ._tokenfile import read_token
 from ._useopts import UseOptions, use_options
 
 __all__ = ["token"]
 
-MAX_PUBLIC_KEY_INPUT = 64 * 1024
 EXIT_FOR_EFFECT = {"permit": 0, "deny": 1, "indeterminate": 3}
 THUMBPRINT_URI = "urn:ietf:params:oauth:jwk-thumbprint:sha-256:"  # RFC 9278
 
 
 # --- helpers -------------------------------------------------------------------------------
-def _parse_time(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
-    """Integer seconds since the epoch, or an RFC 3339 UTC time like 2026-01-01T00:00:00Z."""
-    if value is None:
-        return None
-    if value.isascii() and value.isdigit() and len(value) <= 15:
-        return int(value)
-    try:
-        parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is neither epoch seconds nor a time like 2026-01-01T00:00:00Z"
-        ) from None
-    return int(parsed.timestamp())
-
-
 def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
     if value is None:
         return None
@@ -55,23 +40,6 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
         raise click.BadParameter(str(e)) from None
 
 
-def _iso(t: int) -> str:
-    try:
-        return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (OverflowError, OSError, ValueError):
-        return str(t)
-
-
-def _read_token(path: Path) -> bytes:
-    """A token file: COSE_Sign1 bytes, or a JWT (surrounding whitespace dropped)."""
-    data = read_input(path, lic.MAX_TOKEN_SIZE + 64, f"token {path}")
-    return data if data[:1] == b"\xd2" else data.strip()
-
-
-def _read_public_key(path: Path) -> PublicKey:
-    return load_public_key(read_input(path, MAX_PUBLIC_KEY_INPUT, f"public key {path}"))
-
-
 def _read_license(path: Path) -> lic.License:
     fmt = {".toml": "toml", ".json": "json"}.get(path.suffix.lower())
     return lic.load_license(read_input(path, 64 * 1024, f"license {path}"), fmt=fmt, name=str(path))
@@ -79,7 +47,7 @@ def _read_license(path: Path) -> lic.License:
 
 def _write_token(token: bytes, out: Path | None) -> None:
     if out is not None:
-        out.write_bytes(token)
+        write_atomic(out, token, mode=0o644, overwrite=True)
     elif token[:1] == b"\xd2":
         if sys.stdout.isatty():
             raise click.UsageError("a CWT is binary: give --out FILE (or use --json)")
@@ -101,7 +69,7 @@ def _summary(t: lic.VerifiedToken | lic.UnverifiedToken) -> str:
         f"iss      {t.iss}",
         f"sub      {t.sub}",
         f"aud      {', '.join(t.aud) or '-'}",
-        f"valid    {_iso(t.nbf)} .. {_iso(t.exp)}",
+        f"valid    {time_text(t.nbf)} .. {time_text(t.exp)}",
         f"holder   {t.holder.thumbprint}",
         f"digest   {t.digest.hex()}",
         f"model    {t.license.model.name} sha256:{t.license.model.sha256}",
@@ -142,10 +110,6 @@ _out_option = click.option(
     "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Write the token to FILE (default: standard output).",
 )  # fmt: skip
-_at_option = click.option(
-    "--at", "at", callback=_parse_time, default=None, metavar="TIME",
-    help="Verify as of TIME (epoch seconds or 2026-01-01T00:00:00Z; default: now).",
-)  # fmt: skip
 
 
 @token.command("issue")
@@ -177,7 +141,7 @@ _at_option = click.option(
 )
 @click.option(
     "--not-before",
-    callback=_parse_time,
+    type=TIME,
     default=None,
     metavar="TIME",
     help="Start of validity (default: now).",
@@ -193,7 +157,7 @@ def issue_cmd(
 ) -> None:  # fmt: skip
     """Issue a license token signed by an issuer key, bound to a holder key."""
     license = _read_license(license_file)
-    holder_key = _read_public_key(holder)
+    holder_key = read_public_key(holder)
     key = load_signing_key(keyring_dir, key_name, passphrase_file, passphrase_env)
     token_bytes = lic.issue(
         license, key, holder_key,
@@ -210,7 +174,7 @@ def issue_cmd(
 @json_option
 def inspect_cmd(token_file: Path, as_json: bool) -> None:
     """Decode a token WITHOUT verifying it (no signature, issuer or time check)."""
-    t = lic.decode_unverified(_read_token(token_file))
+    t = lic.decode_unverified(read_token(token_file))
     warning = "UNVERIFIED: signature, issuer and validity were NOT checked; use 'lic token verify'"
     click.echo(f"*** {warning} ***", err=True)
     if as_json:
@@ -222,7 +186,7 @@ def inspect_cmd(token_file: Path, as_json: bool) -> None:
 def _verify(tokens: tuple[Path, ...], keyring_dir: Path | None, trust_file: Path | None,
             now: int) -> lic.Chain:  # fmt: skip
     store = load_trust_store(keyring_dir, trust_file)
-    return lic.verify_chain([_read_token(p) for p in tokens], store, now=now)
+    return lic.verify_chain([read_token(p) for p in tokens], store, now=now)
 
 
 @token.command("verify")
@@ -235,7 +199,7 @@ def _verify(tokens: tuple[Path, ...], keyring_dir: Path | None, trust_file: Path
 )
 @trust_option
 @keyring_option
-@_at_option
+@at_option
 @click.option(
     "--presentation",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -259,7 +223,7 @@ def verify_cmd(
         "at": now,
         "chain": [t.describe() for t in chain.links],
     }
-    text = f"VALID at {_iso(now)}\n{_summary(chain.leaf)}"
+    text = f"VALID at {time_text(now)}\n{_summary(chain.leaf)}"
     if len(chain.links) > 1:
         text += f"\nchain    {len(chain.links)} links, root issuer {chain.root.kid}"
     if presentation is not None:
@@ -284,7 +248,7 @@ def verify_cmd(
 @trust_option
 @keyring_option
 @use_options
-@_at_option
+@at_option
 @json_option
 def check_cmd(
     tokens: tuple[Path, ...], trust_file: Path | None, keyring_dir: Path | None,
@@ -358,9 +322,9 @@ def delegate_cmd(
     as_json: bool,
 ) -> None:  # fmt: skip
     """Issue a sublicense of a token you hold to a new holder; it may only narrow."""
-    parent = _read_token(parent_file)
+    parent = read_token(parent_file)
     license = _read_license(license_file)
-    new_holder = _read_public_key(holder)
+    new_holder = read_public_key(holder)
     key = load_signing_key(keyring_dir, key_name, passphrase_file, passphrase_env)
     child = lic.delegate(
         parent, license, key, new_holder, sub=sub or THUMBPRINT_URI + new_holder.thumbprint,
@@ -398,7 +362,7 @@ def present_cmd(
     as_json: bool,
 ) -> None:  # fmt: skip
     """Prove you hold the token's key: sign a short-lived presentation for a verifier."""
-    token_bytes = _read_token(token_file)
+    token_bytes = read_token(token_file)
     if (
         lic.decode_unverified(token_bytes).holder
         != (
@@ -411,10 +375,10 @@ def present_cmd(
     if as_json:
         emit({"presentation": pres.decode(), "out": str(out) if out else None}, as_json=True)
         if out is not None:
-            out.write_bytes(pres)
+            write_atomic(out, pres, mode=0o644, overwrite=True)
         return
     if out is not None:
-        out.write_bytes(pres)
+        write_atomic(out, pres, mode=0o644, overwrite=True)
         click.echo(f"wrote presentation {out}", err=True)
     else:
         click.echo(pres.decode())

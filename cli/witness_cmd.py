@@ -27,11 +27,11 @@ from keys import (
 
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
 from ._output import emit, json_option, read_input
+from ._params import read_vkey
 
 __all__ = ["witness_group"]
 
 MAX_PROOF_FILE = 64 * 46
-MAX_VKEY_FILE = 4096
 
 db_option = click.option(
     "--db",
@@ -43,14 +43,6 @@ db_option = click.option(
     show_envvar=True,
     help="Witness state file (SQLite).",
 )
-
-
-def _vkey_arg(value: str) -> str:
-    """A verifier key given inline or as a file holding it."""
-    p = Path(value)
-    if "+" not in value and p.is_file():
-        return read_input(p, MAX_VKEY_FILE, "key file").decode("utf-8", "replace").strip()
-    return value
 
 
 def _proof_lines(path: Path | None) -> list[bytes]:
@@ -113,7 +105,7 @@ def init_cmd(
         origin, sep, vkey = item.partition("=")
         if not sep:
             raise click.UsageError("--log takes ORIGIN=VKEY")
-        vkey = _vkey_arg(vkey)
+        vkey = read_vkey(vkey, "key")
         if lg.Ed25519NoteVerifier.from_vkey(vkey).name != origin:
             raise MalformedError(f"--log {origin}: the key's name must be the origin")
         vkeys.append(vkey)
@@ -292,7 +284,7 @@ def split_view_cmd(
     """
     n1 = read_input(note1, lg.MAX_NOTE_SIZE, "note")
     n2 = read_input(note2, lg.MAX_NOTE_SIZE, "note")
-    log = lg.Ed25519NoteVerifier.from_vkey(_vkey_arg(log_key))
+    log = lg.Ed25519NoteVerifier.from_vkey(read_vkey(log_key, "key"))
     proof = _proof_lines(proof_file) if proof_file else None
     res = lg.split_view_result(n1, n2, log, proof)
     info = {

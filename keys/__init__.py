@@ -21,7 +21,7 @@ from ._ed25519 import (
     jwk_thumbprint,
     verify_raw,
 )
-from ._files import write_atomic
+from ._files import open_atomic, write_atomic
 from ._io import load_public_key, read_passphrase
 from ._keyring import Keyring, check_key_name, default_keyring_dir
 from ._trust import ROLES, TRUST_STORE_FORMAT, TrustEntry, TrustStore
@@ -74,6 +74,7 @@ __all__ = [
     "json_loads_strict",
     "jwk_thumbprint",
     "load_public_key",
+    "open_atomic",
     "read_passphrase",
     "verify_raw",
     "write_atomic",

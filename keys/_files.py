@@ -6,11 +6,13 @@ import contextlib
 import errno
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import KeyStoreError, MalformedError
 
-__all__ = ["fsync_dir", "read_capped", "write_atomic"]
+__all__ = ["fsync_dir", "open_atomic", "read_capped", "write_atomic"]
 
 
 def fsync_dir(directory: Path) -> None:
@@ -65,6 +67,18 @@ def write_atomic(path: Path, data: bytes, *, mode: int, overwrite: bool) -> None
     if ``path`` exists (``overwrite=False``: never clobbers, with no check-then-act race).
     Finally the directory is fsynced. On any failure the temporary file is removed.
     """
+    with open_atomic(path, mode=mode, overwrite=overwrite) as f:
+        f.write(data)
+
+
+@contextlib.contextmanager
+def open_atomic(path: Path, *, mode: int, overwrite: bool) -> Iterator[BinaryIO]:
+    """``write_atomic`` for output written in pieces: yields the temporary file to write to.
+
+    When the block ends normally the file is fsynced and given the name ``path`` exactly as
+    ``write_atomic`` does; when it raises, the temporary file is removed and ``path`` is
+    untouched.
+    """
     directory = path.parent
     tmp: Path | None = None
     for attempt in range(100):
@@ -80,7 +94,7 @@ def write_atomic(path: Path, data: bytes, *, mode: int, overwrite: bool) -> None
     try:
         with os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), mode)  # the umask may have narrowed it; never widened it
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         if overwrite:

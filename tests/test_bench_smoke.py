@@ -1,5 +1,6 @@
-"""The token benches run (tiny sizes, one round): they read the product's internals, and a
-change there must not break them unnoticed. Their figures are not checked here."""
+"""The token and start-up benches run (tiny sizes, one round): they read the product's
+internals (or start the real `lic`), and a change there must not break them unnoticed. Their
+figures are not checked here."""
 
 import subprocess
 import sys
@@ -19,3 +20,14 @@ def test_token_bench_runs_and_prints_its_summary(script):
     assert done.returncode == 0, done.stderr[-2000:]
     summary = [line for line in done.stdout.splitlines() if line.startswith("summary")]
     assert len(summary) == 1 and "JWT" in summary[0] and "CWT" in summary[0]
+
+
+def test_startup_bench_runs_and_prints_its_summary():
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "startup.py"), "--smoke"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = [line for line in done.stdout.splitlines() if line.startswith("summary")]
+    assert len(summary) == 1 and "--version" in summary[0] and "token verify" in summary[0]
+    assert "target <= 2.0" in summary[0]

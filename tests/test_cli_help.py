@@ -16,7 +16,11 @@ DOCS = Path(__file__).parent.parent / "docs" / "cli.md"
 
 
 def _walk(group: click.Group, prefix: tuple[str, ...] = ()):
-    for name, cmd in sorted(group.commands.items()):
+    # list_commands/get_command, not group.commands: the groups load their commands lazily
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None, (*prefix, name)
         path = (*prefix, name)
         yield path, cmd
         if isinstance(cmd, click.Group):

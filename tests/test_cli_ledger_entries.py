@@ -377,3 +377,44 @@ def test_keyring_is_untouched_by_the_audit(sh, world):
     before = sorted(Keyring(world / "keys").names())
     sh("ledger", "audit", "--quiet")
     assert sorted(Keyring(world / "keys").names()) == before
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """How often the CLI opened a ledger and replayed it from its first record."""
+    import ledger as lg
+
+    seen = {"open": 0, "replay": 0}
+    open_ledger, iter_records = lg.Ledger.open.__func__, lg.Ledger.iter_records
+
+    def counting_open(cls, path):
+        seen["open"] += 1
+        return open_ledger(cls, path)
+
+    def counting_iter(self, start=0, end=None):
+        seen["replay"] += start == 0 and self.size > 0
+        return iter_records(self, start, end)
+
+    monkeypatch.setattr(lg.Ledger, "open", classmethod(counting_open))
+    monkeypatch.setattr(lg.Ledger, "iter_records", counting_iter)
+    return seen
+
+
+def test_grant_opens_the_ledger_once_and_attest_replays_it_once(sh, world, counted):
+    counted.update(open=0, replay=0)
+    out = sh("ledger", "grant", "root.jwt", "--key", "issuer", "--commitment", "ab" * 32)
+    assert out.startswith("grant: appended as record")
+    assert counted == {"open": 1, "replay": 1}  # the state the typed append checks against
+    stmt = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "acme-7b", "digest": {"sha256": "ab" * 32}}],
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {"x": 1},
+    }
+    (world / "stmt.json").write_text(json.dumps(stmt))
+    counted.update(open=0, replay=0)
+    out = sh("ledger", "attest", "--statement", "stmt.json", "--key", "attester", "--json")
+    assert json.loads(out)["type"] == "attest"
+    assert counted == {"open": 1, "replay": 1}
+    assert "active" in sh("ledger", "status", "root.jwt")
+    assert "findings: 0" in sh("ledger", "audit", "--quiet", "--workers", "0")
