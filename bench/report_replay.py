@@ -14,8 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import ledger as lg
 from keys import SigningKey
+from ledger.audit import audit_db
+from ledger.report import replay_report, write_report
+from ledger.store import Ledger, synthesize
 
 
 def main() -> None:
@@ -24,14 +26,14 @@ def main() -> None:
         db = Path(tmp) / "ledger.db"
         log = SigningKey.from_seed(hashlib.sha256(b"bench log").digest())
         t0 = time.perf_counter()
-        with lg.Ledger.create(db, "bench.example/log", log) as led:
-            lg.synthesize(led, n, log_key=log)
+        with Ledger.create(db, "bench.example/log", log) as led:
+            synthesize(led, n, log_key=log)
             led.checkpoint(log)
         t1 = time.perf_counter()
-        audit = lg.audit_db(db)
+        audit = audit_db(db)
         t2 = time.perf_counter()
-        report, result = lg.replay_report(db=db)
-        lg.write_report(report, Path(tmp) / "report")
+        report, result = replay_report(db=db)
+        write_report(report, Path(tmp) / "report")
         t3 = time.perf_counter()
         assert audit.clean and result.clean and result.size == n
         size = sum(f.stat().st_size for f in (Path(tmp) / "report").iterdir())

@@ -3,12 +3,13 @@ that take them. The one place the CLI reads the catalog's lists: no copies."""
 
 from __future__ import annotations
 
-from ledger import KEY_ROLES, REVOCATION_REASONS
-from ledger._entry_types import (
+from ledger.entries import (
     APPEAL_OUTCOMES,
     CLOSE_OUTCOMES,
     DECISIONS,
     INCIDENT_KINDS,
+    KEY_ROLES,
+    REVOCATION_REASONS,
     SEVERITIES,
     TERMS_CHANGE_CLASSES,
 )

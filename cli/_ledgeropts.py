@@ -9,9 +9,10 @@ from typing import Any
 
 import click
 
-import ledger as lg
 import lic
 from keys import MalformedError, SigningKey, write_atomic
+from ledger.entries import commitment as salted_commitment
+from ledger.store import Ledger, append_entry
 
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
 from ._output import emit, json_option, read_input
@@ -71,7 +72,7 @@ def author_options(default_log: bool = False) -> Callable[[Callable[..., Any]], 
     return wrap
 
 
-def open_author(led: lg.Ledger, opts: dict[str, Any], default_log: bool) -> SigningKey:
+def open_author(led: Ledger, opts: dict[str, Any], default_log: bool) -> SigningKey:
     """The author key named by --key (or the ledger's log key when ``default_log``); takes the
     key options out of ``opts``."""
     name = opts.pop("key_name")
@@ -87,7 +88,7 @@ def open_author(led: lg.Ledger, opts: dict[str, Any], default_log: bool) -> Sign
 def append_typed(
     opts: dict[str, Any],
     entry_type: str,
-    build: Callable[[lg.Ledger, SigningKey, Progress], dict[str, Any]],
+    build: Callable[[Ledger, SigningKey, Progress], dict[str, Any]],
     *,
     default_log: bool = False,
     author: SigningKey | None = None,
@@ -95,11 +96,11 @@ def append_typed(
     """Open the ledger once, load the author, build the payload, append it, print index and
     leaf hash. ``build(ledger, author, progress)`` gets the open ledger, the author key and the
     progress callback for a first read of the ledger's state."""
-    with lg.Ledger.open(opts.pop("db")) as led, replay_progress(False, STATE_READ) as progress:
+    with Ledger.open(opts.pop("db")) as led, replay_progress(False, STATE_READ) as progress:
         if author is None:
             author = open_author(led, opts, default_log)
         payload = {"at": opts.pop("at"), **build(led, author, progress)}
-        a = lg.append_entry(led, entry_type, payload, author, progress=progress)
+        a = append_entry(led, entry_type, payload, author, progress=progress)
     info = {"index": a.index, "leaf_hash": a.leaf_hash.hex(), "type": entry_type}
     emit(info, as_json=opts["as_json"], text=f"{entry_type}: appended as record {a.index}")
 
@@ -128,7 +129,7 @@ def commitment(identifier: str | None, salt_file: Path | None, given: bytes | No
     if not salt_file.exists():
         write_atomic(salt_file, os.urandom(32), mode=0o600, overwrite=False)
         click.echo(f"created salt {salt_file}: hand it to the person; keep no copy", err=True)
-    return lg.commitment(read_input(salt_file, 1024, "salt"), identifier)
+    return salted_commitment(read_input(salt_file, 1024, "salt"), identifier)
 
 
 _COMMITMENT_OPTIONS = [

@@ -7,9 +7,18 @@ from pathlib import Path
 
 import click
 
-import ledger as lg
 import lic
 from keys import write_atomic
+from ledger.bundle import (
+    MAX_BUNDLE_SIZE,
+    MAX_POLICY_SIZE,
+    create_bundle,
+    parse_bundle,
+    parse_policy,
+    verify_bundle,
+)
+from ledger.store import Ledger
+from ledger.tlog import parse_checkpoint, parse_note
 
 from ._ledgeropts import db_option
 from ._output import emit, json_option, read_input
@@ -66,12 +75,12 @@ def create_cmd(
     revoked-set proof for each link. Every link must be granted below the checkpoint's size.
     """
     tokens = [read_token(p) for p in (*parents, token_file)]
-    with lg.Ledger.open(db) as led:
-        data = lg.create_bundle(led, tokens, size=size)
+    with Ledger.open(db) as led:
+        data = create_bundle(led, tokens, size=size)
     target = out if out is not None else token_file.with_suffix(".bundle")
     write_atomic(target, data, mode=0o644, overwrite=True)
-    b = lg.parse_bundle(data)
-    cp = lg.parse_checkpoint(lg.parse_note(b.checkpoint).text)
+    b = parse_bundle(data)
+    cp = parse_checkpoint(parse_note(b.checkpoint).text)
     info = {
         "out": str(target),
         "bytes": len(data),
@@ -112,9 +121,9 @@ def verify_cmd(
     """
     now = int(time.time()) if at is None else at
     use = use_opts.use(now) if use_opts.given else None
-    policy = lg.parse_policy(read_input(policy_file, lg.MAX_POLICY_SIZE, "policy"))
-    bundle = read_input(bundle_file, lg.MAX_BUNDLE_SIZE, "bundle")
-    result = lg.verify_bundle(bundle, policy, now=now, use=use)
+    policy = parse_policy(read_input(policy_file, MAX_POLICY_SIZE, "policy"))
+    bundle = read_input(bundle_file, MAX_BUNDLE_SIZE, "bundle")
+    result = verify_bundle(bundle, policy, now=now, use=use)
     lines = [result.effect.upper() + (f" ({result.reason})" if result.reason else "")]
     for c in result.checks:
         lines.append(f"  {c.status:4s}  {c.name:14s} {c.detail}")

@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import lic
-from keys import Keyring, MalformedError, PublicKey, SigningKey, TrustEntry, TrustStore
+from keys import (
+    Keyring,
+    MalformedError,
+    PublicKey,
+    SigningKey,
+    TrustEntry,
+    TrustStore,
+    write_atomic,
+)
 from ledger.bundle import BundleResult, TrustPolicy, create_bundle, verify_bundle
 from ledger.entries import commitment, grant_payload
 from ledger.report import replay_report, write_report
@@ -117,9 +125,10 @@ class _Demo:
         if self.on_step is not None:
             self.on_step(s)
 
-    def write(self, name: str, data: str | bytes) -> Path:
+    def write(self, name: str, data: str | bytes, mode: int = 0o644) -> Path:
         path = self.dir / name
-        path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        write_atomic(path, raw, mode=mode, overwrite=True)
         return path
 
     def key(self, name: str) -> SigningKey:
@@ -230,7 +239,7 @@ def _terms(d: _Demo, led: Ledger, keys: dict[str, SigningKey]) -> str:
 def _access(d: _Demo, led: Ledger, keys: dict[str, SigningKey]) -> int:
     issuer = keys["issuer"]
     for name in ("alice", "bob"):
-        d.write(f"{name}.salt", os.urandom(32)).chmod(0o600)
+        d.write(f"{name}.salt", os.urandom(32), mode=0o600)
     alice = commitment((d.dir / "alice.salt").read_bytes(), "alice@uni.example")
     bob = commitment((d.dir / "bob.salt").read_bytes(), "bob@adtech.example")
     req = {"at": d.now, "applicant": alice, "tier": "academic", "purpose": "research"}

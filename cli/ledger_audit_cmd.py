@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-import ledger as lg
+from ledger.audit import audit_db, audit_jsonl, audit_summary
 
 from ._output import emit, json_option
 from ._replayopts import ReplaySource, replay_options
@@ -33,12 +33,12 @@ def audit_cmd(source: ReplaySource, since: Path | None, as_json: bool) -> None:
     with source.progress() as progress:
         if source.db_path is None:
             assert source.jsonl is not None
-            r = lg.audit_jsonl(source.jsonl, since=since, progress=progress,
+            r = audit_jsonl(source.jsonl, since=since, progress=progress,
                                workers=source.workers)  # fmt: skip
         else:
-            r = lg.audit_db(source.db_path, since=since, progress=progress,
+            r = audit_db(source.db_path, since=since, progress=progress,
                             workers=source.workers)  # fmt: skip
-    summary = lg.audit_summary(r)
+    summary = audit_summary(r)
     lines = [
         f"records: {r.size}",
         f"root: {r.root.hex()}",

@@ -13,8 +13,9 @@ from typing import Any
 
 import click
 
-import ledger as lg
 from keys import PublicKey, SigningKey, json_loads_strict
+from ledger.entries import MAX_ATTESTATION, attestation_payload
+from ledger.store import Ledger
 
 from ._codes import APPEAL_OUTCOME_CHOICES, DECISION_CHOICES, KEY_ROLE_CHOICES, TERMS_CHANGE_CHOICES
 from ._ledgeropts import append_typed, author_options, commitment, with_commitment
@@ -281,13 +282,13 @@ def attest_cmd(
     """Record a provenance attestation about models or datasets (by digest)."""
     sens = list(sensitive) if sensitive or no_sensitive else None
 
-    def build(led: lg.Ledger, _author: SigningKey, progress: Any) -> dict[str, Any]:
+    def build(led: Ledger, _author: SigningKey, progress: Any) -> dict[str, Any]:
         if statement is not None:
-            doc = read_input(statement, lg.MAX_ATTESTATION, "attestation")
+            doc = read_input(statement, MAX_ATTESTATION, "attestation")
             # the append reads the state this handle keeps: the ledger is replayed once
             state = led.state_at(led.size, progress)
             known = {k: PublicKey(raw) for k, raw in state.kids.items()}
-            p = lg.attestation_payload(
+            p = attestation_payload(
                 doc, at=0, known_keys=known, consent_basis=list(consent) or None, sensitive=sens
             )
             p.pop("at")
@@ -302,8 +303,8 @@ def attest_cmd(
             subs.append({"name": name or hexd, "sha256": DIGEST.convert(hexd, None, None)})
         p = {"subjects": subs, "predicate_type": predicate_type}
         p["predicate"] = json_loads_strict(
-            read_input(predicate, lg.MAX_ATTESTATION, "predicate"),
-            max_size=lg.MAX_ATTESTATION,
+            read_input(predicate, MAX_ATTESTATION, "predicate"),
+            max_size=MAX_ATTESTATION,
             what=str(predicate),
         )
         if consent:

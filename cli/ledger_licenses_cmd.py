@@ -8,9 +8,10 @@ from typing import Any
 
 import click
 
-import ledger as lg
 import lic
 from keys import SigningKey
+from ledger.entries import grant_payload
+from ledger.store import Ledger, token_status
 
 from ._codes import REVOCATION_REASON_CHOICES
 from ._ledgeropts import (
@@ -53,10 +54,10 @@ def grant_cmd(
     raw = read_input(token, MAX_TOKEN_FILE, "token").strip()
     at: int = opts["at"]
 
-    def build(_led: lg.Ledger, author: SigningKey, _progress: Progress) -> dict[str, Any]:
+    def build(_led: Ledger, author: SigningKey, _progress: Progress) -> dict[str, Any]:
         tok = lic.verify_with_key(raw, author.public_key, now=max(at, 0))
         licensee = commitment(identifier or tok.sub, salt_file, given)
-        p = lg.grant_payload(tok, licensee, at=at, request=request)
+        p = grant_payload(tok, licensee, at=at, request=request)
         p.pop("at")
         return p
 
@@ -133,8 +134,8 @@ def status_cmd(token: str, at: int, db: Path, as_json: bool) -> None:
     """Say whether TOKEN (a file or its digest) is active, suspended or revoked, and which
     entries say so. Exit 0 active, 1 suspended or revoked or unknown."""
     digest = token_digest(token)
-    with lg.Ledger.open(db) as led:
-        st = lg.token_status(led, digest, at)
+    with Ledger.open(db) as led:
+        st = token_status(led, digest, at)
     info = {
         "digest": digest.hex(),
         "status": st.status,

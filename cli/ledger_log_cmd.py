@@ -14,8 +14,21 @@ from typing import Any
 
 import click
 
-import ledger as lg
 from keys import MalformedError, VerificationError, b64std_encode, open_atomic, write_atomic
+from ledger.audit import import_verified
+from ledger.entries import MAX_ENTRY_SIZE, MAX_RECORD_SIZE, verify_receipt
+from ledger.store import Ledger, append_entry, append_signed_entry
+from ledger.tlog import (
+    MAX_RECEIPT_SIZE,
+    CosignatureV1Verifier,
+    Ed25519NoteVerifier,
+    SignedCheckpoint,
+    parse_checkpoint,
+    parse_note,
+    parse_receipt,
+    verify_consistency,
+)
+from ledger.witness import add_offline_cosignatures, collect_cosignatures
 from lic import cbor
 
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
@@ -37,11 +50,11 @@ __all__ = [
     "verify_proof_cmd",
 ]
 
-MAX_PROOF_FILE = lg.MAX_RECEIPT_SIZE
+MAX_PROOF_FILE = MAX_RECEIPT_SIZE
 MAX_COSIGNATURE_FILE = 64 * 1024
 
 
-def _cp_info(cp: lg.SignedCheckpoint) -> dict[str, Any]:
+def _cp_info(cp: SignedCheckpoint) -> dict[str, Any]:
     c = cp.checkpoint
     return {
         "origin": c.origin,
@@ -69,7 +82,7 @@ def init_cmd(
 ) -> None:
     """Create an empty ledger signed by the log key LOGKEY, with its size-0 checkpoint."""
     key = load_signing_key(keyring_dir, key_name, passphrase_file, passphrase_env)
-    with lg.Ledger.create(db, origin, key, log_key_name=key_name) as led:
+    with Ledger.create(db, origin, key, log_key_name=key_name) as led:
         info = {"db": str(db), "origin": led.origin, "log_vkey": led.log_vkey}
     emit(info, as_json=as_json, text=f"created {db}\nlog key: {info['log_vkey']}")
 
@@ -110,16 +123,16 @@ def append_cmd(
     """
     if signed == (key_name is not None):
         raise click.UsageError("give exactly one of --key AUTHORKEY and --signed")
-    data = read_input(entry_file, lg.MAX_ENTRY_SIZE, "entry")
-    with lg.Ledger.open(db) as led, replay_progress(False, STATE_READ) as progress:
+    data = read_input(entry_file, MAX_ENTRY_SIZE, "entry")
+    with Ledger.open(db) as led, replay_progress(False, STATE_READ) as progress:
         if key_name is not None:
             author = load_signing_key(keyring_dir, key_name, passphrase_file, passphrase_env)
-            payload = cbor.decode(data, max_size=lg.MAX_ENTRY_SIZE)
+            payload = cbor.decode(data, max_size=MAX_ENTRY_SIZE)
             if not isinstance(payload, dict):
                 raise MalformedError("entry payload: must be a CBOR map")
-            a = lg.append_entry(led, entry_type, payload, author, progress=progress)
+            a = append_entry(led, entry_type, payload, author, progress=progress)
         else:
-            a = lg.append_signed_entry(led, entry_type, data, progress=progress)
+            a = append_signed_entry(led, entry_type, data, progress=progress)
     info = {"index": a.index, "leaf_hash": a.leaf_hash.hex()}
     emit(info, as_json=as_json, text=f"appended {a.index} {a.leaf_hash.hex()}")
 
@@ -174,7 +187,7 @@ def checkpoint_cmd(
     """
     if bool(witness_urls) != bool(witness_keys):
         raise click.UsageError("--witness and --witness-key go together")
-    with lg.Ledger.open(db) as led:
+    with Ledger.open(db) as led:
         name = key_name or led.log_key_name
         if not name:
             raise click.UsageError("no log key recorded for this ledger; give --key LOGKEY")
@@ -183,11 +196,9 @@ def checkpoint_cmd(
             cp = led.checkpoint(key, progress=progress)
         got = None
         if witness_urls:
-            verifiers = [
-                lg.CosignatureV1Verifier.from_vkey(read_vkey(v, "key")) for v in witness_keys
-            ]
+            verifiers = [CosignatureV1Verifier.from_vkey(read_vkey(v, "key")) for v in witness_keys]
             need = quorum if quorum is not None else len(verifiers)
-            got = lg.collect_cosignatures(led, witness_urls, verifiers, need)
+            got = collect_cosignatures(led, witness_urls, verifiers, need)
             cp = led.cosigned_checkpoint(cp.checkpoint.size) or cp
     info = _cp_info(cp)
     text = cp.note.decode("utf-8").rstrip("\n")
@@ -232,9 +243,9 @@ def add_cosignature_cmd(
     A witness's newer line replaces its older one. Prints the cosigned note.
     """
     data = read_input(lines_file, MAX_COSIGNATURE_FILE, "cosignature lines")
-    verifiers = [lg.CosignatureV1Verifier.from_vkey(read_vkey(v, "key")) for v in witness_keys]
-    with lg.Ledger.open(db) as led:
-        stored, names = lg.add_offline_cosignatures(led, data, verifiers, size)
+    verifiers = [CosignatureV1Verifier.from_vkey(read_vkey(v, "key")) for v in witness_keys]
+    with Ledger.open(db) as led:
+        stored, names = add_offline_cosignatures(led, data, verifiers, size)
         cp = led.cosigned_checkpoint(size)
     assert cp is not None  # add_offline_cosignatures found it
     info = {**_cp_info(cp), "stored": stored, "cosigners": list(names)}
@@ -257,10 +268,10 @@ def prove_cmd(index: int, out: Path | None, db: Path, as_json: bool) -> None:
     The receipt holds the record bytes (as extra data), the inclusion proof and the signed
     checkpoint; 'lic ledger verify-proof' checks it offline.
     """
-    with lg.Ledger.open(db) as led:
+    with Ledger.open(db) as led:
         receipt = led.receipt(index)
-    note = lg.parse_receipt(receipt).checkpoint_note
-    size = lg.parse_checkpoint(lg.parse_note(note).text).size
+    note = parse_receipt(receipt).checkpoint_note
+    size = parse_checkpoint(parse_note(note).text).size
     if out is not None:
         write_atomic(out, receipt, mode=0o644, overwrite=True)
     info: dict[str, Any] = {"index": index, "size": size}
@@ -298,9 +309,9 @@ def verify_proof_cmd(
     receipt's index; 1 when a check fails; 2 when the input is malformed.
     """
     data = read_input(proof_file, MAX_PROOF_FILE, "receipt")
-    entry = read_input(entry_file, lg.MAX_RECORD_SIZE, "entry") if entry_file else None
-    receipt, cp = lg.verify_receipt(
-        data, lg.Ed25519NoteVerifier.from_vkey(read_vkey(log_key, "log key")), entry
+    entry = read_input(entry_file, MAX_RECORD_SIZE, "entry") if entry_file else None
+    receipt, cp = verify_receipt(
+        data, Ed25519NoteVerifier.from_vkey(read_vkey(log_key, "log key")), entry
     )
     info = {
         "valid": True,
@@ -325,7 +336,7 @@ def verify_proof_cmd(
 @json_option
 def consistency_cmd(size1: int, size2: int | None, db: Path, as_json: bool) -> None:
     """Print an RFC 9162 consistency proof from size M to size N (checked before printing)."""
-    with lg.Ledger.open(db) as led:
+    with Ledger.open(db) as led:
         if size2 is None:
             cp = led.latest_checkpoint()
             if cp is None or cp.checkpoint.size == 0:
@@ -333,7 +344,7 @@ def consistency_cmd(size1: int, size2: int | None, db: Path, as_json: bool) -> N
             size2 = cp.checkpoint.size
         proof = led.consistency_proof(size1, size2)
         root1, root2 = led.root(size1), led.root(size2)
-    lg.verify_consistency(size1, size2, proof, root1, root2)
+    verify_consistency(size1, size2, proof, root1, root2)
     info = {
         "size1": size1,
         "size2": size2,
@@ -358,7 +369,7 @@ def consistency_cmd(size1: int, size2: int | None, db: Path, as_json: bool) -> N
 @json_option
 def show_cmd(index: int, out: Path | None, db: Path, as_json: bool) -> None:
     """Show record N: index, time, type, prev, leaf hash, author kid and payload size."""
-    with lg.Ledger.open(db) as led:
+    with Ledger.open(db) as led:
         rec = led.record(index)
     msg = rec.sign1()
     kid = msg.protected.get(4)
@@ -395,7 +406,7 @@ def show_cmd(index: int, out: Path | None, db: Path, as_json: bool) -> None:
 def export_cmd(jsonl: Path, db: Path, as_json: bool) -> None:
     """Export the ledger as JSON lines: a header, every record (index, leaf hash, base64
     bytes), then every checkpoint note."""
-    with lg.Ledger.open(db) as led:
+    with Ledger.open(db) as led:
         if str(jsonl) == "-":
             n = led.export_jsonl(sys.stdout)
             sys.stdout.flush()
@@ -423,10 +434,10 @@ def import_cmd(jsonl: Path, db: Path, quiet: bool, as_json: bool) -> None:
     """
     with replay_progress(quiet) as progress:
         if str(jsonl) == "-":
-            led, _ = lg.import_verified(db, sys.stdin.buffer, progress=progress)
+            led, _ = import_verified(db, sys.stdin.buffer, progress=progress)
         else:
             with open(jsonl, "rb") as f:
-                led, _ = lg.import_verified(db, f, progress=progress)
+                led, _ = import_verified(db, f, progress=progress)
     with led:
         cp = led.latest_checkpoint()
         info = {

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-import ledger as lg
+from ledger.bundle import TrustPolicy
 from lic import parse_duration
 
 from ._keyopts import keyring_option, load_trust_store, trust_option
@@ -56,7 +56,7 @@ def create_cmd(
     """Write a policy from a trust store: its issuer, log and witness keys, a witness quorum
     and a maximum checkpoint age. Build the trust store first with 'lic trust add'."""
     store = load_trust_store(keyring_dir, trust_file)
-    policy = lg.TrustPolicy(store, quorum, parse_duration(max_age, "--max-age"))
+    policy = TrustPolicy(store, quorum, parse_duration(max_age, "--max-age"))
     policy.save(out)
     info = {
         "out": str(out),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-import ledger as lg
+from ledger.report import replay_report, write_report
 
 from ._output import emit, json_option
 from ._params import TIME
@@ -53,7 +53,7 @@ def report_cmd(
     if start is not None and end is not None and end <= start:
         raise click.UsageError("--to must be after --from")
     with source.progress() as progress:
-        report, result = lg.replay_report(
+        report, result = replay_report(
             db=source.db_path,
             jsonl=source.jsonl,
             k=k,
@@ -62,7 +62,7 @@ def report_cmd(
             progress=progress,
             workers=source.workers,
         )
-    lg.write_report(report, out_dir)
+    write_report(report, out_dir)
     h = report["headline"]
     info = {
         "out": str(out_dir),

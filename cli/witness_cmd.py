@@ -13,7 +13,6 @@ from typing import Any
 
 import click
 
-import ledger as lg
 from keys import (
     ConflictError,
     LedgerIntegrityError,
@@ -23,6 +22,14 @@ from keys import (
     UntrustedKeyError,
     b64std_decode,
     b64std_encode,
+)
+from ledger.tlog import MAX_NOTE_SIZE, Ed25519NoteVerifier
+from ledger.witness import (
+    AddCheckpointOutcome,
+    Witness,
+    check_loopback,
+    make_witness_server,
+    split_view_result,
 )
 
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
@@ -106,12 +113,12 @@ def init_cmd(
         if not sep:
             raise click.UsageError("--log takes ORIGIN=VKEY")
         vkey = read_vkey(vkey, "key")
-        if lg.Ed25519NoteVerifier.from_vkey(vkey).name != origin:
+        if Ed25519NoteVerifier.from_vkey(vkey).name != origin:
             raise MalformedError(f"--log {origin}: the key's name must be the origin")
         vkeys.append(vkey)
     key = load_signing_key(keyring_dir, key_name, passphrase_file, passphrase_env)
     name = witness_name or key_name
-    with lg.Witness.create(db, name, key, vkeys, key_name=key_name) as w:
+    with Witness.create(db, name, key, vkeys, key_name=key_name) as w:
         info = {"db": str(db), "name": w.name, "vkey": w.vkey, "logs": sorted(w.logs())}
     emit(info, as_json=as_json, text=f"created {db}\nwitness key: {info['vkey']}")
 
@@ -124,7 +131,7 @@ def _load_key(
     passphrase_env: str | None,
 ) -> SigningKey:
     """The witness's signing key: --key, else the key name recorded at init."""
-    with lg.Witness.open(db) as w:
+    with Witness.open(db) as w:
         name = key_name or w.key_name
     if not name:
         raise click.UsageError("no witness key recorded for this state; give --key NAME")
@@ -158,9 +165,9 @@ def serve_cmd(
     Prints 'listening on http://HOST:PORT' once bound. Non-loopback addresses are refused:
     put a reverse proxy in front to expose the witness.
     """
-    lg.check_loopback(host)
+    check_loopback(host)
     key = _load_key(db, key_name, keyring_dir, passphrase_file, passphrase_env)
-    server = lg.make_witness_server(db, key, host, port, max_requests=max_requests)
+    server = make_witness_server(db, key, host, port, max_requests=max_requests)
     with server:
         h = str(server.server_address[0])
         shown = f"[{h}]" if ":" in h else h
@@ -200,10 +207,10 @@ def cosign_cmd(
     log key, old size not the stored one, bad consistency proof, split view); 2 when the
     input is malformed.
     """
-    note = read_input(note_file, lg.MAX_NOTE_SIZE, "checkpoint note")
+    note = read_input(note_file, MAX_NOTE_SIZE, "checkpoint note")
     proof = _proof_lines(proof_file)
     key = _load_key(db, key_name, keyring_dir, passphrase_file, passphrase_env)
-    with lg.Witness.open(db, key) as w:
+    with Witness.open(db, key) as w:
         out = w.add_checkpoint(old_size, proof, note, int(time.time()))
     if out.status == 200:
         info = {"status": 200, "cosignatures": list(out.cosignatures)}
@@ -212,7 +219,7 @@ def cosign_cmd(
     _refuse(out)
 
 
-def _refuse(out: lg.AddCheckpointOutcome) -> None:
+def _refuse(out: AddCheckpointOutcome) -> None:
     msg = f"witness refused ({out.status}): {out.reason}"
     if out.status == 400:
         raise MalformedError(msg)
@@ -230,7 +237,7 @@ def _refuse(out: lg.AddCheckpointOutcome) -> None:
 @json_option
 def show_cmd(db: Path, as_json: bool) -> None:
     """Show the witness key, each log's latest cosigned checkpoint and recorded evidence."""
-    with lg.Witness.open(db) as w:
+    with Witness.open(db) as w:
         logs = []
         for origin, vkey in w.logs().items():
             head = w.head(origin)
@@ -282,11 +289,11 @@ def split_view_cmd(
     (misbehaviour, provable to anyone); exit 0 when they are consistent (same tree, or the
     --proof verifies); exit 3 when undecided (different sizes without a verifying proof).
     """
-    n1 = read_input(note1, lg.MAX_NOTE_SIZE, "note")
-    n2 = read_input(note2, lg.MAX_NOTE_SIZE, "note")
-    log = lg.Ed25519NoteVerifier.from_vkey(read_vkey(log_key, "key"))
+    n1 = read_input(note1, MAX_NOTE_SIZE, "note")
+    n2 = read_input(note2, MAX_NOTE_SIZE, "note")
+    log = Ed25519NoteVerifier.from_vkey(read_vkey(log_key, "key"))
     proof = _proof_lines(proof_file) if proof_file else None
-    res = lg.split_view_result(n1, n2, log, proof)
+    res = split_view_result(n1, n2, log, proof)
     info = {
         "verdict": res.verdict,
         "reason": res.reason,
@@ -312,7 +319,7 @@ def evidence_cmd(db: Path, as_json: bool) -> None:
     root, both signed by the log) is printed as a proof anyone can check with 'lic witness
     split-view'. Exit 1 when at least one split view is proven, 0 otherwise.
     """
-    with lg.Witness.open(db) as w:
+    with Witness.open(db) as w:
         logs = w.logs()
         items = w.evidence()
     out: list[dict[str, Any]] = []
@@ -321,8 +328,8 @@ def evidence_cmd(db: Path, as_json: bool) -> None:
     for e in items:
         entry: dict[str, Any] = {"origin": e.origin, "kind": e.kind, "time": e.time}
         if e.kind == "split-view" and e.stored_note is not None and e.origin in logs:
-            log = lg.Ed25519NoteVerifier.from_vkey(logs[e.origin])
-            res = lg.split_view_result(e.stored_note, e.note, log)
+            log = Ed25519NoteVerifier.from_vkey(logs[e.origin])
+            res = split_view_result(e.stored_note, e.note, log)
             entry.update({"verdict": res.verdict, "notes": [n.decode("utf-8") for n in res.notes]})
             proven += res.verdict == "split"
             texts.append(f"{e.kind} at {e.time}\n{res.explain()}")

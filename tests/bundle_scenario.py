@@ -8,12 +8,12 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import ledger
 import lic
 from keys import SigningKey, TrustEntry, TrustStore
 from ledger.bundle import TrustPolicy
 from ledger.entries import commitment, grant_payload
 from ledger.store import Ledger, append_entry
+from ledger.tlog import cosign, parse_note
 
 ROOT_DIR = Path(__file__).parent.parent
 ORIGIN = "example.com/lic-log"
@@ -97,10 +97,8 @@ class Scenario:
     def checkpoint(self, cosigned_at: int, witnesses: tuple[int, ...] = (0, 1)) -> int:
         """Sign a checkpoint and store offline cosignatures by the given witnesses."""
         cp = self.led.checkpoint(LOG)
-        text = ledger.parse_note(cp.note).text
-        lines = [
-            ledger.cosign(text, WITNESS_KEYS[i], WITNESS_NAMES[i], cosigned_at) for i in witnesses
-        ]
+        text = parse_note(cp.note).text
+        lines = [cosign(text, WITNESS_KEYS[i], WITNESS_NAMES[i], cosigned_at) for i in witnesses]
         if lines:
             self.led.add_cosignatures(cp.checkpoint.size, lines)
         return cp.checkpoint.size

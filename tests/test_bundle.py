@@ -21,13 +21,22 @@ from bundle_scenario import (
 )
 from click.testing import CliRunner
 
-import ledger
 import ledger.bundle._bundle
 import lic
 from cli.main import cli
 from keys import LicError, MalformedError, SigningKey, TrustEntry, TrustStore
-from ledger.bundle import BUNDLE_MAGIC, create_bundle, parse_bundle, parse_policy, verify_bundle
-from ledger.tlog import CosignatureV1Verifier
+from ledger.bundle import (
+    BUNDLE_MAGIC,
+    MAX_BUNDLE_SIZE,
+    Bundle,
+    BundleLink,
+    TrustPolicy,
+    create_bundle,
+    parse_bundle,
+    parse_policy,
+    verify_bundle,
+)
+from ledger.tlog import CosignatureV1Verifier, cosign, parse_note
 from ledger.witness import Witness, collect_cosignatures, make_witness_server
 
 COSIGN_AT = T0 + 500
@@ -162,10 +171,10 @@ def test_quorum_counts_distinct_policy_witnesses_with_past_timestamps(tmp_path):
 def test_freshness_uses_the_kth_newest_cosignature(tmp_path):
     s = build(tmp_path / "l.db")
     cp = s.led.checkpoint(LOG)
-    text = ledger.parse_note(cp.note).text
+    text = parse_note(cp.note).text
     lines = [
-        ledger.cosign(text, WITNESS_KEYS[0], WITNESS_NAMES[0], COSIGN_AT),
-        ledger.cosign(text, WITNESS_KEYS[1], WITNESS_NAMES[1], COSIGN_AT + 300),
+        cosign(text, WITNESS_KEYS[0], WITNESS_NAMES[0], COSIGN_AT),
+        cosign(text, WITNESS_KEYS[1], WITNESS_NAMES[1], COSIGN_AT + 300),
     ]
     s.led.add_cosignatures(cp.checkpoint.size, lines)
     b = create_bundle(s.led, s.tokens)
@@ -202,23 +211,23 @@ def test_untrusted_issuer_log_or_foreign_grant(tmp_path):
     s.checkpoint(COSIGN_AT)
     b = create_bundle(s.led, s.tokens)
     pol = policy()
-    no_issuer = ledger.TrustPolicy(
+    no_issuer = TrustPolicy(
         TrustStore([e for e in pol.trust.entries if e.role != "issuer"]), 2, MAX_AGE
     )
     r = verify_bundle(b, no_issuer, now=NOW)
     assert r.reason == "chain"
     other_log = SigningKey.from_seed(bytes(range(32))).public_key
     entries = [e for e in pol.trust.entries if e.role != "log"]
-    wrong_log = ledger.TrustPolicy(
+    wrong_log = TrustPolicy(
         TrustStore([*entries, TrustEntry(other_log, "log", ORIGIN)]), 2, MAX_AGE
     )
     r = verify_bundle(b, wrong_log, now=NOW)
     assert r.reason == "checkpoint"
     # a receipt for another record (the root's grant, offered for the child) is refused
     parsed = parse_bundle(b)
-    swapped = ledger.Bundle(
+    swapped = Bundle(
         parsed.checkpoint,
-        (parsed.links[0], ledger.BundleLink(parsed.links[1].token, parsed.links[0].receipt,
+        (parsed.links[0], BundleLink(parsed.links[1].token, parsed.links[0].receipt,
                                             parsed.links[1].absent)),
     )  # fmt: skip
     r = verify_bundle(ledger.bundle._bundle.encode_bundle(swapped), pol, now=NOW)
@@ -264,7 +273,7 @@ def test_bundle_parsing_is_strict(tmp_path):
         BUNDLE_MAGIC + lic.cbor.encode({**body, "links": body["links"] * 9}),
         BUNDLE_MAGIC + lic.cbor.encode({**body, "checkpoint": "text"}),
         BUNDLE_MAGIC + lic.cbor.encode({**body, "links": [{**body["links"][0], "token": b""}]}),
-        b[: len(BUNDLE_MAGIC)] + b"\x00" * (ledger.MAX_BUNDLE_SIZE),
+        b[: len(BUNDLE_MAGIC)] + b"\x00" * (MAX_BUNDLE_SIZE),
     ]
     for data in bad:
         with pytest.raises(MalformedError, match=r"^bundle:"):

@@ -6,9 +6,11 @@ import json
 import pytest
 from click.testing import CliRunner
 
-import ledger
 from cli.main import cli
 from keys import Keyring, SigningKey
+from ledger.entries import decode_record, sign_entry
+from ledger.store import Ledger
+from ledger.tlog import verify_consistency
 from lic import cbor
 
 
@@ -110,7 +112,7 @@ def test_init_append_checkpoint_prove_verify(env):
     run(runner, "ledger", "show", "--index", 1, "--out", rec, "--db", db)
     run(runner, "ledger", "verify-proof", proof, "--log-key", vkey, "--entry", rec)
     entry = tmp / "entry1.cose"
-    entry.write_bytes(ledger.decode_record(rec.read_bytes()).entry)
+    entry.write_bytes(decode_record(rec.read_bytes()).entry)
     run(runner, "ledger", "verify-proof", proof, "--log-key", vkey, "--entry", entry)
     other = tmp / "rec0.bin"
     run(runner, "ledger", "show", "--index", 0, "--out", other, "--db", db)
@@ -209,7 +211,7 @@ def test_append_variants_and_bad_input(env):
     )
     assert "not known to the ledger" in res.output
     signed = tmp / "e.cose"
-    signed.write_bytes(ledger.sign_entry("key.add", _payload(5), Keyring(ring).load("log")))
+    signed.write_bytes(sign_entry("key.add", _payload(5), Keyring(ring).load("log")))
     res = run(
         runner,
         "ledger",
@@ -300,7 +302,7 @@ def test_consistency(env):
     assert (info["size1"], info["size2"]) == (2, 5)
     from keys import b64std_decode
 
-    ledger.verify_consistency(
+    verify_consistency(
         2,
         5,
         [b64std_decode(h) for h in info["proof"]],
@@ -369,7 +371,6 @@ def test_import_checks_entry_signatures_and_authors(env, tmp_path):
     signature is bad or its author unknown: the import replays, refuses, leaves nothing."""
     from entry_examples import examples
 
-    import ledger as lg
     from keys import SigningKey
     from ledger.entries import make_entry
 
@@ -385,7 +386,7 @@ def test_import_checks_entry_signatures_and_authors(env, tmp_path):
     }
     for i, (why, entries) in enumerate(cases.items()):
         src = tmp_path / f"src{i}.db"
-        with lg.Ledger.create(src, "example.com/log", log) as led:
+        with Ledger.create(src, "example.com/log", log) as led:
             for etype, entry in entries:  # the store's own append: no typed checks
                 led.append(etype, entry, log_key=log)
             out = tmp_path / f"x{i}.jsonl"
@@ -422,5 +423,5 @@ def test_a_ledger_locked_by_another_writer_is_reported_as_busy(env, monkeypatch)
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    with ledger.Ledger.open(db) as led:
+    with Ledger.open(db) as led:
         assert led.size == 1

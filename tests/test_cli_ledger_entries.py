@@ -382,10 +382,10 @@ def test_keyring_is_untouched_by_the_audit(sh, world):
 @pytest.fixture
 def counted(monkeypatch):
     """How often the CLI opened a ledger and replayed it from its first record."""
-    import ledger as lg
+    from ledger.store import Ledger
 
     seen = {"open": 0, "replay": 0}
-    open_ledger, iter_records = lg.Ledger.open.__func__, lg.Ledger.iter_records
+    open_ledger, iter_records = Ledger.open.__func__, Ledger.iter_records
 
     def counting_open(cls, path):
         seen["open"] += 1
@@ -395,8 +395,8 @@ def counted(monkeypatch):
         seen["replay"] += start == 0 and self.size > 0
         return iter_records(self, start, end)
 
-    monkeypatch.setattr(lg.Ledger, "open", classmethod(counting_open))
-    monkeypatch.setattr(lg.Ledger, "iter_records", counting_iter)
+    monkeypatch.setattr(Ledger, "open", classmethod(counting_open))
+    monkeypatch.setattr(Ledger, "iter_records", counting_iter)
     return seen
 
 

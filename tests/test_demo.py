@@ -9,8 +9,11 @@ import click
 import pytest
 from click.testing import CliRunner
 
-import ledger as lg
 from cli.main import cli
+from ledger.audit import audit_db
+from ledger.bundle import parse_policy, verify_bundle
+from ledger.entries import decode_record
+from ledger.store import Ledger
 
 
 def invoke(*args, code=0):
@@ -67,23 +70,23 @@ def test_the_story_is_complete_and_clean(demo):
     assert "DENIED" in prohibited["said"] and "action is prohibited" in prohibited["said"]
     revoked = next(s for s in info["steps"] if s["title"] == "Revoked")
     assert "INVALID (revoked)" in revoked["said"]
-    policy = lg.parse_policy((d / "policy.json").read_bytes())
+    policy = parse_policy((d / "policy.json").read_bytes())
     bundle = (d / "contractor.bundle").read_bytes()
-    assert lg.verify_bundle(bundle, policy, now=int(time.time())).effect == "valid"
+    assert verify_bundle(bundle, policy, now=int(time.time())).effect == "valid"
     now_bundle = (d / "contractor-now.bundle").read_bytes()
-    res = lg.verify_bundle(now_bundle, policy, now=int(time.time()))
+    res = verify_bundle(now_bundle, policy, now=int(time.time()))
     assert (res.effect, res.reason) == ("invalid", "revoked")
-    with lg.Ledger.open(d / "ledger.db") as led:
+    with Ledger.open(d / "ledger.db") as led:
         assert led.size == info["records"]
         cp = led.cosigned_checkpoint()
         assert cp is not None and cp.checkpoint.size == led.size
         assert b"\n\xe2\x80\x94 witness.example " in cp.note
-        types = [lg.decode_record(raw).entry_type for _, raw in led.iter_raw()]
+        types = [decode_record(raw).entry_type for _, raw in led.iter_raw()]
     for t in ("terms.publish", "access.request", "access.decision", "appeal.file",
               "appeal.decide", "grant", "incident.report", "incident.ack", "revoke"):  # fmt: skip
         assert t in types
     assert types.count("grant") == 2 and types.count("access.decision") == 2
-    result = lg.audit_db(d / "ledger.db", workers=0)
+    result = audit_db(d / "ledger.db", workers=0)
     assert result.clean
     rep = json.loads((d / "report" / "report.json").read_text())
     assert rep["integrity"]["size"] == info["records"] and rep["integrity"]["findings"] == 0
@@ -182,5 +185,5 @@ def test_the_policy_commands_make_the_demos_policy(demo, tmp_path, monkeypatch):
         if argv[:3] == ["lic", "trust", "add"] or argv[:3] == ["lic", "policy", "create"]:
             invoke(*argv[1:])
     assert any(argv[:3] == ["lic", "policy", "create"] for argv in typed)
-    mine = lg.parse_policy((tmp_path / "policy.json").read_bytes()).to_json()
-    assert mine == lg.parse_policy((d / "policy.json").read_bytes()).to_json()
+    mine = parse_policy((tmp_path / "policy.json").read_bytes()).to_json()
+    assert mine == parse_policy((d / "policy.json").read_bytes()).to_json()

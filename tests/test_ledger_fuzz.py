@@ -8,11 +8,18 @@ from conftest import load_vector
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import ledger
 from keys import LicError
+from ledger.entries import decode_record, verify_receipt
+from ledger.tlog import (
+    Ed25519NoteVerifier,
+    open_checkpoint,
+    parse_checkpoint,
+    parse_note,
+    parse_receipt,
+)
 
 V = load_vector("ledger_rfc8032.json")
-LOG = ledger.Ed25519NoteVerifier.from_vkey(V["log_vkey"])
+LOG = Ed25519NoteVerifier.from_vkey(V["log_vkey"])
 SEEDS = [
     bytes.fromhex(V["records"][0]["record_hex"]),
     V["checkpoint_note"].encode(),
@@ -22,12 +29,12 @@ SEEDS = [
 
 def _all_parsers(data: bytes) -> None:
     for f in (
-        ledger.decode_record,
-        ledger.parse_note,
-        ledger.parse_receipt,
-        lambda d: ledger.open_checkpoint(d, LOG),
-        lambda d: ledger.verify_receipt(d, LOG),
-        lambda d: ledger.parse_checkpoint(d.decode("utf-8", "replace")),
+        decode_record,
+        parse_note,
+        parse_receipt,
+        lambda d: open_checkpoint(d, LOG),
+        lambda d: verify_receipt(d, LOG),
+        lambda d: parse_checkpoint(d.decode("utf-8", "replace")),
     ):
         with contextlib.suppress(LicError):
             f(data)

@@ -10,10 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from merkle_reference import mth, path, proof
 
-import ledger
 from keys import ProofMismatchError, SigningKey
 from ledger import tlog as _merkle
+from ledger.entries import sign_entry
 from ledger.store import Ledger
+from ledger.tlog import EMPTY_ROOT, leaf_hash, verify_consistency, verify_inclusion
 
 RFC8032_TEST1 = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
 REF_SIZE = 2500
@@ -36,7 +37,7 @@ def _tree(leaves):
     rows = {}
     f = _merkle.Frontier(0, [])
     for n, d in enumerate(leaves):
-        rows[n] = f.append(ledger.leaf_hash(d))
+        rows[n] = f.append(leaf_hash(d))
     return rows
 
 
@@ -89,13 +90,13 @@ def test_path_parts_match_the_reference_plan_for_every_small_tree():
 
 def test_vector_leaf_hashes_and_roots(mv):
     leaves = [bytes.fromhex(x) for x in mv["leaves_hex"]]
-    assert [ledger.leaf_hash(d).hex() for d in leaves] == mv["leaf_hashes_hex"]
+    assert [leaf_hash(d).hex() for d in leaves] == mv["leaf_hashes_hex"]
     hashes = _tree(leaves)
     for n, root in enumerate(mv["roots_by_size_hex"]):
         nodes = _merkle.root_plan(n)
         assert _merkle.fold([_merkle.node_hash_at(hashes, x) for x in nodes]).hex() == root
         assert mth(leaves[:n]).hex() == root  # the reference agrees with the vector too
-    assert ledger.EMPTY_ROOT.hex() == mv["roots_by_size_hex"][0]
+    assert EMPTY_ROOT.hex() == mv["roots_by_size_hex"][0]
 
 
 def test_vector_inclusion_proofs(mv):
@@ -106,7 +107,7 @@ def test_vector_inclusion_proofs(mv):
         i, n = case["index"], case["size"]
         got = _merkle.assemble(_merkle.inclusion_plan(i, n), hashes)
         assert [h.hex() for h in got] == case["proof_hex"]
-        ledger.verify_inclusion(i, n, ledger.leaf_hash(leaves[i]), got, roots[n])
+        verify_inclusion(i, n, leaf_hash(leaves[i]), got, roots[n])
 
 
 def test_vector_consistency_proofs(mv):
@@ -117,7 +118,7 @@ def test_vector_consistency_proofs(mv):
         m, n = case["size1"], case["size2"]
         got = _merkle.assemble(_merkle.consistency_plan(m, n), hashes)
         assert [h.hex() for h in got] == case["proof_hex"]
-        ledger.verify_consistency(m, n, got, roots[m], roots[n])
+        verify_consistency(m, n, got, roots[m], roots[n])
 
 
 def test_vector_must_fail_edge_cases(mv):
@@ -127,31 +128,31 @@ def test_vector_must_fail_edge_cases(mv):
     p28 = _merkle.assemble(_merkle.consistency_plan(2, 8), hashes)
     # consistency with size1 = 0 (even with the empty root and an empty proof)
     with pytest.raises(ProofMismatchError):
-        ledger.verify_consistency(0, 8, [], roots[0], roots[8])
+        verify_consistency(0, 8, [], roots[0], roots[8])
     with pytest.raises(ProofMismatchError):
-        ledger.verify_consistency(0, 0, [], roots[0], roots[0])
+        verify_consistency(0, 0, [], roots[0], roots[0])
     # size1 > size2
     with pytest.raises(ProofMismatchError):
-        ledger.verify_consistency(8, 2, p28, roots[8], roots[2])
+        verify_consistency(8, 2, p28, roots[8], roots[2])
     # equal sizes with a non-empty proof
     with pytest.raises(ProofMismatchError):
-        ledger.verify_consistency(8, 8, [roots[8]], roots[8], roots[8])
+        verify_consistency(8, 8, [roots[8]], roots[8], roots[8])
     # equal sizes, empty proof, different roots
     with pytest.raises(ProofMismatchError):
-        ledger.verify_consistency(8, 8, [], roots[8], roots[7])
+        verify_consistency(8, 8, [], roots[8], roots[7])
     # different sizes with an empty proof
     with pytest.raises(ProofMismatchError):
-        ledger.verify_consistency(4, 8, [], roots[4], roots[8])
+        verify_consistency(4, 8, [], roots[4], roots[8])
     # inclusion with index >= size, and in a tree of size 0
     with pytest.raises(ProofMismatchError):
-        ledger.verify_inclusion(8, 8, ledger.leaf_hash(leaves[0]), [], roots[8])
+        verify_inclusion(8, 8, leaf_hash(leaves[0]), [], roots[8])
     with pytest.raises(ProofMismatchError):
-        ledger.verify_inclusion(0, 0, ledger.leaf_hash(b""), [], roots[0])
+        verify_inclusion(0, 0, leaf_hash(b""), [], roots[0])
     # hashes of the wrong length
     with pytest.raises(ProofMismatchError):
-        ledger.verify_inclusion(0, 1, ledger.leaf_hash(leaves[0])[:31], [], roots[1])
+        verify_inclusion(0, 1, leaf_hash(leaves[0])[:31], [], roots[1])
     with pytest.raises(ProofMismatchError):
-        ledger.verify_consistency(2, 8, [*p28[:-1], p28[-1] + b"\x00"], roots[2], roots[8])
+        verify_consistency(2, 8, [*p28[:-1], p28[-1] + b"\x00"], roots[2], roots[8])
 
 
 # -- the stored tree against the naive reference -----------------------------------------------
@@ -163,7 +164,7 @@ def big(tmp_path_factory):
     path = tmp_path_factory.mktemp("merkle") / "ref.db"
     key = SigningKey.from_seed(RFC8032_TEST1)
     led = Ledger.create(path, "example.com/ref", key.public_key)
-    entry = ledger.sign_entry("test", b"reference", key)
+    entry = sign_entry("test", b"reference", key)
     rng = random.Random(9162)
     while led.size < REF_SIZE:
         k = min(REF_SIZE - led.size, rng.choice([1, 1, 2, 3, 7, 64, 300]))
@@ -196,10 +197,10 @@ def test_roots_and_proofs_match_reference(big, data):
     assert root == mth(tree)
     inc = led.inclusion_proof(m, n)
     assert inc == path(m, tree)
-    ledger.verify_inclusion(m, n, ledger.leaf_hash(leaves[m]), inc, root)
+    verify_inclusion(m, n, leaf_hash(leaves[m]), inc, root)
     con = led.consistency_proof(s1, n)
     assert con == proof(s1, tree)
-    ledger.verify_consistency(s1, n, con, mth(leaves[:s1]), root)
+    verify_consistency(s1, n, con, mth(leaves[:s1]), root)
 
 
 def test_proof_reads_are_logarithmic(big):
@@ -255,24 +256,24 @@ CASES += [(1024, 1025), (777, 2049), (2048, 2049), (1234, REF_SIZE), (REF_SIZE -
 def test_inclusion_mutations_are_refused(big, m, n):
     led, leaves = big
     root = led.root(n)
-    leaf = ledger.leaf_hash(leaves[m])
+    leaf = leaf_hash(leaves[m])
     p = led.inclusion_proof(m, n)
-    ledger.verify_inclusion(m, n, leaf, p, root)
+    verify_inclusion(m, n, leaf, p, root)
     bad = list(_bitflips(p)) + list(_shape_changes(p))
     for q in bad:
         with pytest.raises(ProofMismatchError):
-            ledger.verify_inclusion(m, n, leaf, q, root)
+            verify_inclusion(m, n, leaf, q, root)
     # index +-1 and size x2 or /2 (size +-1 alone may share the path shape: the root, which a
     # checkpoint binds to its size, is what pins the size)
     for m2, n2 in [(m - 1, n), (m + 1, n), (m ^ 2, n), (m, n * 2), (m, n // 2)]:
         if (m2, n2) != (m, n):
             with pytest.raises(ProofMismatchError):
-                ledger.verify_inclusion(m2, n2, leaf, p, root)
+                verify_inclusion(m2, n2, leaf, p, root)
     for h in _bitflips([leaf]):  # wrong leaf
         with pytest.raises(ProofMismatchError):
-            ledger.verify_inclusion(m, n, h[0], p, root)
+            verify_inclusion(m, n, h[0], p, root)
     with pytest.raises(ProofMismatchError):  # wrong root
-        ledger.verify_inclusion(m, n, leaf, p, led.root(n - 1) if n > 1 else H(b"x"))
+        verify_inclusion(m, n, leaf, p, led.root(n - 1) if n > 1 else H(b"x"))
 
 
 CCASES = [(1, 2), (1, 8), (2, 5), (3, 7), (4, 8), (6, 8), (7, 8), (100, 1000), (512, 1024)]
@@ -284,25 +285,25 @@ def test_consistency_mutations_are_refused(big, m, n):
     led, _ = big
     r1, r2 = led.root(m), led.root(n)
     p = led.consistency_proof(m, n)
-    ledger.verify_consistency(m, n, p, r1, r2)
+    verify_consistency(m, n, p, r1, r2)
     for q in list(_bitflips(p)) + list(_shape_changes(p)):
         with pytest.raises(ProofMismatchError):
-            ledger.verify_consistency(m, n, q, r1, r2)
+            verify_consistency(m, n, q, r1, r2)
     # size1 +-1 (and ^2), size2 x2 or /2, swapped sizes (as transparency-dev/merkle does; size2
     # +-1 alone may share the proof's shape and is pinned by the checkpoint binding size to root)
     sizes = [(m - 1, n), (m + 1, n), (m ^ 2, n), (m, n * 2), (m, n // 2), (n, m)]
     for m2, n2 in sizes:
         if (m2, n2) != (m, n):
             with pytest.raises(ProofMismatchError):
-                ledger.verify_consistency(m2, n2, p, r1, r2)
+                verify_consistency(m2, n2, p, r1, r2)
     with pytest.raises(ProofMismatchError):  # swapped roots
-        ledger.verify_consistency(m, n, p, r2, r1)
+        verify_consistency(m, n, p, r2, r1)
     for r in _bitflips([r1]):
         with pytest.raises(ProofMismatchError):
-            ledger.verify_consistency(m, n, p, r[0], r2)
+            verify_consistency(m, n, p, r[0], r2)
     for r in _bitflips([r2]):
         with pytest.raises(ProofMismatchError):
-            ledger.verify_consistency(m, n, p, r1, r[0])
+            verify_consistency(m, n, p, r1, r[0])
 
 
 def test_store_refuses_sizes_beyond_the_tree(big):

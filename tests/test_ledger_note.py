@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from conftest import VECTORS, load_vector
 
-import ledger
 from keys import (
     InvalidSignatureError,
     LicError,
@@ -19,14 +18,20 @@ from keys import (
     UntrustedKeyError,
     VerificationError,
 )
+from ledger.entries import ZERO_HASH, decode_record, sign_entry, verify_entry, verify_receipt
 from ledger.store import Ledger
 from ledger.tlog import (
+    EMPTY_ROOT,
+    MAX_NOTE_SIZE,
     Checkpoint,
     Ed25519NoteSigner,
     Ed25519NoteVerifier,
+    NoteSignature,
+    format_revset_extension,
     open_checkpoint,
     open_note,
     parse_checkpoint,
+    parse_receipt,
     sign_checkpoint,
     sign_note,
 )
@@ -65,7 +70,7 @@ def generate_vectors() -> dict:
         led = Ledger.create(Path(d) / "v.db", ORIGIN, log)
         records = []
         for i in range(3):
-            entry = ledger.sign_entry("test", f"entry {i}".encode(), author)
+            entry = sign_entry("test", f"entry {i}".encode(), author)
             a = led.append("test", entry, now=1_700_000_000 + i, log_key=log if i == 2 else None)
             records.append(
                 {"index": a.index, "record_hex": a.record.hex(), "leaf_hash_hex": a.leaf_hash.hex()}
@@ -95,20 +100,20 @@ def test_our_vectors_verify():
     v = load_vector(OUR_VECTORS)
     verifier = Ed25519NoteVerifier.from_vkey(v["log_vkey"])
     signed, _ = open_checkpoint(v["checkpoint_note"].encode(), verifier)
-    empty_set = ledger.format_revset_extension(0, ledger.EMPTY_ROOT)  # the log's line, 12.3
+    empty_set = format_revset_extension(0, EMPTY_ROOT)  # the log's line, 12.3
     assert signed.checkpoint == Checkpoint(ORIGIN, 3, bytes.fromhex(v["root_hex"]), (empty_set,))
-    prev = ledger.ZERO_HASH
+    prev = ZERO_HASH
     for r in v["records"]:
-        rec = ledger.decode_record(bytes.fromhex(r["record_hex"]))
+        rec = decode_record(bytes.fromhex(r["record_hex"]))
         assert rec.index == r["index"] and rec.prev == prev
         assert rec.leaf_hash.hex() == r["leaf_hash_hex"]
         from keys import PublicKey
 
         author = PublicKey.from_raw(bytes.fromhex(v["author_public_hex"]))
-        assert ledger.verify_entry(rec, author) == f"entry {rec.index}".encode()
+        assert verify_entry(rec, author) == f"entry {rec.index}".encode()
         prev = rec.leaf_hash
     rec1 = bytes.fromhex(v["records"][1]["record_hex"])
-    receipt, cp = ledger.verify_receipt(v["receipt"].encode(), verifier, rec1)
+    receipt, cp = verify_receipt(v["receipt"].encode(), verifier, rec1)
     assert receipt.index == 1 and receipt.extra == rec1 and cp.size == 3
 
 
@@ -171,7 +176,7 @@ def test_many_signatures_accepted(n):
 
 def test_more_than_100_signatures_refused():
     s = log_signer()
-    note = ledger.sign_note("hello\n", [s, *_signers(99)])
+    note = sign_note("hello\n", [s, *_signers(99)])
     assert len(open_note(note, [s.verifier]).unverified) == 99
     line = note.decode().split("\n\n")[1].split("\n")[1] + "\n"
     with pytest.raises(MalformedError):
@@ -194,7 +199,7 @@ def test_split_at_last_blank_line():
     # text, but a note whose text has one parses with the split at the *last* blank line.
     raw = b"a\n\nb\n"
     sig = s.sign(raw)
-    line = ledger.NoteSignature(s.name, s.key_hash, sig).line()
+    line = NoteSignature(s.name, s.key_hash, sig).line()
     got = open_note(raw + b"\n" + line.encode(), [s.verifier])
     assert got.text == "a\n\nb\n"
     with pytest.raises(MalformedError):
@@ -214,7 +219,7 @@ def test_split_at_last_blank_line():
         b"hello\n\n\xe2\x80\x94 name AAAAAAB=\n",  # non-canonical
         b"hello\n\n\xe2\x80\x94 name AAAAAAAA",  # no final newline
         b"\xff\n\n\xe2\x80\x94 name AAAAAAAA\n",
-        b"x" * (ledger.MAX_NOTE_SIZE + 1),
+        b"x" * (MAX_NOTE_SIZE + 1),
     ],
 )
 def test_malformed_notes_refused(bad):
@@ -302,15 +307,15 @@ def test_receipt_layout_and_every_byte_change_refused():
     assert lines[1].startswith("extra ") and lines[2] == "index 1"
     verifier = Ed25519NoteVerifier.from_vkey(v["log_vkey"])
     leaf = bytes.fromhex(v["records"][1]["record_hex"])
-    ledger.verify_receipt(data, verifier, leaf)
+    verify_receipt(data, verifier, leaf)
     for i in range(len(data)):
         bad = bytearray(data)
         bad[i] ^= 0x01
         with pytest.raises(LicError):
-            r = ledger.parse_receipt(bytes(bad))
-            ledger.verify_receipt(bytes(bad), verifier, r.extra if r.extra else leaf)
+            r = parse_receipt(bytes(bad))
+            verify_receipt(bytes(bad), verifier, r.extra if r.extra else leaf)
     with pytest.raises(ProofMismatchError):
-        ledger.verify_receipt(data, verifier, bytes.fromhex(v["records"][0]["record_hex"]))
+        verify_receipt(data, verifier, bytes.fromhex(v["records"][0]["record_hex"]))
 
 
 if __name__ == "__main__":  # regenerate: python tests/test_ledger_note.py

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from merkle_reference import mth
 
-import ledger
 import ledger.tlog
 from keys import SigningKey
-from ledger.entries import decode_record
+from ledger.entries import ZERO_HASH, decode_record, verify_entry
 from ledger.store import Ledger
+from ledger.tlog import EMPTY_ROOT, leaf_hash, verify_checkpoint_consistency, verify_consistency
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = str(Path(__file__).resolve().parent / "ledger_worker.py")
@@ -49,7 +49,7 @@ def _check_store(db, acked, seen=None):
     seen = {} if seen is None else seen
     led = Ledger.open(db)
     size = led.size
-    leaves, prev = [], ledger.ZERO_HASH
+    leaves, prev = [], ZERO_HASH
     for i, raw in led.iter_records():
         if i in seen:
             assert seen[i] == raw
@@ -57,12 +57,12 @@ def _check_store(db, acked, seen=None):
             rec = decode_record(raw)
             assert rec.index == i and rec.prev == prev
             seen[i] = raw
-        prev = ledger.leaf_hash(raw)
+        prev = leaf_hash(raw)
         leaves.append(raw)
     assert len(leaves) == size
     for i, h in acked.items():
         assert i < size, f"acknowledged record {i} lost"
-        assert ledger.leaf_hash(leaves[i]) == h
+        assert leaf_hash(leaves[i]) == h
     for n, length in led._conn.execute("SELECT idx, length(hashes) FROM tree"):
         assert length == 32 * ledger.tlog.row_hash_count(n)
     root = mth(leaves)  # the naive reference, from the records alone
@@ -74,9 +74,9 @@ def _check_store(db, acked, seen=None):
         c = cp.checkpoint
         if c.size:
             p = led.consistency_proof(c.size, size)
-            ledger.verify_consistency(c.size, size, p, c.root, root)
+            verify_consistency(c.size, size, p, c.root, root)
         else:
-            assert c.root == ledger.EMPTY_ROOT
+            assert c.root == EMPTY_ROOT
     led.close()
     return size, cps
 
@@ -146,7 +146,7 @@ def test_four_processes_append_500_each(tmp_path):
     led = Ledger.open(db)
     final = led.checkpoint(LOG)
     assert final.checkpoint.size == 2000
-    payloads = {ledger.verify_entry(led.record(i), _author()) for i in range(2000)}
+    payloads = {verify_entry(led.record(i), _author()) for i in range(2000)}
     assert payloads == {f"w{k}-{j}".encode() for k in range(4) for j in range(500)}
     led.close()
     merged = {i: h for a in acks for i, h in a.items()}
@@ -156,7 +156,7 @@ def test_four_processes_append_500_each(tmp_path):
     led = Ledger.open(db)
     for a, b in itertools.pairwise(cps[1:]):  # consecutive ones are consistent too
         p = led.consistency_proof(a.checkpoint.size, b.checkpoint.size)
-        ledger.verify_checkpoint_consistency(a.checkpoint, b.checkpoint, p)
+        verify_checkpoint_consistency(a.checkpoint, b.checkpoint, p)
     led.close()
 
 

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from merkle_reference import mth
 
-import ledger
 import ledger.entries
 from keys import (
     ConflictError,
@@ -21,8 +20,17 @@ from keys import (
     b64std_decode,
     b64std_encode,
 )
-from ledger.entries import decode_record, encode_record, sign_entry
-from ledger.store import Ledger
+from ledger.entries import (
+    ZERO_HASH,
+    check_entry,
+    decode_record,
+    encode_record,
+    sign_entry,
+    verify_entry,
+    verify_receipt,
+)
+from ledger.store import EXPORT_FORMAT, Ledger
+from ledger.tlog import EMPTY_ROOT, leaf_hash, verify_checkpoint_consistency
 from lic import cbor, cose
 
 LOG = SigningKey.from_seed(
@@ -59,8 +67,8 @@ def test_record_round_trip_and_exact_bytes():
         "test",
         e,
     )
-    assert rec.raw == raw and rec.leaf_hash == ledger.leaf_hash(raw)
-    assert ledger.verify_entry(rec, AUTHOR.public_key) == b"payload 0"
+    assert rec.raw == raw and rec.leaf_hash == leaf_hash(raw)
+    assert verify_entry(rec, AUTHOR.public_key) == b"payload 0"
 
 
 def _enc_map(m):
@@ -166,7 +174,7 @@ def test_every_byte_flip_of_a_record_is_caught():
         fields = (rec.index, rec.prev, rec.time, rec.entry_type)
         if fields == (good.index, good.prev, good.time, good.entry_type):
             with pytest.raises(LicError):
-                ledger.verify_entry(rec, AUTHOR.public_key)
+                verify_entry(rec, AUTHOR.public_key)
 
 
 def _slow_check(etype, e):
@@ -204,26 +212,26 @@ def test_fast_entry_check_equals_the_strict_cose_parser():
                 except MalformedError:
                     want = None
                 try:
-                    got = ledger.check_entry("test", bad)
+                    got = check_entry("test", bad)
                 except MalformedError:
                     got = None
                 assert got == want, (i, delta)
     for e in (samples[0] + b"\x00", samples[0][:-1], samples[0][:5]):
         with pytest.raises(MalformedError):
-            ledger.check_entry("test", e)
+            check_entry("test", e)
 
 
 def test_entry_checks():
     with pytest.raises(MalformedError):  # no typ
-        ledger.check_entry("test", cose.sign1({1: -8, 4: b"k"}, b"x", AUTHOR))
+        check_entry("test", cose.sign1({1: -8, 4: b"k"}, b"x", AUTHOR))
     with pytest.raises(MalformedError):  # no kid
-        ledger.check_entry("test", cose.sign1({1: -8, 16: "test"}, b"x", AUTHOR))
+        check_entry("test", cose.sign1({1: -8, 16: "test"}, b"x", AUTHOR))
     with pytest.raises(MalformedError):  # kid only unprotected
-        ledger.check_entry("test", cose.sign1({1: -8, 16: "test"}, b"x", AUTHOR, {4: b"k"}))
-    ledger.check_entry("test", cose.sign1({1: -8, 4: b"k", 16: "test"}, b"x", AUTHOR))
+        check_entry("test", cose.sign1({1: -8, 16: "test"}, b"x", AUTHOR, {4: b"k"}))
+    check_entry("test", cose.sign1({1: -8, 4: b"k", 16: "test"}, b"x", AUTHOR))
     rec = decode_record(encode_record(0, bytes(32), 0, "test", entry()))
     with pytest.raises(MalformedError):  # another key's kid
-        ledger.verify_entry(rec, LOG.public_key)
+        verify_entry(rec, LOG.public_key)
 
 
 # -- the store ---------------------------------------------------------------------------------
@@ -231,8 +239,8 @@ def test_entry_checks():
 
 def test_create_signs_size_zero_and_open_reads_metadata_only(led, tmp_path):
     cp = led.latest_checkpoint()
-    assert cp is not None and cp.checkpoint.size == 0 and cp.checkpoint.root == ledger.EMPTY_ROOT
-    assert led.size == 0 and led.root() == ledger.EMPTY_ROOT
+    assert cp is not None and cp.checkpoint.size == 0 and cp.checkpoint.root == EMPTY_ROOT
+    assert led.size == 0 and led.root() == EMPTY_ROOT
     again = Ledger.open(tmp_path / "l.db")
     assert again.origin == ORIGIN and again.log_vkey == LOG.public_key.verifier_key(ORIGIN)
     again.close()
@@ -260,12 +268,12 @@ def test_store_settings_are_durable(led):
 
 def test_single_and_batch_appends_chain_and_match_reference(led):
     a = led.append("test", entry(0), now=10)
-    assert (a.index, a.leaf_hash) == (0, ledger.leaf_hash(a.record))
+    assert (a.index, a.leaf_hash) == (0, leaf_hash(a.record))
     b = led.append_batch([("test", entry(i)) for i in range(1, 6)], now=11)
     assert [x.index for x in b] == [1, 2, 3, 4, 5]
     c = led.append("grant", entry(6, "grant"), now=12)
     assert c.index == 6 and led.size == 7
-    prev = ledger.ZERO_HASH
+    prev = ZERO_HASH
     leaves = []
     for i, raw in led.iter_records():
         rec = decode_record(raw)
@@ -274,7 +282,7 @@ def test_single_and_batch_appends_chain_and_match_reference(led):
         leaves.append(raw)
     assert led.root() == mth(leaves)
     assert led.record(6).entry_type == "grant" and led.record(2).time == 11
-    assert led.leaf_hash(3) == ledger.leaf_hash(leaves[3])
+    assert led.leaf_hash(3) == leaf_hash(leaves[3])
 
 
 def test_append_refuses_bad_entries_and_writes_nothing(led):
@@ -302,7 +310,7 @@ def test_append_with_log_key_advances_checkpoint_in_same_transaction(led):
     sizes = [c.checkpoint.size for c in led.checkpoints()]
     assert sizes == [0, 1, 5]
     p = led.consistency_proof(1, 5)
-    ledger.verify_checkpoint_consistency(cp.checkpoint, cp2.checkpoint, p)
+    verify_checkpoint_consistency(cp.checkpoint, cp2.checkpoint, p)
 
 
 def test_checkpoint_needs_the_log_key(led):
@@ -354,7 +362,7 @@ def test_receipts_at_the_latest_checkpoint(led):
     led.append("test", entry(9))
     for i in range(9):
         r = led.receipt(i)
-        receipt, cp = ledger.verify_receipt(r, led.log_verifier, led.record_bytes(i))
+        receipt, cp = verify_receipt(r, led.log_verifier, led.record_bytes(i))
         assert cp.size == 9 and receipt.extra == led.record_bytes(i)
     with pytest.raises(MalformedError):  # not covered by the latest checkpoint
         led.receipt(9)
@@ -379,7 +387,7 @@ def test_export_import_round_trip(led, tmp_path):
     buf = io.StringIO()
     assert led.export_jsonl(buf) == 21
     lines = buf.getvalue().splitlines()
-    assert json.loads(lines[0])["format"] == ledger.EXPORT_FORMAT
+    assert json.loads(lines[0])["format"] == EXPORT_FORMAT
     got = Ledger.import_jsonl(tmp_path / "i.db", lines)
     assert got.size == 21 and got.root() == led.root()
     assert [c.note for c in got.checkpoints()] == [c.note for c in led.checkpoints()]
@@ -394,7 +402,7 @@ def _tampered_exports(lines):
     yield "swap records", [lines[0], lines[1], lines[3], lines[2], *lines[4:]]
     bad = bytearray(raw)
     bad[-1] ^= 1
-    r2 = dict(rec, record=b64std_encode(bytes(bad)), leaf_hash=ledger.leaf_hash(bytes(bad)).hex())
+    r2 = dict(rec, record=b64std_encode(bytes(bad)), leaf_hash=leaf_hash(bytes(bad)).hex())
     yield "changed record, fixed hash", [*lines[:3], json.dumps(r2), *lines[4:]]
     yield "changed leaf hash", [*lines[:3], json.dumps(dict(rec, leaf_hash="00" * 32)), *lines[4:]]
     yield "bad header", ['{"format": "x"}', *lines[1:]]
@@ -411,8 +419,8 @@ def _tampered_exports(lines):
     yield "other log key", [json.dumps(hdr), *lines[1:]]
     # A validly re-chained but re-ordered history: record 1 rebuilt on top of a different prev.
     e = entry(99)
-    forged = encode_record(1, ledger.leaf_hash(b"nope"), 0, "test", e)
-    f = {"index": 1, "leaf_hash": ledger.leaf_hash(forged).hex(), "record": b64std_encode(forged)}
+    forged = encode_record(1, leaf_hash(b"nope"), 0, "test", e)
+    f = {"index": 1, "leaf_hash": leaf_hash(forged).hex(), "record": b64std_encode(forged)}
     yield "broken chain", [lines[0], lines[1], json.dumps(f), *lines[3:]]
 
 
@@ -435,7 +443,7 @@ def test_two_handles_interleaving_appends_keep_one_chain(led):
         (led if i % 3 else other).append("test", entry(i))
         if i % 5 == 0:
             other.append_batch([("test", entry(100 + i))] * 3)
-    prev, leaves = ledger.ZERO_HASH, []
+    prev, leaves = ZERO_HASH, []
     for i, raw in led.iter_records():
         rec = decode_record(raw)
         assert rec.index == i and rec.prev == prev

@@ -8,9 +8,11 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
-import ledger as lg
 from cli.main import cli
 from keys import SigningKey
+from ledger.audit import audit_db
+from ledger.entries import decode_record, encode_record
+from ledger.store import Ledger, synthesize
 
 N = 400
 
@@ -20,8 +22,8 @@ def synth_db(tmp_path_factory):
     d = tmp_path_factory.mktemp("report-cli")
     log = SigningKey.from_seed(hashlib.sha256(b"report-cli log").digest())
     path = d / "ledger.db"
-    with lg.Ledger.create(path, "example.com/log", log) as led:
-        assert lg.synthesize(led, N, log_key=log, seed=7) == N
+    with Ledger.create(path, "example.com/log", log) as led:
+        assert synthesize(led, N, log_key=log, seed=7) == N
         led.checkpoint(log)
         with open(d / "export.jsonl", "w") as f:
             led.export_jsonl(f)
@@ -51,7 +53,7 @@ def test_two_replays_write_byte_identical_report_json(synth_db, tmp_path):
 def test_integrity_is_the_audits(synth_db, tmp_path):
     out = json.loads(run("ledger", "report", "--db", synth_db, "--out", tmp_path, "--json"))
     rep = json.loads((tmp_path / "report.json").read_text())
-    audit = lg.audit_db(synth_db, workers=0)
+    audit = audit_db(synth_db, workers=0)
     assert out["records"] == N and out["findings"] == 0
     assert out["headline"] == rep["headline"]
     integ = rep["integrity"]
@@ -68,8 +70,8 @@ def test_window_and_k_change_the_report(synth_db, tmp_path):
     full = json.loads((tmp_path / "all" / "report.json").read_text())
     assert full["suppression"]["suppressed_cells"] == 0
     end = 1_767_225_600 + 3000  # 2026-01-01T00:50:00Z; synthesized records start at 00:00
-    with lg.Ledger.open(synth_db) as led:
-        times = [lg.decode_record(raw).time for _, raw in led.iter_raw()]
+    with Ledger.open(synth_db) as led:
+        times = [decode_record(raw).time for _, raw in led.iter_raw()]
     before_end = next(i for i, t in enumerate(times) if t >= end)
     assert 0 < before_end < N
     run(
@@ -90,8 +92,8 @@ def test_findings_are_reported_and_exit_1(synth_db, tmp_path):
     conn = sqlite3.connect(copy)
     conn.execute("DROP TRIGGER records_append_only_u")
     raw = conn.execute("SELECT data FROM records WHERE idx = 5").fetchone()[0]
-    rec = lg.decode_record(bytes(raw))
-    bad = lg.encode_record(rec.index, rec.prev, rec.time + 5, rec.entry_type, rec.entry)
+    rec = decode_record(bytes(raw))
+    bad = encode_record(rec.index, rec.prev, rec.time + 5, rec.entry_type, rec.entry)
     conn.execute("UPDATE records SET data = ? WHERE idx = 5", (bad,))
     conn.commit()
     conn.close()

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from merkle_reference import mth
 from merkle_reference import path as reference_path
 
-import ledger
 import ledger.tlog
 from keys import (
     MalformedError,
@@ -20,7 +19,10 @@ from keys import (
     SigningKey,
     b64std_encode,
 )
+from ledger.entries import sign_entry
+from ledger.store import Ledger
 from ledger.tlog import (
+    EMPTY_ROOT,
     AbsenceProof,
     Checkpoint,
     Ed25519NoteSigner,
@@ -28,6 +30,7 @@ from ledger.tlog import (
     find_revset_commitment,
     format_absence_proof,
     format_revset_extension,
+    leaf_hash,
     open_checkpoint,
     parse_absence_proof,
     parse_revset_extension,
@@ -57,7 +60,7 @@ def naive_root(sorted_digests):
 def test_leaf_is_domain_separated():
     d = bytes(range(32))
     assert revset_leaf_hash(d) == hashlib.sha256(b"\x00lic-revoked/v1\x00" + d).digest()
-    assert revset_leaf_hash(d) != ledger.leaf_hash(d)
+    assert revset_leaf_hash(d) != leaf_hash(d)
 
 
 @settings(max_examples=120, deadline=None)
@@ -82,10 +85,10 @@ def test_root_refuses_unsorted_or_duplicates():
 
 
 def test_empty_set():
-    assert revset_root([]) == ledger.EMPTY_ROOT
+    assert revset_root([]) == EMPTY_ROOT
     p = prove_absent([], bytes(32))
     assert p == AbsenceProof(0, None, None)
-    verify_absent(ledger.EMPTY_ROOT, 0, bytes(32), p)
+    verify_absent(EMPTY_ROOT, 0, bytes(32), p)
     with pytest.raises(ProofMismatchError):
         verify_absent(hashlib.sha256(b"x").digest(), 0, bytes(32), p)
 
@@ -238,7 +241,7 @@ def test_extension_line_round_trip_and_strictness():
     assert line == f"lic-revoked/v1 3 {b64std_encode(root)}"
     c = parse_revset_extension(line)
     assert (c.size, c.root) == (3, root)
-    assert format_revset_extension(0, ledger.EMPTY_ROOT).startswith("lic-revoked/v1 0 ")
+    assert format_revset_extension(0, EMPTY_ROOT).startswith("lic-revoked/v1 0 ")
     bad = [
         line.replace(" 3 ", " 03 "),
         line.replace(" 3 ", " -3 "),
@@ -261,9 +264,9 @@ def test_extension_line_round_trip_and_strictness():
 def test_extension_travels_in_a_signed_checkpoint(tmp_path):
     key = SigningKey.from_seed(bytes(32))
     origin = "example.com/log"
-    line = format_revset_extension(0, ledger.EMPTY_ROOT)
-    led = ledger.Ledger.create(tmp_path / "l.db", origin, key.public_key)
-    led.append("note", ledger.sign_entry("note", b"x", key), now=1)
+    line = format_revset_extension(0, EMPTY_ROOT)
+    led = Ledger.create(tmp_path / "l.db", origin, key.public_key)
+    led.append("note", sign_entry("note", b"x", key), now=1)
     with pytest.raises(MalformedError, match="its own"):  # the log computes the line itself
         led.checkpoint(key, extensions=[line])
     cp = led.checkpoint(key)
@@ -277,7 +280,7 @@ def test_extension_travels_in_a_signed_checkpoint(tmp_path):
     body = Checkpoint(origin, 1, led.root(1), (line,))
     signed = sign_checkpoint(body, signer)
     got, _ = open_checkpoint(signed.note, signer.verifier)
-    assert find_revset_commitment(got.checkpoint.extensions).root == ledger.EMPTY_ROOT
+    assert find_revset_commitment(got.checkpoint.extensions).root == EMPTY_ROOT
     led.close()
 
 

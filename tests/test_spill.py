@@ -8,13 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import ledger as lg
 from keys import SigningKey
 from keys.errors import MalformedError
 from ledger.audit import audit_summary
-from ledger.report import report_json_bytes
+from ledger.report import replay_report, report_json_bytes
 from ledger.state import SpillMap, SpillStore, TypeIndex, _spill, state_of
-from ledger.store import synthesize
+from ledger.store import Ledger, synthesize
 from ledger.tlog import RevokedSet, revset_commitment
 
 # -- SpillMap against a dict ------------------------------------------------------------------
@@ -174,14 +173,14 @@ _LOG = SigningKey.from_seed(bytes(32))
 @pytest.fixture(scope="module")
 def synth_db(tmp_path_factory):
     path = tmp_path_factory.mktemp("spill") / "l.db"
-    with lg.Ledger.create(path, "spill.example/log", _LOG) as led:
+    with Ledger.create(path, "spill.example/log", _LOG) as led:
         synthesize(led, 1500, log_key=_LOG, seed=3)
         led.checkpoint(_LOG)
     return path
 
 
 def _state(path):
-    with lg.Ledger.open(path) as led:
+    with Ledger.open(path) as led:
         return state_of(led.iter_records(0, led.size), _LOG.public_key.raw), led.size
 
 
@@ -206,12 +205,12 @@ def test_state_that_spilled_equals_the_one_in_memory(synth_db, monkeypatch):
     [{}, {"k": 1, "start": 1_767_225_600 + 50_000, "end": 1_767_225_600 + 200_000}],
 )
 def test_audit_and_report_that_spilled_equal_the_ones_in_memory(synth_db, monkeypatch, window):
-    report, result = lg.replay_report(db=synth_db, workers=0, **window)
+    report, result = replay_report(db=synth_db, workers=0, **window)
     expected = report_json_bytes(report)
     summary = audit_summary(result)
     assert not result.state.spilled
     monkeypatch.setattr(_spill, "DEFAULT_BUDGET", 2)
-    report2, result2 = lg.replay_report(db=synth_db, workers=0, **window)
+    report2, result2 = replay_report(db=synth_db, workers=0, **window)
     assert result2.state.spilled and result2.clean
     assert report_json_bytes(report2) == expected
     assert audit_summary(result2) == summary

@@ -21,7 +21,6 @@ from witness_helpers import (
     witness_verifier,
 )
 
-import ledger
 from cli.main import cli
 from keys import (
     InvalidSignatureError,
@@ -33,12 +32,18 @@ from keys import (
     b64std_decode,
     b64std_encode,
 )
+from ledger.entries import sign_entry
+from ledger.store import Ledger
 from ledger.tlog import (
     CosignatureV1Verifier,
     Ed25519NoteSigner,
     Ed25519NoteVerifier,
     cosign,
     open_checkpoint,
+    open_note,
+    parse_note,
+    sign_checkpoint,
+    sign_note,
     verify_cosignature,
 )
 from ledger.witness import Witness, parse_add_checkpoint_request, split_view_result
@@ -90,7 +95,7 @@ def test_witness_vkeys_are_strict():
 def test_cosignature_is_not_a_note_signature_and_timestamp_is_bound(tmp_path):
     log = Log(tmp_path / "l.db")
     cp = log.grow(3)
-    text = ledger.parse_note(cp.note).text
+    text = parse_note(cp.note).text
     line = cosign(text, WITNESS_KEYS[0], WITNESS_NAMES[0], NOW)
     note = cp.note + line.encode()
     _, t = verify_cosignature(note, witness_verifier(0))
@@ -98,7 +103,7 @@ def test_cosignature_is_not_a_note_signature_and_timestamp_is_bound(tmp_path):
     # the same key as an Ed25519 note key (type 0x01) has another key id: not counted
     as_note_key = Ed25519NoteVerifier(WITNESS_NAMES[0], WITNESS_KEYS[0].public_key)
     with pytest.raises(UntrustedKeyError):
-        ledger.open_note(note, [as_note_key])
+        open_note(note, [as_note_key])
     # changing the timestamp inside the signature breaks it
     blob = bytearray(b64std_decode(line.split(" ")[2].strip()))
     blob[11] ^= 1
@@ -112,7 +117,7 @@ def test_cosignature_is_not_a_note_signature_and_timestamp_is_bound(tmp_path):
 def test_every_single_byte_change_of_a_cosigned_note_is_refused(tmp_path):
     log = Log(tmp_path / "l.db")
     cp = log.grow(2)
-    note = cp.note + cosign(ledger.parse_note(cp.note).text, WITNESS_KEYS[0], "w", NOW).encode()
+    note = cp.note + cosign(parse_note(cp.note).text, WITNESS_KEYS[0], "w", NOW).encode()
     w = CosignatureV1Verifier("w", WITNESS_KEYS[0].public_key)
 
     def accepted(data: bytes) -> bool:
@@ -189,13 +194,13 @@ def test_404_unknown_origin_and_403_bad_log_signature(setup, tmp_path):
     log, w, _ = setup
     cp = log.grow(3)
     other_key = SigningKey.from_seed(bytes([9]) * 32)
-    other = ledger.Ledger.create(tmp_path / "o.db", "other.example/log", other_key)
-    other.append("note", ledger.sign_entry("note", b"x", other_key), now=1)
+    other = Ledger.create(tmp_path / "o.db", "other.example/log", other_key)
+    other.append("note", sign_entry("note", b"x", other_key), now=1)
     out = w.add_checkpoint(0, [], other.checkpoint(other_key).note, NOW)
     assert out.status == 404
     # right origin, signed by another key only: 403
     impostor = Ed25519NoteSigner(ORIGIN, other_key)
-    fake = ledger.sign_checkpoint(cp.checkpoint, impostor).note
+    fake = sign_checkpoint(cp.checkpoint, impostor).note
     assert w.add_checkpoint(0, [], fake, NOW).status == 403
     # right origin, the log's signature damaged: 403
     text, sig = cp.note.rsplit(b" ", 1)
@@ -208,7 +213,7 @@ def test_404_unknown_origin_and_403_bad_log_signature(setup, tmp_path):
         == 403
     )
     # malformed note text: 400
-    bad = ledger.sign_note(
+    bad = sign_note(
         f"{ORIGIN}\n03\n{b64std_encode(bytes(32))}\n", [Ed25519NoteSigner(ORIGIN, LOG_KEY)]
     )
     assert w.add_checkpoint(0, [], bad, NOW).status == 400
@@ -543,7 +548,7 @@ def test_witness_vkeys_round_trip_even_with_plus_in_base64():
 def test_store_keeps_one_cosignature_per_witness_and_the_newest(tmp_path):
     log = Log(tmp_path / "l.db")
     cp = log.grow(3)
-    text = ledger.parse_note(cp.note).text
+    text = parse_note(cp.note).text
     lines = [cosign(text, WITNESS_KEYS[i], WITNESS_NAMES[i], NOW) for i in range(3)]
     assert log.led.add_cosignatures(3, lines) == 3
     assert log.led.add_cosignatures(3, lines) == 0  # the same lines again: nothing changes
@@ -554,7 +559,7 @@ def test_store_keeps_one_cosignature_per_witness_and_the_newest(tmp_path):
     _, verified = open_checkpoint(note, LOG, [witness_verifier(i) for i in range(3)])
     assert len(verified.verified) == 4
     assert verify_cosignature(note, witness_verifier(0))[1] == NOW + 60
-    own = ledger.parse_note(cp.note).signatures[0].line()
+    own = parse_note(cp.note).signatures[0].line()
     with pytest.raises(MalformedError):
         log.led.add_cosignatures(3, [own])
     with pytest.raises(MalformedError):
@@ -640,7 +645,7 @@ def test_export_carries_cosignatures_and_import_stores_them_as_they_were(tmp_pat
     log = Log(tmp_path / "l.db")
     log.grow(3)  # a checkpoint without cosignatures
     cp5 = log.grow(2)
-    text = ledger.parse_note(cp5.note).text
+    text = parse_note(cp5.note).text
     lines = [cosign(text, WITNESS_KEYS[i], WITNESS_NAMES[i], NOW + i) for i in range(2)]
     log.led.add_cosignatures(5, lines)
     out = io.StringIO()
@@ -661,7 +666,7 @@ def test_export_carries_cosignatures_and_import_stores_them_as_they_were(tmp_pat
     assert from_db["integrity"]["witnesses"] == sorted(WITNESS_NAMES[:2])
     assert from_export == from_db
 
-    log_line = ledger.parse_note(cp5.note).signatures[0].line()
+    log_line = parse_note(cp5.note).signatures[0].line()
     body = cp5.note.decode()[: -len(log_line)]
     bad_notes = [
         body + lines[0] + log_line + lines[1],  # the log's signature not first
@@ -709,7 +714,7 @@ def test_cli_stores_an_offline_cosignature_with_its_checkpoint(tmp_path):
     raw[-1] ^= 1  # by the given key, but not a valid signature over this checkpoint
     (tmp_path / "forged").write_text(f"{name} {b64std_encode(bytes(raw))}\n")
     add(tmp_path / "forged", vkey, code=1)
-    with ledger.Ledger.open(db) as led:
+    with Ledger.open(db) as led:
         assert led.cosignatures(3) == []  # the refusals stored nothing
 
     (tmp_path / "vkey").write_text(vkey + "\n")
@@ -719,7 +724,7 @@ def test_cli_stores_an_offline_cosignature_with_its_checkpoint(tmp_path):
     assert out["note"] == cp3.note.decode() + (tmp_path / "line").read_text()
     wv = CosignatureV1Verifier.from_vkey(vkey)
     verify_cosignature(out["note"].encode(), wv)
-    with ledger.Ledger.open(db) as led:
+    with Ledger.open(db) as led:
         assert led.cosignatures(3) == [(tmp_path / "line").read_text()]
 
 

@@ -25,16 +25,27 @@ from witness_helpers import (
     witness_verifier,
 )
 
-import ledger
 import ledger.witness
 from cli.main import cli
 from keys import KeyStoreError, MalformedError, SigningKey, b64std_encode
-from ledger.tlog import Ed25519NoteSigner, open_checkpoint, verify_cosignature
+from ledger.store import Ledger
+from ledger.tlog import (
+    EMPTY_ROOT,
+    Checkpoint,
+    CosignatureV1Verifier,
+    Ed25519NoteSigner,
+    Ed25519NoteVerifier,
+    open_checkpoint,
+    sign_checkpoint,
+    verify_cosignature,
+)
 from ledger.witness import (
+    Witness,
     collect_cosignatures,
     format_add_checkpoint_request,
     make_witness_server,
     post_add_checkpoint,
+    split_view_result,
 )
 from lic import cbor
 
@@ -86,13 +97,11 @@ def test_each_status_code_over_http(tmp_path):
         assert ans.status == 422
         # 403: signed by another key under the log's name
         other = Ed25519NoteSigner(ORIGIN, SigningKey.from_seed(bytes([5]) * 32))
-        fake = ledger.sign_checkpoint(cp7.checkpoint, other).note
+        fake = sign_checkpoint(cp7.checkpoint, other).note
         assert post_add_checkpoint(url, 3, log.proof(3, 7), fake).status == 403
         # 404: unknown origin
         stranger = Ed25519NoteSigner("other.example/log", LOG_KEY)
-        odd = ledger.sign_checkpoint(
-            ledger.Checkpoint("other.example/log", 0, ledger.EMPTY_ROOT), stranger
-        )
+        odd = sign_checkpoint(Checkpoint("other.example/log", 0, EMPTY_ROOT), stranger)
         assert post_add_checkpoint(url, 0, [], odd.note).status == 404
         # 400: malformed bodies, old > size
         for body in (
@@ -123,10 +132,10 @@ def test_split_view_over_http_answers_409_and_is_recorded(tmp_path):
         assert post_add_checkpoint(url, 0, [], a.note).status == 200
         ans = post_add_checkpoint(url, 5, [], b.note)
         assert ans.status == 409 and b"split view" in ans.body
-    with ledger.Witness.open(tmp_path / "w.db") as w:
+    with Witness.open(tmp_path / "w.db") as w:
         (ev,) = w.evidence()
         assert ev.kind == "split-view"
-        assert ledger.split_view_result(ev.stored_note, ev.note, LOG).verdict == "split"
+        assert split_view_result(ev.stored_note, ev.note, LOG).verdict == "split"
 
 
 def test_server_stops_by_itself_after_max_requests(tmp_path):
@@ -180,7 +189,7 @@ def test_cli_serve_process_on_an_ephemeral_port(tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
-    wv = ledger.CosignatureV1Verifier.from_vkey(json.loads(res.output)["vkey"])
+    wv = CosignatureV1Verifier.from_vkey(json.loads(res.output)["vkey"])
     res = runner.invoke(
         cli, ["witness", "serve", "--listen", "0.0.0.0", "--db", str(db), "--keyring", str(ring)]
     )
@@ -295,14 +304,14 @@ def test_two_of_three_quorum_collection(tmp_path):
         note = info["note"].encode()
         _, verified = open_checkpoint(
             note,
-            ledger.Ed25519NoteVerifier.from_vkey(log_vkey),
+            Ed25519NoteVerifier.from_vkey(log_vkey),
             [witness_verifier(i) for i in range(3)],
         )
         assert {s.name for s in verified.verified} == {ORIGIN, *WITNESS_NAMES[:2]}
         # all three required: exit 1, yet the two valid cosignatures are kept (no duplicates)
         res = runner.invoke(cli, [*base])
         assert res.exit_code == 1 and "2 of the 3" in res.output
-        with ledger.Ledger.open(db) as led:
+        with Ledger.open(db) as led:
             assert len(led.cosignatures(3)) == 2
             stored = led.cosigned_checkpoint()
             assert stored.note == note
@@ -328,13 +337,13 @@ def test_two_of_three_quorum_collection(tmp_path):
         res = runner.invoke(cli, [*base, "--quorum", "2", "--json"])
         assert res.exit_code == 0, res.output
         assert json.loads(res.output)["size"] == 5
-        with ledger.Ledger.open(db) as led:
+        with Ledger.open(db) as led:
             assert len(led.cosignatures(5)) == 2
             coll = collect_cosignatures(led, urls[:1], [witness_verifier(0)], 1)
             # cosigned again at the same (fixed) time: the same line, already stored
             assert coll.met and coll.stored == 0
     for i in range(2):
-        with ledger.Witness.open(tmp_path / f"w{i}.db") as w:
+        with Witness.open(tmp_path / f"w{i}.db") as w:
             # every cosigned checkpoint is kept: size 3 twice (two runs), then 5 (w0 twice)
             assert [r.size for r in w.cosigned(ORIGIN)] == [3, 3, 5, 5][: 4 - i]
 

@@ -7,17 +7,20 @@ import json
 
 from conftest import VECTORS, load_vector
 
-import ledger
 import ledger.tlog
 from keys import SigningKey, b64std_decode
 from ledger.tlog import (
     CosignatureV1Verifier,
+    Ed25519NoteVerifier,
+    MembershipProof,
     RevokedSet,
     cosign,
+    cosignature_message,
     format_absence_proof,
     format_revset_extension,
     open_checkpoint,
     parse_absence_proof,
+    parse_note,
     verify_absent,
     verify_cosignature,
     verify_present,
@@ -32,7 +35,7 @@ TIME = 1_700_000_000
 def generate() -> dict:
     base = load_vector("ledger_rfc8032.json")
     note = base["checkpoint_note"].encode()
-    text = ledger.parse_note(note).text
+    text = parse_note(note).text
     key = SigningKey.from_seed(RFC8032_TEST2)
     line = cosign(text, key, WITNESS, TIME)
     digests = sorted(hashlib.sha256(b"lic-ledger test token %d" % i).digest() for i in range(5))
@@ -44,7 +47,7 @@ def generate() -> dict:
         "witness_name": WITNESS,
         "witness_vkey": CosignatureV1Verifier(WITNESS, key.public_key).vkey,
         "cosignature_time": TIME,
-        "cosigned_message": ledger.cosignature_message(text, TIME).decode(),
+        "cosigned_message": cosignature_message(text, TIME).decode(),
         "cosignature_line": line,
         "cosigned_note": (note + line.encode()).decode(),
         "revoked_digests_hex": [d.hex() for d in digests],
@@ -66,7 +69,7 @@ def test_vectors_verify():
     v = load_vector(FILE)
     base = load_vector("ledger_rfc8032.json")
     w = CosignatureV1Verifier.from_vkey(v["witness_vkey"])
-    log = ledger.Ed25519NoteVerifier.from_vkey(base["log_vkey"])
+    log = Ed25519NoteVerifier.from_vkey(base["log_vkey"])
     _, verified = open_checkpoint(v["cosigned_note"].encode(), log, [w])
     assert verified.signed_by(w)
     assert verify_cosignature(v["cosigned_note"].encode(), w)[1] == v["cosignature_time"]
@@ -83,7 +86,7 @@ def test_vectors_verify():
         bytes.fromhex(v["absent_digest_hex"]),
         parse_absence_proof(v["absence_proof"].encode()),
     )
-    proof = ledger.MembershipProof(
+    proof = MembershipProof(
         5,
         ledger.tlog.Neighbour(
             v["member_index"],

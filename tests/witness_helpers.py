@@ -3,10 +3,10 @@ keyed by fixed seeds, and ledgers grown to given sizes (real stores, real checkp
 
 from pathlib import Path
 
-import ledger
 from keys import SigningKey
+from ledger.entries import sign_entry
 from ledger.store import Ledger
-from ledger.tlog import Ed25519NoteSigner
+from ledger.tlog import CosignatureV1Verifier, Ed25519NoteSigner, SignedCheckpoint
 from ledger.witness import Witness
 
 RFC8032_TEST1 = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
@@ -20,8 +20,8 @@ WITNESS_KEYS = tuple(SigningKey.from_seed(s) for s in WITNESS_SEEDS)
 WITNESS_NAMES = tuple(f"witness.example/w{i + 1}" for i in range(3))
 
 
-def witness_verifier(i: int) -> ledger.CosignatureV1Verifier:
-    return ledger.CosignatureV1Verifier(WITNESS_NAMES[i], WITNESS_KEYS[i].public_key)
+def witness_verifier(i: int) -> CosignatureV1Verifier:
+    return CosignatureV1Verifier(WITNESS_NAMES[i], WITNESS_KEYS[i].public_key)
 
 
 def new_witness(path: Path, i: int = 0, logs=(LOG.vkey,)) -> Witness:
@@ -36,9 +36,9 @@ class Log:
         self.salt = salt
         self.n = 0
 
-    def grow(self, k: int) -> ledger.SignedCheckpoint:
+    def grow(self, k: int) -> SignedCheckpoint:
         for _ in range(k):
-            entry = ledger.sign_entry("note", self.salt + b"entry %d" % self.n, LOG_KEY)
+            entry = sign_entry("note", self.salt + b"entry %d" % self.n, LOG_KEY)
             self.led.append("note", entry, now=1_700_000_000 + self.n)
             self.n += 1
         return self.led.checkpoint(LOG_KEY)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from keys import write_atomic
 from keys.errors import MalformedError
 
 from ..audit import AuditResult, audit_db, audit_jsonl
@@ -20,21 +19,6 @@ from ._page import render_html
 __all__ = ["replay_report", "write_report"]
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same directory, fsync, then rename over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_report(report: dict[str, Any], out_dir: Path) -> None:
     """Write ``report.json`` and ``index.html`` into ``out_dir`` (created if missing).
 
@@ -44,8 +28,8 @@ def write_report(report: dict[str, Any], out_dir: Path) -> None:
     json_bytes = report_json_bytes(report)
     html_bytes = render_html(report).encode("utf-8")
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out_dir / "report.json", json_bytes)
-    _write_atomic(out_dir / "index.html", html_bytes)
+    write_atomic(out_dir / "report.json", json_bytes, mode=0o644, overwrite=True)
+    write_atomic(out_dir / "index.html", html_bytes, mode=0o644, overwrite=True)
 
 
 def _witnesses(result: AuditResult, db: Path | None) -> list[str]:
