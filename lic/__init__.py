@@ -20,7 +20,8 @@ from ._model import (
     parse_duration,
 )
 from ._present import MAX_PRESENTATION_LIFETIME, Presentation, present, verify_presentation
-from ._token import (
+from ._vocab import CODE_LISTS, countries, region_groups, vocabulary
+from .tokens import (
     CWT_TYP,
     JWT_TYP,
     MAX_TOKEN_SIZE,
@@ -35,7 +36,6 @@ from ._token import (
     verify,
     verify_with_key,
 )
-from ._vocab import CODE_LISTS, countries, region_groups, vocabulary
 
 __all__ = [
     "CODE_LISTS",

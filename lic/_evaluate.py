@@ -18,7 +18,7 @@ from . import _vocab
 from ._model import License, Rate
 
 if TYPE_CHECKING:
-    from ._token import VerifiedToken
+    from .tokens import VerifiedToken
 
 __all__ = ["Decision", "Effect", "Reason", "Use", "evaluate"]
 

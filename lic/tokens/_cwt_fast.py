@@ -1,10 +1,13 @@
-"""Fast paths for the common shape of a CWT license token. Pure; no I/O.
+"""The byte-exact CWT reader: the token ``_cwt`` would give for the tokens our issuers
+write, or ``None``.
 
-Each function recognises only the exact deterministic encoding our issuers write and returns
-``None`` for anything else, so that the caller falls back to the generic strict decoder
-(``cbor.decode_map_split``, ``cose.parse_sign1``), which then decides, with its precise error.
-Whatever a fast path accepts, the generic path accepts with the same result (tested by
-mutating every byte of real tokens).
+Each function recognises only the exact deterministic encoding our issuers write (every head
+in shortest form, strings shorter than 256 bytes, dates as 32-bit integers) and returns
+``None`` for anything else, including any token a claim check would refuse; the caller then
+asks the strict reader (``cose.parse_sign1``, ``cbor.decode_map_split``), which decides with
+its precise error. Whatever this accepts, the strict reader accepts with an equal token
+(tested by mutating every byte of real tokens). It checks a protected header, decodes a
+license claim and validates a holder key only when their exact bytes are new (``CACHE``).
 """
 
 from __future__ import annotations
@@ -12,9 +15,14 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from . import cose
+from keys import PublicKey
+from keys.errors import LicError, MalformedError
 
-__all__ = ["claims_head", "sign1"]
+from .. import cbor, cose
+from .._model import License
+from . import _cwt
+from ._cache import CACHE
+from ._fields import MAX_TOKEN_SIZE, TokenFields, b64url_encode_fast, construct
 
 # cnf = {1: COSE_Key}, COSE_Key = {1: 1 (OKP), -1: 6 (Ed25519), -2: bstr(32)}, canonical.
 CNF_PREFIX = bytes.fromhex("a101a301012006215820")
@@ -55,48 +63,6 @@ def _string(data: bytes, pos: int, major: int) -> tuple[bytes, int] | None:
     return data[pos:end], end
 
 
-def claims_head(payload: bytes) -> tuple[dict[Any, Any], bytes] | None:
-    """``{1: iss, 2: sub, [3: aud text,] 4: exp, 5: nbf, 6: iat, 7: cti, 8: cnf, "lic": ...}``
-    -> (the claims but lic, lic's bytes); ``None`` for any other shape."""
-    try:
-        count = payload[0]
-        if count not in (0xA8, 0xA9):  # maps of 8 members, or 9 with aud
-            return None
-        out: dict[Any, Any] = {}
-        pos = 1
-        for key in (1, 2, 3, 4, 5, 6, 7, 8) if count == 0xA9 else (1, 2, 4, 5, 6, 7, 8):
-            if payload[pos] != key:
-                return None
-            pos += 1
-            if key in (1, 2, 3):
-                got = _string(payload, pos, 3)
-                if got is None:
-                    return None
-                out[key] = got[0].decode("utf-8")
-                pos = got[1]
-            elif key == 7:
-                got = _string(payload, pos, 2)
-                if got is None:
-                    return None
-                out[key], pos = got
-            elif key == 8:
-                end = pos + len(CNF_PREFIX) + 32
-                if payload[pos : pos + len(CNF_PREFIX)] != CNF_PREFIX or end > len(payload):
-                    return None
-                out[key] = {1: {1: 1, -1: 6, -2: payload[end - 32 : end]}}
-                pos = end
-            else:
-                h = _head(payload, pos, 0)
-                if h is None:
-                    return None
-                out[key], pos = h
-        if payload[pos : pos + 4] != LIC_KEY or pos + 4 >= len(payload):
-            return None
-        return out, payload[pos + 4 :]
-    except (IndexError, UnicodeDecodeError):
-        return None
-
-
 def sign1(raw: bytes) -> tuple[bytes, bytes, bytes, int] | None:
     """``18([bstr protected, {}, bstr payload, bstr(64) signature])`` -> (protected bytes,
     payload, signature, the offset in ``raw`` of the payload's byte-string head);
@@ -133,15 +99,6 @@ def sign1(raw: bytes) -> tuple[bytes, bytes, bytes, int] | None:
         return protected, payload, raw[pos + 2 :], at
     except IndexError:
         return None
-
-
-def parse_sign1(raw: bytes, max_size: int) -> cose.Sign1:
-    """``cose.parse_sign1`` with the fast path first."""
-    got = sign1(raw) if len(raw) <= max_size else None
-    if got is None:
-        return cose.parse_sign1(raw, max_size=max_size)
-    protected, payload, signature, _at = got
-    return cose.Sign1(protected, cose.decode_protected(protected, max_size), {}, payload, signature)
 
 
 def _short(data: bytes, pos: int, base: int) -> tuple[bytes, int]:
@@ -233,3 +190,78 @@ def claims_quick(
         return iss, sub, aud, exp, nbf, iat, cti, payload[end - 32 : end], end + 4
     except (IndexError, struct.error):
         return None
+
+
+_LIC_MAX = 16 * 1024  # license claims longer than this are not remembered
+
+
+def read(cls: type[TokenFields], raw: bytes) -> tuple[Any, bytes, bytes] | None:
+    """(the token of ``cls``, the signature, the signed Sig_structure) of the CWT ``raw``,
+    exactly as ``_cwt`` reads it; ``None`` when it is not of the shape above. The signature
+    is not checked here."""
+    parts = sign1(raw)
+    if parts is None:
+        return None
+    protected, payload, sig, at = parts
+    known = CACHE.cose_headers.get(protected)
+    if known is None:
+        try:
+            kid = _cwt.check_headers(cose.decode_protected(protected, MAX_TOKEN_SIZE), {})
+        except LicError:
+            return None
+        head = b"\x84\x6aSignature1" + cbor.encode_bstr_head(len(protected)) + protected
+        known = CACHE.cose_headers.put(protected, (kid, head + b"\x40"))
+    kid, tbs_head = known
+    token = claims(cls, raw, payload, kid)
+    # the Sig_structure: its head, then the payload as raw holds it (shortest form)
+    return None if token is None else (token, sig, tbs_head + raw[at:-66])
+
+
+def _license(payload: bytes, lic_at: int) -> License | None:
+    """The license of the claim at ``payload[lic_at:]``: by its last bytes, then exactly (no
+    hash of the whole claim per token); ``None`` where the strict reader refuses it."""
+    known = CACHE.cbor_licenses.get(payload[-32:])
+    if known is not None and len(payload) - len(known[0]) == lic_at and payload.endswith(known[0]):
+        return known[1]
+    lic_raw = payload[lic_at:]
+    try:
+        license = License.from_mapping(_cwt.decode_license_claim(lic_raw), known_codes=False)
+    except MalformedError:
+        return None
+    if len(lic_raw) <= _LIC_MAX:
+        CACHE.cbor_licenses.put(lic_raw[-32:], (lic_raw, license))
+    return license
+
+
+def claims(cls: type[TokenFields], token: bytes, payload: bytes, kid: str) -> Any:
+    """The token of a CWT whose claims have the shape ``claims_quick`` reads, every claim
+    check passed; ``None`` for anything else."""
+    got = claims_quick(payload)
+    if got is None:
+        return None
+    iss, sub, aud, exp, nbf, iat, cti, x, lic_at = got
+    # claims_quick gives 32-bit dates (below MAX_INT) and strings shorter than 256 bytes
+    # (so at most 1024 characters): of the claim checks, these remain
+    if exp <= nbf or not iss or not sub or not cti or len(cti) > 64:
+        return None
+    try:
+        iss_s, sub_s = iss.decode(), sub.decode()
+        if aud is None:
+            auds: tuple[str, ...] = ()
+        elif aud:
+            auds = (aud.decode(),)
+        else:
+            return None
+    except UnicodeDecodeError:
+        return None
+    license = _license(payload, lic_at)
+    if license is None:
+        return None
+    holder = CACHE.holder_keys.get(x)
+    if holder is None:
+        try:
+            holder = CACHE.holder_keys.put(x, PublicKey.from_raw(x))
+        except MalformedError:
+            return None
+    return construct(cls, "cwt", token, kid, iss_s, sub_s, auds, iat, nbf, exp,
+                     b64url_encode_fast(cti), holder, license)  # fmt: skip
