@@ -9,11 +9,10 @@ the one our own JWS code wrote for the same inputs (tests/vectors holds them).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
-from typing import Any
-
-from jwt.api_jws import PyJWS
+from typing import TYPE_CHECKING, Any
 
 from keys import PublicKey, SigningKey, b64url_decode, b64url_encode, json_dumps_canonical
 from keys.errors import MalformedError
@@ -23,7 +22,17 @@ from .._model import MAX_INT, License
 from ._cwt import C_AUD, C_CNF, C_CTI, C_EXP, C_IAT, C_ISS, C_LIC, C_NBF, C_SUB
 from ._fields import CWT_TYP, JWT_TYP, MAX_TOKEN_SIZE, TokenFormat
 
-_JWS = PyJWS(algorithms=["EdDSA"])
+if TYPE_CHECKING:
+    from jwt.api_jws import PyJWS
+
+
+@functools.cache
+def _jws() -> PyJWS:
+    """pyjwt's JWS signer, built on the first issuance: importing pyjwt costs start-up time
+    that a command which only verifies or reads the ledger should not pay."""
+    from jwt.api_jws import PyJWS
+
+    return PyJWS(algorithms=["EdDSA"])
 
 
 def jwt_payload(claims: dict[str, Any]) -> bytes:
@@ -33,7 +42,7 @@ def jwt_payload(claims: dict[str, Any]) -> bytes:
 
 
 def _sign_jwt(payload: bytes, kid: str, key: SigningKey) -> bytes:
-    token = _JWS.encode(
+    token = _jws().encode(
         payload, key.to_pem(), algorithm="EdDSA", headers={"kid": kid, "typ": JWT_TYP}
     )
     return token.encode("ascii")
