@@ -81,6 +81,7 @@ def _plain(v: Any) -> Any:
         if not 0 <= v.tag < _INT_LIMIT:
             raise MalformedError("CBOR: integer out of 64-bit range")
         return cbor2.CBORTag(v.tag, _plain(v.value))
+    base: type[Any]
     for base in (int, bytes, str, list, tuple, dict):  # subclasses, as their base type
         if isinstance(v, base):
             return _plain(base(v))
