@@ -433,6 +433,40 @@ def test_cwt_fast_reader_agrees_on_every_cut_extension_and_flip_of_a_whole_token
         assert _cwt_outcome(v, store, other) == _cwt_outcome(v, store, None), v[:12]
 
 
+def test_cwt_route_is_not_learned_from_another_shape_and_keeps_to_its_own():
+    """A token with aud, or an iss of 24 bytes or more (whatever the length of its head),
+    teaches no route; a token of another holder, license or issuer name misses the route,
+    is read as the strict reader reads it, and takes the route over for its header."""
+    from _lic_helpers import COMMERCIAL, ISSUER, NOW, OPEN_RAIL, OTHER, example, trust
+
+    import lic
+
+    store = trust()
+    long_iss = ["https://" + "i" * n + ".example" for n in (8, 20, 150, 300)]
+    for kw in ({"aud": ["https://hub.example"]}, *({"iss": iss} for iss in long_iss)):
+        CACHE.reset()
+        for _ in range(3):
+            lic.verify(issue("cwt", **kw), store, now=NOW)
+        assert not CACHE.cwt_routes
+    token = issue("cwt")
+    others = [
+        issue("cwt", license=example(OPEN_RAIL)),
+        issue("cwt", iss="https://other.example"),
+        lic.issue(example(COMMERCIAL), ISSUER, OTHER.public_key, fmt="cwt",
+                  iss="https://issuer.example", sub="acme", now=NOW - 10),
+    ]  # fmt: skip
+    for other in others:
+        CACHE.reset()
+        lic.verify(token, store, now=NOW)
+        (route,) = CACHE.cwt_routes.values()
+        assert route.read(UnverifiedToken, other) is None
+        assert _cwt_outcome(other, store, token) == _cwt_outcome(other, store, None)
+        CACHE.reset()
+        lic.verify(token, store, now=NOW)
+        lic.verify(other, store, now=NOW)
+        assert list(CACHE.cwt_routes.values()) != [route]  # the other token's route now
+
+
 def _jws(header: bytes, payload: bytes) -> bytes:
     from _lic_helpers import ISSUER
 

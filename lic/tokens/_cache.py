@@ -10,7 +10,7 @@ cold).
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from keys import PublicKey, b64url_encode
 
@@ -69,6 +69,8 @@ class TokenCache:
         self.cose_headers: Bounded[bytes, tuple[str, bytes]] = Bounded(256)
         # CWT: a license claim's last 32 bytes -> (the claim's bytes, its License)
         self.cbor_licenses: Bounded[bytes, tuple[bytes, License]] = Bounded(512)
+        # CWT: the bytes before a payload -> the route of the last token read with them
+        self.cwt_routes: Bounded[bytes, Any] = Bounded(256)
         # both: a holder key's 32 bytes -> the validated key
         self.holder_keys: Bounded[bytes, PublicKey] = Bounded(4096)
 

@@ -7,7 +7,8 @@ in shortest form, strings shorter than 256 bytes, dates as 32-bit integers) and 
 asks the strict reader (``cose.parse_sign1``, ``cbor.decode_map_split``), which decides with
 its precise error. Whatever this accepts, the strict reader accepts with an equal token
 (tested by mutating every byte of real tokens). It checks a protected header, decodes a
-license claim and validates a holder key only when their exact bytes are new (``CACHE``).
+license claim and validates a holder key only when their exact bytes are new (``CACHE``);
+the tokens one issuer writes for one holder and license are read along a ``Route``.
 """
 
 from __future__ import annotations
@@ -198,7 +199,18 @@ _LIC_MAX = 16 * 1024  # license claims longer than this are not remembered
 def read(cls: type[TokenFields], raw: bytes) -> tuple[Any, bytes, bytes] | None:
     """(the token of ``cls``, the signature, the signed Sig_structure) of the CWT ``raw``,
     exactly as ``_cwt`` reads it; ``None`` when it is not of the shape above. The signature
-    is not checked here."""
+    is not checked here. A token that shares its issuer's route (``Route``) is read by it."""
+    route: Route | None = None
+    if len(raw) > 0x100:  # the bytes before the payload: 18([protected, {}, ...
+        b = raw[2]
+        if 0x41 <= b < 0x58:  # a protected header of 1 to 23 bytes
+            route = CACHE.cwt_routes.get(raw[: b - 0x3C])  # 3 + (b - 0x40) + 1
+        elif b == 0x58:  # of 24 to 255 bytes
+            route = CACHE.cwt_routes.get(raw[: raw[3] + 5])
+    if route is not None:
+        got = route.read(cls, raw)
+        if got is not None:
+            return got
     parts = sign1(raw)
     if parts is None:
         return None
@@ -213,8 +225,118 @@ def read(cls: type[TokenFields], raw: bytes) -> tuple[Any, bytes, bytes] | None:
         known = CACHE.cose_headers.put(protected, (kid, head + b"\x40"))
     kid, tbs_head = known
     token = claims(cls, raw, payload, kid)
+    if token is None:
+        return None
+    if route is None or not route.shared_with(raw, token):
+        learned = Route.of(raw, at, kid, tbs_head, token)
+        if learned is not None:
+            CACHE.cwt_routes.put(raw[:at], learned)
     # the Sig_structure: its head, then the payload as raw holds it (shortest form)
-    return None if token is None else (token, sig, tbs_head + raw[at:-66])
+    return token, sig, tbs_head + raw[at:-66]
+
+
+# 04 1a exp, 05 1a nbf, 06 1a iat (each 4 bytes: values from 2**16 in shortest form), key 07
+# and the head of cti
+_DATES_CTI = struct.Struct(">HIHIHIBB")
+_BSTR16 = struct.Struct(">BH")  # a byte string's head with a 2-byte length
+
+
+class Route:
+    """The segments that one issuer's tokens for one holder and license share, each with its
+    reading, learned from a token read above: ``read`` compares them in place and reads only
+    what lies between them. Kept in ``CACHE.cwt_routes`` by ``prefix``.
+
+    ``prefix``: tag 18, the array head, the protected header and the empty unprotected map
+    (``at`` bytes; ``kid`` checked, ``tbs_head`` the Sig_structure's bytes before the
+    payload's head); ``iss_seg``: the claims' map head (8 members: no aud), key 1, ``iss``,
+    key 2; ``holder_seg``: key 8, the cnf of ``holder``, the key "lic"; ``lic_sig``: the
+    bytes of ``license``, then the signature's head (58 40)."""
+
+    __slots__ = ("at", "holder", "holder_seg", "iss", "iss_seg", "kid", "lic_sig", "license",
+                 "prefix", "tbs_head")  # fmt: skip
+
+    def __init__(self, raw: bytes, at: int, kid: str, tbs_head: bytes, t: TokenFields) -> None:
+        self.prefix, self.at, self.kid, self.tbs_head = raw[:at], at, kid, tbs_head
+        self.iss, self.holder, self.license = t.iss, t.holder, t.license
+        iss = t.iss.encode()
+        self.iss_seg = b"\xa8\x01" + bytes([0x60 + len(iss)]) + iss + b"\x02"
+        self.holder_seg = b"\x08" + CNF_PREFIX + t.holder.raw + LIC_KEY
+        self.lic_sig = b""
+
+    @classmethod
+    def of(cls, raw: bytes, at: int, kid: str, tbs_head: bytes, t: TokenFields) -> Route | None:
+        """The route of the token ``t`` just read from ``raw`` (``raw[at:]`` its payload's
+        head), or ``None`` when it has another shape (aud, an iss of 24 bytes or more, a
+        protected header of 256 bytes or more)."""
+        if t.aud or raw[at] != 0x59 or len(t.iss.encode()) >= 24 or not 0x41 <= raw[2] <= 0x58:
+            return None
+        payload = raw[at + 3 : -66]
+        got = claims_quick(payload)
+        if got is None:
+            return None
+        lic_at = got[-1]  # where the license's bytes begin, after the key "lic"
+        route = cls(raw, at, kid, tbs_head, t)
+        seg = route.holder_seg
+        if not payload.startswith(route.iss_seg) or payload[lic_at - len(seg) : lic_at] != seg:
+            return None
+        route.lic_sig = payload[lic_at:] + b"\x58\x40"
+        return route
+
+    def shared_with(self, raw: bytes, t: TokenFields) -> bool:
+        """Whether the token ``t`` (from ``raw``) has this route's header, iss, holder and
+        license: then it missed the route for a reason of its own, and the route stays."""
+        return (
+            raw.startswith(self.prefix)
+            and t.license is self.license
+            and t.holder is self.holder
+            and t.iss == self.iss
+        )
+
+    def read(self, cls: type[TokenFields], raw: bytes) -> tuple[Any, bytes, bytes] | None:
+        """``read``'s answer for a CWT that starts with ``prefix`` and whose payload is
+        ``iss_seg``, a sub of 1 to 23 bytes, the three dates, a cti of 1 to 23 bytes,
+        ``holder_seg`` and the license's bytes, in deterministic CBOR with every head in
+        shortest form: exactly what the strict decoder reads with these values. ``None`` for
+        any other token."""
+        at = self.at
+        n = len(raw) - at - 69  # the payload's length, if the signature is 58 40 + 64 bytes
+        if n < 0x100:
+            return None
+        head, length = _BSTR16.unpack_from(raw, at)
+        if head != 0x59 or length != n or not raw.startswith(self.iss_seg, at + 3):
+            return None
+        pos = at + 3 + len(self.iss_seg)
+        b = raw[pos] - 0x60
+        if not 0 < b < 24:
+            return None
+        sub = raw[pos + 1 : pos + 1 + b]
+        pos += 1 + b
+        try:
+            k4, exp, k5, nbf, k6, iat, k7, c = _DATES_CTI.unpack_from(raw, pos)
+        except struct.error:
+            return None
+        c -= 0x40
+        if (
+            (k4, k5, k6, k7) != (0x041A, 0x051A, 0x061A, 7) or not 0 < c < 24
+            or exp < 0x10000 or nbf < 0x10000 or iat < 0x10000 or exp <= nbf
+        ):  # fmt: skip
+            return None
+        pos += 20
+        cti = raw[pos : pos + c]
+        pos += c
+        if not raw.startswith(self.holder_seg, pos):
+            return None
+        pos += len(self.holder_seg)
+        # the license's bytes, then the signature's head 58 40, then the signature's 64 bytes
+        if pos + len(self.lic_sig) != len(raw) - 64 or not raw.startswith(self.lic_sig, pos):
+            return None
+        try:
+            sub_s = sub.decode()
+        except UnicodeDecodeError:
+            return None
+        token = construct(cls, "cwt", raw, self.kid, self.iss, sub_s, (), iat, nbf, exp,
+                          b64url_encode_fast(cti), self.holder, self.license)  # fmt: skip
+        return token, raw[-64:], self.tbs_head + raw[at:-66]
 
 
 def _license(payload: bytes, lic_at: int) -> License | None:
