@@ -1,4 +1,5 @@
-"""COSE_Sign1 (RFC 9052 section 4.2) with EdDSA over deterministic CBOR. Pure; no I/O.
+"""COSE_Sign1 (RFC 9052 section 4.2) with EdDSA over deterministic CBOR. No I/O; results depend
+only on the arguments (decoded protected headers are memoised by their bytes; a copy is returned).
 
 Used by CWT license tokens and by ledger entries. Only what this project needs: tag 18, one
 signer, EdDSA (alg -8), empty external AAD, an attached payload. The algorithm is bound to the

@@ -3,7 +3,8 @@
 SPEC.md section 4: a tagged COSE_Sign1 in strict deterministic CBOR; alg, kid and typ in the
 protected header, an empty unprotected header, no key material and no ``crit``; the claim
 set, its types and the holder's COSE_Key checked. This module reads no memo of this package
-and imports no fast reader.
+and imports no fast reader (``cose.parse_sign1`` keeps its own memo of decoded protected
+headers, by their bytes, and returns a copy: the ledger reads many envelopes of few authors).
 """
 
 from __future__ import annotations
