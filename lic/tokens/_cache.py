@@ -2,7 +2,8 @@
 
 What it holds is derived from bytes the strict checks accepted (an issuer's header and its
 kid, a license claim's bytes and their ``License``, a holder key's bytes and the validated
-key), keyed by those exact bytes. A hit therefore gives what the strict check would give for
+key, and for CWT the segments one issuer's tokens share, with their reading: a ``Route``),
+keyed by those exact bytes. A hit therefore gives what the strict check would give for
 the same bytes: the memo changes how fast a result comes, never which result. The strict
 readers (``_jwt``, ``_cwt``) never read it. ``reset()`` empties it (tests use that to start
 cold).
