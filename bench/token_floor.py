@@ -35,7 +35,7 @@ This script measures, in the same run and the same alternating rounds as bench/t
 and prints each as a ratio to raw. A complete verifier does all that "checks" does, and
 decides which route a token takes, so its ratio is below that one's.
 
-Measured 2026-11-27 (quiet 2-core machine): see docs/adr/0003.
+Results: bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -58,7 +58,9 @@ from tokens import rates  # noqa: E402  (bench/tokens.py: the same alternating r
 
 import lic  # noqa: E402
 from keys import SigningKey, TrustEntry, TrustStore, b64url_decode  # noqa: E402
-from lic import _evaluate, _token  # noqa: E402
+from lic import _evaluate  # noqa: E402
+from lic.tokens import _cwt_fast, _jwt_fast  # noqa: E402
+from lic.tokens._cache import CACHE  # noqa: E402
 
 URL = bytes.maketrans(b"-_+/=", b"+/!!!")
 SIG_TAIL = frozenset(b"AQgw")  # a canonical 86-character signature's last character
@@ -81,12 +83,13 @@ def jwt_floor(tokens: list[bytes], trust: TrustStore, now: int, checks: bool) ->
     ``checks``, also the input checks the issue requires (see ``CHECKS``)."""
     t0 = tokens[0]
     i = t0.index(b".")
-    hdr, kid = t0[: i + 1], _token._HEADER_CACHE[t0[:i]]
+    hdr, kid = t0[: i + 1], CACHE.jwt_headers[t0[:i]]
     tails = {}
-    for tail, r in (x for v in _token._TAILS.values() for x in v):
+    for tail, r in (x for v in CACHE.jwt_tails.values() for x in v):
         tails[tail.encoded[r][-16:]] = (tail.encoded[r], r, tail.license)
-    cnf, holder = _token._jwt_last_cnf  # type: ignore[misc]
-    rest = _token._JWT_REST
+    cnf = t0[i + 1 : i + 125]
+    holder = CACHE.jwt_holders[cnf]
+    rest = _jwt_fast._REST
     memo = _evaluate._MEMO
 
     def run(raw: bytes, use: lic.Use) -> object:
@@ -123,11 +126,33 @@ def jwt_floor(tokens: list[bytes], trust: TrustStore, now: int, checks: bool) ->
     return run
 
 
+class Route:
+    """The parts of a CWT that one issuer's tokens for one holder and license share: the
+    bytes before the payload's head (``prefix``, ``at`` long), the claims' head up to sub
+    (``iss_seg``), cnf and the key "lic" (``holder_seg``), the license and the signature's
+    head (``lic_sig``), with the header's kid and the Sig_structure's head from the memo."""
+
+    def __init__(self, raw: bytes) -> None:
+        t = lic.decode_unverified(raw)
+        got = _cwt_fast.sign1(raw)
+        assert got is not None
+        protected, payload, _sig, self.at = got
+        self.prefix = raw[: self.at]
+        self.kid, self.tbs_head = CACHE.cose_headers[protected]
+        self.iss, self.holder, self.license = t.iss, t.holder, t.license
+        iss = t.iss.encode()
+        self.iss_seg = b"\xa8\x01" + bytes([0x60 + len(iss)]) + iss + b"\x02"
+        self.holder_seg = b"\x08" + _cwt_fast.CNF_PREFIX + t.holder.raw + _cwt_fast.LIC_KEY
+        quick = _cwt_fast.claims_quick(payload)
+        assert quick is not None
+        self.lic_sig = payload[quick[-1] :] + b"\x58\x40"
+
+
 def cwt_floor(tokens: list[bytes], trust: TrustStore, now: int, checks: bool) -> Floor:
-    """The CWT skeleton, primed from the product's learned route; with ``checks``, also the
-    input checks the issue requires (see ``CHECKS``)."""
-    route = _token._cwt_route
-    assert route is not None
+    """The CWT skeleton, primed on the first token (what one issuer's tokens for one holder
+    and license share); with ``checks``, also the input checks the issue requires (see
+    ``CHECKS``)."""
+    route = Route(tokens[0])
     at, kid, tbs_head, iss_seg = route.at, route.kid, route.tbs_head, route.iss_seg
     holder_seg, lic_sig = route.holder_seg, route.lic_sig
     memo = _evaluate._MEMO
@@ -215,7 +240,7 @@ def main() -> None:
                       sub=f"licensee-{i}", now=now, fmt=fmt)
             for i in range(n)
         ]  # fmt: skip
-        for t in tokens[:3]:  # teach the product's routes (and the floor) the shared parts
+        for t in tokens[:3]:  # teach the product's memo (and the floor) the shared parts
             lic.evaluate(lic.verify(t, trust, now=now), use)
         if fmt == "jwt":
             h, p, s = zip(*(t.split(b".") for t in tokens), strict=True)

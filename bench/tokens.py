@@ -15,16 +15,7 @@ called with NULL out-pointers (no output buffer, no copy), which is what our sod
 calls; the summary gives the ratio to both. Re-evaluation is also measured with the
 evaluation memo emptied before every call (every code combination new).
 
-Measured on the shared 2-core machine (8 quick runs, 2026-11-27, load average 1.1-1.6; see
-docs/adr/0003): verify+evaluate 0.84-0.90 (JWT) and 0.86-0.91 (CWT) of PyNaCl's
-crypto_sign_open, 0.77-0.86 and 0.81-0.87 of the no-copy call: the 0.9 target is not reached.
-Re-evaluation 0.45-0.98 M decisions/s mixed, 0.39-0.88 M/s denied with every reason built:
-the 250,000 target is met; with the memo emptied before every call 0.155-0.29 M/s.
-After the third pass (quiet machine, 3 runs, 07:10 UTC): against the no-copy call JWT
-0.85-0.88, CWT 0.82-0.88; against PyNaCl's call 0.91-0.96 and 0.85-0.92. Still short of 0.9.
-After the fourth pass (quiet machine, --full, 10 runs, 08:55-09:25 UTC): against the no-copy
-call JWT 0.88-0.89, CWT 0.87-0.92; against PyNaCl's call 0.90-0.93 and 0.93-0.96. For JWT
-the target sits on the floor that bench/token_floor.py measures (docs/adr/0003).
+Results, dated, with the machine's load: bench/RESULTS.md (section "bench/tokens.py").
 """
 
 from __future__ import annotations

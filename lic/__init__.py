@@ -1,8 +1,12 @@
 """lic: license tokens (JWT and CWT), the license vocabulary, evaluation and delegation chains.
 
-Deterministic CBOR and COSE_Sign1 live in ``lic.cbor`` and ``lic.cose``. Verification and
-evaluation are pure: they take bytes, values and ``now``; they never read the clock or files
-(except ``load_license``, which parses bytes a caller read).
+Deterministic CBOR and COSE_Sign1 live in ``lic.cbor`` and ``lic.cose``; tokens (issuance,
+verification, unverified decoding) in ``lic.tokens``. Verification and evaluation take bytes,
+values and ``now`` and never read the clock, files or the network; their results depend only
+on those inputs. Both keep bounded memos of work already done on equal bytes or values
+(``lic.tokens``: checked headers, parsed licenses, validated holder keys; evaluation: the
+code-list part of a decision), which make a repeat faster and cannot change a result.
+``load_license`` parses bytes a caller read.
 """
 
 from ._chain import Chain, NarrowingError, delegate, narrowing_violations, verify_chain
@@ -20,7 +24,8 @@ from ._model import (
     parse_duration,
 )
 from ._present import MAX_PRESENTATION_LIFETIME, Presentation, present, verify_presentation
-from ._token import (
+from ._vocab import CODE_LISTS, countries, region_groups, vocabulary
+from .tokens import (
     CWT_TYP,
     JWT_TYP,
     MAX_TOKEN_SIZE,
@@ -35,7 +40,6 @@ from ._token import (
     verify,
     verify_with_key,
 )
-from ._vocab import CODE_LISTS, countries, region_groups, vocabulary
 
 __all__ = [
     "CODE_LISTS",

@@ -20,7 +20,7 @@ from keys.errors import (
 
 from . import _vocab
 from ._model import License, parse_duration
-from ._token import (
+from .tokens import (
     DEFAULT_LEEWAY,
     TokenFields,
     TokenFormat,

@@ -1,4 +1,5 @@
-"""Evaluation of a proposed use against a license. Pure; no I/O, no clock.
+"""Evaluation of a proposed use against a license. No I/O, no clock: the decision depends only
+on the license and the use (a bounded memo of code-list results, below, cannot change it).
 
 Rules (SPEC.md section 5.3): a prohibition beats a permission; an allow-list must be matched;
 codes are hierarchical; a constraint whose input the use does not supply gives indeterminate,
@@ -18,7 +19,7 @@ from . import _vocab
 from ._model import License, Rate
 
 if TYPE_CHECKING:
-    from ._token import VerifiedToken
+    from .tokens import VerifiedToken
 
 __all__ = ["Decision", "Effect", "Reason", "Use", "evaluate"]
 

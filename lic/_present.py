@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from keys import SigningKey, b64url_decode, b64url_encode, json_dumps_canonical, json_loads_strict
 from keys.errors import ExpiredError, InvalidSignatureError, MalformedError, UntrustedKeyError
 
-from ._token import DEFAULT_LEEWAY, MAX_LEEWAY, TokenFields, _as_bytes, token_digest
+from .tokens import DEFAULT_LEEWAY, MAX_LEEWAY, TokenFields, token_digest
+from .tokens._fields import as_bytes
 
 __all__ = [
     "MAX_PRESENTATION_LIFETIME",
@@ -59,7 +60,7 @@ def present(
         raise MalformedError(f"lifetime: 1 to {MAX_PRESENTATION_LIFETIME} seconds")
     header = {"alg": "EdDSA", "kid": holder_key.public_key.thumbprint, "typ": PRESENTATION_TYP}
     claims = {"aud": audience, "nonce": nonce, "iat": now, "exp": now + lifetime,
-              "tok": b64url_encode(token_digest(_as_bytes(token)))}  # fmt: skip
+              "tok": b64url_encode(token_digest(as_bytes(token)))}  # fmt: skip
     h = b64url_encode(json_dumps_canonical(header)).encode()
     p = b64url_encode(json_dumps_canonical(claims)).encode()
     return h + b"." + p + b"." + b64url_encode(holder_key.sign(h + b"." + p)).encode()

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import cbor2
+
 from keys.errors import MalformedError
 
 __all__ = ["MAX_CBOR_DEPTH", "Tag", "decode", "decode_map_split", "encode", "encode_bstr_head"]
@@ -46,49 +48,57 @@ def encode_bstr_head(length: int) -> bytes:
     return _head(2, length)
 
 
-def _enc(v: Any, out: list[bytes]) -> None:
-    if v is False:
-        out.append(b"\xf4")
-    elif v is True:
-        out.append(b"\xf5")
-    elif v is None:
-        out.append(b"\xf6")
-    elif isinstance(v, int):
-        out.append(_head(0, v) if v >= 0 else _head(1, -1 - v))
-    elif isinstance(v, bytes):
-        out.append(_head(2, len(v)))
-        out.append(v)
-    elif isinstance(v, str):
-        b = v.encode("utf-8")
-        out.append(_head(3, len(b)))
-        out.append(b)
-    elif isinstance(v, list | tuple):
-        out.append(_head(4, len(v)))
-        for x in v:
-            _enc(x, out)
-    elif isinstance(v, dict):
-        items = []
-        for k, x in v.items():
-            if not isinstance(k, int | str) or isinstance(k, bool):
-                raise MalformedError(f"CBOR: map key of type {type(k).__name__} not allowed")
-            items.append((encode(k), x))
-        items.sort(key=lambda kv: kv[0])
-        out.append(_head(5, len(items)))
-        for kb, x in items:
-            out.append(kb)
-            _enc(x, out)
-    elif isinstance(v, Tag):
-        out.append(_head(6, v.tag))
-        _enc(v.value, out)
-    else:
-        raise MalformedError(f"CBOR: cannot encode a value of type {type(v).__name__}")
+_INT_LIMIT = 1 << 64
+
+
+def _map_key(k: Any) -> bytes:
+    """A map key's encoding, which is its place in the map: RFC 8949 section 4.2.1 sorts keys
+    by their encoded bytes."""
+    if isinstance(k, str):
+        b = k.encode("utf-8")
+        return _head(3, len(b)) + b
+    if isinstance(k, int) and not isinstance(k, bool):
+        return _head(0, k) if k >= 0 else _head(1, -1 - k)
+    raise MalformedError(f"CBOR: map key of type {type(k).__name__} not allowed")
+
+
+def _plain(v: Any) -> Any:
+    """``v`` as the values cbor2 writes in the deterministic form, maps in our key order; our
+    data model's limits enforced (no floats, no big integers, no other types). The exact
+    built-in types go first: they are nearly all a message holds."""
+    t = type(v)
+    if t is bytes or t is str or v is None or t is bool:
+        return v
+    if t is int:
+        if -_INT_LIMIT <= v < _INT_LIMIT:
+            return v
+        raise MalformedError("CBOR: integer out of 64-bit range")
+    if t is dict:
+        return {k: _plain(x) for _kb, k, x in sorted((_map_key(k), k, x) for k, x in v.items())}
+    if t is list or t is tuple:
+        return [_plain(x) for x in v]
+    if t is Tag:
+        if not 0 <= v.tag < _INT_LIMIT:
+            raise MalformedError("CBOR: integer out of 64-bit range")
+        return cbor2.CBORTag(v.tag, _plain(v.value))
+    base: type[Any]
+    for base in (int, bytes, str, list, tuple, dict):  # subclasses, as their base type
+        if isinstance(v, base):
+            return _plain(base(v))
+    raise MalformedError(f"CBOR: cannot encode a value of type {type(v).__name__}")
 
 
 def encode(value: Any) -> bytes:
-    """Deterministic encoding: shortest heads, definite lengths, map keys sorted bytewise."""
-    out: list[bytes] = []
-    _enc(value, out)
-    return b"".join(out)
+    """Deterministic encoding: shortest heads, definite lengths, map keys sorted bytewise.
+
+    cbor2 writes the bytes; the map key order is ours. cbor2's ``canonical=True`` sorts keys
+    length-first (RFC 7049 section 3.9), which differs from RFC 8949's bytewise order when a
+    map mixes keys of different encoded lengths across major types (24 against -1, or 24
+    against a short text): so maps are handed to cbor2 already in bytewise order and it
+    writes them in that order (``canonical=False``, which still writes shortest heads for
+    integers and lengths and never floats, as our data model has none).
+    """
+    return cbor2.dumps(_plain(value))
 
 
 class _Decoder:

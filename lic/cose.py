@@ -1,4 +1,5 @@
-"""COSE_Sign1 (RFC 9052 section 4.2) with EdDSA over deterministic CBOR. Pure; no I/O.
+"""COSE_Sign1 (RFC 9052 section 4.2) with EdDSA over deterministic CBOR. No I/O; results depend
+only on the arguments (decoded protected headers are memoised by their bytes; a copy is returned).
 
 Used by CWT license tokens and by ledger entries. Only what this project needs: tag 18, one
 signer, EdDSA (alg -8), empty external AAD, an attached payload. The algorithm is bound to the
@@ -46,17 +47,22 @@ class Sign1:
     signature: bytes
 
     def to_be_signed(self) -> bytes:
-        # = cbor.encode(["Signature1", protected_bytes, b"", payload]), spelled out for speed
-        return b"".join(
-            (
-                b"\x84\x6aSignature1",
-                cbor.encode_bstr_head(len(self.protected_bytes)),
-                self.protected_bytes,
-                b"\x40",
-                cbor.encode_bstr_head(len(self.payload)),
-                self.payload,
-            )
+        """The Sig_structure this message's signature covers (RFC 9052 section 4.4)."""
+        return _sig_structure(self.protected_bytes, self.payload)
+
+
+def _sig_structure(protected_bytes: bytes, payload: bytes) -> bytes:
+    # = cbor.encode(["Signature1", protected_bytes, b"", payload]), spelled out for speed
+    return b"".join(
+        (
+            b"\x84\x6aSignature1",
+            cbor.encode_bstr_head(len(protected_bytes)),
+            protected_bytes,
+            b"\x40",
+            cbor.encode_bstr_head(len(payload)),
+            payload,
         )
+    )
 
 
 def sign1(
@@ -69,7 +75,7 @@ def sign1(
     if protected.get(HDR_ALG) != ALG_EDDSA:
         raise MalformedError("COSE_Sign1: protected header must carry alg EdDSA (-8)")
     pbytes = cbor.encode(protected)
-    tbs = cbor.encode(["Signature1", pbytes, b"", payload])
+    tbs = _sig_structure(pbytes, payload)
     msg = [pbytes, unprotected or {}, payload, key.sign(tbs)]
     return cbor.encode(cbor.Tag(TAG_SIGN1, msg))
 

@@ -85,7 +85,7 @@ def test_skipped_reordered_or_foreign_links_are_refused():
     with pytest.raises(UntrustedKeyError):  # a child is not signed by a trusted issuer
         lic.verify_chain([child, root], trust(), now=NOW)
     # a sublicense signed by a trusted issuer key still cannot start a chain
-    orphan = lic._token.sign_token(CHILD.with_parent(bytes(32)), ISSUER, HOLDER.public_key,
+    orphan = lic.tokens.sign_token(CHILD.with_parent(bytes(32)), ISSUER, HOLDER.public_key,
                                    iss="i", sub="s", iat=T0, nbf=T0, exp=T0 + 100)  # fmt: skip
     with pytest.raises(lic.NarrowingError, match="root"):
         lic.verify_chain([orphan], trust(), now=NOW)
@@ -137,7 +137,7 @@ def test_verify_chain_refuses_a_widening_link_signed_anyway(what):
     """A holder that bypasses delegate() and signs a wider child directly is still caught."""
     root = issue("jwt")
     wide = narrower(CHILD, **WIDENINGS[what]).with_parent(lic.token_digest(root))
-    child = lic._token.sign_token(wide, HOLDER, CONTRACTOR.public_key, iss="acme", sub="c",
+    child = lic.tokens.sign_token(wide, HOLDER, CONTRACTOR.public_key, iss="acme", sub="c",
                                   iat=T0, nbf=T0, exp=T0 + 100)  # fmt: skip
     with pytest.raises(lic.NarrowingError, match="link 1"):
         lic.verify_chain([root, child], trust(), now=NOW)
@@ -145,7 +145,7 @@ def test_verify_chain_refuses_a_widening_link_signed_anyway(what):
 
 def test_too_deep_and_not_allowed():
     root, child, grand = chain()
-    great = lic._token.sign_token(
+    great = lic.tokens.sign_token(
         narrower(GRANDCHILD).with_parent(lic.token_digest(grand)), SUBCONTRACTOR,
         OTHER.public_key, iss="sub", sub="x", iat=T0, nbf=T0 + 20, exp=T0 + 100,
     )  # fmt: skip
@@ -163,11 +163,11 @@ def test_link_must_name_parent_and_have_parent_sub_as_iss_and_window_inside():
         "validity": dict(iss="acme", nbf=T0 - 5, exp=T0 + 100),
     }
     for fragment, kw in cases.items():
-        child = lic._token.sign_token(lic_with_parent, HOLDER, CONTRACTOR.public_key, sub="c",
+        child = lic.tokens.sign_token(lic_with_parent, HOLDER, CONTRACTOR.public_key, sub="c",
                                       iat=T0, **kw)  # fmt: skip
         with pytest.raises(lic.NarrowingError, match=fragment):
             lic.verify_chain([root, child], trust(), now=NOW)
-    no_parent = lic._token.sign_token(CHILD, HOLDER, CONTRACTOR.public_key, iss="acme", sub="c",
+    no_parent = lic.tokens.sign_token(CHILD, HOLDER, CONTRACTOR.public_key, iss="acme", sub="c",
                                       iat=T0, nbf=T0, exp=T0 + 100)  # fmt: skip
     with pytest.raises(lic.NarrowingError, match="parent"):
         lic.verify_chain([root, no_parent], trust(), now=NOW)
@@ -180,7 +180,7 @@ def test_only_the_holder_can_delegate():
 
 def test_child_signed_by_someone_else_is_refused():
     root = issue("jwt")
-    forged = lic._token.sign_token(CHILD.with_parent(lic.token_digest(root)), OTHER,
+    forged = lic.tokens.sign_token(CHILD.with_parent(lic.token_digest(root)), OTHER,
                                    CONTRACTOR.public_key, iss="acme", sub="c", iat=T0, nbf=T0,
                                    exp=T0 + 100)  # fmt: skip
     with pytest.raises(UntrustedKeyError, match="link 1"):

@@ -1,5 +1,6 @@
-"""The CWT fast paths accept only what the generic strict decoder accepts, with equal results:
-every byte of real tokens is mutated, truncated and extended, and the two paths compared."""
+"""The byte-exact readers accept only what the strict readers accept, with equal results:
+every byte of real tokens is mutated, truncated and extended (and signed again), and the two
+compared. (The template-route and cached split-parse tiers and their tests are gone.)"""
 
 import pytest
 from _lic_helpers import issue
@@ -7,17 +8,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keys import LicError
-from lic import _cwt_fast, cbor, cose
+from lic import cbor, cose
+from lic.tokens import _cwt, _cwt_fast, _jwt, _jwt_fast
+from lic.tokens._cache import CACHE
+from lic.tokens._fields import UnverifiedToken, as_bytes, build, is_cwt
 
 TOKENS = [issue("cwt"), issue("cwt", aud=["https://hub.example"]), issue("cwt", aud=["a", "b"])]
 
 
 def forget_holders() -> None:
-    """Forget the holders the JWT fast path learned (its dict and its last-one shortcut)."""
-    from lic import _token
-
-    _token._JWT_CNF.clear()
-    _token._jwt_last_cnf = _token._jwt_route = None
+    """Forget the holders the JWT fast reader learned."""
+    CACHE.jwt_holders.clear()
 
 
 def variants(data: bytes):
@@ -47,26 +48,20 @@ def generic_sign1(raw):
 
 
 def cwt_generic_token(payload):
-    from lic import _token
-
     try:
-        return _token._build(_token.UnverifiedToken, _token._cwt_fields(b"raw", payload, "kid"))
+        return build(UnverifiedToken, _cwt.fields(b"raw", payload, "kid"))
     except LicError as e:
         return (type(e), str(e))
 
 
 def check_head(payload):
-    fast = _cwt_fast.claims_head(payload)
-    if fast is not None:
-        assert generic_head(payload) == fast
-        assert all(type(k) is int for k in fast[0])
+    fast = generic_head(payload)
     quick = _cwt_fast.claims_quick(payload)
-    if quick is not None:  # the straight-line reader agrees with claims_head
+    if quick is not None:  # the straight-line reader agrees with the strict decoder
         iss, sub, aud, exp, nbf, iat, cti, x, lic_at = quick
         try:
             [s.decode() for s in (iss, sub, aud or b"")]
         except UnicodeDecodeError:  # left to its caller, which declines
-            assert fast is None
             quick = None
     if quick is not None:
         assert fast is not None
@@ -75,23 +70,15 @@ def check_head(payload):
         assert (exp, nbf, iat) == (claims[4], claims[5], claims[6])
         assert (iss.decode(), sub.decode()) == (claims[1], claims[2])
         assert (aud is None and 3 not in claims) or aud.decode() == claims[3]
-    from lic import _token
-
-    token = _token._cwt_token_fast(_token.UnverifiedToken, b"raw", payload, "kid")
+    token = _cwt_fast.claims(UnverifiedToken, b"raw", payload, "kid")
     if token is not None:  # the fast token equals the generic one
         assert quick is not None
         assert token == cwt_generic_token(payload)
 
 
 def check_sign1(raw):
-    """The fast parse either fails as the generic one does or returns the same message."""
+    """The fast split gives the strict parse's parts, or declines."""
     g = generic_sign1(raw)
-    try:
-        f = _cwt_fast.parse_sign1(raw, 1 << 16)
-    except LicError:
-        assert g is None
-    else:
-        assert f == g
     parts = _cwt_fast.sign1(raw)
     if parts is not None:  # verification signs raw[at:-66]: the payload as COSE encodes it
         protected, payload, signature, at = parts
@@ -109,15 +96,11 @@ def check_sign1(raw):
 
 @pytest.mark.parametrize("token", TOKENS)
 def test_fast_paths_take_the_real_shapes(token):
-    from lic import _token
-
     assert _cwt_fast.sign1(token) is not None
-    if token is not TOKENS[2]:
-        payload = cose.parse_sign1(token, max_size=1 << 16).payload
-        assert _token._cwt_token_fast(_token.UnverifiedToken, b"raw", payload, "kid") is not None
     payload = cose.parse_sign1(token, max_size=1 << 16).payload
     # our issuers' shape (no aud or one aud) takes the fast path; an aud array falls back
-    assert (_cwt_fast.claims_head(payload) is not None) == (token is not TOKENS[2])
+    fast = _cwt_fast.claims(UnverifiedToken, b"raw", payload, "kid")
+    assert (fast is not None) == (token is not TOKENS[2])
     check_head(payload)
     check_sign1(token)
 
@@ -151,156 +134,18 @@ def test_random_multi_byte_mutations_agree(data):
     check_head(bytes(b))
 
 
-# --- the JWT claims split ------------------------------------------------------------------
-
-
 def jwt_payload(token: bytes) -> bytes:
     from keys import b64url_decode
 
     return b64url_decode(token.split(b".")[1])
 
 
-def full_parse(payload):
-    from lic import License
-    from lic._token import _json
-
-    try:
-        claims = _json(payload, "JWT claims")
-        if isinstance(claims, dict) and "lic" in claims:
-            claims["lic"] = License.from_mapping(claims["lic"], known_codes=False)
-        return claims
-    except LicError:
-        return None
-
-
-def fast_parse(payload):
-    """The split parse, finished as verification finishes it (a lic left as a map is parsed)."""
-    from lic import License
-    from lic._token import _jwt_claims
-
-    try:
-        claims = _jwt_claims(payload)
-        if isinstance(claims, dict) and isinstance(claims.get("lic"), dict):
-            claims["lic"] = License.from_mapping(claims["lic"], known_codes=False)
-        return claims
-    except LicError:
-        return None
-
-
-JWT_PAYLOAD = jwt_payload(issue("jwt"))
-SPLICES = [
-    b',"lic":',  # a second lic inside the head
-    b'"}',
-    b"}",
-    b'"',
-    b"\\",
-    b' ,"lic":{}',
-    b"[",
-]
-
-
-def test_jwt_split_agrees_with_the_full_parse_on_mutations():
-    cut = JWT_PAYLOAD.rfind(b',"lic":')
-    assert fast_parse(JWT_PAYLOAD) == full_parse(JWT_PAYLOAD) is not None
-    region = range(max(0, cut - 40), min(len(JWT_PAYLOAD), cut + 40))
-    for i in region:
-        for mask in (0x01, 0x20, 0x80):
-            bad = bytearray(JWT_PAYLOAD)
-            bad[i] ^= mask
-            assert fast_parse(bytes(bad)) == full_parse(bytes(bad))
-        for splice in SPLICES:
-            bad = JWT_PAYLOAD[:i] + splice + JWT_PAYLOAD[i:]
-            assert fast_parse(bad) == full_parse(bad)
-    for n in range(len(JWT_PAYLOAD) - 40, len(JWT_PAYLOAD)):
-        assert fast_parse(JWT_PAYLOAD[:n]) == full_parse(JWT_PAYLOAD[:n]) is None
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.data())
-def test_jwt_split_agrees_on_random_edits(data):
-    b = bytearray(JWT_PAYLOAD)
-    for _ in range(data.draw(st.integers(1, 3))):
-        i = data.draw(st.integers(0, len(b) - 1))
-        b[i] = data.draw(st.sampled_from(list(b'{}[]",:\\ 0aZl')))
-    assert fast_parse(bytes(b)) == full_parse(bytes(b))
-
-
-# --- the JWT base64 tail -------------------------------------------------------------------
-
-B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
-
-def b64_full(p):
-    from lic._token import _b64url
-
-    try:
-        return fast_parse(_b64url(p, "JWT payload"))
-    except LicError:
-        return None
-
-
-def b64_tail(p):
-    from lic import License
-    from lic._token import _jwt_claims_b64
-
-    try:
-        claims = _jwt_claims_b64(p)
-        if isinstance(claims, dict) and isinstance(claims.get("lic"), dict):
-            claims["lic"] = License.from_mapping(claims["lic"], known_codes=False)
-        return claims
-    except LicError:
-        return None
-
-
-@pytest.mark.parametrize("pad", range(3))
-def test_jwt_tail_path_is_taken_and_agrees_on_every_alignment(pad, monkeypatch):
-    from lic import _token
-
-    p = issue("jwt", sub="acme" + "x" * pad).split(b".")[1]
-    assert b64_tail(p) == b64_full(p) is not None  # registers the tail
-    calls = []
-    real = _token._jwt_claims
-    monkeypatch.setattr(_token, "_jwt_claims", lambda b: calls.append(1) or real(b))
-    assert b64_tail(p) == b64_full(p)
-    calls.clear()
-    b64_tail(p)
-    assert calls == []  # the tail was recognised: the license part was not parsed again
-
-
-@pytest.mark.parametrize("pad", range(3))
-def test_jwt_tail_path_agrees_on_mutations(pad):
-    p = issue("jwt", sub="acme" + "x" * pad).split(b".")[1]
-    b64_tail(p)
-    positions = [*range(0, 40), *range(len(p) - 1400, len(p) - 1200), *range(len(p) - 40, len(p))]
-    for i in positions:
-        for c in (b"A", b"Q", b"g", b"w", b"-", b"_", b"=", b"+"):
-            bad = p[:i] + c + p[i + 1 :]
-            assert b64_tail(bad) == b64_full(bad)
-        bad = p[:i] + p[i + 1 :]
-        assert b64_tail(bad) == b64_full(bad)
-        bad = p[:i] + b"A" + p[i:]
-        assert b64_tail(bad) == b64_full(bad)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.data())
-def test_jwt_tail_path_agrees_on_random_head_edits(data):
-    pad = data.draw(st.integers(0, 2))
-    p = bytearray(issue("jwt", sub="acme" + "x" * pad).split(b".")[1])
-    b64_tail(bytes(p))
-    for _ in range(data.draw(st.integers(1, 3))):
-        p[data.draw(st.integers(0, len(p) - 1))] = data.draw(st.sampled_from(B64))
-    assert b64_tail(bytes(p)) == b64_full(bytes(p))
-
-
 # --- the JWT head fast path ----------------------------------------------------------------
 
 
 def generic_token(p, raw=b"raw"):
-    from lic import _token
-
     try:
-        return _token._build(_token.UnverifiedToken, _token._jwt_fields(raw, p, "kid"))
+        return build(UnverifiedToken, _jwt.fields(raw, p, "kid"))
     except LicError as e:
         return (type(e), str(e))
 
@@ -309,11 +154,10 @@ def check_head_fast_path(payload: bytes) -> bool:
     """The fast token of ``payload`` (when it gives one) equals the generic one; True if
     it gave one. The fast path declines every token the generic path refuses."""
     from keys import b64url_encode
-    from lic import _token
 
     p = b64url_encode(payload).encode()
     raw = b"h." + p + b".s"  # the fast path reads the payload in place, between the dots
-    fast = _token._jwt_fast(_token.UnverifiedToken, raw, 1, len(raw) - 2, "kid")
+    fast = _jwt_fast.claims(UnverifiedToken, raw, 1, len(raw) - 2, "kid")
     if fast is None:
         return False
     assert fast == generic_token(p, raw)
@@ -327,18 +171,17 @@ HEAD_EDITS = [b'"', b"\\", b",", b"}", b"{", b"-", b"0", b"9", b".5", b"e1", b" 
 @pytest.mark.parametrize("aud", [(), ("https://hub.example",)])
 @pytest.mark.parametrize("pad", range(3))
 def test_jwt_head_fast_path_agrees_on_every_head_edit(aud, pad):
-    from lic import _token
 
     token = issue("jwt", sub="acme" + "x" * pad, aud=list(aud))
     p = token.split(b".")[1]
-    _token._jwt_claims_b64(p)  # registers the license tail
+    _jwt_fast._learn_tail(p)  # registers the license tail
     payload = jwt_payload(token)
     cut = payload.rfind(b',"lic":')
     forget_holders()
     assert check_head_fast_path(payload)  # the real shape takes the fast path
     # ... and teaches it the holder's first 124 characters (without aud): the edits below
     # after the holder's x go the route that decodes only the rest of the head
-    assert (p[: _token._CNF_B64] in _token._JWT_CNF) == (not aud)
+    assert (p[: _jwt_fast._CNF_B64] in CACHE.jwt_holders) == (not aud)
     taken = 0
     for i in range(cut + 1):
         for mask in (0x01, 0x20, 0x80):
@@ -360,17 +203,16 @@ def test_jwt_holder_route_agrees_with_the_full_head_route(pad, sub):
     """With the holder's characters known, every edit of the rest of the head gives what
     the route that decodes the whole head gives (and what the strict path gives)."""
     from keys import b64url_encode
-    from lic import _token
 
     token = issue("jwt", sub=sub + "x" * pad)
     raw0 = b"h." + token.split(b".")[1] + b".s"
-    _token._jwt_claims_b64(token.split(b".")[1])
+    _jwt_fast._learn_tail(token.split(b".")[1])
     forget_holders()
     for _ in range(2):  # the full route, then the holder route: the same token
-        got = _token._jwt_fast(_token.UnverifiedToken, raw0, 1, len(raw0) - 2, "kid")
+        got = _jwt_fast.claims(UnverifiedToken, raw0, 1, len(raw0) - 2, "kid")
         assert got is not None and got.sub == sub + "x" * pad
         assert got == generic_token(token.split(b".")[1], raw0)
-    _token._jwt_claims_b64(token.split(b".")[1])
+    _jwt_fast._learn_tail(token.split(b".")[1])
     payload = jwt_payload(token)
     cut = payload.rfind(b',"lic":')
     taken = 0
@@ -380,12 +222,12 @@ def test_jwt_holder_route_agrees_with_the_full_head_route(pad, sub):
             p = b64url_encode(bad).encode()
             raw = b"h." + p + b".s"
             forget_holders()
-            full = _token._jwt_fast(_token.UnverifiedToken, raw, 1, len(raw) - 2, "kid")
-            _token._jwt_fast(_token.UnverifiedToken, b"h." + b64url_encode(payload).encode()
+            full = _jwt_fast.claims(UnverifiedToken, raw, 1, len(raw) - 2, "kid")
+            _jwt_fast.claims(UnverifiedToken, b"h." + b64url_encode(payload).encode()
                              + b".s", 1, len(raw) - 2 - len(p) + len(b64url_encode(payload)),
                              "kid")  # fmt: skip
-            assert p[: _token._CNF_B64] in _token._JWT_CNF
-            held = _token._jwt_fast(_token.UnverifiedToken, raw, 1, len(raw) - 2, "kid")
+            assert p[: _jwt_fast._CNF_B64] in CACHE.jwt_holders
+            held = _jwt_fast.claims(UnverifiedToken, raw, 1, len(raw) - 2, "kid")
             assert held == full
             if held is not None:
                 assert held == generic_token(p, raw)
@@ -396,10 +238,9 @@ def test_jwt_holder_route_agrees_with_the_full_head_route(pad, sub):
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_jwt_head_fast_path_agrees_on_random_edits(data):
-    from lic import _token
 
     token = issue("jwt", sub="acme")
-    _token._jwt_claims_b64(token.split(b".")[1])
+    _jwt_fast._learn_tail(token.split(b".")[1])
     payload = bytearray(jwt_payload(token))
     cut = bytes(payload).rfind(b',"lic":')
     for _ in range(data.draw(st.integers(1, 3))):
@@ -425,10 +266,8 @@ def test_jwt_head_fast_path_agrees_on_random_edits(data):
 def test_jwt_head_fast_path_declines_what_the_claim_checks_refuse(pattern, replacement):
     import re
 
-    from lic import _token
-
     token = issue("jwt", sub="acme")
-    _token._jwt_claims_b64(token.split(b".")[1])
+    _jwt_fast._learn_tail(token.split(b".")[1])
     payload = jwt_payload(token)
     bad = re.sub(pattern, replacement, payload, count=1)
     assert bad != payload
@@ -439,24 +278,21 @@ def test_jwt_head_fast_path_declines_what_the_claim_checks_refuse(pattern, repla
 @pytest.mark.parametrize("fmt", ["jwt", "cwt"])
 @pytest.mark.parametrize("backend", ["cryptography", "sodium"])
 def test_verification_through_the_fast_routes_equals_the_strict_one(fmt, backend):
-    """The first verification goes the strict way (and teaches the fast routes the header
-    and license tail); later ones take the fast routes and give the same token. A token
-    with one bit changed anywhere is refused both ways."""
+    """The first verification teaches the fast reader the header and license tail (each
+    checked strictly once); it and later ones give the strict reader's token. A token with
+    one bit changed anywhere is refused."""
     from _lic_helpers import NOW, trust
 
     import lic
-    from lic import _token
 
     store = trust(backend=backend)
-    for cache in (_token._COSE_FAST, _token._TAILS, _token._JWK_X):
-        cache.clear()
-    forget_holders()
-    _token._jwt_last_tail = _token._cwt_route = None
-    _token._jwt_last = _token._JWT_NO_HEADER
+    CACHE.reset()
     token = issue(fmt)
     first = lic.verify(token, store, now=NOW)
-    assert _token._COSE_FAST or fmt == "jwt"
-    assert _token._TAILS or fmt == "cwt"
+    assert CACHE.cose_headers or fmt == "jwt"
+    assert CACHE.jwt_tails or fmt == "cwt"
+    strict = _jwt.verify if fmt == "jwt" else _cwt.verify
+    assert strict(token, store, NOW, 60) == first
     assert lic.verify(token, store, now=NOW) == first
     other = issue(fmt, sub="someone-else")
     fast = lic.verify(other, store, now=NOW)
@@ -468,25 +304,23 @@ def test_verification_through_the_fast_routes_equals_the_strict_one(fmt, backend
             lic.verify(bytes(bad), store, now=NOW)
 
 
-def test_the_last_jwt_header_shortcut_splits_every_token_as_the_full_split_does():
-    """verify() compares the last header it met in place and takes the second dot from the
-    signature's length. Every token around a valid one (a dot inserted, a character replaced
-    by a dot or deleted, a part added or cut) gives the same outcome, to the message, with
-    the shortcut primed as with it cold."""
+def test_the_jwt_fast_reader_splits_every_token_as_the_full_split_does():
+    """The fast reader looks up the header by the bytes before the first dot and takes the
+    second dot from the signature's length. Every token around a valid one (a dot inserted,
+    a character replaced by a dot or deleted, a part added or cut) gives the same outcome, to
+    the message, with the memo primed as with it empty."""
     from _lic_helpers import NOW, trust
 
     import lic
-    from lic import _token
 
     store = trust()
     token = issue("jwt")
 
     def outcome(t: bytes, primed: bool) -> object:
-        _token._jwt_last = _token._JWT_NO_HEADER
-        _token._jwt_route = None
+        CACHE.reset()
         if primed:
             lic.verify(token, store, now=NOW)
-            assert _token._jwt_last is not _token._JWT_NO_HEADER
+            assert CACHE.jwt_headers
         try:
             return lic.verify(t, store, now=NOW)
         except LicError as e:
@@ -503,66 +337,56 @@ def test_the_last_jwt_header_shortcut_splits_every_token_as_the_full_split_does(
     assert outcome(token, True) == outcome(token, False) == lic.verify(token, store, now=NOW)
 
 
-# --- the CWT route: header, iss, holder and license compared in place -----------------------
+# --- verification through the fast readers against the strict readers ----------------------
 
 
-def count_route(monkeypatch, name: str) -> list[bool]:
-    """Wrap the route function ``lic._token.<name>``: each call appends whether the route
-    decided the token (gave it, or raised), which the returned list collects."""
-    from lic import _token
-
+def count_fast(monkeypatch, fmt: str) -> list[bool]:
+    """Wrap the fast reader of ``fmt``: each call appends whether it accepted the token (the
+    dispatcher then decides; otherwise the strict reader does), which the list collects."""
+    module = _jwt_fast if fmt == "jwt" else _cwt_fast
     taken: list[bool] = []
-    template = getattr(_token, name)
+    read = module.read
 
-    def counting(*args):
-        taken.append(True)  # stays True when the route decides by raising
-        got = template(*args)
-        taken[-1] = got is not None
+    def counting(cls, raw):
+        got = read(cls, raw)
+        taken.append(got is not None)
         return got
 
-    monkeypatch.setattr(_token, name, counting)
+    monkeypatch.setattr(module, "read", counting)
     return taken
 
 
-def misses_route(fmt: str, route, store, others: list[bytes], outcome) -> None:
-    """Each token of ``others`` is not taken by ``route`` and is verified with the route in
-    place as with every shortcut forgotten (``outcome(token, store, None)``)."""
+def _outcome(fmt: str, raw: bytes, store, primer: bytes | None) -> object:
+    """With a primer: verify()'s result for ``raw`` once the memo has learned the primer (from
+    empty). Without: the strict reader's result (of the format the first byte names), which
+    reads no memo. (``fmt`` names the primer's format.)"""
     from _lic_helpers import NOW
 
     import lic
-    from lic import _token
 
-    for other in others:
-        assert getattr(_token, f"_{fmt}_template")(other, route, store, NOW, 60) is None
-        setattr(_token, f"_{fmt}_route", route)
-        got = lic.verify(other, store, now=NOW)
-        assert got == outcome(other, store, None)
-
-
-def _cwt_outcome(raw: bytes, store, primer: bytes | None) -> object:
-    """verify()'s result for ``raw``: with the route learned from ``primer`` first, or with
-    every CWT shortcut forgotten (then the strict route decides)."""
-    from _lic_helpers import NOW
-
-    import lic
-    from lic import _token
-
-    _token._cwt_route = None
-    _token._COSE_FAST.clear()
-    if primer is not None:
-        lic.verify(primer, store, now=NOW)  # the strict route: learns the header
-        lic.verify(primer, store, now=NOW)  # the fast route: learns the route
-        assert _token._cwt_route is not None
     try:
+        if primer is None:
+            data = as_bytes(raw)
+            return (_cwt if is_cwt(data) else _jwt).verify(data, store, NOW, 60)
+        CACHE.reset()
+        lic.verify(primer, store, now=NOW)
         return lic.verify(raw, store, now=NOW)
     except LicError as e:
         return (type(e), str(e))
 
 
-def test_cwt_route_agrees_with_the_strict_route_on_every_resigned_claims_edit(monkeypatch):
+def _cwt_outcome(raw: bytes, store, primer: bytes | None) -> object:
+    return _outcome("cwt", raw, store, primer)
+
+
+def _jwt_outcome(raw: bytes, store, primer: bytes | None) -> object:
+    return _outcome("jwt", raw, store, primer)
+
+
+def test_cwt_fast_reader_agrees_with_the_strict_reader_on_every_resigned_claims_edit(monkeypatch):
     """Every edit of a CWT's claims (a bit flipped, a byte inserted or deleted), signed again
-    by the issuer, gives through the learned route what the strict route gives: the same
-    token or the same error. Edits in sub, the dates and cti stay on the route."""
+    by the issuer, gives through the fast reader what the strict reader gives: the same
+    token or the same error. Edits in sub, the dates and cti stay on the fast reader."""
     from _lic_attacks import sign1_raw
     from _lic_helpers import trust
 
@@ -570,10 +394,10 @@ def test_cwt_route_agrees_with_the_strict_route_on_every_resigned_claims_edit(mo
     token = issue("cwt", sub="acme-7")
     top = cbor.decode(token, max_size=1 << 16, tags=frozenset({18})).value
     protected, payload = top[0], top[2]
-    taken = count_route(monkeypatch, "_cwt_template")
+    taken = count_fast(monkeypatch, "cwt")
     lic_at = payload.index(b"\x63lic") + 4
     places = [*range(lic_at + 8), *range(lic_at + 8, len(payload), 23), len(payload) - 1]
-    on_route = 0
+    on_fast = 0
     for i in places:
         edits = [payload[:i] + bytes([payload[i] ^ m]) + payload[i + 1 :] for m in (1, 0x20, 0x80)]
         edits += [payload[:i] + b"\x00" + payload[i:], payload[:i] + payload[i + 1 :]]
@@ -581,50 +405,19 @@ def test_cwt_route_agrees_with_the_strict_route_on_every_resigned_claims_edit(mo
             raw = sign1_raw(protected, b"\xa0", bad)
             taken.clear()
             primed = _cwt_outcome(raw, store, token)
-            assert taken in ([True], [False])  # the route was tried once, for raw
+            assert taken[0] is True and len(taken) == 2  # the primer, then raw
             assert primed == _cwt_outcome(raw, store, None), (i, bad[i - 2 : i + 3])
-            on_route += taken == [True]
-    assert on_route > 50  # edits inside sub, the dates and cti are read on the route
+            on_fast += taken[1]
+    assert on_fast > 50  # edits inside sub, the dates and cti are read by the fast reader
     taken.clear()
     assert _cwt_outcome(token, store, token) == _cwt_outcome(token, store, None)
-    assert taken == [True]
+    assert taken == [True, True]
 
 
-def test_cwt_route_is_not_learned_from_another_shape_and_keeps_to_its_own():
-    """A token with aud, or an iss of 24 bytes or more (whatever the length of its head),
-    teaches no route; a token of another holder, license or issuer name misses the route and
-    is verified as before."""
-    from _lic_helpers import COMMERCIAL, ISSUER, NOW, OPEN_RAIL, OTHER, example, trust
-
-    import lic
-    from lic import _token
-
-    store = trust()
-    long_iss = ["https://" + "i" * n + ".example" for n in (8, 20, 150, 300)]
-    for kw in ({"aud": ["https://hub.example"]}, *({"iss": iss} for iss in long_iss)):
-        token = issue("cwt", **kw)
-        _token._cwt_route = None
-        for _ in range(3):
-            lic.verify(token, store, now=NOW)
-        assert _token._cwt_route is None
-    token = issue("cwt")
-    lic.verify(token, store, now=NOW)
-    lic.verify(token, store, now=NOW)
-    route = _token._cwt_route
-    assert route is not None
-    others = [
-        issue("cwt", license=example(OPEN_RAIL)),
-        issue("cwt", iss="https://other.example"),
-        lic.issue(example(COMMERCIAL), ISSUER, OTHER.public_key, fmt="cwt",
-                  iss="https://issuer.example", sub="acme", now=NOW - 10),
-    ]  # fmt: skip
-    misses_route("cwt", route, store, others, _cwt_outcome)
-
-
-def test_cwt_route_agrees_on_every_cut_extension_and_flip_of_a_whole_token():
+def test_cwt_fast_reader_agrees_on_every_cut_extension_and_flip_of_a_whole_token():
     """Every prefix of a token, the token with bytes added, and every flip of its envelope
-    (tag, array, header, payload head, signature head): the same outcome with the route
-    learned as with every shortcut forgotten."""
+    (tag, array, header, payload head, signature head): the same outcome through the fast
+    reader (memo primed) as through the strict reader."""
     from _lic_helpers import trust
 
     store = trust()
@@ -640,30 +433,38 @@ def test_cwt_route_agrees_on_every_cut_extension_and_flip_of_a_whole_token():
         assert _cwt_outcome(v, store, other) == _cwt_outcome(v, store, None), v[:12]
 
 
-# --- the JWT route: header, holder characters and license tail compared in place -----------
-
-
-def _jwt_outcome(raw: bytes, store, primer: bytes | None) -> object:
-    """verify()'s result for ``raw``: with the route learned from ``primer`` first, or with
-    every JWT shortcut forgotten."""
-    from _lic_helpers import NOW
+def test_cwt_route_is_not_learned_from_another_shape_and_keeps_to_its_own():
+    """A token with aud, or an iss of 24 bytes or more (whatever the length of its head),
+    teaches no route; a token of another holder, license or issuer name misses the route,
+    is read as the strict reader reads it, and takes the route over for its header."""
+    from _lic_helpers import COMMERCIAL, ISSUER, NOW, OPEN_RAIL, OTHER, example, trust
 
     import lic
-    from lic import _token
 
-    forget_holders()
-    _token._TAILS.clear()
-    _token._HEADER_CACHE.clear()
-    _token._jwt_last_tail = None
-    _token._jwt_last = _token._JWT_NO_HEADER
-    if primer is not None:
-        for _ in range(3):  # strict, then the head route, then the holder route
-            lic.verify(primer, store, now=NOW)
-        assert _token._jwt_route is not None
-    try:
-        return lic.verify(raw, store, now=NOW)
-    except LicError as e:
-        return (type(e), str(e))
+    store = trust()
+    long_iss = ["https://" + "i" * n + ".example" for n in (8, 20, 150, 300)]
+    for kw in ({"aud": ["https://hub.example"]}, *({"iss": iss} for iss in long_iss)):
+        CACHE.reset()
+        for _ in range(3):
+            lic.verify(issue("cwt", **kw), store, now=NOW)
+        assert not CACHE.cwt_routes
+    token = issue("cwt")
+    others = [
+        issue("cwt", license=example(OPEN_RAIL)),
+        issue("cwt", iss="https://other.example"),
+        lic.issue(example(COMMERCIAL), ISSUER, OTHER.public_key, fmt="cwt",
+                  iss="https://issuer.example", sub="acme", now=NOW - 10),
+    ]  # fmt: skip
+    for other in others:
+        CACHE.reset()
+        lic.verify(token, store, now=NOW)
+        (route,) = CACHE.cwt_routes.values()
+        assert route.read(UnverifiedToken, other) is None
+        assert _cwt_outcome(other, store, token) == _cwt_outcome(other, store, None)
+        CACHE.reset()
+        lic.verify(token, store, now=NOW)
+        lic.verify(other, store, now=NOW)
+        assert list(CACHE.cwt_routes.values()) != [route]  # the other token's route now
 
 
 def _jws(header: bytes, payload: bytes) -> bytes:
@@ -676,21 +477,23 @@ def _jws(header: bytes, payload: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("pad", range(3))
-def test_jwt_route_agrees_with_the_strict_route_on_every_resigned_payload_edit(pad, monkeypatch):
+def test_jwt_fast_reader_agrees_with_the_strict_reader_on_every_resigned_payload_edit(
+    pad, monkeypatch
+):
     """Every edit of a JWT's claims (a bit flipped, a byte inserted or deleted, a character
-    that matters to JSON put in), signed again by the issuer, gives through the learned
-    route what the strict route gives: the same token or the same error. Each alignment of
-    the license tail is taken; edits in the dates, iss, jti and sub stay on the route."""
+    that matters to JSON put in), signed again by the issuer, gives through the fast reader
+    what the strict reader gives: the same token or the same error. Each alignment of the
+    license tail is taken; edits in the dates, iss, jti and sub stay on the fast reader."""
     from _lic_helpers import trust
 
     store = trust()
     token = issue("jwt", sub="acme" + "x" * pad)
     header = token.split(b".")[0]
     payload = jwt_payload(token)
-    taken = count_route(monkeypatch, "_jwt_template")
+    taken = count_fast(monkeypatch, "jwt")
     cut = payload.rfind(b',"lic":')
     places = [*range(88, cut + 8), *range(cut + 8, len(payload), 29), len(payload) - 1]
-    on_route = 0
+    on_fast = 0
     for i in places:
         edits = [payload[:i] + bytes([payload[i] ^ m]) + payload[i + 1 :] for m in (1, 0x20)]
         edits += [payload[:i] + e + payload[i + 1 :] for e in (b'"', b"\\", b"\x1f", b"\xc3")]
@@ -699,19 +502,19 @@ def test_jwt_route_agrees_with_the_strict_route_on_every_resigned_payload_edit(p
             raw = _jws(header, bad)
             taken.clear()
             primed = _jwt_outcome(raw, store, token)
-            assert taken[-1:] in ([True], [False]), (i, bad[i - 3 : i + 3], primed)
+            assert taken[0] is True and len(taken) == 2, (i, bad[i - 3 : i + 3], primed)
             assert primed == _jwt_outcome(raw, store, None), (i, bad[i - 3 : i + 3])
-            on_route += taken[-1:] == [True]
-    assert on_route > 100
+            on_fast += taken[1]
+    assert on_fast > 100
     taken.clear()
     assert _jwt_outcome(token, store, token) == _jwt_outcome(token, store, None)
-    assert taken[-1:] == [True]
+    assert taken == [True, True]
 
 
-def test_jwt_route_agrees_on_every_cut_extension_and_changed_character_of_a_token():
+def test_jwt_fast_reader_agrees_on_every_cut_extension_and_changed_character_of_a_token():
     """Every prefix of a token, the token with characters added, and every character of its
-    header, holder, last payload characters and signature replaced: the same outcome with
-    the route learned as with every shortcut forgotten."""
+    header, holder, last payload characters and signature replaced: the same outcome through
+    the fast reader (memo primed) as through the strict reader."""
     from _lic_helpers import trust
 
     store = trust()
@@ -728,40 +531,12 @@ def test_jwt_route_agrees_on_every_cut_extension_and_changed_character_of_a_toke
         assert _jwt_outcome(v, store, other) == _jwt_outcome(v, store, None), v[:12]
 
 
-def test_jwt_route_is_not_learned_from_another_shape_and_keeps_to_its_own():
-    """A token with aud teaches no route; a token of another holder, license or header
-    misses the route and is verified as before."""
-    from _lic_helpers import COMMERCIAL, ISSUER, NOW, OPEN_RAIL, OTHER, example, trust
-
-    import lic
-    from lic import _token
-
-    store = trust()
-    _token._jwt_route = None
-    token = issue("jwt", aud=["https://hub.example"])
-    for _ in range(4):
-        lic.verify(token, store, now=NOW)
-    assert _token._jwt_route is None
-    token = issue("jwt")
-    for _ in range(3):
-        lic.verify(token, store, now=NOW)
-    route = _token._jwt_route
-    assert route is not None
-    others = [
-        issue("jwt", license=example(OPEN_RAIL)),
-        issue("jwt", aud=["https://hub.example"]),
-        lic.issue(example(COMMERCIAL), ISSUER, OTHER.public_key, fmt="jwt",
-                  iss="https://issuer.example", sub="acme", now=NOW - 10),
-    ]  # fmt: skip
-    misses_route("jwt", route, store, others, _jwt_outcome)
-
-
 @settings(max_examples=250, deadline=None)
 @given(fmt=st.sampled_from(["jwt", "cwt"]), data=st.data())
-def test_routes_agree_with_the_strict_route_on_random_resigned_edits(fmt, data):
+def test_fast_readers_agree_with_the_strict_readers_on_random_resigned_edits(fmt, data):
     """A few random edits anywhere in the claims (bytes replaced, inserted or deleted, chosen
-    among what matters to JSON and CBOR), signed again by the issuer: the learned route and
-    the strict route give the same token or the same error."""
+    among what matters to JSON and CBOR), signed again by the issuer: the fast reader and
+    the strict reader give the same token or the same error."""
     from _lic_attacks import sign1_raw
     from _lic_helpers import trust
 

@@ -336,7 +336,7 @@ B64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/
 @settings(max_examples=2000, deadline=None)
 @given(st.text(alphabet=B64_CHARS, max_size=12) | st.binary(max_size=12).map(b64url_encode))
 def test_fast_base64url_agrees_with_the_reference_decoder(text):
-    from lic._token import _b64url
+    from lic.tokens._fields import b64url as _b64url
 
     data = text.encode()
     try:
@@ -361,7 +361,8 @@ def test_inline_base64url_accepts_exactly_what_the_strict_decoder_accepts(data):
     everything else."""
     import binascii
 
-    from lic._token import _b64url, _b64url_fast
+    from lic.tokens._fields import b64url as _b64url
+    from lic.tokens._fields import b64url_fast as _b64url_fast
 
     data = data[: len(data) - len(data) % 4] if data and data[0] % 2 else data
     try:
@@ -383,7 +384,10 @@ def test_inline_base64url_refuses_every_byte_outside_the_alphabet_at_every_place
     group: ``_b64url_fast`` and the signature's inline decoding agree with ``_b64url``."""
     import binascii
 
-    from lic._token import _SIG_TAIL, _URL_TO_STRICT, _b64url, _b64url_fast
+    from lic.tokens._fields import SIG_TAIL as _SIG_TAIL
+    from lic.tokens._fields import URL_TO_STRICT as _URL_TO_STRICT
+    from lic.tokens._fields import b64url as _b64url
+    from lic.tokens._fields import b64url_fast as _b64url_fast
 
     def strict(data: bytes) -> bytes | None:
         try:
@@ -417,7 +421,8 @@ def test_inline_base64url_refuses_every_byte_outside_the_alphabet_at_every_place
 def test_jwt_signature_part_is_decoded_as_the_strict_decoder_does(sig_part):
     """A JWT whose signature part is any 86 bytes: refused with the same error as the strict
     decoder gives that part, or (when it decodes) refused as an invalid signature."""
-    from lic._token import _b64url, _split_jwt
+    from lic.tokens._fields import b64url as _b64url
+    from lic.tokens._jwt import split as _split_jwt
 
     token = issue("jwt").rsplit(b".", 1)[0] + b"." + sig_part
     try:
