@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from keys import SigningKey, b64url_decode, b64url_encode, json_dumps_canonical, json_loads_strict
 from keys.errors import ExpiredError, InvalidSignatureError, MalformedError, UntrustedKeyError
 
-from .tokens import DEFAULT_LEEWAY, MAX_LEEWAY, TokenFields, token_digest
-from .tokens._fields import as_bytes
+from .tokens import DEFAULT_LEEWAY, MAX_LEEWAY, TokenFields, token_bytes, token_digest
 
 __all__ = [
     "MAX_PRESENTATION_LIFETIME",
@@ -60,7 +59,7 @@ def present(
         raise MalformedError(f"lifetime: 1 to {MAX_PRESENTATION_LIFETIME} seconds")
     header = {"alg": "EdDSA", "kid": holder_key.public_key.thumbprint, "typ": PRESENTATION_TYP}
     claims = {"aud": audience, "nonce": nonce, "iat": now, "exp": now + lifetime,
-              "tok": b64url_encode(token_digest(as_bytes(token)))}  # fmt: skip
+              "tok": b64url_encode(token_digest(token_bytes(token)))}  # fmt: skip
     h = b64url_encode(json_dumps_canonical(header)).encode()
     p = b64url_encode(json_dumps_canonical(claims)).encode()
     return h + b"." + p + b"." + b64url_encode(holder_key.sign(h + b"." + p)).encode()

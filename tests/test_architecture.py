@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = ("keys", "lic", "ledger", "cli")  # top packages, lowest layer first
-SIZE_CHECKED = ("keys", "ledger", "cli")  # roots held to the size limits (lic once split)
+SIZE_CHECKED = ("keys", "lic", "ledger", "cli")  # every product root
 MAX_MODULE_LINES = 700
 MAX_FUNCTION_LINES = 100
 

@@ -11,7 +11,7 @@ from keys import LicError
 from lic import cbor, cose
 from lic.tokens import _cwt, _cwt_fast, _jwt, _jwt_fast
 from lic.tokens._cache import CACHE
-from lic.tokens._fields import UnverifiedToken, as_bytes, build, is_cwt
+from lic.tokens._fields import UnverifiedToken, build, is_cwt, token_bytes
 
 TOKENS = [issue("cwt"), issue("cwt", aud=["https://hub.example"]), issue("cwt", aud=["a", "b"])]
 
@@ -366,7 +366,7 @@ def _outcome(fmt: str, raw: bytes, store, primer: bytes | None) -> object:
 
     try:
         if primer is None:
-            data = as_bytes(raw)
+            data = token_bytes(raw)
             return (_cwt if is_cwt(data) else _jwt).verify(data, store, NOW, 60)
         CACHE.reset()
         lic.verify(primer, store, now=NOW)

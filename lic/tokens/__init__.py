@@ -19,6 +19,7 @@ from ._fields import (
     Trust,
     UnverifiedToken,
     VerifiedToken,
+    token_bytes,
     token_digest,
 )
 from ._issue import issue, sign_token
@@ -38,6 +39,7 @@ __all__ = [
     "decode_unverified",
     "issue",
     "sign_token",
+    "token_bytes",
     "token_digest",
     "verify",
     "verify_with_key",

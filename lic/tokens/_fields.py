@@ -107,7 +107,7 @@ def construct(
 # --- input -----------------------------------------------------------------------------------
 
 
-def as_bytes(token: bytes | str) -> bytes:
+def token_bytes(token: bytes | str) -> bytes:
     """The token's bytes, within the size cap (a JWT may come as ASCII text)."""
     if isinstance(token, str):
         if len(token) > MAX_TOKEN_SIZE:

@@ -21,10 +21,10 @@ from ._fields import (
     Trust,
     UnverifiedToken,
     VerifiedToken,
-    as_bytes,
     check_leeway,
     check_time,
     is_cwt,
+    token_bytes,
 )
 
 
@@ -39,7 +39,7 @@ def verify(
     """
     if type(now) is not int or leeway is not DEFAULT_LEEWAY:  # (identity: 60.0 is checked)
         check_leeway(now, leeway)
-    raw = token if type(token) is bytes and 0 < len(token) <= MAX_TOKEN_SIZE else as_bytes(token)
+    raw = token if type(token) is bytes and 0 < len(token) <= MAX_TOKEN_SIZE else token_bytes(token)
     result: VerifiedToken
     if raw[0] == 0xD2:  # tag 18: a COSE_Sign1 (is_cwt)
         cwt = _cwt_fast.read(VerifiedToken, raw)
@@ -68,12 +68,12 @@ def verify_with_key(
 ) -> VerifiedToken:
     """Verify against one given key (a sublicense link against its parent's holder key)."""
     check_leeway(now, leeway)
-    return verify(as_bytes(token), OneKey(key, kid or key.thumbprint), now=now, leeway=leeway)
+    return verify(token_bytes(token), OneKey(key, kid or key.thumbprint), now=now, leeway=leeway)
 
 
 def decode_unverified(token: bytes | str) -> UnverifiedToken:
     """Decode strictly WITHOUT verifying signature, issuer or time (to read kid/iss/sub/cnf)."""
-    raw = as_bytes(token)
+    raw = token_bytes(token)
     if is_cwt(raw):
         cwt = _cwt_fast.read(UnverifiedToken, raw)
         result: UnverifiedToken = _cwt.decode(UnverifiedToken, raw) if cwt is None else cwt[0]
