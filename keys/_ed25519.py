@@ -16,7 +16,6 @@ import os
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ._codec import b64std_decode, b64std_encode, b64url_decode, b64url_encode
@@ -259,6 +258,8 @@ class PublicKey:
     @classmethod
     def from_pem(cls, data: bytes) -> PublicKey:
         """From a SubjectPublicKeyInfo PEM; refuses any other algorithm."""
+        from cryptography.hazmat.primitives import serialization  # PEM only: kept off start-up
+
         try:
             key = serialization.load_pem_public_key(data)
         except (ValueError, TypeError, UnsupportedAlgorithm) as e:
@@ -353,6 +354,8 @@ class PublicKey:
         return self._thumbprint
 
     def pem(self) -> bytes:
+        from cryptography.hazmat.primitives import serialization  # PEM only: kept off start-up
+
         return self._crypto.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
@@ -424,6 +427,8 @@ class SigningKey:
 
     def to_pem(self, passphrase: bytes | None = None) -> bytes:
         """PKCS#8 PEM, encrypted with the passphrase when one is given."""
+        from cryptography.hazmat.primitives import serialization  # PEM only: kept off start-up
+
         enc: serialization.KeySerializationEncryption = (
             serialization.BestAvailableEncryption(passphrase)
             if passphrase
@@ -436,6 +441,8 @@ class SigningKey:
     @classmethod
     def from_pem(cls, data: bytes, passphrase: bytes | None = None) -> SigningKey:
         """Load a PKCS#8 PEM; refuses other algorithms and says when a passphrase is needed."""
+        from cryptography.hazmat.primitives import serialization  # PEM only: kept off start-up
+
         if b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in data and not passphrase:
             raise KeyStoreError("private key is encrypted: a passphrase is required")
         try:
