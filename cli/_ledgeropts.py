@@ -5,19 +5,21 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 import lic
 from keys import MalformedError, SigningKey, write_atomic
 from ledger.entries import commitment as salted_commitment
-from ledger.store import Ledger, append_entry
 
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
 from ._output import emit, json_option, read_input
 from ._params import DIGEST, TIME
 from ._replayopts import STATE_READ, replay_progress
+
+if TYPE_CHECKING:
+    from ledger.store import Ledger
 
 __all__ = [
     "MAX_TOKEN_FILE",
@@ -96,6 +98,8 @@ def append_typed(
     """Open the ledger once, load the author, build the payload, append it, print index and
     leaf hash. ``build(ledger, author, progress)`` gets the open ledger, the author key and the
     progress callback for a first read of the ledger's state."""
+    from ledger.store import Ledger, append_entry  # SQLite here, not for every --db user
+
     with Ledger.open(opts.pop("db")) as led, replay_progress(False, STATE_READ) as progress:
         if author is None:
             author = open_author(led, opts, default_log)

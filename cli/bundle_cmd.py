@@ -17,7 +17,6 @@ from ledger.bundle import (
     parse_policy,
     verify_bundle,
 )
-from ledger.store import Ledger
 from ledger.tlog import parse_checkpoint, parse_note
 
 from ._ledgeropts import db_option
@@ -75,6 +74,8 @@ def create_cmd(
     revoked-set proof for each link. Every link must be granted below the checkpoint's size.
     """
     tokens = [read_token(p) for p in (*parents, token_file)]
+    from ledger.store import Ledger  # SQLite: only to make a bundle, not to verify one
+
     with Ledger.open(db) as led:
         data = create_bundle(led, tokens, size=size)
     target = out if out is not None else token_file.with_suffix(".bundle")

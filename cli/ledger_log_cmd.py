@@ -15,7 +15,6 @@ from typing import Any
 import click
 
 from keys import MalformedError, VerificationError, b64std_encode, open_atomic, write_atomic
-from ledger.audit import import_verified
 from ledger.entries import MAX_ENTRY_SIZE, MAX_RECORD_SIZE, verify_receipt
 from ledger.store import Ledger, append_entry, append_signed_entry
 from ledger.tlog import (
@@ -28,7 +27,6 @@ from ledger.tlog import (
     parse_receipt,
     verify_consistency,
 )
-from ledger.witness import add_offline_cosignatures, collect_cosignatures
 from lic import cbor
 
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
@@ -198,6 +196,8 @@ def checkpoint_cmd(
         if witness_urls:
             verifiers = [CosignatureV1Verifier.from_vkey(read_vkey(v, "key")) for v in witness_keys]
             need = quorum if quorum is not None else len(verifiers)
+            from ledger.witness import collect_cosignatures  # HTTP client: only here
+
             got = collect_cosignatures(led, witness_urls, verifiers, need)
             cp = led.cosigned_checkpoint(cp.checkpoint.size) or cp
     info = _cp_info(cp)
@@ -244,6 +244,8 @@ def add_cosignature_cmd(
     """
     data = read_input(lines_file, MAX_COSIGNATURE_FILE, "cosignature lines")
     verifiers = [CosignatureV1Verifier.from_vkey(read_vkey(v, "key")) for v in witness_keys]
+    from ledger.witness import add_offline_cosignatures
+
     with Ledger.open(db) as led:
         stored, names = add_offline_cosignatures(led, data, verifiers, size)
         cp = led.cosigned_checkpoint(size)
@@ -432,6 +434,8 @@ def import_cmd(jsonl: Path, db: Path, quiet: bool, as_json: bool) -> None:
     entry's signature, its author's role at that time, schemas and cross-references.
     Nothing is left behind unless everything verifies (exit 1 names the first findings).
     """
+    from ledger.audit import import_verified  # its replay runs a process pool: load it here
+
     with replay_progress(quiet) as progress:
         if str(jsonl) == "-":
             led, _ = import_verified(db, sys.stdin.buffer, progress=progress)

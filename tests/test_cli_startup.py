@@ -89,6 +89,20 @@ def test_a_ledger_command_does_load_the_ledger(tmp_path):
     assert "cli.ledger_entries_cmd" not in modules  # only the module of the command run
 
 
+def test_a_ledger_command_loads_only_what_it_needs(tmp_path):
+    # the log commands share a module with checkpoint (witness HTTP) and import (the replay's
+    # process pool): those load inside the commands that use them
+    code, _, modules = _lic_imports(["ledger", "show", "--help"], tmp_path)
+    assert code == 0
+    assert [m for m in _heavy(modules) if not m.startswith(("ledger", "sqlite"))] == []
+    assert "ledger.witness" not in modules and "ledger.audit" not in modules
+    # the offline verifier needs no SQLite: only 'bundle create' reads a ledger
+    code, _, modules = _lic_imports(["verify", "--help"], tmp_path)
+    assert code == 0
+    assert "ledger.bundle" in modules
+    assert "sqlite3" not in modules and "ledger.store" not in modules
+
+
 def test_help_lists_every_command_without_importing_it(tmp_path):
     code, out, modules = _lic_imports(["--help"], tmp_path)
     assert code == 0
