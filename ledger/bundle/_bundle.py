@@ -70,6 +70,9 @@ CHECK_NAMES = (
 
 @dataclass(frozen=True, slots=True)
 class BundleLink:
+    """One link of a bundle: the token as transmitted, the tlog-proof@v1 receipt of its grant
+    record, and the ``lic-absent/v1`` proof that it is not in the revoked set."""
+
     token: bytes
     receipt: bytes
     absent: bytes
@@ -77,6 +80,8 @@ class BundleLink:
 
 @dataclass(frozen=True, slots=True)
 class Bundle:
+    """A parsed bundle: the cosigned checkpoint note and the links, root first."""
+
     checkpoint: bytes
     links: tuple[BundleLink, ...]
 

@@ -125,6 +125,9 @@ class Ed25519NoteSigner:
 
 @dataclass(frozen=True, slots=True)
 class NoteSignature:
+    """One signature line of a signed note: the key name, the 4-byte key hash and the
+    signature bytes."""
+
     name: str
     key_hash: bytes
     signature: bytes  # without the key hash

@@ -93,6 +93,9 @@ class AbsenceProof:
 
 @dataclass(frozen=True, slots=True)
 class MembershipProof:
+    """Membership of a digest in a set of ``size`` members: the member with its inclusion
+    proof."""
+
     size: int
     member: Neighbour
 
@@ -257,6 +260,9 @@ def verify_present(root: bytes, size: int, digest: bytes, proof: MembershipProof
 
 @dataclass(frozen=True, slots=True)
 class RevsetCommitment:
+    """What a ``lic-revoked/v1`` checkpoint line commits to: the number of members and the
+    root of the revoked-set tree."""
+
     size: int
     root: bytes
 

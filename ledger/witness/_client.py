@@ -30,6 +30,8 @@ CLIENT_TIMEOUT = 10.0
 
 @dataclass(frozen=True, slots=True)
 class WitnessAnswer:
+    """A witness's HTTP answer to add-checkpoint: status, content type and body."""
+
     status: int
     content_type: str
     body: bytes

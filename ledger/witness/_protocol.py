@@ -62,6 +62,9 @@ _MAX_DIGITS = 19
 
 @dataclass(frozen=True, slots=True)
 class AddCheckpointRequest:
+    """A parsed add-checkpoint body: the old size, the consistency proof from it, and the
+    checkpoint note."""
+
     old_size: int
     proof: tuple[bytes, ...]
     note: bytes

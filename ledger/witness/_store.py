@@ -64,6 +64,9 @@ WHEN NEW.size < OLD.size BEGIN SELECT RAISE(ABORT, 'a witness never goes back');
 
 @dataclass(frozen=True, slots=True)
 class CosignedRecord:
+    """A checkpoint the witness cosigned: origin, size, root, the cosignature's time, the note
+    and the cosignature line."""
+
     origin: str
     size: int
     root: bytes
@@ -74,6 +77,9 @@ class CosignedRecord:
 
 @dataclass(frozen=True, slots=True)
 class EvidenceRecord:
+    """A request the witness refused as evidence against the log: a split view or a failed
+    consistency proof, with the stored note it contradicts."""
+
     origin: str
     kind: str  # "split-view" or "bad-consistency-proof"
     time: int
