@@ -1,5 +1,6 @@
 """docs/architecture.md matches the code: every path, dotted name and identifier it writes in
-backticks exists, and every package of the product is on the page."""
+backticks exists, and every package of the product is on the page. SPEC.md's references to
+code name public modules and names that exist, never a private file."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PAGE = ROOT / "docs" / "architecture.md"
+SPEC = ROOT / "SPEC.md"
 PRODUCT = ("keys", "lic", "ledger", "cli")
 
 _TICKED = re.compile(r"`([^`\n]+)`")
@@ -103,4 +105,42 @@ def test_the_check_catches_what_does_not_exist():
         "no name ledger.store.Nope",
         "no name lic.nothing.here",
         "nothing defines NoSuchName",
+    ]
+
+
+_PRIVATE_FILE = re.compile(r"\b(?:keys|lic|ledger|cli)/(?:\w+/)*_\w+\.py\b")
+
+
+def code_reference_problems(text: str) -> list[str]:
+    """Private files a text names, and dotted product names in backticks that do not resolve
+    or pass through a private module."""
+    out = [f"private file {m}" for m in _PRIVATE_FILE.findall(text)]
+    for t in ticked(text):
+        if t.split(".")[0] in PRODUCT and _DOTTED.fullmatch(t):
+            if any(part.startswith("_") for part in t.split(".")):
+                out.append(f"private name {t}")
+                continue
+            try:
+                resolve(t)
+            except (ImportError, AttributeError):
+                out.append(f"no name {t}")
+    return out
+
+
+def test_spec_names_public_code_only():
+    text = SPEC.read_text(encoding="utf-8")
+    assert "`ledger.bundle`" in text
+    assert code_reference_problems(text) == []
+
+
+def test_the_spec_check_catches_private_and_missing_names():
+    text = (
+        "Code: `ledger/_bundle.py` and ledger/bundle/_policy.py; `ledger.bundle.verify_bundle`,\n"
+        "`ledger.tlog._merkle`, `ledger.ReportBuilder`, `lic/data/tiers.json`.\n"
+    )
+    assert code_reference_problems(text) == [
+        "private file ledger/_bundle.py",
+        "private file ledger/bundle/_policy.py",
+        "private name ledger.tlog._merkle",
+        "no name ledger.ReportBuilder",
     ]
