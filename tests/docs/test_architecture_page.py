@@ -82,15 +82,28 @@ def test_everything_the_page_names_exists():
     assert problems(PAGE.read_text(encoding="utf-8"), ROOT) == []
 
 
+def packages(root: Path) -> list[str]:
+    """Every package of the product as ``path/``, sub-packages included."""
+    return sorted(
+        str(p.parent.relative_to(root)) + "/"
+        for top in PRODUCT
+        for p in (root / top).rglob("__init__.py")
+    )
+
+
 def test_every_package_is_on_the_page():
     text = PAGE.read_text(encoding="utf-8")
-    packages = sorted(
-        str(p.parent.relative_to(ROOT)) + "/"
-        for top in PRODUCT
-        for p in (ROOT / top).rglob("__init__.py")
-    )
-    assert "ledger/tlog/" in packages
-    assert [p for p in packages if f"`{p}`" not in text] == []
+    assert "ledger/tlog/" in packages(ROOT)
+    assert [p for p in packages(ROOT) if f"`{p}`" not in text] == []
+
+
+def test_every_package_is_in_the_readme_layout():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("## Layout") :].split("\n## ")[0]
+    rows = re.findall(r"^\| `([\w/]+/)` \|", layout, re.M)
+    assert sorted(rows) == packages(ROOT)
+    for page in ("docs/api.md", "docs/architecture.md", "docs/cli.md", "bench/RESULTS.md"):
+        assert f"`{page}`" in layout and (ROOT / page).is_file()
 
 
 def test_the_check_catches_what_does_not_exist():
