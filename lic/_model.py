@@ -461,6 +461,7 @@ class License:
         return out
 
     def with_parent(self, parent_digest: bytes) -> License:
+        """The same license naming its parent token by digest (for a sublicense)."""
         return License.from_mapping(
             {**self.to_claim(), "parent": parent_digest.hex()}, known_codes=False
         )

@@ -202,6 +202,7 @@ class BundleCheck:
     reason: str | None = None  # the refusal's name when failed (e.g. "revoked")
 
     def to_dict(self) -> dict[str, Any]:
+        """The check as JSON-ready values."""
         return {"name": self.name, "status": self.status, "detail": self.detail}
 
 
@@ -223,9 +224,11 @@ class BundleResult:
 
     @property
     def ok(self) -> bool:
+        """Whether the effect is ``permit`` or ``valid``."""
         return self.effect in ("permit", "valid")
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as JSON-ready values (what ``lic verify --json`` prints)."""
         out: dict[str, Any] = {
             "effect": self.effect,
             "reason": self.reason,

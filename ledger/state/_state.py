@@ -619,6 +619,7 @@ class LedgerState:
         self.incidents[p["incident"]] = inc
 
     def open_incidents(self) -> list[Incident]:
+        """The incidents not yet closed."""
         return [i for i in self.incidents.values() if i.closed is None]
 
 

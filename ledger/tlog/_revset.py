@@ -128,10 +128,12 @@ class RevokedSet:
 
     @property
     def size(self) -> int:
+        """The number of members."""
         return len(self.digests)
 
     @property
     def root(self) -> bytes:
+        """The root of the set's tree (SHA-256 of the empty string for the empty set)."""
         return self._levels[-1][0] if self.digests else EMPTY_ROOT
 
     def _path(self, index: int) -> tuple[bytes, ...]:

@@ -84,6 +84,7 @@ class CosignatureCollection:
 
     @property
     def met(self) -> bool:
+        """Whether at least ``quorum`` distinct trusted witnesses cosigned."""
         return len(self.cosigners) >= self.quorum
 
 

@@ -93,6 +93,7 @@ class AddCheckpointOutcome:
 
     @property
     def accepted(self) -> bool:
+        """Whether the witness cosigned (status 200)."""
         return self.status == 200
 
 
@@ -213,6 +214,7 @@ class SplitViewResult:
     notes: tuple[bytes, bytes]
 
     def explain(self) -> str:
+        """The verdict, its reason and both checkpoints as lines of text."""
         a, b = self.first, self.second
         lines = [
             f"verdict: {self.verdict}",

@@ -2,8 +2,9 @@
 
 The faces are derived from the tree: every package ``__init__`` under ``keys/``, ``lic/`` and
 ``ledger/``, and every module whose path has no ``_``-prefixed part. Each face has a docstring;
-each class and function in its ``__all__`` has a docstring of its own (constants and type
-aliases are exempt; a dataclass's generated ``Name(field, ...)`` text does not count); a module
+each class and function in its ``__all__``, and each public method and property such a class
+defines, has a docstring of its own (constants and type aliases are exempt; a dataclass's
+generated ``Name(field, ...)`` text does not count); a module
 that is not a package ``__init__`` is public only when its package's docstring names it.
 """
 
@@ -74,6 +75,23 @@ def face_problems(module: ModuleType) -> list[str]:
         obj = getattr(module, n)
         if is_documentable(obj) and own_docstring(obj) is None:
             out.append(f"{name}.{n}: no docstring")
+        if inspect.isclass(obj):
+            out += [f"{name}.{n}.{m}: no docstring" for m in undocumented_members(obj)]
+    return out
+
+
+def undocumented_members(cls: type) -> list[str]:
+    """The public methods and properties ``cls`` itself defines that carry no docstring."""
+    out = []
+    for name, value in vars(cls).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, classmethod | staticmethod):
+            value = value.__func__
+        elif isinstance(value, property):
+            value = value.fget
+        if inspect.isfunction(value) and own_docstring(value) is None:
+            out.append(name)
     return out
 
 
@@ -124,6 +142,10 @@ def test_the_checks_catch_what_they_forbid(tmp_path, monkeypatch):
         "class Bare:\n    pass\n"
         "@dataclass\nclass Generated:\n    x: int\n"
         "class Good:\n    '''Documented.'''\n"
+        "    def method(self):\n        pass\n"
+        "    @property\n    def prop(self):\n        return 1\n"
+        "    @classmethod\n    def make(cls):\n        '''Documented.'''\n"
+        "    def _helper(self):\n        pass\n"
         "def bare():\n    pass\n"
         "def good():\n    '''Documented.'''\n"
     )
@@ -142,6 +164,8 @@ def test_the_checks_catch_what_they_forbid(tmp_path, monkeypatch):
     assert face_problems(importlib.import_module("docfixture_pkg")) == [
         "docfixture_pkg.Bare: no docstring",
         "docfixture_pkg.Generated: no docstring",
+        "docfixture_pkg.Good.method: no docstring",
+        "docfixture_pkg.Good.prop: no docstring",
         "docfixture_pkg.bare: no docstring",
     ]
     assert face_problems(importlib.import_module("docfixture_pkg.sub")) == [
