@@ -1,6 +1,8 @@
 """keys: Ed25519 keys, key ids, keyring, trust store, strict codecs and the exception tree.
 
-The bottom layer: lic, ledger and cli import from here, never the other way round.
+The bottom layer: lic, ledger and cli import from here, never the other way round. The
+exception tree is also the public module ``keys.errors``: ``LicError`` and its subclasses,
+grouped by what a caller can do.
 """
 
 from ._codec import (

@@ -233,6 +233,7 @@ class PublicKey:
     # -- construction ---------------------------------------------------------------------
     @classmethod
     def from_raw(cls, raw: bytes) -> PublicKey:
+        """The key with these 32 raw bytes; small-order and non-canonical encodings are refused."""
         return cls(bytes(raw))
 
     @classmethod
@@ -340,10 +341,12 @@ class PublicKey:
             raise InvalidSignatureError("invalid signature") from None
 
     def with_backend(self, backend: str) -> PublicKey:
+        """The same key, verifying through the named backend (one of ``BACKENDS``)."""
         return PublicKey(self.raw, backend=backend)
 
     # -- ids and exports ------------------------------------------------------------------
     def jwk(self) -> dict[str, str]:
+        """The key as an RFC 8037 OKP JWK (``kty``, ``crv``, ``x``)."""
         return {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(self.raw)}
 
     @property
@@ -354,6 +357,7 @@ class PublicKey:
         return self._thumbprint
 
     def pem(self) -> bytes:
+        """The key as SubjectPublicKeyInfo PEM."""
         from cryptography.hazmat.primitives import serialization  # PEM only: kept off start-up
 
         return self._crypto.public_bytes(
@@ -413,6 +417,7 @@ class SigningKey:
 
     @classmethod
     def generate(cls) -> SigningKey:
+        """A new random key."""
         return cls(Ed25519PrivateKey.generate())
 
     @classmethod
@@ -423,6 +428,7 @@ class SigningKey:
         return cls(Ed25519PrivateKey.from_private_bytes(seed))
 
     def sign(self, message: bytes) -> bytes:
+        """The 64-byte Ed25519 signature of ``message``."""
         return self._key.sign(message)
 
     def to_pem(self, passphrase: bytes | None = None) -> bytes:

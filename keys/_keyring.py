@@ -53,6 +53,7 @@ class Keyring:
 
     @property
     def path(self) -> Path:
+        """The keyring's directory."""
         return self._path
 
     def _private_path(self, name: str) -> Path:

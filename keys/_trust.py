@@ -84,6 +84,7 @@ class TrustEntry:
         return not (self.not_after is not None and now >= self.not_after)
 
     def to_json(self) -> dict[str, Any]:
+        """The entry as a member of a trust store document (SPEC.md section 3.1)."""
         return {
             "name": self.name,
             "role": self.role,
@@ -95,6 +96,7 @@ class TrustEntry:
 
     @classmethod
     def from_json(cls, value: Any, where: str = "trust entry") -> TrustEntry:
+        """Parse one entry of a trust store document strictly; ``where`` names it in errors."""
         if not isinstance(value, dict):
             raise MalformedError(f"{where}: must be a JSON object")
         extra = set(value) - _ENTRY_MEMBERS
@@ -139,6 +141,7 @@ class TrustStore:
 
     @property
     def entries(self) -> tuple[TrustEntry, ...]:
+        """Every entry, in the order they were added."""
         return tuple(self._entries)
 
     def add(self, entry: TrustEntry) -> None:
@@ -204,9 +207,11 @@ class TrustStore:
 
     # -- file edge ------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
+        """The trust store document (SPEC.md section 3.1) as a JSON value."""
         return {"format": TRUST_STORE_FORMAT, "keys": [e.to_json() for e in self._entries]}
 
     def dumps(self) -> bytes:
+        """The trust store document as indented UTF-8 JSON with a final newline."""
         return (json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n").encode()
 
     @classmethod

@@ -49,10 +49,12 @@ class Chain:
 
     @property
     def leaf(self) -> VerifiedToken:
+        """The last link: the license that applies to its holder."""
         return self.links[-1]
 
     @property
     def root(self) -> VerifiedToken:
+        """The first link, signed by a trusted issuer."""
         return self.links[0]
 
 

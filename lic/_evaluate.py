@@ -92,6 +92,7 @@ class Reason(NamedTuple):
     effect: Effect
 
     def to_dict(self) -> dict[str, str | None]:
+        """The reason as JSON-ready values."""
         return {
             "field": self.field,
             "expected": self.expected,
@@ -114,9 +115,11 @@ class Decision(NamedTuple):
 
     @property
     def permitted(self) -> bool:
+        """Whether the effect is ``permit``."""
         return self.effect == "permit"
 
     def to_dict(self) -> dict[str, object]:
+        """The decision as JSON-ready values."""
         return {
             "effect": self.effect,
             "reasons": [r.to_dict() for r in self.reasons],

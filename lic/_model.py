@@ -106,12 +106,17 @@ def _codes(v: object, what: str, check: Any, *, allow_empty: bool) -> tuple[str,
 
 @dataclass(frozen=True, slots=True)
 class ModelBinding:
+    """The model weights a license applies to: a name and the SHA-256 (hex) of the weights."""
+
     name: str
     sha256: str
 
 
 @dataclass(frozen=True, slots=True)
 class Terms:
+    """The human-readable terms a license carries: id, version and the SHA-256 (hex) of the
+    text."""
+
     id: str
     version: str
     sha256: str
@@ -168,12 +173,17 @@ class Rate:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
+    """Usage ceilings: ``rate`` (a count per window) and ``mau`` (monthly active users);
+    ``None`` sets no ceiling."""
+
     rate: Rate | None = None
     mau: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Sublicense:
+    """Whether the holder may sublicense, and how many levels below this license may follow."""
+
     allowed: bool = False
     max_depth: int = 0
 
@@ -451,6 +461,7 @@ class License:
         return out
 
     def with_parent(self, parent_digest: bytes) -> License:
+        """The same license naming its parent token by digest (for a sublicense)."""
         return License.from_mapping(
             {**self.to_claim(), "parent": parent_digest.hex()}, known_codes=False
         )

@@ -30,6 +30,9 @@ _CLAIMS = frozenset({"aud", "nonce", "iat", "exp", "tok"})
 
 @dataclass(frozen=True, slots=True)
 class Presentation:
+    """A verified presentation: the audience and nonce it answers, its validity window and the
+    digest of the token whose holder signed it."""
+
     audience: str
     nonce: str
     iat: int

@@ -78,6 +78,7 @@ def countries() -> frozenset[str]:
 
 @cache
 def region_groups() -> Mapping[str, frozenset[str]]:
+    """Named region groups (such as ``EU``) and the ISO 3166-1 alpha-2 codes each holds."""
     groups = _load("regions.json")["groups"]
     return {name: frozenset(members) for name, members in groups.items()}
 

@@ -67,6 +67,7 @@ class AuditResult:
 
     @property
     def clean(self) -> bool:
+        """Whether the replay found nothing."""
         return not self.findings
 
 

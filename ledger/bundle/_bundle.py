@@ -70,6 +70,9 @@ CHECK_NAMES = (
 
 @dataclass(frozen=True, slots=True)
 class BundleLink:
+    """One link of a bundle: the token as transmitted, the tlog-proof@v1 receipt of its grant
+    record, and the ``lic-absent/v1`` proof that it is not in the revoked set."""
+
     token: bytes
     receipt: bytes
     absent: bytes
@@ -77,6 +80,8 @@ class BundleLink:
 
 @dataclass(frozen=True, slots=True)
 class Bundle:
+    """A parsed bundle: the cosigned checkpoint note and the links, root first."""
+
     checkpoint: bytes
     links: tuple[BundleLink, ...]
 
@@ -197,6 +202,7 @@ class BundleCheck:
     reason: str | None = None  # the refusal's name when failed (e.g. "revoked")
 
     def to_dict(self) -> dict[str, Any]:
+        """The check as JSON-ready values."""
         return {"name": self.name, "status": self.status, "detail": self.detail}
 
 
@@ -218,9 +224,11 @@ class BundleResult:
 
     @property
     def ok(self) -> bool:
+        """Whether the effect is ``permit`` or ``valid``."""
         return self.effect in ("permit", "valid")
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as JSON-ready values (what ``lic verify --json`` prints)."""
         out: dict[str, Any] = {
             "effect": self.effect,
             "reason": self.reason,

@@ -77,9 +77,11 @@ class TrustPolicy:
 
     @property
     def witness_count(self) -> int:
+        """The number of witness keys the policy trusts (the n of k-of-n)."""
         return len(self.trust.by_role("witness"))
 
     def dumps(self) -> bytes:
+        """The policy file (SPEC.md section 10.3) as indented UTF-8 JSON with a final newline."""
         return (json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n").encode()
 
     def save(self, path: Path) -> None:
@@ -87,6 +89,7 @@ class TrustPolicy:
         write_atomic(Path(path), self.dumps(), mode=0o644, overwrite=True)
 
     def to_json(self) -> dict[str, Any]:
+        """The policy file (SPEC.md section 10.3) as a JSON value."""
         return {
             "format": POLICY_FORMAT,
             "trust": self.trust.to_json(),

@@ -64,9 +64,11 @@ class Record:
 
     @property
     def leaf_hash(self) -> bytes:
+        """The RFC 9162 leaf hash of the record's bytes as stored."""
         return leaf_hash(self.raw)
 
     def sign1(self) -> cose.Sign1:
+        """The entry parsed as a COSE_Sign1 (not verified)."""
         return cose.parse_sign1(self.entry, max_size=MAX_ENTRY_SIZE)
 
 
@@ -280,6 +282,7 @@ class RecordEncoder:
         self._types: dict[tuple[str, int], bytes] = {}
 
     def encode(self, index: int, prev: bytes, entry_type: str, entry: bytes) -> bytes:
+        """The bytes of ``encode_record(index, prev, self.time, entry_type, entry)``."""
         if not 0 <= index <= _MAX_INT or len(prev) != HASH_SIZE:
             raise MalformedError("record: index or prev out of range")
         n = len(entry)

@@ -128,6 +128,7 @@ class ReportBuilder:
             self._decisions_by_month.setdefault(month_of(time), Counter())[outcome] += 1
 
     def finding(self, f: Finding) -> None:
+        """Count a finding of the replay; the report lists the first ``MAX_FINDINGS_LISTED``."""
         self._findings += 1
         if len(self._findings_listed) < MAX_FINDINGS_LISTED:
             self._findings_listed.append(f)

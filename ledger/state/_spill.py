@@ -65,6 +65,7 @@ class SpillStore:
         self._finalizer: weakref.finalize[Any, SpillStore] | None = None
 
     def register(self, m: SpillMap[Any, Any]) -> None:
+        """Count ``m`` among the maps that share this store's budget."""
         self._maps.append(weakref.ref(m))
 
     def make_room(self) -> None:
@@ -82,9 +83,11 @@ class SpillStore:
 
     @property
     def opened(self) -> bool:
+        """Whether the spill database has been opened."""
         return self._conn is not None
 
     def conn(self) -> sqlite3.Connection:
+        """The spill database, a private temporary SQLite file opened on first use."""
         if self._conn is None:
             # "": a private on-disk temporary database, deleted by SQLite when closed (on Unix
             # the file is unlinked as soon as it is opened).
@@ -101,6 +104,7 @@ class SpillStore:
         return self._conn
 
     def new_table(self, key_type: type) -> str:
+        """Create a table in the spill database for keys of ``key_type``; returns its name."""
         name = f"m{self._tables}"
         self._tables += 1
         sql_type = _SQL_TYPES[key_type]
@@ -157,14 +161,17 @@ class SpillMap(Generic[K, V]):
 
     @property
     def store(self) -> SpillStore:
+        """The store whose budget and database this map shares."""
         return self._store
 
     @property
     def spilled(self) -> bool:
+        """Whether some entries have moved to the spill database."""
         return self._table is not None
 
     # -- single entries ------------------------------------------------------------------
     def get(self, key: K, default: Any = None) -> Any:
+        """The value of ``key``, from memory or the spill database, else ``default``."""
         v = self._mem.get(key, _MISSING)  # a read does not move the entry (see _evict)
         if v is not _MISSING:
             return v
@@ -205,6 +212,7 @@ class SpillMap(Generic[K, V]):
             store.make_room()
 
     def setdefault(self, key: K, default: V) -> V:
+        """The value of ``key``; when absent, store ``default`` and return it."""
         v = self.get(key, _MISSING)
         if v is _MISSING:
             self._put(key, default)
@@ -325,10 +333,12 @@ class SpillMap(Generic[K, V]):
                 yield k, v
 
     def keys(self) -> Iterator[K]:
+        """Every key, in ascending order (see ``items``)."""
         for k, _ in self.items():
             yield k
 
     def values(self) -> Iterator[V]:
+        """Every value, in ascending order of the keys (see ``items``)."""
         for _, v in self.items():
             yield v
 
@@ -394,6 +404,7 @@ class TypeIndex:
         t[index] = self._codes[name]
 
     def get(self, index: object, default: Any = None) -> Any:
+        """The entry type of the record at ``index``, else ``default``."""
         if isinstance(index, int) and 0 <= index < len(self._types):
             name = self._names[self._types[index]]
             if name is not None:

@@ -47,6 +47,9 @@ class Finding:
 
 @dataclass(slots=True)
 class KeyInfo:
+    """A key registered by ``key.add``: its role and name, when it was added, its validity
+    window, and when it was retired or compromised."""
+
     role: str
     name: str
     added: int
@@ -96,6 +99,9 @@ class Withdrawal:
 
 @dataclass(slots=True)
 class Grant:
+    """A recorded grant: the token's digest, licensee commitment, tier and window, its parent,
+    the key that signed the record (``author``) and the token's holder key."""
+
     index: int
     digest: bytes
     licensee: bytes
@@ -121,6 +127,9 @@ class TokenStatus:
 
 @dataclass(slots=True)
 class Incident:
+    """An incident and the integration times of its report, first acknowledgement, first
+    response, first remediation and close, with its outcome and the revocations it led to."""
+
     index: int
     severity: str
     harms: tuple[str, ...]
@@ -610,6 +619,7 @@ class LedgerState:
         self.incidents[p["incident"]] = inc
 
     def open_incidents(self) -> list[Incident]:
+        """The incidents not yet closed."""
         return [i for i in self.incidents.values() if i.closed is None]
 
 

@@ -168,6 +168,7 @@ class Ledger:
             raise
 
     def close(self) -> None:
+        """Close the ledger's connection."""
         self._conn.close()
 
     def __enter__(self) -> Ledger:
@@ -241,6 +242,7 @@ class Ledger:
         return mk.fold([h[n] for n in nodes])
 
     def leaf_hash(self, index: int) -> bytes:
+        """The stored leaf hash of record ``index``."""
         _check_size(index)
         try:
             return self._read_rows([index])[index][: mk.HASH_SIZE]
@@ -303,6 +305,7 @@ class Ledger:
         return self._path_hashes(siblings, right, left)
 
     def record_bytes(self, index: int) -> bytes:
+        """The bytes of record ``index`` as stored."""
         _check_size(index)
         row = self._conn.execute("SELECT data FROM records WHERE idx = ?", (index,)).fetchone()
         if row is None:
@@ -379,6 +382,7 @@ class Ledger:
         return self._state
 
     def drop_cached_state(self) -> None:
+        """Forget this handle's cached derived state; the next use replays."""
         self._state = None
 
     def state_at(self, size: int, progress: Callable[[int], None] | None = None) -> LedgerState:

@@ -60,6 +60,8 @@ class Checkpoint:
     extensions: tuple[str, ...] = ()
 
     def text(self) -> str:
+        """The checkpoint body (SPEC.md section 8.2): origin, size, base64 root and extension
+        lines, each ending in a newline."""
         check_note_key_name(self.origin)
         if isinstance(self.size, bool) or not 0 <= self.size < 1 << 63:
             raise MalformedError("checkpoint: size out of range")

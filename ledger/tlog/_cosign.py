@@ -86,10 +86,12 @@ class CosignatureV1Verifier:
 
     @property
     def public_key(self) -> PublicKey:
+        """The witness's Ed25519 public key."""
         return self._key
 
     @property
     def vkey(self) -> str:
+        """The witness verifier key ``name+hex key id+base64(0x04 || key)``."""
         blob = b64std_encode(bytes([COSIGNATURE_TYPE]) + self._key.raw)
         return f"{self.name}+{self.key_hash.hex()}+{blob}"
 
@@ -104,6 +106,8 @@ class CosignatureV1Verifier:
         return t
 
     def verify(self, text: bytes, signature: bytes) -> None:
+        """Raise InvalidSignatureError unless ``signature`` is this witness's cosignature of
+        ``text``."""
         self.timestamp(text, signature)
 
 
@@ -120,9 +124,12 @@ class CosignatureV1Signer:
 
     @property
     def verifier(self) -> CosignatureV1Verifier:
+        """The verifier of this signer's cosignatures."""
         return CosignatureV1Verifier(self.name, self._key.public_key)
 
     def sign(self, text: bytes) -> bytes:
+        """The cosignature of the checkpoint ``text`` at this signer's time: timestamp and
+        signature, 72 bytes."""
         return self.time.to_bytes(8, "big") + self._key.sign(cosignature_message(text, self.time))
 
 

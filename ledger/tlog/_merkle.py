@@ -243,6 +243,8 @@ class Frontier:
         self._edge = list(edge)
 
     def append(self, leaf: bytes) -> bytes:
+        """Add a leaf hash; return the row to store for it (the leaf hash, then the hashes of
+        the subtrees it completes)."""
         n = self.size
         h = leaf
         parts = [h]
@@ -280,9 +282,11 @@ class Frontier:
         return rows
 
     def root(self) -> bytes:
+        """The root of the tree of ``size`` leaves."""
         return fold(self._edge)
 
     def edge(self) -> list[bytes]:
+        """The hashes of the complete subtrees, largest first."""
         return list(self._edge)
 
 

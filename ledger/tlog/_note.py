@@ -56,10 +56,12 @@ class NoteVerifier(Protocol):
     """Checks one kind of signature line: identified by ``name`` and 4-byte ``key_hash``."""
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The key name the signature lines carry."""
 
     @property
-    def key_hash(self) -> bytes: ...
+    def key_hash(self) -> bytes:
+        """The 4-byte key hash the signature lines carry."""
 
     def verify(self, text: bytes, signature: bytes) -> None:
         """Raise InvalidSignatureError unless ``signature`` (key hash removed) is valid."""
@@ -69,12 +71,15 @@ class NoteSigner(Protocol):
     """What signs a note: a key name, its C2SP key hash and a signature over the text."""
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The key name written on the signature line."""
 
     @property
-    def key_hash(self) -> bytes: ...
+    def key_hash(self) -> bytes:
+        """The 4-byte key hash written on the signature line."""
 
-    def sign(self, text: bytes) -> bytes: ...
+    def sign(self, text: bytes) -> bytes:
+        """The signature of the note ``text`` (without the key hash)."""
 
 
 class Ed25519NoteVerifier:
@@ -95,13 +100,16 @@ class Ed25519NoteVerifier:
 
     @property
     def public_key(self) -> PublicKey:
+        """The Ed25519 public key."""
         return self._key
 
     @property
     def vkey(self) -> str:
+        """The note verifier key ``name+hex key hash+base64(0x01 || key)``."""
         return self._key.verifier_key(self.name)
 
     def verify(self, text: bytes, signature: bytes) -> None:
+        """Raise InvalidSignatureError unless ``signature`` is valid over ``text``."""
         self._key.verify(signature, text)
 
 
@@ -117,19 +125,25 @@ class Ed25519NoteSigner:
 
     @property
     def verifier(self) -> Ed25519NoteVerifier:
+        """The verifier of this signer's signatures."""
         return Ed25519NoteVerifier(self.name, self._key.public_key)
 
     def sign(self, text: bytes) -> bytes:
+        """The Ed25519 signature of the note ``text``."""
         return self._key.sign(text)
 
 
 @dataclass(frozen=True, slots=True)
 class NoteSignature:
+    """One signature line of a signed note: the key name, the 4-byte key hash and the
+    signature bytes."""
+
     name: str
     key_hash: bytes
     signature: bytes  # without the key hash
 
     def line(self) -> str:
+        """The signature line, ``— name base64(key hash || signature)`` and a newline."""
         return f"{SIG_PREFIX}{self.name} {b64std_encode(self.key_hash + self.signature)}\n"
 
 
@@ -150,6 +164,7 @@ class VerifiedNote:
     unverified: tuple[NoteSignature, ...]
 
     def signed_by(self, verifier: NoteVerifier) -> bool:
+        """Whether one of the verified signatures is by ``verifier``'s name and key hash."""
         return any(
             s.name == verifier.name and s.key_hash == verifier.key_hash for s in self.verified
         )

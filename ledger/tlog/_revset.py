@@ -93,6 +93,9 @@ class AbsenceProof:
 
 @dataclass(frozen=True, slots=True)
 class MembershipProof:
+    """Membership of a digest in a set of ``size`` members: the member with its inclusion
+    proof."""
+
     size: int
     member: Neighbour
 
@@ -125,10 +128,12 @@ class RevokedSet:
 
     @property
     def size(self) -> int:
+        """The number of members."""
         return len(self.digests)
 
     @property
     def root(self) -> bytes:
+        """The root of the set's tree (SHA-256 of the empty string for the empty set)."""
         return self._levels[-1][0] if self.digests else EMPTY_ROOT
 
     def _path(self, index: int) -> tuple[bytes, ...]:
@@ -257,6 +262,9 @@ def verify_present(root: bytes, size: int, digest: bytes, proof: MembershipProof
 
 @dataclass(frozen=True, slots=True)
 class RevsetCommitment:
+    """What a ``lic-revoked/v1`` checkpoint line commits to: the number of members and the
+    root of the revoked-set tree."""
+
     size: int
     root: bytes
 

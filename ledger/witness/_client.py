@@ -30,6 +30,8 @@ CLIENT_TIMEOUT = 10.0
 
 @dataclass(frozen=True, slots=True)
 class WitnessAnswer:
+    """A witness's HTTP answer to add-checkpoint: status, content type and body."""
+
     status: int
     content_type: str
     body: bytes
@@ -82,6 +84,7 @@ class CosignatureCollection:
 
     @property
     def met(self) -> bool:
+        """Whether at least ``quorum`` distinct trusted witnesses cosigned."""
         return len(self.cosigners) >= self.quorum
 
 

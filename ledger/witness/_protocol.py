@@ -62,6 +62,9 @@ _MAX_DIGITS = 19
 
 @dataclass(frozen=True, slots=True)
 class AddCheckpointRequest:
+    """A parsed add-checkpoint body: the old size, the consistency proof from it, and the
+    checkpoint note."""
+
     old_size: int
     proof: tuple[bytes, ...]
     note: bytes
@@ -90,6 +93,7 @@ class AddCheckpointOutcome:
 
     @property
     def accepted(self) -> bool:
+        """Whether the witness cosigned (status 200)."""
         return self.status == 200
 
 
@@ -210,6 +214,7 @@ class SplitViewResult:
     notes: tuple[bytes, bytes]
 
     def explain(self) -> str:
+        """The verdict, its reason and both checkpoints as lines of text."""
         a, b = self.first, self.second
         lines = [
             f"verdict: {self.verdict}",

@@ -130,13 +130,16 @@ class WitnessServer(ThreadingHTTPServer):
         super().__init__((host, address[1]), _Handler)
 
     def now(self) -> int:
+        """The server clock's time, in whole seconds (the cosignature timestamp)."""
         return int(self._clock())
 
     @property
     def port(self) -> int:
+        """The port the server listens on."""
         return int(self.server_address[1])
 
     def count_request(self) -> None:
+        """Count one answered request; after ``max_requests``, shut the server down."""
         with self._lock:
             self._count += 1
             done = self.max_requests is not None and self._count >= self.max_requests

@@ -64,6 +64,9 @@ WHEN NEW.size < OLD.size BEGIN SELECT RAISE(ABORT, 'a witness never goes back');
 
 @dataclass(frozen=True, slots=True)
 class CosignedRecord:
+    """A checkpoint the witness cosigned: origin, size, root, the cosignature's time, the note
+    and the cosignature line."""
+
     origin: str
     size: int
     root: bytes
@@ -74,6 +77,9 @@ class CosignedRecord:
 
 @dataclass(frozen=True, slots=True)
 class EvidenceRecord:
+    """A request the witness refused as evidence against the log: a split view or a failed
+    consistency proof, with the stored note it contradicts."""
+
     origin: str
     kind: str  # "split-view" or "bad-consistency-proof"
     time: int
@@ -156,6 +162,7 @@ class Witness:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], signing_key: SigningKey | None = None) -> Witness:
+        """Open an existing witness state file; ``signing_key`` is needed only to cosign."""
         p = Path(path)
         if not p.is_file():
             raise MalformedError(f"witness: no witness state at {p} (run 'lic witness init')")
@@ -166,6 +173,7 @@ class Witness:
             raise MalformedError(f"witness: {p} is not a witness state file: {e}") from e
 
     def close(self) -> None:
+        """Close the state file."""
         self._conn.close()
 
     def __enter__(self) -> Witness:
@@ -175,12 +183,14 @@ class Witness:
         self.close()
 
     def use_key(self, key: SigningKey) -> None:
+        """Cosign with ``key``; refuse a key that is not the witness's."""
         if key.public_key != self.verifier.public_key:
             raise KeyStoreError("witness: this is not the witness's key")
         self._key = key
 
     @property
     def vkey(self) -> str:
+        """The witness's cosignature verifier key."""
         return self.verifier.vkey
 
     # -- reads ---------------------------------------------------------------------------
@@ -189,6 +199,7 @@ class Witness:
         return dict(self._conn.execute("SELECT origin, vkey FROM logs ORDER BY origin"))
 
     def head(self, origin: str) -> StoredHead | None:
+        """The latest checkpoint cosigned for ``origin``, or None for a log it does not know."""
         row = self._conn.execute(
             "SELECT size, root, note FROM logs WHERE origin = ?", (origin,)
         ).fetchone()
@@ -198,6 +209,7 @@ class Witness:
         return StoredHead(int(size), None if root is None else bytes(root), _b(note))
 
     def cosigned(self, origin: str | None = None) -> list[CosignedRecord]:
+        """Every checkpoint cosigned (for ``origin``, when given), oldest first."""
         q = "SELECT origin, size, root, time, note, cosignature FROM cosigned"
         args: tuple[str, ...] = ()
         if origin is not None:
@@ -209,6 +221,7 @@ class Witness:
         ]
 
     def evidence(self) -> list[EvidenceRecord]:
+        """Every recorded split view and failed consistency proof, oldest first."""
         rows = self._conn.execute(
             "SELECT origin, kind, time, old_size, proof, stored_note, note FROM evidence "
             "ORDER BY id"

@@ -25,7 +25,8 @@ ROLE_ISSUER = "issuer"
 class Trust(Protocol):
     """What verification needs of a trust store (``keys.TrustStore`` provides it)."""
 
-    def lookup(self, kid: str, role: str, now: int) -> PublicKey: ...
+    def lookup(self, kid: str, role: str, now: int) -> PublicKey:
+        """The key of ``kid`` trusted for ``role`` at ``now``; raise UntrustedKeyError otherwise."""
 
 
 def token_digest(token: bytes | str) -> bytes:
