@@ -7,6 +7,7 @@ and the log-side client that collects cosignatures from witnesses.
 from ._client import (
     CosignatureCollection,
     WitnessAnswer,
+    WitnessReport,
     add_offline_cosignatures,
     collect_cosignatures,
     post_add_checkpoint,
@@ -48,6 +49,7 @@ __all__ = [
     "StoredHead",
     "Witness",
     "WitnessAnswer",
+    "WitnessReport",
     "WitnessServer",
     "add_offline_cosignatures",
     "check_loopback",

@@ -19,6 +19,7 @@ from ._protocol import SIZE_CONTENT_TYPE, format_add_checkpoint_request
 __all__ = [
     "CosignatureCollection",
     "WitnessAnswer",
+    "WitnessReport",
     "add_offline_cosignatures",
     "collect_cosignatures",
     "post_add_checkpoint",
@@ -65,6 +66,9 @@ def post_add_checkpoint(
 
 @dataclass(frozen=True, slots=True)
 class WitnessReport:
+    """One witness's answer to ``collect_cosignatures``: whether it cosigned (``ok``), why not
+    (``detail``), and the trusted witness names its cosignatures verified under."""
+
     url: str
     ok: bool
     detail: str
