@@ -7,7 +7,6 @@ import time
 
 import click
 import pytest
-from click.testing import CliRunner
 
 from cli.main import cli
 from ledger.audit import audit_db
@@ -16,15 +15,14 @@ from ledger.entries import decode_record
 from ledger.store import Ledger
 
 
-def invoke(*args, code=0):
-    r = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-    assert "Traceback" not in r.output
-    assert r.exit_code == code, (args, r.exit_code, r.output)
-    return r.output
+@pytest.fixture(scope="module")
+def invoke(lic_cli):
+    """`lic ARGS` must exit with ``code``; gives its output."""
+    return lambda *args, code=0: lic_cli(*args, code=code, catch_exceptions=False).output
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(tmp_path_factory, invoke):
     d = tmp_path_factory.mktemp("demo") / "run"
     out = invoke("demo", "--dir", d, "--json")
     return d, json.loads(out)
@@ -114,7 +112,7 @@ def test_every_printed_command_parses(demo):
             cmd.make_context(" ".join(path), list(argv), parent=parent)
 
 
-def test_printed_commands_run_against_the_demo_directory(demo, monkeypatch):
+def test_printed_commands_run_against_the_demo_directory(demo, monkeypatch, invoke):
     d, info = demo
     monkeypatch.chdir(d)
     monkeypatch.setenv("LIC_HOME", str(d / "keys"))
@@ -149,20 +147,20 @@ def test_printed_commands_run_against_the_demo_directory(demo, monkeypatch):
     assert (d / "log2.vkey").read_text() == (d / "log.vkey").read_text()
 
 
-def test_an_existing_directory_with_files_is_refused(tmp_path):
+def test_an_existing_directory_with_files_is_refused(tmp_path, invoke):
     (tmp_path / "x").write_text("keep me")
     out = invoke("demo", "--dir", tmp_path, code=2)
     assert "not empty" in out and (tmp_path / "x").read_text() == "keep me"
 
 
-def test_text_output_prints_each_step_with_its_commands(tmp_path):
+def test_text_output_prints_each_step_with_its_commands(tmp_path, invoke):
     out = invoke("demo", "--dir", tmp_path / "t")
     assert out.startswith(f"Working in {tmp_path / 't'}")
     assert "== Offline check: prohibited" in out and "  $ lic verify --bundle " in out
     assert "audit clean" in out.splitlines()[-1]
 
 
-def test_scale_fills_a_ledger_and_reports_on_it(tmp_path):
+def test_scale_fills_a_ledger_and_reports_on_it(tmp_path, invoke):
     info = json.loads(invoke("demo", "--dir", tmp_path / "s", "--scale", "300", "--json"))
     assert info["records"] == 300 and info["clean"]
     rep = json.loads((tmp_path / "s" / "report" / "report.json").read_text())
@@ -171,7 +169,7 @@ def test_scale_fills_a_ledger_and_reports_on_it(tmp_path):
     assert invoke("demo", "--scale", "0", code=2)
 
 
-def test_the_policy_commands_make_the_demos_policy(demo, tmp_path, monkeypatch):
+def test_the_policy_commands_make_the_demos_policy(demo, tmp_path, monkeypatch, invoke):
     """The verifier's steps (lic trust add ..., lic policy create), typed in a fresh directory,
     give the same policy as the demo's policy.json."""
     d, info = demo

@@ -5,14 +5,13 @@ covered without touching this file.
 """
 
 import re
-from pathlib import Path
 
 import click
-from click.testing import CliRunner
+from helpers.paths import ROOT
 
 from cli.main import cli
 
-DOCS = Path(__file__).parent.parent / "docs" / "cli.md"
+DOCS = ROOT / "docs" / "cli.md"
 
 
 def _walk(group: click.Group, prefix: tuple[str, ...] = ()):
@@ -38,14 +37,13 @@ def test_tree_is_not_empty():
     assert len(COMMANDS) >= 10  # keys and trust groups and their commands, at least
 
 
-def test_every_command_has_help():
-    runner = CliRunner()
+def test_every_command_has_help(lic_cli):
     for path, cmd in [((), cli), *COMMANDS]:
-        res = runner.invoke(cli, [*path, "--help"], prog_name="lic")
+        res = lic_cli(*path, "--help", code=None)
         assert res.exit_code == 0, (path, res.output)
         assert res.output.startswith(f"Usage: lic {' '.join(path)}".rstrip()), res.output
         assert cmd.help and cmd.help.strip(), f"lic {' '.join(path)} has no help text"
-        res = runner.invoke(cli, [*path, "-h"])
+        res = lic_cli(*path, "-h", code=None)
         assert res.exit_code == 0, (path, res.output)
 
 
@@ -62,7 +60,7 @@ def test_every_documented_command_exists():
     assert not stale, f"docs/cli.md documents commands that do not exist: {stale}"
 
 
-def test_version():
-    res = CliRunner().invoke(cli, ["--version"])
+def test_version(lic_cli):
+    res = lic_cli("--version", code=None)
     assert res.exit_code == 0
     assert re.fullmatch(r"lic, version \S+\n", res.output)

@@ -8,11 +8,9 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from cli.main import cli
 from keys import Keyring, PublicKey, TrustStore
 
 RFC8032_TEST1_PUB = bytes.fromhex(
@@ -26,19 +24,8 @@ def home(tmp_path):
 
 
 @pytest.fixture
-def run(home):
-    runner = CliRunner()
-
-    def _run(*args, env=None, ok=True):
-        res = runner.invoke(cli, list(args), env={"LIC_HOME": str(home)} | (env or {}))
-        assert "Traceback" not in res.output
-        if res.exception is not None:
-            assert isinstance(res.exception, SystemExit), repr(res.exception)
-        if ok:
-            assert res.exit_code == 0, res.output
-        return res
-
-    return _run
+def run(lic_cli, home):
+    return lic_cli.with_env(LIC_HOME=home)
 
 
 def test_version(run):
@@ -81,7 +68,7 @@ def test_new_list_show_export(run, home, tmp_path):
     out = tmp_path / "issuer.raw"
     run("keys", "export", "issuer", "--format", "raw", "--output", str(out))
     assert out.read_bytes() == pub.raw
-    res = run("keys", "export", "issuer", "--format", "raw", "--output", str(out), ok=False)
+    res = run("keys", "export", "issuer", "--format", "raw", "--output", str(out), code=None)
     assert res.exit_code == 2 and "already exists" in res.output
     exported = json.loads(run("keys", "export", "issuer", "--format", "vkey", "--json").output)
     assert exported["key"] == pub.verifier_key("issuer")
@@ -90,7 +77,7 @@ def test_new_list_show_export(run, home, tmp_path):
 def test_new_refuses_to_overwrite(run, home):
     run("keys", "new", "k")
     before = (home / "k.key").read_bytes()
-    res = run("keys", "new", "k", ok=False)
+    res = run("keys", "new", "k", code=None)
     assert res.exit_code == 2 and "already exists" in res.output
     assert (home / "k.key").read_bytes() == before
 
@@ -100,28 +87,28 @@ def test_encrypted_key_from_passphrase_file_and_env(run, home, tmp_path):
     pw.write_text("hunter2\n")
     run("keys", "new", "k", "--passphrase-file", str(pw))
     assert (home / "k.key").read_bytes().startswith(b"-----BEGIN ENCRYPTED")
-    res = run("keys", "check", "k", ok=False)
+    res = run("keys", "check", "k", code=None)
     assert res.exit_code == 2
     assert "encrypted: a passphrase is required" in res.output
-    res = run("keys", "check", "k", "--passphrase-env", "PW", env={"PW": "wrong"}, ok=False)
+    res = run("keys", "check", "k", "--passphrase-env", "PW", env={"PW": "wrong"}, code=None)
     assert res.exit_code == 2 and "wrong passphrase" in res.output
     run("keys", "check", "k", "--passphrase-env", "PW", env={"PW": "hunter2"})
     run("keys", "check", "k", "--passphrase-file", str(pw))
     run("keys", "show", "k")  # the public half needs no passphrase
-    res = run("keys", "new", "k2", "--passphrase-env", "UNSET_VAR_FOR_TEST", ok=False)
+    res = run("keys", "new", "k2", "--passphrase-env", "UNSET_VAR_FOR_TEST", code=None)
     assert res.exit_code == 2 and "is not set" in res.output
     assert not (home / "k2.key").exists()
 
 
 def test_no_passphrase_option_on_the_command_line(run):
-    res = run("keys", "new", "k", "--passphrase", "x", ok=False)
+    res = run("keys", "new", "k", "--passphrase", "x", code=None)
     assert res.exit_code == 2 and "No such option" in res.output
 
 
 def test_group_readable_key_refused(run, home):
     run("keys", "new", "k")
     os.chmod(home / "k.key", 0o644)
-    res = run("keys", "check", "k", ok=False)
+    res = run("keys", "check", "k", code=None)
     assert res.exit_code == 2
     assert "readable or writable by group or others" in res.output
     assert "chmod 600" in res.output
@@ -152,14 +139,14 @@ def test_trust_add_list_remove(run, home, tmp_path):
     assert json.loads(run("trust", "list", "--role", "log", "--json").output) == rows[1:]
     assert "acme\tissuer\t" in run("trust", "list").output
 
-    res = run("trust", "add", str(raw), "--role", "log", "--name", "again", ok=False)
+    res = run("trust", "add", str(raw), "--role", "log", "--name", "again", code=None)
     assert res.exit_code == 2 and "already trusted as log" in res.output
     run("trust", "remove", kid)
     rows = json.loads(run("trust", "list", "--json").output)
     assert [r["name"] for r in rows] == ["example.com/log"]
     run("trust", "remove", "example.com/log")
     assert json.loads(run("trust", "list", "--json").output) == []
-    res = run("trust", "remove", "example.com/log", ok=False)
+    res = run("trust", "remove", "example.com/log", code=None)
     assert res.exit_code == 2 and "no entry" in res.output
 
 
@@ -170,7 +157,7 @@ def test_trust_file_option(run, tmp_path):
     run("trust", "--help")
     run("trust", "add", str(raw), "--role", "witness", "--name", "w", "--trust", str(tf))
     assert len(TrustStore.load(tf)) == 1
-    res = run("trust", "list", "--trust", str(tmp_path / "missing.json"), ok=False)
+    res = run("trust", "list", "--trust", str(tmp_path / "missing.json"), code=None)
     assert res.exit_code == 2 and "does not exist" in res.output
 
 
@@ -187,7 +174,7 @@ def test_trust_file_option(run, tmp_path):
 def test_trust_add_bad_options(run, tmp_path, args, why):
     raw = tmp_path / "k.raw"
     raw.write_bytes(RFC8032_TEST1_PUB)
-    res = run("trust", "add", str(raw), *args, ok=False)
+    res = run("trust", "add", str(raw), *args, code=None)
     assert res.exit_code == 2
     assert why in res.output
 
@@ -260,7 +247,7 @@ def test_malformed_public_key_files(run, tmp_path, foreign_keys):
     for i, (what, data, why) in enumerate(_public_inputs(foreign_keys)):
         f = tmp_path / f"in{i}"
         f.write_bytes(data)
-        res = run("trust", "add", str(f), "--role", "issuer", "--name", f"n{i}", ok=False)
+        res = run("trust", "add", str(f), "--role", "issuer", "--name", f"n{i}", code=None)
         assert res.exit_code == 2, (what, res.output)
         assert res.output.startswith("lic: error: "), (what, res.output)
         assert why in res.output, (what, res.output)
@@ -282,7 +269,7 @@ def test_malformed_private_key_files(run, home, foreign_keys):
         path = home / "good.key"
         path.write_bytes(data)
         os.chmod(path, 0o600)
-        res = run("keys", "check", "good", ok=False)
+        res = run("keys", "check", "good", code=None)
         assert res.exit_code == 2, (what, res.output)
         assert res.output.startswith(f"lic: error: {path}: "), (what, res.output)
         assert why in res.output, (what, res.output)
@@ -296,18 +283,18 @@ def test_malformed_public_file_in_keyring(run, home):
         ["keys", "list"],
         ["keys", "export", "k", "--format", "jwk"],
     ):
-        res = run(*args, ok=False)
+        res = run(*args, code=None)
         assert res.exit_code == 2 and "k.pub" in res.output, res.output
 
 
 def test_malformed_trust_file(run, home, tmp_path):
     home.mkdir()
     (home / "trust.json").write_text('{"format": "lic-ledger trust store v1", "keys": [{}]}')
-    res = run("trust", "list", ok=False)
+    res = run("trust", "list", code=None)
     assert res.exit_code == 2 and "missing member" in res.output
     raw = tmp_path / "k.raw"
     raw.write_bytes(RFC8032_TEST1_PUB)
-    res = run("trust", "add", str(raw), "--role", "log", "--name", "l", ok=False)
+    res = run("trust", "add", str(raw), "--role", "log", "--name", "l", code=None)
     assert res.exit_code == 2
     assert (home / "trust.json").read_text().endswith("[{}]}")  # left as it was
 

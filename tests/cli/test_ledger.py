@@ -1,12 +1,10 @@
-"""`lic ledger ...` through click's CliRunner: every command, its JSON, exit codes 0/1/2."""
+"""`lic ledger ...` through the lic_cli fixture: every command, its JSON, exit codes 0/1/2."""
 
 import hashlib
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from cli.main import cli
 from keys import Keyring, SigningKey
 from ledger.entries import decode_record, sign_entry
 from ledger.store import Ledger
@@ -21,27 +19,17 @@ def _payload(i):
 
 
 @pytest.fixture
-def env(tmp_path):
+def env(tmp_path, lic_cli):
     ring = tmp_path / "ring"
-    runner = CliRunner()
     for name in ("log", "alice"):
-        res = runner.invoke(cli, ["keys", "new", name, "--keyring", str(ring)])
-        assert res.exit_code == 0, res.output
+        lic_cli("keys", "new", name, "--keyring", ring)
     db = tmp_path / "l.db"
-    return runner, ring, db, tmp_path
-
-
-def run(runner, *args, code=0):
-    res = runner.invoke(cli, [str(a) for a in args])
-    assert res.exit_code == code, (args, res.output, res.exception)
-    assert "Traceback" not in res.output
-    return res
+    return lic_cli, ring, db, tmp_path
 
 
 def _setup(env, n=3):
-    runner, ring, db, tmp = env
+    run, ring, db, tmp = env
     res = run(
-        runner,
         "ledger",
         "init",
         "--origin",
@@ -61,7 +49,6 @@ def _setup(env, n=3):
         p = tmp / f"p{i}.txt"
         p.write_bytes(_payload(i))
         res = run(
-            runner,
             "ledger",
             "append",
             "--type",
@@ -81,21 +68,21 @@ def _setup(env, n=3):
 
 
 def test_init_append_checkpoint_prove_verify(env):
-    runner, ring, db, tmp = env
+    run, ring, db, tmp = env
     vkey = _setup(env)
-    res = run(runner, "ledger", "checkpoint", "--db", db, "--keyring", ring, "--json")
+    res = run("ledger", "checkpoint", "--db", db, "--keyring", ring, "--json")
     cp = json.loads(res.output)
     assert cp["size"] == 3 and cp["origin"] == "example.com/log"
     assert cp["note"].startswith("example.com/log\n3\n")
-    res = run(runner, "ledger", "checkpoint", "--db", db, "--keyring", ring)
+    res = run("ledger", "checkpoint", "--db", db, "--keyring", ring)
     assert res.output.startswith("example.com/log\n3\n")
 
     proof = tmp / "r.tlog-proof"
-    run(runner, "ledger", "prove", "--index", 1, "--out", proof, "--db", db)
+    run("ledger", "prove", "--index", 1, "--out", proof, "--db", db)
     assert proof.read_bytes().startswith(b"c2sp.org/tlog-proof@v1\n")
-    res = run(runner, "ledger", "prove", "--index", 1, "--db", db)
+    res = run("ledger", "prove", "--index", 1, "--db", db)
     assert res.output.encode() == proof.read_bytes()
-    res = run(runner, "ledger", "verify-proof", proof, "--log-key", vkey, "--json")
+    res = run("ledger", "verify-proof", proof, "--log-key", vkey, "--json")
     assert json.loads(res.output) == {
         "valid": True,
         "index": 1,
@@ -105,37 +92,36 @@ def test_init_append_checkpoint_prove_verify(env):
     }
     vfile = tmp / "log.vkey"
     vfile.write_text(vkey + "\n")
-    run(runner, "ledger", "verify-proof", proof, "--log-key", vfile)
+    run("ledger", "verify-proof", proof, "--log-key", vfile)
 
     # --entry: the record bytes or the COSE entry inside them, and nothing else
     rec = tmp / "rec1.bin"
-    run(runner, "ledger", "show", "--index", 1, "--out", rec, "--db", db)
-    run(runner, "ledger", "verify-proof", proof, "--log-key", vkey, "--entry", rec)
+    run("ledger", "show", "--index", 1, "--out", rec, "--db", db)
+    run("ledger", "verify-proof", proof, "--log-key", vkey, "--entry", rec)
     entry = tmp / "entry1.cose"
     entry.write_bytes(decode_record(rec.read_bytes()).entry)
-    run(runner, "ledger", "verify-proof", proof, "--log-key", vkey, "--entry", entry)
+    run("ledger", "verify-proof", proof, "--log-key", vkey, "--entry", entry)
     other = tmp / "rec0.bin"
-    run(runner, "ledger", "show", "--index", 0, "--out", other, "--db", db)
-    run(runner, "ledger", "verify-proof", proof, "--log-key", vkey, "--entry", other, code=1)
+    run("ledger", "show", "--index", 0, "--out", other, "--db", db)
+    run("ledger", "verify-proof", proof, "--log-key", vkey, "--entry", other, code=1)
 
     # tampering: a changed proof hash fails (1); a wrong log key fails (1); junk is bad input (2)
     text = proof.read_text().split("\n")
     text[3] = ("A" if text[3][0] != "A" else "B") + text[3][1:]
     bad = tmp / "bad.tlog-proof"
     bad.write_text("\n".join(text))
-    run(runner, "ledger", "verify-proof", bad, "--log-key", vkey, code=1)
+    run("ledger", "verify-proof", bad, "--log-key", vkey, code=1)
     alice_vkey = Keyring(ring).public("alice").verifier_key("example.com/log")
-    run(runner, "ledger", "verify-proof", proof, "--log-key", alice_vkey, code=1)
+    run("ledger", "verify-proof", proof, "--log-key", alice_vkey, code=1)
     junk = tmp / "junk"
     junk.write_bytes(b"not a proof")
-    run(runner, "ledger", "verify-proof", junk, "--log-key", vkey, code=2)
-    run(runner, "ledger", "verify-proof", proof, "--log-key", "nonsense", code=2)
+    run("ledger", "verify-proof", junk, "--log-key", vkey, code=2)
+    run("ledger", "verify-proof", proof, "--log-key", "nonsense", code=2)
 
     # a record not yet covered by the latest checkpoint
     p = tmp / "p9.txt"
     p.write_bytes(_payload(9))
     run(
-        runner,
         "ledger",
         "append",
         "--type",
@@ -149,18 +135,17 @@ def test_init_append_checkpoint_prove_verify(env):
         "--keyring",
         ring,
     )
-    res = run(runner, "ledger", "prove", "--index", 3, "--db", db, code=2)
+    res = run("ledger", "prove", "--index", 3, "--db", db, code=2)
     assert "checkpoint" in res.output
-    run(runner, "ledger", "prove", "--index", 99, "--db", db, code=2)
+    run("ledger", "prove", "--index", 99, "--db", db, code=2)
 
 
 def test_append_variants_and_bad_input(env):
-    runner, ring, db, tmp = env
+    run, ring, db, tmp = env
     _setup(env, 1)
     p = tmp / "p0.txt"
-    run(runner, "ledger", "append", "--type", "note", "--file", p, "--db", db, code=2)  # no key
+    run("ledger", "append", "--type", "note", "--file", p, "--db", db, code=2)  # no key
     run(
-        runner,
         "ledger",
         "append",
         "--type",
@@ -175,10 +160,9 @@ def test_append_variants_and_bad_input(env):
         ring,
         code=2,
     )
-    run(runner, "ledger", "append", "--type", "note", "--file", p, "--signed", "--db", db, code=2)
+    run("ledger", "append", "--type", "note", "--file", p, "--signed", "--db", db, code=2)
     # typed checks: an unknown type, and an author the ledger does not know
     run(
-        runner,
         "ledger",
         "append",
         "--type",
@@ -194,7 +178,6 @@ def test_append_variants_and_bad_input(env):
         code=2,
     )
     res = run(
-        runner,
         "ledger",
         "append",
         "--type",
@@ -213,7 +196,6 @@ def test_append_variants_and_bad_input(env):
     signed = tmp / "e.cose"
     signed.write_bytes(sign_entry("key.add", _payload(5), Keyring(ring).load("log")))
     res = run(
-        runner,
         "ledger",
         "append",
         "--type",
@@ -227,7 +209,6 @@ def test_append_variants_and_bad_input(env):
     )
     assert json.loads(res.output)["index"] == 1
     run(
-        runner,
         "ledger",
         "append",
         "--type",
@@ -240,7 +221,6 @@ def test_append_variants_and_bad_input(env):
         code=2,
     )  # typ differs from the type
     run(
-        runner,
         "ledger",
         "append",
         "--type",
@@ -255,15 +235,14 @@ def test_append_variants_and_bad_input(env):
         ring,
         code=2,
     )
-    res = run(runner, "ledger", "show", "--index", 1, "--db", db, "--json")
+    res = run("ledger", "show", "--index", 1, "--db", db, "--json")
     shown = json.loads(res.output)
     assert shown["type"] == "key.add" and shown["payload_size"] == len(_payload(5))
     assert shown["author_kid"] == Keyring(ring).public("log").thumbprint
-    run(runner, "ledger", "show", "--index", 2, "--db", db, code=2)
-    res = run(runner, "ledger", "show", "--index", 0, "--db", tmp / "none.db", code=2)
+    run("ledger", "show", "--index", 2, "--db", db, code=2)
+    res = run("ledger", "show", "--index", 0, "--db", tmp / "none.db", code=2)
     assert "lic ledger init" in res.output
     run(
-        runner,
         "ledger",
         "init",
         "--origin",
@@ -277,7 +256,6 @@ def test_append_variants_and_bad_input(env):
         code=2,
     )  # exists
     run(
-        runner,
         "ledger",
         "init",
         "--origin",
@@ -294,10 +272,10 @@ def test_append_variants_and_bad_input(env):
 
 
 def test_consistency(env):
-    runner, ring, db, _ = env
+    run, ring, db, _ = env
     _setup(env, 5)
-    run(runner, "ledger", "checkpoint", "--db", db, "--keyring", ring)
-    res = run(runner, "ledger", "consistency", "--from", 2, "--db", db, "--json")
+    run("ledger", "checkpoint", "--db", db, "--keyring", ring)
+    res = run("ledger", "consistency", "--from", 2, "--db", db, "--json")
     info = json.loads(res.output)
     assert (info["size1"], info["size2"]) == (2, 5)
     from keys import b64std_decode
@@ -309,23 +287,23 @@ def test_consistency(env):
         b64std_decode(info["root1"]),
         b64std_decode(info["root2"]),
     )
-    res = run(runner, "ledger", "consistency", "--from", 1, "--to", 4, "--db", db)
+    res = run("ledger", "consistency", "--from", 1, "--to", 4, "--db", db)
     assert res.output.startswith("from 1 ")
-    run(runner, "ledger", "consistency", "--from", 5, "--to", 4, "--db", db, code=2)
-    run(runner, "ledger", "consistency", "--from", 1, "--to", 9, "--db", db, code=2)
-    run(runner, "ledger", "consistency", "--from", 0, "--db", db, code=2)
+    run("ledger", "consistency", "--from", 5, "--to", 4, "--db", db, code=2)
+    run("ledger", "consistency", "--from", 1, "--to", 9, "--db", db, code=2)
+    run("ledger", "consistency", "--from", 0, "--db", db, code=2)
 
 
 def test_export_import(env):
-    runner, ring, db, tmp = env
+    run, ring, db, tmp = env
     _setup(env, 4)
-    run(runner, "ledger", "checkpoint", "--db", db, "--keyring", ring)
+    run("ledger", "checkpoint", "--db", db, "--keyring", ring)
     out = tmp / "l.jsonl"
-    res = run(runner, "ledger", "export", "--jsonl", out, "--db", db, "--json")
+    res = run("ledger", "export", "--jsonl", out, "--db", db, "--json")
     assert json.loads(res.output)["records"] == 4
-    res = run(runner, "ledger", "export", "--jsonl", "-", "--db", db)
+    res = run("ledger", "export", "--jsonl", "-", "--db", db)
     assert res.output == out.read_text()
-    res = run(runner, "ledger", "import", out, "--db", tmp / "copy.db", "--json")
+    res = run("ledger", "import", out, "--db", tmp / "copy.db", "--json")
     info = json.loads(res.output)
     assert info["records"] == 4 and info["checkpoint_size"] == 4
     lines = out.read_text().splitlines()
@@ -334,26 +312,26 @@ def test_export_import(env):
     lines[2] = json.dumps(rec)
     bad = tmp / "bad.jsonl"
     bad.write_text("\n".join(lines) + "\n")
-    run(runner, "ledger", "import", bad, "--db", tmp / "bad.db", code=2)
+    run("ledger", "import", bad, "--db", tmp / "bad.db", code=2)
     assert not (tmp / "bad.db").exists()
     bad.write_bytes(b"\xff\xfe\n")
-    run(runner, "ledger", "import", bad, "--db", tmp / "bad.db", code=2)
+    run("ledger", "import", bad, "--db", tmp / "bad.db", code=2)
     assert not (tmp / "bad.db").exists()
-    run(runner, "ledger", "import", out, "--db", tmp / "copy.db", code=2)  # exists
+    run("ledger", "import", out, "--db", tmp / "copy.db", code=2)  # exists
 
 
 def test_db_default_and_env(env, monkeypatch):
-    runner, ring, _, tmp = env
+    run, ring, _, tmp = env
     monkeypatch.chdir(tmp)
-    run(runner, "ledger", "init", "--origin", "example.com/log", "--key", "log", "--keyring", ring)
+    run("ledger", "init", "--origin", "example.com/log", "--key", "log", "--keyring", ring)
     assert (tmp / "ledger.db").exists()
     monkeypatch.setenv("LIC_LEDGER_DB", str(tmp / "env.db"))
-    run(runner, "ledger", "init", "--origin", "example.com/log", "--key", "log", "--keyring", ring)
+    run("ledger", "init", "--origin", "example.com/log", "--key", "log", "--keyring", ring)
     assert (tmp / "env.db").exists()
 
 
 def test_corrupt_store_is_an_error_not_a_traceback(env):
-    runner, _, db, tmp = env
+    run, _, db, tmp = env
     _setup(env, 50)
     data = bytearray(db.read_bytes())
     for i in range(4096, len(data), 7):  # trample every page after the first
@@ -361,7 +339,7 @@ def test_corrupt_store_is_an_error_not_a_traceback(env):
     db.write_bytes(bytes(data))
     for suffix in ("-wal", "-shm"):
         (tmp / f"l.db{suffix}").unlink(missing_ok=True)
-    res = runner.invoke(cli, ["ledger", "show", "--index", "3", "--db", str(db)])
+    res = run("ledger", "show", "--index", 3, "--db", db, code=None)
     assert res.exit_code in (1, 2), res.output
     assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
 
@@ -369,7 +347,7 @@ def test_corrupt_store_is_an_error_not_a_traceback(env):
 def test_import_checks_entry_signatures_and_authors(env, tmp_path):
     """The store's checks pass (encoding, chain, leaf hashes, checkpoints) but an entry's
     signature is bad or its author unknown: the import replays, refuses, leaves nothing."""
-    from entry_examples import examples
+    from helpers.entry_examples import examples
 
     from keys import SigningKey
     from ledger.entries import make_entry
@@ -393,7 +371,7 @@ def test_import_checks_entry_signatures_and_authors(env, tmp_path):
             with open(out, "w", encoding="utf-8") as f:
                 led.export_jsonl(f)
         target = tmp_path / f"copy{i}.db"
-        res = run(env[0], "ledger", "import", out, "--db", target, code=1)
+        res = env[0]("ledger", "import", out, "--db", target, code=1)
         assert "does not verify" in res.output and "record " in res.output, why
         assert not target.exists(), why
         assert not (tmp_path / f"copy{i}.db-wal").exists(), why
@@ -406,7 +384,7 @@ def test_a_ledger_locked_by_another_writer_is_reported_as_busy(env, monkeypatch)
 
     from ledger.store import _conn as _store
 
-    runner, ring, db, tmp = env
+    run, ring, db, tmp = env
     _setup(env, 1)
     p = tmp / "p5.txt"
     p.write_bytes(_payload(5))
@@ -418,7 +396,7 @@ def test_a_ledger_locked_by_another_writer_is_reported_as_busy(env, monkeypatch)
             ("append", "--type", "key.add", "--file", p, "--key", "log"),
             ("checkpoint",),
         ):
-            res = run(runner, "ledger", *args, "--db", db, "--keyring", ring, code=1)
+            res = run("ledger", *args, "--db", db, "--keyring", ring, code=1)
             assert "lic: error: busy:" in res.output
     finally:
         holder.execute("ROLLBACK")

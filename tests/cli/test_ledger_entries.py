@@ -1,31 +1,21 @@
-"""The typed-entry commands and the auditor from the shell (click's runner, real files)."""
+"""The typed-entry commands and the auditor from the shell (the lic_cli runner, real files)."""
 
 import base64
 import hashlib
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from cli.main import cli
 from keys import Keyring
 
 EXAMPLE = "examples/academic-research.toml"
 
 
 @pytest.fixture
-def sh(tmp_path, monkeypatch):
+def sh(tmp_path, monkeypatch, lic_cli):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LIC_HOME", str(tmp_path / "keys"))
-    runner = CliRunner()
-
-    def run(*args, code=0):
-        r = runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
-        assert "Traceback" not in r.output
-        assert r.exit_code == code, (args, r.exit_code, r.output)
-        return r.output
-
-    return run
+    return lambda *args, code=0: lic_cli(*args, code=code, catch_exceptions=False).output
 
 
 @pytest.fixture

@@ -5,17 +5,14 @@ import os
 import re
 import stat
 from datetime import UTC, datetime
-from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
+from helpers.paths import ROOT
 
 from cli._params import TIME, read_vkey
-from cli.main import cli
 from keys import KeyStoreError, SigningKey, open_atomic, write_atomic
 
-ROOT = Path(__file__).parent.parent
 JAN1 = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
 
 
@@ -56,28 +53,25 @@ def test_time_refusals_say_why(text, message):
         TIME.convert(text, None, None)
 
 
-def test_every_time_option_takes_the_one_grammar(tmp_path, monkeypatch):
+def test_every_time_option_takes_the_one_grammar(tmp_path, monkeypatch, lic_cli):
     """lic trust add (once epoch or strict Z only) now takes an offset, as the ledger did."""
     monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-    env = {"LIC_HOME": str(tmp_path / "keys")}
-    assert runner.invoke(cli, ["keys", "new", "w"], env=env).exit_code == 0
-    res = runner.invoke(cli, ["keys", "export", "w", "--format", "pem", "-o", "w.pem"], env=env)
+    run = lic_cli.with_env(LIC_HOME=tmp_path / "keys")
+    assert run("keys", "new", "w", code=None).exit_code == 0
+    res = run("keys", "export", "w", "--format", "pem", "-o", "w.pem", code=None)
     assert res.exit_code == 0, res.output
-    res = runner.invoke(
-        cli,
-        ["trust", "add", "w.pem", "--role", "witness", "--name", "w", "--json",
-         "--not-before", "2026-01-01T01:00:00+01:00", "--not-after", "now"],
-        env=env,
+    res = run(
+        "trust", "add", "w.pem", "--role", "witness", "--name", "w", "--json",
+        "--not-before", "2026-01-01T01:00:00+01:00", "--not-after", "now", code=None,
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert f'"not_before": {JAN1}' in res.output
-    res = runner.invoke(
-        cli, ["trust", "add", "w.pem", "--role", "witness", "--name", "w2",
-              "--not-before", "soon"], env=env,
+    res = run(
+        "trust", "add", "w.pem", "--role", "witness", "--name", "w2", "--not-before", "soon",
+        code=None,
     )  # fmt: skip
     assert res.exit_code == 2 and "'soon' is neither seconds since the epoch" in res.output
-    res = runner.invoke(cli, ["token", "verify", "x.jwt", "--at", "2026-01-01T00:00:00"], env=env)
+    res = run("token", "verify", "x.jwt", "--at", "2026-01-01T00:00:00", code=None)
     assert res.exit_code == 2 and "has no time zone" in res.output
 
 
@@ -92,14 +86,12 @@ def test_vkey_inline_or_file(tmp_path):
     assert read_vkey(str(plus)) == vkey
 
 
-def test_a_missing_vkey_file_is_reported_as_missing(tmp_path):
+def test_a_missing_vkey_file_is_reported_as_missing(tmp_path, lic_cli):
     with pytest.raises(KeyStoreError, match=r"log key file .*nope\.vkey does not exist"):
         read_vkey(str(tmp_path / "nope.vkey"), "log key")
     proof = tmp_path / "proof"
     proof.write_text("x")
-    res = CliRunner().invoke(
-        cli, ["ledger", "verify-proof", str(proof), "--log-key", str(tmp_path / "nope.vkey")]
-    )
+    res = lic_cli("ledger", "verify-proof", proof, "--log-key", tmp_path / "nope.vkey", code=None)
     assert res.exit_code == 2
     assert "nope.vkey does not exist" in res.output and "malformed" not in res.output
 
@@ -128,17 +120,16 @@ def test_open_atomic_leaves_the_old_file_when_the_writer_fails(tmp_path):
     assert path.read_bytes() == b"new\n"
 
 
-def test_every_public_key_file_is_read_alike(tmp_path, monkeypatch):
+def test_every_public_key_file_is_read_alike(tmp_path, monkeypatch, lic_cli):
     """lic trust add, lic token issue --holder and lic ledger key add read a key file the same
     way: a missing file is reported as missing, a malformed one names the file."""
     monkeypatch.chdir(tmp_path)
-    env = {"LIC_HOME": str(tmp_path / "keys")}
-    runner = CliRunner()
+    run = lic_cli.with_env(LIC_HOME=tmp_path / "keys")
     (tmp_path / "junk.pem").write_bytes(b"not a key")
     (tmp_path / "l.toml").write_bytes((ROOT / "examples" / "academic-research.toml").read_bytes())
-    assert runner.invoke(cli, ["keys", "new", "log"], env=env).exit_code == 0
-    assert runner.invoke(cli, ["keys", "new", "i"], env=env).exit_code == 0
-    res = runner.invoke(cli, ["ledger", "init", "--origin", "o", "--key", "log"], env=env)
+    assert run("keys", "new", "log", code=None).exit_code == 0
+    assert run("keys", "new", "i", code=None).exit_code == 0
+    res = run("ledger", "init", "--origin", "o", "--key", "log", code=None)
     assert res.exit_code == 0, res.output
     for missing, junk in [
         (["trust", "add", "nope.pem", "--role", "issuer", "--name", "i"],
@@ -148,7 +139,7 @@ def test_every_public_key_file_is_read_alike(tmp_path, monkeypatch):
         (["ledger", "key", "add", "nope.pem", "--role", "issuer", "--name", "i"],
          ["ledger", "key", "add", "junk.pem", "--role", "issuer", "--name", "i"]),
     ]:  # fmt: skip
-        res = runner.invoke(cli, missing, env=env)
+        res = run(*missing, code=None)
         assert res.exit_code == 2 and "public key file nope.pem does not exist" in res.output
-        res = runner.invoke(cli, junk, env=env)
+        res = run(*junk, code=None)
         assert res.exit_code == 2 and "junk.pem: " in res.output, res.output

@@ -2,46 +2,37 @@
 
 import json
 
-from click.testing import CliRunner
-
-from cli.main import cli
 from ledger.bundle import parse_policy
 
 
-def run(runner, *args, code=0):
-    r = runner.invoke(cli, [str(a) for a in args])
-    assert "Traceback" not in r.output
-    assert r.exit_code == code, (args, r.output)
-    return r.output
-
-
-def test_policy_from_trust_store(tmp_path, monkeypatch):
+def test_policy_from_trust_store(tmp_path, monkeypatch, lic_cli):
     monkeypatch.setenv("LIC_HOME", str(tmp_path / "keys"))
-    runner = CliRunner()
+
+    def run(*args, code=0):
+        return lic_cli(*args, code=code).output
+
     for name, role in (("iss", "issuer"), ("w1", "witness"), ("w2", "witness")):
-        run(runner, "keys", "new", name)
-        (tmp_path / f"{name}.pem").write_text(
-            run(runner, "keys", "export", name, "--format", "pem")
-        )
-        run(runner, "trust", "add", tmp_path / f"{name}.pem", "--role", role, "--name", name)
+        run("keys", "new", name)
+        (tmp_path / f"{name}.pem").write_text(run("keys", "export", name, "--format", "pem"))
+        run("trust", "add", tmp_path / f"{name}.pem", "--role", role, "--name", name)
     out = tmp_path / "policy.json"
     # no log key yet: refused with the reason, nothing written
     assert "no log key" in run(
-        runner, "policy", "create", "--quorum", "1", "--max-age", "P7D", "-o", out, code=2
+        "policy", "create", "--quorum", "1", "--max-age", "P7D", "-o", out, code=2
     )
     assert not out.exists()
-    run(runner, "keys", "new", "log")
-    (tmp_path / "log.pem").write_text(run(runner, "keys", "export", "log", "--format", "pem"))
-    run(runner, "trust", "add", tmp_path / "log.pem", "--role", "log", "--name", "example.com/log")
+    run("keys", "new", "log")
+    (tmp_path / "log.pem").write_text(run("keys", "export", "log", "--format", "pem"))
+    run("trust", "add", tmp_path / "log.pem", "--role", "log", "--name", "example.com/log")
     info = json.loads(
-        run(runner, "policy", "create", "--quorum", "2", "--max-age", "P7D", "-o", out, "--json")
+        run("policy", "create", "--quorum", "2", "--max-age", "P7D", "-o", out, "--json")
     )
     assert info == {"out": str(out), "quorum": 2, "witnesses": 2, "max_age": 7 * 86400, "keys": 4}
     policy = parse_policy(out.read_bytes())
     assert (policy.quorum, policy.max_age, policy.witness_count) == (2, 7 * 86400, 2)
     assert "quorum must lie in 1..2" in run(
-        runner, "policy", "create", "--quorum", "3", "--max-age", "P7D", "-o", out, code=2
+        "policy", "create", "--quorum", "3", "--max-age", "P7D", "-o", out, code=2
     )
     assert "ISO 8601" in run(
-        runner, "policy", "create", "--quorum", "1", "--max-age", "a week", "-o", out, code=2
+        "policy", "create", "--quorum", "1", "--max-age", "a week", "-o", out, code=2
     )

@@ -6,9 +6,7 @@ import shutil
 import sqlite3
 
 import pytest
-from click.testing import CliRunner
 
-from cli.main import cli
 from keys import SigningKey
 from ledger.audit import audit_db
 from ledger.entries import decode_record, encode_record
@@ -30,14 +28,13 @@ def synth_db(tmp_path_factory):
     return path
 
 
-def run(*args, code=0):
-    r = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-    assert "Traceback" not in r.output
-    assert r.exit_code == code, (args, r.exit_code, r.output)
-    return r.output
+@pytest.fixture(scope="module")
+def run(lic_cli):
+    """`lic ARGS` must exit with ``code``; gives its output."""
+    return lambda *args, code=0: lic_cli(*args, code=code, catch_exceptions=False).output
 
 
-def test_two_replays_write_byte_identical_report_json(synth_db, tmp_path):
+def test_two_replays_write_byte_identical_report_json(synth_db, tmp_path, run):
     run("ledger", "report", "--db", synth_db, "--out", tmp_path / "a", "--quiet")
     run("ledger", "report", "--db", synth_db, "--out", tmp_path / "b", "--quiet", "--workers", "0")
     a = (tmp_path / "a" / "report.json").read_bytes()
@@ -50,7 +47,7 @@ def test_two_replays_write_byte_identical_report_json(synth_db, tmp_path):
     assert (tmp_path / "c" / "report.json").read_bytes() == a
 
 
-def test_integrity_is_the_audits(synth_db, tmp_path):
+def test_integrity_is_the_audits(synth_db, tmp_path, run):
     out = json.loads(run("ledger", "report", "--db", synth_db, "--out", tmp_path, "--json"))
     rep = json.loads((tmp_path / "report.json").read_text())
     audit = audit_db(synth_db, workers=0)
@@ -65,7 +62,7 @@ def test_integrity_is_the_audits(synth_db, tmp_path):
     assert rep["parameters"]["k"] == 5 and rep["parameters"]["records_in_report"] == N
 
 
-def test_window_and_k_change_the_report(synth_db, tmp_path):
+def test_window_and_k_change_the_report(synth_db, tmp_path, run):
     run("ledger", "report", "--db", synth_db, "--out", tmp_path / "all", "--k", "1")
     full = json.loads((tmp_path / "all" / "report.json").read_text())
     assert full["suppression"]["suppressed_cells"] == 0
@@ -86,7 +83,7 @@ def test_window_and_k_change_the_report(synth_db, tmp_path):
     assert full["parameters"]["records_in_report"] == N
 
 
-def test_findings_are_reported_and_exit_1(synth_db, tmp_path):
+def test_findings_are_reported_and_exit_1(synth_db, tmp_path, run):
     copy = tmp_path / "bad.db"
     shutil.copy(synth_db, copy)
     conn = sqlite3.connect(copy)
@@ -114,13 +111,13 @@ def test_findings_are_reported_and_exit_1(synth_db, tmp_path):
         (["--jsonl", "x.jsonl"], "not both"),
     ],
 )
-def test_bad_options_exit_2(synth_db, tmp_path, args, message):
+def test_bad_options_exit_2(synth_db, tmp_path, args, message, run):
     out = run("ledger", "report", "--db", synth_db, "--out", tmp_path / "o", *args, code=2)
     assert message in out
     assert not (tmp_path / "o").exists()
 
 
-def test_missing_ledger_and_missing_out(tmp_path):
+def test_missing_ledger_and_missing_out(tmp_path, run):
     out = run("ledger", "report", "--db", tmp_path / "none.db", "--out", tmp_path / "o", code=2)
     assert "no ledger" in out and not (tmp_path / "o").exists()
     assert "--out" in run("ledger", "report", "--db", tmp_path / "none.db", code=2)

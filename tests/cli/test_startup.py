@@ -10,11 +10,11 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from helpers.paths import ROOT
 
 from cli.ledger_cmd import LEDGER_COMMANDS, ledger_group
 from cli.main import COMMANDS, cli
 
-ROOT = Path(__file__).parent.parent
 LICENSE = ROOT / "examples" / "academic-research.toml"
 HEAVY = ("ledger", "sqlite3", "sqlite_utils", "http.server", "multiprocessing",
          "concurrent.futures")  # fmt: skip
@@ -47,14 +47,10 @@ def _heavy(modules):
 
 
 @pytest.fixture
-def signed(tmp_path):
+def signed(tmp_path, lic_cli):
     """A keyring with a trusted issuer and a token it issued, in tmp_path."""
     env = {"LIC_HOME": str(tmp_path / "keys")}
-    runner = CliRunner()
-
-    def run(*args):
-        res = runner.invoke(cli, [str(a) for a in args], env=env, catch_exceptions=False)
-        assert res.exit_code == 0, res.output
+    run = lic_cli.with_env(**env)
 
     for name in ("issuer", "holder"):
         run("keys", "new", name)
@@ -111,9 +107,9 @@ def test_every_summary_is_its_commands_first_sentence(group, table):
             assert stub.get_short_help_str(limit) == loaded.get_short_help_str(limit), name
 
 
-def test_lazy_help_is_the_eager_help():
+def test_lazy_help_is_the_eager_help(lic_cli):
     """`lic --help` and `lic ledger --help` read the same as with every command loaded."""
-    runner = CliRunner()
+    runner = CliRunner()  # for the eager copy only: it is not `lic`
     for group, table in ((cli, COMMANDS), (ledger_group, LEDGER_COMMANDS)):
         path = [] if group is cli else ["ledger"]
         eager = click.Group(group.name, help=group.help, params=group.params,
@@ -121,6 +117,6 @@ def test_lazy_help_is_the_eager_help():
         for name, entry in table.items():
             eager.add_command(entry.load(), name)
         group.commands.clear()  # as a fresh process has it
-        lazy_out = runner.invoke(cli, [*path, "--help"], prog_name="lic").output
+        lazy_out = lic_cli(*path, "--help").output
         eager_out = runner.invoke(eager, ["--help"], prog_name=" ".join(["lic", *path])).output
         assert lazy_out == eager_out

@@ -4,12 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from helpers.paths import ROOT
 
 import lic
-from cli.main import cli
 
-ROOT = Path(__file__).parent.parent
 COMMERCIAL = ROOT / "examples" / "commercial-geofenced.toml"
 DIGEST = lic.load_license(COMMERCIAL.read_bytes()).model.sha256
 FULL_USE = ["--action", "run.inference", "--purpose", "enterprise.product", "--region", "DE",
@@ -18,19 +16,10 @@ FULL_USE = ["--action", "run.inference", "--purpose", "enterprise.product", "--r
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
+def env(tmp_path, monkeypatch, lic_cli):
     """A keyring with issuer, holder and contractor keys; the issuer trusted as issuer."""
     monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-    home = tmp_path / "home"
-
-    def run(*args, code=0):
-        res = runner.invoke(cli, [str(a) for a in args], env={"LIC_HOME": str(home)})
-        assert "Traceback" not in res.output
-        if res.exception is not None:
-            assert isinstance(res.exception, SystemExit), repr(res.exception)
-        assert res.exit_code == code, res.output
-        return res
+    run = lic_cli.with_env(LIC_HOME=tmp_path / "home")
 
     for name in ("issuer", "holder", "contractor"):
         run("keys", "new", name)

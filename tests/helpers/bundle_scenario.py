@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import lic
+from helpers.paths import ROOT as ROOT_DIR
 from keys import SigningKey, TrustEntry, TrustStore
 from ledger.bundle import TrustPolicy
 from ledger.entries import commitment, grant_payload
 from ledger.store import Ledger, append_entry
 from ledger.tlog import cosign, parse_note
 
-ROOT_DIR = Path(__file__).parent.parent
 ORIGIN = "example.com/lic-log"
 T0 = 1_780_000_000  # issuance time
 LIFETIME = 30 * 86400

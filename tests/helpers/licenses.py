@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import lic
+from helpers.paths import ROOT
 from keys import PublicKey, SigningKey, TrustEntry, TrustStore
 
-ROOT = Path(__file__).parent.parent
 ISSUER = SigningKey.from_seed(
     bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
 )

@@ -1,6 +1,7 @@
 """Event sequences for the transparency-report tests, replayed as the audit will replay them.
 
-``scenario()`` is a small hand-built ledger whose report numbers test_report.py works out by hand.
+``scenario()`` is a small hand-built ledger whose report numbers tests/ledger/report/test_figures.py
+works out by hand.
 ``busy()`` is a larger generated one (every entry type, several months) for the page and browser.
 """
 
@@ -136,7 +137,7 @@ def incident(r, t, severity, harms):
 
 
 def scenario(builder=None):
-    """The hand-built ledger of test_report.py (times in Jan, Feb and Mar 2026)."""
+    """The hand-built ledger of test_figures.py (times in Jan, Feb and Mar 2026)."""
     r = Replay(builder)
     keys(r)
     terms(r, T0 + 50, "1.0", "initial", T0 + 50, 30)

@@ -2,7 +2,7 @@
 """Builders of the attack tokens in tests/regressions/ (one file per attack, named after it).
 
 Every attack token is signed by a real key so that it fails for exactly the reason in its
-name. ``python tests/_lic_attacks.py`` rewrites the files; a test regenerates and compares them.
+name. ``python tests/helpers/token_attacks.py`` rewrites the files; a test regenerates and compares them.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for helpers.*
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the product
 
-from _lic_helpers import HOLDER, ISSUER, NOW, OTHER, issue
-
+from helpers.licenses import HOLDER, ISSUER, NOW, OTHER, issue
+from helpers.paths import REGRESSIONS
 from keys import (
     SMALL_ORDER_ENCODINGS,
     ExpiredError,
@@ -33,7 +33,6 @@ from keys import (
 )
 from lic import cbor
 
-REGRESSIONS = Path(__file__).parent / "regressions"
 L = 2**252 + 27742317777372353535851937790883648493
 SMALL = sorted(SMALL_ORDER_ENCODINGS)[1]
 

@@ -1,6 +1,7 @@
 """Generates tests/vectors/lic_tokens.json: our token formats from fixed published test keys.
 
-``python tests/_lic_vectors.py`` rewrites the file; test_lic_vectors.py regenerates and compares.
+``python tests/helpers/token_vectors.py`` rewrites the file; tests/lic/test_vectors.py regenerates
+and compares.
 """
 
 from __future__ import annotations
@@ -9,14 +10,14 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parent.parent))
-
-from _lic_helpers import HOLDER, ISSUER, JTI, LIFETIME, NOW, T0, example, issue
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for helpers.*
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the product
 
 import lic
+from helpers.licenses import HOLDER, ISSUER, JTI, LIFETIME, NOW, T0, example, issue
+from helpers.paths import VECTORS
 
-VECTOR = Path(__file__).parent / "vectors" / "lic_tokens.json"
+VECTOR = VECTORS / "lic_tokens.json"
 USES = [
     {"action": "run.inference", "purpose": "enterprise.product", "region": "DE", "channel": "api",
      "platform": "search", "data": [], "rate": "1000/PT1H", "mau": 10},

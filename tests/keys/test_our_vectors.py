@@ -2,17 +2,16 @@
 
 The files in tests/vectors/ are regenerated here and compared byte for byte; SPEC.md's worked
 trust-store example must equal the trust-store vector. To rewrite the files after a deliberate
-format change (together with SPEC.md): ``python -m tests.test_our_vectors``.
+format change (together with SPEC.md): ``PYTHONPATH=tests python -m tests.keys.test_our_vectors``.
 """
 
 import json
 import re
-from pathlib import Path
+
+from helpers.paths import ROOT, VECTORS
 
 from keys import PublicKey, SigningKey, TrustEntry, TrustStore, load_public_key
 
-ROOT = Path(__file__).parent.parent
-VECTORS = ROOT / "tests" / "vectors"
 RFC8032_SEEDS = {
     "TEST 1": "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
     "TEST 2": "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",

@@ -2,8 +2,9 @@
 
 The reference list is libsodium's blocklist (ed25519_ref10.c, ``ge25519_has_small_order``),
 copied here by hand as an independent source: seven y-encodings, compared ignoring the sign bit,
-so each stands for two 32-byte encodings. It covers the canonical encodings of all 8 points of
-order dividing 8 and the non-canonical ones (y = p, p+1 and the negative-zero sign variants).
+so each stands for two 32-byte encodings (tests/helpers/small_order.py holds it). It covers the
+canonical encodings of all 8 points of order dividing 8 and the non-canonical ones (y = p, p+1
+and the negative-zero sign variants).
 """
 
 import base64
@@ -11,11 +12,10 @@ import hashlib
 import json
 
 import pytest
-from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
+from helpers.small_order import BAD_KEYS, LIBSODIUM_BLOCKLIST, P
 from nacl.bindings import crypto_core_ed25519_is_valid_point
 
-from cli.main import cli
 from keys import (
     SMALL_ORDER_ENCODINGS,
     MalformedError,
@@ -26,35 +26,6 @@ from keys import (
     load_public_key,
 )
 
-LIBSODIUM_BLOCKLIST = [
-    # 0 (order 4)
-    "0000000000000000000000000000000000000000000000000000000000000000",
-    # 1 (order 1)
-    "0100000000000000000000000000000000000000000000000000000000000000",
-    # 2707385501144840649318225287225658788936804267575313519463743609750303402022 (order 8)
-    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
-    # 55188659117513257062467267217118295137698188065244968500265048394206261417927 (order 8)
-    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
-    # p-1 (order 2)
-    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-    # p (=0, order 4)
-    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-    # p+1 (=1, order 1)
-    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-]
-
-
-def _with_sign_variants() -> list[bytes]:
-    out = []
-    for h in LIBSODIUM_BLOCKLIST:
-        raw = bytes.fromhex(h)
-        out.append(raw)
-        out.append(raw[:31] + bytes([raw[31] | 0x80]))
-    return out
-
-
-BAD_KEYS = _with_sign_variants()
-P = 2**255 - 19
 WHY = "small order|non-canonical"  # refused for the right reason, not by accident
 
 
@@ -116,18 +87,14 @@ def test_refused_in_a_trust_store_file():
             TrustStore.loads(json.dumps(doc).encode())
 
 
-def test_refused_by_lic_trust_add(tmp_path):
-    runner = CliRunner()
+def test_refused_by_lic_trust_add(tmp_path, lic_cli):
+    run = lic_cli.with_env(LIC_HOME=tmp_path / "home")
     for i, raw in enumerate(BAD_KEYS):
         jwk = json.dumps({"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(raw)}).encode()
         for j, data in enumerate((raw, jwk, _spki_pem(raw), _vkey("w", raw).encode())):
             f = tmp_path / f"k{i}-{j}"
             f.write_bytes(data)
-            res = runner.invoke(
-                cli,
-                ["trust", "add", str(f), "--role", "witness", "--name", f"w{i}-{j}"],
-                env={"LIC_HOME": str(tmp_path / "home")},
-            )
+            res = run("trust", "add", f, "--role", "witness", "--name", f"w{i}-{j}", code=None)
             assert res.exit_code == 2, res.output
             assert "Traceback" not in res.output
             assert "small order" in res.output or "non-canonical" in res.output

@@ -295,9 +295,9 @@ def test_every_s_plus_multiple_of_l_is_refused_and_s_accepted():
 
 
 def test_backends_agree_on_every_small_order_r_encoding():
-    # R from libsodium's blocklist (tests/test_small_order.py), canonical and not, with the
+    # R from libsodium's blocklist (tests/helpers/small_order.py), canonical and not, with the
     # S of a valid signature: every form is refused by both backends.
-    from tests.test_small_order import BAD_KEYS
+    from helpers.small_order import BAD_KEYS
 
     msg = b"small-order R"
     sig = _KEY.sign(msg)

@@ -4,7 +4,7 @@ never another exception (random bytes and random mutations of valid inputs)."""
 import contextlib
 import random
 
-from conftest import load_vector
+from helpers.paths import load_vector
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -3,7 +3,18 @@
 import dataclasses
 
 import pytest
-from _lic_helpers import COMMERCIAL, HOLDER, ISSUER, LIFETIME, NOW, OTHER, T0, example, issue, trust
+from helpers.licenses import (
+    COMMERCIAL,
+    HOLDER,
+    ISSUER,
+    LIFETIME,
+    NOW,
+    OTHER,
+    T0,
+    example,
+    issue,
+    trust,
+)
 
 import lic
 from keys import (

@@ -3,7 +3,7 @@
 import dataclasses
 
 import pytest
-from _lic_helpers import ACADEMIC, COMMERCIAL, OPEN_RAIL, example
+from helpers.licenses import ACADEMIC, COMMERCIAL, OPEN_RAIL, example
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -109,7 +109,7 @@ def test_open_license_permits_broadly_but_not_prohibited_uses():
 
 
 def test_use_time_is_checked_against_a_verified_tokens_window():
-    from _lic_helpers import LIFETIME, NOW, T0, issue, trust
+    from helpers.licenses import LIFETIME, NOW, T0, issue, trust
 
     v = lic.verify(issue("jwt"), trust(), now=NOW)
     assert lic.evaluate(v, full_use(time=T0)).permitted

@@ -4,7 +4,7 @@ import json
 import re
 
 import pytest
-from _lic_helpers import ACADEMIC, COMMERCIAL, OPEN_RAIL, ROOT, example
+from helpers.licenses import ACADEMIC, COMMERCIAL, OPEN_RAIL, ROOT, example
 
 import lic
 from keys import MalformedError

@@ -4,8 +4,8 @@ decides as recorded, with both Ed25519 backends."""
 import json
 
 import pytest
-from _lic_helpers import ROOT, trust
-from _lic_vectors import VECTOR, generate, use_from
+from helpers.licenses import ROOT, trust
+from helpers.token_vectors import VECTOR, generate, use_from
 
 import lic
 from keys import BACKENDS

@@ -2,11 +2,9 @@
 the log signs carries the set as of its size, and a replay reports a log that commits to a
 wrong set, or to none."""
 
-from bundle_scenario import ISSUER, LOG, ORIGIN, build
-from click.testing import CliRunner
+from helpers.bundle_scenario import ISSUER, LOG, ORIGIN, build
 
 import lic
-from cli.main import cli
 from ledger.audit import audit
 from ledger.tlog import (
     EMPTY_ROOT,
@@ -84,16 +82,26 @@ def test_audit_reports_a_wrong_or_missing_commitment(tmp_path):
     assert "mismatch" in r.findings[0].message
 
 
-def test_cli_checkpoint_prints_the_revoked_set_line(tmp_path):
-    run = CliRunner(env={"P": "pw"}).invoke
+def test_cli_checkpoint_prints_the_revoked_set_line(tmp_path, lic_cli):
+    run = lic_cli.with_env(P="pw")
     common = ["--keyring", str(tmp_path / "k"), "--passphrase-env", "P"]
     db = str(tmp_path / "l.db")
-    res = run(cli, ["keys", "new", "log", *common])
+    res = run("keys", "new", "log", *common, code=None)
     assert res.exit_code == 0, res.output
-    res = run(cli, ["ledger", "init", "--origin", "example.com/log", "--key", "log", "--db", db,
-                    *common])  # fmt: skip
+    res = run(
+        "ledger",
+        "init",
+        "--origin",
+        "example.com/log",
+        "--key",
+        "log",
+        "--db",
+        db,
+        *common,
+        code=None,
+    )
     assert res.exit_code == 0, res.output
-    res = run(cli, ["ledger", "checkpoint", "--db", db, *common])
+    res = run("ledger", "checkpoint", "--db", db, *common, code=None)
     assert res.exit_code == 0, res.output
     assert format_revset_extension(0, EMPTY_ROOT) in res.output.splitlines()
 

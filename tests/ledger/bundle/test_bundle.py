@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from bundle_scenario import (
+from helpers.bundle_scenario import (
     LOG,
     MAX_AGE,
     ORIGIN,
@@ -19,11 +19,10 @@ from bundle_scenario import (
     build,
     policy,
 )
-from click.testing import CliRunner
+from helpers.paths import ROOT
 
 import ledger.bundle._bundle
 import lic
-from cli.main import cli
 from keys import LicError, MalformedError, SigningKey, TrustEntry, TrustStore
 from ledger.bundle import (
     BUNDLE_MAGIC,
@@ -201,7 +200,7 @@ def test_suspension_and_reinstatement_move_the_set(tmp_path):
 
 
 def ledger_issuer():
-    from bundle_scenario import ISSUER
+    from helpers.bundle_scenario import ISSUER
 
     return ISSUER
 
@@ -285,7 +284,7 @@ def test_create_refuses_what_it_cannot_prove(tmp_path):
     with pytest.raises(MalformedError, match="not granted"):  # no checkpoint covers the grants
         create_bundle(s.led, s.tokens)
     s.checkpoint(COSIGN_AT)
-    rail = lic.load_license((Path(__file__).parent.parent / "examples/open-rail.json").read_bytes())
+    rail = lic.load_license((ROOT / "examples/open-rail.json").read_bytes())
     stranger = lic.issue(
         rail, SigningKey.from_seed(bytes(32)), LOG.public_key, iss="x", sub="y", now=T0
     )
@@ -320,49 +319,69 @@ def test_policy_file_is_strict():
         parse_policy(b"\xff")
 
 
-def test_cli_bundle_create_and_verify(tmp_path):
+def test_cli_bundle_create_and_verify(tmp_path, lic_cli):
     s = build(tmp_path / "l.db")
     s.checkpoint(COSIGN_AT)
     s.led.close()
     for i, t in enumerate(s.tokens):
         (tmp_path / f"t{i}.jwt").write_bytes(t)
     (tmp_path / "policy.json").write_text(json.dumps(policy().to_json()))
-    run = CliRunner().invoke
+    run = lic_cli
     db = str(tmp_path / "l.db")
     t0, t1 = str(tmp_path / "t0.jwt"), str(tmp_path / "t1.jwt")
-    res = run(cli, ["bundle", "create", t1, "--chain", t0, "--db", db, "--json"])
+    res = run("bundle", "create", t1, "--chain", t0, "--db", db, "--json", code=None)
     assert res.exit_code == 0, res.output
     info = json.loads(res.output)
     assert info["links"] == 2 and Path(info["out"]) == tmp_path / "t1.bundle"
     pol = str(tmp_path / "policy.json")
     args = ["verify", "--bundle", str(tmp_path / "t1.bundle"), "--policy", pol, "--at", str(NOW)]
-    res = run(cli, [*args, *USE_ARGS, "--region", "DE", "--json"])
+    res = run(*args, *USE_ARGS, "--region", "DE", "--json", code=None)
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     assert out["effect"] == "permit" and out["decision"]["effect"] == "permit"
     assert [c["name"] for c in out["checks"]][:7] == [
         "chain", "checkpoint", "witnesses", "freshness", "inclusion", "grants", "non-revocation",
     ]  # fmt: skip
-    res = run(cli, [*args, *USE_ARGS, "--region", "FR"])
+    res = run(*args, *USE_ARGS, "--region", "FR", code=None)
     assert res.exit_code == 1 and res.output.startswith("DENY")
-    res = run(cli, [*args, "--action", "run.inference"])  # purpose etc. not given
+    res = run(*args, "--action", "run.inference", code=None)  # purpose etc. not given
     assert res.exit_code == 3 and res.output.startswith("INDETERMINATE")
-    res = run(cli, [*args[:-1], str(COSIGN_AT + MAX_AGE + 1)])
+    res = run(*args[:-1], str(COSIGN_AT + MAX_AGE + 1), code=None)
     assert (
         res.exit_code == 1 and "INVALID (stale)" in res.output and "fail  freshness" in res.output
     )
     (tmp_path / "bad.bundle").write_bytes(b"not a bundle")
-    res = run(cli, ["verify", "--bundle", str(tmp_path / "bad.bundle"), "--policy",
-                    str(tmp_path / "policy.json")])  # fmt: skip
+    res = run(
+        "verify",
+        "--bundle",
+        str(tmp_path / "bad.bundle"),
+        "--policy",
+        str(tmp_path / "policy.json"),
+        code=None,
+    )
     assert res.exit_code == 2 and "lic: error: bundle:" in res.output
     assert "Traceback" not in res.output
-    res = run(cli, ["verify", "--bundle", str(tmp_path / "t1.bundle"), "--policy",
-                    str(tmp_path / "t0.jwt")])  # fmt: skip
+    res = run(
+        "verify",
+        "--bundle",
+        str(tmp_path / "t1.bundle"),
+        "--policy",
+        str(tmp_path / "t0.jwt"),
+        code=None,
+    )
     assert res.exit_code == 2 and "policy" in res.output
-    res = run(cli, ["bundle", "create", str(tmp_path / "t1.jwt"), "--db", db])  # no --chain
+    res = run("bundle", "create", str(tmp_path / "t1.jwt"), "--db", db, code=None)  # no --chain
     assert res.exit_code == 0  # a bundle of the leaf alone is made; its chain check fails
-    res = run(cli, ["verify", "--bundle", str(tmp_path / "t1.bundle"), "--policy",
-                    str(tmp_path / "policy.json"), "--at", str(NOW)])  # fmt: skip
+    res = run(
+        "verify",
+        "--bundle",
+        str(tmp_path / "t1.bundle"),
+        "--policy",
+        str(tmp_path / "policy.json"),
+        "--at",
+        str(NOW),
+        code=None,
+    )
     assert res.exit_code == 1 and "INVALID (chain)" in res.output
 
 

@@ -3,7 +3,7 @@ what the strict path (decode_record + open_entry) accepts, and returns the same 
 
 import random
 
-from entry_examples import examples
+from helpers.entry_examples import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -185,7 +185,7 @@ def test_payload_fast_path_refuses_what_strict_refuses():
 
 # -- the appender's state: apply_stored (fast paths) against apply_record (strict) ------------
 
-from ledger_world import build  # noqa: E402
+from helpers.ledger_world import build  # noqa: E402
 
 from ledger.state import (  # noqa: E402
     LedgerState,

@@ -1,7 +1,7 @@
 """Every entry type's schema: its example passes, and every systematic breakage is named."""
 
 import pytest
-from entry_examples import examples
+from helpers.entry_examples import examples
 
 from keys import MalformedError
 from ledger.entries import ENTRY_SCHEMAS, ENTRY_TYPES, entry_problems, validate_entry

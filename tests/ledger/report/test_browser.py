@@ -14,8 +14,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cdp import Browser, find_chromium
-from report_scenario import busy
+from helpers.cdp import Browser, find_chromium
+from helpers.report_scenario import busy
 
 from ledger.report import write_report
 

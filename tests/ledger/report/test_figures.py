@@ -1,8 +1,9 @@
 """Transparency report metrics on a hand-built ledger: every expected number is worked out by hand
-from tests/report_scenario.py's scenario() (see the comments), never by running the code twice."""
+from tests/helpers/report_scenario.py's scenario() (see the comments), never by running the code
+twice."""
 
 import pytest
-from report_scenario import DAY, FEB, MAR, T0, scenario
+from helpers.report_scenario import DAY, FEB, MAR, T0, scenario
 
 from keys.errors import MalformedError
 from ledger.report import ReportBuilder
@@ -240,7 +241,7 @@ def test_window_start_counts_flows_from_start_only():
 
 
 def test_reinstatement_after_end_does_not_leak_into_as_of():
-    from report_scenario import G4, ISSUER
+    from helpers.report_scenario import G4, ISSUER
 
     r = scenario(ReportBuilder(k=1, end=MAR + 500))
     r.add("reinstate", ISSUER, MAR + 600, tokens=[G4], effective=MAR + 600, cascade=True)

@@ -6,7 +6,7 @@ import random
 import re
 
 import pytest
-from report_scenario import busy, replay_events, scenario
+from helpers.report_scenario import busy, replay_events, scenario
 
 from ledger.report import ReportBuilder, render_html, report_json_bytes, write_report
 
@@ -87,7 +87,7 @@ def test_html_is_self_contained(busy_replay):
 
 def test_html_escapes_ledger_text():
     r = scenario()
-    from report_scenario import RESPONDER, T0, incident
+    from helpers.report_scenario import RESPONDER, T0, incident
 
     i = incident(r, T0 + 10**7, "low", ["privacy"])
     r.add(

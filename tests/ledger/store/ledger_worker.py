@@ -1,7 +1,9 @@
 """Child process for the crash and concurrency tests (run with PYTHONPATH at the repo root).
 
-    python tests/ledger_worker.py crash DB SEED        append forever, print "ack INDEX LEAFHEX"
-    python tests/ledger_worker.py append DB NAME COUNT  COUNT single appends, same output
+    python tests/ledger/store/ledger_worker.py crash DB SEED
+        append forever, print "ack INDEX LEAFHEX"
+    python tests/ledger/store/ledger_worker.py append DB NAME COUNT
+        COUNT single appends, same output
 
 Every line is printed only after the append returned (the record is durable)."""
 

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from merkle_reference import mth
+from helpers.merkle_reference import mth
+from helpers.paths import ROOT
 
 import ledger.tlog
 from keys import SigningKey
@@ -19,7 +20,6 @@ from ledger.entries import ZERO_HASH, decode_record, verify_entry
 from ledger.store import Ledger
 from ledger.tlog import EMPTY_ROOT, leaf_hash, verify_checkpoint_consistency, verify_consistency
 
-ROOT = Path(__file__).resolve().parent.parent
 WORKER = str(Path(__file__).resolve().parent / "ledger_worker.py")
 LOG = SigningKey.from_seed(
     bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")

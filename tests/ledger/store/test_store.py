@@ -6,9 +6,9 @@ import json
 import sqlite3
 
 import pytest
+from helpers.merkle_reference import mth
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from merkle_reference import mth
 
 import ledger.entries
 from keys import (
@@ -471,8 +471,8 @@ def test_a_full_node_cache_keeps_upper_levels_and_proofs_stay_exact(led, monkeyp
     upper tree) instead of emptying and refilling for ever; proofs are unaffected."""
     import random
 
-    from merkle_reference import path as ref_inclusion
-    from merkle_reference import proof as ref_consistency
+    from helpers.merkle_reference import path as ref_inclusion
+    from helpers.merkle_reference import proof as ref_consistency
 
     monkeypatch.setattr("ledger.store._ledger._CACHE_NODES", 8)
     led.append_batch([("test", entry(i)) for i in range(600)])

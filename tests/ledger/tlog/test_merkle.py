@@ -5,10 +5,10 @@ import hashlib
 import random
 
 import pytest
-from conftest import load_vector
+from helpers.merkle_reference import mth, path, proof
+from helpers.paths import load_vector
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from merkle_reference import mth, path, proof
 
 from keys import ProofMismatchError, SigningKey
 from ledger import tlog as _merkle

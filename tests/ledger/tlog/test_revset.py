@@ -6,10 +6,10 @@ import dataclasses
 import hashlib
 
 import pytest
+from helpers.merkle_reference import mth
+from helpers.merkle_reference import path as reference_path
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from merkle_reference import mth
-from merkle_reference import path as reference_path
 
 import ledger.tlog
 from keys import (

@@ -5,7 +5,7 @@ line and proofs. The test regenerates them and requires them unchanged, then che
 import hashlib
 import json
 
-from conftest import VECTORS, load_vector
+from helpers.paths import VECTORS, load_vector
 
 import ledger.tlog
 from keys import SigningKey, b64std_decode
@@ -97,5 +97,6 @@ def test_vectors_verify():
     verify_present(root, 5, bytes.fromhex(v["member_hex"]), proof)
 
 
-if __name__ == "__main__":  # regenerate: python tests/test_witness_vectors.py
+# regenerate: PYTHONPATH=tests python tests/ledger/tlog/test_witness_vectors.py
+if __name__ == "__main__":
     (VECTORS / FILE).write_text(json.dumps(generate(), indent=2, ensure_ascii=False) + "\n")

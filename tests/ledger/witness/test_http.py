@@ -13,8 +13,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from witness_helpers import (
+from helpers.paths import ROOT
+from helpers.witnesses import (
     LOG,
     LOG_KEY,
     ORIGIN,
@@ -26,7 +26,6 @@ from witness_helpers import (
 )
 
 import ledger.witness
-from cli.main import cli
 from keys import KeyStoreError, MalformedError, SigningKey, b64std_encode
 from ledger.store import Ledger
 from ledger.tlog import (
@@ -166,35 +165,41 @@ def test_wrong_key_refused_before_binding(tmp_path):
         make_witness_server(tmp_path / "w.db", WITNESS_KEYS[1])
 
 
-def test_cli_serve_process_on_an_ephemeral_port(tmp_path):
+def test_cli_serve_process_on_an_ephemeral_port(tmp_path, lic_cli):
     """`lic witness serve` as a real process: prints its port, answers, stops after one."""
     ring = tmp_path / "ring"
-    runner = CliRunner()
-    assert runner.invoke(cli, ["keys", "new", "w1", "--keyring", str(ring)]).exit_code == 0
+    run = lic_cli
+    assert run("keys", "new", "w1", "--keyring", str(ring), code=None).exit_code == 0
     db = tmp_path / "w.db"
-    res = runner.invoke(
-        cli,
-        [
-            "witness",
-            "init",
-            "--key",
-            "w1",
-            "--log",
-            f"{ORIGIN}={LOG.vkey}",
-            "--db",
-            str(db),
-            "--keyring",
-            str(ring),
-            "--json",
-        ],
+    res = run(
+        "witness",
+        "init",
+        "--key",
+        "w1",
+        "--log",
+        f"{ORIGIN}={LOG.vkey}",
+        "--db",
+        str(db),
+        "--keyring",
+        str(ring),
+        "--json",
+        code=None,
     )
     assert res.exit_code == 0, res.output
     wv = CosignatureV1Verifier.from_vkey(json.loads(res.output)["vkey"])
-    res = runner.invoke(
-        cli, ["witness", "serve", "--listen", "0.0.0.0", "--db", str(db), "--keyring", str(ring)]
+    res = run(
+        "witness",
+        "serve",
+        "--listen",
+        "0.0.0.0",
+        "--db",
+        str(db),
+        "--keyring",
+        str(ring),
+        code=None,
     )
     assert res.exit_code == 2 and "loopback" in res.output
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -230,29 +235,27 @@ def test_cli_serve_process_on_an_ephemeral_port(tmp_path):
             proc.wait(10)
 
 
-def test_two_of_three_quorum_collection(tmp_path):
+def test_two_of_three_quorum_collection(tmp_path, lic_cli):
     """Three witnesses: two know the log, the third does not (404). The log collects 2 of 3
     through `lic ledger checkpoint --witness`, stores them, and a later checkpoint goes
     through the 409-then-proof exchange."""
-    runner = CliRunner()
+    run = lic_cli
     ring = tmp_path / "ring"
-    assert runner.invoke(cli, ["keys", "new", "log", "--keyring", str(ring)]).exit_code == 0
+    assert run("keys", "new", "log", "--keyring", str(ring), code=None).exit_code == 0
     db = tmp_path / "l.db"
-    res = runner.invoke(
-        cli,
-        [
-            "ledger",
-            "init",
-            "--origin",
-            ORIGIN,
-            "--key",
-            "log",
-            "--db",
-            str(db),
-            "--keyring",
-            str(ring),
-            "--json",
-        ],
+    res = run(
+        "ledger",
+        "init",
+        "--origin",
+        ORIGIN,
+        "--key",
+        "log",
+        "--db",
+        str(db),
+        "--keyring",
+        str(ring),
+        "--json",
+        code=None,
     )
     assert res.exit_code == 0, res.output
     log_vkey = json.loads(res.output)["log_vkey"]
@@ -261,22 +264,20 @@ def test_two_of_three_quorum_collection(tmp_path):
         payload = {"at": 1, "key": key.public_key.raw, "role": "issuer", "name": f"k{k}"}
         (tmp_path / f"e{k}").write_bytes(cbor.encode(payload))
     for n in range(3):
-        r = runner.invoke(
-            cli,
-            [
-                "ledger",
-                "append",
-                "--type",
-                "key.add",
-                "--file",
-                str(tmp_path / f"e{n}"),
-                "--key",
-                "log",
-                "--db",
-                str(db),
-                "--keyring",
-                str(ring),
-            ],
+        r = run(
+            "ledger",
+            "append",
+            "--type",
+            "key.add",
+            "--file",
+            str(tmp_path / f"e{n}"),
+            "--key",
+            "log",
+            "--db",
+            str(db),
+            "--keyring",
+            str(ring),
+            code=None,
         )
         assert r.exit_code == 0, r.output
     for i in range(3):
@@ -295,7 +296,7 @@ def test_two_of_three_quorum_collection(tmp_path):
             base += ["--witness", u]
         for k in wkeys:
             base += ["--witness-key", k]
-        res = runner.invoke(cli, [*base, "--quorum", "2", "--json"])
+        res = run(*base, "--quorum", "2", "--json", code=None)
         assert res.exit_code == 0, res.output
         info = json.loads(res.output)
         assert info["cosigners"] == list(WITNESS_NAMES[:2])
@@ -309,7 +310,7 @@ def test_two_of_three_quorum_collection(tmp_path):
         )
         assert {s.name for s in verified.verified} == {ORIGIN, *WITNESS_NAMES[:2]}
         # all three required: exit 1, yet the two valid cosignatures are kept (no duplicates)
-        res = runner.invoke(cli, [*base])
+        res = run(*base, code=None)
         assert res.exit_code == 1 and "2 of the 3" in res.output
         with Ledger.open(db) as led:
             assert len(led.cosignatures(3)) == 2
@@ -317,24 +318,22 @@ def test_two_of_three_quorum_collection(tmp_path):
             assert stored.note == note
         # the log grows; the witnesses answer 409 with size 3, then accept the proof
         for n in (3, 4):
-            runner.invoke(
-                cli,
-                [
-                    "ledger",
-                    "append",
-                    "--type",
-                    "key.add",
-                    "--file",
-                    str(tmp_path / f"e{n}"),
-                    "--key",
-                    "log",
-                    "--db",
-                    str(db),
-                    "--keyring",
-                    str(ring),
-                ],
+            run(
+                "ledger",
+                "append",
+                "--type",
+                "key.add",
+                "--file",
+                str(tmp_path / f"e{n}"),
+                "--key",
+                "log",
+                "--db",
+                str(db),
+                "--keyring",
+                str(ring),
+                code=None,
             )
-        res = runner.invoke(cli, [*base, "--quorum", "2", "--json"])
+        res = run(*base, "--quorum", "2", "--json", code=None)
         assert res.exit_code == 0, res.output
         assert json.loads(res.output)["size"] == 5
         with Ledger.open(db) as led:

@@ -8,9 +8,8 @@ import json
 import threading
 
 import pytest
-from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from witness_helpers import (
+from helpers.witnesses import (
     LOG,
     LOG_KEY,
     ORIGIN,
@@ -21,7 +20,6 @@ from witness_helpers import (
     witness_verifier,
 )
 
-from cli.main import cli
 from keys import (
     InvalidSignatureError,
     KeyStoreError,
@@ -351,38 +349,28 @@ def test_witness_state_refuses_a_wrong_key_and_a_bad_file(tmp_path):
 # -- CLI ---------------------------------------------------------------------------------------
 
 
-def run(runner, *args, code=0):
-    res = runner.invoke(cli, [str(a) for a in args])
-    assert res.exit_code == code, (args, res.output, res.exception)
-    assert "Traceback" not in res.output
-    return res
-
-
-def init_cli_witness(runner, tmp_path):
+def init_cli_witness(run, tmp_path):
     """A key 'w1' in a fresh keyring and 'lic witness init' for the test log: (keyring, witness
     state file, init's JSON output)."""
     ring = tmp_path / "ring"
-    run(runner, "keys", "new", "w1", "--keyring", ring)
+    run("keys", "new", "w1", "--keyring", ring)
     db = tmp_path / "w.db"
-    res = run(runner, "witness", "init", "--key", "w1", "--name", "witness.example/w1",
+    res = run("witness", "init", "--key", "w1", "--name", "witness.example/w1",
               "--log", f"{ORIGIN}={LOG.vkey}", "--db", db, "--keyring", ring, "--json")  # fmt: skip
     return ring, db, json.loads(res.output)
 
 
-def test_cli_init_cosign_show(tmp_path):
-    runner = CliRunner()
-    ring, db, info = init_cli_witness(runner, tmp_path)
+def test_cli_init_cosign_show(tmp_path, lic_cli):
+    run = lic_cli
+    ring, db, info = init_cli_witness(run, tmp_path)
     log = Log(tmp_path / "l.db")
     wv = CosignatureV1Verifier.from_vkey(info["vkey"])
     assert info["logs"] == [ORIGIN] and wv.name == "witness.example/w1"
     cp3 = log.grow(3)
     (tmp_path / "cp3").write_bytes(cp3.note)
-    res = run(
-        runner, "witness", "cosign", tmp_path / "cp3", "--old", 0, "--db", db, "--keyring", ring
-    )
+    res = run("witness", "cosign", tmp_path / "cp3", "--old", 0, "--db", db, "--keyring", ring)
     verify_cosignature(cp3.note + res.output.encode(), wv)
     run(
-        runner,
         "witness",
         "cosign",
         tmp_path / "cp3",
@@ -399,7 +387,6 @@ def test_cli_init_cosign_show(tmp_path):
     (tmp_path / "proof").write_text("".join(b64std_encode(h) + "\n" for h in log.proof(3, 6)))
     (tmp_path / "badproof").write_text(b64std_encode(bytes(32)) + "\n")
     run(
-        runner,
         "witness",
         "cosign",
         tmp_path / "cp6",
@@ -414,7 +401,6 @@ def test_cli_init_cosign_show(tmp_path):
         code=1,
     )
     res = run(
-        runner,
         "witness",
         "cosign",
         tmp_path / "cp6",
@@ -431,7 +417,6 @@ def test_cli_init_cosign_show(tmp_path):
     assert json.loads(res.output)["status"] == 200
     (tmp_path / "junk").write_bytes(b"junk")
     run(
-        runner,
         "witness",
         "cosign",
         tmp_path / "junk",
@@ -443,12 +428,11 @@ def test_cli_init_cosign_show(tmp_path):
         ring,
         code=2,
     )
-    res = run(runner, "witness", "show", "--db", db, "--json")
+    res = run("witness", "show", "--db", db, "--json")
     shown = json.loads(res.output)
     assert shown["logs"][0]["size"] == 6 and shown["logs"][0]["cosigned"] == 2
     assert [e["kind"] for e in shown["evidence"]] == ["bad-consistency-proof"]
     run(
-        runner,
         "witness",
         "init",
         "--key",
@@ -464,14 +448,13 @@ def test_cli_init_cosign_show(tmp_path):
     log.led.close()
 
 
-def test_cli_split_view_prints_the_proof(tmp_path):
-    runner = CliRunner()
+def test_cli_split_view_prints_the_proof(tmp_path, lic_cli):
+    run = lic_cli
     log, fork = Log(tmp_path / "a.db"), Log(tmp_path / "b.db", salt=b"fork")
     a, b = log.grow(3), fork.grow(3)
     (tmp_path / "n1").write_bytes(a.note)
     (tmp_path / "n2").write_bytes(b.note)
     res = run(
-        runner,
         "witness",
         "split-view",
         tmp_path / "n1",
@@ -483,7 +466,6 @@ def test_cli_split_view_prints_the_proof(tmp_path):
     assert "verdict: split" in res.output
     assert a.note.decode().rstrip() in res.output and b.note.decode().rstrip() in res.output
     res = run(
-        runner,
         "witness",
         "split-view",
         tmp_path / "n1",
@@ -496,9 +478,8 @@ def test_cli_split_view_prints_the_proof(tmp_path):
     assert json.loads(res.output.split("\nlic: error")[0])["verdict"] == "split"
     c = log.grow(2)
     (tmp_path / "n3").write_bytes(c.note)
-    run(runner, "witness", "split-view", tmp_path / "n1", tmp_path / "n1", "--log-key", LOG.vkey)
+    run("witness", "split-view", tmp_path / "n1", tmp_path / "n1", "--log-key", LOG.vkey)
     run(
-        runner,
         "witness",
         "split-view",
         tmp_path / "n1",
@@ -509,7 +490,6 @@ def test_cli_split_view_prints_the_proof(tmp_path):
     )
     (tmp_path / "p").write_text("".join(b64std_encode(h) + "\n" for h in log.proof(3, 5)))
     run(
-        runner,
         "witness",
         "split-view",
         tmp_path / "n3",
@@ -521,7 +501,6 @@ def test_cli_split_view_prints_the_proof(tmp_path):
     )
     (tmp_path / "n4").write_bytes(b.note.replace(b"\n3\n", b"\n4\n", 1))
     run(
-        runner,
         "witness",
         "split-view",
         tmp_path / "n1",
@@ -602,26 +581,25 @@ def test_only_contradicting_requests_are_recorded_as_evidence(tmp_path):
     log.led.close()
 
 
-def test_cli_evidence_prints_the_split_view_the_witness_refused(tmp_path):
-    runner = CliRunner()
+def test_cli_evidence_prints_the_split_view_the_witness_refused(tmp_path, lic_cli):
+    run = lic_cli
     log, fork = Log(tmp_path / "a.db"), Log(tmp_path / "b.db", salt=b"fork")
     w = new_witness(tmp_path / "w.db")
     a, b = log.grow(4), fork.grow(4)
     assert w.add_checkpoint(0, [], a.note, NOW).status == 200
-    res = run(runner, "witness", "evidence", "--db", tmp_path / "w.db")
+    res = run("witness", "evidence", "--db", tmp_path / "w.db")
     assert res.output.strip() == "no evidence"
     assert w.add_checkpoint(4, [], b.note, NOW).split_view
-    res = run(runner, "witness", "evidence", "--db", tmp_path / "w.db", code=1)
+    res = run("witness", "evidence", "--db", tmp_path / "w.db", code=1)
     assert "verdict: split" in res.output
     assert a.note.decode().rstrip() in res.output and b.note.decode().rstrip() in res.output
-    res = run(runner, "witness", "evidence", "--db", tmp_path / "w.db", "--json", code=1)
+    res = run("witness", "evidence", "--db", tmp_path / "w.db", "--json", code=1)
     (item,) = json.loads(res.output.split("\nlic: error")[0])
     assert item["verdict"] == "split" and item["notes"] == [a.note.decode(), b.note.decode()]
     # the printed notes, handed to a third party, prove the split with the log key alone
     (tmp_path / "n1").write_text(item["notes"][0])
     (tmp_path / "n2").write_text(item["notes"][1])
     run(
-        runner,
         "witness",
         "split-view",
         tmp_path / "n1",
@@ -683,22 +661,20 @@ def test_export_carries_cosignatures_and_import_stores_them_as_they_were(tmp_pat
         assert not target.exists()
 
 
-def test_cli_stores_an_offline_cosignature_with_its_checkpoint(tmp_path):
-    runner = CliRunner()
-    ring, wdb, info = init_cli_witness(runner, tmp_path)
+def test_cli_stores_an_offline_cosignature_with_its_checkpoint(tmp_path, lic_cli):
+    run = lic_cli
+    ring, wdb, info = init_cli_witness(run, tmp_path)
     vkey = info["vkey"]
     log = Log(tmp_path / "l.db")
     cp3 = log.grow(3)
     log.led.close()
     (tmp_path / "cp3").write_bytes(cp3.note)
-    res = run(
-        runner, "witness", "cosign", tmp_path / "cp3", "--old", 0, "--db", wdb, "--keyring", ring
-    )
+    res = run("witness", "cosign", tmp_path / "cp3", "--old", 0, "--db", wdb, "--keyring", ring)
     (tmp_path / "line").write_text(res.output)
     db = tmp_path / "l.db"
 
     def add(lines_file, key, *more, code=0):
-        return run(runner, "ledger", "add-cosignature", lines_file, "--witness-key", key,
+        return run("ledger", "add-cosignature", lines_file, "--witness-key", key,
                    "--db", db, *more, code=code)  # fmt: skip
 
     other = CosignatureV1Verifier("witness.example/w9", WITNESS_KEYS[0].public_key).vkey
@@ -728,7 +704,7 @@ def test_cli_stores_an_offline_cosignature_with_its_checkpoint(tmp_path):
         assert led.cosignatures(3) == [(tmp_path / "line").read_text()]
 
 
-def test_trust_add_takes_a_witness_vkey_and_a_policy_verifies_with_it(tmp_path):
+def test_trust_add_takes_a_witness_vkey_and_a_policy_verifies_with_it(tmp_path, lic_cli):
     """'lic trust add --role witness' accepts the vkey 'lic witness init' prints (type 0x04);
     a note key (0x01) still cannot be given one, nor a 0x04 key its 0x01 hash."""
     from keys import PublicKey, TrustStore
@@ -736,7 +712,7 @@ def test_trust_add_takes_a_witness_vkey_and_a_policy_verifies_with_it(tmp_path):
     v = witness_verifier(1)
     (tmp_path / "w.vkey").write_text(v.vkey + "\n")
     trust_file = tmp_path / "trust.json"
-    run(CliRunner(), "trust", "add", tmp_path / "w.vkey", "--role", "witness",
+    lic_cli("trust", "add", tmp_path / "w.vkey", "--role", "witness",
         "--name", WITNESS_NAMES[1], "--trust", trust_file)  # fmt: skip
     (entry,) = TrustStore.load(trust_file).by_role("witness")
     assert entry.public_key == WITNESS_KEYS[1].public_key

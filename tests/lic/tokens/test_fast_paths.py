@@ -3,7 +3,7 @@ every byte of real tokens is mutated, truncated and extended (and signed again),
 compared. (The template-route and cached split-parse tiers and their tests are gone.)"""
 
 import pytest
-from _lic_helpers import issue
+from helpers.licenses import issue
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -281,7 +281,7 @@ def test_verification_through_the_fast_routes_equals_the_strict_one(fmt, backend
     """The first verification teaches the fast reader the header and license tail (each
     checked strictly once); it and later ones give the strict reader's token. A token with
     one bit changed anywhere is refused."""
-    from _lic_helpers import NOW, trust
+    from helpers.licenses import NOW, trust
 
     import lic
 
@@ -309,7 +309,7 @@ def test_the_jwt_fast_reader_splits_every_token_as_the_full_split_does():
     second dot from the signature's length. Every token around a valid one (a dot inserted,
     a character replaced by a dot or deleted, a part added or cut) gives the same outcome, to
     the message, with the memo primed as with it empty."""
-    from _lic_helpers import NOW, trust
+    from helpers.licenses import NOW, trust
 
     import lic
 
@@ -360,7 +360,7 @@ def _outcome(fmt: str, raw: bytes, store, primer: bytes | None) -> object:
     """With a primer: verify()'s result for ``raw`` once the memo has learned the primer (from
     empty). Without: the strict reader's result (of the format the first byte names), which
     reads no memo. (``fmt`` names the primer's format.)"""
-    from _lic_helpers import NOW
+    from helpers.licenses import NOW
 
     import lic
 
@@ -387,8 +387,8 @@ def test_cwt_fast_reader_agrees_with_the_strict_reader_on_every_resigned_claims_
     """Every edit of a CWT's claims (a bit flipped, a byte inserted or deleted), signed again
     by the issuer, gives through the fast reader what the strict reader gives: the same
     token or the same error. Edits in sub, the dates and cti stay on the fast reader."""
-    from _lic_attacks import sign1_raw
-    from _lic_helpers import trust
+    from helpers.licenses import trust
+    from helpers.token_attacks import sign1_raw
 
     store = trust()
     token = issue("cwt", sub="acme-7")
@@ -418,7 +418,7 @@ def test_cwt_fast_reader_agrees_on_every_cut_extension_and_flip_of_a_whole_token
     """Every prefix of a token, the token with bytes added, and every flip of its envelope
     (tag, array, header, payload head, signature head): the same outcome through the fast
     reader (memo primed) as through the strict reader."""
-    from _lic_helpers import trust
+    from helpers.licenses import trust
 
     store = trust()
     token = issue("cwt", sub="acme-7")
@@ -437,7 +437,7 @@ def test_cwt_route_is_not_learned_from_another_shape_and_keeps_to_its_own():
     """A token with aud, or an iss of 24 bytes or more (whatever the length of its head),
     teaches no route; a token of another holder, license or issuer name misses the route,
     is read as the strict reader reads it, and takes the route over for its header."""
-    from _lic_helpers import COMMERCIAL, ISSUER, NOW, OPEN_RAIL, OTHER, example, trust
+    from helpers.licenses import COMMERCIAL, ISSUER, NOW, OPEN_RAIL, OTHER, example, trust
 
     import lic
 
@@ -468,7 +468,7 @@ def test_cwt_route_is_not_learned_from_another_shape_and_keeps_to_its_own():
 
 
 def _jws(header: bytes, payload: bytes) -> bytes:
-    from _lic_helpers import ISSUER
+    from helpers.licenses import ISSUER
 
     from keys import b64url_encode
 
@@ -484,7 +484,7 @@ def test_jwt_fast_reader_agrees_with_the_strict_reader_on_every_resigned_payload
     that matters to JSON put in), signed again by the issuer, gives through the fast reader
     what the strict reader gives: the same token or the same error. Each alignment of the
     license tail is taken; edits in the dates, iss, jti and sub stay on the fast reader."""
-    from _lic_helpers import trust
+    from helpers.licenses import trust
 
     store = trust()
     token = issue("jwt", sub="acme" + "x" * pad)
@@ -515,7 +515,7 @@ def test_jwt_fast_reader_agrees_on_every_cut_extension_and_changed_character_of_
     """Every prefix of a token, the token with characters added, and every character of its
     header, holder, last payload characters and signature replaced: the same outcome through
     the fast reader (memo primed) as through the strict reader."""
-    from _lic_helpers import trust
+    from helpers.licenses import trust
 
     store = trust()
     token = issue("jwt", sub="acme-7")
@@ -537,8 +537,8 @@ def test_fast_readers_agree_with_the_strict_readers_on_random_resigned_edits(fmt
     """A few random edits anywhere in the claims (bytes replaced, inserted or deleted, chosen
     among what matters to JSON and CBOR), signed again by the issuer: the fast reader and
     the strict reader give the same token or the same error."""
-    from _lic_attacks import sign1_raw
-    from _lic_helpers import trust
+    from helpers.licenses import trust
+    from helpers.token_attacks import sign1_raw
 
     store = trust()
     token = issue(fmt, sub="acme-7")

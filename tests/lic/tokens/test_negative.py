@@ -3,8 +3,8 @@ our exception and for its own reason, by both Ed25519 backends; the files are re
 compared so they stay honest."""
 
 import pytest
-from _lic_attacks import ATTACKS, REGRESSIONS
-from _lic_helpers import NOW, issue, trust
+from helpers.licenses import NOW, issue, trust
+from helpers.token_attacks import ATTACKS, REGRESSIONS
 
 import lic
 from keys import BACKENDS, LicError

@@ -8,7 +8,8 @@ import cbor2
 import cwt
 import jwt as pyjwt
 import pytest
-from _lic_helpers import (
+from cwt import COSE, COSEKey
+from helpers.licenses import (
     ACADEMIC,
     COMMERCIAL,
     HOLDER,
@@ -22,7 +23,6 @@ from _lic_helpers import (
     issue,
     trust,
 )
-from cwt import COSE, COSEKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from joserfc import jwt as jjwt

@@ -1,0 +1,5 @@
+"""Shared test helpers: fixed keys and scenarios, reference implementations, the vectors' paths
+and the `lic` runner behind the root conftest's fixtures. Imported as ``helpers.<module>``
+(pytest puts tests/ on sys.path through ``pythonpath``); nothing in the product imports them."""
+
+__all__: list[str] = []
