@@ -3,6 +3,7 @@
 import pytest
 from helpers.cli import LicCli
 from helpers.paths import load_vector
+from helpers.synthetic import SyntheticLedgers
 
 
 @pytest.fixture
@@ -17,3 +18,11 @@ def lic_cli():
     stderr, output, json); ``lic_cli.with_env(LIC_HOME=...)`` a runner bound to that
     environment."""
     return LicCli()
+
+
+@pytest.fixture(scope="session")
+def synthetic_ledger(tmp_path_factory):
+    """``synthetic_ledger(n, seed=1, log_seed=bytes(32), origin=..., jsonl=False)`` gives a
+    SyntheticLedger (path, log_key, size, jsonl): built once per parameters in the session, so
+    read it, or copy it before changing it."""
+    return SyntheticLedgers(tmp_path_factory.mktemp)

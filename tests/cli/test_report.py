@@ -7,25 +7,19 @@ import sqlite3
 
 import pytest
 
-from keys import SigningKey
 from ledger.audit import audit_db
 from ledger.entries import decode_record, encode_record
-from ledger.store import Ledger, synthesize
+from ledger.store import Ledger
 
 N = 400
 
 
 @pytest.fixture(scope="module")
-def synth_db(tmp_path_factory):
-    d = tmp_path_factory.mktemp("report-cli")
-    log = SigningKey.from_seed(hashlib.sha256(b"report-cli log").digest())
-    path = d / "ledger.db"
-    with Ledger.create(path, "example.com/log", log) as led:
-        assert synthesize(led, N, log_key=log, seed=7) == N
-        led.checkpoint(log)
-        with open(d / "export.jsonl", "w") as f:
-            led.export_jsonl(f)
-    return path
+def synth_db(synthetic_ledger):
+    log_seed = hashlib.sha256(b"report-cli log").digest()
+    s = synthetic_ledger(N, seed=7, log_seed=log_seed, origin="example.com/log", jsonl=True)
+    assert s.size == N and s.jsonl == s.path.parent / "export.jsonl"
+    return s.path
 
 
 @pytest.fixture(scope="module")

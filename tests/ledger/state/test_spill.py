@@ -13,7 +13,7 @@ from keys.errors import MalformedError
 from ledger.audit import audit_summary
 from ledger.report import replay_report, report_json_bytes
 from ledger.state import SpillMap, SpillStore, TypeIndex, _spill, state_of
-from ledger.store import Ledger, synthesize
+from ledger.store import Ledger
 from ledger.tlog import RevokedSet, revset_commitment
 
 # -- SpillMap against a dict ------------------------------------------------------------------
@@ -171,12 +171,8 @@ _LOG = SigningKey.from_seed(bytes(32))
 
 
 @pytest.fixture(scope="module")
-def synth_db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("spill") / "l.db"
-    with Ledger.create(path, "spill.example/log", _LOG) as led:
-        synthesize(led, 1500, log_key=_LOG, seed=3)
-        led.checkpoint(_LOG)
-    return path
+def synth_db(synthetic_ledger):
+    return synthetic_ledger(1500, seed=3, log_seed=bytes(32), origin="synth.example/log").path
 
 
 def _state(path):

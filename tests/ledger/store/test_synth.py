@@ -8,19 +8,19 @@ from ledger.entries import decode_record
 from ledger.store import Ledger, synthesize
 
 
-def test_synthetic_ledgers_are_deterministic_varied_and_audit_clean(tmp_path):
+def test_synthetic_ledgers_are_deterministic_varied_and_audit_clean(tmp_path, synthetic_ledger):
     log = SigningKey.from_seed(bytes(32))
-    roots, types = [], set()
-    for name in ("a.db", "b.db"):
-        with Ledger.create(tmp_path / name, "synth.example/log", log) as led:
-            n = synthesize(led, 1500, log_key=log, seed=3)
-            led.checkpoint(log)
-            roots.append(led.root())
-            types = {decode_record(raw).entry_type for _, raw in led.iter_records()}
-        assert n >= 1500
-    assert roots[0] == roots[1]
+    first = synthetic_ledger(1500, seed=3, log_seed=bytes(32), origin="synth.example/log")
+    with Ledger.create(tmp_path / "b.db", "synth.example/log", log) as led:
+        n = synthesize(led, 1500, log_key=log, seed=3)
+        led.checkpoint(log)
+        root = led.root()
+        types = {decode_record(raw).entry_type for _, raw in led.iter_records()}
+    assert n >= 1500 and n == first.size
+    with Ledger.open(first.path) as led:
+        assert led.root() == root
     assert {"grant", "revoke", "suspend", "incident.close", "appeal.decide", "attest"} <= types
-    r = audit_db(tmp_path / "a.db", workers=0)
+    r = audit_db(first.path, workers=0)
     assert r.findings == [] and r.size == n
 
 
