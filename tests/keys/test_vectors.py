@@ -373,8 +373,7 @@ def test_public_api_is_exported():
 def test_thumbprint_equals_the_canonical_json_jwk_hash():
     import random
 
-    from keys import jwk_thumbprint
-    from keys._codec import b64url_encode
+    from keys import b64url_encode, jwk_thumbprint
 
     rng = random.Random(3)
     for raw in [bytes(32), b"\xff" * 32, *(rng.randbytes(32) for _ in range(200))]:

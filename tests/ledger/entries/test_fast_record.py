@@ -1,4 +1,4 @@
-"""The audit's byte-exact fast path for records (ledger._record.fast_open_record) accepts only
+"""The audit's byte-exact fast path for records (ledger.entries.fast_open_record) accepts only
 what the strict path (decode_record + open_entry) accepts, and returns the same fields."""
 
 import random

@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from keys import LicError
 from lic import cbor, cose
-from lic.tokens import _cwt, _cwt_fast, _jwt, _jwt_fast
+from lic.tokens import UnverifiedToken, _cwt, _cwt_fast, _jwt, _jwt_fast, token_bytes
 from lic.tokens._cache import CACHE
-from lic.tokens._fields import UnverifiedToken, build, is_cwt, token_bytes
+from lic.tokens._fields import build, is_cwt
 
 TOKENS = [issue("cwt"), issue("cwt", aud=["https://hub.example"]), issue("cwt", aud=["a", "b"])]
 
