@@ -29,40 +29,16 @@ def env(tmp_path, lic_cli):
 
 def _setup(env, n=3):
     run, ring, db, tmp = env
-    res = run(
-        "ledger",
-        "init",
-        "--origin",
-        "example.com/log",
-        "--key",
-        "log",
-        "--db",
-        db,
-        "--keyring",
-        ring,
-        "--json",
-    )
+    res = run("ledger", "init", "--origin", "example.com/log", "--key", "log", "--db", db,
+        "--keyring", ring, "--json")  # fmt: skip
     info = json.loads(res.output)
     vkey = info["log_vkey"]
     assert vkey == Keyring(ring).public("log").verifier_key("example.com/log")
     for i in range(n):
         p = tmp / f"p{i}.txt"
         p.write_bytes(_payload(i))
-        res = run(
-            "ledger",
-            "append",
-            "--type",
-            "key.add",
-            "--file",
-            p,
-            "--key",
-            "log",
-            "--db",
-            db,
-            "--keyring",
-            ring,
-            "--json",
-        )
+        res = run("ledger", "append", "--type", "key.add", "--file", p, "--key", "log", "--db",
+            db, "--keyring", ring, "--json")  # fmt: skip
         assert json.loads(res.output)["index"] == i
     return vkey
 
@@ -121,20 +97,8 @@ def test_init_append_checkpoint_prove_verify(env):
     # a record not yet covered by the latest checkpoint
     p = tmp / "p9.txt"
     p.write_bytes(_payload(9))
-    run(
-        "ledger",
-        "append",
-        "--type",
-        "key.add",
-        "--file",
-        p,
-        "--key",
-        "log",
-        "--db",
-        db,
-        "--keyring",
-        ring,
-    )
+    run("ledger", "append", "--type", "key.add", "--file", p, "--key", "log", "--db", db,
+        "--keyring", ring)  # fmt: skip
     res = run("ledger", "prove", "--index", 3, "--db", db, code=2)
     assert "checkpoint" in res.output
     run("ledger", "prove", "--index", 99, "--db", db, code=2)
@@ -145,96 +109,25 @@ def test_append_variants_and_bad_input(env):
     _setup(env, 1)
     p = tmp / "p0.txt"
     run("ledger", "append", "--type", "note", "--file", p, "--db", db, code=2)  # no key
-    run(
-        "ledger",
-        "append",
-        "--type",
-        "Bad Type",
-        "--file",
-        p,
-        "--key",
-        "alice",
-        "--db",
-        db,
-        "--keyring",
-        ring,
-        code=2,
-    )
+    run("ledger", "append", "--type", "Bad Type", "--file", p, "--key", "alice", "--db", db,
+        "--keyring", ring, code=2)  # fmt: skip
     run("ledger", "append", "--type", "note", "--file", p, "--signed", "--db", db, code=2)
     # typed checks: an unknown type, and an author the ledger does not know
-    run(
-        "ledger",
-        "append",
-        "--type",
-        "note",
-        "--file",
-        p,
-        "--key",
-        "log",
-        "--db",
-        db,
-        "--keyring",
-        ring,
-        code=2,
-    )
-    res = run(
-        "ledger",
-        "append",
-        "--type",
-        "key.add",
-        "--file",
-        p,
-        "--key",
-        "alice",
-        "--db",
-        db,
-        "--keyring",
-        ring,
-        code=1,
-    )
+    run("ledger", "append", "--type", "note", "--file", p, "--key", "log", "--db", db,
+        "--keyring", ring, code=2)  # fmt: skip
+    res = run("ledger", "append", "--type", "key.add", "--file", p, "--key", "alice", "--db", db,
+        "--keyring", ring, code=1)  # fmt: skip
     assert "not known to the ledger" in res.output
     signed = tmp / "e.cose"
     signed.write_bytes(sign_entry("key.add", _payload(5), Keyring(ring).load("log")))
-    res = run(
-        "ledger",
-        "append",
-        "--type",
-        "key.add",
-        "--file",
-        signed,
-        "--signed",
-        "--db",
-        db,
-        "--json",
-    )
+    res = run("ledger", "append", "--type", "key.add", "--file", signed, "--signed", "--db", db,
+        "--json")  # fmt: skip
     assert json.loads(res.output)["index"] == 1
     run(
-        "ledger",
-        "append",
-        "--type",
-        "grant",
-        "--file",
-        signed,
-        "--signed",
-        "--db",
-        db,
-        code=2,
+        "ledger", "append", "--type", "grant", "--file", signed, "--signed", "--db", db, code=2
     )  # typ differs from the type
-    run(
-        "ledger",
-        "append",
-        "--type",
-        "note",
-        "--file",
-        tmp / "missing",
-        "--key",
-        "alice",
-        "--db",
-        db,
-        "--keyring",
-        ring,
-        code=2,
-    )
+    run("ledger", "append", "--type", "note", "--file", tmp / "missing", "--key", "alice",
+        "--db", db, "--keyring", ring, code=2)  # fmt: skip
     res = run("ledger", "show", "--index", 1, "--db", db, "--json")
     shown = json.loads(res.output)
     assert shown["type"] == "key.add" and shown["payload_size"] == len(_payload(5))
@@ -242,32 +135,10 @@ def test_append_variants_and_bad_input(env):
     run("ledger", "show", "--index", 2, "--db", db, code=2)
     res = run("ledger", "show", "--index", 0, "--db", tmp / "none.db", code=2)
     assert "lic ledger init" in res.output
-    run(
-        "ledger",
-        "init",
-        "--origin",
-        "example.com/log",
-        "--key",
-        "log",
-        "--db",
-        db,
-        "--keyring",
-        ring,
-        code=2,
-    )  # exists
-    run(
-        "ledger",
-        "init",
-        "--origin",
-        "bad origin",
-        "--key",
-        "log",
-        "--db",
-        tmp / "x.db",
-        "--keyring",
-        ring,
-        code=2,
-    )
+    run("ledger", "init", "--origin", "example.com/log", "--key", "log", "--db", db, "--keyring",
+        ring, code=2)  # fmt: skip  # exists
+    run("ledger", "init", "--origin", "bad origin", "--key", "log", "--db", tmp / "x.db",
+        "--keyring", ring, code=2)  # fmt: skip
     assert not (tmp / "x.db").exists()
 
 

@@ -40,32 +40,10 @@ def world(sh, tmp_path, request):
         "max_depth = 1", "max_depth = 0"
     )
     (tmp_path / "child.toml").write_text(narrow)
-    sh(
-        "token",
-        "issue",
-        "--key",
-        "issuer",
-        "--holder",
-        "holder.jwk",
-        "--license",
-        "root.toml",
-        "-o",
-        "root.jwt",
-    )
-    sh(
-        "token",
-        "delegate",
-        "--parent",
-        "root.jwt",
-        "--key",
-        "holder",
-        "--holder",
-        "contractor.jwk",
-        "--license",
-        "child.toml",
-        "-o",
-        "child.jwt",
-    )
+    sh("token", "issue", "--key", "issuer", "--holder", "holder.jwk", "--license", "root.toml",
+        "-o", "root.jwt")  # fmt: skip
+    sh("token", "delegate", "--parent", "root.jwt", "--key", "holder", "--holder",
+        "contractor.jwk", "--license", "child.toml", "-o", "child.jwt")  # fmt: skip
     return tmp_path
 
 
@@ -75,81 +53,21 @@ def idx(out):
 
 def test_every_entry_type_from_the_shell_and_a_clean_audit(sh, world):
     (world / "terms.txt").write_text("The terms.")
-    sh(
-        "ledger",
-        "terms",
-        "publish",
-        "--id",
-        "acme",
-        "--version",
-        "1.0",
-        "--text",
-        "terms.txt",
-        "--effective",
-        "2026-01-01T00:00:00Z",
-        "--key",
-        "issuer",
-    )
-    req = idx(
-        sh(
-            "ledger",
-            "request",
-            "--applicant",
-            "alice@example.org",
-            "--salt-file",
-            "alice.salt",
-            "--tier",
-            "academic",
-            "--purpose",
-            "research",
-            "--region",
-            "DE",
-            "--key",
-            "issuer",
-        )
-    )
+    sh("ledger", "terms", "publish", "--id", "acme", "--version", "1.0", "--text", "terms.txt",
+        "--effective", "2026-01-01T00:00:00Z", "--key", "issuer")  # fmt: skip
+    req = idx(sh("ledger", "request", "--applicant", "alice@example.org", "--salt-file",
+        "alice.salt", "--tier", "academic", "--purpose", "research", "--region", "DE", "--key",
+        "issuer"))  # fmt: skip
     assert len((world / "alice.salt").read_bytes()) == 32
-    dec = idx(
-        sh(
-            "ledger",
-            "decide",
-            "--request",
-            req,
-            "--decision",
-            "denied",
-            "--reason",
-            "missing_affiliation",
-            "--key",
-            "issuer",
-        )
-    )
+    dec = idx(sh("ledger", "decide", "--request", req, "--decision", "denied", "--reason",
+        "missing_affiliation", "--key", "issuer"))  # fmt: skip
     app = idx(
         sh("ledger", "appeal", "file", "--target", dec, "--grounds", "We are a lab.", "--anonymous")
     )
-    sh(
-        "ledger",
-        "appeal",
-        "decide",
-        "--appeal",
-        app,
-        "--outcome",
-        "overturned",
-        "--rationale",
-        "Shown.",
-        "--key",
-        "reviewer",
-    )
-    sh(
-        "ledger",
-        "grant",
-        "root.jwt",
-        "--key",
-        "issuer",
-        "--salt-file",
-        "alice.salt",
-        "--request",
-        req,
-    )
+    sh("ledger", "appeal", "decide", "--appeal", app, "--outcome", "overturned", "--rationale",
+        "Shown.", "--key", "reviewer")  # fmt: skip
+    sh("ledger", "grant", "root.jwt", "--key", "issuer", "--salt-file", "alice.salt",
+        "--request", req)  # fmt: skip
     sh("ledger", "grant", "child.jwt", "--key", "holder", "--commitment", "cd" * 32)
     stmt = {
         "_type": "https://in-toto.io/Statement/v1",
@@ -158,102 +76,26 @@ def test_every_entry_type_from_the_shell_and_a_clean_audit(sh, world):
         "predicate": {"x": 1},
     }
     (world / "stmt.json").write_text(json.dumps(stmt))
-    sh(
-        "ledger",
-        "attest",
-        "--statement",
-        "stmt.json",
-        "--consent-basis",
-        "licensed",
-        "--no-sensitive",
-        "--key",
-        "attester",
-    )
+    sh("ledger", "attest", "--statement", "stmt.json", "--consent-basis", "licensed",
+        "--no-sensitive", "--key", "attester")  # fmt: skip
     (world / "pred.json").write_text('{"name": "corpus", "documentNamespace": "x"}')
-    sh(
-        "ledger",
-        "attest",
-        "--subject",
-        "data=" + "cd" * 32,
-        "--predicate-type",
-        "https://spdx.dev/Document",
-        "--predicate",
-        "pred.json",
-        "--key",
-        "attester",
-    )
-    inc = idx(
-        sh(
-            "ledger",
-            "incident",
-            "report",
-            "--harm",
-            "privacy",
-            "--severity",
-            "high",
-            "--jurisdiction",
-            "DE",
-            "--token",
-            "child.jwt",
-            "--description",
-            "Seen.",
-            "--anonymous",
-        )
-    )
+    sh("ledger", "attest", "--subject", "data=" + "cd" * 32, "--predicate-type",
+        "https://spdx.dev/Document", "--predicate", "pred.json", "--key", "attester")  # fmt: skip
+    inc = idx(sh("ledger", "incident", "report", "--harm", "privacy", "--severity", "high",
+        "--jurisdiction", "DE", "--token", "child.jwt", "--description", "Seen.",
+        "--anonymous"))  # fmt: skip
     sh("ledger", "incident", "ack", inc, "--key", "responder")
-    sh(
-        "ledger",
-        "incident",
-        "update",
-        inc,
-        "--note",
-        "Confirmed.",
-        "--severity",
-        "critical",
-        "--key",
-        "responder",
-    )
+    sh("ledger", "incident", "update", inc, "--note", "Confirmed.", "--severity", "critical",
+        "--key", "responder")  # fmt: skip
     sh("ledger", "incident", "respond", inc, "--action", "Suspended.", "--key", "responder")
     sh("ledger", "suspend", "--token", "child.jwt", "--reason", "prohibited_use", "--key", "issuer")
     sh("ledger", "reinstate", "--token", "child.jwt", "--key", "issuer")
-    rev = idx(
-        sh(
-            "ledger",
-            "revoke",
-            "--token",
-            "root.jwt",
-            "--reason",
-            "prohibited_use",
-            "--incident",
-            inc,
-            "--key",
-            "issuer",
-        )
-    )
-    sh(
-        "ledger",
-        "incident",
-        "remediate",
-        inc,
-        "--action",
-        "Revoked.",
-        "--revocations",
-        rev,
-        "--key",
-        "responder",
-    )
-    sh(
-        "ledger",
-        "incident",
-        "close",
-        inc,
-        "--outcome",
-        "remediated",
-        "--summary",
-        "Done.",
-        "--key",
-        "responder",
-    )
+    rev = idx(sh("ledger", "revoke", "--token", "root.jwt", "--reason", "prohibited_use",
+        "--incident", inc, "--key", "issuer"))  # fmt: skip
+    sh("ledger", "incident", "remediate", inc, "--action", "Revoked.", "--revocations", rev,
+        "--key", "responder")  # fmt: skip
+    sh("ledger", "incident", "close", inc, "--outcome", "remediated", "--summary", "Done.",
+        "--key", "responder")  # fmt: skip
     (world / "att.pem").write_text(sh("keys", "export", "attester", "--format", "pem"))
     sh("ledger", "key", "retire", "att.pem")
     sh("ledger", "key", "compromised", "att.pem", "--since", "now")
@@ -278,65 +120,20 @@ def test_refusals_have_reasons_and_exit_codes(sh, world):
         "ledger", "grant", "child.jwt", "--key", "responder", "--commitment", "ab" * 32, code=1
     )
     assert "not the expected signer" in out
-    out = sh(
-        "ledger",
-        "incident",
-        "close",
-        "42",
-        "--outcome",
-        "remediated",
-        "--summary",
-        "s",
-        "--key",
-        "responder",
-        code=1,
-    )
+    out = sh("ledger", "incident", "close", "42", "--outcome", "remediated", "--summary", "s",
+        "--key", "responder", code=1)  # fmt: skip
     assert "does not name an incident report" in out
-    out = sh(
-        "ledger",
-        "terms",
-        "publish",
-        "--id",
-        "x",
-        "--version",
-        "1",
-        "--text",
-        "root.toml",
-        "--effective",
-        "now",
-        "--key",
-        "responder",
-        code=1,
-    )
+    out = sh("ledger", "terms", "publish", "--id", "x", "--version", "1", "--text", "root.toml",
+        "--effective", "now", "--key", "responder", code=1)  # fmt: skip
     assert "has role 'responder'" in out
-    out = sh(
-        "ledger",
-        "revoke",
-        "--token",
-        "0" * 64,
-        "--reason",
-        "legal_order",
-        "--key",
-        "issuer",
-        code=1,
-    )
+    out = sh("ledger", "revoke", "--token", "0" * 64, "--reason", "legal_order", "--key",
+        "issuer", code=1)  # fmt: skip
     assert "never granted" in out
     sh("ledger", "revoke", "--token", "root.jwt", "--reason", "nope", "--key", "issuer", code=2)
     out = sh("ledger", "status", "nothing-here", code=2)
     assert "neither a token digest" in out
-    out = sh(
-        "ledger",
-        "request",
-        "--tier",
-        "academic",
-        "--purpose",
-        "r",
-        "--region",
-        "DE",
-        "--key",
-        "issuer",
-        code=2,
-    )
+    out = sh("ledger", "request", "--tier", "academic", "--purpose", "r", "--region", "DE",
+        "--key", "issuer", code=2)  # fmt: skip
     assert "--commitment" in out
     out = sh("ledger", "key", "add", "root.toml", "--role", "issuer", "--name", "x", code=2)
     assert "Traceback" not in out

@@ -215,15 +215,8 @@ def scenario(builder=None):
     r.add("appeal.file", ISSUER, FEB + 20, target=d4, grounds="Please look again.", filed_at=FEB)
     i2 = incident(r, FEB + 100, "low", ["privacy"])
     i3 = incident(r, FEB + 200, "critical", ["security"])
-    r.add(
-        "suspend",
-        ISSUER,
-        FEB + 300,
-        tokens=[G4],
-        reason="duty_breach",
-        effective=FEB + 300,
-        cascade=False,
-    )
+    r.add("suspend", ISSUER, FEB + 300, tokens=[G4], reason="duty_breach", effective=FEB + 300,
+          cascade=False)  # fmt: skip
     terms(r, FEB + 400, "2.1", "editorial", FEB + 9 * DAY, 0, "2.0")
     r.add("incident.update", RESPONDER, FEB + 500, incident=i3, severity="medium", note="Less.")
     r.add("incident.ack", RESPONDER, FEB + 100 + 2 * DAY, incident=i2)
@@ -231,14 +224,8 @@ def scenario(builder=None):
         "revoke", ISSUER, MAR, tokens=[ROOT], reason="prohibited_use", effective=MAR, cascade=True
     )
     terms(r, MAR + 100, "3.0", "material", MAR + 100 + 45 * DAY, 60, "2.1")
-    r.add(
-        "incident.close",
-        RESPONDER,
-        MAR + 200,
-        incident=i3,
-        outcome="unsubstantiated",
-        summary="Not reproducible.",
-    )
+    r.add("incident.close", RESPONDER, MAR + 200, incident=i3, outcome="unsubstantiated",
+          summary="Not reproducible.")  # fmt: skip
     return r
 
 
@@ -302,14 +289,8 @@ def busy(n_requests=400, seed=7, builder=None):
             decide(r, t, req, "needs_information", decided_at)
         if rnd.random() < 0.08:
             t += 1
-            incidents.append(
-                incident(
-                    r,
-                    t,
-                    rnd.choice(["low", "medium", "high", "critical"]),
-                    rnd.sample(HARMS, rnd.randint(1, 2)),
-                )
-            )
+            severity = rnd.choice(["low", "medium", "high", "critical"])
+            incidents.append(incident(r, t, severity, rnd.sample(HARMS, rnd.randint(1, 2))))
         if incidents and rnd.random() < 0.1:
             inc = incidents.pop(0)
             for step in ("incident.ack", "incident.respond"):
@@ -329,15 +310,8 @@ def busy(n_requests=400, seed=7, builder=None):
             t += 1
             kind = rnd.choice(["revoke", "suspend"])
             target = grants.pop(rnd.randrange(len(grants)))
-            r.add(
-                kind,
-                ISSUER,
-                t,
-                tokens=[target],
-                reason=rnd.choice(REASONS),
-                effective=t,
-                cascade=True,
-            )
+            r.add(kind, ISSUER, t, tokens=[target], reason=rnd.choice(REASONS), effective=t,
+                  cascade=True)  # fmt: skip
         if rnd.random() < 0.05:
             t += 1
             digest = bytes([200]) + n.to_bytes(31, "big")

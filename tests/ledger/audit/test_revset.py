@@ -88,18 +88,8 @@ def test_cli_checkpoint_prints_the_revoked_set_line(tmp_path, lic_cli):
     db = str(tmp_path / "l.db")
     res = run("keys", "new", "log", *common, code=None)
     assert res.exit_code == 0, res.output
-    res = run(
-        "ledger",
-        "init",
-        "--origin",
-        "example.com/log",
-        "--key",
-        "log",
-        "--db",
-        db,
-        *common,
-        code=None,
-    )
+    res = run("ledger", "init", "--origin", "example.com/log", "--key", "log", "--db", db,
+        *common, code=None)  # fmt: skip
     assert res.exit_code == 0, res.output
     res = run("ledger", "checkpoint", "--db", db, *common, code=None)
     assert res.exit_code == 0, res.output

@@ -171,33 +171,12 @@ def test_cli_serve_process_on_an_ephemeral_port(tmp_path, lic_cli):
     run = lic_cli
     assert run("keys", "new", "w1", "--keyring", str(ring), code=None).exit_code == 0
     db = tmp_path / "w.db"
-    res = run(
-        "witness",
-        "init",
-        "--key",
-        "w1",
-        "--log",
-        f"{ORIGIN}={LOG.vkey}",
-        "--db",
-        str(db),
-        "--keyring",
-        str(ring),
-        "--json",
-        code=None,
-    )
+    res = run("witness", "init", "--key", "w1", "--log", f"{ORIGIN}={LOG.vkey}", "--db", str(db),
+        "--keyring", str(ring), "--json", code=None)  # fmt: skip
     assert res.exit_code == 0, res.output
     wv = CosignatureV1Verifier.from_vkey(json.loads(res.output)["vkey"])
-    res = run(
-        "witness",
-        "serve",
-        "--listen",
-        "0.0.0.0",
-        "--db",
-        str(db),
-        "--keyring",
-        str(ring),
-        code=None,
-    )
+    res = run("witness", "serve", "--listen", "0.0.0.0", "--db", str(db), "--keyring", str(ring),
+        code=None)  # fmt: skip
     assert res.exit_code == 2 and "loopback" in res.output
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
@@ -243,20 +222,8 @@ def test_two_of_three_quorum_collection(tmp_path, lic_cli):
     ring = tmp_path / "ring"
     assert run("keys", "new", "log", "--keyring", str(ring), code=None).exit_code == 0
     db = tmp_path / "l.db"
-    res = run(
-        "ledger",
-        "init",
-        "--origin",
-        ORIGIN,
-        "--key",
-        "log",
-        "--db",
-        str(db),
-        "--keyring",
-        str(ring),
-        "--json",
-        code=None,
-    )
+    res = run("ledger", "init", "--origin", ORIGIN, "--key", "log", "--db", str(db), "--keyring",
+        str(ring), "--json", code=None)  # fmt: skip
     assert res.exit_code == 0, res.output
     log_vkey = json.loads(res.output)["log_vkey"]
     for k in range(5):  # typed entries the log key may append: fresh issuer keys
@@ -264,21 +231,8 @@ def test_two_of_three_quorum_collection(tmp_path, lic_cli):
         payload = {"at": 1, "key": key.public_key.raw, "role": "issuer", "name": f"k{k}"}
         (tmp_path / f"e{k}").write_bytes(cbor.encode(payload))
     for n in range(3):
-        r = run(
-            "ledger",
-            "append",
-            "--type",
-            "key.add",
-            "--file",
-            str(tmp_path / f"e{n}"),
-            "--key",
-            "log",
-            "--db",
-            str(db),
-            "--keyring",
-            str(ring),
-            code=None,
-        )
+        r = run("ledger", "append", "--type", "key.add", "--file", str(tmp_path / f"e{n}"),
+            "--key", "log", "--db", str(db), "--keyring", str(ring), code=None)  # fmt: skip
         assert r.exit_code == 0, r.output
     for i in range(3):
         logs = (
@@ -318,21 +272,8 @@ def test_two_of_three_quorum_collection(tmp_path, lic_cli):
             assert stored.note == note
         # the log grows; the witnesses answer 409 with size 3, then accept the proof
         for n in (3, 4):
-            run(
-                "ledger",
-                "append",
-                "--type",
-                "key.add",
-                "--file",
-                str(tmp_path / f"e{n}"),
-                "--key",
-                "log",
-                "--db",
-                str(db),
-                "--keyring",
-                str(ring),
-                code=None,
-            )
+            run("ledger", "append", "--type", "key.add", "--file", str(tmp_path / f"e{n}"),
+                "--key", "log", "--db", str(db), "--keyring", str(ring), code=None)  # fmt: skip
         res = run(*base, "--quorum", "2", "--json", code=None)
         assert res.exit_code == 0, res.output
         assert json.loads(res.output)["size"] == 5
