@@ -48,10 +48,10 @@ def test_new_list_show_export(run, home, tmp_path):
     assert rows[0]["kid"] == info["kid"] == pub.thumbprint
     assert run("keys", "list").output.splitlines()[0] == f"issuer\t{pub.thumbprint}"
 
-    show = json.loads(run("keys", "show", "issuer", "--json").output)
+    show = run("keys", "show", "issuer", "--json").json
     assert show["jwk"] == pub.jwk()
     assert show["verifier_key"] == pub.verifier_key("issuer")
-    show = json.loads(run("keys", "show", "log", "--note-name", "example.com/log", "--json").output)
+    show = run("keys", "show", "log", "--note-name", "example.com/log", "--json").json
     assert PublicKey.from_verifier_key(show["verifier_key"])[0] == "example.com/log"
     assert (
         show["note_key_hash"] == Keyring(home).public("log").note_key_hash("example.com/log").hex()
@@ -70,7 +70,7 @@ def test_new_list_show_export(run, home, tmp_path):
     assert out.read_bytes() == pub.raw
     res = run("keys", "export", "issuer", "--format", "raw", "--output", str(out), code=None)
     assert res.exit_code == 2 and "already exists" in res.output
-    exported = json.loads(run("keys", "export", "issuer", "--format", "vkey", "--json").output)
+    exported = run("keys", "export", "issuer", "--format", "vkey", "--json").json
     assert exported["key"] == pub.verifier_key("issuer")
 
 
@@ -131,21 +131,21 @@ def test_trust_add_list_remove(run, home, tmp_path):
     raw = tmp_path / "log.raw"
     raw.write_bytes(RFC8032_TEST1_PUB)
     run("trust", "add", str(raw), "--role", "log", "--name", "example.com/log")
-    rows = json.loads(run("trust", "list", "--json").output)
+    rows = run("trust", "list", "--json").json
     assert [(r["name"], r["role"]) for r in rows] == [
         ("acme", "issuer"),
         ("example.com/log", "log"),
     ]
-    assert json.loads(run("trust", "list", "--role", "log", "--json").output) == rows[1:]
+    assert run("trust", "list", "--role", "log", "--json").json == rows[1:]
     assert "acme\tissuer\t" in run("trust", "list").output
 
     res = run("trust", "add", str(raw), "--role", "log", "--name", "again", code=None)
     assert res.exit_code == 2 and "already trusted as log" in res.output
     run("trust", "remove", kid)
-    rows = json.loads(run("trust", "list", "--json").output)
+    rows = run("trust", "list", "--json").json
     assert [r["name"] for r in rows] == ["example.com/log"]
     run("trust", "remove", "example.com/log")
-    assert json.loads(run("trust", "list", "--json").output) == []
+    assert run("trust", "list", "--json").json == []
     res = run("trust", "remove", "example.com/log", code=None)
     assert res.exit_code == 2 and "no entry" in res.output
 
