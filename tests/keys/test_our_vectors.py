@@ -2,7 +2,7 @@
 
 The files in tests/vectors/ are regenerated here and compared byte for byte; SPEC.md's worked
 trust-store example must equal the trust-store vector. To rewrite the files after a deliberate
-format change (together with SPEC.md): ``PYTHONPATH=tests python -m tests.keys.test_our_vectors``.
+format change (together with SPEC.md): ``PYTHONPATH=.:tests python -m tests.keys.test_our_vectors``.
 """
 
 import json

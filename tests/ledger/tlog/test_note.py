@@ -318,5 +318,5 @@ def test_receipt_layout_and_every_byte_change_refused():
         verify_receipt(data, verifier, bytes.fromhex(v["records"][0]["record_hex"]))
 
 
-if __name__ == "__main__":  # regenerate: PYTHONPATH=tests python tests/ledger/tlog/test_note.py
+if __name__ == "__main__":  # regenerate: PYTHONPATH=.:tests python tests/ledger/tlog/test_note.py
     (VECTORS / OUR_VECTORS).write_text(json.dumps(generate_vectors(), indent=1) + "\n")

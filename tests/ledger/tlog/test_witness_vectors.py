@@ -97,6 +97,6 @@ def test_vectors_verify():
     verify_present(root, 5, bytes.fromhex(v["member_hex"]), proof)
 
 
-# regenerate: PYTHONPATH=tests python tests/ledger/tlog/test_witness_vectors.py
+# regenerate: PYTHONPATH=.:tests python tests/ledger/tlog/test_witness_vectors.py
 if __name__ == "__main__":
     (VECTORS / FILE).write_text(json.dumps(generate(), indent=2, ensure_ascii=False) + "\n")
