@@ -16,15 +16,9 @@ from ledger.store import Ledger
 
 
 @pytest.fixture(scope="module")
-def invoke(lic_cli):
-    """`lic ARGS` must exit with ``code``; gives its output."""
-    return lambda *args, code=0: lic_cli(*args, code=code, catch_exceptions=False).output
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory, invoke):
+def demo(tmp_path_factory, lic_cli):
     d = tmp_path_factory.mktemp("demo") / "run"
-    out = invoke("demo", "--dir", d, "--json")
+    out = lic_cli.output("demo", "--dir", d, "--json")
     return d, json.loads(out)
 
 
@@ -112,7 +106,7 @@ def test_every_printed_command_parses(demo):
             cmd.make_context(" ".join(path), list(argv), parent=parent)
 
 
-def test_printed_commands_run_against_the_demo_directory(demo, monkeypatch, invoke):
+def test_printed_commands_run_against_the_demo_directory(demo, monkeypatch, lic_cli):
     d, info = demo
     monkeypatch.chdir(d)
     monkeypatch.setenv("LIC_HOME", str(d / "keys"))
@@ -120,56 +114,56 @@ def test_printed_commands_run_against_the_demo_directory(demo, monkeypatch, invo
     for argv in printed_commands(info):
         by_start.setdefault(" ".join(argv[:2]), []).append(argv)
     permitted, prohibited, revoked = by_start["verify --bundle"]
-    out = invoke(*permitted)
+    out = lic_cli.output(*permitted)
     assert out.startswith("PERMIT") and "pass  witnesses" in out
-    out = invoke(*prohibited, code=1)
+    out = lic_cli.output(*prohibited, code=1)
     assert out.startswith("DENY") and "action is prohibited" in out
-    assert invoke(*revoked, code=1).startswith("INVALID (revoked)")
+    assert lic_cli.output(*revoked, code=1).startswith("INVALID (revoked)")
     (status,) = by_start["ledger status"]
-    assert invoke(*status, code=1).startswith("revoked")
+    assert lic_cli.output(*status, code=1).startswith("revoked")
     (audit,) = by_start["ledger audit"]
-    assert "findings: 0" in invoke(*audit, "--quiet")
+    assert "findings: 0" in lic_cli.output(*audit, "--quiet")
     (report,) = by_start["ledger report"]
     before = (d / "report" / "report.json").read_bytes()
-    invoke(*report, "--quiet")
+    lic_cli.output(*report, "--quiet")
     assert (d / "report" / "report.json").read_bytes() == before
     # an append command, typed again: a second approval of the first request
     decide = by_start["ledger decide"][0]
-    assert "appended as record" in invoke(*decide)
+    assert "appended as record" in lic_cli.output(*decide)
     request = by_start["ledger request"][0]
-    assert "appended as record" in invoke(*request)
+    assert "appended as record" in lic_cli.output(*request)
     # the bundle command, typed again, makes the same bundle from the same checkpoint
     make = by_start["bundle create"][-1]
-    invoke(*[a if a != "contractor-now.bundle" else "again.bundle" for a in make])
+    lic_cli.output(*[a if a != "contractor-now.bundle" else "again.bundle" for a in make])
     assert (d / "again.bundle").read_bytes() == (d / "contractor-now.bundle").read_bytes()
     export = next(a for a in by_start["keys export"] if "vkey" in a)
-    invoke(*[a if a != "log.vkey" else "log2.vkey" for a in export])
+    lic_cli.output(*[a if a != "log.vkey" else "log2.vkey" for a in export])
     assert (d / "log2.vkey").read_text() == (d / "log.vkey").read_text()
 
 
-def test_an_existing_directory_with_files_is_refused(tmp_path, invoke):
+def test_an_existing_directory_with_files_is_refused(tmp_path, lic_cli):
     (tmp_path / "x").write_text("keep me")
-    out = invoke("demo", "--dir", tmp_path, code=2)
+    out = lic_cli.output("demo", "--dir", tmp_path, code=2)
     assert "not empty" in out and (tmp_path / "x").read_text() == "keep me"
 
 
-def test_text_output_prints_each_step_with_its_commands(tmp_path, invoke):
-    out = invoke("demo", "--dir", tmp_path / "t")
+def test_text_output_prints_each_step_with_its_commands(tmp_path, lic_cli):
+    out = lic_cli.output("demo", "--dir", tmp_path / "t")
     assert out.startswith(f"Working in {tmp_path / 't'}")
     assert "== Offline check: prohibited" in out and "  $ lic verify --bundle " in out
     assert "audit clean" in out.splitlines()[-1]
 
 
-def test_scale_fills_a_ledger_and_reports_on_it(tmp_path, invoke):
-    info = json.loads(invoke("demo", "--dir", tmp_path / "s", "--scale", "300", "--json"))
+def test_scale_fills_a_ledger_and_reports_on_it(tmp_path, lic_cli):
+    info = json.loads(lic_cli.output("demo", "--dir", tmp_path / "s", "--scale", "300", "--json"))
     assert info["records"] == 300 and info["clean"]
     rep = json.loads((tmp_path / "s" / "report" / "report.json").read_text())
     assert rep["integrity"]["size"] == 300
     assert rep["headline"]["requests"] > 0
-    assert invoke("demo", "--scale", "0", code=2)
+    assert lic_cli.output("demo", "--scale", "0", code=2)
 
 
-def test_the_policy_commands_make_the_demos_policy(demo, tmp_path, monkeypatch, invoke):
+def test_the_policy_commands_make_the_demos_policy(demo, tmp_path, monkeypatch, lic_cli):
     """The verifier's steps (lic trust add ..., lic policy create), typed in a fresh directory,
     give the same policy as the demo's policy.json."""
     d, info = demo
@@ -181,7 +175,7 @@ def test_the_policy_commands_make_the_demos_policy(demo, tmp_path, monkeypatch, 
     typed = [shlex.split(line) for line in step["commands"]]
     for argv in typed:
         if argv[:3] == ["lic", "trust", "add"] or argv[:3] == ["lic", "policy", "create"]:
-            invoke(*argv[1:])
+            lic_cli.output(*argv[1:])
     assert any(argv[:3] == ["lic", "policy", "create"] for argv in typed)
     mine = parse_policy((tmp_path / "policy.json").read_bytes()).to_json()
     assert mine == parse_policy((d / "policy.json").read_bytes()).to_json()

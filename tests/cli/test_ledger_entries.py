@@ -15,7 +15,7 @@ EXAMPLE = "examples/academic-research.toml"
 def sh(tmp_path, monkeypatch, lic_cli):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LIC_HOME", str(tmp_path / "keys"))
-    return lambda *args, code=0: lic_cli(*args, code=code, catch_exceptions=False).output
+    return lic_cli.output
 
 
 @pytest.fixture

@@ -7,10 +7,7 @@ from ledger.bundle import parse_policy
 
 def test_policy_from_trust_store(tmp_path, monkeypatch, lic_cli):
     monkeypatch.setenv("LIC_HOME", str(tmp_path / "keys"))
-
-    def run(*args, code=0):
-        return lic_cli(*args, code=code).output
-
+    run = lic_cli.output
     for name, role in (("iss", "issuer"), ("w1", "witness"), ("w2", "witness")):
         run("keys", "new", name)
         (tmp_path / f"{name}.pem").write_text(run("keys", "export", name, "--format", "pem"))

@@ -22,27 +22,27 @@ def synth_db(synthetic_ledger):
     return s.path
 
 
-@pytest.fixture(scope="module")
-def run(lic_cli):
-    """`lic ARGS` must exit with ``code``; gives its output."""
-    return lambda *args, code=0: lic_cli(*args, code=code, catch_exceptions=False).output
-
-
-def test_two_replays_write_byte_identical_report_json(synth_db, tmp_path, run):
-    run("ledger", "report", "--db", synth_db, "--out", tmp_path / "a", "--quiet")
-    run("ledger", "report", "--db", synth_db, "--out", tmp_path / "b", "--quiet", "--workers", "0")
+def test_two_replays_write_byte_identical_report_json(synth_db, tmp_path, lic_cli):
+    lic_cli.output("ledger", "report", "--db", synth_db, "--out", tmp_path / "a", "--quiet")
+    lic_cli.output(
+        "ledger", "report", "--db", synth_db, "--out", tmp_path / "b", "--quiet", "--workers", "0"
+    )
     a = (tmp_path / "a" / "report.json").read_bytes()
     assert a == (tmp_path / "b" / "report.json").read_bytes()
     html = (tmp_path / "a" / "index.html").read_text()
     assert html.startswith("<!DOCTYPE html>") or html.lower().startswith("<!doctype html>")
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
     # the export replays to the same report as the ledger file
-    run("ledger", "report", "--jsonl", synth_db.parent / "export.jsonl", "--out", tmp_path / "c")
+    lic_cli.output(
+        "ledger", "report", "--jsonl", synth_db.parent / "export.jsonl", "--out", tmp_path / "c"
+    )
     assert (tmp_path / "c" / "report.json").read_bytes() == a
 
 
-def test_integrity_is_the_audits(synth_db, tmp_path, run):
-    out = json.loads(run("ledger", "report", "--db", synth_db, "--out", tmp_path, "--json"))
+def test_integrity_is_the_audits(synth_db, tmp_path, lic_cli):
+    out = json.loads(
+        lic_cli.output("ledger", "report", "--db", synth_db, "--out", tmp_path, "--json")
+    )
     rep = json.loads((tmp_path / "report.json").read_text())
     audit = audit_db(synth_db, workers=0)
     assert out["records"] == N and out["findings"] == 0
@@ -56,8 +56,8 @@ def test_integrity_is_the_audits(synth_db, tmp_path, run):
     assert rep["parameters"]["k"] == 5 and rep["parameters"]["records_in_report"] == N
 
 
-def test_window_and_k_change_the_report(synth_db, tmp_path, run):
-    run("ledger", "report", "--db", synth_db, "--out", tmp_path / "all", "--k", "1")
+def test_window_and_k_change_the_report(synth_db, tmp_path, lic_cli):
+    lic_cli.output("ledger", "report", "--db", synth_db, "--out", tmp_path / "all", "--k", "1")
     full = json.loads((tmp_path / "all" / "report.json").read_text())
     assert full["suppression"]["suppressed_cells"] == 0
     end = 1_767_225_600 + 3000  # 2026-01-01T00:50:00Z; synthesized records start at 00:00
@@ -65,7 +65,7 @@ def test_window_and_k_change_the_report(synth_db, tmp_path, run):
         times = [decode_record(raw).time for _, raw in led.iter_raw()]
     before_end = next(i for i, t in enumerate(times) if t >= end)
     assert 0 < before_end < N
-    run(
+    lic_cli.output(
         "ledger", "report", "--db", synth_db, "--out", tmp_path / "w",
         "--from", "2026-01-01T00:00:00Z", "--to", "2026-01-01T00:50:00Z",
     )  # fmt: skip
@@ -77,7 +77,7 @@ def test_window_and_k_change_the_report(synth_db, tmp_path, run):
     assert full["parameters"]["records_in_report"] == N
 
 
-def test_findings_are_reported_and_exit_1(synth_db, tmp_path, run):
+def test_findings_are_reported_and_exit_1(synth_db, tmp_path, lic_cli):
     copy = tmp_path / "bad.db"
     shutil.copy(synth_db, copy)
     conn = sqlite3.connect(copy)
@@ -88,7 +88,7 @@ def test_findings_are_reported_and_exit_1(synth_db, tmp_path, run):
     conn.execute("UPDATE records SET data = ? WHERE idx = 5", (bad,))
     conn.commit()
     conn.close()
-    out = run("ledger", "report", "--db", copy, "--out", tmp_path / "r", code=1)
+    out = lic_cli.output("ledger", "report", "--db", copy, "--out", tmp_path / "r", code=1)
     assert "findings:" in out
     integ = json.loads((tmp_path / "r" / "report.json").read_text())["integrity"]
     assert integ["findings"] >= 1
@@ -105,13 +105,17 @@ def test_findings_are_reported_and_exit_1(synth_db, tmp_path, run):
         (["--jsonl", "x.jsonl"], "not both"),
     ],
 )
-def test_bad_options_exit_2(synth_db, tmp_path, args, message, run):
-    out = run("ledger", "report", "--db", synth_db, "--out", tmp_path / "o", *args, code=2)
+def test_bad_options_exit_2(synth_db, tmp_path, args, message, lic_cli):
+    out = lic_cli.output(
+        "ledger", "report", "--db", synth_db, "--out", tmp_path / "o", *args, code=2
+    )
     assert message in out
     assert not (tmp_path / "o").exists()
 
 
-def test_missing_ledger_and_missing_out(tmp_path, run):
-    out = run("ledger", "report", "--db", tmp_path / "none.db", "--out", tmp_path / "o", code=2)
+def test_missing_ledger_and_missing_out(tmp_path, lic_cli):
+    out = lic_cli.output(
+        "ledger", "report", "--db", tmp_path / "none.db", "--out", tmp_path / "o", code=2
+    )
     assert "no ledger" in out and not (tmp_path / "o").exists()
-    assert "--out" in run("ledger", "report", "--db", tmp_path / "none.db", code=2)
+    assert "--out" in lic_cli.output("ledger", "report", "--db", tmp_path / "none.db", code=2)

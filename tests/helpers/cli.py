@@ -67,6 +67,10 @@ class LicCli:
             _parsed(res.stdout) if "--json" in argv else None,
         )  # fmt: skip
 
+    def output(self, *args: object, code: int | None = 0) -> str:
+        """The output of `lic ARGS`, which must exit with ``code``; an exception propagates."""
+        return self(*args, code=code, catch_exceptions=False).output
+
 
 def _parsed(stdout: str) -> Any:
     try:
