@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import bundle_scenario as bs  # noqa: E402  (the tests' fixed scenario)
+from helpers import bundle_scenario as bs  # noqa: E402  (the tests' fixed scenario)
 
 import lic  # noqa: E402
 from keys import SigningKey  # noqa: E402

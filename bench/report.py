@@ -14,7 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ledger.report import render_html, report_json_bytes
-from tests.report_scenario import busy
+from tests.helpers.report_scenario import busy
 
 
 def main() -> None:

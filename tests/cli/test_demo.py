@@ -1,0 +1,181 @@
+"""``lic demo``: the story runs, its claims hold on disk, and the commands it prints are real."""
+
+import json
+import shlex
+import shutil
+import time
+
+import click
+import pytest
+
+from cli.main import cli
+from ledger.audit import audit_db
+from ledger.bundle import parse_policy, verify_bundle
+from ledger.entries import decode_record
+from ledger.store import Ledger
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, lic_cli):
+    d = tmp_path_factory.mktemp("demo") / "run"
+    out = lic_cli.output("demo", "--dir", d, "--json")
+    return d, json.loads(out)
+
+
+def printed_commands(info):
+    """Every printed 'lic ...' command as argv (without 'lic'), its trailing comment dropped."""
+    cmds = []
+    for step in info["steps"]:
+        for line in step["commands"]:
+            argv = shlex.split(line, comments=True)
+            if argv and argv[-1] == "&":
+                argv = argv[:-1]
+            if argv[0] == "lic":
+                cmds.append(argv[1:])
+    return cmds
+
+
+def test_the_story_is_complete_and_clean(demo):
+    d, info = demo
+    titles = [s["title"] for s in info["steps"]]
+    for expected in (
+        "Keys",
+        "Terms",
+        "Access request approved",
+        "Denial and appeal",
+        "Academic license",
+        "Sublicense",
+        "Cosigned checkpoint",
+        "Offline bundle",
+        "Offline check: permitted",
+        "Offline check: prohibited",
+        "Incident and revocation",
+        "New cosigned checkpoint",
+        "Revoked",
+        "Audit",
+        "Transparency report",
+    ):
+        assert expected in titles
+    assert info["clean"] is True and info["directory"] == str(d)
+    assert all(s["said"] for s in info["steps"])
+    prohibited = next(s for s in info["steps"] if s["title"] == "Offline check: prohibited")
+    assert "DENIED" in prohibited["said"] and "action is prohibited" in prohibited["said"]
+    revoked = next(s for s in info["steps"] if s["title"] == "Revoked")
+    assert "INVALID (revoked)" in revoked["said"]
+    policy = parse_policy((d / "policy.json").read_bytes())
+    bundle = (d / "contractor.bundle").read_bytes()
+    assert verify_bundle(bundle, policy, now=int(time.time())).effect == "valid"
+    now_bundle = (d / "contractor-now.bundle").read_bytes()
+    res = verify_bundle(now_bundle, policy, now=int(time.time()))
+    assert (res.effect, res.reason) == ("invalid", "revoked")
+    with Ledger.open(d / "ledger.db") as led:
+        assert led.size == info["records"]
+        cp = led.cosigned_checkpoint()
+        assert cp is not None and cp.checkpoint.size == led.size
+        assert b"\n\xe2\x80\x94 witness.example " in cp.note
+        types = [decode_record(raw).entry_type for _, raw in led.iter_raw()]
+    for t in ("terms.publish", "access.request", "access.decision", "appeal.file",
+              "appeal.decide", "grant", "incident.report", "incident.ack", "revoke"):  # fmt: skip
+        assert t in types
+    assert types.count("grant") == 2 and types.count("access.decision") == 2
+    result = audit_db(d / "ledger.db", workers=0)
+    assert result.clean
+    rep = json.loads((d / "report" / "report.json").read_text())
+    assert rep["integrity"]["size"] == info["records"] and rep["integrity"]["findings"] == 0
+    assert rep["integrity"]["witnesses"] == ["witness.example"]
+    assert rep["headline"]["requests"] == 2 and rep["headline"]["incidents"] == 1
+    assert (d / "report" / "index.html").stat().st_size > 1000
+
+
+def test_every_printed_command_parses(demo):
+    """Each printed command names a real command, and its options and arguments parse."""
+    _, info = demo
+    cmds = printed_commands(info)
+    assert len(cmds) >= 30
+    for argv in cmds:
+        cmd: click.Command = cli
+        path = ["lic"]
+        while isinstance(cmd, click.Group):
+            name, argv = argv[0], argv[1:]
+            sub = cmd.get_command(click.Context(cmd), name)
+            assert sub is not None, (path, name)
+            cmd, path = sub, [*path, name]
+        # the parent carries the group's settings (-h), as when lic runs: click caches a
+        # command's help option on first use
+        with click.Context(cli, info_name="lic", **cli.context_settings) as parent:
+            cmd.make_context(" ".join(path), list(argv), parent=parent)
+
+
+def test_printed_commands_run_against_the_demo_directory(demo, monkeypatch, lic_cli):
+    d, info = demo
+    monkeypatch.chdir(d)
+    monkeypatch.setenv("LIC_HOME", str(d / "keys"))
+    by_start = {}
+    for argv in printed_commands(info):
+        by_start.setdefault(" ".join(argv[:2]), []).append(argv)
+    permitted, prohibited, revoked = by_start["verify --bundle"]
+    out = lic_cli.output(*permitted)
+    assert out.startswith("PERMIT") and "pass  witnesses" in out
+    out = lic_cli.output(*prohibited, code=1)
+    assert out.startswith("DENY") and "action is prohibited" in out
+    assert lic_cli.output(*revoked, code=1).startswith("INVALID (revoked)")
+    (status,) = by_start["ledger status"]
+    assert lic_cli.output(*status, code=1).startswith("revoked")
+    (audit,) = by_start["ledger audit"]
+    assert "findings: 0" in lic_cli.output(*audit, "--quiet")
+    (report,) = by_start["ledger report"]
+    before = (d / "report" / "report.json").read_bytes()
+    lic_cli.output(*report, "--quiet")
+    assert (d / "report" / "report.json").read_bytes() == before
+    # an append command, typed again: a second approval of the first request
+    decide = by_start["ledger decide"][0]
+    assert "appended as record" in lic_cli.output(*decide)
+    request = by_start["ledger request"][0]
+    assert "appended as record" in lic_cli.output(*request)
+    # the bundle command, typed again, makes the same bundle from the same checkpoint
+    make = by_start["bundle create"][-1]
+    lic_cli.output(*[a if a != "contractor-now.bundle" else "again.bundle" for a in make])
+    assert (d / "again.bundle").read_bytes() == (d / "contractor-now.bundle").read_bytes()
+    export = next(a for a in by_start["keys export"] if "vkey" in a)
+    lic_cli.output(*[a if a != "log.vkey" else "log2.vkey" for a in export])
+    assert (d / "log2.vkey").read_text() == (d / "log.vkey").read_text()
+
+
+def test_an_existing_directory_with_files_is_refused(tmp_path, lic_cli):
+    (tmp_path / "x").write_text("keep me")
+    out = lic_cli.output("demo", "--dir", tmp_path, code=2)
+    assert "not empty" in out and (tmp_path / "x").read_text() == "keep me"
+
+
+def test_text_output_prints_each_step_with_its_commands(tmp_path, lic_cli):
+    out = lic_cli.output("demo", "--dir", tmp_path / "t")
+    assert out.startswith(f"Working in {tmp_path / 't'}")
+    assert "== Offline check: prohibited" in out and "  $ lic verify --bundle " in out
+    assert "audit clean" in out.splitlines()[-1]
+
+
+def test_scale_fills_a_ledger_and_reports_on_it(tmp_path, lic_cli):
+    info = json.loads(lic_cli.output("demo", "--dir", tmp_path / "s", "--scale", "300", "--json"))
+    assert info["records"] == 300 and info["clean"]
+    rep = json.loads((tmp_path / "s" / "report" / "report.json").read_text())
+    assert rep["integrity"]["size"] == 300
+    assert rep["headline"]["requests"] > 0
+    assert lic_cli.output("demo", "--scale", "0", code=2)
+
+
+def test_the_policy_commands_make_the_demos_policy(demo, tmp_path, monkeypatch, lic_cli):
+    """The verifier's steps (lic trust add ..., lic policy create), typed in a fresh directory,
+    give the same policy as the demo's policy.json."""
+    d, info = demo
+    for name in ("issuer.pem", "log.vkey", "witness.pem"):
+        shutil.copy(d / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LIC_HOME", str(d / "keys"))
+    step = next(s for s in info["steps"] if s["title"] == "Offline bundle")
+    typed = [shlex.split(line) for line in step["commands"]]
+    for argv in typed:
+        if argv[:3] == ["lic", "trust", "add"] or argv[:3] == ["lic", "policy", "create"]:
+            lic_cli.output(*argv[1:])
+    assert any(argv[:3] == ["lic", "policy", "create"] for argv in typed)
+    mine = parse_policy((tmp_path / "policy.json").read_bytes()).to_json()
+    assert mine == parse_policy((d / "policy.json").read_bytes()).to_json()

@@ -1,0 +1,197 @@
+"""Small-cell suppression: primary and secondary suppression, and the subtraction attack.
+
+The attacker here is independent of the code under test: it knows every published cell, every
+line (cells add up to totals) and that counts are non-negative integers, and enumerates every
+assignment of the suppressed cells that agrees with all of it. A small cell is protected when the
+attacker is left with at least two values for it.
+"""
+
+from helpers.report_scenario import T0, Replay, decide, keys, request
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.report import Disclosure, ReportBuilder
+
+
+def attack(d: Disclosure):
+    """Every value each suppressed cell can take, given all that is published.
+
+    The attacker knows the published cells, the lines, and that suppressed counts are positive
+    integers (zeros are published). Backtracking search with propagation along the lines.
+    """
+    known = {c: v for c, v in d.values.items() if c not in d.suppressed}
+    hidden = sorted(d.suppressed)
+    cap = max(known.values(), default=0) + 1
+    for members, total in d.lines:
+        if total in known:
+            rest = known[total] - sum(known[m] for m in members if m in known)
+            for m in members:
+                if m not in known:
+                    cap = max(cap, rest)
+    feasible = {c: set() for c in hidden}
+
+    def search(values):
+        values = dict(values)
+        progress = True
+        while progress:
+            progress = False
+            for members, total in d.lines:
+                unknown = [c for c in (*members, total) if c not in values]
+                if len(unknown) == 1:
+                    (u,) = unknown
+                    s = sum(values[m] for m in members if m in values)
+                    v = values[total] - s if u != total else s
+                    if v < 1:
+                        return
+                    values[u] = v
+                    progress = True
+        missing = [c for c in hidden if c not in values]
+        if not missing:
+            if all(sum(values[m] for m in ms) == values[t] for ms, t in d.lines):
+                for c in hidden:
+                    feasible[c].add(values[c])
+            return
+        for v in range(1, cap + 1):
+            search({**values, missing[0]: v})
+
+    search(known)
+    return feasible
+
+
+def one_d(counts, k=5, public_total=True):
+    d = Disclosure(k)
+    d.cell("total", sum(counts), public=public_total)
+    d.line([d.cell(f"c{i}", n) for i, n in enumerate(counts)], "total")
+    d.solve()
+    return d
+
+
+def test_single_small_cell_takes_a_complement():
+    d = one_d([3, 10, 20])
+    assert d.suppressed == {"c0", "c1"}  # the small cell and the smallest other positive cell
+    assert [d.get(f"c{i}") for i in range(3)] == [None, None, 20]
+    assert d.get("total") == 33
+    # Subtraction gives c0 + c1 = 13 only.
+    assert len(attack(d)["c0"]) > 1
+
+
+def test_no_small_cell_suppresses_nothing_and_zero_is_published():
+    d = one_d([0, 5, 9])
+    assert d.suppressed == set()
+    assert d.out("c0") == {"count": 0, "suppressed": False}
+    assert d.out("c1") == {"count": 5, "suppressed": False}
+
+
+def test_two_small_cells_that_would_pin_each_other_take_more():
+    # {1, 1} with a published total of 12: both in [1, 4] and summing to 2 -> both 1. Unsafe.
+    d = one_d([1, 1, 10])
+    assert d.suppressed == {"c0", "c1", "c2"}
+    assert len(attack(d)["c0"]) > 1
+
+
+def test_unprotectable_line_suppresses_its_total_unless_public():
+    d = one_d([2], public_total=False)  # one cell: the total would give it away
+    assert d.suppressed == {"c0", "total"}
+    d = one_d([3, 1], public_total=True)  # 4 = 3+1 = 2+2 = 1+3: both hidden, not recoverable
+    assert (d.suppressed, d.unsafe) == ({"c0", "c1"}, set())
+    d = one_d([1, 1], public_total=True)  # 2 = 1+1 only: nothing can protect them
+    assert (d.suppressed, d.unsafe) == ({"c0", "c1"}, {"total"})  # reported as unprotectable
+
+
+def test_cell_registered_twice_with_two_values_is_refused():
+    d = Disclosure(5)
+    d.cell("x", 1)
+    try:
+        d.cell("x", 2)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a cell cannot have two values")
+
+
+def test_reading_before_solve_is_refused():
+    d = Disclosure(5)
+    d.cell("x", 1)
+    try:
+        d.get("x")
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("get before solve must fail")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 12), min_size=1, max_size=4), st.integers(2, 5))
+def test_property_one_line_small_cells_never_recovered(counts, k):
+    d = one_d(counts, k=k)
+    feasible = attack(d)
+    for i, n in enumerate(counts):
+        if 1 <= n < k:
+            assert d.get(f"c{i}") is None
+            if not d.unsafe:
+                assert len(feasible[f"c{i}"]) > 1, (counts, k, d.suppressed)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 7), min_size=2, max_size=2), min_size=2, max_size=3),
+    st.integers(2, 4),
+)
+def test_property_two_way_table_small_cells_never_recovered(rows, k):
+    """Rows x columns with row totals, column totals and a public grand total (as by_tier)."""
+    d = Disclosure(k)
+    grand = d.cell("g", sum(map(sum, rows)), public=True)
+    interior = set()
+    for r, row in enumerate(rows):
+        ids = [d.cell(f"r{r}c{c}", n) for c, n in enumerate(row)]
+        interior.update(ids)
+        d.cell(f"r{r}", sum(row))
+        d.line(ids, f"r{r}")
+    for c in range(2):
+        d.cell(f"c{c}", sum(row[c] for row in rows))
+        d.line([f"r{r}c{c}" for r in range(len(rows))], f"c{c}")
+    d.line([f"r{r}" for r in range(len(rows))], grand)
+    d.line(["c0", "c1"], grand)
+    d.solve()
+    feasible = attack(d)
+    for cid in d.values:
+        if d.values[cid] and d.values[cid] < k and cid != "g":
+            assert cid in d.suppressed
+            if not d.unsafe and cid in interior:
+                assert len(feasible[cid]) > 1, (rows, k, sorted(d.suppressed))
+
+
+def test_report_level_subtraction_attack():
+    """Requests from DE (12), US (9) and FR (2): FR is small; its row and one more are hidden,
+    and no published total minus published cells gives FR's count back."""
+    r = Replay(ReportBuilder(k=5))
+    keys(r)
+    t = T0 + 100
+    n = 0
+    for region, count in (("DE", 12), ("US", 9), ("FR", 2)):
+        for _ in range(count):
+            t += 10
+            req = request(r, t, n, "academic", region, "research")
+            decide(r, t + 1, req, "approved" if n % 3 else "denied", t + 5)
+            n += 1
+            t += 1
+    rep = r.finish()
+    acc = rep["access"]
+    assert acc["requests"] == {"count": 23, "suppressed": False}  # the window total is public
+    totals = {k: v["total"]["count"] for k, v in acc["by_region"].items()}
+    assert totals["FR"] is None
+    hidden = [k for k, v in totals.items() if v is None]
+    assert len(hidden) >= 2  # FR and a complement: 23 - published gives only their sum
+    assert 23 - sum(v for v in totals.values() if v is not None) != 2 or len(hidden) > 1
+    for region, row in acc["by_region"].items():
+        cells = [row[o]["count"] for o in ("approved", "denied", "needs_information", "pending")]
+        if row["total"]["count"] is not None:  # a published row total never exposes one cell
+            assert cells.count(None) != 1, (region, row)
+        if None in cells:
+            assert row["approval_rate"] is None and row["denial_rate"] is None
+    for o in ("approved", "denied", "needs_information", "pending"):
+        column = [row[o]["count"] for row in acc["by_region"].values()]
+        if acc["outcomes"][o]["count"] is not None:
+            assert column.count(None) != 1, (o, column)
+    # ReportBuilder's default k is 5
+    assert rep["parameters"]["k"] == 5 and ReportBuilder().k == 5
