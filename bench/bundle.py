@@ -23,9 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from helpers import bundle_scenario as bs  # noqa: E402  (the tests' fixed scenario)
-
 import lic  # noqa: E402
+from helpers import bundle_scenario as bs  # noqa: E402  (the tests' fixed scenario)
 from keys import SigningKey  # noqa: E402
 from ledger.bundle import create_bundle, verify_bundle  # noqa: E402
 

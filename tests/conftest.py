@@ -1,6 +1,7 @@
 """Fixtures every test folder may use: the vectors, the one `lic` runner, synthetic ledgers."""
 
 import pytest
+
 from helpers.cli import LicCli
 from helpers.paths import load_vector
 from helpers.synthetic import SyntheticLedgers

@@ -7,9 +7,9 @@ covered without touching this file.
 import re
 
 import click
-from helpers.paths import ROOT
 
 from cli.main import cli
+from helpers.paths import ROOT
 
 DOCS = ROOT / "docs" / "cli.md"
 

@@ -219,7 +219,6 @@ def test_import_checks_entry_signatures_and_authors(env, tmp_path):
     """The store's checks pass (encoding, chain, leaf hashes, checkpoints) but an entry's
     signature is bad or its author unknown: the import replays, refuses, leaves nothing."""
     from helpers.entry_examples import examples
-
     from keys import SigningKey
     from ledger.entries import make_entry
 

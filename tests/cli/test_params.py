@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import click
 import pytest
-from helpers.paths import ROOT
 
 from cli._params import TIME, read_vkey
+from helpers.paths import ROOT
 from keys import KeyStoreError, SigningKey, open_atomic, write_atomic
 
 JAN1 = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())

@@ -10,10 +10,10 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from helpers.paths import ROOT
 
 from cli.ledger_cmd import LEDGER_COMMANDS, ledger_group
 from cli.main import COMMANDS, cli
+from helpers.paths import ROOT
 
 LICENSE = ROOT / "examples" / "academic-research.toml"
 HEAVY = ("ledger", "sqlite3", "sqlite_utils", "http.server", "multiprocessing",

@@ -4,9 +4,9 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers.paths import ROOT
 
 import lic
+from helpers.paths import ROOT
 
 COMMERCIAL = ROOT / "examples" / "commercial-geofenced.toml"
 DIGEST = lic.load_license(COMMERCIAL.read_bytes()).model.sha256

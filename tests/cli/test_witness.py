@@ -5,6 +5,7 @@ import hashlib
 import json
 
 import pytest
+
 from helpers.witnesses import (
     LOG,
     ORIGIN,
@@ -14,7 +15,6 @@ from helpers.witnesses import (
     new_witness,
     witness_verifier,
 )
-
 from keys import (
     MalformedError,
     b64std_decode,

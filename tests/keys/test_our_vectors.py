@@ -9,7 +9,6 @@ import json
 import re
 
 from helpers.paths import ROOT, VECTORS
-
 from keys import PublicKey, SigningKey, TrustEntry, TrustStore, load_public_key
 
 RFC8032_SEEDS = {

@@ -13,9 +13,9 @@ import json
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from helpers.small_order import BAD_KEYS, LIBSODIUM_BLOCKLIST, P
 from nacl.bindings import crypto_core_ed25519_is_valid_point
 
+from helpers.small_order import BAD_KEYS, LIBSODIUM_BLOCKLIST, P
 from keys import (
     SMALL_ORDER_ENCODINGS,
     MalformedError,

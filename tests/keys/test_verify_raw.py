@@ -10,11 +10,11 @@ import hashlib
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from helpers.small_order import BAD_KEYS, P
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nacl.bindings import crypto_scalarmult_ed25519_base_noclamp
 
+from helpers.small_order import BAD_KEYS, P
 from keys import BACKENDS, InvalidSignatureError, MalformedError, PublicKey, SigningKey, verify_raw
 
 _KEY = SigningKey.from_seed(hashlib.sha256(b"verify_raw").digest())

@@ -4,10 +4,10 @@ never another exception (random bytes and random mutations of valid inputs)."""
 import contextlib
 import random
 
-from helpers.paths import load_vector
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers.paths import load_vector
 from keys import LicError
 from ledger.entries import decode_record, verify_receipt
 from ledger.tlog import (

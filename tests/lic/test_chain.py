@@ -3,6 +3,8 @@
 import dataclasses
 
 import pytest
+
+import lic
 from helpers.licenses import (
     COMMERCIAL,
     HOLDER,
@@ -15,8 +17,6 @@ from helpers.licenses import (
     issue,
     trust,
 )
-
-import lic
 from keys import (
     ExpiredError,
     InvalidSignatureError,

@@ -3,11 +3,11 @@
 import dataclasses
 
 import pytest
-from helpers.licenses import ACADEMIC, COMMERCIAL, OPEN_RAIL, example
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lic
+from helpers.licenses import ACADEMIC, COMMERCIAL, OPEN_RAIL, example
 from keys import MalformedError
 
 COM = example(COMMERCIAL)

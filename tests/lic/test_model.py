@@ -4,9 +4,9 @@ import json
 import re
 
 import pytest
-from helpers.licenses import ACADEMIC, COMMERCIAL, OPEN_RAIL, ROOT, example
 
 import lic
+from helpers.licenses import ACADEMIC, COMMERCIAL, OPEN_RAIL, ROOT, example
 from keys import MalformedError
 from lic import _vocab
 

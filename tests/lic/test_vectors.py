@@ -4,10 +4,10 @@ decides as recorded, with both Ed25519 backends."""
 import json
 
 import pytest
-from helpers.licenses import ROOT, trust
-from helpers.token_vectors import VECTOR, generate, use_from
 
 import lic
+from helpers.licenses import ROOT, trust
+from helpers.token_vectors import VECTOR, generate, use_from
 from keys import BACKENDS
 
 

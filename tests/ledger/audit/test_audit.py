@@ -5,8 +5,8 @@ import shutil
 import sqlite3
 
 import pytest
-from helpers.ledger_world import T0, build, key
 
+from helpers.ledger_world import T0, build, key
 from keys import b64std_decode, b64std_encode
 from ledger.audit import audit_db, audit_jsonl
 from ledger.entries import ENTRY_TYPES, decode_record, encode_record, make_entry

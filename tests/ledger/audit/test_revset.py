@@ -2,9 +2,8 @@
 the log signs carries the set as of its size, and a replay reports a log that commits to a
 wrong set, or to none."""
 
-from helpers.bundle_scenario import ISSUER, LOG, ORIGIN, build
-
 import lic
+from helpers.bundle_scenario import ISSUER, LOG, ORIGIN, build
 from ledger.audit import audit
 from ledger.tlog import (
     EMPTY_ROOT,

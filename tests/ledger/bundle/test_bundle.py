@@ -9,6 +9,9 @@ import threading
 from pathlib import Path
 
 import pytest
+
+import ledger.bundle._bundle
+import lic
 from helpers.bundle_scenario import (
     LOG,
     MAX_AGE,
@@ -20,9 +23,6 @@ from helpers.bundle_scenario import (
     policy,
 )
 from helpers.paths import ROOT
-
-import ledger.bundle._bundle
-import lic
 from keys import LicError, MalformedError, SigningKey, TrustEntry, TrustStore
 from ledger.bundle import (
     BUNDLE_MAGIC,

@@ -3,10 +3,10 @@ what the strict path (decode_record + open_entry) accepts, and returns the same 
 
 import random
 
-from helpers.entry_examples import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers.entry_examples import examples
 from keys import LicError, SigningKey
 from ledger.entries import decode_record, encode_record, fast_open_record, make_entry, open_entry
 
@@ -186,7 +186,6 @@ def test_payload_fast_path_refuses_what_strict_refuses():
 # -- the appender's state: apply_stored (fast paths) against apply_record (strict) ------------
 
 from helpers.ledger_world import build  # noqa: E402
-
 from ledger.state import (  # noqa: E402
     LedgerState,
     apply_record,

@@ -1,8 +1,8 @@
 """Every entry type's schema: its example passes, and every systematic breakage is named."""
 
 import pytest
-from helpers.entry_examples import examples
 
+from helpers.entry_examples import examples
 from keys import MalformedError
 from ledger.entries import ENTRY_SCHEMAS, ENTRY_TYPES, entry_problems, validate_entry
 from ledger.entries._schema import Opt

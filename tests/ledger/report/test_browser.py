@@ -14,9 +14,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from helpers.cdp import Browser, find_chromium
 from helpers.report_scenario import busy
-
 from ledger.report import write_report
 
 

@@ -3,8 +3,8 @@ from tests/helpers/report_scenario.py's scenario() (see the comments), never by 
 twice."""
 
 import pytest
-from helpers.report_scenario import DAY, FEB, MAR, T0, scenario
 
+from helpers.report_scenario import DAY, FEB, MAR, T0, scenario
 from keys.errors import MalformedError
 from ledger.report import ReportBuilder
 from ledger.report._measures import month_of, nearest_rank, rate

@@ -6,8 +6,8 @@ import random
 import re
 
 import pytest
-from helpers.report_scenario import busy, replay_events, scenario
 
+from helpers.report_scenario import busy, replay_events, scenario
 from ledger.report import ReportBuilder, render_html, report_json_bytes, write_report
 
 

@@ -6,10 +6,10 @@ assignment of the suppressed cells that agrees with all of it. A small cell is p
 attacker is left with at least two values for it.
 """
 
-from helpers.report_scenario import T0, Replay, decide, keys, request
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers.report_scenario import T0, Replay, decide, keys, request
 from ledger.report import Disclosure, ReportBuilder
 
 

@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers.merkle_reference import mth
-from helpers.paths import ROOT
 
 import ledger.tlog
+from helpers.merkle_reference import mth
+from helpers.paths import ROOT
 from keys import SigningKey
 from ledger.entries import ZERO_HASH, decode_record, verify_entry
 from ledger.store import Ledger

@@ -6,11 +6,11 @@ import json
 import sqlite3
 
 import pytest
-from helpers.merkle_reference import mth
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ledger.entries
+from helpers.merkle_reference import mth
 from keys import (
     ConflictError,
     LedgerIntegrityError,

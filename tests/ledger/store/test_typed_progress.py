@@ -2,8 +2,8 @@
 outside the write transaction, so another writer does not wait for that read."""
 
 import pytest
-from helpers.ledger_world import T0, World, build, key
 
+from helpers.ledger_world import T0, World, build, key
 from ledger.state import _apply as _typed
 from ledger.state import state_of
 from ledger.store import Ledger, append_entry

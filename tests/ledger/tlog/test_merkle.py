@@ -5,11 +5,11 @@ import hashlib
 import random
 
 import pytest
-from helpers.merkle_reference import mth, path, proof
-from helpers.paths import load_vector
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers.merkle_reference import mth, path, proof
+from helpers.paths import load_vector
 from keys import ProofMismatchError, SigningKey
 from ledger import tlog as _merkle
 from ledger.entries import sign_entry

@@ -7,8 +7,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from helpers.paths import VECTORS, load_vector
 
+from helpers.paths import VECTORS, load_vector
 from keys import (
     InvalidSignatureError,
     LicError,

@@ -6,12 +6,12 @@ import dataclasses
 import hashlib
 
 import pytest
-from helpers.merkle_reference import mth
-from helpers.merkle_reference import path as reference_path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ledger.tlog
+from helpers.merkle_reference import mth
+from helpers.merkle_reference import path as reference_path
 from keys import (
     MalformedError,
     ProofMismatchError,

@@ -5,9 +5,8 @@ line and proofs. The test regenerates them and requires them unchanged, then che
 import hashlib
 import json
 
-from helpers.paths import VECTORS, load_vector
-
 import ledger.tlog
+from helpers.paths import VECTORS, load_vector
 from keys import SigningKey, b64std_decode
 from ledger.tlog import (
     CosignatureV1Verifier,

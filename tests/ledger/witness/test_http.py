@@ -13,6 +13,8 @@ import threading
 from pathlib import Path
 
 import pytest
+
+import ledger.witness
 from helpers.paths import ROOT
 from helpers.witnesses import (
     LOG,
@@ -24,8 +26,6 @@ from helpers.witnesses import (
     new_witness,
     witness_verifier,
 )
-
-import ledger.witness
 from keys import KeyStoreError, MalformedError, SigningKey, b64std_encode
 from ledger.store import Ledger
 from ledger.tlog import (

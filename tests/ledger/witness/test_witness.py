@@ -9,6 +9,7 @@ import threading
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from helpers.witnesses import (
     LOG,
     LOG_KEY,
@@ -19,7 +20,6 @@ from helpers.witnesses import (
     new_witness,
     witness_verifier,
 )
-
 from keys import (
     InvalidSignatureError,
     KeyStoreError,

@@ -3,10 +3,10 @@ every byte of real tokens is mutated, truncated and extended (and signed again),
 compared. (The template-route and cached split-parse tiers and their tests are gone.)"""
 
 import pytest
-from helpers.licenses import issue
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers.licenses import issue
 from keys import LicError
 from lic import cbor, cose
 from lic.tokens import UnverifiedToken, _cwt, _cwt_fast, _jwt, _jwt_fast, token_bytes
@@ -281,9 +281,8 @@ def test_verification_through_the_fast_routes_equals_the_strict_one(fmt, backend
     """The first verification teaches the fast reader the header and license tail (each
     checked strictly once); it and later ones give the strict reader's token. A token with
     one bit changed anywhere is refused."""
-    from helpers.licenses import NOW, trust
-
     import lic
+    from helpers.licenses import NOW, trust
 
     store = trust(backend=backend)
     CACHE.reset()
@@ -309,9 +308,8 @@ def test_the_jwt_fast_reader_splits_every_token_as_the_full_split_does():
     second dot from the signature's length. Every token around a valid one (a dot inserted,
     a character replaced by a dot or deleted, a part added or cut) gives the same outcome, to
     the message, with the memo primed as with it empty."""
-    from helpers.licenses import NOW, trust
-
     import lic
+    from helpers.licenses import NOW, trust
 
     store = trust()
     token = issue("jwt")
@@ -360,9 +358,8 @@ def _outcome(fmt: str, raw: bytes, store, primer: bytes | None) -> object:
     """With a primer: verify()'s result for ``raw`` once the memo has learned the primer (from
     empty). Without: the strict reader's result (of the format the first byte names), which
     reads no memo. (``fmt`` names the primer's format.)"""
-    from helpers.licenses import NOW
-
     import lic
+    from helpers.licenses import NOW
 
     try:
         if primer is None:
@@ -437,9 +434,8 @@ def test_cwt_route_is_not_learned_from_another_shape_and_keeps_to_its_own():
     """A token with aud, or an iss of 24 bytes or more (whatever the length of its head),
     teaches no route; a token of another holder, license or issuer name misses the route,
     is read as the strict reader reads it, and takes the route over for its header."""
-    from helpers.licenses import COMMERCIAL, ISSUER, NOW, OPEN_RAIL, OTHER, example, trust
-
     import lic
+    from helpers.licenses import COMMERCIAL, ISSUER, NOW, OPEN_RAIL, OTHER, example, trust
 
     store = trust()
     long_iss = ["https://" + "i" * n + ".example" for n in (8, 20, 150, 300)]
@@ -469,7 +465,6 @@ def test_cwt_route_is_not_learned_from_another_shape_and_keeps_to_its_own():
 
 def _jws(header: bytes, payload: bytes) -> bytes:
     from helpers.licenses import ISSUER
-
     from keys import b64url_encode
 
     signing_input = header + b"." + b64url_encode(payload).encode()

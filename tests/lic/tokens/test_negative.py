@@ -3,10 +3,10 @@ our exception and for its own reason, by both Ed25519 backends; the files are re
 compared so they stay honest."""
 
 import pytest
-from helpers.licenses import NOW, issue, trust
-from helpers.token_attacks import ATTACKS, REGRESSIONS
 
 import lic
+from helpers.licenses import NOW, issue, trust
+from helpers.token_attacks import ATTACKS, REGRESSIONS
 from keys import BACKENDS, LicError
 
 

@@ -9,6 +9,12 @@ import cwt
 import jwt as pyjwt
 import pytest
 from cwt import COSE, COSEKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from joserfc import jwt as jjwt
+from joserfc.jwk import OKPKey
+
+import lic
 from helpers.licenses import (
     ACADEMIC,
     COMMERCIAL,
@@ -23,12 +29,6 @@ from helpers.licenses import (
     issue,
     trust,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from joserfc import jwt as jjwt
-from joserfc.jwk import OKPKey
-
-import lic
 from keys import (
     BACKENDS,
     ExpiredError,
