@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 import lic
-from keys import MalformedError, b64url_encode, write_atomic
+from keys import KeyStoreError, MalformedError, b64url_encode, write_atomic
 
 from ._keyopts import (
     keyring_option,
@@ -45,9 +45,15 @@ def _read_license(path: Path) -> lic.License:
     return lic.load_license(read_input(path, 64 * 1024, f"license {path}"), fmt=fmt, name=str(path))
 
 
-def _write_token(token: bytes, out: Path | None) -> None:
+def _refuse_existing(out: Path | None, force: bool) -> None:
+    """Refuse to replace an existing output file (a token there may already be granted)."""
+    if out is not None and not force and out.exists():
+        raise KeyStoreError(f"{out} already exists; refusing to overwrite it (give --force)")
+
+
+def _write_token(token: bytes, out: Path | None, force: bool) -> None:
     if out is not None:
-        write_atomic(out, token, mode=0o644, overwrite=True)
+        write_atomic(out, token, mode=0o644, overwrite=force)
     elif token[:1] == b"\xd2":
         if sys.stdout.isatty():
             raise click.UsageError("a CWT is binary: give --out FILE (or use --json)")
@@ -81,13 +87,17 @@ def _summary(t: lic.VerifiedToken | lic.UnverifiedToken) -> str:
     return "\n".join(lines)
 
 
-def _issued(token: bytes, out: Path | None, as_json: bool) -> None:
+def _issued(token: bytes, out: Path | None, force: bool, as_json: bool) -> None:
+    """Write the token to ``out`` (or standard output), then report it; with --json the
+    report is JSON and the token is written all the same."""
     t = lic.decode_unverified(token)
     if as_json:
+        if out is not None:
+            _write_token(token, out, force)
         info = {k: v for k, v in t.describe().items() if k != "lic"}
         emit({**info, "out": str(out) if out else None, "token": _token_text(token)}, as_json=True)
         return
-    _write_token(token, out)
+    _write_token(token, out, force)
     if out is not None:
         click.echo(f"wrote {t.format.upper()} {out} (digest {t.digest.hex()})", err=True)
 
@@ -110,6 +120,9 @@ _out_option = click.option(
     "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Write the token to FILE (default: standard output).",
 )  # fmt: skip
+_force_option = click.option(
+    "--force", is_flag=True, help="Replace an existing --out file (refused by default).",
+)  # fmt: skip
 
 
 @token.command("issue")
@@ -129,6 +142,7 @@ _out_option = click.option(
 )
 @_format_option
 @_out_option
+@_force_option
 @click.option("--iss", default=None, help="Issuer name (default: the key's RFC 9278 URI).")
 @click.option("--sub", default=None, help="Holder name (default: the holder key's RFC 9278 URI).")
 @click.option("--aud", multiple=True, help="Audience (repeatable; default: none).")
@@ -151,11 +165,12 @@ _out_option = click.option(
 @json_option
 def issue_cmd(
     key_name: str, holder: Path, license_file: Path, fmt: str | None, out: Path | None,
-    iss: str | None, sub: str | None, aud: tuple[str, ...], lifetime: int,
+    force: bool, iss: str | None, sub: str | None, aud: tuple[str, ...], lifetime: int,
     not_before: int | None, keyring_dir: Path | None, passphrase_file: Path | None,
     passphrase_env: str | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Issue a license token signed by an issuer key, bound to a holder key."""
+    _refuse_existing(out, force)
     license = _read_license(license_file)
     holder_key = read_public_key(holder)
     key = load_signing_key(keyring_dir, key_name, passphrase_file, passphrase_env)
@@ -166,7 +181,7 @@ def issue_cmd(
         now=int(time.time()), lifetime=lifetime, nbf=not_before, aud=aud,
         fmt="cwt" if fmt == "cwt" else "jwt",
     )  # fmt: skip
-    _issued(token_bytes, out, as_json)
+    _issued(token_bytes, out, force, as_json)
 
 
 @token.command("inspect")
@@ -304,6 +319,7 @@ def check_cmd(
 )
 @_format_option
 @_out_option
+@_force_option
 @click.option("--sub", default=None, help="New holder name (default: its key's RFC 9278 URI).")
 @click.option("--aud", multiple=True, help="Audience (repeatable).")
 @click.option(
@@ -317,11 +333,12 @@ def check_cmd(
 @json_option
 def delegate_cmd(
     parent_file: Path, key_name: str, holder: Path, license_file: Path, fmt: str | None,
-    out: Path | None, sub: str | None, aud: tuple[str, ...], lifetime: int | None,
+    out: Path | None, force: bool, sub: str | None, aud: tuple[str, ...], lifetime: int | None,
     keyring_dir: Path | None, passphrase_file: Path | None, passphrase_env: str | None,
     as_json: bool,
 ) -> None:  # fmt: skip
     """Issue a sublicense of a token you hold to a new holder; it may only narrow."""
+    _refuse_existing(out, force)
     parent = read_token(parent_file)
     license = _read_license(license_file)
     new_holder = read_public_key(holder)
@@ -331,7 +348,7 @@ def delegate_cmd(
         now=int(time.time()), lifetime=lifetime, aud=aud,
         fmt="cwt" if fmt == "cwt" else ("jwt" if fmt == "jwt" else None),
     )  # fmt: skip
-    _issued(child, out, as_json)
+    _issued(child, out, force, as_json)
 
 
 @token.command("present")
