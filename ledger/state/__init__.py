@@ -2,7 +2,8 @@
 
 ``LedgerState`` (keys, grants, revocations, incidents, appeals, ...), the spill tables that
 bound its memory, and the one replay (``apply_record``, ``apply_stored``, ``state_of``) that
-the store, the audit and every other user share. Knows nothing of the store.
+the store, the audit and every other user share; and the one definition of a token's status
+at a time (``status_at``, ``TOKEN_STATUSES``, SPEC 14.5). Knows nothing of the store.
 """
 
 from ._apply import (
@@ -18,17 +19,20 @@ from ._spill import (
     TypeIndex,
 )
 from ._state import (
+    TOKEN_STATUSES,
     Finding,
     Grant,
     Incident,
     KeyInfo,
     LedgerState,
     TokenStatus,
+    status_at,
 )
 
 __all__ = [
     "DEFAULT_BUDGET",
     "STATE_PROGRESS_EVERY",
+    "TOKEN_STATUSES",
     "Finding",
     "Grant",
     "Incident",
@@ -41,4 +45,5 @@ __all__ = [
     "apply_record",
     "apply_stored",
     "state_of",
+    "status_at",
 ]

@@ -24,14 +24,48 @@ import marshal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
-from typing import Any
+from typing import Any, Literal
 
 from keys import jwk_thumbprint
 
 from ..entries import AUTHOR_ROLES, ENTRY_TYPES, entry_problems
 from ._spill import SpillMap, SpillStore, TypeIndex
 
-__all__ = ["Finding", "Grant", "Incident", "KeyInfo", "LedgerState", "TokenStatus"]
+__all__ = [
+    "TOKEN_STATUSES",
+    "Finding",
+    "Grant",
+    "Incident",
+    "KeyInfo",
+    "LedgerState",
+    "TokenStatus",
+    "status_at",
+]
+
+# Every status a token can have at a time (SPEC 14.5).
+TOKEN_STATUSES = ("active", "not_yet_valid", "expired", "suspended", "revoked", "unknown")
+
+
+def status_at(
+    t: int,
+    not_before: int,
+    not_after: int,
+    withdrawn: Literal["revoked", "suspended"] | None = None,
+) -> str:
+    """The status at time ``t`` of a granted token valid from ``not_before`` (inclusive) to
+    ``not_after`` (exclusive): ``withdrawn`` (``revoked`` or ``suspended``, from a withdrawal
+    live at t, its own or a cascading ancestor's) when given, else ``expired`` at or after
+    ``not_after``, ``not_yet_valid`` before ``not_before``, else ``active`` (SPEC 14.5).
+
+    The one definition that the ledger's status, the audit summary, the transparency report
+    and bundle verification share."""
+    if withdrawn is not None:
+        return withdrawn
+    if t >= not_after:
+        return "expired"
+    if t < not_before:
+        return "not_yet_valid"
+    return "active"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +146,10 @@ class Grant:
 
 @dataclass(frozen=True, slots=True)
 class TokenStatus:
-    """A token's status at a time, with the records that say so (own and inherited)."""
+    """A token's status at a time (one of ``TOKEN_STATUSES``, SPEC 14.5), with the records
+    that say so: the withdrawals (own and inherited) or the grant (its validity window)."""
 
-    status: str  # "active" | "suspended" | "revoked" | "unknown"
+    status: str
     evidence: tuple[int, ...]
     via: bytes | None = None  # the ancestor whose withdrawal cascades, if not the token itself
 
@@ -493,7 +528,8 @@ class LedgerState:
         return list(self.unlifted)  # SpillMap iterates in ascending key order
 
     def status(self, digest: bytes, t: int) -> TokenStatus:
-        """A token's status at time t: its own withdrawals, then cascading ones from ancestors."""
+        """A token's status at time t (SPEC 14.5): its own withdrawals, then cascading ones
+        from ancestors, then its validity window; ``unknown`` when it was never granted."""
         g = self.grants.get(digest)
         if g is None:
             return TokenStatus("unknown", ())
@@ -508,7 +544,7 @@ class LedgerState:
                     return TokenStatus(kind, tuple(hits), None if own else node.digest)
             node = self.grants.get(node.parent) if node.parent is not None else None
             own = False
-        return TokenStatus("active", (g.index,))
+        return TokenStatus(status_at(t, g.not_before, g.not_after), (g.index,))
 
     def status_as_of(self, digest: bytes, t: int, before: int) -> TokenStatus:
         """Like ``status``, as the ledger stood before record index ``before``.
@@ -529,7 +565,7 @@ class LedgerState:
                     return TokenStatus(kind, tuple(hits), None if own else node.digest)
             node = self.grants.get(node.parent) if node.parent is not None else None
             own = False
-        return TokenStatus("active", (g.index,))
+        return TokenStatus(status_at(t, g.not_before, g.not_after), (g.index,))
 
     def descendants(self, digest: bytes, before: int) -> list[bytes]:
         """Every sublicense below ``digest`` granted before record index ``before``."""
