@@ -416,6 +416,11 @@ class LedgerState:
             decided_index=index,
         )
         self.appeals[p["appeal"]] = appeal
+        target = appeal["target"]
+        if p["outcome"] != "upheld" and target in self.decisions:
+            decision = self.decisions[target]
+            decision["overturned_by"] = index  # a grant may answer its request again
+            self.decisions[target] = decision  # written back (see SpillMap)
 
     # -- grants -----------------------------------------------------------------------------
     def _check_grant(self, p: dict[str, Any]) -> Iterator[str]:
@@ -430,6 +435,18 @@ class LedgerState:
                 yield "sublicense validity lies outside its parent's"
         if "request" in p:
             yield from self._ref(p, "request", "access.request")
+            yield from self._request_denied(p["request"])
+
+    def _request_denied(self, ref: int) -> Iterator[str]:
+        """A grant may not answer a request whose latest decision is a denial, unless an
+        appeal against that denial was decided overturned or modified."""
+        request = self.requests.get(ref)
+        decision = None if request is None else request.get("decision")
+        if decision is None:
+            return
+        d = self.decisions[decision]
+        if d["decision"] == "denied" and "overturned_by" not in d:
+            yield f"request {ref} was denied (record {decision}); a grant cannot answer it"
 
     def _do_grant(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         d = p["token_digest"]
