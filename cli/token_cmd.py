@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 import lic
-from keys import KeyStoreError, MalformedError, b64url_encode, write_atomic
+from keys import KeyStoreError, MalformedError, TrustStore, b64url_encode, write_atomic
 
 from ._keyopts import (
     keyring_option,
@@ -252,6 +252,32 @@ def verify_cmd(
     emit(result, as_json=as_json, text=text)
 
 
+def _revocation(
+    chain: list[bytes], db: Path | None, bundle_file: Path | None, store: TrustStore,
+    now: int,
+) -> dict[str, Any]:  # fmt: skip
+    """The chain's status by the ledger --db or the --bundle's evidence, or that neither was
+    given (revocation not checked). The ledger and bundle modules load only when asked."""
+    if db is not None:
+        from ledger.store import Ledger, token_status
+
+        with Ledger.open(db) as led:
+            st = token_status(led, lic.token_digest(chain[-1]), now)
+            size = led.size
+        detail = f"{st.status} on the ledger {db} of {size} records"
+        return {"checked": True, "source": f"ledger {db}", "status": st.status,
+                "records": list(st.evidence), "size": size, "detail": detail}  # fmt: skip
+    if bundle_file is not None:
+        from ledger.bundle import MAX_BUNDLE_SIZE, bundle_status
+
+        data = read_input(bundle_file, MAX_BUNDLE_SIZE, "bundle")
+        bs = bundle_status(data, store, chain, now=now)
+        return {"checked": True, "source": f"bundle {bundle_file}", "status": bs.status,
+                "checkpoint_size": bs.checkpoint_size, "detail": bs.detail}  # fmt: skip
+    return {"checked": False, "source": None, "status": None,
+            "detail": "NOT checked: give --db LEDGER or --bundle FILE"}  # fmt: skip
+
+
 @token.command("check")
 @click.argument(
     "tokens",
@@ -264,17 +290,38 @@ def verify_cmd(
 @keyring_option
 @use_options
 @at_option
+@click.option(
+    "--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Check revocation on this ledger (the leaf's status at --at).",
+)  # fmt: skip
+@click.option(
+    "--bundle", "bundle_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Check revocation by this bundle's evidence (its log-signed checkpoint).",
+)  # fmt: skip
 @json_option
 def check_cmd(
     tokens: tuple[Path, ...], trust_file: Path | None, keyring_dir: Path | None,
-    use_opts: UseOptions, at: int | None, as_json: bool,
+    use_opts: UseOptions, at: int | None, db: Path | None, bundle_file: Path | None,
+    as_json: bool,
 ) -> None:  # fmt: skip
     """Verify a token (or chain) and decide a proposed use: exit 0 permit, 1 deny, 3
-    indeterminate (an input the license constrains was not given). Reasons are printed."""
+    indeterminate (an input the license constrains was not given). Reasons are printed.
+
+    Revocation is checked only with --db (a ledger) or --bundle (a bundle's evidence); a
+    token that is not active there is denied. Without either, the output says so."""
+    if db is not None and bundle_file is not None:
+        raise click.UsageError("--db and --bundle exclude each other")
     now = int(time.time()) if at is None else at
     use = use_opts.use(now)
-    chain = _verify(tokens, keyring_dir, trust_file, now)
+    raw = [read_token(p) for p in tokens]
+    store = load_trust_store(keyring_dir, trust_file)
+    chain = lic.verify_chain(raw, store, now=now)
     decision = lic.evaluate(chain.leaf, use)
+    revocation = _revocation(raw, db, bundle_file, store, now)
+    if revocation["checked"]:
+        from ledger.state import with_status
+
+        decision = with_status(decision, revocation["status"], revocation["source"])
     lines = [decision.effect.upper()]
     for r in decision.reasons:
         got = "(not given)" if r.actual is None else r.actual
@@ -282,8 +329,9 @@ def check_cmd(
     for duty, params in decision.duties:
         extra = " ".join(f"{k}={v}" for k, v in params)
         lines.append(f"  duty          {duty}{' ' + extra if extra else ''}")
-    emit({"at": now, "token": chain.leaf.digest.hex(), **decision.to_dict()},
-         as_json=as_json, text="\n".join(lines))  # fmt: skip
+    lines.append(f"  revocation    {revocation['detail']}")
+    emit({"at": now, "token": chain.leaf.digest.hex(), **decision.to_dict(),
+          "revocation": revocation}, as_json=as_json, text="\n".join(lines))  # fmt: skip
     code = EXIT_FOR_EFFECT[decision.effect]
     if code:
         click.get_current_context().exit(code)

@@ -3,7 +3,8 @@
 ``LedgerState`` (keys, grants, revocations, incidents, appeals, ...), the spill tables that
 bound its memory, and the one replay (``apply_record``, ``apply_stored``, ``state_of``) that
 the store, the audit and every other user share; and the one definition of a token's status
-at a time (``status_at``, ``TOKEN_STATUSES``, SPEC 14.5). Knows nothing of the store.
+at a time (``status_at``, ``TOKEN_STATUSES``, SPEC 14.5) and what it does to a decision
+about a use (``with_status``). Knows nothing of the store.
 """
 
 from ._apply import (
@@ -19,15 +20,14 @@ from ._spill import (
     TypeIndex,
 )
 from ._state import (
-    TOKEN_STATUSES,
     Finding,
     Grant,
     Incident,
     KeyInfo,
     LedgerState,
     TokenStatus,
-    status_at,
 )
+from ._status import TOKEN_STATUSES, status_at, with_status
 
 __all__ = [
     "DEFAULT_BUDGET",
@@ -46,4 +46,5 @@ __all__ = [
     "apply_stored",
     "state_of",
     "status_at",
+    "with_status",
 ]

@@ -24,48 +24,15 @@ import marshal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
-from typing import Any, Literal
+from typing import Any
 
 from keys import jwk_thumbprint
 
 from ..entries import AUTHOR_ROLES, ENTRY_TYPES, entry_problems
 from ._spill import SpillMap, SpillStore, TypeIndex
+from ._status import status_at
 
-__all__ = [
-    "TOKEN_STATUSES",
-    "Finding",
-    "Grant",
-    "Incident",
-    "KeyInfo",
-    "LedgerState",
-    "TokenStatus",
-    "status_at",
-]
-
-# Every status a token can have at a time (SPEC 14.5).
-TOKEN_STATUSES = ("active", "not_yet_valid", "expired", "suspended", "revoked", "unknown")
-
-
-def status_at(
-    t: int,
-    not_before: int,
-    not_after: int,
-    withdrawn: Literal["revoked", "suspended"] | None = None,
-) -> str:
-    """The status at time ``t`` of a granted token valid from ``not_before`` (inclusive) to
-    ``not_after`` (exclusive): ``withdrawn`` (``revoked`` or ``suspended``, from a withdrawal
-    live at t, its own or a cascading ancestor's) when given, else ``expired`` at or after
-    ``not_after``, ``not_yet_valid`` before ``not_before``, else ``active`` (SPEC 14.5).
-
-    The one definition that the ledger's status, the audit summary, the transparency report
-    and bundle verification share."""
-    if withdrawn is not None:
-        return withdrawn
-    if t >= not_after:
-        return "expired"
-    if t < not_before:
-        return "not_yet_valid"
-    return "active"
+__all__ = ["Finding", "Grant", "Incident", "KeyInfo", "LedgerState", "TokenStatus"]
 
 
 @dataclass(frozen=True, slots=True)
