@@ -99,13 +99,20 @@ def check_code(code: object, kind: str, what: str) -> str:
 def check_use_code(code: object, kinds: tuple[str, ...], what: str) -> str:
     """Syntax, and membership in one of the code lists ``kinds`` unless the code is custom
     (``x-``). An unknown code is refused with the list of the known ones."""
-    code = check_code_syntax(code, what)
-    if code.startswith("x-") or any(code in vocabulary(kind) for kind in kinds):
+    if type(code) is str and code in _listed(kinds):  # listed codes are well-formed
         return code
-    known = sorted(frozenset().union(*(vocabulary(kind) for kind in kinds)))
+    code = check_code_syntax(code, what)
+    if code.startswith("x-"):
+        return code
+    known = sorted(_listed(kinds))
     raise MalformedError(
         f"{what}: unknown code {code!r} (known: {', '.join(known)}; custom codes start with 'x-')"
     )
+
+
+@cache
+def _listed(kinds: tuple[str, ...]) -> frozenset[str]:
+    return frozenset().union(*(vocabulary(kind) for kind in kinds))
 
 
 def _known_regions(groups: bool) -> str:
@@ -129,6 +136,8 @@ def normalize_region(code: object, what: str, *, groups: bool = True) -> str:
     """A listed region code, read case-insensitively and returned in upper case: an ISO 3166-1
     alpha-2 country, or (with ``groups``) a region group such as ``EU``. Anything else is
     refused with the list of the known codes."""
+    if type(code) is str and code in countries():
+        return code
     if isinstance(code, str) and len(code) <= 32:
         up = str.upper(code)
         if up in countries() or (groups and up in region_groups()):
