@@ -255,7 +255,7 @@ def _access(d: _Demo, led: Ledger, keys: dict[str, SigningKey]) -> int:
         "--purpose research --region DE --key issuer",
         f"lic ledger decide --request {r1} --decision approved --key issuer",
     )
-    req2 = {**req, "applicant": bob, "tier": "academic", "purpose": "commercial.product"}
+    req2 = {**req, "applicant": bob, "tier": "academic", "purpose": "enterprise.product"}
     r2 = append_entry(led, "access.request", {**req2, "region": "US"}, issuer, now=d.now).index
     dec2 = {
         "at": d.now,
@@ -290,7 +290,7 @@ def _access(d: _Demo, led: Ledger, keys: dict[str, SigningKey]) -> int:
         f"denied it for 'prohibited_purpose' (record {di}). Bob appealed anonymously (record "
         f"{ai}, signed with a one-time key) and an independent reviewer upheld the denial.",
         "lic ledger request --applicant bob@adtech.example --salt-file bob.salt --tier academic "
-        "--purpose commercial.product --region US --key issuer",
+        "--purpose enterprise.product --region US --key issuer",
         f"lic ledger decide --request {r2} --decision denied --reason prohibited_purpose "
         "--key issuer",
         f"lic ledger appeal file --target {di} --grounds '{grounds}' --anonymous",

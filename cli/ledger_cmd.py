@@ -92,8 +92,8 @@ LEDGER_COMMANDS = {
     ),
     "status": LazyCommand(
         f"{_LICENSES}:status_cmd",
-        "Say whether TOKEN (a file or its digest) is active, suspended or revoked, and which "
-        "entries say so.",
+        "Say whether TOKEN (a file or its digest) is active, not yet valid, expired, "
+        "suspended, revoked or unknown at --at, and which records say so.",
     ),
     "suspend": LazyCommand(
         f"{_LICENSES}:suspend_cmd",

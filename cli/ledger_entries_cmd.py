@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+import lic
 from keys import PublicKey, SigningKey, json_loads_strict
 from ledger.entries import MAX_ATTESTATION, attestation_payload
 from ledger.store import Ledger
@@ -144,8 +145,10 @@ def terms_publish(
 @click.command("request")
 @with_commitment
 @click.option("--tier", required=True)
-@click.option("--purpose", required=True)
-@click.option("--region", required=True, help="ISO 3166-1 alpha-2 or a region group.")
+@click.option("--purpose", required=True, help="A purpose code of the vocabulary (SPEC 5.5.2).")
+@click.option(
+    "--region", required=True, help="ISO 3166-1 alpha-2 or a region group (any letter case)."
+)
 @click.option("--model", help="The model asked for.")
 @author_options()
 def request_cmd(
@@ -163,7 +166,7 @@ def request_cmd(
         "applicant": commitment(identifier, salt_file, given),
         "tier": tier,
         "purpose": purpose,
-        "region": region,
+        "region": lic.normalize_region(region, "--region"),
     }
     if model:
         p["model"] = model

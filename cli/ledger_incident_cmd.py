@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+import lic
 from keys import SigningKey
 
 from ._codes import CLOSE_OUTCOME_CHOICES, INCIDENT_KIND_CHOICES, SEVERITY_CHOICES
@@ -27,7 +28,9 @@ def incident_group() -> None:
 @click.option("--harm", "harms", multiple=True, required=True)
 @click.option("--severity", type=click.Choice(SEVERITY_CHOICES), required=True)
 @click.option("--affected", multiple=True)
-@click.option("--jurisdiction", "jurisdictions", multiple=True)
+@click.option(
+    "--jurisdiction", "jurisdictions", multiple=True, help="A region code (any letter case)."
+)
 @click.option("--token", "tokens", multiple=True, help="A related token (digest or file).")
 @click.option("--occurred-at", type=TIME)
 @click.option("--description", required=True)
@@ -51,7 +54,7 @@ def incident_report(
         "harms": list(harms),
         "severity": severity,
         "affected": list(affected),
-        "jurisdictions": list(jurisdictions),
+        "jurisdictions": [lic.normalize_region(j, "--jurisdiction") for j in jurisdictions],
         "description": description,
     }
     if tokens:

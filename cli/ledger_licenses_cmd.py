@@ -131,8 +131,8 @@ reinstate_cmd = withdrawal_command("reinstate", "Reinstate", None)
 @db_option
 @json_option
 def status_cmd(token: str, at: int, db: Path, as_json: bool) -> None:
-    """Say whether TOKEN (a file or its digest) is active, suspended or revoked, and which
-    entries say so. Exit 0 active, 1 suspended or revoked or unknown."""
+    """Say whether TOKEN (a file or its digest) is active, not yet valid, expired, suspended,
+    revoked or unknown at --at, and which records say so. Exit 0 active, 1 not (SPEC 14.5)."""
     digest = token_digest(token)
     with Ledger.open(db) as led:
         st = token_status(led, digest, at)

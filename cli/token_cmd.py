@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 import lic
-from keys import MalformedError, b64url_encode, write_atomic
+from keys import KeyStoreError, MalformedError, TrustStore, b64url_encode, write_atomic
 
 from ._keyopts import (
     keyring_option,
@@ -45,9 +45,15 @@ def _read_license(path: Path) -> lic.License:
     return lic.load_license(read_input(path, 64 * 1024, f"license {path}"), fmt=fmt, name=str(path))
 
 
-def _write_token(token: bytes, out: Path | None) -> None:
+def _refuse_existing(out: Path | None, force: bool) -> None:
+    """Refuse to replace an existing output file (a token there may already be granted)."""
+    if out is not None and not force and out.exists():
+        raise KeyStoreError(f"{out} already exists; refusing to overwrite it (give --force)")
+
+
+def _write_token(token: bytes, out: Path | None, force: bool) -> None:
     if out is not None:
-        write_atomic(out, token, mode=0o644, overwrite=True)
+        write_atomic(out, token, mode=0o644, overwrite=force)
     elif token[:1] == b"\xd2":
         if sys.stdout.isatty():
             raise click.UsageError("a CWT is binary: give --out FILE (or use --json)")
@@ -81,13 +87,17 @@ def _summary(t: lic.VerifiedToken | lic.UnverifiedToken) -> str:
     return "\n".join(lines)
 
 
-def _issued(token: bytes, out: Path | None, as_json: bool) -> None:
+def _issued(token: bytes, out: Path | None, force: bool, as_json: bool) -> None:
+    """Write the token to ``out`` (or standard output), then report it; with --json the
+    report is JSON and the token is written all the same."""
     t = lic.decode_unverified(token)
     if as_json:
+        if out is not None:
+            _write_token(token, out, force)
         info = {k: v for k, v in t.describe().items() if k != "lic"}
         emit({**info, "out": str(out) if out else None, "token": _token_text(token)}, as_json=True)
         return
-    _write_token(token, out)
+    _write_token(token, out, force)
     if out is not None:
         click.echo(f"wrote {t.format.upper()} {out} (digest {t.digest.hex()})", err=True)
 
@@ -110,6 +120,9 @@ _out_option = click.option(
     "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Write the token to FILE (default: standard output).",
 )  # fmt: skip
+_force_option = click.option(
+    "--force", is_flag=True, help="Replace an existing --out file (refused by default).",
+)  # fmt: skip
 
 
 @token.command("issue")
@@ -129,6 +142,7 @@ _out_option = click.option(
 )
 @_format_option
 @_out_option
+@_force_option
 @click.option("--iss", default=None, help="Issuer name (default: the key's RFC 9278 URI).")
 @click.option("--sub", default=None, help="Holder name (default: the holder key's RFC 9278 URI).")
 @click.option("--aud", multiple=True, help="Audience (repeatable; default: none).")
@@ -151,11 +165,12 @@ _out_option = click.option(
 @json_option
 def issue_cmd(
     key_name: str, holder: Path, license_file: Path, fmt: str | None, out: Path | None,
-    iss: str | None, sub: str | None, aud: tuple[str, ...], lifetime: int,
+    force: bool, iss: str | None, sub: str | None, aud: tuple[str, ...], lifetime: int,
     not_before: int | None, keyring_dir: Path | None, passphrase_file: Path | None,
     passphrase_env: str | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Issue a license token signed by an issuer key, bound to a holder key."""
+    _refuse_existing(out, force)
     license = _read_license(license_file)
     holder_key = read_public_key(holder)
     key = load_signing_key(keyring_dir, key_name, passphrase_file, passphrase_env)
@@ -166,7 +181,7 @@ def issue_cmd(
         now=int(time.time()), lifetime=lifetime, nbf=not_before, aud=aud,
         fmt="cwt" if fmt == "cwt" else "jwt",
     )  # fmt: skip
-    _issued(token_bytes, out, as_json)
+    _issued(token_bytes, out, force, as_json)
 
 
 @token.command("inspect")
@@ -237,6 +252,32 @@ def verify_cmd(
     emit(result, as_json=as_json, text=text)
 
 
+def _revocation(
+    chain: list[bytes], db: Path | None, bundle_file: Path | None, store: TrustStore,
+    now: int,
+) -> dict[str, Any]:  # fmt: skip
+    """The chain's status by the ledger --db or the --bundle's evidence, or that neither was
+    given (revocation not checked). The ledger and bundle modules load only when asked."""
+    if db is not None:
+        from ledger.store import Ledger, token_status
+
+        with Ledger.open(db) as led:
+            st = token_status(led, lic.token_digest(chain[-1]), now)
+            size = led.size
+        detail = f"{st.status} on the ledger {db} of {size} records"
+        return {"checked": True, "source": f"ledger {db}", "status": st.status,
+                "records": list(st.evidence), "size": size, "detail": detail}  # fmt: skip
+    if bundle_file is not None:
+        from ledger.bundle import MAX_BUNDLE_SIZE, bundle_status
+
+        data = read_input(bundle_file, MAX_BUNDLE_SIZE, "bundle")
+        bs = bundle_status(data, store, chain, now=now)
+        return {"checked": True, "source": f"bundle {bundle_file}", "status": bs.status,
+                "checkpoint_size": bs.checkpoint_size, "detail": bs.detail}  # fmt: skip
+    return {"checked": False, "source": None, "status": None,
+            "detail": "NOT checked: give --db LEDGER or --bundle FILE"}  # fmt: skip
+
+
 @token.command("check")
 @click.argument(
     "tokens",
@@ -249,17 +290,38 @@ def verify_cmd(
 @keyring_option
 @use_options
 @at_option
+@click.option(
+    "--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Check revocation on this ledger (the leaf's status at --at).",
+)  # fmt: skip
+@click.option(
+    "--bundle", "bundle_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Check revocation by this bundle's evidence (its log-signed checkpoint).",
+)  # fmt: skip
 @json_option
 def check_cmd(
     tokens: tuple[Path, ...], trust_file: Path | None, keyring_dir: Path | None,
-    use_opts: UseOptions, at: int | None, as_json: bool,
+    use_opts: UseOptions, at: int | None, db: Path | None, bundle_file: Path | None,
+    as_json: bool,
 ) -> None:  # fmt: skip
     """Verify a token (or chain) and decide a proposed use: exit 0 permit, 1 deny, 3
-    indeterminate (an input the license constrains was not given). Reasons are printed."""
+    indeterminate (an input the license constrains was not given). Reasons are printed.
+
+    Revocation is checked only with --db (a ledger) or --bundle (a bundle's evidence); a
+    token that is not active there is denied. Without either, the output says so."""
+    if db is not None and bundle_file is not None:
+        raise click.UsageError("--db and --bundle exclude each other")
     now = int(time.time()) if at is None else at
     use = use_opts.use(now)
-    chain = _verify(tokens, keyring_dir, trust_file, now)
+    raw = [read_token(p) for p in tokens]
+    store = load_trust_store(keyring_dir, trust_file)
+    chain = lic.verify_chain(raw, store, now=now)
     decision = lic.evaluate(chain.leaf, use)
+    revocation = _revocation(raw, db, bundle_file, store, now)
+    if revocation["checked"]:
+        from ledger.state import with_status
+
+        decision = with_status(decision, revocation["status"], revocation["source"])
     lines = [decision.effect.upper()]
     for r in decision.reasons:
         got = "(not given)" if r.actual is None else r.actual
@@ -267,8 +329,9 @@ def check_cmd(
     for duty, params in decision.duties:
         extra = " ".join(f"{k}={v}" for k, v in params)
         lines.append(f"  duty          {duty}{' ' + extra if extra else ''}")
-    emit({"at": now, "token": chain.leaf.digest.hex(), **decision.to_dict()},
-         as_json=as_json, text="\n".join(lines))  # fmt: skip
+    lines.append(f"  revocation    {revocation['detail']}")
+    emit({"at": now, "token": chain.leaf.digest.hex(), **decision.to_dict(),
+          "revocation": revocation}, as_json=as_json, text="\n".join(lines))  # fmt: skip
     code = EXIT_FOR_EFFECT[decision.effect]
     if code:
         click.get_current_context().exit(code)
@@ -304,6 +367,7 @@ def check_cmd(
 )
 @_format_option
 @_out_option
+@_force_option
 @click.option("--sub", default=None, help="New holder name (default: its key's RFC 9278 URI).")
 @click.option("--aud", multiple=True, help="Audience (repeatable).")
 @click.option(
@@ -317,11 +381,12 @@ def check_cmd(
 @json_option
 def delegate_cmd(
     parent_file: Path, key_name: str, holder: Path, license_file: Path, fmt: str | None,
-    out: Path | None, sub: str | None, aud: tuple[str, ...], lifetime: int | None,
+    out: Path | None, force: bool, sub: str | None, aud: tuple[str, ...], lifetime: int | None,
     keyring_dir: Path | None, passphrase_file: Path | None, passphrase_env: str | None,
     as_json: bool,
 ) -> None:  # fmt: skip
     """Issue a sublicense of a token you hold to a new holder; it may only narrow."""
+    _refuse_existing(out, force)
     parent = read_token(parent_file)
     license = _read_license(license_file)
     new_holder = read_public_key(holder)
@@ -331,7 +396,7 @@ def delegate_cmd(
         now=int(time.time()), lifetime=lifetime, aud=aud,
         fmt="cwt" if fmt == "cwt" else ("jwt" if fmt == "jwt" else None),
     )  # fmt: skip
-    _issued(child, out, as_json)
+    _issued(child, out, force, as_json)
 
 
 @token.command("present")

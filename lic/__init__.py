@@ -24,7 +24,7 @@ from ._model import (
     parse_duration,
 )
 from ._present import MAX_PRESENTATION_LIFETIME, Presentation, present, verify_presentation
-from ._vocab import CODE_LISTS, countries, region_groups, vocabulary
+from ._vocab import CODE_LISTS, countries, normalize_region, region_groups, vocabulary
 from .tokens import (
     CWT_TYP,
     JWT_TYP,
@@ -74,6 +74,7 @@ __all__ = [
     "issue",
     "load_license",
     "narrowing_violations",
+    "normalize_region",
     "parse_duration",
     "present",
     "region_groups",

@@ -24,12 +24,22 @@ if TYPE_CHECKING:
 __all__ = ["Decision", "Effect", "Reason", "Use", "evaluate"]
 
 Effect = Literal["permit", "deny", "indeterminate"]
+# The code list(s) each coded field of a use must come from (custom ``x-`` codes aside).
+_USE_CODE_LISTS = (
+    ("action", ("actions",)),
+    ("purpose", _vocab.PURPOSE_LISTS),
+    ("channel", ("channels",)),
+    ("platform", ("platforms",)),
+)
 _HEX64 = re.compile(r"\A[0-9a-f]{64}\Z")
 
 
 @dataclass(frozen=True, slots=True)
 class Use:
     """A proposed use. Every field is optional; ``None`` means "not supplied".
+
+    Codes must be listed in the vocabulary (or custom, ``x-``): an unknown code is malformed
+    input, never a deny. The region is a country, read case-insensitively (``de`` is ``DE``).
 
     ``data`` is the set of data categories involved (an empty set says "none"); ``rate`` the
     request rate; ``mau`` monthly active users; ``model_digest`` the SHA-256 (hex) of the weights
@@ -50,19 +60,20 @@ class Use:
     def __post_init__(self) -> None:
         # Codes are kept as plain str (a subclass could compare or hash differently, and
         # evaluation memoises on the exact values).
-        for name in ("action", "purpose", "channel", "platform"):
+        for name, kinds in _USE_CODE_LISTS:
             v = getattr(self, name)
             if v is not None:
-                _vocab.check_code_syntax(v, f"use {name}")
-                if type(v) is not str:
-                    object.__setattr__(self, name, str.__str__(v))
+                if isinstance(v, str) and type(v) is not str:
+                    v = str.__str__(v)
+                    object.__setattr__(self, name, v)
+                _vocab.check_use_code(v, kinds, f"use {name}")
         region = self.region
         if region is not None:
             if isinstance(region, str) and type(region) is not str:
                 region = str.__str__(region)
+            region = _vocab.normalize_region(region, "use region", groups=False)
+            if region is not self.region:
                 object.__setattr__(self, "region", region)
-            if not (isinstance(region, str) and region in _vocab.countries()):
-                raise MalformedError(f"use region: {region!r} is not an ISO 3166-1 alpha-2 country")
         if self.data is not None:
             if type(self.data) is not frozenset:
                 object.__setattr__(self, "data", frozenset(self.data))
@@ -70,6 +81,8 @@ class Use:
                 _vocab.check_code_syntax(c, "use data")
             if any(type(c) is not str for c in self.data or ()):
                 object.__setattr__(self, "data", frozenset(str.__str__(c) for c in self.data))
+            for c in self.data or ():
+                _vocab.check_use_code(c, ("data_categories",), "use data")
         if self.rate is not None and not isinstance(self.rate, Rate):
             raise MalformedError("use rate: must be a Rate")
         for name in ("mau", "time"):

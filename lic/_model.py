@@ -357,11 +357,9 @@ class License:
             return _vocab.check_region(x, what, known=known_codes)
 
         def purpose(x: object, what: str) -> str:
-            c = _vocab.check_code_syntax(x, what)
-            listed = _vocab.vocabulary("purposes") | _vocab.vocabulary("prohibited_uses")
-            if known_codes and not c.startswith("x-") and c not in listed:
-                raise MalformedError(f"{what}: unknown code {c!r} (custom codes start with 'x-')")
-            return c
+            if known_codes:
+                return _vocab.check_use_code(x, _vocab.PURPOSE_LISTS, what)
+            return _vocab.check_code_syntax(x, what)
 
         m = _map(d["model"], "model", ("name", "sha256"), ("name", "sha256"))
         model = ModelBinding(_str(m["name"], "model.name"), _hex64(m["sha256"], "model.sha256"))

@@ -18,13 +18,16 @@ from keys.errors import MalformedError
 
 __all__ = [
     "CODE_LISTS",
+    "PURPOSE_LISTS",
     "ancestors",
     "check_code",
     "check_code_syntax",
     "check_region",
+    "check_use_code",
     "countries",
     "duty_params",
     "expand_regions",
+    "normalize_region",
     "region_groups",
     "vocabulary",
 ]
@@ -40,6 +43,9 @@ CODE_LISTS: Mapping[str, str] = {
     "tiers": "tiers.json",
     "duties": "duties.json",
 }
+
+# The code lists a purpose may come from: purposes proper and the prohibited-use taxonomy.
+PURPOSE_LISTS = ("purposes", "prohibited_uses")
 
 _SEG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 _CODE = re.compile(rf"\A(?:x-)?{_SEG}(?:\.{_SEG})*\Z")
@@ -91,19 +97,57 @@ def check_code_syntax(code: object, what: str) -> str:
 
 def check_code(code: object, kind: str, what: str) -> str:
     """Syntax, and membership in the code list ``kind`` unless the code is custom (``x-``)."""
+    return check_use_code(code, (kind,), what)
+
+
+def check_use_code(code: object, kinds: tuple[str, ...], what: str) -> str:
+    """Syntax, and membership in one of the code lists ``kinds`` unless the code is custom
+    (``x-``). An unknown code is refused with the list of the known ones."""
+    if type(code) is str and code in _listed(kinds):  # listed codes are well-formed
+        return code
     code = check_code_syntax(code, what)
-    if not code.startswith("x-") and code not in vocabulary(kind):
-        raise MalformedError(f"{what}: unknown code {code!r} (custom codes start with 'x-')")
-    return code
+    if code.startswith("x-"):
+        return code
+    known = sorted(_listed(kinds))
+    raise MalformedError(
+        f"{what}: unknown code {code!r} (known: {', '.join(known)}; custom codes start with 'x-')"
+    )
+
+
+@cache
+def _listed(kinds: tuple[str, ...]) -> frozenset[str]:
+    return frozenset().union(*(vocabulary(kind) for kind in kinds))
+
+
+def _known_regions(groups: bool) -> str:
+    listed = sorted(region_groups()) if groups else []
+    return "known: " + ", ".join([*listed, *sorted(countries())])
 
 
 def check_region(code: object, what: str, *, known: bool) -> str:
-    """A country code or a group name; with ``known``, it must be listed."""
+    """A country code or a group name; with ``known``, it must be listed, and lower case is
+    read as upper case (``de`` is ``DE``)."""
+    if known and isinstance(code, str):
+        code = code.upper()
     if not isinstance(code, str) or len(code) > 32 or not _GROUP.match(code):
         raise MalformedError(f"{what}: {code!r} is not a region (ISO 3166-1 alpha-2 or group)")
     if known and code not in countries() and code not in region_groups():
-        raise MalformedError(f"{what}: unknown region {code!r}")
+        raise MalformedError(f"{what}: unknown region {code!r} ({_known_regions(True)})")
     return code
+
+
+def normalize_region(code: object, what: str, *, groups: bool = True) -> str:
+    """A listed region code, read case-insensitively and returned in upper case: an ISO 3166-1
+    alpha-2 country, or (with ``groups``) a region group such as ``EU``. Anything else is
+    refused with the list of the known codes."""
+    if type(code) is str and code in countries():
+        return code
+    if isinstance(code, str) and len(code) <= 32:
+        up = str.upper(code)
+        if up in countries() or (groups and up in region_groups()):
+            return up
+    kind = "ISO 3166-1 alpha-2 country or region group" if groups else "ISO 3166-1 alpha-2 country"
+    raise MalformedError(f"{what}: {code!r} is not a known {kind} ({_known_regions(groups)})")
 
 
 def expand_regions(codes: Iterable[str]) -> frozenset[str]:

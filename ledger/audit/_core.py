@@ -35,7 +35,7 @@ from ..entries import (
     fast_open_record,
     open_entry,
 )
-from ..state import Finding, LedgerState
+from ..state import TOKEN_STATUSES, Finding, LedgerState
 from ..tlog import (
     Checkpoint,
     Ed25519NoteVerifier,
@@ -367,7 +367,7 @@ def audit_summary(r: AuditResult, *, at: int | None = None) -> dict[str, Any]:
     ``at`` (default: the time of the last record; never the wall clock)."""
     st = r.state
     t = at if at is not None else st.last_time
-    counts = {"active": 0, "suspended": 0, "revoked": 0}
+    counts = {s: 0 for s in TOKEN_STATUSES if s != "unknown"}  # a granted token is known
     for digest in st.grants:
         counts[st.status(digest, t).status] += 1
     return {

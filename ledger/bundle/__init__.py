@@ -1,7 +1,8 @@
 """ledger.bundle: license bundles, the one file a licensee hands a verifier.
 
 The bundle format, ``create_bundle`` (from a store), ``verify_bundle`` (offline, against a
-``TrustPolicy`` and a clock) and the trust policy file.
+``TrustPolicy`` and a clock), ``bundle_status`` (its revocation evidence for a chain a
+verifier checked itself) and the trust policy file.
 """
 
 from ._bundle import (
@@ -21,6 +22,7 @@ from ._policy import (
     TrustPolicy,
     parse_policy,
 )
+from ._status import BundleStatus, bundle_status
 
 __all__ = [
     "BUNDLE_MAGIC",
@@ -31,7 +33,9 @@ __all__ = [
     "BundleCheck",
     "BundleLink",
     "BundleResult",
+    "BundleStatus",
     "TrustPolicy",
+    "bundle_status",
     "create_bundle",
     "parse_bundle",
     "parse_policy",

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import lic
 from keys import PublicKey, jwk_thumbprint
-from keys.errors import LicError, MalformedError, RevokedError
+from keys.errors import ExpiredError, LicError, MalformedError, RevokedError
 from lic import cbor
 
 from ..entries import Record, open_entry, receipt_record
+from ..state import status_at
 from ..tlog import (
     MAX_ABSENCE_PROOF_SIZE,
     MAX_NOTE_SIZE,
@@ -212,7 +213,9 @@ class BundleResult:
 
     ``effect``: ``permit``/``deny``/``indeterminate`` (every check passed, the use evaluated),
     ``valid`` (every check passed, no use given) or ``invalid`` (a check failed; ``reason``
-    names it: chain, checkpoint, witnesses, stale, inclusion, grants, revoked, non-revocation).
+    names it: chain, expired, not_yet_valid, checkpoint, witnesses, stale, inclusion, grants,
+    revoked, non-revocation). ``status``: the leaf's status at ``now`` (SPEC 14.5) as far as
+    the bundle shows it (10.4), None when a failed check leaves it unknown.
     """
 
     effect: str
@@ -221,6 +224,7 @@ class BundleResult:
     decision: lic.Decision | None = None
     checkpoint_size: int | None = None
     digests: tuple[bytes, ...] = field(default=())
+    status: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -235,6 +239,7 @@ class BundleResult:
             "checks": [c.to_dict() for c in self.checks],
             "checkpoint_size": self.checkpoint_size,
             "chain": [d.hex() for d in self.digests],
+            "status": self.status,
         }
         if self.decision is not None:
             out["decision"] = {
@@ -276,9 +281,13 @@ def verify_bundle(
     digests = tuple(lic.token_digest(t) for t in tokens)
     # 1. the token chain
     chain: lic.Chain | None = None
+    window: str | None = None  # the leaf's status by its validity window alone
     try:
         chain = lic.verify_chain(tokens, policy.trust, now=now)
         c.ok("chain", f"{len(tokens)} link(s) verify from a trusted issuer key, each narrowing")
+    except ExpiredError as e:
+        window = _window_status(tokens[-1], now)
+        c.fail("chain", str(e), window or "chain")
     except LicError as e:
         c.fail("chain", str(e))
     # 2. the checkpoint's log signature (witness lines by policy keys must verify too)
@@ -335,10 +344,13 @@ def verify_bundle(
     if failed is not None or chain is None:
         c.skip("use", "a check failed")
         reason = failed.reason if failed is not None else "chain"
-        return BundleResult("invalid", reason, tuple(c.items), None, size, digests)
+        revoked = any(x.reason == "revoked" for x in c.items)
+        status = "revoked" if revoked else window
+        return BundleResult("invalid", reason, tuple(c.items), None, size, digests, status)
+    status = status_at(now, chain.leaf.nbf, chain.leaf.exp)
     if use is None:
         c.skip("use", "no use given")
-        return BundleResult("valid", None, tuple(c.items), None, size, digests)
+        return BundleResult("valid", None, tuple(c.items), None, size, digests, status)
     decision = lic.evaluate(chain.leaf, use)
     detail = decision.effect + "".join(f"; {r.message}" for r in decision.reasons)
     if decision.effect == "permit":
@@ -346,7 +358,21 @@ def verify_bundle(
     else:
         c.fail("use", detail, decision.effect)
     reason = None if decision.effect == "permit" else decision.effect
-    return BundleResult(decision.effect, reason, tuple(c.items), decision, size, digests)
+    return BundleResult(decision.effect, reason, tuple(c.items), decision, size, digests, status)
+
+
+def _window_status(token: bytes, now: int) -> str | None:
+    """The leaf's status by its own validity window (SPEC 14.5) once the chain refused a
+    link's times: ``expired`` or ``not_yet_valid`` (a link's window lies inside its parent's,
+    so the leaf's window decides); None when the window holds ``now`` (the refusal had another
+    cause, such as an issue time in the future) or the leaf does not decode. It only names
+    the reason of an invalid result, so reading the times unverified gives nothing away."""
+    try:
+        t = lic.decode_unverified(token)
+    except LicError:
+        return None
+    status = status_at(now, t.nbf, t.exp)
+    return None if status == "active" else status
 
 
 def _included(i: int, data: bytes, note: bytes, size: int, root: bytes) -> Record:

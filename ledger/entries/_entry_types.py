@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import lic
 from keys.errors import MalformedError
 
 from ._schema import DIGEST, Any_, Bool, Bytes, Enum, Field, Int, List, Map, Opt, Problem, Text
@@ -111,10 +112,14 @@ CLOSE_OUTCOMES = _codes(
     "remediated", "no_action_needed", "unsubstantiated", "duplicate", "referred"
 )
 
+# Codes of the license vocabulary (SPEC 5.5), checked as a token's are: an access request's
+# purpose (the purposes or the prohibited-use taxonomy, or custom x-), a listed region.
+REQUEST_PURPOSES = frozenset().union(*(lic.vocabulary(k) for k in ("purposes", "prohibited_uses")))
+LISTED_REGIONS = lic.countries() | frozenset(lic.region_groups())
+
 TIME = Int()
 REF = Int()  # index of an earlier record
 CODE = Text(max=96, pattern=r"[a-z0-9][a-z0-9_.-]*")
-REGION = Text(max=16, pattern=r"[A-Z]{2}|[A-Z][A-Z0-9]{2,15}")
 RATIONALE = Text(max=8192)
 ID = Text(max=128, pattern=r"[A-Za-z0-9][A-Za-z0-9._:/-]*")
 VERSION = Text(max=64, pattern=r"[A-Za-z0-9][A-Za-z0-9._+-]*")
@@ -132,6 +137,11 @@ def _window(lo: str, hi: str) -> Any:
 def _one_target(v: Mapping[str, Any]) -> Iterator[Problem]:
     if "tokens" not in v and "licensee" not in v:
         yield "tokens", "a revocation names tokens, a licensee commitment, or both"
+
+
+def _denial_reasons(v: Mapping[str, Any]) -> Iterator[Problem]:
+    if v["decision"] == "denied" and not v["reasons"]:
+        yield "reasons", "a denial gives at least one reason code"
 
 
 def _common(extra: Mapping[str, Field | Opt]) -> dict[str, Field | Opt]:
@@ -187,8 +197,8 @@ ENTRY_SCHEMAS: dict[str, Map] = {
             {
                 "applicant": DIGEST,
                 "tier": Enum(TIERS, custom=True),
-                "purpose": CODE,
-                "region": REGION,
+                "purpose": Enum(REQUEST_PURPOSES, custom=True),
+                "region": Enum(LISTED_REGIONS),
                 "model": Opt(ID),
             }
         )
@@ -202,7 +212,8 @@ ENTRY_SCHEMAS: dict[str, Map] = {
                 "rationale": Opt(RATIONALE),
                 "decided_at": TIME,
             }
-        )
+        ),
+        (_denial_reasons,),
     ),
     # -- appeals --------------------------------------------------------------------------
     "appeal.file": Map(
@@ -262,7 +273,7 @@ ENTRY_SCHEMAS: dict[str, Map] = {
                 "harms": List(Enum(HARM_TYPES, custom=True), min=1, max=16, unique=True),
                 "severity": Enum(SEVERITIES),
                 "affected": List(Enum(AFFECTED, custom=True), max=16, unique=True),
-                "jurisdictions": List(REGION, max=64, unique=True),
+                "jurisdictions": List(Enum(LISTED_REGIONS), max=64, unique=True),
                 "tokens": Opt(DIGESTS),
                 "occurred_at": Opt(TIME),
                 "description": RATIONALE,

@@ -390,11 +390,7 @@ class _Report:
                 continue
             if self.inw(g.index, g.time):
                 self.count_month("grants", g.time)
-            st = s.status_as_of(g.digest, t, self.cutoff).status
-            if st == "active" and t >= g.not_after:
-                st = "expired"
-            elif st == "active" and t < g.not_before:
-                st = "not_yet_valid"
+            st = s.status_as_of(g.digest, t, self.cutoff).status  # SPEC 14.5, as the audit's
             status[st] += 1
             if st == "active":
                 tiers[g.tier] += 1

@@ -30,6 +30,7 @@ from keys import jwk_thumbprint
 
 from ..entries import AUTHOR_ROLES, ENTRY_TYPES, entry_problems
 from ._spill import SpillMap, SpillStore, TypeIndex
+from ._status import status_at
 
 __all__ = ["Finding", "Grant", "Incident", "KeyInfo", "LedgerState", "TokenStatus"]
 
@@ -118,9 +119,10 @@ class Grant:
 
 @dataclass(frozen=True, slots=True)
 class TokenStatus:
-    """A token's status at a time, with the records that say so (own and inherited)."""
+    """A token's status at a time (one of ``TOKEN_STATUSES``, SPEC 14.5), with the records
+    that say so: the withdrawals (own and inherited) or the grant (its validity window)."""
 
-    status: str  # "active" | "suspended" | "revoked" | "unknown"
+    status: str
     evidence: tuple[int, ...]
     via: bytes | None = None  # the ancestor whose withdrawal cascades, if not the token itself
 
@@ -390,6 +392,11 @@ class LedgerState:
             decided_index=index,
         )
         self.appeals[p["appeal"]] = appeal
+        target = appeal["target"]
+        if p["outcome"] != "upheld" and target in self.decisions:
+            decision = self.decisions[target]
+            decision["overturned_by"] = index  # a grant may answer its request again
+            self.decisions[target] = decision  # written back (see SpillMap)
 
     # -- grants -----------------------------------------------------------------------------
     def _check_grant(self, p: dict[str, Any]) -> Iterator[str]:
@@ -404,6 +411,18 @@ class LedgerState:
                 yield "sublicense validity lies outside its parent's"
         if "request" in p:
             yield from self._ref(p, "request", "access.request")
+            yield from self._request_denied(p["request"])
+
+    def _request_denied(self, ref: int) -> Iterator[str]:
+        """A grant may not answer a request whose latest decision is a denial, unless an
+        appeal against that denial was decided overturned or modified."""
+        request = self.requests.get(ref)
+        decision = None if request is None else request.get("decision")
+        if decision is None:
+            return
+        d = self.decisions[decision]
+        if d["decision"] == "denied" and "overturned_by" not in d:
+            yield f"request {ref} was denied (record {decision}); a grant cannot answer it"
 
     def _do_grant(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         d = p["token_digest"]
@@ -502,7 +521,8 @@ class LedgerState:
         return list(self.unlifted)  # SpillMap iterates in ascending key order
 
     def status(self, digest: bytes, t: int) -> TokenStatus:
-        """A token's status at time t: its own withdrawals, then cascading ones from ancestors."""
+        """A token's status at time t (SPEC 14.5): its own withdrawals, then cascading ones
+        from ancestors, then its validity window; ``unknown`` when it was never granted."""
         g = self.grants.get(digest)
         if g is None:
             return TokenStatus("unknown", ())
@@ -517,7 +537,7 @@ class LedgerState:
                     return TokenStatus(kind, tuple(hits), None if own else node.digest)
             node = self.grants.get(node.parent) if node.parent is not None else None
             own = False
-        return TokenStatus("active", (g.index,))
+        return TokenStatus(status_at(t, g.not_before, g.not_after), (g.index,))
 
     def status_as_of(self, digest: bytes, t: int, before: int) -> TokenStatus:
         """Like ``status``, as the ledger stood before record index ``before``.
@@ -538,7 +558,7 @@ class LedgerState:
                     return TokenStatus(kind, tuple(hits), None if own else node.digest)
             node = self.grants.get(node.parent) if node.parent is not None else None
             own = False
-        return TokenStatus("active", (g.index,))
+        return TokenStatus(status_at(t, g.not_before, g.not_after), (g.index,))
 
     def descendants(self, digest: bytes, before: int) -> list[bytes]:
         """Every sublicense below ``digest`` granted before record index ``before``."""

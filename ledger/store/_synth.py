@@ -31,13 +31,13 @@ _TIERS = [
     "government",
     "individual",
 ]
-_PURPOSES = [
+_PURPOSES = [  # from the vocabulary (SPEC 5.5.2), as an access request's schema requires
     "research",
     "education",
-    "commercial.product",
-    "internal.tools",
-    "consumer.chat",
-    "public.services",
+    "enterprise.product",
+    "enterprise.internal",
+    "consumer.assistant",
+    "government.public-service",
 ]
 _REGIONS = ["DE", "FR", "US", "GB", "IN", "BR", "JP", "NG", "CA", "NL", "KE", "SG"]
 _DENY = [

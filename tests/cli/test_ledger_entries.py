@@ -106,7 +106,9 @@ def test_every_entry_type_from_the_shell_and_a_clean_audit(sh, world):
     assert st["status"] == "revoked" and st["evidence"] == [rev]
     assert st["via"] == hashlib.sha256((world / "root.jwt").read_bytes().strip()).hexdigest()
     report = json.loads(sh("ledger", "audit", "--json", "--quiet"))
-    assert report["clean"] and report["licenses"] == {"active": 0, "suspended": 0, "revoked": 2}
+    assert report["clean"] and report["licenses"] == {
+        "active": 0, "not_yet_valid": 0, "expired": 0, "suspended": 0, "revoked": 2,
+    }  # fmt: skip
     assert report["open_incidents"] == [] and report["terms_in_force"] == {"acme": "1.0"}
     text = sh("ledger", "audit", "--quiet", "--workers", "0")
     assert "findings: 0" in text and "2 revoked" in text

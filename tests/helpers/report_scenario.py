@@ -143,8 +143,8 @@ def scenario(builder=None):
     terms(r, T0 + 50, "1.0", "initial", T0 + 50, 30)
     r1 = request(r, T0 + 100, 1, "academic", "DE", "research")
     r2 = request(r, T0 + 200, 2, "academic", "FR", "research")
-    r3 = request(r, T0 + 300, 3, "enterprise", "DE", "commercial")
-    r4 = request(r, T0 + 400, 4, "enterprise", "US", "commercial")
+    r3 = request(r, T0 + 300, 3, "enterprise", "DE", "enterprise.product")
+    r4 = request(r, T0 + 400, 4, "enterprise", "US", "enterprise.product")
     r5 = request(r, T0 + 500, 5, "sme", "DE", "education")
     terms(r, T0 + 1000, "2.0", "material", T0 + 1000 + 31 * DAY, 14, "1.0")
     decide(r, T0 + 4000, r1, "approved", T0 + 3700)
@@ -231,7 +231,7 @@ def scenario(builder=None):
 
 REGIONS = ["DE", "FR", "US", "BR", "IN", "JP", "EU"]
 TIERS = ["academic", "nonprofit", "sme", "enterprise", "government", "individual"]
-PURPOSES = ["research", "education", "commercial", "internal"]
+PURPOSES = ["research", "education", "enterprise.product", "enterprise.internal"]
 HARMS = ["privacy", "discrimination", "security", "financial", "psychological"]
 REASONS = ["prohibited_use", "duty_breach", "threshold_exceeded", "licensee_request"]
 

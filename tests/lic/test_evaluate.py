@@ -119,7 +119,7 @@ def test_use_time_is_checked_against_a_verified_tokens_window():
 
 def test_use_input_is_validated():
     for bad in (
-        {"action": "Run"}, {"purpose": "a..b"}, {"region": "EU"}, {"region": "de"},
+        {"action": "Run"}, {"purpose": "a..b"}, {"region": "EU"}, {"region": "deu"},
         {"mau": -1}, {"mau": True}, {"time": 1.5}, {"model_digest": "ABC"}, {"data": {"Bad code"}},
     ):  # fmt: skip
         with pytest.raises(MalformedError):

@@ -53,7 +53,7 @@ def mutate(**changes):
         ({"permit__actions": []}, "empty allow-list"),
         ({"permit__actions": ["run", "run"]}, "twice"),
         ({"permit__regions": ["XX"]}, "unknown region"),
-        ({"permit__regions": ["de"]}, "not a region"),
+        ({"permit__regions": ["d e"]}, "not a region"),
         ({"prohibit__data": ["personal.dna"]}, "unknown code"),
         ({"prohibit__platforms": ["metaverse"]}, "unknown code"),
         ({"permit__channels": ["carrier-pigeon"]}, "unknown code"),

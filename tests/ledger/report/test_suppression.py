@@ -172,7 +172,9 @@ def test_report_level_subtraction_attack():
         for _ in range(count):
             t += 10
             req = request(r, t, n, "academic", region, "research")
-            decide(r, t + 1, req, "approved" if n % 3 else "denied", t + 5)
+            denied = n % 3 == 0
+            decide(r, t + 1, req, "denied" if denied else "approved", t + 5,
+                   ["tier_mismatch"] if denied else [])  # fmt: skip
             n += 1
             t += 1
     rep = r.finish()

@@ -113,7 +113,7 @@ def test_revocation_by_licensee_commitment_hits_all_their_tokens(log):
         (
             "access.decision",
             ISSUER,
-            {"request": 0, "decision": "denied", "reasons": [], "decided_at": T},
+            {"request": 0, "decision": "denied", "reasons": ["x"], "decided_at": T},
             "does not name a record of type access.request",
         ),
         ("appeal.file", ISSUER, {"target": 0, "grounds": "g", "filed_at": T}, "does not name"),
@@ -326,10 +326,15 @@ def test_status_as_of_ignores_later_records(log):
 
 def test_appeal_decision_index_is_kept(log):
     req = log.ok(
-        "access.request", ISSUER, applicant=LICENSEE, tier="academic", purpose="r", region="DE"
+        "access.request",
+        ISSUER,
+        applicant=LICENSEE,
+        tier="academic",
+        purpose="research",
+        region="DE",
     )
     dec = log.ok(
-        "access.decision", ISSUER, request=req, decision="denied", reasons=[], decided_at=T
+        "access.decision", ISSUER, request=req, decision="denied", reasons=["x"], decided_at=T
     )
     app = log.ok("appeal.file", ISSUER, target=dec, grounds="g", filed_at=T)
     done = log.ok(

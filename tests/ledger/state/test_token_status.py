@@ -1,0 +1,109 @@
+"""One definition of a token's status at a time (SPEC 14.5, issue 14 item 3): `lic ledger
+status`, the audit summary, the transparency report and bundle verification all say the same."""
+
+import json
+import time
+
+import pytest
+from click.testing import CliRunner
+
+import lic
+from cli.main import cli
+from ledger.audit import audit_db, audit_summary
+from ledger.bundle import parse_policy, verify_bundle
+from ledger.report import replay_report
+from ledger.state import TOKEN_STATUSES, status_at
+
+
+def run(d, *args, code=0):
+    r = CliRunner(env={"LIC_HOME": str(d / "keys")}).invoke(
+        cli, [str(a) for a in args], catch_exceptions=False
+    )
+    assert "Traceback" not in r.output
+    assert r.exit_code == code, (args, r.exit_code, r.output)
+    return r.output
+
+
+def _issue_and_grant(d, name, *window):
+    run(d, "token", "issue", "--key", "issuer", "--holder", d / "licensee.jwk",
+        "--license", d / "academic.toml", "-o", d / name, *window)  # fmt: skip
+    token = lic.decode_unverified((d / name).read_bytes().strip())
+    run(d, "ledger", "grant", d / name, "--key", "issuer", "--salt-file", d / "alice.salt",
+        "--at", max(token.nbf, token.iat), "--db", d / "ledger.db")  # fmt: skip
+    return token
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """The demo (both of its licenses revoked), one license that expires five seconds after
+    issue and one that starts a day after, both granted, and a checkpoint over them."""
+    d = tmp_path_factory.mktemp("status") / "d"
+    run(d, "demo", "--dir", d)
+    short = _issue_and_grant(d, "short.jwt", "--lifetime", "PT5S")
+    later = _issue_and_grant(d, "later.jwt", "--not-before", str(int(time.time()) + 86400))
+    run(d, "ledger", "checkpoint", "--db", d / "ledger.db")
+    return d, short, later
+
+
+def status_json(d, token, at, code):
+    out = run(d, "ledger", "status", d / token, "--at", at, "--db", d / "ledger.db", "--json",
+              code=code)  # fmt: skip
+    return json.loads(out)["status"]
+
+
+def test_the_rules_in_order():
+    assert status_at(10, 10, 20) == "active"
+    assert status_at(19, 10, 20) == "active"
+    assert status_at(20, 10, 20) == "expired"  # exp is exclusive, as for tokens
+    assert status_at(9, 10, 20) == "not_yet_valid"
+    assert status_at(25, 10, 20, "revoked") == "revoked"  # a withdrawal beats the window
+    assert status_at(15, 10, 20, "suspended") == "suspended"
+    assert set(TOKEN_STATUSES) == {
+        "active", "not_yet_valid", "expired", "suspended", "revoked", "unknown",
+    }  # fmt: skip
+
+
+def test_ledger_status_says_expired_and_not_yet_valid(world):
+    d, short, later = world
+    assert status_json(d, "short.jwt", short.nbf, 0) == "active"
+    assert status_json(d, "short.jwt", short.exp, 1) == "expired"
+    assert "expired; records:" in run(d, "ledger", "status", d / "short.jwt", "--at",
+                                      short.exp + 1, "--db", d / "ledger.db", code=1)  # fmt: skip
+    assert status_json(d, "later.jwt", later.nbf - 1, 1) == "not_yet_valid"
+    assert status_json(d, "later.jwt", later.nbf, 0) == "active"
+    assert status_json(d, "contractor.jwt", short.nbf, 1) == "revoked"
+
+
+def test_the_audit_and_the_report_count_the_same(world):
+    d, short, _ = world
+    t = short.exp + 10
+    summary = audit_summary(audit_db(d / "ledger.db"), at=t)
+    assert summary["licenses"] == {
+        "active": 0, "not_yet_valid": 1, "expired": 1, "suspended": 0, "revoked": 2,
+    }  # fmt: skip
+    report, _ = replay_report(db=d / "ledger.db", k=1, end=t)
+    cells = report["licenses"]["status"]
+    assert {k: cells[k]["count"] for k in cells} == summary["licenses"]
+    # at a time the short license is still valid, both count it active
+    t = short.nbf + 1
+    summary = audit_summary(audit_db(d / "ledger.db"), at=t)
+    report, _ = replay_report(db=d / "ledger.db", k=1, end=summary["as_of"] + 1)
+    assert summary["licenses"]["active"] == 1
+    assert report["licenses"]["status"]["active"]["count"] == 1
+
+
+def test_a_bundle_names_the_status(world):
+    d, short, later = world
+    policy = parse_policy((d / "policy.json").read_bytes())
+    for token, now, status in (
+        ("short.jwt", short.exp + 3600, "expired"),
+        ("later.jwt", later.nbf - 3600, "not_yet_valid"),
+    ):
+        run(d, "bundle", "create", d / token, "--db", d / "ledger.db", "--out", d / "x.bundle")
+        r = verify_bundle((d / "x.bundle").read_bytes(), policy, now=now)
+        assert (r.effect, r.reason, r.status) == ("invalid", status, status)
+        assert r.to_dict()["status"] == status
+    run(d, "bundle", "create", d / "contractor.jwt", "--chain", d / "licensee.jwt",
+        "--db", d / "ledger.db", "--out", d / "x.bundle")  # fmt: skip
+    r = verify_bundle((d / "x.bundle").read_bytes(), policy, now=short.nbf)
+    assert (r.effect, r.status) == ("invalid", "revoked")
