@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import itertools
 import marshal
-import sqlite3
 import weakref
 from collections.abc import Callable, Iterator
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    import sqlite3
 
 __all__ = ["DEFAULT_BUDGET", "SpillMap", "SpillStore", "TypeIndex"]
 
@@ -91,6 +93,8 @@ class SpillStore:
         if self._conn is None:
             # "": a private on-disk temporary database, deleted by SQLite when closed (on Unix
             # the file is unlinked as soon as it is opened).
+            import sqlite3  # only once the state outgrows memory: offline verifiers never do
+
             conn = sqlite3.connect("", isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=OFF")
             conn.execute("PRAGMA synchronous=OFF")
