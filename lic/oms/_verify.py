@@ -168,14 +168,14 @@ class VerifiedModel:
             raise MalformedError(f"{name}: not a verified file of this model")
         if held.fd < 0:
             raise MalformedError("the verified model is closed")
-        if not _same(os.fstat(held.fd), held.stat):
-            raise ProofMismatchError(f"{name}: changed since it was verified")
         try:
             now = os.stat(held.path, follow_symlinks=False)
         except OSError:
             now = None
         if now is None or (now.st_dev, now.st_ino) != (held.stat.st_dev, held.stat.st_ino):
-            raise ProofMismatchError(f"{name}: replaced since it was verified")
+            raise ProofMismatchError(f"{name}: replaced or removed since it was verified")
+        if not _same(os.fstat(held.fd), held.stat):
+            raise ProofMismatchError(f"{name}: changed since it was verified")
         return held
 
     def open(self, name: str) -> BinaryIO:
