@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lic" / "oms"))
-from oms_dirs import TREES, ec_key, make_tree, package_sign, statement_of
+from helpers.oms_dirs import TREES, ec_key, make_tree, package_sign, statement_of
 
 
 def lic(*args):

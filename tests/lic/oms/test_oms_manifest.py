@@ -9,8 +9,8 @@ from pathlib import Path, PurePosixPath
 
 import model_signing.hashing
 import pytest
-from oms_dirs import TREES, ec_key, make_tree, package_resources, package_sign, statement_of
 
+from helpers.oms_dirs import TREES, ec_key, make_tree, package_resources, package_sign, statement_of
 from keys.errors import MalformedError
 from lic.oms import (
     DEFAULT_IGNORE_PATHS,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from oms_dirs import TREES, ec_key, make_tree, package_sign, package_verify, statement_of
 
+from helpers.oms_dirs import TREES, ec_key, make_tree, package_sign, package_verify, statement_of
 from lic.oms import manifest_of, resources_from_json, verify_directory
 
 FILES = {**TREES["orderings"], **TREES["git"], **TREES["nested"]}

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from oms_dirs import make_tree
-
+from helpers.oms_dirs import make_tree
 from lic.oms import manifest_of
 
 SPEC = Path(__file__).resolve().parents[3] / "SPEC.md"

@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
-from oms_dirs import TREES, ec_key, make_tree, package_sign, statement_of
 
+from helpers.oms_dirs import TREES, ec_key, make_tree, package_sign, statement_of
 from keys.errors import MalformedError, ProofMismatchError
 from lic.oms import (
     ModelMismatchError,
