@@ -36,6 +36,10 @@ COMMANDS = {
         "cli.ledger_cmd:ledger_group",
         "The append-only, hash-chained Merkle ledger: records, checkpoints and proofs.",
     ),
+    "model": LazyCommand(
+        "cli.model_cmd:model_group",
+        "Model directories as OpenSSF Model Signing (OMS) describes them: files and digests.",
+    ),
     "policy": LazyCommand(
         "cli.policy_cmd:policy_group",
         "Trust policies for offline bundle verification ('lic verify --policy').",

@@ -1,0 +1,60 @@
+"""lic.oms: the OpenSSF Model Signing (OMS) manifest of a model directory (SPEC.md section 15).
+
+``manifest_of(directory)`` computes what model-signing 1.1 signs by default: every regular
+file (top-level ``.git``, ``.gitattributes``, ``.github``, ``.gitignore`` ignored; symbolic
+links, special files and names that are not UTF-8 refused), its SHA-256, the resources
+ordered by path components, and the root: SHA-256 over the raw file digests in that order.
+The result says when ordering names as plain strings would give another root.
+
+For a model host, ``verify_directory(directory, resources, root)`` checks a directory
+against an expected manifest and returns a ``VerifiedModel``: every listed file opened once,
+hashed from that descriptor and kept open, so that ``VerifiedModel.open`` and
+``VerifiedModel.read_bytes`` read the very file that was hashed; a difference raises
+``ModelMismatchError`` naming the changed, missing, extra and ignored files.
+
+Inside: ``_manifest`` (walk, hash, order, root) and ``_verify`` (the check and the held
+files). Licenses binding a manifest, ``lic guard`` and OMS signature files on the ledger
+build on this package.
+"""
+
+from ._manifest import (
+    BLOCK_SIZE,
+    DEFAULT_IGNORE_PATHS,
+    HASH_TYPE,
+    METHOD,
+    ORDERING,
+    ModelManifest,
+    Resource,
+    Serialization,
+    manifest_of,
+    order_resources,
+    path_order_key,
+    root_of,
+)
+from ._verify import (
+    ModelMismatchError,
+    VerifiedFile,
+    VerifiedModel,
+    resources_from_json,
+    verify_directory,
+)
+
+__all__ = [
+    "BLOCK_SIZE",
+    "DEFAULT_IGNORE_PATHS",
+    "HASH_TYPE",
+    "METHOD",
+    "ORDERING",
+    "ModelManifest",
+    "ModelMismatchError",
+    "Resource",
+    "Serialization",
+    "VerifiedFile",
+    "VerifiedModel",
+    "manifest_of",
+    "order_resources",
+    "path_order_key",
+    "resources_from_json",
+    "root_of",
+    "verify_directory",
+]
