@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import IO
 
 from keys import b64std_decode, json_loads_strict
 from keys.errors import LedgerIntegrityError, MalformedError
@@ -120,7 +121,7 @@ def audit_jsonl(
 
 def import_verified(
     path: Path,
-    lines: Iterable[str | bytes],
+    lines: Iterable[str | bytes] | IO[bytes] | IO[str],
     *,
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
@@ -129,7 +130,7 @@ def import_verified(
     encoding, indexes, the prev chain, leaf hashes and every checkpoint as it writes; then the
     full replay checks every entry's signature, its author's role at that time, schemas and
     cross-references. If anything fails, no file is left behind and the error names the
-    first findings."""
+    first findings. An open file is read with bounded line reads (see ``Ledger.import_jsonl``)."""
     led = Ledger.import_jsonl(path, lines)
     try:
         led.close()

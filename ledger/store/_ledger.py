@@ -668,10 +668,15 @@ class Ledger:
         return export_jsonl(self, out)
 
     @classmethod
-    def import_jsonl(cls, path: str | os.PathLike[str], lines: Iterable[str | bytes]) -> Ledger:
+    def import_jsonl(
+        cls,
+        path: str | os.PathLike[str],
+        lines: Iterable[str | bytes] | IO[bytes] | IO[str],
+    ) -> Ledger:
         """Create a ledger at ``path`` from an export, re-verifying every record (strict
         encoding, index, prev chain, leaf hash) and every checkpoint (log signature, origin,
-        root at its size). Nothing is left behind if any check fails."""
+        root at its size). Nothing is left behind if any check fails. ``lines`` is an
+        iterable of lines or an open file, which is read with bounded line reads."""
         return import_jsonl(cls.create, Path(path), lines)
 
 
