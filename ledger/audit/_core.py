@@ -17,6 +17,7 @@ database (one byte per record stays: the record types): memory is flat, see ADR 
 from __future__ import annotations
 
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -68,6 +69,15 @@ class AuditResult:
     @property
     def clean(self) -> bool:
         return not self.findings
+
+
+def _worker_start() -> None:
+    """Signals that reach the whole process group (Ctrl-C, ``kill -TERM -PGID``) are the
+    parent's to handle: a worker ignores SIGINT (the parent unwinds and shuts the pool down,
+    see ``audit``) and ends on SIGTERM by the default action, quietly, instead of printing
+    the traceback of a handler inherited from the parent (the CLI unwinds on SIGTERM)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _verify_batch(batch: list[tuple[int, bytes, bytes, bytes]]) -> list[int]:
@@ -128,8 +138,15 @@ def audit(
     n = (os.cpu_count() or 1) if workers is None else workers
     if n > 0:
         observer = make_observer() if make_observer is not None else None
-        with ProcessPoolExecutor(max_workers=n) as pool:
+        pool = ProcessPoolExecutor(max_workers=n, initializer=_worker_start)
+        try:
             result = _replay(origin, verifier, records(), cps, since_cp, progress, observer, pool)
+        except BaseException:
+            # Interrupted (an error, or a signal the caller turned into an exception): drop the
+            # queued batches so the workers finish the one in hand and exit, and wait for them.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
         if result is not None:
             result.observer = observer
             return result
