@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from keys import verify_raw
-from keys.errors import LicError, MalformedError
+from keys.errors import LicError, MalformedError, UntrustedKeyError
 
 from .. import tlog as mk
 from ..entries import (
@@ -65,6 +65,8 @@ class AuditResult:
     checkpoints: list[Checkpoint] = field(default_factory=list)
     latest_note: bytes | None = None
     observer: Observer | None = None
+    log_vkey: str = ""  # the log key the replay trusted (C2SP verifier key)
+    log_key_pinned: bool = False  # True when the caller pinned it, False when taken from the input
 
     @property
     def clean(self) -> bool:
@@ -122,15 +124,20 @@ def audit(
     progress: Callable[[int], None] | None = None,
     make_observer: Callable[[], Observer] | None = None,
     workers: int | None = None,
+    pinned_log_key: str | None = None,
 ) -> AuditResult:
     """Replay a ledger. ``records()`` must return a fresh iterator each call (a second pass is
     needed only when a signature fails). ``since`` is a checkpoint note saved earlier that the
     ledger must still extend. ``make_observer()`` gives a fresh observer for each pass; the one
     of the pass that counts is ``AuditResult.observer``. ``workers`` defaults to the number of
-    CPUs (0: verify inline)."""
+    CPUs (0: verify inline). ``pinned_log_key`` (a verifier key the auditor trusts): the
+    input's ``log_vkey`` must be that key (UntrustedKeyError otherwise); without it the replay
+    trusts the input's key and says so in ``AuditResult.log_key_pinned``."""
     verifier = Ed25519NoteVerifier.from_vkey(log_vkey)
     if verifier.name != origin:
         raise MalformedError("audit: the log key's name differs from the origin")
+    if pinned_log_key is not None:
+        _check_pin(verifier, Ed25519NoteVerifier.from_vkey(pinned_log_key))
     cps = _Checkpoints(notes, verifier)
     since_cp: Checkpoint | None = None
     if since is not None:
@@ -149,12 +156,23 @@ def audit(
         pool.shutdown(wait=True)
         if result is not None:
             result.observer = observer
+            result.log_vkey, result.log_key_pinned = verifier.vkey, pinned_log_key is not None
             return result
     observer = make_observer() if make_observer is not None else None
     result = _replay(origin, verifier, records(), cps, since_cp, progress, observer, None)
     assert result is not None
     result.observer = observer
+    result.log_vkey, result.log_key_pinned = verifier.vkey, pinned_log_key is not None
     return result
+
+
+def _check_pin(got: Ed25519NoteVerifier, pin: Ed25519NoteVerifier) -> None:
+    """The input's log key must be the pinned one: same name, same key."""
+    if (got.name, got.public_key.raw) != (pin.name, pin.public_key.raw):
+        raise UntrustedKeyError(
+            f"audit: the input's log key {got.name}+{got.key_hash.hex()} is not the pinned "
+            f"log key {pin.name}+{pin.key_hash.hex()}"
+        )
 
 
 def _replay(
@@ -388,6 +406,11 @@ def audit_summary(r: AuditResult, *, at: int | None = None) -> dict[str, Any]:
         counts[st.status(digest, t).status] += 1
     return {
         "origin": r.origin,
+        "log_key": {
+            "vkey": r.log_vkey,
+            "key_hash": r.log_vkey.split("+")[1] if r.log_vkey else None,
+            "pinned": r.log_key_pinned,
+        },
         "size": r.size,
         "root": r.root.hex(),
         "checkpoints": len(r.checkpoints),

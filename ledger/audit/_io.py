@@ -35,8 +35,10 @@ def audit_db(
     progress: Callable[[int], None] | None = None,
     make_observer: Callable[[], Observer] | None = None,
     workers: int | None = None,
+    pinned_log_key: str | None = None,
 ) -> AuditResult:
-    """Replay the ledger file at ``path`` from its first record."""
+    """Replay the ledger file at ``path`` from its first record (``pinned_log_key``: see
+    ``audit``)."""
     with Ledger.open(path) as led:
         led.stream_reads()  # memory flat in the file's size (ADR 0006)
         notes = list(led.checkpoint_notes())
@@ -49,6 +51,7 @@ def audit_db(
             progress=progress,
             make_observer=make_observer,
             workers=workers,
+            pinned_log_key=pinned_log_key,
         )
 
 
@@ -72,10 +75,12 @@ def audit_jsonl(
     progress: Callable[[int], None] | None = None,
     make_observer: Callable[[], Observer] | None = None,
     workers: int | None = None,
+    pinned_log_key: str | None = None,
 ) -> AuditResult:
     """Replay an export written by ``lic ledger export``: a header line, one line per record
     (index, leaf hash, base64 record), then the checkpoint notes. Two streaming passes: the
-    first collects the notes, the second replays the records."""
+    first collects the notes, the second replays the records. The export names its own log
+    key: ``pinned_log_key`` (see ``audit``) is how an auditor refuses a re-signed export."""
     header: dict[str, str] | None = None
     notes: list[bytes] = []
     for lineno, line in _lines(path):
@@ -116,6 +121,7 @@ def audit_jsonl(
         progress=progress,
         make_observer=make_observer,
         workers=workers,
+        pinned_log_key=pinned_log_key,
     )
 
 
