@@ -194,6 +194,8 @@ def _replay(
     inflight: deque[Future[list[int]]] = deque()
     revset = _RevsetCheck(state)
     findings.extend(revset.check(0, -1, cps.extensions.get(0, ())))
+    if since is not None and since.size == 0:
+        findings.extend(revset.check(0, -1, [since.extensions], "saved checkpoint"))
     size = 0
     pending: tuple[int, bool] | None = None  # an unexplained chain break: (position, index bad)
     matched: set[int] = set()  # checkpoint sizes whose root matched
@@ -258,6 +260,8 @@ def _replay(
                         observer(pos, time, etype, payload, author)
         if size in cps.extensions:
             findings.extend(revset.check(size, pos, cps.extensions[size]))
+        if since is not None and since.size == size:  # its line, against the replay too
+            findings.extend(revset.check(size, pos, [since.extensions], "saved checkpoint"))
         if progress is not None and size % 1000 == 0:
             progress(size)
     if pool is not None:
@@ -321,10 +325,12 @@ class _RevsetCheck:
             self.cached = (v, n, root)
         return self.cached[1], self.cached[2]
 
-    def check(self, size: int, pos: int, all_lines: Iterable[tuple[str, ...]]) -> list[Finding]:
+    def check(
+        self, size: int, pos: int, all_lines: Iterable[tuple[str, ...]], what: str = "checkpoint"
+    ) -> list[Finding]:
         out = []
         for lines in all_lines:
-            where = f"checkpoint at size {size}"
+            where = f"{what} at size {size}"
             try:
                 got = find_revset_commitment(lines)
             except LicError as e:
