@@ -431,9 +431,10 @@ class Ledger:
 
     def receipt(self, index: int, checkpoint: SignedCheckpoint | None = None) -> bytes:
         """tlog-proof@v1 for record ``index`` at the exact size of ``checkpoint`` (default: the
-        latest). The record's bytes travel in the ``extra`` field."""
+        latest, with the cosignature lines stored for it, so the receipt alone shows which
+        witnesses vouched for its tree). The record's bytes travel in the ``extra`` field."""
         if checkpoint is None:
-            checkpoint = self.latest_checkpoint()
+            checkpoint = self.cosigned_checkpoint()
         if checkpoint is None:
             raise MalformedError("ledger: no checkpoint yet (run 'lic ledger checkpoint')")
         size = checkpoint.checkpoint.size
