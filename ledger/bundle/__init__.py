@@ -1,7 +1,8 @@
 """ledger.bundle: license bundles, the one file a licensee hands a verifier.
 
 The bundle format, ``create_bundle`` (from a store), ``verify_bundle`` (offline, against a
-``TrustPolicy`` and a clock) and the trust policy file.
+``TrustPolicy`` and a clock), bundle updates (``create_update``: the evidence that ties a
+bundle to a newer checkpoint the verifier holds) and the trust policy file.
 """
 
 from ._bundle import (
@@ -12,6 +13,7 @@ from ._bundle import (
     BundleLink,
     BundleResult,
     create_bundle,
+    create_update,
     parse_bundle,
     verify_bundle,
 )
@@ -21,19 +23,30 @@ from ._policy import (
     TrustPolicy,
     parse_policy,
 )
+from ._update import (
+    MAX_UPDATE_SIZE,
+    UPDATE_MAGIC,
+    BundleUpdate,
+    parse_update,
+)
 
 __all__ = [
     "BUNDLE_MAGIC",
     "MAX_BUNDLE_SIZE",
     "MAX_POLICY_SIZE",
+    "MAX_UPDATE_SIZE",
     "POLICY_FORMAT",
+    "UPDATE_MAGIC",
     "Bundle",
     "BundleCheck",
     "BundleLink",
     "BundleResult",
+    "BundleUpdate",
     "TrustPolicy",
     "create_bundle",
+    "create_update",
     "parse_bundle",
     "parse_policy",
+    "parse_update",
     "verify_bundle",
 ]
