@@ -117,6 +117,8 @@ def update_cmd(bundle_file: Path, size: int | None, out: Path, db: Path, as_json
     when it is newer, a revoked-set proof for each link, so that 'lic verify --checkpoint
     NOTE --update FILE' finds a revocation recorded after the bundle was made.
     """
+    from ledger.store import Ledger  # SQLite: only to make an update, not to verify one
+
     bundle = read_input(bundle_file, MAX_BUNDLE_SIZE, "bundle")
     with Ledger.open(db) as led:
         data = create_update(led, bundle, size=size)
