@@ -309,16 +309,11 @@ def verify_bundle(
     held_checkpoint: bytes | None = None,
     update: bytes | None = None,
 ) -> BundleResult:
-    """Check a bundle offline against ``policy`` at ``now`` (SPEC 10.4); then evaluate ``use``.
-
-    ``held_checkpoint``: a checkpoint note the verifier holds, with ``update`` (SPEC 10.6), the
-    evidence that ties it to the bundle's, so that a revocation recorded after the bundle's
-    checkpoint is found. Raises MalformedError when the bundle (or the update) does not parse
-    (SPEC 10.1); every other problem is a failed check in the result. No I/O, no clock."""
-    b = parse_bundle(bundle_bytes)
-    if update is not None and held_checkpoint is None:
-        raise MalformedError("bundle update: given without the checkpoint it leads to")
-    upd = parse_update(update) if update is not None else None
+    """Check a bundle offline against ``policy`` at ``now`` (SPEC 10.4; with a newer
+    ``held_checkpoint`` and its ``update``, 10.6); then evaluate ``use``. Raises MalformedError
+    when the bundle or update does not parse (SPEC 10.1, 10.6); every other problem is a
+    failed check in the result. No I/O, no clock."""
+    b, upd = parse_bundle(bundle_bytes), _parse_held(held_checkpoint, update)
     c = _Checks()
     tokens = [x.token for x in b.links]
     digests = tuple(lic.token_digest(t) for t in tokens)
@@ -377,9 +372,7 @@ def verify_bundle(
         c.skip("non-revocation", "no verified checkpoint")
     else:
         _revocation_check(c, signed, b, digests)
-    # 7a. a newer checkpoint the verifier holds (SPEC 10.6)
-    if held_checkpoint is not None:
-        _held_checks(c, signed, log, witnesses, held_checkpoint, upd, digests)
+    _held_checks(c, signed, log, witnesses, held_checkpoint, upd, digests)  # 7a-7c (10.6)
     # 8. the use
     failed = c.failed
     size = signed.checkpoint.size if signed is not None else None
@@ -481,17 +474,26 @@ def _check_grants(chain: lic.Chain, issuer: PublicKey, records: list[Any]) -> No
             raise type(e)(f"link {i}: record {rec.index}: entry signature: {e}") from e
 
 
+def _parse_held(note: bytes | None, update: bytes | None) -> BundleUpdate | None:
+    if update is not None and note is None:
+        raise MalformedError("bundle update: given without the checkpoint it leads to")
+    return parse_update(update) if update is not None else None
+
+
 def _held_checks(
     c: _Checks,
     signed: SignedCheckpoint | None,
     log: Any,
     witnesses: list[CosignatureV1Verifier],
-    note: bytes,
+    note: bytes | None,
     update: BundleUpdate | None,
     digests: tuple[bytes, ...],
 ) -> None:
     """SPEC 10.6: the held note verifies under the log key; the update shows it consistent
-    with the bundle's checkpoint and, when newer, that no link is in its revoked set."""
+    with the bundle's checkpoint and, when newer, that no link is in its revoked set. No
+    held note: no checks."""
+    if note is None:
+        return
     if signed is None or log is None:
         for name in ("held-checkpoint", "consistency", "held-non-revocation"):
             c.skip(name, "no verified bundle checkpoint")
