@@ -1,4 +1,5 @@
-"""`lic bundle create` and `lic verify --bundle`: offline license bundles (SPEC 10)."""
+"""`lic bundle create`, `lic bundle update` and `lic verify --bundle`: offline license bundles
+(SPEC 10)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from keys import write_atomic
 from ledger.bundle import (
     MAX_BUNDLE_SIZE,
     MAX_POLICY_SIZE,
+    MAX_UPDATE_SIZE,
     create_bundle,
+    create_update,
     parse_bundle,
     parse_policy,
     verify_bundle,
 )
-from ledger.tlog import parse_checkpoint, parse_note
+from ledger.tlog import MAX_NOTE_SIZE, parse_checkpoint, parse_note
 
 from ._ledgeropts import db_option
 from ._output import emit, json_option, read_input
@@ -92,6 +95,43 @@ def create_cmd(
     emit(info, as_json=as_json, text=f"wrote {target} ({len(data)} bytes, checkpoint {cp.size})")
 
 
+@bundle_group.command("update")
+@click.argument("bundle_file", metavar="BUNDLE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--size",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Lead to the stored checkpoint of this size (default: the latest).",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the update here.",
+)
+@db_option
+@json_option
+def update_cmd(bundle_file: Path, size: int | None, out: Path, db: Path, as_json: bool) -> None:
+    """Write the evidence tying BUNDLE to the ledger's latest checkpoint (SPEC 10.6).
+
+    The update holds the consistency proof between the bundle's checkpoint and that one and,
+    when it is newer, a revoked-set proof for each link, so that 'lic verify --checkpoint
+    NOTE --update FILE' finds a revocation recorded after the bundle was made.
+    """
+    from ledger.store import Ledger  # SQLite: only to make an update, not to verify one
+
+    bundle = read_input(bundle_file, MAX_BUNDLE_SIZE, "bundle")
+    with Ledger.open(db) as led:
+        data = create_update(led, bundle, size=size)
+        cp = led.latest_checkpoint() if size is None else led.checkpoint_at(size)
+    assert cp is not None  # create_update found it
+    write_atomic(out, data, mode=0o644, overwrite=True)
+    old = parse_checkpoint(parse_note(parse_bundle(bundle).checkpoint).text).size
+    new = cp.checkpoint.size
+    info = {"out": str(out), "bytes": len(data), "bundle_size": old, "checkpoint_size": new}
+    emit(info, as_json=as_json, text=f"wrote {out} (bundle checkpoint {old} -> checkpoint {new})")
+
+
 @click.command("verify")
 @click.option(
     "--bundle",
@@ -107,24 +147,49 @@ def create_cmd(
     type=click.Path(dir_okay=False, path_type=Path),
     help="The trust policy (JSON, SPEC 10.3).",
 )
+@click.option(
+    "--checkpoint",
+    "held_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A newer checkpoint note this verifier holds: revocations up to it are checked too "
+    "(needs --update).",
+)
+@click.option(
+    "--update",
+    "update_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The evidence tying the bundle to --checkpoint ('lic bundle update').",
+)
 @use_options
 @at_option
 @json_option
 def verify_cmd(
-    bundle_file: Path, policy_file: Path, use_opts: UseOptions, at: int | None, as_json: bool,
-) -> None:  # fmt: skip
+    bundle_file: Path,
+    policy_file: Path,
+    held_file: Path | None,
+    update_file: Path | None,
+    use_opts: UseOptions,
+    at: int | None,
+    as_json: bool,
+) -> None:
     """Verify a bundle OFFLINE against a trust policy, then decide a proposed use.
 
     Checks the token chain, each grant's inclusion at the checkpoint, that each record grants
     its link, the checkpoint's log signature, the witness quorum, the checkpoint's age and
     that no link is revoked. Exit 0 permit (or valid, with no use given), 1 deny or a failed
-    check (the reason names it, e.g. revoked), 2 malformed input, 3 indeterminate.
+    check (the reason names it, e.g. revoked), 2 malformed input, 3 indeterminate. With
+    --checkpoint NOTE and --update FILE, also that the bundle's tree is consistent with NOTE
+    and that no link is revoked as of NOTE.
     """
+    if update_file is not None and held_file is None:
+        raise click.UsageError("--update needs --checkpoint (the note it leads to)")
     now = int(time.time()) if at is None else at
     use = use_opts.use(now) if use_opts.given else None
     policy = parse_policy(read_input(policy_file, MAX_POLICY_SIZE, "policy"))
     bundle = read_input(bundle_file, MAX_BUNDLE_SIZE, "bundle")
-    result = verify_bundle(bundle, policy, now=now, use=use)
+    held = read_input(held_file, MAX_NOTE_SIZE, "checkpoint") if held_file else None
+    update = read_input(update_file, MAX_UPDATE_SIZE, "update") if update_file else None
+    result = verify_bundle(bundle, policy, now=now, use=use, held_checkpoint=held, update=update)
     lines = [result.effect.upper() + (f" ({result.reason})" if result.reason else "")]
     for c in result.checks:
         lines.append(f"  {c.status:4s}  {c.name:14s} {c.detail}")

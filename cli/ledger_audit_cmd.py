@@ -10,6 +10,7 @@ import click
 from ledger.audit import audit_db, audit_jsonl, audit_summary
 
 from ._output import emit, json_option
+from ._params import read_vkey
 from ._replayopts import ReplaySource, replay_options
 
 __all__ = ["audit_cmd"]
@@ -22,24 +23,36 @@ __all__ = ["audit_cmd"]
     type=click.Path(dir_okay=False, path_type=Path),
     help="A checkpoint note saved earlier that the ledger must still extend.",
 )
+@click.option(
+    "--log-key",
+    "log_key",
+    metavar="VKEY",
+    help="Pin the log's verifier key (a file or the key inline): the input must be signed by "
+    "it. Without it the audit trusts the key the ledger or export names, and says so.",
+)
 @json_option
-def audit_cmd(source: ReplaySource, since: Path | None, as_json: bool) -> None:
+def audit_cmd(source: ReplaySource, since: Path | None, log_key: str | None, as_json: bool) -> None:
     """Replay the whole ledger and check everything; exit 0 when clean, 1 with findings.
 
     Checks encoding, indexes, the prev chain, the Merkle root at every checkpoint and each
     checkpoint's signature, every entry's signature and author role at that time, schemas and
     cross-references; derives the licenses' state, open incidents and terms in force.
     """
+    pin = read_vkey(log_key, "log key") if log_key is not None else None
     with source.progress() as progress:
         if source.db_path is None:
             assert source.jsonl is not None
             r = audit_jsonl(source.jsonl, since=since, progress=progress,
-                               workers=source.workers)  # fmt: skip
+                            workers=source.workers, pinned_log_key=pin)  # fmt: skip
         else:
             r = audit_db(source.db_path, since=since, progress=progress,
-                            workers=source.workers)  # fmt: skip
+                         workers=source.workers, pinned_log_key=pin)  # fmt: skip
     summary = audit_summary(r)
+    trusted = "pinned" if r.log_key_pinned else (
+        f"from the {'ledger' if source.jsonl is None else 'export'}, not pinned: pass --log-key"
+    )  # fmt: skip
     lines = [
+        f"log key: {r.log_vkey} ({trusted})",
         f"records: {r.size}",
         f"root: {r.root.hex()}",
         f"checkpoints verified: {len(r.checkpoints)}",

@@ -104,7 +104,7 @@ LEDGER_COMMANDS = {
     ),
     "verify-proof": LazyCommand(
         f"{_LOG}:verify_proof_cmd",
-        "Check a tlog-proof@v1 receipt offline against the log's verifier key.",
+        "Check a tlog-proof@v1 receipt offline against the log's verifier key or a policy.",
     ),
 }
 

@@ -32,7 +32,7 @@ from lic import cbor
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
 from ._ledgeropts import db_option
 from ._output import emit, json_option, read_input
-from ._params import read_vkey
+from ._params import at_option, read_vkey
 from ._replayopts import STATE_READ, replay_progress
 
 __all__ = [
@@ -291,9 +291,15 @@ def prove_cmd(index: int, out: Path | None, db: Path, as_json: bool) -> None:
 @click.option(
     "--log-key",
     "log_key",
-    required=True,
     metavar="VKEY",
     help="The log's verifier key (name+hash+key), or a file holding it.",
+)
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Instead of --log-key: a trust policy (SPEC 10.3); its log key and witness quorum "
+    "must be met by the receipt's checkpoint and cosignatures.",
 )
 @click.option(
     "--entry",
@@ -301,32 +307,53 @@ def prove_cmd(index: int, out: Path | None, db: Path, as_json: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also check that FILE (the record bytes or its COSE_Sign1 entry) is what is proved.",
 )
+@at_option
 @json_option
 def verify_proof_cmd(
-    proof_file: Path, log_key: str, entry_file: Path | None, as_json: bool
+    proof_file: Path,
+    log_key: str | None,
+    policy_file: Path | None,
+    entry_file: Path | None,
+    at: int | None,
+    as_json: bool,
 ) -> None:
-    """Check a tlog-proof@v1 receipt offline against the log's verifier key.
+    """Check a tlog-proof@v1 receipt offline against the log's verifier key or a policy.
 
-    Exit 0 when the checkpoint is signed by the log key and the record is included at the
-    receipt's index; 1 when a check fails; 2 when the input is malformed.
+    Exit 0 when the checkpoint is signed by the log key (with --policy: and cosigned by a
+    quorum of its witnesses) and the record is included at the receipt's index; 1 when a
+    check fails; 2 when the input is malformed.
     """
+    if (log_key is None) == (policy_file is None):
+        raise click.UsageError("give --log-key or --policy (one of them)")
     data = read_input(proof_file, MAX_PROOF_FILE, "receipt")
     entry = read_input(entry_file, MAX_RECORD_SIZE, "entry") if entry_file else None
-    receipt, cp = verify_receipt(
-        data, Ed25519NoteVerifier.from_vkey(read_vkey(log_key, "log key")), entry
-    )
-    info = {
+    witnesses: tuple[str, ...] | None = None
+    if policy_file is not None:
+        import time
+
+        from ledger.bundle import MAX_POLICY_SIZE, parse_policy
+
+        now = int(time.time()) if at is None else at
+        policy = parse_policy(read_input(policy_file, MAX_POLICY_SIZE, "policy"))
+        note = parse_receipt(data).checkpoint_note
+        witnesses = policy.witnessed_by(note, now)
+        log = policy.log_verifier(note.split(b"\n", 1)[0].decode("utf-8", "replace"), now)
+    else:
+        assert log_key is not None
+        log = Ed25519NoteVerifier.from_vkey(read_vkey(log_key, "log key"))
+    receipt, cp = verify_receipt(data, log, entry)
+    info: dict[str, Any] = {
         "valid": True,
         "index": receipt.index,
         "origin": cp.origin,
         "size": cp.size,
         "root": b64std_encode(cp.root),
     }
-    emit(
-        info,
-        as_json=as_json,
-        text=f"OK: record {receipt.index} is in {cp.origin} at size {cp.size}",
-    )
+    text = f"OK: record {receipt.index} is in {cp.origin} at size {cp.size}"
+    if witnesses is not None:
+        info["witnesses"] = list(witnesses)
+        text += f", cosigned by {', '.join(witnesses)}"
+    emit(info, as_json=as_json, text=text)
 
 
 @click.command("consistency")

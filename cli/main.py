@@ -2,7 +2,7 @@
 
 Exit codes: 0 success (valid, permitted); 1 verification failed, denied, or a conflict;
 2 bad input or usage (malformed file, unusable key, wrong option); 3 indeterminate;
-130 interrupted.
+130 interrupted (SIGINT); 143 terminated (SIGTERM, which unwinds as SIGINT does).
 
 A command's module is imported only when that command runs (see ``COMMANDS``), so that
 ``lic --version`` or ``lic token verify`` do not pay for the ledger, SQLite or HTTP.
@@ -129,9 +129,25 @@ def cli() -> None:
     """
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds the command as an interrupt does, so that whatever it holds
+    (a write transaction, a pool of worker processes) is released before the process ends."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main() -> None:
-    """Run ``lic`` with the process's arguments."""
-    cli(prog_name="lic")
+    """Run ``lic`` with the process's arguments; SIGTERM ends it as SIGINT does (exit 143)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        cli(prog_name="lic")
+    except Terminated:
+        click.echo("lic: terminated", err=True)
+        sys.exit(128 + signal.SIGTERM)
 
 
 if __name__ == "__main__":

@@ -88,10 +88,38 @@ def _depth(value: Any, limit: int) -> None:
         stack.extend((x, d + 1) for x in items)
 
 
+# A lone surrogate can reach a str only through a \uD800-\uDFFF escape (json joins a valid
+# pair into one code point) or through str input that already holds one; a match only says
+# "look closer" (an escaped backslash before "ud800" matches too).
+_MAYBE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+
+
+def _no_lone_surrogates(value: Any) -> None:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            texts: Any = (v,)
+        elif isinstance(v, dict):
+            texts = v.keys()
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+            continue
+        else:
+            continue
+        for t in texts:
+            try:
+                t.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise MalformedError("a string holds a lone surrogate (not Unicode text)") from e
+
+
 def json_loads_strict(
     data: bytes | str, *, max_size: int, what: str = "JSON", max_depth: int = MAX_JSON_DEPTH
 ) -> Any:
-    """Parse JSON; refuse duplicate member names, NaN/Infinity, bad UTF-8, excess size/depth."""
+    """Parse JSON; refuse duplicate member names, NaN/Infinity, bad UTF-8, lone surrogates
+    (``\\ud800``: no string read here may fail to encode later), excess size/depth."""
     if len(data) > max_size:
         raise MalformedError(f"{what}: larger than {max_size} bytes")
     if isinstance(data, bytes):
@@ -105,6 +133,11 @@ def json_loads_strict(
         raise MalformedError(f"{what}: {e}") from e
     except (ValueError, RecursionError) as e:
         raise MalformedError(f"{what}: not valid JSON ({e})") from e
+    if _MAYBE_SURROGATE.search(data):
+        try:
+            _no_lone_surrogates(value)
+        except MalformedError as e:
+            raise MalformedError(f"{what}: {e}") from e
     # Nesting depth is at most the number of opening brackets, so the walk is needed only
     # when the text has more of them than the limit (brackets inside strings count too: the
     # bound stays safe, the walk then decides).

@@ -400,7 +400,11 @@ def jwk_thumbprint(raw: bytes) -> str:
 
 def check_note_key_name(name: str) -> None:
     """C2SP: a key name is non-empty UTF-8 with no Unicode spaces and no plus."""
-    if not isinstance(name, str) or not name or len(name.encode()) > 255:
+    try:
+        encoded = name.encode() if isinstance(name, str) else None
+    except UnicodeEncodeError as e:  # a lone surrogate (from argv or any other text source)
+        raise MalformedError("note key name: not Unicode text (a lone surrogate)") from e
+    if encoded is None or not name or len(encoded) > 255:
         raise MalformedError("note key name: must be 1 to 255 bytes")
     if "+" in name or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in name):
         raise MalformedError("note key name: no spaces, control characters or '+'")

@@ -17,6 +17,7 @@ database (one byte per record stays: the record types): memory is flat, see ADR 
 from __future__ import annotations
 
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from keys import verify_raw
-from keys.errors import LicError, MalformedError
+from keys.errors import LicError, MalformedError, UntrustedKeyError
 
 from .. import tlog as mk
 from ..entries import (
@@ -64,11 +65,22 @@ class AuditResult:
     checkpoints: list[Checkpoint] = field(default_factory=list)
     latest_note: bytes | None = None
     observer: Observer | None = None
+    log_vkey: str = ""  # the log key the replay trusted (C2SP verifier key)
+    log_key_pinned: bool = False  # True when the caller pinned it, False when taken from the input
 
     @property
     def clean(self) -> bool:
         """Whether the replay found nothing."""
         return not self.findings
+
+
+def _worker_start() -> None:
+    """Signals that reach the whole process group (Ctrl-C, ``kill -TERM -PGID``) are the
+    parent's to handle: a worker ignores SIGINT (the parent unwinds and shuts the pool down,
+    see ``audit``) and ends on SIGTERM by the default action, quietly, instead of printing
+    the traceback of a handler inherited from the parent (the CLI unwinds on SIGTERM)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _verify_batch(batch: list[tuple[int, bytes, bytes, bytes]]) -> list[int]:
@@ -113,15 +125,20 @@ def audit(
     progress: Callable[[int], None] | None = None,
     make_observer: Callable[[], Observer] | None = None,
     workers: int | None = None,
+    pinned_log_key: str | None = None,
 ) -> AuditResult:
     """Replay a ledger. ``records()`` must return a fresh iterator each call (a second pass is
     needed only when a signature fails). ``since`` is a checkpoint note saved earlier that the
     ledger must still extend. ``make_observer()`` gives a fresh observer for each pass; the one
     of the pass that counts is ``AuditResult.observer``. ``workers`` defaults to the number of
-    CPUs (0: verify inline)."""
+    CPUs (0: verify inline). ``pinned_log_key`` (a verifier key the auditor trusts): the
+    input's ``log_vkey`` must be that key (UntrustedKeyError otherwise); without it the replay
+    trusts the input's key and says so in ``AuditResult.log_key_pinned``."""
     verifier = Ed25519NoteVerifier.from_vkey(log_vkey)
     if verifier.name != origin:
         raise MalformedError("audit: the log key's name differs from the origin")
+    if pinned_log_key is not None:
+        _check_pin(verifier, Ed25519NoteVerifier.from_vkey(pinned_log_key))
     cps = _Checkpoints(notes, verifier)
     since_cp: Checkpoint | None = None
     if since is not None:
@@ -129,16 +146,34 @@ def audit(
     n = (os.cpu_count() or 1) if workers is None else workers
     if n > 0:
         observer = make_observer() if make_observer is not None else None
-        with ProcessPoolExecutor(max_workers=n) as pool:
+        pool = ProcessPoolExecutor(max_workers=n, initializer=_worker_start)
+        try:
             result = _replay(origin, verifier, records(), cps, since_cp, progress, observer, pool)
+        except BaseException:
+            # Interrupted (an error, or a signal the caller turned into an exception): drop the
+            # queued batches so the workers finish the one in hand and exit, and wait for them.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
         if result is not None:
             result.observer = observer
+            result.log_vkey, result.log_key_pinned = verifier.vkey, pinned_log_key is not None
             return result
     observer = make_observer() if make_observer is not None else None
     result = _replay(origin, verifier, records(), cps, since_cp, progress, observer, None)
     assert result is not None
     result.observer = observer
+    result.log_vkey, result.log_key_pinned = verifier.vkey, pinned_log_key is not None
     return result
+
+
+def _check_pin(got: Ed25519NoteVerifier, pin: Ed25519NoteVerifier) -> None:
+    """The input's log key must be the pinned one: same name, same key."""
+    if (got.name, got.public_key.raw) != (pin.name, pin.public_key.raw):
+        raise UntrustedKeyError(
+            f"audit: the input's log key {got.name}+{got.key_hash.hex()} is not the pinned "
+            f"log key {pin.name}+{pin.key_hash.hex()}"
+        )
 
 
 def _replay(
@@ -160,6 +195,8 @@ def _replay(
     inflight: deque[Future[list[int]]] = deque()
     revset = _RevsetCheck(state)
     findings.extend(revset.check(0, -1, cps.extensions.get(0, ())))
+    if since is not None and since.size == 0:
+        findings.extend(revset.check(0, -1, [since.extensions], "saved checkpoint"))
     size = 0
     pending: tuple[int, bool] | None = None  # an unexplained chain break: (position, index bad)
     matched: set[int] = set()  # checkpoint sizes whose root matched
@@ -224,6 +261,8 @@ def _replay(
                         observer(pos, time, etype, payload, author)
         if size in cps.extensions:
             findings.extend(revset.check(size, pos, cps.extensions[size]))
+        if since is not None and since.size == size:  # its line, against the replay too
+            findings.extend(revset.check(size, pos, [since.extensions], "saved checkpoint"))
         if progress is not None and size % 1000 == 0:
             progress(size)
     if pool is not None:
@@ -287,10 +326,12 @@ class _RevsetCheck:
             self.cached = (v, n, root)
         return self.cached[1], self.cached[2]
 
-    def check(self, size: int, pos: int, all_lines: Iterable[tuple[str, ...]]) -> list[Finding]:
+    def check(
+        self, size: int, pos: int, all_lines: Iterable[tuple[str, ...]], what: str = "checkpoint"
+    ) -> list[Finding]:
         out = []
         for lines in all_lines:
-            where = f"checkpoint at size {size}"
+            where = f"{what} at size {size}"
             try:
                 got = find_revset_commitment(lines)
             except LicError as e:
@@ -372,6 +413,11 @@ def audit_summary(r: AuditResult, *, at: int | None = None) -> dict[str, Any]:
         counts[st.status(digest, t).status] += 1
     return {
         "origin": r.origin,
+        "log_key": {
+            "vkey": r.log_vkey,
+            "key_hash": r.log_vkey.split("+")[1] if r.log_vkey else None,
+            "pinned": r.log_key_pinned,
+        },
         "size": r.size,
         "root": r.root.hex(),
         "checkpoints": len(r.checkpoints),

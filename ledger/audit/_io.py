@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import IO
 
 from keys import b64std_decode, json_loads_strict
 from keys.errors import LedgerIntegrityError, MalformedError
@@ -34,8 +35,10 @@ def audit_db(
     progress: Callable[[int], None] | None = None,
     make_observer: Callable[[], Observer] | None = None,
     workers: int | None = None,
+    pinned_log_key: str | None = None,
 ) -> AuditResult:
-    """Replay the ledger file at ``path`` from its first record."""
+    """Replay the ledger file at ``path`` from its first record (``pinned_log_key``: see
+    ``audit``)."""
     with Ledger.open(path) as led:
         led.stream_reads()  # memory flat in the file's size (ADR 0006)
         notes = list(led.checkpoint_notes())
@@ -48,6 +51,7 @@ def audit_db(
             progress=progress,
             make_observer=make_observer,
             workers=workers,
+            pinned_log_key=pinned_log_key,
         )
 
 
@@ -71,10 +75,12 @@ def audit_jsonl(
     progress: Callable[[int], None] | None = None,
     make_observer: Callable[[], Observer] | None = None,
     workers: int | None = None,
+    pinned_log_key: str | None = None,
 ) -> AuditResult:
     """Replay an export written by ``lic ledger export``: a header line, one line per record
     (index, leaf hash, base64 record), then the checkpoint notes. Two streaming passes: the
-    first collects the notes, the second replays the records."""
+    first collects the notes, the second replays the records. The export names its own log
+    key: ``pinned_log_key`` (see ``audit``) is how an auditor refuses a re-signed export."""
     header: dict[str, str] | None = None
     notes: list[bytes] = []
     for lineno, line in _lines(path):
@@ -115,12 +121,13 @@ def audit_jsonl(
         progress=progress,
         make_observer=make_observer,
         workers=workers,
+        pinned_log_key=pinned_log_key,
     )
 
 
 def import_verified(
     path: Path,
-    lines: Iterable[str | bytes],
+    lines: Iterable[str | bytes] | IO[bytes] | IO[str],
     *,
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
@@ -129,7 +136,7 @@ def import_verified(
     encoding, indexes, the prev chain, leaf hashes and every checkpoint as it writes; then the
     full replay checks every entry's signature, its author's role at that time, schemas and
     cross-references. If anything fails, no file is left behind and the error names the
-    first findings."""
+    first findings. An open file is read with bounded line reads (see ``Ledger.import_jsonl``)."""
     led = Ledger.import_jsonl(path, lines)
     try:
         led.close()

@@ -2,7 +2,8 @@
 
 The bundle format, ``create_bundle`` (from a store), ``verify_bundle`` (offline, against a
 ``TrustPolicy`` and a clock), ``bundle_status`` (its revocation evidence for a chain a
-verifier checked itself) and the trust policy file.
+verifier checked itself), bundle updates (``create_update``: the evidence that ties a bundle
+to a newer checkpoint the verifier holds) and the trust policy file.
 """
 
 from ._bundle import (
@@ -13,6 +14,7 @@ from ._bundle import (
     BundleLink,
     BundleResult,
     create_bundle,
+    create_update,
     parse_bundle,
     verify_bundle,
 )
@@ -23,21 +25,32 @@ from ._policy import (
     parse_policy,
 )
 from ._status import BundleStatus, bundle_status
+from ._update import (
+    MAX_UPDATE_SIZE,
+    UPDATE_MAGIC,
+    BundleUpdate,
+    parse_update,
+)
 
 __all__ = [
     "BUNDLE_MAGIC",
     "MAX_BUNDLE_SIZE",
     "MAX_POLICY_SIZE",
+    "MAX_UPDATE_SIZE",
     "POLICY_FORMAT",
+    "UPDATE_MAGIC",
     "Bundle",
     "BundleCheck",
     "BundleLink",
     "BundleResult",
     "BundleStatus",
+    "BundleUpdate",
     "TrustPolicy",
     "bundle_status",
     "create_bundle",
+    "create_update",
     "parse_bundle",
     "parse_policy",
+    "parse_update",
     "verify_bundle",
 ]

@@ -32,11 +32,20 @@ from ..tlog import (
     format_absence_proof,
     open_checkpoint,
     parse_absence_proof,
+    parse_checkpoint,
+    parse_note,
     parse_receipt,
     verify_absent,
     verify_receipt_inclusion,
 )
 from ._policy import TrustPolicy
+from ._update import (
+    BundleUpdate,
+    check_held_absent,
+    check_held_consistency,
+    encode_update,
+    parse_update,
+)
 
 if TYPE_CHECKING:
     from ..store import Ledger
@@ -49,6 +58,7 @@ __all__ = [
     "BundleLink",
     "BundleResult",
     "create_bundle",
+    "create_update",
     "parse_bundle",
     "verify_bundle",
 ]
@@ -65,6 +75,9 @@ CHECK_NAMES = (
     "inclusion",
     "grants",
     "non-revocation",
+    "held-checkpoint",  # these three only when the verifier holds a checkpoint (SPEC 10.6)
+    "consistency",
+    "held-non-revocation",
     "use",
 )
 
@@ -182,12 +195,44 @@ def create_bundle(
                 f"size {n} (grant it, then sign a new checkpoint)"
             )
         receipt = ledger.receipt(g.index, cp)
-        if d in revset:
-            proof = AbsenceProof(revset.size, revset.prove_present(d).member, None)
-        else:
-            proof = revset.prove_absent(d)
-        links.append(BundleLink(tok, receipt, format_absence_proof(proof)))
+        links.append(BundleLink(tok, receipt, _link_proof(revset, d)))
     return encode_bundle(Bundle(cp.note, tuple(links)))
+
+
+def _link_proof(revset: RevokedSet, d: bytes) -> bytes:
+    """A link's lic-absent/v1 text; for a member, the proof whose left neighbour is the digest
+    itself (SPEC 10.1), so that the evidence is made and verification says "revoked"."""
+    if d in revset:
+        return format_absence_proof(AbsenceProof(revset.size, revset.prove_present(d).member, None))
+    return format_absence_proof(revset.prove_absent(d))
+
+
+def create_update(ledger: Ledger, bundle_bytes: bytes, *, size: int | None = None) -> bytes:
+    """An update (SPEC 10.6) tying ``bundle_bytes`` to the ledger's latest checkpoint (or the
+    one of ``size``): the consistency proof between the two trees and, when that checkpoint is
+    the newer, a revoked-set proof per link against its lic-revoked/v1 line. A revoked link
+    gets its membership proof, so the update is made and verification says "revoked"."""
+    b = parse_bundle(bundle_bytes)
+    old = parse_checkpoint(parse_note(b.checkpoint).text)
+    cp = ledger.latest_checkpoint() if size is None else ledger.checkpoint_at(size)
+    if cp is None:
+        raise MalformedError("bundle update: the ledger has no such checkpoint")
+    new = cp.checkpoint
+    if old.origin != ledger.origin or old.size > ledger.size or ledger.root(old.size) != old.root:
+        raise MalformedError("bundle update: the bundle's checkpoint is not a tree of this ledger")
+    small, large = sorted((old.size, new.size))
+    proof = ledger.consistency_proof(small, large) if 0 < small < large else []
+    absent: list[bytes] = []
+    if new.size > old.size:
+        commitment = find_revset_commitment(new.extensions)
+        revset = RevokedSet(ledger.state_at(new.size).revoked_digests(), presorted=True)
+        if commitment is None or (commitment.size, commitment.root) != (revset.size, revset.root):
+            raise MalformedError(
+                f"bundle update: the checkpoint of size {new.size} has no lic-revoked/v1 line "
+                "equal to the ledger's set; sign a newer one"
+            )
+        absent = [_link_proof(revset, lic.token_digest(x.token)) for x in b.links]
+    return encode_update(BundleUpdate(old.size, new.size, tuple(proof), tuple(absent)))
 
 
 # -- verification -----------------------------------------------------------------------------
@@ -269,13 +314,19 @@ class _Checks:
 
 
 def verify_bundle(
-    bundle_bytes: bytes, policy: TrustPolicy, *, now: int, use: lic.Use | None = None
+    bundle_bytes: bytes,
+    policy: TrustPolicy,
+    *,
+    now: int,
+    use: lic.Use | None = None,
+    held_checkpoint: bytes | None = None,
+    update: bytes | None = None,
 ) -> BundleResult:
-    """Check a bundle offline against ``policy`` at ``now`` (SPEC 10.4); then evaluate ``use``.
-
-    Raises MalformedError when the bundle itself does not parse (SPEC 10.1); every other
-    problem is a failed check in the result. No I/O, no clock."""
-    b = parse_bundle(bundle_bytes)
+    """Check a bundle offline against ``policy`` at ``now`` (SPEC 10.4; with a newer
+    ``held_checkpoint`` and its ``update``, 10.6); then evaluate ``use``. Raises MalformedError
+    when the bundle or update does not parse (SPEC 10.1, 10.6); every other problem is a
+    failed check in the result. No I/O, no clock."""
+    b, upd = parse_bundle(bundle_bytes), _parse_held(held_checkpoint, update)
     c = _Checks()
     tokens = [x.token for x in b.links]
     digests = tuple(lic.token_digest(t) for t in tokens)
@@ -338,6 +389,7 @@ def verify_bundle(
         c.skip("non-revocation", "no verified checkpoint")
     else:
         _revocation_check(c, signed, b, digests)
+    _held_checks(c, signed, log, witnesses, held_checkpoint, upd, digests)  # 7a-7c (10.6)
     # 8. the use
     failed = c.failed
     size = signed.checkpoint.size if signed is not None else None
@@ -454,6 +506,57 @@ def _check_grants(chain: lic.Chain, issuer: PublicKey, records: list[Any]) -> No
             author.verify(entry.signature, entry.to_be_signed)
         except LicError as e:
             raise type(e)(f"link {i}: record {rec.index}: entry signature: {e}") from e
+
+
+def _parse_held(note: bytes | None, update: bytes | None) -> BundleUpdate | None:
+    if update is not None and note is None:
+        raise MalformedError("bundle update: given without the checkpoint it leads to")
+    return parse_update(update) if update is not None else None
+
+
+def _held_checks(
+    c: _Checks,
+    signed: SignedCheckpoint | None,
+    log: Any,
+    witnesses: list[CosignatureV1Verifier],
+    note: bytes | None,
+    update: BundleUpdate | None,
+    digests: tuple[bytes, ...],
+) -> None:
+    """SPEC 10.6: the held note verifies under the log key; the update shows it consistent
+    with the bundle's checkpoint and, when newer, that no link is in its revoked set. No
+    held note: no checks."""
+    if note is None:
+        return
+    if signed is None or log is None:
+        for name in ("held-checkpoint", "consistency", "held-non-revocation"):
+            c.skip(name, "no verified bundle checkpoint")
+        return
+    try:
+        held, _ = open_checkpoint(note, log, witnesses)
+        c.ok("held-checkpoint", f"size {held.checkpoint.size} signed by the log {log.name}")
+    except LicError as e:
+        c.fail("held-checkpoint", str(e))
+        c.skip("consistency", "no verified held checkpoint")
+        c.skip("held-non-revocation", "no verified held checkpoint")
+        return
+    if update is None:
+        missing = "no update for the held checkpoint (make one with 'lic bundle update')"
+        c.fail("consistency", missing)
+        c.fail("held-non-revocation", missing)
+        return
+    try:
+        c.ok("consistency", check_held_consistency(update, signed.checkpoint, held.checkpoint))
+    except LicError as e:
+        c.fail("consistency", str(e))
+        c.skip("held-non-revocation", "the held checkpoint is not shown consistent")
+        return
+    try:
+        c.ok("held-non-revocation", check_held_absent(update, held.checkpoint, digests))
+    except RevokedError as e:
+        c.fail("held-non-revocation", str(e), "revoked")
+    except LicError as e:
+        c.fail("held-non-revocation", str(e))
 
 
 def _revocation_check(

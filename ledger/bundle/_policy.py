@@ -15,7 +15,7 @@ from typing import Any
 from keys import TrustEntry, TrustStore, json_loads_strict, write_atomic
 from keys.errors import KeyStoreError, MalformedError, UntrustedKeyError
 
-from ..tlog import CosignatureV1Verifier, Ed25519NoteVerifier
+from ..tlog import CosignatureV1Verifier, Ed25519NoteVerifier, open_checkpoint
 
 __all__ = ["MAX_POLICY_SIZE", "POLICY_FORMAT", "TrustPolicy", "parse_policy"]
 
@@ -74,6 +74,30 @@ class TrustPolicy:
     def witness_verifiers(self, now: int) -> list[CosignatureV1Verifier]:
         """Verifiers of the witness entries valid at ``now``."""
         return [v for e, v in self._witnesses if e.valid_at(now)]
+
+    def witnessed_by(self, note: bytes, now: int) -> tuple[str, ...]:
+        """Check a checkpoint note (a receipt's, a bundle's) against this policy's witness
+        rule: it verifies under the log key of its origin, and at least ``quorum`` policy
+        witnesses valid at ``now`` cosigned it with a timestamp not after ``now``. Returns
+        their names; UntrustedKeyError (or the note's own error) otherwise. Freshness
+        (``max_age``) is the caller's: a receipt proves a past inclusion."""
+        log = self.log_verifier(note.split(b"\n", 1)[0].decode("utf-8", "replace"), now)
+        witnesses = self.witness_verifiers(now)
+        _, verified = open_checkpoint(note, log, witnesses)
+        keys = {(w.name, w.key_hash) for w in witnesses}
+        names = sorted(
+            {
+                s.name
+                for s in verified.verified
+                if (s.name, s.key_hash) in keys and int.from_bytes(s.signature[:8], "big") <= now
+            }
+        )
+        if len(names) < self.quorum:
+            raise UntrustedKeyError(
+                f"witnesses: {len(names)} of {self.witness_count} policy witnesses cosigned, "
+                f"need {self.quorum}"
+            )
+        return tuple(names)
 
     @property
     def witness_count(self) -> int:

@@ -1,6 +1,6 @@
 """A bundle's ledger evidence read for a token chain that a verifier has already checked
 (``lic token check --bundle``): each link granted in the tree of the bundle's log-signed
-checkpoint, and whether any link is in its revoked set (SPEC 10.6). Pure: bytes in, no I/O."""
+checkpoint, and whether any link is in its revoked set (SPEC 10.7). Pure: bytes in, no I/O."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from io import IOBase
 from pathlib import Path
 from typing import IO, Any, Protocol, TypeVar
 
@@ -163,21 +164,37 @@ def _split_cosignatures(note: bytes, log: Ed25519NoteVerifier) -> tuple[bytes, l
 
 def _json_line(line: str | bytes, lineno: int) -> dict[str, Any]:
     if len(line) > MAX_EXPORT_LINE:
-        raise MalformedError(f"import: line {lineno} too long")
+        raise MalformedError(f"import: line {lineno} longer than {MAX_EXPORT_LINE} bytes")
     obj = json_loads_strict(line, max_size=MAX_EXPORT_LINE, what=f"import: line {lineno}")
     if not isinstance(obj, dict):
         raise MalformedError(f"import: line {lineno} is not a JSON object")
     return obj
 
 
+def _bounded_lines(f: IOBase) -> Iterator[str | bytes]:
+    """A file's lines, each read with a bounded ``readline``: iterating a file reads a whole
+    line first, so an export of one endless line (``/dev/zero``) would never end."""
+    lineno = 0
+    while True:
+        line = f.readline(MAX_EXPORT_LINE + 1)
+        if not line:
+            return
+        lineno += 1
+        if len(line) > MAX_EXPORT_LINE:
+            raise MalformedError(f"import: line {lineno} longer than {MAX_EXPORT_LINE} bytes")
+        yield line
+
+
 def import_jsonl(
-    create: Callable[[Path, str, PublicKey], L], path: Path, lines: Iterable[str | bytes]
+    create: Callable[[Path, str, PublicKey], L],
+    path: Path,
+    lines: Iterable[str | bytes] | IO[bytes] | IO[str],
 ) -> L:
     """``Ledger.import_jsonl``, given its ``create``: a ledger at ``path`` from an export,
     re-verifying every record (strict encoding, index, prev chain, leaf hash) and every
     checkpoint (log signature, origin, root at its size). Nothing is left behind if any
-    check fails."""
-    it: Iterator[str | bytes] = iter(lines)
+    check fails. A file object is read line by line with bounded reads (MAX_EXPORT_LINE)."""
+    it: Iterator[str | bytes] = _bounded_lines(lines) if isinstance(lines, IOBase) else iter(lines)
     header = _json_line(next(it, b""), 1)
     if (
         set(header) != {"format", "origin", "log_vkey"}

@@ -435,9 +435,10 @@ class Ledger:
 
     def receipt(self, index: int, checkpoint: SignedCheckpoint | None = None) -> bytes:
         """tlog-proof@v1 for record ``index`` at the exact size of ``checkpoint`` (default: the
-        latest). The record's bytes travel in the ``extra`` field."""
+        latest, with the cosignature lines stored for it, so the receipt alone shows which
+        witnesses vouched for its tree). The record's bytes travel in the ``extra`` field."""
         if checkpoint is None:
-            checkpoint = self.latest_checkpoint()
+            checkpoint = self.cosigned_checkpoint()
         if checkpoint is None:
             raise MalformedError("ledger: no checkpoint yet (run 'lic ledger checkpoint')")
         size = checkpoint.checkpoint.size
@@ -672,10 +673,15 @@ class Ledger:
         return export_jsonl(self, out)
 
     @classmethod
-    def import_jsonl(cls, path: str | os.PathLike[str], lines: Iterable[str | bytes]) -> Ledger:
+    def import_jsonl(
+        cls,
+        path: str | os.PathLike[str],
+        lines: Iterable[str | bytes] | IO[bytes] | IO[str],
+    ) -> Ledger:
         """Create a ledger at ``path`` from an export, re-verifying every record (strict
         encoding, index, prev chain, leaf hash) and every checkpoint (log signature, origin,
-        root at its size). Nothing is left behind if any check fails."""
+        root at its size). Nothing is left behind if any check fails. ``lines`` is an
+        iterable of lines or an open file, which is read with bounded line reads."""
         return import_jsonl(cls.create, Path(path), lines)
 
 

@@ -30,6 +30,7 @@ from ._server import (
     make_witness_server,
 )
 from ._store import (
+    MAX_EVIDENCE_PER_LOG,
     WITNESS_FORMAT,
     CosignedRecord,
     EvidenceRecord,
@@ -38,6 +39,7 @@ from ._store import (
 
 __all__ = [
     "MAX_ADD_CHECKPOINT_BODY",
+    "MAX_EVIDENCE_PER_LOG",
     "SIZE_CONTENT_TYPE",
     "WITNESS_FORMAT",
     "AddCheckpointOutcome",

@@ -34,6 +34,7 @@ from ..tlog import (
     Checkpoint,
     Ed25519NoteVerifier,
     NoteVerifier,
+    find_revset_commitment,
     open_checkpoint,
     parse_checkpoint,
     parse_note,
@@ -183,6 +184,14 @@ def decide_add_checkpoint(
                 cp,
                 split_view=True,
             )
+        if have.note is not None and _revoked_lines_differ(_checkpoint_of(have.note), cp):
+            return AddCheckpointOutcome(
+                409,
+                "split view: the stored checkpoint's tree with another lic-revoked/v1 line",
+                have.size,
+                cp,
+                split_view=True,
+            )
     elif req.old_size == 0:
         if req.proof:
             return AddCheckpointOutcome(422, "the proof must be empty when old size is 0", 0, cp)
@@ -230,6 +239,21 @@ class SplitViewResult:
         return "\n".join(lines)
 
 
+def _checkpoint_of(note: bytes) -> Checkpoint:
+    """The checkpoint in a note the witness stored (it verified it then)."""
+    return parse_checkpoint(parse_note(note).text)
+
+
+def _revoked_lines_differ(a: Checkpoint, b: Checkpoint) -> bool:
+    """Both notes state a revoked set (one well-formed lic-revoked/v1 line each) and the
+    statements differ. A note without the line, or with a malformed one, states nothing."""
+    try:
+        x, y = find_revset_commitment(a.extensions), find_revset_commitment(b.extensions)
+    except LicError:
+        return False
+    return x is not None and y is not None and (x.size, x.root) != (y.size, y.root)
+
+
 def split_view_result(
     note1: bytes,
     note2: bytes,
@@ -251,6 +275,17 @@ def split_view_result(
             return SplitViewResult(
                 "split",
                 "two signed checkpoints of the same size with different roots",
+                a,
+                b,
+                notes,
+            )
+        if _revoked_lines_differ(a, b):
+            # SPEC 12.1: the revoked set is a function of the records below the size, so one
+            # tree has one true line; two signed lines for it prove one of them false.
+            return SplitViewResult(
+                "split",
+                "the same tree with different lic-revoked/v1 lines: the revoked set is a "
+                "function of the tree, so the log signed a false one",
                 a,
                 b,
                 notes,

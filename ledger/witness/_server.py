@@ -12,11 +12,13 @@ from __future__ import annotations
 import ipaddress
 import socket
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from keys import SigningKey
 from keys.errors import LicError, MalformedError
@@ -44,6 +46,27 @@ class _Handler(BaseHTTPRequestHandler):
     server: WitnessServer
     protocol_version = "HTTP/1.1"
     timeout = 30  # seconds per socket read: a slow or short body cannot hold a thread forever
+    # the errors http.server answers by itself (a bad request line, oversized headers): plain
+    # text like every other answer, not an HTML page
+    error_message_format = "%(message)s\n"
+    error_content_type = "text/plain; charset=utf-8"
+
+    def __getattr__(self, name: str) -> Any:
+        """``do_<METHOD>`` for every method but POST: 405 (SPEC 13.3), never http.server's 501."""
+        if name.startswith("do_"):
+            return self._not_allowed
+        raise AttributeError(name)
+
+    def _not_allowed(self) -> None:
+        self.close_connection = True
+        body = b"only POST /add-checkpoint\n"
+        self.send_response(405)
+        self.send_header("Allow", "POST")
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":  # a HEAD answer has no body (RFC 9110 9.3.2)
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:
         if self.server.log is not None:
@@ -56,9 +79,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:
-        self._send(405, b"only POST /add-checkpoint\n")
-
     def do_POST(self) -> None:
         try:
             self._post()
@@ -70,7 +90,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, b"not found\n")
             return
         length_s = self.headers.get("Content-Length")
-        if length_s is None or not length_s.isdigit():
+        if length_s is None or not (length_s.isascii() and length_s.isdigit()):
+            # str.isdigit alone takes "²" or "٣", which int() then refuses
             self.close_connection = True
             self._send(411 if length_s is None else 400, b"Content-Length required\n")
             return
@@ -132,6 +153,13 @@ class WitnessServer(ThreadingHTTPServer):
     def now(self) -> int:
         """The server clock's time, in whole seconds (the cosignature timestamp)."""
         return int(self._clock())
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (reset, broken pipe, read timeout) is not the server's
+        error: no traceback on standard error. Anything else is logged as before."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
     @property
     def port(self) -> int:

@@ -7,6 +7,11 @@
 - ``evidence``: requests that prove or suggest log misbehaviour (a same-size different-root
   checkpoint, a consistency proof that fails), with the stored note they contradict.
 
+Storage is bounded against anonymous requests: a note is stored with the log's signature
+only (lines by other keys are dropped), a resubmission of the stored tree is cosigned afresh
+but not stored again, and evidence is kept once per (kind, note) and at most
+``MAX_EVIDENCE_PER_LOG`` rows per log.
+
 ``add_checkpoint`` reads the state, decides, signs and stores in one ``BEGIN IMMEDIATE``
 transaction: two submitters (threads or processes) can never both be cosigned from the same
 old size, and a cosignature is durable (``synchronous=FULL``) before it is returned.
@@ -34,9 +39,10 @@ from ..tlog import (
 )
 from ._protocol import AddCheckpointOutcome, AddCheckpointRequest, StoredHead, decide_add_checkpoint
 
-__all__ = ["WITNESS_FORMAT", "CosignedRecord", "EvidenceRecord", "Witness"]
+__all__ = ["MAX_EVIDENCE_PER_LOG", "WITNESS_FORMAT", "CosignedRecord", "EvidenceRecord", "Witness"]
 
 WITNESS_FORMAT = "lic-witness-sqlite/v1"
+MAX_EVIDENCE_PER_LOG = 64  # evidence rows kept per log: the first ones prove the point
 BUSY_TIMEOUT_MS = 60_000
 
 _SCHEMA = """
@@ -255,38 +261,21 @@ class Witness:
             outcome = decide_add_checkpoint(stored, log, req)
             cp = outcome.checkpoint
             if outcome.accepted:
-                assert cp is not None
+                assert cp is not None and log is not None
                 signer = CosignatureV1Signer(self.name, self._key, now)
                 text = parse_note(req.note).text.encode("utf-8")  # as signed, not re-serialized
                 line = NoteSignature(self.name, signer.key_hash, signer.sign(text)).line()
-                cur = conn.execute(
-                    "UPDATE logs SET size = ?, root = ?, note = ? WHERE origin = ? AND size = ?",
-                    (cp.size, cp.root, req.note, origin, req.old_size),
-                )
-                if cur.rowcount != 1:  # cannot happen under the write lock; refuse anyway
-                    raise sqlite3.OperationalError("witness: state changed under the lock")
-                conn.execute(
-                    "INSERT INTO cosigned (origin, size, root, time, note, cosignature) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (origin, cp.size, cp.root, now, req.note, line),
-                )
+                note = _log_signed_only(req.note, log)
+                if not _same_tree(stored, note):  # a resubmission is cosigned, not stored again
+                    self._store_cosigned(origin, req.old_size, cp.size, cp.root, now, note, line)
                 outcome = dataclasses.replace(outcome, cosignatures=(line,))
             elif cp is not None and (
                 outcome.split_view or (outcome.status == 422 and 0 < req.old_size < cp.size)
             ):  # a signed checkpoint that contradicts the stored one (or its proof fails)
+                assert log is not None
                 kind = "split-view" if outcome.split_view else "bad-consistency-proof"
-                conn.execute(
-                    "INSERT INTO evidence (origin, kind, time, old_size, proof, stored_note, "
-                    "note) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        origin,
-                        kind,
-                        now,
-                        req.old_size,
-                        " ".join(h.hex() for h in req.proof),
-                        stored.note if stored else None,
-                        req.note,
-                    ),
+                self._store_evidence(
+                    origin, kind, now, req, stored, _log_signed_only(req.note, log)
                 )
             conn.execute("COMMIT")
         except BaseException:
@@ -294,6 +283,69 @@ class Witness:
                 conn.execute("ROLLBACK")
             raise
         return outcome
+
+    def _store_cosigned(
+        self, origin: str, old_size: int, size: int, root: bytes, now: int, note: bytes, line: str
+    ) -> None:
+        cur = self._conn.execute(
+            "UPDATE logs SET size = ?, root = ?, note = ? WHERE origin = ? AND size = ?",
+            (size, root, note, origin, old_size),
+        )
+        if cur.rowcount != 1:  # cannot happen under the write lock; refuse anyway
+            raise sqlite3.OperationalError("witness: state changed under the lock")
+        self._conn.execute(
+            "INSERT INTO cosigned (origin, size, root, time, note, cosignature) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (origin, size, root, now, note, line),
+        )
+
+    def _store_evidence(
+        self,
+        origin: str,
+        kind: str,
+        now: int,
+        req: AddCheckpointRequest,
+        stored: StoredHead | None,
+        note: bytes,
+    ) -> None:
+        """Keep the evidence once per (kind, note), and at most MAX_EVIDENCE_PER_LOG per log."""
+        seen, count = self._conn.execute(
+            "SELECT COALESCE(SUM(kind = ? AND note = ?), 0), COUNT(*) FROM evidence "
+            "WHERE origin = ?",
+            (kind, note, origin),
+        ).fetchone()
+        if seen or count >= MAX_EVIDENCE_PER_LOG:
+            return
+        self._conn.execute(
+            "INSERT INTO evidence (origin, kind, time, old_size, proof, stored_note, "
+            "note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                origin,
+                kind,
+                now,
+                req.old_size,
+                " ".join(h.hex() for h in req.proof),
+                stored.note if stored else None,
+                note,
+            ),
+        )
+
+
+def _log_signed_only(note: bytes, log: Ed25519NoteVerifier) -> bytes:
+    """The note with only the log's signature line(s): lines by other keys (anyone may add
+    them) are not the witness's to keep. The text stays byte for byte as signed."""
+    parsed = parse_note(note)
+    mine = [s for s in parsed.signatures if (s.name, s.key_hash) == (log.name, log.key_hash)]
+    return parsed.text.encode("utf-8") + b"\n" + "".join(s.line() for s in mine).encode("utf-8")
+
+
+def _same_tree(stored: StoredHead | None, note: bytes) -> bool:
+    """The stored checkpoint again (same text; the decision already checked size and root)."""
+    return (
+        stored is not None
+        and stored.note is not None
+        and parse_note(stored.note).text == parse_note(note).text
+    )
 
 
 def _b(v: object) -> bytes | None:

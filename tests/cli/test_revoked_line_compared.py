@@ -1,0 +1,64 @@
+"""A false revoked-set line is caught by what a verifier runs (issue 14 item 7): the audit
+with --since compares the saved note's line with its replay at that size, and split-view
+compares the lines of two notes of one size."""
+
+import dataclasses
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
+from keys import SigningKey
+from ledger.store import Ledger, synthesize
+from ledger.tlog import (
+    EMPTY_ROOT,
+    Ed25519NoteSigner,
+    find_revset_commitment,
+    format_revset_extension,
+    sign_checkpoint,
+)
+
+ORIGIN = "lines.example/log"
+LOG = SigningKey.from_seed(bytes([7]) * 32)
+
+
+def lic(*args):
+    r = CliRunner().invoke(cli, [str(a) for a in args])
+    assert "Traceback" not in r.output
+    return r.exit_code, r.output
+
+
+@pytest.fixture(scope="module")
+def notes(tmp_path_factory):
+    d = tmp_path_factory.mktemp("lines")
+    with Ledger.create(d / "l.db", ORIGIN, LOG) as led:
+        synthesize(led, 300, log_key=LOG)
+        true = led.checkpoint(LOG)
+    cp = true.checkpoint
+    assert find_revset_commitment(cp.extensions).size > 0  # something was revoked
+    lie = dataclasses.replace(cp, extensions=(format_revset_extension(0, EMPTY_ROOT),))
+    forged = sign_checkpoint(lie, Ed25519NoteSigner(ORIGIN, LOG))
+    (d / "true.note").write_bytes(true.note)
+    (d / "forged.note").write_bytes(forged.note)
+    (d / "log.vkey").write_text(LOG.public_key.verifier_key(ORIGIN))
+    return d, cp.size
+
+
+def test_audit_since_a_note_with_a_false_revoked_line(notes):
+    d, size = notes
+    assert lic("ledger", "audit", "--db", d / "l.db", "--since", d / "true.note", "--quiet")[0] == 0
+    code, out = lic("ledger", "audit", "--db", d / "l.db", "--since", d / "forged.note", "--quiet")
+    assert code == 1, out
+    assert f"record {size - 1}: saved checkpoint at size {size}: revoked-set commitment" in out
+
+
+def test_split_view_of_two_lines_for_one_tree(notes):
+    d, _ = notes
+    code, out = lic("witness", "split-view", "--log-key", d / "log.vkey", d / "true.note",
+                    d / "forged.note")  # fmt: skip
+    assert code == 1, out
+    assert "verdict: split" in out
+    assert "the same tree with different lic-revoked/v1 lines" in out
+    code, out = lic("witness", "split-view", "--log-key", d / "log.vkey", d / "true.note",
+                    d / "true.note")  # fmt: skip
+    assert code == 0 and "verdict: consistent" in out
