@@ -1,8 +1,10 @@
-"""Fixtures every test folder may use: the vectors, the one `lic` runner, synthetic ledgers."""
+"""Fixtures every test folder may use: the vectors, the one `lic` runner, synthetic ledgers,
+the demo world."""
 
 import pytest
 
 from helpers.cli import LicCli
+from helpers.demo import DemoWorlds
 from helpers.paths import load_vector
 from helpers.synthetic import SyntheticLedgers
 
@@ -27,3 +29,11 @@ def synthetic_ledger(tmp_path_factory):
     SyntheticLedger (path, log_key, size, jsonl): built once per parameters in the session, so
     read it, or copy it before changing it."""
     return SyntheticLedgers(tmp_path_factory.mktemp)
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory, lic_cli):
+    """``demo_dir(name="demo")`` gives a fresh copy of the directory `lic demo --dir` writes
+    (ledger.db, tokens, bundles, trust files; its keyring, the LIC_HOME, is ``<copy>/keys``):
+    the demo runs once per session, every call copies it, so change the copy as you like."""
+    return DemoWorlds(tmp_path_factory.mktemp, lic_cli)

@@ -8,30 +8,22 @@ import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from cli.main import cli
 from helpers.oms_dirs import TREES, ec_key, make_tree, package_sign, statement_of
 
 
-def lic(*args):
-    return CliRunner().invoke(cli, ["model", "digest", *map(str, args)], catch_exceptions=False)
-
-
 @pytest.mark.parametrize("tree", ["orderings", "git", "nested"])
-def test_digest_is_what_model_signing_signs(tmp_path, tree):
+def test_digest_is_what_model_signing_signs(lic_cli, tmp_path, tree):
     model = make_tree(tmp_path / tree, TREES[tree])
     key, _ = ec_key(tmp_path)
     package_sign(model, key, tmp_path / "model.sig")
     statement = statement_of(tmp_path / "model.sig")
     root = statement["subject"][0]["digest"]["sha256"]
 
-    res = lic(model)
-    assert res.exit_code == 0, res.output
+    res = lic_cli("model", "digest", model, code=0)
     assert res.stdout == f"sha256:{root}\n"
 
-    res = lic(model, "--json")
-    assert res.exit_code == 0, res.output
+    res = lic_cli("model", "digest", model, "--json", code=0)
     assert res.stderr == ""
     data = json.loads(res.stdout)
     assert data["root"] == root and data["digest"] == f"sha256:{root}"
@@ -44,21 +36,20 @@ def test_digest_is_what_model_signing_signs(tmp_path, tree):
     assert data["orderings_differ"] is (tree == "orderings")
 
 
-def test_the_ordering_note_goes_to_stderr(tmp_path):
-    res = lic(make_tree(tmp_path / "m", TREES["orderings"]))
-    assert res.exit_code == 0
+def test_the_ordering_note_goes_to_stderr(lic_cli, tmp_path):
+    res = lic_cli("model", "digest", make_tree(tmp_path / "m", TREES["orderings"]), code=0)
     assert res.stdout.startswith("sha256:") and res.stdout.count("\n") == 1
     assert res.stderr.startswith("lic: note: the root uses model-signing's ordering")
-    res = lic(make_tree(tmp_path / "n", TREES["nested"]))
+    res = lic_cli("model", "digest", make_tree(tmp_path / "n", TREES["nested"]), code=0)
     assert res.stderr == ""
 
 
-def test_ignore_path(tmp_path):
+def test_ignore_path(lic_cli, tmp_path):
     model = make_tree(tmp_path / "m", {"a": b"1", "model.sig": b"{}"})
     plain = make_tree(tmp_path / "p", {"a": b"1"})
-    res = lic(model, "--ignore-path", "model.sig")
-    assert res.stdout == lic(plain).stdout
-    assert res.stdout != lic(model).stdout
+    res = lic_cli("model", "digest", model, "--ignore-path", "model.sig")
+    assert res.stdout == lic_cli("model", "digest", plain).stdout
+    assert res.stdout != lic_cli("model", "digest", model).stdout
 
 
 def _missing(tmp_path):
@@ -93,17 +84,16 @@ def _plain_model(tmp_path):
 
 
 @pytest.mark.parametrize("bad", [_missing, _file, _symlink, _fifo, _not_utf8])
-def test_bad_input_is_one_error_line_and_exit_2(tmp_path, bad):
+def test_bad_input_is_one_error_line_and_exit_2(lic_cli, tmp_path, bad):
     path, message = bad(tmp_path)
     for extra in ([], ["--json"]):
-        res = lic(path, *extra)
-        assert res.exit_code == 2
+        res = lic_cli("model", "digest", path, *extra, code=2)
         assert res.stdout == ""
         assert res.stderr.startswith("lic: error: ") and res.stderr.count("\n") == 1
         assert message in res.stderr
 
 
-def test_an_ignore_path_outside_is_bad_input(tmp_path):
+def test_an_ignore_path_outside_is_bad_input(lic_cli, tmp_path):
     path, message = _plain_model(tmp_path)
-    res = lic(path, "--ignore-path", "../x")
-    assert res.exit_code == 2 and message in res.stderr and res.stderr.count("\n") == 1
+    res = lic_cli("model", "digest", path, "--ignore-path", "../x", code=2)
+    assert message in res.stderr and res.stderr.count("\n") == 1

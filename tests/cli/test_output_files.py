@@ -4,25 +4,16 @@ item 1); token issue and delegate refuse to replace an existing file unless --fo
 import json
 
 import pytest
-from click.testing import CliRunner
-
-from cli.main import cli
-
-
-def run(d, *args, code=0):
-    r = CliRunner(env={"LIC_HOME": str(d / "keys")}).invoke(
-        cli, [str(a) for a in args], catch_exceptions=False
-    )
-    assert "Traceback" not in r.output
-    assert r.exit_code == code, (args, r.exit_code, r.output)
-    return r.output
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    d = tmp_path_factory.mktemp("out") / "d"
-    run(d, "demo", "--dir", d)
-    return d
+def demo(demo_dir):
+    return demo_dir("out")
+
+
+@pytest.fixture(scope="module")
+def run(demo, lic_cli):
+    return lic_cli.with_env(LIC_HOME=demo / "keys")
 
 
 # Each command with an output file, as a template: {d} is the demo directory, {out} the file.
@@ -49,32 +40,32 @@ def command(name, d, out):
 
 @pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
 @pytest.mark.parametrize("name", sorted(COMMANDS))
-def test_the_output_file_is_written(demo, name, as_json):
+def test_the_output_file_is_written(demo, run, name, as_json):
     out = demo / f"{name.replace(' ', '-')}-{'json' if as_json else 'text'}.out"
     args = command(name, demo, out)
-    printed = run(demo, *args, *(["--json"] if as_json else []))
+    printed = run.output(*args, *(["--json"] if as_json else []))
     assert out.is_file() and out.stat().st_size > 0, (name, printed)
     if as_json:
         json.loads(printed)
 
 
 @pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
-def test_the_report_directory_is_written(demo, as_json):
+def test_the_report_directory_is_written(demo, run, as_json):
     out = demo / f"report-{as_json}"
-    printed = run(demo, "ledger", "report", "--db", demo / "ledger.db", "--out", out,
-                  *(["--json"] if as_json else []))  # fmt: skip
+    printed = run.output("ledger", "report", "--db", demo / "ledger.db", "--out", out,
+                         *(["--json"] if as_json else []))  # fmt: skip
     assert (out / "report.json").is_file() and (out / "index.html").is_file(), printed
 
 
 @pytest.mark.parametrize("name", ["token issue", "token delegate"])
 @pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
-def test_an_existing_token_file_is_kept_unless_forced(demo, name, as_json):
+def test_an_existing_token_file_is_kept_unless_forced(demo, run, name, as_json):
     out = demo / f"existing-{name.replace(' ', '-')}-{as_json}.jwt"
     out.write_bytes(b"a granted token\n")
     flag = ["--json"] if as_json else []
-    printed = run(demo, *command(name, demo, out), *flag, code=2)
+    printed = run.output(*command(name, demo, out), *flag, code=2)
     assert "already exists" in printed and "--force" in printed
     assert out.read_bytes() == b"a granted token\n"
-    run(demo, *command(name, demo, out), "--force", *flag)
+    run.output(*command(name, demo, out), "--force", *flag)
     assert out.read_bytes() != b"a granted token\n"
     assert out.read_bytes().count(b".") == 2  # a JWT now

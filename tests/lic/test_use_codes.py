@@ -1,13 +1,9 @@
 """Unknown codes are malformed input everywhere, never a deny, and the error lists the known
 codes; region codes are read case-insensitively (issue 14 item 19)."""
 
-import json
-
 import pytest
-from click.testing import CliRunner
 
 import lic
-from cli.main import cli
 from keys import MalformedError
 from ledger.entries import open_entry
 from ledger.store import Ledger
@@ -68,52 +64,47 @@ regions = ["de", "eu"]
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    d = tmp_path_factory.mktemp("codes") / "d"
-    r = CliRunner().invoke(cli, ["demo", "--dir", str(d)], catch_exceptions=False)
-    assert r.exit_code == 0, r.output
-    return d
+def demo(demo_dir):
+    return demo_dir("codes")
 
 
-def check(d, *use):
-    r = CliRunner(env={"LIC_HOME": str(d / "keys")}).invoke(
-        cli,
-        ["token", "check", str(d / "licensee.jwt"), "--trust", str(d / "verifier-trust.json"),
-         "--at", str(lic.decode_unverified((d / "licensee.jwt").read_bytes().strip()).nbf),
-         "--no-data", *use],
-        catch_exceptions=False,
-    )  # fmt: skip
-    assert "Traceback" not in r.output
-    return r
+@pytest.fixture(scope="module")
+def run(demo, lic_cli):
+    return lic_cli.with_env(LIC_HOME=demo / "keys")
 
 
-def test_token_check_refuses_unknown_codes_with_exit_2(demo):
+def check(run, d, *use, code):
+    """`lic token check` of the demo's license at its start, for the USE options."""
+    nbf = lic.decode_unverified((d / "licensee.jwt").read_bytes().strip()).nbf
+    return run("token", "check", d / "licensee.jwt", "--trust", d / "verifier-trust.json",
+               "--at", nbf, "--no-data", *use, code=code).output  # fmt: skip
+
+
+def test_token_check_refuses_unknown_codes_with_exit_2(demo, run):
     base = ["--purpose", "research.academic", "--region", "DE"]
-    r = check(demo, "--action", "fly", *base)
-    assert r.exit_code == 2 and "unknown code 'fly'" in r.output and "run.inference" in r.output
-    assert "DENY" not in r.output
-    r = check(demo, "--action", "run", "--purpose", "research.academic", "--region", "XX")
-    assert r.exit_code == 2 and "'XX'" in r.output and "DE" in r.output
-    r = check(demo, "--action", "run", "--purpose", "research.academic", "--region", "de")
-    assert r.exit_code == 3 and r.output.startswith("INDETERMINATE")  # no model digest given
-    r = check(demo, "--action", "host", *base)  # a known code the license does not permit
-    assert r.exit_code == 1 and r.output.startswith("DENY")
+    out = check(run, demo, "--action", "fly", *base, code=2)
+    assert "unknown code 'fly'" in out and "run.inference" in out
+    assert "DENY" not in out
+    out = check(run, demo, "--action", "run", "--purpose", "research.academic", "--region", "XX",
+                code=2)  # fmt: skip
+    assert "'XX'" in out and "DE" in out
+    out = check(run, demo, "--action", "run", "--purpose", "research.academic", "--region", "de",
+                code=3)  # fmt: skip
+    assert out.startswith("INDETERMINATE")  # no model digest given
+    # a known code the license does not permit
+    out = check(run, demo, "--action", "host", *base, code=1)
+    assert out.startswith("DENY")
 
 
-def test_incident_jurisdictions_are_listed_regions(demo):
-    def report(jurisdiction):
-        return CliRunner(env={"LIC_HOME": str(demo / "keys")}).invoke(
-            cli,
-            ["ledger", "incident", "report", "--harm", "privacy", "--severity", "low",
-             "--jurisdiction", jurisdiction, "--description", "d", "--anonymous",
-             "--db", str(demo / "ledger.db"), "--json"],
-            catch_exceptions=False,
-        )  # fmt: skip
+def test_incident_jurisdictions_are_listed_regions(demo, run):
+    def report(jurisdiction, code):
+        return run("ledger", "incident", "report", "--harm", "privacy", "--severity", "low",
+                   "--jurisdiction", jurisdiction, "--description", "d", "--anonymous",
+                   "--db", demo / "ledger.db", "--json", code=code)  # fmt: skip
 
-    r = report("ZZ")
-    assert r.exit_code == 2 and "'ZZ'" in r.output and "DE" in r.output
-    r = report("de")
-    assert r.exit_code == 0, r.output
+    out = report("ZZ", code=2).output
+    assert "'ZZ'" in out and "DE" in out
+    index = report("de", code=0).json["index"]
     with Ledger.open(demo / "ledger.db") as led:
-        entry = open_entry(led.record(json.loads(r.output)["index"]))
+        entry = open_entry(led.record(index))
     assert entry.payload["jurisdictions"] == ["DE"]

@@ -1,54 +1,51 @@
 """One definition of a token's status at a time (SPEC 14.5, issue 14 item 3): `lic ledger
 status`, the audit summary, the transparency report and bundle verification all say the same."""
 
-import json
 import time
 
 import pytest
-from click.testing import CliRunner
 
 import lic
-from cli.main import cli
 from ledger.audit import audit_db, audit_summary
 from ledger.bundle import parse_policy, verify_bundle
 from ledger.report import replay_report
 from ledger.state import TOKEN_STATUSES, status_at
 
 
-def run(d, *args, code=0):
-    r = CliRunner(env={"LIC_HOME": str(d / "keys")}).invoke(
-        cli, [str(a) for a in args], catch_exceptions=False
-    )
-    assert "Traceback" not in r.output
-    assert r.exit_code == code, (args, r.exit_code, r.output)
-    return r.output
-
-
-def _issue_and_grant(d, name, *window):
-    run(d, "token", "issue", "--key", "issuer", "--holder", d / "licensee.jwk",
+def _issue_and_grant(run, d, name, *window):
+    run("token", "issue", "--key", "issuer", "--holder", d / "licensee.jwk",
         "--license", d / "academic.toml", "-o", d / name, *window)  # fmt: skip
     token = lic.decode_unverified((d / name).read_bytes().strip())
-    run(d, "ledger", "grant", d / name, "--key", "issuer", "--salt-file", d / "alice.salt",
+    run("ledger", "grant", d / name, "--key", "issuer", "--salt-file", d / "alice.salt",
         "--at", max(token.nbf, token.iat), "--db", d / "ledger.db")  # fmt: skip
     return token
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def demo(demo_dir):
+    return demo_dir("status")
+
+
+@pytest.fixture(scope="module")
+def run(demo, lic_cli):
+    return lic_cli.with_env(LIC_HOME=demo / "keys")
+
+
+@pytest.fixture(scope="module")
+def world(demo, run):
     """The demo (both of its licenses revoked), one license that expires five seconds after
     issue and one that starts a day after, both granted, and a checkpoint over them."""
-    d = tmp_path_factory.mktemp("status") / "d"
-    run(d, "demo", "--dir", d)
-    short = _issue_and_grant(d, "short.jwt", "--lifetime", "PT5S")
-    later = _issue_and_grant(d, "later.jwt", "--not-before", str(int(time.time()) + 86400))
-    run(d, "ledger", "checkpoint", "--db", d / "ledger.db")
-    return d, short, later
+    short = _issue_and_grant(run, demo, "short.jwt", "--lifetime", "PT5S")
+    later = _issue_and_grant(run, demo, "later.jwt",
+                             "--not-before", str(int(time.time()) + 86400))  # fmt: skip
+    run("ledger", "checkpoint", "--db", demo / "ledger.db")
+    return demo, short, later
 
 
-def status_json(d, token, at, code):
-    out = run(d, "ledger", "status", d / token, "--at", at, "--db", d / "ledger.db", "--json",
+def status_json(run, d, token, at, code):
+    res = run("ledger", "status", d / token, "--at", at, "--db", d / "ledger.db", "--json",
               code=code)  # fmt: skip
-    return json.loads(out)["status"]
+    return res.json["status"]
 
 
 def test_the_rules_in_order():
@@ -63,15 +60,16 @@ def test_the_rules_in_order():
     }  # fmt: skip
 
 
-def test_ledger_status_says_expired_and_not_yet_valid(world):
+def test_ledger_status_says_expired_and_not_yet_valid(world, run):
     d, short, later = world
-    assert status_json(d, "short.jwt", short.nbf, 0) == "active"
-    assert status_json(d, "short.jwt", short.exp, 1) == "expired"
-    assert "expired; records:" in run(d, "ledger", "status", d / "short.jwt", "--at",
-                                      short.exp + 1, "--db", d / "ledger.db", code=1)  # fmt: skip
-    assert status_json(d, "later.jwt", later.nbf - 1, 1) == "not_yet_valid"
-    assert status_json(d, "later.jwt", later.nbf, 0) == "active"
-    assert status_json(d, "contractor.jwt", short.nbf, 1) == "revoked"
+    assert status_json(run, d, "short.jwt", short.nbf, 0) == "active"
+    assert status_json(run, d, "short.jwt", short.exp, 1) == "expired"
+    assert "expired; records:" in run.output("ledger", "status", d / "short.jwt", "--at",
+                                             short.exp + 1, "--db", d / "ledger.db",
+                                             code=1)  # fmt: skip
+    assert status_json(run, d, "later.jwt", later.nbf - 1, 1) == "not_yet_valid"
+    assert status_json(run, d, "later.jwt", later.nbf, 0) == "active"
+    assert status_json(run, d, "contractor.jwt", short.nbf, 1) == "revoked"
 
 
 def test_the_audit_and_the_report_count_the_same(world):
@@ -92,18 +90,18 @@ def test_the_audit_and_the_report_count_the_same(world):
     assert report["licenses"]["status"]["active"]["count"] == 1
 
 
-def test_a_bundle_names_the_status(world):
+def test_a_bundle_names_the_status(world, run):
     d, short, later = world
     policy = parse_policy((d / "policy.json").read_bytes())
     for token, now, status in (
         ("short.jwt", short.exp + 3600, "expired"),
         ("later.jwt", later.nbf - 3600, "not_yet_valid"),
     ):
-        run(d, "bundle", "create", d / token, "--db", d / "ledger.db", "--out", d / "x.bundle")
+        run("bundle", "create", d / token, "--db", d / "ledger.db", "--out", d / "x.bundle")
         r = verify_bundle((d / "x.bundle").read_bytes(), policy, now=now)
         assert (r.effect, r.reason, r.status) == ("invalid", status, status)
         assert r.to_dict()["status"] == status
-    run(d, "bundle", "create", d / "contractor.jwt", "--chain", d / "licensee.jwt",
+    run("bundle", "create", d / "contractor.jwt", "--chain", d / "licensee.jwt",
         "--db", d / "ledger.db", "--out", d / "x.bundle")  # fmt: skip
     r = verify_bundle((d / "x.bundle").read_bytes(), policy, now=short.nbf)
     assert (r.effect, r.status) == ("invalid", "revoked")
