@@ -76,12 +76,12 @@ def _storage_error(e: Exception) -> bool:
     return sqlite3 is not None and isinstance(e, sqlite3.Error)
 
 
-class _Failure(click.ClickException):
+class _Failure(Exception):
     """A library error on its way to ``LicGroup.main``, which prints it: one line, or JSON."""
 
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.message, self.exit_code = message, exit_code
 
 
 def _json_requested(argv: list[str]) -> bool:
@@ -123,9 +123,12 @@ class LicGroup(LazyGroup):
         as_json = _json_requested(argv)
         try:
             rv = super().main(argv, prog_name, complete_var, False, **extra)
+        except _Failure as e:
+            _report(e.message, e.exit_code, as_json=as_json)
+            sys.exit(e.exit_code)
         except click.ClickException as e:
-            usage = isinstance(e, click.UsageError) and e.ctx is not None
-            where = e.ctx.command_path if usage and e.ctx is not None else None
+            ctx = e.ctx if isinstance(e, click.UsageError) else None
+            where = ctx.command_path if ctx is not None else None
             _report(e.format_message(), e.exit_code, as_json=as_json, help_for=where)
             sys.exit(e.exit_code)
         except click.Abort:

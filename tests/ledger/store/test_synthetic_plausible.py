@@ -52,9 +52,7 @@ def test_the_records_cover_one_to_two_years_in_order(synth):
 
 def test_decisions_take_hours_to_weeks(synth):
     _, st = synth
-    waits = [
-        d["decided_at"] - st.requests[d["request"]]["received"] for d in st.decisions.values()
-    ]
+    waits = [d["decided_at"] - st.requests[d["request"]]["received"] for d in st.decisions.values()]
     assert len(waits) > 500
     assert min(waits) >= HOUR and max(waits) <= 8 * 7 * DAY  # a re-decision after more info
     assert 6 * HOUR <= statistics.median(waits) <= 14 * DAY
