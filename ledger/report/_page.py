@@ -85,6 +85,11 @@ def _duration(seconds: int | None) -> str:
     return f"{seconds / 86400:.1f} d"
 
 
+def _withheld(value: Any, show: Any = str) -> str:
+    """A field of a public summary, or 'withheld' where it would reveal a suppressed cell."""
+    return '<span class="sup">withheld</span>' if value is None else _e(show(value))
+
+
 def _pct(value: float | None) -> str:
     return SUPPRESSED if value is None else f"{value * 100:.1f}%"
 
@@ -236,9 +241,12 @@ def _intro(report: dict[str, Any]) -> list[str]:
         f"<style>{_CSS}</style></head><body><header>",
         "<h1>Ledger transparency report</h1>",
         f'<p class="muted">Window: {_e(window)}; state as of {_e(_date(p["as_of"]))}. '
-        f"Counts below {_e(p['k'])} in any breakdown are suppressed (and enough others to keep "
-        "them from being recovered by subtraction). Every number is recomputed by replaying the "
-        "public ledger; report.json holds the same numbers.</p></header><main>",
+        f"Counts below {_e(p['k'])} in any breakdown are suppressed, and enough others (a total "
+        "too, when nothing else is left) that no suppressed count follows from the published "
+        "numbers of its table and the incident summaries. Every number is recomputed by "
+        "replaying the public ledger; report.json holds the same numbers.</p>",
+        _unprotectable(report["suppression"]),
+        "</header><main>",
         _headline(report),
         "<h2>Integrity</h2>",
         _table(
@@ -261,6 +269,17 @@ def _intro(report: dict[str, Any]) -> list[str]:
             )
         )
     return h
+
+
+def _unprotectable(suppression: dict[str, Any]) -> str:
+    """A warning naming the lines whose small counts could not be protected, if any."""
+    lines = suppression.get("unprotectable_lines") or []
+    if not lines:
+        return ""
+    return (
+        '<p class="bad" id="unprotectable-lines">Some small counts could not be protected: '
+        "they may be worked out from the totals of " + _e(", ".join(lines)) + ".</p>"
+    )
 
 
 def _monthly(monthly: list[dict[str, Any]]) -> list[str]:
@@ -388,9 +407,10 @@ def _incidents(inc: dict[str, Any]) -> list[str]:
     ]
     for s in inc["summaries"]:
         h.append(
-            f'<div class="summary"><b>Incident {_e(s["incident"])}</b> — {_e(s["severity"])}, '
-            f"{_e(s['outcome'])}; reported {_e(_date(s['reported']))}, closed "
-            f"{_e(_date(s['closed']))}<p>{_e(s['summary'])}</p></div>"
+            f'<div class="summary"><b>Incident {_e(s["incident"])}</b> — '
+            f"{_withheld(s['severity'])}, {_withheld(s['outcome'])}; reported "
+            f"{_withheld(s['reported'], _date)}, closed {_withheld(s['closed'], _date)}"
+            f"<p>{_e(s['summary'])}</p></div>"
         )
     if not inc["summaries"]:
         h.append('<p class="muted">none</p>')
