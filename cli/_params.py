@@ -3,6 +3,7 @@ a file. One grammar each, so every command accepts the same spellings."""
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,9 @@ __all__ = [
 ]
 
 MAX_VKEY_FILE = 4096
+# A verifier key given inline: a name without '+' or white space, the 4-byte key hash in hex,
+# and the base64 key material (SPEC.md 6); a file name seldom has this shape.
+_VKEY_SHAPE = re.compile(r"\A[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+={0,2}\Z")
 MAX_KEY_INPUT = 64 * 1024  # load_public_key refuses more than 4 KiB; read a little beyond
 
 
@@ -115,14 +119,17 @@ at_option = click.option(
 def read_vkey(value: str, what: str = "verifier key") -> str:
     """A signed-note verifier key (``name+hash+key``) given inline, or the file holding one.
 
-    A value naming an existing file is read from it; any other value with a ``+`` is taken
-    inline; anything else is a file name, and a missing file is reported as missing.
+    A value naming an existing file is read from it; any other value shaped like a key
+    (``name+8 hex digits+base64``, one line) is taken inline; anything else is a file name, and
+    a missing file is reported as missing.
     """
     path = Path(value)
-    if "+" in value and not path.is_file():
+    if _VKEY_SHAPE.match(value) and not path.is_file():
         return value
     if not path.exists():
-        raise KeyStoreError(f"{what} file {path} does not exist")
+        raise KeyStoreError(
+            f"{what} file {path} does not exist (nor is it a key given inline, name+hash+key)"
+        )
     return read_input(path, MAX_VKEY_FILE, f"{what} file").decode("utf-8", "replace").strip()
 
 

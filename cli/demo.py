@@ -642,11 +642,12 @@ def scale_demo(
     with Ledger.create(d.db, ORIGIN, log, log_key_name="log") as led:
         synthesize(led, n, log_key=log, seed=seed, progress=progress)
         led.checkpoint(log)
+        first, last = (led.record(i).time for i in (0, n - 1))
     d.step(
         "Synthetic ledger",
         f"Filled ledger.db with {n} realistic records of every entry type (requests, "
-        "decisions, appeals, grants, revocations, incidents, attestations, terms) and signed "
-        "a checkpoint.",
+        "decisions, appeals, grants, revocations, incidents, attestations, terms), from "
+        f"{_iso(first)} to {_iso(last)}, and signed a checkpoint.",
     )
     _audit_and_report(d, small=False)
     d.result.seconds = time.perf_counter() - started

@@ -10,6 +10,7 @@ A command's module is imported only when that command runs (see ``COMMANDS``), s
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any
 
@@ -79,9 +80,65 @@ def _storage_error(e: Exception) -> bool:
     return sqlite3 is not None and isinstance(e, sqlite3.Error)
 
 
+class _Failure(Exception):
+    """A library error on its way to ``LicGroup.main``, which prints it: one line, or JSON."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.message, self.exit_code = message, exit_code
+
+
+def _json_requested(argv: list[str]) -> bool:
+    """Whether the command line asks for JSON (``--json`` before any ``--``)."""
+    return "--json" in (argv[: argv.index("--")] if "--" in argv else argv)
+
+
+def _report(message: str, code: int, *, as_json: bool, help_for: str | None = None) -> None:
+    """Print an error as docs/cli.md promises: ``lic: error: ...`` on one line of standard
+    error, or under ``--json`` one JSON object there (``error``, ``exit_code``, ``help``)."""
+    text = " ".join(message.split())
+    if as_json:
+        obj: dict[str, Any] = {"error": text, "exit_code": code}
+        if help_for is not None:
+            obj["help"] = f"{help_for} --help"
+        click.echo(json.dumps(obj, ensure_ascii=False, sort_keys=True), err=True)
+        return
+    hint = f" (see '{help_for} --help')" if help_for is not None else ""
+    click.echo(f"lic: error: {text}{hint}", err=True)
+
+
 class LicGroup(LazyGroup):
-    """The top-level group: lazy commands, and our exceptions turned into a message and a
-    meaningful exit code."""
+    """The top-level group: lazy commands, and every error (ours, or click's usage errors) turned
+    into one message and a meaningful exit code."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run ``lic``; in standalone mode (the default) errors are printed by ``_report`` and
+        the process exits with the command's code."""
+        argv = list(sys.argv[1:] if args is None else args)
+        if not standalone_mode:
+            return super().main(argv, prog_name, complete_var, False, **extra)
+        as_json = _json_requested(argv)
+        try:
+            rv = super().main(argv, prog_name, complete_var, False, **extra)
+        except _Failure as e:
+            _report(e.message, e.exit_code, as_json=as_json)
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            ctx = e.ctx if isinstance(e, click.UsageError) else None
+            where = ctx.command_path if ctx is not None else None
+            _report(e.format_message(), e.exit_code, as_json=as_json, help_for=where)
+            sys.exit(e.exit_code)
+        except click.Abort:
+            _report("interrupted", 130, as_json=as_json)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) and not isinstance(rv, bool) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; a library error becomes ``lic: error: ...`` and its exit code."""
@@ -95,15 +152,12 @@ class LicGroup(LazyGroup):
                     raise
                 raise LedgerIntegrityError(f"storage: {e}") from e
         except LicError as e:
-            click.echo(f"lic: error: {e}", err=True)
-            ctx.exit(e.exit_code)
+            raise _Failure(str(e), e.exit_code) from e
         except OSError as e:
             where = f": {e.filename}" if e.filename else ""
-            click.echo(f"lic: error: {e.strerror or e}{where}", err=True)
-            ctx.exit(2)
-        except KeyboardInterrupt:
-            click.echo("lic: interrupted", err=True)
-            ctx.exit(130)
+            raise _Failure(f"{e.strerror or e}{where}", 2) from e
+        except KeyboardInterrupt as e:
+            raise click.Abort from e
 
 
 def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:

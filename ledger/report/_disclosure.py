@@ -14,11 +14,14 @@ protects nothing (total minus the published cells gives it back), so more cells 
   total cannot be rebuilt by addition).
 
 An unsafe line suppresses its smallest published positive cell (ties by cell id); when none is
-left it suppresses its total, which is itself a cell of other lines. Lines share cells (one total
-is the total of several breakdowns), and the rule runs to a fixed point over all lines at once,
-so a cell hidden in one table cannot be recovered from another. Zero counts are published, and so
-are "public" cells: whole-window totals, which anyone can count in the public ledger anyway. When
-a line with a public total cannot be made safe, all its positive cells are suppressed.
+left, the lines through its suppressed cells are tried, ring by ring. Only when no ring has one
+does it suppress the smallest published total of those lines, even a "public" one (a
+whole-window total, which anyone could count in the public ledger, or a never-complement cell):
+a table must not give back a value it hides, so the last resort is to hide the total too.
+Lines share cells (one total is the total of several breakdowns), and the rule runs to a
+fixed point over all lines at once, so a cell hidden in one table cannot be recovered from
+another. Zero counts are published. Only when nothing is left to hide anywhere near is a line
+recorded as unprotectable.
 """
 
 from __future__ import annotations
@@ -118,46 +121,68 @@ class Disclosure:
         return (1, self.k - 1) if self._primary(cid) else (self.k, _INF)
 
     def _pinned(self) -> list[str]:
-        """Suppressed small cells whose value a reader can work out."""
+        """Suppressed cells whose value a reader can work out: a small one would be exposed,
+        and a complement that can be worked out protects nothing."""
         b = self.bounds()
-        return sorted(
-            c for c in self.suppressed if c in b and self._primary(c) and b[c][1] <= b[c][0]
-        )
+        return sorted(c for c in self.suppressed if c in b and b[c][1] <= b[c][0])
 
     def solve(self) -> None:
         """Primary then secondary suppression, until no small cell can be worked out.
 
-        Each round finds every pinned small cell and, for each, hides the smallest published
-        positive cell of the lines it lies on (ties by cell id); then it looks again.
+        Each round finds every pinned small cell and, for each, hides one more cell near it
+        (``_complement``); then it looks again.
         """
         lines_of: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         for members, total in self.lines:
             for c in (*members, total):
                 lines_of.setdefault(c, []).append((members, total))
         self.suppressed = {c for c in self.values if self._primary(c)}
-        self.unsafe = set()
-        given_up: set[str] = set()
         while True:
-            pinned = [c for c in self._pinned() if c not in given_up]
-            if not pinned:
-                break
+            pinned = self._pinned()
+            touched: set[tuple[tuple[str, ...], str]] = set()
             for cell in pinned:
-                near = lines_of.get(cell, [])
-                candidates = sorted(
-                    (self.values[c], c)
-                    for ms, t in near
-                    for c in (*ms, t)
-                    if c not in self.suppressed
-                    and c not in self.public
-                    and c not in self.no_secondary
-                    and self.values[c] > 0
-                )
-                if candidates:
-                    self.suppressed.add(candidates[0][1])
-                else:
-                    given_up.add(cell)
-                    self.unsafe.update(t for _, t in near)
+                if touched.intersection(lines_of.get(cell, [])):
+                    continue  # a cell hidden this round may have freed it: look again first
+                hide = self._complement(cell, lines_of)
+                if hide is not None:
+                    self.public.discard(hide)
+                    self.no_secondary.discard(hide)
+                    self.suppressed.add(hide)
+                    touched.update(lines_of.get(hide, []))
+            if not touched:  # nothing left to hide near any pinned cell
+                break
+        self.unsafe = {t for c in self._pinned() for _, t in lines_of.get(c, [])}
         self._solved = True
+
+    def _complement(
+        self, cell: str, lines_of: dict[str, list[tuple[tuple[str, ...], str]]]
+    ) -> str | None:
+        """The cell to hide so that ``cell`` is no longer pinned: on the lines through it, the
+        smallest published positive cell that may be a complement; else the same on the lines
+        through those lines' suppressed cells, ring by ring; only when no ring has one, the
+        smallest published total of the rings' lines, nearest ring first (public or not).
+        None when nothing is left to hide."""
+        rings: list[list[tuple[tuple[str, ...], str]]] = []
+        near = list(lines_of.get(cell, []))
+        seen = set(near)
+        while near:
+            rings.append(near)
+            cells = {c for ms, t in near for c in (*ms, t) if c not in self.suppressed}
+            candidates = sorted(
+                (self.values[c], c)
+                for c in cells
+                if c not in self.public and c not in self.no_secondary and self.values[c] > 0
+            )
+            if candidates:
+                return candidates[0][1]
+            ring = {c for ms, t in near for c in (*ms, t) if c in self.suppressed}
+            near = [ln for c in sorted(ring) for ln in lines_of.get(c, []) if ln not in seen]
+            seen.update(near)
+        for lines in rings:
+            totals = {t for _, t in lines if t not in self.suppressed and self.values[t] > 0}
+            if totals:
+                return min((self.values[t], t) for t in totals)[1]
+        return None
 
     def get(self, cid: str) -> int | None:
         """The published count of a cell, or None when it is suppressed."""

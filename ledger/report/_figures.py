@@ -462,6 +462,7 @@ class _Report:
         times: dict[str, list[int]] = {"acknowledge": [], "mitigate": [], "close": []}
         ages: Counter[str] = Counter()
         summaries = []
+        counted: list[bool] = []  # per summary: whether its incident is in the window's reports
         for ii, inc in s.incidents.items():
             if ii >= self.cutoff:
                 continue
@@ -481,6 +482,7 @@ class _Report:
                         "summary": inc.summary,
                     }
                 )
+                counted.append(self.inw(ii, inc.reported))
             if not self.inw(ii, inc.reported):
                 continue
             self.count_month("incidents_reported", inc.reported)
@@ -528,11 +530,31 @@ class _Report:
                 "outcomes": self.out_group("incidents.outcomes", out_keys),
                 "open": self.d.out(open_id),
                 "open_ageing": self.out_group("incidents.open_ageing", age_keys),
-                "summaries": summaries,
+                "summaries": [self.withhold(x, c) for x, c in zip(summaries, counted, strict=True)],
             }
             result.update({name: make() for name, make in dists.items()})
             return result
 
+        return out
+
+    def withhold(self, summary: dict[str, Any], counted: bool) -> dict[str, Any]:
+        """A public incident summary without the fields that would place its incident in a
+        suppressed cell (they become null): its severity, its outcome, the month it was
+        reported or closed in, and (with both times shown) its time to close. What is withheld
+        then only adds up to the suppressed cells' sum, which their lines publish anyway."""
+        out, d = dict(summary), self.d
+        if counted and d.get(f"incidents.by_severity.{summary['severity']}") is None:
+            out["severity"] = None
+        if d.get(f"incidents.outcomes.{summary['outcome'] or 'unknown'}") is None:
+            out["outcome"] = None
+        if counted and d.get(f"monthly.{month_of(summary['reported'])}.incidents_reported") is None:
+            out["reported"] = None
+        if d.get(f"monthly.{month_of(summary['closed'])}.incidents_closed") is None:
+            out["closed"] = None
+        took = bucket(max(0, summary["closed"] - summary["reported"]), DURATION_BUCKETS)
+        hidden = d.get(f"incidents.time_to_close.histogram.{took}") is None
+        if counted and hidden and out["reported"] is not None:
+            out["closed"] = None
         return out
 
     # -- provenance ----------------------------------------------------------------------------

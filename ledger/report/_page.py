@@ -40,6 +40,8 @@ svg text { font:11px system-ui, sans-serif; fill:var(--muted); }
 .summary { background:#fff; border:1px solid var(--line); border-radius:6px; padding:8px 12px;
   margin:8px 0; } .summary p { margin:4px 0 0; white-space:pre-wrap; }
 code { font-size:.85rem; word-break:break-all; }
+figure { margin:6px 0 14px; } .chart-title { font-weight:600; font-size:.9rem; margin:0 0 2px; }
+.legend { font-size:.8rem; max-width:1040px; }
 """
 
 _HEADLINES = (
@@ -63,10 +65,39 @@ _HEADLINES = (
 _DURATIONS = {"median_decision_latency", "median_time_to_acknowledge"}
 _RATES = {"approval_rate", "denial_rate", "appeal_rate", "provenance_coverage"}
 SUPPRESSED = '<span class="sup">suppressed</span>'
+# How the page names codes of report.json (any other code: its underscores become spaces).
+LABELS = {
+    "lt_1h": "under 1 hour",
+    "1h_1d": "1 hour to 1 day",
+    "1d_7d": "1 to 7 days",
+    "7d_30d": "7 to 30 days",
+    "ge_30d": "30 days or more",
+    "lt_7d": "under 7 days",
+    "30d_90d": "30 to 90 days",
+    "ge_90d": "90 days or more",
+    "not_yet_valid": "not yet valid",
+    "needs_information": "needs information",
+    "access.decision": "access decision",
+    "not_independent": "not independent",
+}
+# Short bar labels for the duration histograms.
+_SHORT = {"lt_1h": "<1h", "1h_1d": "1h–1d", "1d_7d": "1–7d", "7d_30d": "7–30d", "ge_30d": "≥30d"}
+RECENT_MONTHS = 24  # months shown on the page; report.json has them all
+MAX_SUMMARIES = 50  # incident summaries shown on the page; report.json has them all
 
 
 def _e(value: Any) -> str:
     return escape(str(value), quote=True)
+
+
+def _label_text(code: str) -> str:
+    """A code of report.json as people read it."""
+    return LABELS.get(code, code.replace("_", " "))
+
+
+def _label(code: str) -> str:
+    """A code of report.json as people read it, HTML-escaped."""
+    return _e(_label_text(code))
 
 
 def _date(t: int | None) -> str:
@@ -83,6 +114,11 @@ def _duration(seconds: int | None) -> str:
     if seconds < 86400:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86400:.1f} d"
+
+
+def _withheld(value: Any, show: Any = str) -> str:
+    """A field of a public summary, or 'withheld' where it would reveal a suppressed cell."""
+    return '<span class="sup">withheld</span>' if value is None else _e(show(value))
 
 
 def _pct(value: float | None) -> str:
@@ -105,33 +141,38 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 
 
 def _cells_table(title: str, group: dict[str, Any]) -> str:
-    return _table([title, "count"], [[_e(k), _count(v)] for k, v in group.items()])
+    return _table([title, "count"], [[_label(k), _count(v)] for k, v in group.items()])
 
 
 def _bars(
     series: Sequence[tuple[str, int | None]],
     title: str,
     line: Sequence[float | None] | None = None,
-    height: int = 180,
+    height: int = 170,
 ) -> str:
-    """Vertical bars (counts) with an optional line (rates in [0, 1]) on a right-hand scale."""
+    """Vertical bars (counts) with an optional line (rates in [0, 1]), titled and explained in
+    HTML around the SVG (so no title is clipped by the drawing's width)."""
     n = max(1, len(series))
-    width = max(320, min(1040, 60 + n * 48))
-    top, bottom, left = 40, 36, 40
+    width = max(360, min(1040, 60 + n * 48))
+    top, bottom, left = 12, 36, 40
     plot_h = height - top - bottom
     step = (width - left - 16) / n
     peak = max([v for _, v in series if v is not None] + [1])
     parts = [
+        f'<figure><figcaption class="chart-title">{_e(title)}</figcaption>',
         f'<svg role="img" aria-label="{_e(title)}" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}">',
-        f'<text x="{left}" y="14">{_e(title)} (max {peak})</text>',
+        f'<text x="{left - 4}" y="{top + 4}" text-anchor="end">{peak}</text>',
+        f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end">0</text>',
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 8}" y2="{top + plot_h}" '
         'stroke="#d8dde6"/>',
     ]
     points = []
+    suppressed = False
     for i, (label, value) in enumerate(series):
         x = left + i * step
         if value is None:
+            suppressed = True
             parts.append(
                 f'<text x="{x + step / 2:.1f}" y="{top + plot_h - 4}" text-anchor="middle">s</text>'
             )
@@ -156,20 +197,25 @@ def _bars(
             f'<circle cx="{p.split(",")[0]}" cy="{p.split(",")[1]}" r="3" fill="#20bf6b"/>'
             for p in points
         )
-        parts.append(f'<text x="{left}" y="30">line: rate, 0–100%</text>')
     parts.append("</svg>")
+    legend = [f"Blue bars: counts, on a scale from 0 to {peak} (the largest bar)."]
+    if points:
+        legend.append("Green line and dots: the rate, from 0% (bottom) to 100% (top).")
+    if suppressed:
+        legend.append("“s”: a suppressed count (below the threshold, or hiding one that is).")
+    parts.append(f'<figcaption class="muted legend">{" ".join(legend)}</figcaption></figure>')
     return "".join(parts)
 
 
 def _distribution(title: str, dist: dict[str, Any]) -> str:
     hist = dist["histogram"]
     order = ["lt_1h", "1h_1d", "1d_7d", "7d_30d", "ge_30d"]
-    series = [(k.replace("_", " "), hist[k]["count"]) for k in order if k in hist]
+    series = [(_SHORT[k], hist[k]["count"]) for k in order if k in hist]
     stats = (
         f"<p>n = {_count(dist['n'])}; median {_duration(dist['median'])}; "
         f"90th percentile {_duration(dist['p90'])}</p>"
     )
-    return f"<h3>{_e(title)}</h3>{stats}{_bars(series, title + ' (histogram)')}"
+    return f"<h3>{_e(title)}</h3>{stats}{_bars(series, title + ', by duration')}"
 
 
 def _headline(report: dict[str, Any]) -> str:
@@ -196,7 +242,7 @@ def _headline(report: dict[str, Any]) -> str:
 def _access_rows(rows: dict[str, Any]) -> list[list[str]]:
     return [
         [
-            _e(key),
+            _label(key),
             _count(r["total"]),
             _count(r["approved"]),
             _count(r["denied"]),
@@ -236,9 +282,12 @@ def _intro(report: dict[str, Any]) -> list[str]:
         f"<style>{_CSS}</style></head><body><header>",
         "<h1>Ledger transparency report</h1>",
         f'<p class="muted">Window: {_e(window)}; state as of {_e(_date(p["as_of"]))}. '
-        f"Counts below {_e(p['k'])} in any breakdown are suppressed (and enough others to keep "
-        "them from being recovered by subtraction). Every number is recomputed by replaying the "
-        "public ledger; report.json holds the same numbers.</p></header><main>",
+        f"Counts below {_e(p['k'])} in any breakdown are suppressed, and enough others (a total "
+        "too, when nothing else is left) that no suppressed count follows from the published "
+        "numbers of its table and the incident summaries. Every number is recomputed by "
+        "replaying the public ledger; report.json holds the same numbers.</p>",
+        _unprotectable(report["suppression"]),
+        "</header><main>",
         _headline(report),
         "<h2>Integrity</h2>",
         _table(
@@ -251,6 +300,16 @@ def _intro(report: dict[str, Any]) -> list[str]:
             ],
         ),
     ]
+    h.append(
+        '<p class="muted">The Merkle root (hex) is the SHA-256 tree hash (RFC 9162) of the first '
+        f"{_e(integ['size'])} records. To check it yourself, replay the ledger: "
+        "<code>lic ledger audit --db ledger.db</code>, or an export with "
+        "<code>lic ledger audit --jsonl export.jsonl</code>; the audit recomputes every record's "
+        "hash and prints the root (hex) at this size, which must equal the one above. The "
+        "checkpoint below carries the same root in base64 (its third line, as C2SP signed "
+        "notes spell it) and must verify against the log's published key. Replaying with "
+        "<code>lic ledger report</code> gives the same report.json, byte for byte.</p>"
+    )
     if integ.get("checkpoint"):
         h.append(f"<h3>Latest checkpoint</h3><pre>{_e(integ['checkpoint'])}</pre>")
     if integ["findings_listed"]:
@@ -263,9 +322,27 @@ def _intro(report: dict[str, Any]) -> list[str]:
     return h
 
 
-def _monthly(monthly: list[dict[str, Any]]) -> list[str]:
+def _unprotectable(suppression: dict[str, Any]) -> str:
+    """A warning naming the lines whose small counts could not be protected, if any."""
+    lines = suppression.get("unprotectable_lines") or []
+    if not lines:
+        return ""
+    return (
+        '<p class="bad" id="unprotectable-lines">Some small counts could not be protected: '
+        "they may be worked out from the totals of " + _e(", ".join(lines)) + ".</p>"
+    )
+
+
+def _monthly(every: list[dict[str, Any]]) -> list[str]:
+    monthly = every[-RECENT_MONTHS:]
+    shown = (
+        f"The {len(monthly)} most recent of {len(every)} months; report.json lists every month."
+        if len(every) > len(monthly)
+        else "Every month with a counted event."
+    )
     return [
         "<h2>Rates over time</h2>",
+        f'<p class="muted">{_e(shown)}</p>',
         _bars(
             [(m["month"], m["decisions"]["count"]) for m in monthly],
             "Access decisions per month; line: approval rate",
@@ -320,7 +397,7 @@ def _access(acc: dict[str, Any], app: dict[str, Any], lic: dict[str, Any]) -> li
         "<h3>Top denial reasons</h3>",
         _table(
             ["reason", "denials"],
-            [[_e(r["reason"]), _e(r["count"])] for r in acc["top_denial_reasons"]],
+            [[_label(r["reason"]), _e(r["count"])] for r in acc["top_denial_reasons"]],
         ),
         f'<p class="muted">{_e(acc["denial_reasons_suppressed"])} reason code(s) suppressed.</p>',
         _distribution("Decision latency", acc["decision_latency"]),
@@ -347,7 +424,7 @@ def _withdrawals(wd: dict[str, Any]) -> list[str]:
         )
         rows = [
             [
-                _e(r.replace("_", " ")),
+                _label(r),
                 _count(section["entries"]["by_reason"].get(r)),
                 _count(section["direct_tokens"]["by_reason"].get(r)),
                 _count(section["cascaded_tokens"]["by_reason"].get(r)),
@@ -386,11 +463,20 @@ def _incidents(inc: dict[str, Any]) -> list[str]:
         _cells_table("age of open incidents", inc["open_ageing"]),
         "<h3>Public incident summaries</h3>",
     ]
-    for s in inc["summaries"]:
+    every = inc["summaries"]
+    if len(every) > MAX_SUMMARIES:
         h.append(
-            f'<div class="summary"><b>Incident {_e(s["incident"])}</b> — {_e(s["severity"])}, '
-            f"{_e(s['outcome'])}; reported {_e(_date(s['reported']))}, closed "
-            f"{_e(_date(s['closed']))}<p>{_e(s['summary'])}</p></div>"
+            f'<p class="muted">The {MAX_SUMMARIES} most recently closed of {len(every)} '
+            "incidents; report.json holds every summary.</p>"
+        )
+    latest = sorted(every, key=lambda x: (x["closed"] or 0, x["incident"]))[-MAX_SUMMARIES:]
+    for s in reversed(latest):
+        h.append(
+            f'<div class="summary"><b>Incident {_e(s["incident"])}</b> — '
+            f"{_withheld(s['severity'], _label_text)}, "
+            f"{_withheld(s['outcome'], _label_text)}; reported {_withheld(s['reported'], _date)}, "
+            f"closed {_withheld(s['closed'], _date)}"
+            f"<p>{_e(s['summary'])}</p></div>"
         )
     if not inc["summaries"]:
         h.append('<p class="muted">none</p>')
@@ -405,7 +491,7 @@ def _provenance_and_terms(prov: dict[str, Any], terms: dict[str, Any]) -> list[s
         _table(
             ["model versions with", "yes", "no", "share"],
             [
-                [_e(k.replace("_", " ")), _count(v["yes"]), _count(v["no"]), _pct(v["share"])]
+                [_label(k), _count(v["yes"]), _count(v["no"]), _pct(v["share"])]
                 for k, v in prov.items()
                 if isinstance(v, dict)
             ],

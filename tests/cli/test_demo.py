@@ -12,6 +12,7 @@ from cli.main import cli
 from ledger.audit import audit_db
 from ledger.bundle import parse_policy, verify_bundle
 from ledger.entries import decode_record
+from ledger.report import replay_report
 from ledger.store import Ledger
 
 
@@ -83,7 +84,10 @@ def test_the_story_is_complete_and_clean(demo):
     rep = json.loads((d / "report" / "report.json").read_text())
     assert rep["integrity"]["size"] == info["records"] and rep["integrity"]["findings"] == 0
     assert rep["integrity"]["witnesses"] == ["witness.example"]
-    assert rep["headline"]["requests"] == 2 and rep["headline"]["incidents"] == 1
+    # totals of 2 and 1 would single people out: suppressed at k=5, counted at k=1
+    assert rep["headline"]["requests"] is None and rep["headline"]["incidents"] is None
+    everything, _ = replay_report(db=d / "ledger.db", k=1)
+    assert everything["headline"]["requests"] == 2 and everything["headline"]["incidents"] == 1
     assert (d / "report" / "index.html").stat().st_size > 1000
 
 
