@@ -1,55 +1,34 @@
 """``lic ledger prove`` receipts carry the cosignatures stored for their size (issue 14 item 8),
 so that a receipt alone shows which witnesses vouched for its checkpoint."""
 
-import json
-
 import pytest
-from click.testing import CliRunner
 
-from cli.main import cli
 from ledger.tlog import CosignatureV1Verifier, Ed25519NoteVerifier, open_checkpoint, parse_receipt
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    d = tmp_path_factory.mktemp("prove") / "d"
-    r = CliRunner().invoke(cli, ["demo", "--dir", str(d), "--quiet"], catch_exceptions=False)
-    assert r.exit_code == 0, r.output
-    return d
+def demo(demo_dir):
+    return demo_dir("prove")
 
 
-def test_a_receipt_carries_the_stored_cosignatures(demo):
-    r = CliRunner().invoke(
-        cli, ["ledger", "prove", "--index", "3", "--db", str(demo / "ledger.db")]
-    )
-    assert r.exit_code == 0, r.output
-    note = parse_receipt(r.output.encode()).checkpoint_note
+def test_a_receipt_carries_the_stored_cosignatures(demo, lic_cli):
+    receipt = lic_cli("ledger", "prove", "--index", "3", "--db", demo / "ledger.db").output
+    note = parse_receipt(receipt.encode()).checkpoint_note
     log = Ed25519NoteVerifier.from_vkey((demo / "log.vkey").read_text().strip())
     witness = CosignatureV1Verifier.from_vkey((demo / "witness.vkey").read_text().strip())
     _, verified = open_checkpoint(note, log, [witness])
     assert verified.signed_by(witness)
-    r = CliRunner().invoke(
-        cli, ["ledger", "verify-proof", "-", "--log-key", str(demo / "log.vkey")], input=r.output
-    )
-    assert r.exit_code == 0, r.output
+    lic_cli("ledger", "verify-proof", "-", "--log-key", demo / "log.vkey", input=receipt)
 
 
-def test_a_receipt_alone_meets_a_witness_policy(demo):
-    db = str(demo / "ledger.db")
-    r = CliRunner().invoke(cli, ["ledger", "prove", "--index", "3", "--db", db])
-    receipt = r.output
-    r = CliRunner().invoke(
-        cli,
-        ["ledger", "verify-proof", "-", "--policy", str(demo / "policy.json"), "--json"],
-        input=receipt,
-    )
-    assert r.exit_code == 0, r.output
-    assert json.loads(r.output)["witnesses"] == ["witness.example"]
+def test_a_receipt_alone_meets_a_witness_policy(demo, lic_cli):
+    receipt = lic_cli("ledger", "prove", "--index", "3", "--db", demo / "ledger.db").output
+    r = lic_cli("ledger", "verify-proof", "-", "--policy", demo / "policy.json", "--json",
+                input=receipt)  # fmt: skip
+    assert r.json["witnesses"] == ["witness.example"]
     # the log's signature alone does not meet the policy
     log_only = receipt[: receipt.index("\n— witness.example")] + "\n"
-    r = CliRunner().invoke(
-        cli, ["ledger", "verify-proof", "-", "--policy", str(demo / "policy.json")], input=log_only
-    )
-    assert r.exit_code == 1 and "0 of 1 policy witnesses cosigned, need 1" in r.output
-    r = CliRunner().invoke(cli, ["ledger", "verify-proof", "-"], input=receipt)
-    assert r.exit_code == 2  # a log key or a policy is needed
+    out = lic_cli("ledger", "verify-proof", "-", "--policy", demo / "policy.json",
+                  input=log_only, code=1).output  # fmt: skip
+    assert "0 of 1 policy witnesses cosigned, need 1" in out
+    lic_cli("ledger", "verify-proof", "-", input=receipt, code=2)  # a log key or a policy is needed

@@ -5,9 +5,7 @@ compares the lines of two notes of one size."""
 import dataclasses
 
 import pytest
-from click.testing import CliRunner
 
-from cli.main import cli
 from keys import SigningKey
 from ledger.store import Ledger, synthesize
 from ledger.tlog import (
@@ -20,12 +18,6 @@ from ledger.tlog import (
 
 ORIGIN = "lines.example/log"
 LOG = SigningKey.from_seed(bytes([7]) * 32)
-
-
-def lic(*args):
-    r = CliRunner().invoke(cli, [str(a) for a in args])
-    assert "Traceback" not in r.output
-    return r.exit_code, r.output
 
 
 @pytest.fixture(scope="module")
@@ -44,21 +36,20 @@ def notes(tmp_path_factory):
     return d, cp.size
 
 
-def test_audit_since_a_note_with_a_false_revoked_line(notes):
+def test_audit_since_a_note_with_a_false_revoked_line(notes, lic_cli):
     d, size = notes
-    assert lic("ledger", "audit", "--db", d / "l.db", "--since", d / "true.note", "--quiet")[0] == 0
-    code, out = lic("ledger", "audit", "--db", d / "l.db", "--since", d / "forged.note", "--quiet")
-    assert code == 1, out
+    lic_cli("ledger", "audit", "--db", d / "l.db", "--since", d / "true.note", "--quiet")
+    out = lic_cli("ledger", "audit", "--db", d / "l.db", "--since", d / "forged.note", "--quiet",
+                  code=1).output  # fmt: skip
     assert f"record {size - 1}: saved checkpoint at size {size}: revoked-set commitment" in out
 
 
-def test_split_view_of_two_lines_for_one_tree(notes):
+def test_split_view_of_two_lines_for_one_tree(notes, lic_cli):
     d, _ = notes
-    code, out = lic("witness", "split-view", "--log-key", d / "log.vkey", d / "true.note",
-                    d / "forged.note")  # fmt: skip
-    assert code == 1, out
+    out = lic_cli("witness", "split-view", "--log-key", d / "log.vkey", d / "true.note",
+                  d / "forged.note", code=1).output  # fmt: skip
     assert "verdict: split" in out
     assert "the same tree with different lic-revoked/v1 lines" in out
-    code, out = lic("witness", "split-view", "--log-key", d / "log.vkey", d / "true.note",
-                    d / "true.note")  # fmt: skip
-    assert code == 0 and "verdict: consistent" in out
+    out = lic_cli("witness", "split-view", "--log-key", d / "log.vkey", d / "true.note",
+                  d / "true.note").output  # fmt: skip
+    assert "verdict: consistent" in out

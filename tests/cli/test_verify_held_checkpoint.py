@@ -1,13 +1,10 @@
 """``lic verify --checkpoint NOTE --update FILE`` (issue 14 item 7): a verifier that holds a
 newer checkpoint finds, offline, a revocation recorded after the bundle's checkpoint."""
 
-import json
 import time
 
 import pytest
-from click.testing import CliRunner
 
-from cli.main import cli
 from keys import MalformedError
 from ledger.bundle import parse_policy, verify_bundle
 from ledger.store import Ledger
@@ -18,45 +15,43 @@ USE = ["--action", "run", "--purpose", "research.academic", "--region", "DE", "-
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(demo_dir, lic_cli):
     """The demo: contractor.bundle was made at checkpoint 12; the licensee (its parent) was
     revoked later, and the ledger's latest checkpoint (17) says so."""
-    d = tmp_path_factory.mktemp("held") / "d"
-    r = CliRunner().invoke(cli, ["demo", "--dir", str(d), "--quiet"], catch_exceptions=False)
-    assert r.exit_code == 0, r.output
+    d = demo_dir("held")
     with Ledger.open(d / "ledger.db") as led:
         (d / "now.note").write_bytes(led.cosigned_checkpoint().note)
         (d / "then.note").write_bytes(led.cosigned_checkpoint(12).note)
+    run = lic_cli.with_env(LIC_HOME=d / "keys")
     db = ["--db", d / "ledger.db"]
-    code, out = lic(d, "bundle", "update", d / "contractor.bundle", "--out", d / "now.update", *db)
-    assert code == 0, out
-    code, out = lic(d, "bundle", "update", d / "contractor.bundle", "--size", "12", "--out",
-                    d / "then.update", "--json", *db)  # fmt: skip
-    assert code == 0 and json.loads(out)["checkpoint_size"] == 12, out
+    run("bundle", "update", d / "contractor.bundle", "--out", d / "now.update", *db)
+    r = run("bundle", "update", d / "contractor.bundle", "--size", "12", "--out",
+            d / "then.update", "--json", *db)  # fmt: skip
+    assert r.json["checkpoint_size"] == 12, r.output
     return d
 
 
-def lic(d, *args):
-    r = CliRunner(env={"LIC_HOME": str(d / "keys")}).invoke(
-        cli, [str(a) for a in args], catch_exceptions=False
-    )
-    assert "Traceback" not in r.output
-    return r.exit_code, r.output
+@pytest.fixture(scope="module")
+def verify(demo, lic_cli):
+    """`lic verify --json` of the demo's contractor bundle for one use, with EXTRA options:
+    the exit code and the parsed answer (the output when it is not JSON)."""
+    run = lic_cli.with_env(LIC_HOME=demo / "keys")
+
+    def verified(*extra):
+        r = run("verify", "--bundle", demo / "contractor.bundle", "--policy",
+                demo / "policy.json", *USE, *extra, "--json", code=None)  # fmt: skip
+        return r.exit_code, (r.json if r.json is not None else r.output)
+
+    return verified
 
 
-def verify(d, *extra):
-    code, out = lic(d, "verify", "--bundle", d / "contractor.bundle", "--policy",
-                    d / "policy.json", *USE, *extra, "--json")  # fmt: skip
-    return code, (json.loads(out) if out.startswith("{") else out)
-
-
-def test_alone_the_old_bundle_still_permits(demo):
-    code, out = verify(demo)
+def test_alone_the_old_bundle_still_permits(verify):
+    code, out = verify()
     assert code == 0 and out["effect"] == "permit"
 
 
-def test_the_held_checkpoint_finds_the_later_revocation(demo):
-    code, out = verify(demo, "--checkpoint", demo / "now.note", "--update", demo / "now.update")
+def test_the_held_checkpoint_finds_the_later_revocation(demo, verify):
+    code, out = verify("--checkpoint", demo / "now.note", "--update", demo / "now.update")
     assert code == 1
     assert (out["effect"], out["reason"]) == ("invalid", "revoked")
     checks = {c["name"]: c["status"] for c in out["checks"]}
@@ -64,24 +59,24 @@ def test_the_held_checkpoint_finds_the_later_revocation(demo):
     assert checks["held-non-revocation"] == "fail"
 
 
-def test_the_bundles_own_checkpoint_held_changes_nothing(demo):
-    code, out = verify(demo, "--checkpoint", demo / "then.note", "--update", demo / "then.update")
+def test_the_bundles_own_checkpoint_held_changes_nothing(demo, verify):
+    code, out = verify("--checkpoint", demo / "then.note", "--update", demo / "then.update")
     assert code == 0 and out["effect"] == "permit", out
 
 
-def test_a_held_checkpoint_needs_its_update(demo):
-    code, out = verify(demo, "--checkpoint", demo / "now.note")
+def test_a_held_checkpoint_needs_its_update(demo, verify):
+    code, out = verify("--checkpoint", demo / "now.note")
     assert code == 1 and out["reason"] == "consistency"
-    code, out = verify(demo, "--checkpoint", demo / "now.note", "--update", demo / "then.update")
+    code, out = verify("--checkpoint", demo / "now.note", "--update", demo / "then.update")
     assert code == 1 and out["reason"] == "consistency"  # an update for another checkpoint
-    code, out = verify(demo, "--update", demo / "now.update")
+    code, out = verify("--update", demo / "now.update")
     assert code == 2
 
 
-def test_a_held_checkpoint_must_be_the_logs(demo):
+def test_a_held_checkpoint_must_be_the_logs(demo, verify):
     forged = (demo / "now.note").read_bytes().replace(b"\n17\n", b"\n18\n")
     (demo / "forged.note").write_bytes(forged)
-    code, out = verify(demo, "--checkpoint", demo / "forged.note", "--update", demo / "now.update")
+    code, out = verify("--checkpoint", demo / "forged.note", "--update", demo / "now.update")
     assert code == 1 and out["reason"] == "held-checkpoint"
 
 

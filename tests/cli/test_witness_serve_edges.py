@@ -2,16 +2,13 @@
 ASCII digits is a 400, every method but POST is a plain 405 (SPEC 13.3), and clients that
 disconnect early leave nothing on the server's standard error."""
 
-import json
 import signal
 import socket
 import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 
-from cli.main import cli
 from keys import SigningKey
 from ledger.entries import sign_entry
 from ledger.store import Ledger
@@ -43,15 +40,13 @@ def head_of(response):
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, lic_cli):
     ring = tmp_path / "ring"
-    runner = CliRunner()
-    assert runner.invoke(cli, ["keys", "new", "w1", "--keyring", str(ring)]).exit_code == 0
+    lic_cli("keys", "new", "w1", "--keyring", ring)
     db = tmp_path / "w.db"
-    res = runner.invoke(cli, ["witness", "init", "--key", "w1", "--log", f"{ORIGIN}={LOG_VKEY}",
-                              "--db", str(db), "--keyring", str(ring), "--json"])  # fmt: skip
-    assert res.exit_code == 0, res.output
-    assert json.loads(res.output)["vkey"]
+    res = lic_cli("witness", "init", "--key", "w1", "--log", f"{ORIGIN}={LOG_VKEY}",
+                  "--db", db, "--keyring", ring, "--json")  # fmt: skip
+    assert res.json["vkey"]
     proc = subprocess.Popen(
         [sys.executable, "-c", "from cli.main import main; main()", "witness", "serve",
          "--db", str(db), "--keyring", str(ring)],
