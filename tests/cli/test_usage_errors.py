@@ -9,9 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from cli.main import cli
 
 USAGE_MISTAKES = [
     ["token", "verify"],  # a missing argument
@@ -22,9 +19,8 @@ USAGE_MISTAKES = [
 
 
 @pytest.mark.parametrize("args", USAGE_MISTAKES)
-def test_a_usage_error_is_one_lic_error_line(args: list[str]) -> None:
-    res = CliRunner().invoke(cli, args, prog_name="lic")
-    assert res.exit_code == 2
+def test_a_usage_error_is_one_lic_error_line(lic_cli, args: list[str]) -> None:
+    res = lic_cli(*args, code=2)
     assert res.stdout == ""
     lines = res.stderr.splitlines()
     assert len(lines) == 1, res.stderr
@@ -33,30 +29,23 @@ def test_a_usage_error_is_one_lic_error_line(args: list[str]) -> None:
 
 
 @pytest.mark.parametrize("args", USAGE_MISTAKES)
-def test_under_json_a_usage_error_is_json(args: list[str]) -> None:
-    res = CliRunner().invoke(cli, [*args, "--json"], prog_name="lic")
-    assert res.exit_code == 2
+def test_under_json_a_usage_error_is_json(lic_cli, args: list[str]) -> None:
+    res = lic_cli(*args, "--json", code=2)
     obj = json.loads(res.stderr)
     assert obj["exit_code"] == 2 and obj["error"]
 
 
-def test_under_json_a_library_error_is_json(tmp_path: Path) -> None:
-    res = CliRunner().invoke(
-        cli, ["ledger", "status", "--json", "--db", str(tmp_path / "none.db"), "x"]
-    )
-    assert res.exit_code == 2
+def test_under_json_a_library_error_is_json(lic_cli, tmp_path: Path) -> None:
+    res = lic_cli("ledger", "status", "--json", "--db", tmp_path / "none.db", "x", code=2)
     obj = json.loads(res.stderr)
     assert obj["exit_code"] == 2 and "lic: error" not in obj["error"]
 
 
-def test_a_missing_log_key_file_is_reported_as_missing(tmp_path: Path) -> None:
+def test_a_missing_log_key_file_is_reported_as_missing(lic_cli, tmp_path: Path) -> None:
     receipt = tmp_path / "r.proof"
     receipt.write_bytes(b"")
     missing = tmp_path / "keys" / "log+2.vkey"  # a '+' in a file name is no inline key
-    res = CliRunner().invoke(
-        cli, ["ledger", "verify-proof", str(receipt), "--log-key", str(missing)]
-    )
-    assert res.exit_code == 2
+    res = lic_cli("ledger", "verify-proof", receipt, "--log-key", missing, code=2)
     assert f"file {missing} does not exist" in res.stderr
     assert "name+hash+key" in res.stderr and "expected" not in res.stderr
 
