@@ -22,6 +22,7 @@ from ledger.bundle import (
 )
 from ledger.tlog import MAX_NOTE_SIZE, parse_checkpoint, parse_note
 
+from ._decision import decision_lines
 from ._ledgeropts import db_option
 from ._output import emit, json_option, read_input
 from ._params import at_option
@@ -193,6 +194,8 @@ def verify_cmd(
     lines = [result.effect.upper() + (f" ({result.reason})" if result.reason else "")]
     for c in result.checks:
         lines.append(f"  {c.status:4s}  {c.name:14s} {c.detail}")
+    if result.decision is not None:
+        lines += decision_lines(result.decision)
     emit({"at": now, **result.to_dict()}, as_json=as_json, text="\n".join(lines))
     code = EXIT_FOR_EFFECT[result.effect]
     if code:

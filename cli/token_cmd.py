@@ -12,6 +12,7 @@ import click
 import lic
 from keys import KeyStoreError, MalformedError, TrustStore, b64url_encode, write_atomic
 
+from ._decision import decision_lines
 from ._keyopts import (
     keyring_option,
     load_signing_key,
@@ -322,13 +323,7 @@ def check_cmd(
         from ledger.state import with_status
 
         decision = with_status(decision, revocation["status"], revocation["source"])
-    lines = [decision.effect.upper()]
-    for r in decision.reasons:
-        got = "(not given)" if r.actual is None else r.actual
-        lines.append(f"  {r.effect:13s} {r.field}: {r.message}; expected {r.expected}; got {got}")
-    for duty, params in decision.duties:
-        extra = " ".join(f"{k}={v}" for k, v in params)
-        lines.append(f"  duty          {duty}{' ' + extra if extra else ''}")
+    lines = [decision.effect.upper(), *decision_lines(decision)]
     lines.append(f"  revocation    {revocation['detail']}")
     emit({"at": now, "token": chain.leaf.digest.hex(), **decision.to_dict(),
           "revocation": revocation}, as_json=as_json, text="\n".join(lines))  # fmt: skip

@@ -287,11 +287,7 @@ class BundleResult:
             "status": self.status,
         }
         if self.decision is not None:
-            out["decision"] = {
-                "effect": self.decision.effect,
-                "reasons": [r.to_dict() for r in self.decision.reasons],
-                "duties": [{"duty": k, "params": dict(p)} for k, p in self.decision.duties],
-            }
+            out["decision"] = self.decision.to_dict()
         return out
 
 
