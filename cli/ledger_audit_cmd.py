@@ -54,7 +54,7 @@ def audit_cmd(source: ReplaySource, since: Path | None, log_key: str | None, as_
     lines = [
         f"log key: {r.log_vkey} ({trusted})",
         f"records: {r.size}",
-        f"root: {r.root.hex()}",
+        f"root (hex): {r.root.hex()}",
         f"checkpoints verified: {len(r.checkpoints)}",
         "licenses: " + ", ".join(f"{n} {k}" for k, n in summary["licenses"].items()),
         "open incidents: " + _first_few(summary["open_incidents"]),

@@ -381,7 +381,8 @@ def consistency_cmd(size1: int, size2: int | None, db: Path, as_json: bool) -> N
         "root2": b64std_encode(root2),
         "proof": [b64std_encode(h) for h in proof],
     }
-    lines = [f"from {size1} {info['root1']}", f"to {size2} {info['root2']}"]
+    lines = [f"from {size1} root (base64): {info['root1']}",
+             f"to {size2} root (base64): {info['root2']}"]  # fmt: skip
     text = "\n".join(lines + [b64std_encode(h) for h in proof])
     emit(info, as_json=as_json, text=text)
 
