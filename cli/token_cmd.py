@@ -10,9 +10,17 @@ from typing import Any
 import click
 
 import lic
-from keys import KeyStoreError, MalformedError, TrustStore, b64url_encode, write_atomic
+from keys import (
+    KeyStoreError,
+    LicError,
+    MalformedError,
+    TrustStore,
+    b64url_encode,
+    write_atomic,
+)
 
 from ._decision import decision_lines
+from ._hints import sublicense_hint, with_hint
 from ._keyopts import (
     keyring_option,
     load_signing_key,
@@ -202,7 +210,18 @@ def inspect_cmd(token_file: Path, as_json: bool) -> None:
 def _verify(tokens: tuple[Path, ...], keyring_dir: Path | None, trust_file: Path | None,
             now: int) -> lic.Chain:  # fmt: skip
     store = load_trust_store(keyring_dir, trust_file)
-    return lic.verify_chain([read_token(p) for p in tokens], store, now=now)
+    return _chain([read_token(p) for p in tokens], store, now, "lic token verify")
+
+
+def _chain(raw: list[bytes], store: TrustStore, now: int, command: str) -> lic.Chain:
+    """The verified chain; a chain that fails and starts at a sublicense gets a hint."""
+    try:
+        return lic.verify_chain(raw, store, now=now)
+    except LicError as e:
+        hinted_error = with_hint(e, sublicense_hint(raw[0], command))
+        if hinted_error is e:
+            raise
+        raise hinted_error from e
 
 
 @token.command("verify")
@@ -316,7 +335,7 @@ def check_cmd(
     use = use_opts.use(now)
     raw = [read_token(p) for p in tokens]
     store = load_trust_store(keyring_dir, trust_file)
-    chain = lic.verify_chain(raw, store, now=now)
+    chain = _chain(raw, store, now, "lic token check")
     decision = lic.evaluate(chain.leaf, use)
     revocation = _revocation(raw, db, bundle_file, store, now)
     if revocation["checked"]:
