@@ -84,13 +84,9 @@ def create_cmd(
         "keys": len(store),
     }
     rule = (
-        "log alone, no witness quorum"
+        "log alone, no witness quorum (no cosignature dates a checkpoint: its age is not checked)"
         if no_witnesses
-        else f"quorum {quorum} of {policy.witness_count} witnesses"
+        else f"quorum {quorum} of {policy.witness_count} witnesses, checkpoints up to "
+        f"{policy.max_age} s old"
     )
-    emit(
-        info,
-        as_json=as_json,
-        text=f"wrote {out}: {len(store)} trusted keys, {rule}, checkpoints up to "
-        f"{policy.max_age} s old",
-    )
+    emit(info, as_json=as_json, text=f"wrote {out}: {len(store)} trusted keys, {rule}")

@@ -59,6 +59,8 @@ def test_a_log_alone_policy_is_recorded_and_reported_by_verify(demo, lic_cli):
     out = demo / "log-alone.json"
     r = create(lic_cli, demo, "--no-witnesses", "--out", out, "--json")
     assert r.json["quorum"] == 0 and r.json["no_witnesses"] is True
+    text = create(lic_cli, demo, "--no-witnesses", "--out", out).stdout
+    assert "log alone, no witness quorum" in text and "s old" not in text
     doc = json.loads(out.read_text())
     assert doc["no_witnesses"] is True and doc["quorum"] == 0
     assert parse_policy(out.read_bytes()).no_witnesses
