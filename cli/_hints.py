@@ -30,7 +30,7 @@ def file_kind(data: bytes) -> str | None:
         return "token"
     try:
         doc = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
         return None
     fmt = doc.get("format") if isinstance(doc, dict) else None
     return {_POLICY_FORMAT: "trust policy", TRUST_STORE_FORMAT: "trust store"}.get(str(fmt))
@@ -54,9 +54,12 @@ def sublicense_hint(first_token: bytes, command: str) -> str | None:
 
 def _mistake(path: Path, expected: str) -> str | None:
     """The hint when the file at ``path`` is of a known kind other than ``expected``."""
-    if str(path) == "-" or not path.is_file() or path.stat().st_size > _SNIFF_LIMIT:
+    try:
+        if str(path) == "-" or not path.is_file() or path.stat().st_size > _SNIFF_LIMIT:
+            return None
+        data = path.read_bytes()
+    except OSError:  # unreadable: the error being explained says so already
         return None
-    data = path.read_bytes()
     kind = file_kind(data)
     if kind is None or kind == expected:
         return None

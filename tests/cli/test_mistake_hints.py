@@ -79,4 +79,11 @@ def test_a_mistake_of_another_kind_gets_no_hint(demo, run):
     bad = demo / "garbage.bundle"
     bad.write_bytes(b"not a bundle at all\n")
     r = run("verify", "--bundle", bad, "--policy", demo / "policy.json", *USE, code=2)
-    assert "hint" not in r.stderr
+    assert "; hint:" not in r.stderr
+
+
+def test_a_deeply_nested_file_gets_its_error_and_no_hint(demo, run):
+    deep = demo / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    r = run("token", "verify", demo / "licensee.jwt", "--trust", deep, code=2)
+    assert "; hint:" not in r.stderr and r.stderr.startswith("lic: error: ")
