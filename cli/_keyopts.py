@@ -21,6 +21,8 @@ import click
 
 from keys import Keyring, SigningKey, TrustStore, read_passphrase
 
+from ._hints import hinted
+
 __all__ = [
     "keyring_option",
     "load_signing_key",
@@ -93,4 +95,6 @@ def trust_path(keyring_dir: Path | None, trust_file: Path | None) -> Path:
 
 def load_trust_store(keyring_dir: Path | None, trust_file: Path | None) -> TrustStore:
     """Load the trust store named by ``--trust`` or the keyring default (missing: an error)."""
-    return TrustStore.load(trust_path(keyring_dir, trust_file))
+    path = trust_path(keyring_dir, trust_file)
+    with hinted(path, "trust store"):
+        return TrustStore.load(path)

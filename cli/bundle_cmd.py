@@ -22,6 +22,8 @@ from ledger.bundle import (
 )
 from ledger.tlog import MAX_NOTE_SIZE, parse_checkpoint, parse_note
 
+from ._decision import decision_lines
+from ._hints import hinted
 from ._ledgeropts import db_option
 from ._output import emit, json_option, read_input
 from ._params import at_option
@@ -121,7 +123,7 @@ def update_cmd(bundle_file: Path, size: int | None, out: Path, db: Path, as_json
     from ledger.store import Ledger  # SQLite: only to make an update, not to verify one
 
     bundle = read_input(bundle_file, MAX_BUNDLE_SIZE, "bundle")
-    with Ledger.open(db) as led:
+    with hinted(bundle_file, "bundle"), Ledger.open(db) as led:
         data = create_update(led, bundle, size=size)
         cp = led.latest_checkpoint() if size is None else led.checkpoint_at(size)
     assert cp is not None  # create_update found it
@@ -185,14 +187,19 @@ def verify_cmd(
         raise click.UsageError("--update needs --checkpoint (the note it leads to)")
     now = int(time.time()) if at is None else at
     use = use_opts.use(now) if use_opts.given else None
-    policy = parse_policy(read_input(policy_file, MAX_POLICY_SIZE, "policy"))
+    with hinted(policy_file, "trust policy"):
+        policy = parse_policy(read_input(policy_file, MAX_POLICY_SIZE, "policy"))
     bundle = read_input(bundle_file, MAX_BUNDLE_SIZE, "bundle")
     held = read_input(held_file, MAX_NOTE_SIZE, "checkpoint") if held_file else None
     update = read_input(update_file, MAX_UPDATE_SIZE, "update") if update_file else None
-    result = verify_bundle(bundle, policy, now=now, use=use, held_checkpoint=held, update=update)
+    with hinted(bundle_file, "bundle"):  # it raises only on input that does not parse
+        result = verify_bundle(bundle, policy, now=now, use=use, held_checkpoint=held,
+                               update=update)  # fmt: skip
     lines = [result.effect.upper() + (f" ({result.reason})" if result.reason else "")]
     for c in result.checks:
         lines.append(f"  {c.status:4s}  {c.name:14s} {c.detail}")
+    if result.decision is not None:
+        lines += decision_lines(result.decision)
     emit({"at": now, **result.to_dict()}, as_json=as_json, text="\n".join(lines))
     code = EXIT_FOR_EFFECT[result.effect]
     if code:

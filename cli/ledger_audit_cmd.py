@@ -54,10 +54,10 @@ def audit_cmd(source: ReplaySource, since: Path | None, log_key: str | None, as_
     lines = [
         f"log key: {r.log_vkey} ({trusted})",
         f"records: {r.size}",
-        f"root: {r.root.hex()}",
+        f"root (hex): {r.root.hex()}",
         f"checkpoints verified: {len(r.checkpoints)}",
         "licenses: " + ", ".join(f"{n} {k}" for k, n in summary["licenses"].items()),
-        "open incidents: " + (", ".join(map(str, summary["open_incidents"])) or "none"),
+        "open incidents: " + _first_few(summary["open_incidents"]),
         "terms in force: "
         + (", ".join(f"{k} {v}" for k, v in summary["terms_in_force"].items()) or "none"),
         f"findings: {len(r.findings)}",
@@ -66,3 +66,15 @@ def audit_cmd(source: ReplaySource, since: Path | None, log_key: str | None, as_
     emit(summary, as_json=as_json, text="\n".join(lines))
     if r.findings:
         sys.exit(1)
+
+
+FIRST_FEW = 10
+
+
+def _first_few(indexes: list[int]) -> str:
+    """A count and the first FIRST_FEW indexes: one short line however many there are."""
+    if not indexes:
+        return "none"
+    shown = ", ".join(map(str, indexes[:FIRST_FEW]))
+    more = len(indexes) - FIRST_FEW
+    return f"{len(indexes)} ({shown}{f' ... and {more} more' if more > 0 else ''})"

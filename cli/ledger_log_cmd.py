@@ -29,6 +29,7 @@ from ledger.tlog import (
 )
 from lic import cbor
 
+from ._hints import hinted
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
 from ._ledgeropts import db_option
 from ._output import emit, json_option, read_input
@@ -334,7 +335,8 @@ def verify_proof_cmd(
         from ledger.bundle import MAX_POLICY_SIZE, parse_policy
 
         now = int(time.time()) if at is None else at
-        policy = parse_policy(read_input(policy_file, MAX_POLICY_SIZE, "policy"))
+        with hinted(policy_file, "trust policy"):
+            policy = parse_policy(read_input(policy_file, MAX_POLICY_SIZE, "policy"))
         note = parse_receipt(data).checkpoint_note
         witnesses = policy.witnessed_by(note, now)
         log = policy.log_verifier(note.split(b"\n", 1)[0].decode("utf-8", "replace"), now)
@@ -381,7 +383,8 @@ def consistency_cmd(size1: int, size2: int | None, db: Path, as_json: bool) -> N
         "root2": b64std_encode(root2),
         "proof": [b64std_encode(h) for h in proof],
     }
-    lines = [f"from {size1} {info['root1']}", f"to {size2} {info['root2']}"]
+    lines = [f"from {size1} root (base64): {info['root1']}",
+             f"to {size2} root (base64): {info['root2']}"]  # fmt: skip
     text = "\n".join(lines + [b64std_encode(h) for h in proof])
     emit(info, as_json=as_json, text=text)
 

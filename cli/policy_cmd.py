@@ -24,8 +24,15 @@ def policy_group() -> None:
 @click.option(
     "--quorum",
     type=click.IntRange(min=1),
-    required=True,
+    default=None,
     help="How many distinct trusted witnesses must have cosigned the checkpoint.",
+)
+@click.option(
+    "--no-witnesses",
+    "no_witnesses",
+    is_flag=True,
+    help="Believe the log's signature alone: no witness quorum, no checkpoint age "
+    "(the trust store must have no witness keys; excludes --quorum).",
 )
 @click.option(
     "--max-age",
@@ -46,7 +53,8 @@ def policy_group() -> None:
 @keyring_option
 @json_option
 def create_cmd(
-    quorum: int,
+    quorum: int | None,
+    no_witnesses: bool,
     max_age: str,
     out: Path,
     trust_file: Path | None,
@@ -55,19 +63,30 @@ def create_cmd(
 ) -> None:
     """Write a policy from a trust store: its issuer, log and witness keys, a witness quorum
     and a maximum checkpoint age. Build the trust store first with 'lic trust add'."""
+    if no_witnesses and quorum is not None:
+        raise click.UsageError("--no-witnesses and --quorum exclude each other")
+    if not no_witnesses and quorum is None:
+        raise click.UsageError("give --quorum K (witnesses needed) or --no-witnesses")
     store = load_trust_store(keyring_dir, trust_file)
-    policy = TrustPolicy(store, quorum, parse_duration(max_age, "--max-age"))
+    if quorum is not None and not store.by_role("witness"):
+        raise click.UsageError(
+            "the trust store has no witness keys: add one ('lic trust add --role witness') or "
+            "make a policy that believes the log alone with --no-witnesses"
+        )
+    policy = TrustPolicy(store, quorum or 0, parse_duration(max_age, "--max-age"), no_witnesses)
     policy.save(out)
     info = {
         "out": str(out),
-        "quorum": quorum,
+        "quorum": policy.quorum,
+        "no_witnesses": no_witnesses,
         "witnesses": policy.witness_count,
         "max_age": policy.max_age,
         "keys": len(store),
     }
-    emit(
-        info,
-        as_json=as_json,
-        text=f"wrote {out}: {len(store)} trusted keys, quorum {quorum} of "
-        f"{policy.witness_count} witnesses, checkpoints up to {policy.max_age} s old",
+    rule = (
+        "log alone, no witness quorum (no cosignature dates a checkpoint: its age is not checked)"
+        if no_witnesses
+        else f"quorum {quorum} of {policy.witness_count} witnesses, checkpoints up to "
+        f"{policy.max_age} s old"
     )
+    emit(info, as_json=as_json, text=f"wrote {out}: {len(store)} trusted keys, {rule}")

@@ -10,8 +10,17 @@ from typing import Any
 import click
 
 import lic
-from keys import KeyStoreError, MalformedError, TrustStore, b64url_encode, write_atomic
+from keys import (
+    KeyStoreError,
+    LicError,
+    MalformedError,
+    TrustStore,
+    b64url_encode,
+    write_atomic,
+)
 
+from ._decision import decision_lines
+from ._hints import sublicense_hint, with_hint
 from ._keyopts import (
     keyring_option,
     load_signing_key,
@@ -201,7 +210,18 @@ def inspect_cmd(token_file: Path, as_json: bool) -> None:
 def _verify(tokens: tuple[Path, ...], keyring_dir: Path | None, trust_file: Path | None,
             now: int) -> lic.Chain:  # fmt: skip
     store = load_trust_store(keyring_dir, trust_file)
-    return lic.verify_chain([read_token(p) for p in tokens], store, now=now)
+    return _chain([read_token(p) for p in tokens], store, now, "lic token verify")
+
+
+def _chain(raw: list[bytes], store: TrustStore, now: int, command: str) -> lic.Chain:
+    """The verified chain; a chain that fails and starts at a sublicense gets a hint."""
+    try:
+        return lic.verify_chain(raw, store, now=now)
+    except LicError as e:
+        hinted_error = with_hint(e, sublicense_hint(raw[0], command))
+        if hinted_error is e:
+            raise
+        raise hinted_error from e
 
 
 @token.command("verify")
@@ -315,20 +335,14 @@ def check_cmd(
     use = use_opts.use(now)
     raw = [read_token(p) for p in tokens]
     store = load_trust_store(keyring_dir, trust_file)
-    chain = lic.verify_chain(raw, store, now=now)
+    chain = _chain(raw, store, now, "lic token check")
     decision = lic.evaluate(chain.leaf, use)
     revocation = _revocation(raw, db, bundle_file, store, now)
     if revocation["checked"]:
         from ledger.state import with_status
 
         decision = with_status(decision, revocation["status"], revocation["source"])
-    lines = [decision.effect.upper()]
-    for r in decision.reasons:
-        got = "(not given)" if r.actual is None else r.actual
-        lines.append(f"  {r.effect:13s} {r.field}: {r.message}; expected {r.expected}; got {got}")
-    for duty, params in decision.duties:
-        extra = " ".join(f"{k}={v}" for k, v in params)
-        lines.append(f"  duty          {duty}{' ' + extra if extra else ''}")
+    lines = [decision.effect.upper(), *decision_lines(decision)]
     lines.append(f"  revocation    {revocation['detail']}")
     emit({"at": now, "token": chain.leaf.digest.hex(), **decision.to_dict(),
           "revocation": revocation}, as_json=as_json, text="\n".join(lines))  # fmt: skip

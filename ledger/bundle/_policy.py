@@ -26,11 +26,15 @@ MAX_AGE_LIMIT = 10 * 365 * 24 * 3600  # ten years, in seconds
 
 @dataclass(frozen=True)
 class TrustPolicy:
-    """What a bundle verifier trusts. ``trust`` holds issuer, log and witness keys."""
+    """What a bundle verifier trusts. ``trust`` holds issuer, log and witness keys.
+
+    A policy with no witness keys must say so (``no_witnesses``, quorum 0): it then believes
+    the log's signature alone, and says so, rather than being empty by accident."""
 
     trust: TrustStore
     quorum: int
     max_age: int
+    no_witnesses: bool = False
     _logs: dict[str, tuple[TrustEntry, Ed25519NoteVerifier]] = field(
         init=False, repr=False, compare=False
     )
@@ -42,8 +46,7 @@ class TrustPolicy:
         n = len(self.trust.by_role("witness"))
         if isinstance(self.quorum, bool) or not isinstance(self.quorum, int):
             raise MalformedError("policy: quorum must be an integer")
-        if not 1 <= self.quorum <= n:
-            raise MalformedError(f"policy: quorum must lie in 1..{n} (the witness keys)")
+        self._check_witness_rule(n)
         if isinstance(self.max_age, bool) or not isinstance(self.max_age, int):
             raise MalformedError("policy: max_age must be an integer")
         if not 1 <= self.max_age <= MAX_AGE_LIMIT:
@@ -60,6 +63,25 @@ class TrustPolicy:
         ]
         object.__setattr__(self, "_logs", logs)
         object.__setattr__(self, "_witnesses", wits)
+
+    def _check_witness_rule(self, n: int) -> None:
+        if not isinstance(self.no_witnesses, bool):
+            raise MalformedError("policy: no_witnesses must be true when present")
+        if self.no_witnesses:
+            if n:
+                raise MalformedError(
+                    f"policy: no_witnesses, yet the trust store has {n} witness key(s)"
+                )
+            if self.quorum != 0:
+                raise MalformedError("policy: quorum must be 0 when no_witnesses is true")
+            return
+        if n == 0:
+            raise MalformedError(
+                "policy: the trust store has no witness keys (role 'witness'); a policy that "
+                "believes the log alone must say so (no_witnesses: true, quorum 0)"
+            )
+        if not 1 <= self.quorum <= n:
+            raise MalformedError(f"policy: quorum must lie in 1..{n} (the witness keys)")
 
     def log_verifier(self, origin: str, now: int) -> Ed25519NoteVerifier:
         """The note verifier of the log named ``origin`` (its trust entry's name), valid now."""
@@ -114,12 +136,15 @@ class TrustPolicy:
 
     def to_json(self) -> dict[str, Any]:
         """The policy file (SPEC.md section 10.3) as a JSON value."""
-        return {
+        doc: dict[str, Any] = {
             "format": POLICY_FORMAT,
             "trust": self.trust.to_json(),
             "quorum": self.quorum,
             "max_age": self.max_age,
         }
+        if self.no_witnesses:
+            doc["no_witnesses"] = True
+        return doc
 
 
 def parse_policy(data: bytes) -> TrustPolicy:
@@ -127,10 +152,13 @@ def parse_policy(data: bytes) -> TrustPolicy:
     doc = json_loads_strict(data, max_size=MAX_POLICY_SIZE, what="policy")
     if not isinstance(doc, dict):
         raise MalformedError("policy: must be a JSON object")
-    if set(doc) != {"format", "trust", "quorum", "max_age"}:
+    if set(doc) - {"no_witnesses"} != {"format", "trust", "quorum", "max_age"}:
         raise MalformedError(
-            f"policy: members must be exactly format, trust, quorum and max_age (got {sorted(doc)})"
+            "policy: members must be exactly format, trust, quorum and max_age, and "
+            f"optionally no_witnesses (got {sorted(doc)})"
         )
+    if doc.get("no_witnesses", True) is not True:
+        raise MalformedError("policy: no_witnesses must be true when present")
     if doc["format"] != POLICY_FORMAT:
         raise MalformedError(f"policy: member 'format' must be {POLICY_FORMAT!r}")
     if not isinstance(doc["trust"], dict):
@@ -139,7 +167,7 @@ def parse_policy(data: bytes) -> TrustPolicy:
         trust = TrustStore.loads(_canonical(doc["trust"]), "policy: trust")
     except KeyStoreError as e:
         raise MalformedError(f"policy: trust: {e}") from e
-    return TrustPolicy(trust, doc["quorum"], doc["max_age"])
+    return TrustPolicy(trust, doc["quorum"], doc["max_age"], "no_witnesses" in doc)
 
 
 def _canonical(value: Any) -> bytes:

@@ -294,7 +294,7 @@ def _intro(report: dict[str, Any]) -> list[str]:
             ["", "value"],
             [
                 ["records", _e(integ["size"])],
-                ["Merkle root", f"<code>{_e(integ['root'])}</code>"],
+                ["Merkle root (hex)", f"<code>{_e(integ['root'])}</code>"],
                 ["witnesses", _e(", ".join(integ["witnesses"]) or "none")],
                 ["audit findings", _e(integ["findings"])],
             ],

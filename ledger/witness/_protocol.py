@@ -229,8 +229,8 @@ class SplitViewResult:
             f"verdict: {self.verdict}",
             f"reason: {self.reason}",
             f"origin: {a.origin}",
-            f"first: size {a.size} root {b64std_encode(a.root)}",
-            f"second: size {b.size} root {b64std_encode(b.root)}",
+            f"first: size {a.size} root (base64): {b64std_encode(a.root)}",
+            f"second: size {b.size} root (base64): {b64std_encode(b.root)}",
         ]
         if self.verdict == "split":
             lines.append("proof: both notes below verify under the log key")

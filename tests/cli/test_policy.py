@@ -24,7 +24,8 @@ def test_policy_from_trust_store(tmp_path, monkeypatch, lic_cli):
     info = json.loads(
         run("policy", "create", "--quorum", "2", "--max-age", "P7D", "-o", out, "--json")
     )
-    assert info == {"out": str(out), "quorum": 2, "witnesses": 2, "max_age": 7 * 86400, "keys": 4}
+    assert info == {"out": str(out), "quorum": 2, "no_witnesses": False, "witnesses": 2,
+                    "max_age": 7 * 86400, "keys": 4}  # fmt: skip
     policy = parse_policy(out.read_bytes())
     assert (policy.quorum, policy.max_age, policy.witness_count) == (2, 7 * 86400, 2)
     assert "quorum must lie in 1..2" in run(
