@@ -149,9 +149,8 @@ _force_option = click.option(
 @click.option(
     "--lifetime",
     callback=_duration,
-    default="P365D",
-    show_default=True,
-    help="Validity as an ISO 8601 duration.",
+    default=None,
+    help="Validity as an ISO 8601 duration (default P365D; not with --not-after).",
 )
 @click.option(
     "--not-before",
@@ -160,16 +159,25 @@ _force_option = click.option(
     metavar="TIME",
     help="Start of validity (default: now).",
 )
+@click.option(
+    "--not-after",
+    type=TIME,
+    default=None,
+    metavar="TIME",
+    help="End of validity, after --not-before (instead of --lifetime).",
+)
 @keyring_option
 @passphrase_options
 @json_option
 def issue_cmd(
     key_name: str, holder: Path, license_file: Path, fmt: str | None, out: Path | None,
-    force: bool, iss: str | None, sub: str | None, aud: tuple[str, ...], lifetime: int,
-    not_before: int | None, keyring_dir: Path | None, passphrase_file: Path | None,
-    passphrase_env: str | None, as_json: bool,
+    force: bool, iss: str | None, sub: str | None, aud: tuple[str, ...], lifetime: int | None,
+    not_before: int | None, not_after: int | None, keyring_dir: Path | None,
+    passphrase_file: Path | None, passphrase_env: str | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Issue a license token signed by an issuer key, bound to a holder key."""
+    if lifetime is not None and not_after is not None:
+        raise click.UsageError("give --not-after or --lifetime, not both")
     _refuse_existing(out, force)
     license = _read_license(license_file)
     holder_key = read_public_key(holder)
@@ -178,7 +186,7 @@ def issue_cmd(
         license, key, holder_key,
         iss=iss or THUMBPRINT_URI + key.public_key.thumbprint,
         sub=sub or THUMBPRINT_URI + holder_key.thumbprint,
-        now=int(time.time()), lifetime=lifetime, nbf=not_before, aud=aud,
+        now=int(time.time()), lifetime=lifetime, nbf=not_before, exp=not_after, aud=aud,
         fmt="cwt" if fmt == "cwt" else "jwt",
     )  # fmt: skip
     _issued(token_bytes, out, force, as_json)
