@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -84,6 +85,36 @@ def _summary(t: lic.VerifiedToken | lic.UnverifiedToken) -> str:
     ]
     if t.license.parent:
         lines.append(f"parent   {t.license.parent}")
+    return "\n".join(lines)
+
+
+def _labelled(label: str, items: list[str], empty: str = "-") -> list[str]:
+    """``label`` then one item a line, the label on the first line only."""
+    return [f"{label if i == 0 else '':<9}{item}" for i, item in enumerate(items or [empty])]
+
+
+def _terms_text(license: lic.License) -> str:
+    """What the license allows, refuses, caps and asks, one dimension a line."""
+    p, q, lim = license.permit, license.prohibit, license.limits
+    permit = [f"{k} {', '.join(v) or '-'}" for k in ("actions", "purposes", "regions", "channels")
+              if (v := getattr(p, k)) is not None]  # fmt: skip
+    prohibit = [f"{k} {', '.join(v)}" for k in ("actions", "purposes", "regions", "platforms",
+                                                 "data") if (v := getattr(q, k))]  # fmt: skip
+    caps = ([f"rate {lim.rate}"] if lim.rate is not None else []) + (
+        [f"mau {lim.mau}"] if lim.mau is not None else []
+    )
+    duties = [
+        code + "".join(f" {k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(ps.items()))
+        for code, ps in sorted(license.duties.items())
+    ]
+    s = license.sublicense
+    lines = [
+        *_labelled("permit", permit, "any use not prohibited"),
+        *_labelled("prohibit", prohibit),
+        *_labelled("limits", ["; ".join(caps)] if caps else []),
+        *_labelled("duties", duties),
+        f"sublicense {f'allowed, max depth {s.max_depth}' if s.allowed else 'not allowed'}",
+    ]
     return "\n".join(lines)
 
 
@@ -203,7 +234,8 @@ def inspect_cmd(token_file: Path, as_json: bool) -> None:
     if as_json:
         emit({"verified": False, "warning": warning, **t.describe()}, as_json=True)
     else:
-        emit(None, as_json=False, text=f"UNVERIFIED\n{_summary(t)}")
+        text = f"UNVERIFIED\n{_summary(t)}\n{_terms_text(t.license)}"
+        emit(None, as_json=False, text=text)
 
 
 def _verify(tokens: tuple[Path, ...], keyring_dir: Path | None, trust_file: Path | None,
