@@ -39,7 +39,7 @@ from lic import cbor
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
 from ._ledgeropts import db_option
 from ._output import emit, json_option, read_input
-from ._params import at_option, read_vkey
+from ._params import at_option, read_vkey, time_text
 from ._replayopts import STATE_READ, replay_progress
 
 __all__ = [
@@ -426,8 +426,9 @@ def show_cmd(index: int, out: Path | None, raw: bool, db: Path, as_json: bool) -
     }
     if out is not None:
         write_atomic(out, rec.raw, mode=0o644, overwrite=True)
+    fields = {**info, "time": time_text(rec.time)}
     text = "\n".join(
-        f"{k}: {info[k]}"
+        f"{k}: {fields[k]}"
         for k in ("index", "time", "type", "prev", "leaf_hash", "author_kid", "payload_size")
     )
     if raw:

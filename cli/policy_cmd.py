@@ -11,6 +11,7 @@ from lic import parse_duration
 
 from ._keyopts import keyring_option, load_trust_store, trust_option
 from ._output import emit, json_option
+from ._params import duration_text
 
 __all__ = ["policy_group"]
 
@@ -69,5 +70,5 @@ def create_cmd(
         info,
         as_json=as_json,
         text=f"wrote {out}: {len(store)} trusted keys, quorum {quorum} of "
-        f"{policy.witness_count} witnesses, checkpoints up to {policy.max_age} s old",
+        f"{policy.witness_count} witnesses, checkpoints up to {duration_text(policy.max_age)} old",
     )
