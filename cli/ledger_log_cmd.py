@@ -407,8 +407,11 @@ def consistency_cmd(size1: int, size2: int | None, db: Path, as_json: bool) -> N
 @db_option
 @json_option
 def show_cmd(index: int, out: Path | None, raw: bool, db: Path, as_json: bool) -> None:
-    """Show record N: index, time, type, prev, leaf hash, author kid, payload size and the
-    payload decoded (byte strings as {"hex": ...}; --raw: the CBOR bytes in base64)."""
+    """Show record N: its header fields and its payload, decoded.
+
+    The header fields: index, time, type, prev, leaf hash, author kid and payload size. The
+    payload shows as JSON, byte strings as {"hex": ...}; --raw shows its CBOR bytes in base64.
+    """
     with Ledger.open(db) as led:
         rec = led.record(index)
     msg = rec.sign1()
