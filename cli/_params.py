@@ -11,7 +11,14 @@ from typing import Any
 
 import click
 
-from keys import KeyStoreError, MalformedError, PublicKey, load_public_key
+from keys import (
+    KeyStoreError,
+    MalformedError,
+    PublicKey,
+    duration_text,
+    load_public_key,
+    time_text,
+)
 
 from ._output import read_input
 
@@ -21,6 +28,7 @@ __all__ = [
     "DigestType",
     "TimeType",
     "at_option",
+    "duration_text",
     "read_public_key",
     "read_vkey",
     "time_text",
@@ -77,15 +85,6 @@ def _parse_iso(text: str) -> datetime | None:
 
 
 TIME = TimeType()
-
-
-def time_text(t: int) -> str:
-    """``t`` for people, as TIME reads it back: ``2026-01-01T00:00:00Z``, or the number of
-    seconds beyond the year 9999."""
-    try:
-        return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (OverflowError, OSError, ValueError):
-        return str(t)
 
 
 class DigestType(click.ParamType):  # type: ignore[type-arg]

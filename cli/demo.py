@@ -36,6 +36,8 @@ from ledger.store import Ledger, append_entry, synthesize, token_status
 from ledger.tlog import CosignatureV1Verifier
 from ledger.witness import Witness, collect_cosignatures, make_witness_server
 
+from ._params import time_text
+
 __all__ = ["DemoResult", "DemoStep", "run_demo", "scale_demo"]
 
 ORIGIN = "demo.example/log"
@@ -135,10 +137,6 @@ class _Demo:
         return self.keyring.create(name)
 
 
-def _iso(t: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
-
-
 def _sub(key: PublicKey) -> str:
     return THUMBPRINT_URI + key.thumbprint
 
@@ -231,7 +229,7 @@ def _terms(d: _Demo, led: Ledger, keys: dict[str, SigningKey]) -> str:
         "Published version 1.0 of the human-readable license terms: the ledger records the "
         "SHA-256 of terms.txt, when it takes effect and the notice period for changes.",
         "lic ledger terms publish --id example-research-license --version 1.0 --text terms.txt "
-        f"--effective {_iso(effective)} --key issuer",
+        f"--effective {time_text(effective)} --key issuer",
     )
     return sha.hex()
 
@@ -647,7 +645,7 @@ def scale_demo(
         "Synthetic ledger",
         f"Filled ledger.db with {n} realistic records of every entry type (requests, "
         "decisions, appeals, grants, revocations, incidents, attestations, terms), from "
-        f"{_iso(first)} to {_iso(last)}, and signed a checkpoint.",
+        f"{time_text(first)} to {time_text(last)}, and signed a checkpoint.",
     )
     _audit_and_report(d, small=False)
     d.result.seconds = time.perf_counter() - started

@@ -88,7 +88,7 @@ LEDGER_COMMANDS = {
     ),
     "show": LazyCommand(
         f"{_LOG}:show_cmd",
-        "Show record N: index, time, type, prev, leaf hash, author kid and payload size.",
+        "Show record N: its header fields and its payload, decoded.",
     ),
     "status": LazyCommand(
         f"{_LICENSES}:status_cmd",

@@ -7,6 +7,7 @@ Each command opens the ledger (``--db``, default ``ledger.db`` in the current di
 from __future__ import annotations
 
 import io
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,13 @@ from typing import Any
 import click
 
 from keys import MalformedError, VerificationError, b64std_encode, open_atomic, write_atomic
-from ledger.entries import MAX_ENTRY_SIZE, MAX_RECORD_SIZE, verify_receipt
+from ledger.entries import (
+    MAX_ENTRY_SIZE,
+    MAX_RECORD_SIZE,
+    decode_payload,
+    payload_json,
+    verify_receipt,
+)
 from ledger.store import Ledger, append_entry, append_signed_entry
 from ledger.tlog import (
     MAX_RECEIPT_SIZE,
@@ -33,7 +40,7 @@ from ._hints import hinted
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
 from ._ledgeropts import db_option
 from ._output import emit, json_option, read_input
-from ._params import at_option, read_vkey
+from ._params import at_option, read_vkey, time_text
 from ._replayopts import STATE_READ, replay_progress
 
 __all__ = [
@@ -397,15 +404,22 @@ def consistency_cmd(size1: int, size2: int | None, db: Path, as_json: bool) -> N
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the record's exact bytes to FILE.",
 )
+@click.option(
+    "--raw", is_flag=True, help="Show the payload as its CBOR bytes in base64, not decoded."
+)
 @db_option
 @json_option
-def show_cmd(index: int, out: Path | None, db: Path, as_json: bool) -> None:
-    """Show record N: index, time, type, prev, leaf hash, author kid and payload size."""
+def show_cmd(index: int, out: Path | None, raw: bool, db: Path, as_json: bool) -> None:
+    """Show record N: its header fields and its payload, decoded.
+
+    The header fields: index, time, type, prev, leaf hash, author kid and payload size. The
+    payload shows as JSON, byte strings as {"hex": ...}; --raw shows its CBOR bytes in base64.
+    """
     with Ledger.open(db) as led:
         rec = led.record(index)
     msg = rec.sign1()
     kid = msg.protected.get(4)
-    info = {
+    info: dict[str, Any] = {
         "index": rec.index,
         "time": rec.time,
         "type": rec.entry_type,
@@ -413,16 +427,31 @@ def show_cmd(index: int, out: Path | None, db: Path, as_json: bool) -> None:
         "leaf_hash": rec.leaf_hash.hex(),
         "author_kid": kid.decode("ascii", "replace") if isinstance(kid, bytes) else None,
         "payload_size": len(msg.payload),
-        "payload": b64std_encode(msg.payload),
+        "payload": b64std_encode(msg.payload) if raw else _decoded(msg.payload),
         "record": b64std_encode(rec.raw),
     }
     if out is not None:
         write_atomic(out, rec.raw, mode=0o644, overwrite=True)
+    fields = {**info, "time": time_text(rec.time)}
     text = "\n".join(
-        f"{k}: {info[k]}"
+        f"{k}: {fields[k]}"
         for k in ("index", "time", "type", "prev", "leaf_hash", "author_kid", "payload_size")
     )
+    if raw:
+        text += f"\npayload (CBOR, base64): {info['payload']}"
+    else:
+        shown = json.dumps(info["payload"], indent=2, ensure_ascii=False)
+        text += f'\npayload (decoded CBOR; byte strings as {{"hex": ...}}):\n{shown}'
     emit(info, as_json=as_json, text=text)
+
+
+def _decoded(payload: bytes) -> Any:
+    """The payload as plain JSON (ledger.entries.payload_json); a record in the ledger holds a
+    payload that decodes, so a failure here is a damaged database: reported as such."""
+    try:
+        return payload_json(decode_payload(payload, max_size=MAX_ENTRY_SIZE))
+    except MalformedError as e:
+        raise MalformedError(f"the record's payload does not decode ({e}); see --raw") from e
 
 
 @click.command("export")

@@ -11,6 +11,7 @@ from lic import parse_duration
 
 from ._keyopts import keyring_option, load_trust_store, trust_option
 from ._output import emit, json_option
+from ._params import duration_text
 
 __all__ = ["policy_group"]
 
@@ -87,6 +88,6 @@ def create_cmd(
         "log alone, no witness quorum (no cosignature dates a checkpoint: its age is not checked)"
         if no_witnesses
         else f"quorum {quorum} of {policy.witness_count} witnesses, checkpoints up to "
-        f"{policy.max_age} s old"
+        f"{duration_text(policy.max_age)} old"
     )
     emit(info, as_json=as_json, text=f"wrote {out}: {len(store)} trusted keys, {rule}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -96,6 +97,36 @@ def _summary(t: lic.VerifiedToken | lic.UnverifiedToken) -> str:
     return "\n".join(lines)
 
 
+def _labelled(label: str, items: list[str], empty: str = "-") -> list[str]:
+    """``label`` then one item a line, the label on the first line only."""
+    return [f"{label if i == 0 else '':<9}{item}" for i, item in enumerate(items or [empty])]
+
+
+def _terms_text(license: lic.License) -> str:
+    """What the license allows, refuses, caps and asks, one dimension a line."""
+    p, q, lim = license.permit, license.prohibit, license.limits
+    permit = [f"{k} {', '.join(v) or '-'}" for k in ("actions", "purposes", "regions", "channels")
+              if (v := getattr(p, k)) is not None]  # fmt: skip
+    prohibit = [f"{k} {', '.join(v)}" for k in ("actions", "purposes", "regions", "platforms",
+                                                 "data") if (v := getattr(q, k))]  # fmt: skip
+    caps = ([f"rate {lim.rate}"] if lim.rate is not None else []) + (
+        [f"mau {lim.mau}"] if lim.mau is not None else []
+    )
+    duties = [
+        code + "".join(f" {k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(ps.items()))
+        for code, ps in sorted(license.duties.items())
+    ]
+    s = license.sublicense
+    lines = [
+        *_labelled("permit", permit, "any use not prohibited"),
+        *_labelled("prohibit", prohibit),
+        *_labelled("limits", ["; ".join(caps)] if caps else []),
+        *_labelled("duties", duties),
+        f"sublicense {f'allowed, max depth {s.max_depth}' if s.allowed else 'not allowed'}",
+    ]
+    return "\n".join(lines)
+
+
 def _issued(token: bytes, out: Path | None, force: bool, as_json: bool) -> None:
     """Write the token to ``out`` (or standard output), then report it; with --json the
     report is JSON and the token is written all the same."""
@@ -158,9 +189,8 @@ _force_option = click.option(
 @click.option(
     "--lifetime",
     callback=_duration,
-    default="P365D",
-    show_default=True,
-    help="Validity as an ISO 8601 duration.",
+    default=None,
+    help="Validity as an ISO 8601 duration (default P365D; not with --not-after).",
 )
 @click.option(
     "--not-before",
@@ -169,16 +199,25 @@ _force_option = click.option(
     metavar="TIME",
     help="Start of validity (default: now).",
 )
+@click.option(
+    "--not-after",
+    type=TIME,
+    default=None,
+    metavar="TIME",
+    help="End of validity, after --not-before (instead of --lifetime).",
+)
 @keyring_option
 @passphrase_options
 @json_option
 def issue_cmd(
     key_name: str, holder: Path, license_file: Path, fmt: str | None, out: Path | None,
-    force: bool, iss: str | None, sub: str | None, aud: tuple[str, ...], lifetime: int,
-    not_before: int | None, keyring_dir: Path | None, passphrase_file: Path | None,
-    passphrase_env: str | None, as_json: bool,
+    force: bool, iss: str | None, sub: str | None, aud: tuple[str, ...], lifetime: int | None,
+    not_before: int | None, not_after: int | None, keyring_dir: Path | None,
+    passphrase_file: Path | None, passphrase_env: str | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Issue a license token signed by an issuer key, bound to a holder key."""
+    if lifetime is not None and not_after is not None:
+        raise click.UsageError("give --not-after or --lifetime, not both")
     _refuse_existing(out, force)
     license = _read_license(license_file)
     holder_key = read_public_key(holder)
@@ -187,7 +226,7 @@ def issue_cmd(
         license, key, holder_key,
         iss=iss or THUMBPRINT_URI + key.public_key.thumbprint,
         sub=sub or THUMBPRINT_URI + holder_key.thumbprint,
-        now=int(time.time()), lifetime=lifetime, nbf=not_before, aud=aud,
+        now=int(time.time()), lifetime=lifetime, nbf=not_before, exp=not_after, aud=aud,
         fmt="cwt" if fmt == "cwt" else "jwt",
     )  # fmt: skip
     _issued(token_bytes, out, force, as_json)
@@ -204,7 +243,8 @@ def inspect_cmd(token_file: Path, as_json: bool) -> None:
     if as_json:
         emit({"verified": False, "warning": warning, **t.describe()}, as_json=True)
     else:
-        emit(None, as_json=False, text=f"UNVERIFIED\n{_summary(t)}")
+        text = f"UNVERIFIED\n{_summary(t)}\n{_terms_text(t.license)}"
+        emit(None, as_json=False, text=text)
 
 
 def _verify(tokens: tuple[Path, ...], keyring_dir: Path | None, trust_file: Path | None,

@@ -34,7 +34,7 @@ from ledger.witness import (
 
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
 from ._output import emit, json_option, read_input
-from ._params import read_vkey
+from ._params import read_vkey, time_text
 
 __all__ = ["witness_group"]
 
@@ -251,7 +251,7 @@ def show_cmd(db: Path, as_json: bool) -> None:
                     "cosigned": len(w.cosigned(origin)),
                 }
             )
-        evidence = [
+        evidence: list[dict[str, Any]] = [
             {
                 "origin": e.origin,
                 "kind": e.kind,
@@ -264,7 +264,9 @@ def show_cmd(db: Path, as_json: bool) -> None:
         info = {"name": w.name, "vkey": w.vkey, "logs": logs, "evidence": evidence}
     lines = [f"witness: {info['vkey']}"]
     lines += [f"log {x['origin']}: size {x['size']} ({x['cosigned']} cosigned)" for x in logs]
-    lines += [f"evidence: {e['kind']} for {e['origin']} at {e['time']}" for e in evidence]
+    lines += [
+        f"evidence: {e['kind']} for {e['origin']} at {time_text(e['time'])}" for e in evidence
+    ]
     emit(info, as_json=as_json, text="\n".join(lines))
 
 
@@ -332,10 +334,10 @@ def evidence_cmd(db: Path, as_json: bool) -> None:
             res = split_view_result(e.stored_note, e.note, log)
             entry.update({"verdict": res.verdict, "notes": [n.decode("utf-8") for n in res.notes]})
             proven += res.verdict == "split"
-            texts.append(f"{e.kind} at {e.time}\n{res.explain()}")
+            texts.append(f"{e.kind} at {time_text(e.time)}\n{res.explain()}")
         else:
             entry["old_size"] = e.old_size
-            texts.append(f"{e.kind} at {e.time}: {e.origin}, old size {e.old_size}")
+            texts.append(f"{e.kind} at {time_text(e.time)}: {e.origin}, old size {e.old_size}")
         out.append(entry)
     emit(out, as_json=as_json, text="\n\n".join(texts) if texts else "no evidence")
     if proven:

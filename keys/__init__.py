@@ -1,4 +1,5 @@
-"""keys: Ed25519 keys, key ids, keyring, trust store, strict codecs and the exception tree.
+"""keys: Ed25519 keys, key ids, keyring, trust store, strict codecs, the
+time and duration text for people, and the exception tree.
 
 The bottom layer: lic, ledger and cli import from here, never the other way round. The
 exception tree is also the public module ``keys.errors``: ``LicError`` and its subclasses,
@@ -26,6 +27,7 @@ from ._ed25519 import (
 from ._files import open_atomic, write_atomic
 from ._io import load_public_key, read_passphrase
 from ._keyring import Keyring, check_key_name, default_keyring_dir
+from ._timetext import duration_text, time_text
 from ._trust import ROLES, TRUST_STORE_FORMAT, TrustEntry, TrustStore
 from .errors import (
     ConflictError,
@@ -72,12 +74,14 @@ __all__ = [
     "check_key_name",
     "check_note_key_name",
     "default_keyring_dir",
+    "duration_text",
     "json_dumps_canonical",
     "json_loads_strict",
     "jwk_thumbprint",
     "load_public_key",
     "open_atomic",
     "read_passphrase",
+    "time_text",
     "verify_raw",
     "write_atomic",
 ]

@@ -15,6 +15,7 @@ from typing import Any
 from ._codec import json_loads_strict
 from ._ed25519 import PublicKey, check_note_key_name
 from ._files import read_capped, write_atomic
+from ._timetext import time_text
 from .errors import KeyStoreError, MalformedError, UntrustedKeyError
 
 __all__ = [
@@ -202,7 +203,9 @@ class TrustStore:
                 raise UntrustedKeyError(f"key {kid!r} is not in the trust store")
             raise UntrustedKeyError(f"key {kid!r} is not trusted as {role}")
         if not entry.valid_at(now):
-            raise UntrustedKeyError(f"key {kid!r} is not trusted as {role} at time {now}")
+            raise UntrustedKeyError(
+                f"key {kid!r} is not trusted as {role} at time {time_text(now)}"
+            )
         return entry.public_key
 
     # -- file edge ------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from keys import PublicKey, SigningKey
+from keys import PublicKey, SigningKey, time_text
 from keys.errors import (
     ExpiredError,
     InvalidSignatureError,
@@ -102,8 +102,8 @@ def narrowing_violations(parent: TokenFields, child: TokenFields) -> list[str]:
         out.append(f"limits.mau: must be at most {p.limits.mau}")
     if child.nbf < parent.nbf or child.exp > parent.exp:
         out.append(
-            f"validity: [{child.nbf}, {child.exp}) not inside the parent's "
-            f"[{parent.nbf}, {parent.exp})"
+            f"validity: [{time_text(child.nbf)}, {time_text(child.exp)}) not inside the "
+            f"parent's [{time_text(parent.nbf)}, {time_text(parent.exp)})"
         )
     for duty, params in p.duties.items():
         if duty not in c.duties:
@@ -167,7 +167,7 @@ def delegate(
     if holder_key.public_key != up.holder:
         raise UntrustedKeyError("delegate: the signing key is not the parent token's holder key")
     if now >= up.exp:
-        raise ExpiredError(f"delegate: the parent token expired at {up.exp}")
+        raise ExpiredError(f"delegate: the parent token expired at {time_text(up.exp)}")
     license.check_known_codes()
     child_license = license.with_parent(up.digest)
     start = max(now, up.nbf)

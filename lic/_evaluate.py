@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
+from keys import time_text
 from keys.errors import MalformedError
 
 from . import _vocab
@@ -197,7 +198,8 @@ def evaluate(license: License | VerifiedToken, use: Use) -> Decision:
     pre: list[Reason] | None = None
     if not isinstance(license, License):
         if use.time is not None and not license.nbf <= use.time < license.exp:
-            pre = [Reason("time", f"[{license.nbf}, {license.exp})", str(use.time),
+            window = f"[{time_text(license.nbf)}, {time_text(license.exp)})"
+            pre = [Reason("time", window, time_text(use.time),
                           "outside the token's validity", "deny")]  # fmt: skip
         license = license.license
     c = license._compiled

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import lic
-from keys import PublicKey, jwk_thumbprint
+from keys import PublicKey, duration_text, jwk_thumbprint
 from keys.errors import ExpiredError, LicError, MalformedError, RevokedError
 from lic import cbor
 
@@ -472,12 +472,15 @@ def _witness_checks(
     kth = sorted((t for t, _ in times), reverse=True)[k - 1]
     age = now - kth
     if age <= policy.max_age:
-        c.ok("freshness", f"cosigned by a quorum {age} s ago (max {policy.max_age} s)")
+        c.ok(
+            "freshness",
+            f"cosigned by a quorum {duration_text(age)} ago (max {duration_text(policy.max_age)})",
+        )
     else:
         c.fail(
             "freshness",
-            f"the checkpoint is stale: a quorum last cosigned it {age} s ago "
-            f"(max {policy.max_age} s)",
+            f"the checkpoint is stale: a quorum last cosigned it {duration_text(age)} ago "
+            f"(max {duration_text(policy.max_age)})",
             "stale",
         )
 

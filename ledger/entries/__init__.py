@@ -41,6 +41,7 @@ from ._entry_types import (
 )
 from ._payload import (
     decode_payload,
+    payload_json,
 )
 from ._receipt import (
     receipt_record,
@@ -103,6 +104,7 @@ __all__ = [
     "grant_payload",
     "make_entry",
     "open_entry",
+    "payload_json",
     "receipt_record",
     "sign_entry",
     "validate_entry",

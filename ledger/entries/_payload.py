@@ -15,7 +15,7 @@ from typing import Any
 
 from lic import cbor
 
-__all__ = ["MISS", "decode_payload", "fast_decode"]
+__all__ = ["MISS", "decode_payload", "fast_decode", "payload_json"]
 
 _MAX_DEPTH = 16  # deeper payloads take the strict path (its own limit applies there)
 
@@ -31,6 +31,30 @@ def decode_payload(data: bytes, *, max_size: int) -> Any:
         if value is not MISS:
             return value
     return cbor.decode(data, max_size=max_size)
+
+
+def payload_json(value: Any) -> Any:
+    """A decoded payload as a plain JSON value for people and JSON consumers: a byte string
+    becomes ``{"hex": "..."}`` (lower-case hex), a tag ``{"tag": N, "value": ...}``, a map key
+    that is not text its decimal or hex text; integers, text, booleans, null, arrays and maps
+    stay as they are."""
+    if isinstance(value, bytes):
+        return {"hex": value.hex()}
+    if isinstance(value, cbor.Tag):
+        return {"tag": value.tag, "value": payload_json(value.value)}
+    if isinstance(value, list | tuple):
+        return [payload_json(v) for v in value]
+    if isinstance(value, dict):
+        return {_key_text(k): payload_json(v) for k, v in value.items()}
+    return value
+
+
+def _key_text(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bytes):
+        return key.hex()
+    return str(key)
 
 
 MISS: Any = object()

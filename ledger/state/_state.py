@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Any
 
-from keys import jwk_thumbprint
+from keys import jwk_thumbprint, time_text
 
 from ..entries import AUTHOR_ROLES, ENTRY_TYPES, entry_problems
 from ._spill import SpillMap, SpillStore, TypeIndex
@@ -62,13 +62,13 @@ class KeyInfo:
     def valid_at(self, t: int) -> str | None:
         """None when the key may sign at time t, else why not."""
         if self.compromised_since is not None and t >= self.compromised_since:
-            return f"key was compromised at {self.compromised_since}"
+            return f"key was compromised at {time_text(self.compromised_since)}"
         if self.retired is not None and t >= self.retired:
-            return f"key was retired at {self.retired}"
+            return f"key was retired at {time_text(self.retired)}"
         if self.not_before is not None and t < self.not_before:
-            return f"key is not valid before {self.not_before}"
+            return f"key is not valid before {time_text(self.not_before)}"
         if self.not_after is not None and t >= self.not_after:
-            return f"key expired at {self.not_after}"
+            return f"key expired at {time_text(self.not_after)}"
         return None
 
 

@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from keys import PublicKey
+from keys import PublicKey, time_text
 from keys.errors import ExpiredError, MalformedError, UntrustedKeyError
 
 from .._model import MAX_INT, License
@@ -222,11 +222,11 @@ def build(cls: type[TokenFields], f: dict[str, Any]) -> Any:
 def check_time(t: TokenFields, now: int, leeway: int) -> None:
     """Raise ExpiredError unless ``now`` lies in the token's window, give or take ``leeway``."""
     if t.nbf > now + leeway:
-        raise ExpiredError(f"token not valid before {t.nbf} (now {now})")
+        raise ExpiredError(f"token not valid before {time_text(t.nbf)} (now {time_text(now)})")
     if t.exp + leeway <= now:
-        raise ExpiredError(f"token expired at {t.exp} (now {now})")
+        raise ExpiredError(f"token expired at {time_text(t.exp)} (now {time_text(now)})")
     if t.iat > now + leeway:
-        raise ExpiredError(f"token issued in the future ({t.iat}, now {now})")
+        raise ExpiredError(f"token issued in the future ({time_text(t.iat)}, now {time_text(now)})")
 
 
 class OneKey:

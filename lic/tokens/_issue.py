@@ -25,6 +25,8 @@ from ._fields import CWT_TYP, JWT_TYP, MAX_TOKEN_SIZE, TokenFormat
 if TYPE_CHECKING:
     from jwt.api_jws import PyJWS
 
+DEFAULT_LIFETIME = 365 * 86400  # seconds a root token is valid when no end is given
+
 
 @functools.cache
 def _jws() -> PyJWS:
@@ -112,21 +114,32 @@ def issue(
     iss: str,
     sub: str,
     now: int,
-    lifetime: int = 365 * 86400,
+    lifetime: int | None = None,
     nbf: int | None = None,
+    exp: int | None = None,
     aud: Sequence[str] = (),
     fmt: TokenFormat = "jwt",
     jti: bytes | None = None,
 ) -> bytes:
     """Issue a root license token signed by an issuer key. Unknown vocabulary codes are refused.
 
-    Valid from ``nbf`` (default ``now``) for ``lifetime`` seconds; ``holder`` goes into ``cnf``.
+    Valid from ``nbf`` (default ``now``) until ``exp``, or for ``lifetime`` seconds (default
+    365 days), never both; ``exp`` must be after ``nbf``. ``holder`` goes into ``cnf``.
     """
     license.check_known_codes()
     if license.parent is not None:
         raise MalformedError("a root license has no parent; use delegate for a sublicense")
     start = now if nbf is None else nbf
-    if not isinstance(lifetime, int) or lifetime <= 0:
-        raise MalformedError("lifetime: must be a positive number of seconds")
+    if exp is not None:
+        if lifetime is not None:
+            raise MalformedError("give the end of validity or the lifetime, not both")
+        if not isinstance(exp, int) or isinstance(exp, bool) or exp <= start:
+            raise MalformedError("not after: must be after not before (the start of validity)")
+        end = exp
+    else:
+        lifetime = DEFAULT_LIFETIME if lifetime is None else lifetime
+        if not isinstance(lifetime, int) or lifetime <= 0:
+            raise MalformedError("lifetime: must be a positive number of seconds")
+        end = start + lifetime
     return sign_token(license, key, holder, iss=iss, sub=sub, iat=now, nbf=start,
-                      exp=start + lifetime, aud=aud, fmt=fmt, jti=jti)  # fmt: skip
+                      exp=end, aud=aud, fmt=fmt, jti=jti)  # fmt: skip
