@@ -38,6 +38,7 @@ from ..tlog import (
     verify_absent,
     verify_receipt_inclusion,
 )
+from ._envelope import open_envelope
 from ._policy import TrustPolicy
 from ._update import (
     BundleUpdate,
@@ -116,17 +117,8 @@ def _map(value: Any, keys: set[str], what: str) -> dict[str, Any]:
 
 def parse_bundle(data: bytes) -> Bundle:
     """Parse a bundle strictly (SPEC 10.1); MalformedError on anything else."""
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise MalformedError("bundle: must be bytes")
-    data = bytes(data)
-    if len(data) > MAX_BUNDLE_SIZE:
-        raise MalformedError(f"bundle: larger than {MAX_BUNDLE_SIZE} bytes")
-    if not data.startswith(BUNDLE_MAGIC):
-        raise MalformedError("bundle: does not start with 'lic-bundle/v1' (not a v1 bundle)")
-    try:
-        doc = cbor.decode(data[len(BUNDLE_MAGIC) :], max_size=MAX_BUNDLE_SIZE)
-    except LicError as e:
-        raise MalformedError(f"bundle: body is not deterministic CBOR: {e}") from e
+    not_it = "does not start with 'lic-bundle/v1' (not a v1 bundle)"
+    doc = open_envelope(data, BUNDLE_MAGIC, MAX_BUNDLE_SIZE, "bundle", not_it)
     doc = _map(doc, {"checkpoint", "links"}, "the body")
     note = _bytes(doc["checkpoint"], "checkpoint", MAX_NOTE_SIZE)
     links = doc["links"]

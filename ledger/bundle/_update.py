@@ -26,6 +26,7 @@ from ..tlog import (
     verify_absent,
     verify_checkpoint_consistency,
 )
+from ._envelope import open_envelope
 
 __all__ = [
     "MAX_UPDATE_SIZE",
@@ -63,17 +64,8 @@ def _size(value: Any, what: str) -> int:
 
 def parse_update(data: bytes) -> BundleUpdate:
     """Parse an update strictly (SPEC 10.6); MalformedError on anything else."""
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise MalformedError("bundle update: must be bytes")
-    data = bytes(data)
-    if len(data) > MAX_UPDATE_SIZE:
-        raise MalformedError(f"bundle update: larger than {MAX_UPDATE_SIZE} bytes")
-    if not data.startswith(UPDATE_MAGIC):
-        raise MalformedError("bundle update: does not start with 'lic-bundle-update/v1'")
-    try:
-        doc = cbor.decode(data[len(UPDATE_MAGIC) :], max_size=MAX_UPDATE_SIZE)
-    except LicError as e:
-        raise MalformedError(f"bundle update: body is not deterministic CBOR: {e}") from e
+    not_it = "does not start with 'lic-bundle-update/v1'"
+    doc = open_envelope(data, UPDATE_MAGIC, MAX_UPDATE_SIZE, "bundle update", not_it)
     if not isinstance(doc, dict) or set(doc) != _KEYS:
         raise MalformedError(f"bundle update: the body must be a map with exactly {sorted(_KEYS)}")
     old, new = _size(doc["old_size"], "old_size"), _size(doc["new_size"], "new_size")
