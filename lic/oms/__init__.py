@@ -12,11 +12,21 @@ hashed from that descriptor and kept open, so that ``VerifiedModel.open`` and
 ``VerifiedModel.read_bytes`` read the very file that was hashed; a difference raises
 ``ModelMismatchError`` naming the changed, missing, extra and ignored files.
 
-Inside: ``_manifest`` (walk, hash, order, root) and ``_verify`` (the check and the held
-files). Licenses binding a manifest, ``lic guard`` and OMS signature files on the ledger
-build on this package.
+A license binds a directory with ``model.manifest`` (``lic.DirectoryBinding``, SPEC 15.5):
+``directory_binding(manifest)`` makes it, ``resources_digest`` is the digest of a resource
+list it carries. For a model host (SPEC 15.6), ``open_bound_directory(directory, license)``
+checks a directory against the license that binds it and returns its files held open, and
+``guard_model(directory, tokens, trust, use, now=...)`` verifies the token chain, decides the
+use with the directory's root as its model digest and, when permitted, opens the files
+(``GuardResult``). Revocation is checked apart (a bundle: ``lic guard --bundle``).
+
+Inside: ``_manifest`` (walk, hash, order, root), ``_verify`` (the check and the held
+files), ``_bind`` (the binding and its resource-list digest) and ``_guard`` (the host's
+check). OMS signature files on the ledger build on this package.
 """
 
+from ._bind import bound_directory, check_resources, directory_binding, resources_digest
+from ._guard import GuardResult, guard_model, open_bound_directory
 from ._manifest import (
     BLOCK_SIZE,
     DEFAULT_IGNORE_PATHS,
@@ -45,15 +55,22 @@ __all__ = [
     "HASH_TYPE",
     "METHOD",
     "ORDERING",
+    "GuardResult",
     "ModelManifest",
     "ModelMismatchError",
     "Resource",
     "Serialization",
     "VerifiedFile",
     "VerifiedModel",
+    "bound_directory",
+    "check_resources",
+    "directory_binding",
+    "guard_model",
     "manifest_of",
+    "open_bound_directory",
     "order_resources",
     "path_order_key",
+    "resources_digest",
     "resources_from_json",
     "root_of",
     "verify_directory",
