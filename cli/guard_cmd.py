@@ -92,8 +92,8 @@ def _finish(result: dict[str, Any], lines: list[str], as_json: bool) -> None:
 def _model_step(
     directory: Path, license: lic.License, opts: _DirOptions, result: dict[str, Any],
     lines: list[str],
-) -> None:  # fmt: skip
-    """Check the directory; a mismatch turns a permit into a deny naming the files."""
+) -> bool:  # fmt: skip
+    """Check the directory; a mismatch turns a permit into a deny naming the files (False)."""
     binding = bound_directory(license)
     try:
         with opts.open(directory, license) as files:
@@ -102,10 +102,11 @@ def _model_step(
         result.update(effect="deny", reason="model", model=_mismatch(e))
         lines[0] = "DENY (model directory does not match the license)"
         lines.append(f"  fail  model          {e}")
-        return
+        return False
     result["model"] = {"root": binding.root, "files": list(names), "detail": "match"}
     lines.append(f"  pass  model          {len(names)} files of {directory} match "
                  f"sha256:{binding.root}")  # fmt: skip
+    return True
 
 
 def _with_root(use: lic.Use, license: lic.License) -> lic.Use:
@@ -138,9 +139,9 @@ def _guard_bundle(
     result: dict[str, Any] = {"at": now, **checked.to_dict(), "directory": str(directory)}
     lines = [checked.effect.upper() + (f" ({checked.reason})" if checked.reason else "")]
     lines += [f"  {c.status:4s}  {c.name:14s} {c.detail}" for c in checked.checks]
-    if checked.effect == "permit":
-        _model_step(directory, leaf.license, opts, result, lines)
-    if checked.decision is not None:
+    matched = checked.effect != "permit" or _model_step(directory, leaf.license, opts, result,
+                                                        lines)  # fmt: skip
+    if checked.decision is not None and matched:
         lines += decision_lines(checked.decision)
     return result, lines
 
@@ -161,9 +162,8 @@ def _guard_tokens(
         decision.effect.upper(),
         f"  pass  chain          {len(chain.links)} link(s), valid at {time_text(now)}",
     ]
-    if decision.permitted:
-        _model_step(directory, chain.leaf.license, opts, result, lines)
-    lines += decision_lines(decision)
+    if not decision.permitted or _model_step(directory, chain.leaf.license, opts, result, lines):
+        lines += decision_lines(decision)
     result["revocation"] = {"checked": False, "detail": _NOT_CHECKED}
     lines.append(f"  revocation    {_NOT_CHECKED}")
     return result, lines

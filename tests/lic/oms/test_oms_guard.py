@@ -1,0 +1,91 @@
+"""The model host's API: ``open_bound_directory`` and ``guard_model`` (SPEC 15.6)."""
+
+from __future__ import annotations
+
+import pytest
+
+import lic
+from helpers.guard_world import ACADEMIC, FILES, bound
+from helpers.licenses import HOLDER, ISSUER, LIFETIME, NOW, T0, trust
+from helpers.oms_dirs import make_tree
+from keys import DeniedError, ProofMismatchError, SigningKey
+from lic.oms import (
+    ModelMismatchError,
+    guard_model,
+    manifest_of,
+    open_bound_directory,
+    resources_digest,
+)
+
+CONTRACTOR = SigningKey.from_seed(bytes(range(32)))
+OK = lic.Use(action="run", purpose="research.academic", region="DE", data=frozenset(), time=NOW)
+
+
+@pytest.fixture
+def model(tmp_path):
+    return make_tree(tmp_path / "m", FILES)
+
+
+def _token(license: lic.License) -> bytes:
+    return lic.issue(license, ISSUER, HOLDER.public_key, iss="i", sub="h", now=T0,
+                     lifetime=LIFETIME)  # fmt: skip
+
+
+def test_the_resource_digest_binds_names_order_and_digests(model):
+    resources = manifest_of(model).resources
+    base = resources_digest(resources)
+    renamed = (lic.oms.Resource("other", "sha256", resources[0].digest), *resources[1:])
+    assert resources_digest(renamed) != base
+    assert resources_digest(tuple(reversed(resources))) != base
+    assert resources_digest(resources[:-1]) != base
+    assert resources_digest([]) == resources_digest(())
+
+
+def test_permitted_files_are_the_hashed_ones(model):
+    result = guard_model(model, [_token(bound(ACADEMIC, model))], trust(), OK, now=NOW)
+    assert result.effect == "permit" and result.decision.permitted
+    with result.model() as files:
+        assert files.names == tuple(r.name for r in manifest_of(model).resources)
+        assert files.read_bytes("config.json") == FILES["config.json"]
+        (model / "config.json").write_bytes(b"swapped after the check")
+        with pytest.raises(ProofMismatchError):
+            files.read_bytes("config.json")
+
+
+@pytest.mark.parametrize(
+    ("use", "effect"),
+    [(lic.Use(action="host", purpose="research.academic", region="DE", data=frozenset()), "deny"),
+     (lic.Use(action="run"), "indeterminate")],
+)  # fmt: skip
+def test_a_use_not_permitted_gives_no_files(model, use, effect):
+    result = guard_model(model, [_token(bound(ACADEMIC, model))], trust(), use, now=NOW)
+    assert result.effect == effect and result.files is None
+    with pytest.raises(DeniedError, match=effect):
+        result.model()
+
+
+def test_a_sublicense_chain_guards_the_same_directory(model):
+    root = _token(bound(ACADEMIC, model))
+    claim = ACADEMIC.to_claim()
+    claim["sublicense"] = {"allowed": False, "max_depth": 0}
+    child_license = bound(lic.License.from_mapping(claim, known_codes=True), model)
+    child = lic.delegate(root, child_license, HOLDER, CONTRACTOR.public_key, sub="c", now=T0)
+    result = guard_model(model, [root, child], trust(), OK, now=NOW)
+    assert result.effect == "permit" and len(result.chain.links) == 2
+    result.model().close()
+
+
+def test_a_changed_directory_is_refused_with_or_without_the_list(model):
+    license = bound(ACADEMIC, model)
+    resources = manifest_of(model).resources
+    (model / "generation_config.json").write_bytes(b'{"x": 1}')
+    with pytest.raises(ProofMismatchError, match="not the ones the license binds"):
+        open_bound_directory(model, license)
+    with pytest.raises(ModelMismatchError) as info:
+        open_bound_directory(model, license, manifest=resources)
+    assert info.value.changed == ("generation_config.json",)
+
+
+def test_an_unbound_license_is_refused(model):
+    with pytest.raises(ProofMismatchError, match="sha256 only"):
+        guard_model(model, [_token(ACADEMIC)], trust(), OK, now=NOW)
