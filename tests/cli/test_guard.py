@@ -197,7 +197,7 @@ def test_a_bundle_checks_the_chain_revocation_and_the_directory(lic_cli, world, 
     assert (doc["effect"], doc["model"]["missing"]) == ("deny", ["tokenizer.json"])
     lic_cli("guard", model, "--bundle", world.bundle, "--policy", world.policy,
             "--at", world.bundle_at, "--action", "run", code=3)  # fmt: skip
-    stale = lic_cli(*base[:-len(USE)], "--at", world.bundle_at + 86400, *USE, code=1)
+    stale = lic_cli(*base[: -len(USE)], "--at", world.bundle_at + 86400, *USE, code=1)
     assert stale.output.startswith("INVALID (stale)")
 
 

@@ -104,7 +104,7 @@ def test_a_sublicense_that_drops_or_changes_the_binding_is_refused(what, fmt):
         child_license.with_parent(lic.token_digest(root)), HOLDER, CONTRACTOR.public_key,
         iss="acme", sub="c", iat=T0, nbf=T0, exp=T0 + 100, fmt=fmt,
     )  # fmt: skip
-    with pytest.raises(lic.NarrowingError, match="link 1.*model"):
+    with pytest.raises(lic.NarrowingError, match=r"link 1.*model"):
         lic.verify_chain([root, signed], trust(), now=NOW)
 
 
