@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 import lic
-from keys import ProofMismatchError, TrustStore, json_loads_strict
+from keys import ProofMismatchError, TrustStore, VerificationError, json_loads_strict
 from keys.errors import MalformedError
 from lic.oms import (
     ModelMismatchError,
@@ -132,15 +132,23 @@ def _guard_bundle(
     bundle = read_input(bundle_file, MAX_BUNDLE_SIZE, "bundle")
     with hinted(bundle_file, "bundle"):
         tokens = [link.token for link in parse_bundle(bundle).links]
-    # the chain as verify_bundle checks it, for the license and the root it binds
-    leaf = lic.verify_chain(tokens, policy.trust, now=now).leaf
+    # the chain as verify_bundle checks it, for the license and the root it binds; when it
+    # fails, verify_bundle reports the failure as 'lic verify' does
+    try:
+        leaf: lic.VerifiedToken | None = lic.verify_chain(tokens, policy.trust, now=now).leaf
+    except VerificationError:
+        leaf = None
     with hinted(bundle_file, "bundle"):
-        checked = verify_bundle(bundle, policy, now=now, use=_with_root(use, leaf.license))
+        checked = verify_bundle(
+            bundle, policy, now=now, use=use if leaf is None else _with_root(use, leaf.license)
+        )
+    if leaf is None and checked.ok:  # the same chain check cannot pass there
+        raise VerificationError("bundle: the chain does not verify")
     result: dict[str, Any] = {"at": now, **checked.to_dict(), "directory": str(directory)}
     lines = [checked.effect.upper() + (f" ({checked.reason})" if checked.reason else "")]
     lines += [f"  {c.status:4s}  {c.name:14s} {c.detail}" for c in checked.checks]
-    matched = checked.effect != "permit" or _model_step(directory, leaf.license, opts, result,
-                                                        lines)  # fmt: skip
+    matched = leaf is None or checked.effect != "permit" or _model_step(
+        directory, leaf.license, opts, result, lines)  # fmt: skip
     if checked.decision is not None and matched:
         lines += decision_lines(checked.decision)
     return result, lines

@@ -199,6 +199,10 @@ def test_a_bundle_checks_the_chain_revocation_and_the_directory(lic_cli, world, 
             "--at", world.bundle_at, "--action", "run", code=3)  # fmt: skip
     stale = lic_cli(*base[: -len(USE)], "--at", world.bundle_at + 86400, *USE, code=1)
     assert stale.output.startswith("INVALID (stale)")
+    expired = lic_cli(*base[:-len(USE)], "--at", world.bundle_at + 31 * 86400, *USE, "--json",
+                      code=1).json  # fmt: skip
+    assert expired["effect"] == "invalid" and expired["reason"] == "expired"
+    assert "model" not in expired
 
 
 @pytest.mark.parametrize("fmt", ["jwt", "cwt"])
