@@ -21,6 +21,8 @@ from helpers.licenses import ISSUER, trust
 from keys import BACKENDS, b64url_decode
 from lic.oms import manifest_of, open_bound_directory
 
+pytestmark = pytest.mark.filterwarnings("ignore:EdDSA is deprecated")  # joserfc, RFC 9864
+
 V = json.loads(VECTOR.read_text())
 
 
