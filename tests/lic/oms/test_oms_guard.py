@@ -89,3 +89,57 @@ def test_a_changed_directory_is_refused_with_or_without_the_list(model):
 def test_an_unbound_license_is_refused(model):
     with pytest.raises(ProofMismatchError, match="sha256 only"):
         guard_model(model, [_token(ACADEMIC)], trust(), OK, now=NOW)
+
+
+def _mutations(names):
+    """(label, change(directory) -> the ModelMismatchError fields expected), for every file."""
+    out = []
+    for name in names:
+        def flip(m, name=name, at=0):
+            data = bytearray((m / name).read_bytes())
+            data[at] ^= 1
+            (m / name).write_bytes(bytes(data))
+            return {"changed": (name,)}
+
+        def flip_last(m, name=name):
+            return flip(m, name, at=-1)
+
+        def truncate(m, name=name):
+            (m / name).write_bytes((m / name).read_bytes()[:-1])
+            return {"changed": (name,)}
+
+        def append(m, name=name):
+            (m / name).write_bytes((m / name).read_bytes() + b"\0")
+            return {"changed": (name,)}
+
+        def remove(m, name=name):
+            (m / name).unlink()
+            return {"missing": (name,)}
+
+        def rename(m, name=name):
+            (m / name).rename(m / (name + ".old"))
+            return {"missing": (name,), "extra": (name + ".old",)}
+
+        def sibling(m, name=name):
+            (m / (name + "-2")).write_bytes(b"new")
+            return {"extra": (name + "-2",)}
+
+        for f in (flip, flip_last, truncate, append, remove, rename, sibling):
+            out.append((f"{name}:{f.__name__}", f))
+    return out
+
+
+def test_every_mutation_of_every_file_is_refused_naming_it(tmp_path):
+    files = {k: v for k, v in FILES.items() if v}  # the non-empty files (flip needs a byte)
+    base = make_tree(tmp_path / "base", files)
+    license = bound(ACADEMIC, base)
+    resources = manifest_of(base).resources
+    for i, (label, change) in enumerate(_mutations(sorted(files))):
+        model = make_tree(tmp_path / f"m{i}", files)
+        expected = change(model)
+        with pytest.raises(ModelMismatchError) as info:
+            open_bound_directory(model, license, manifest=resources)
+        got = {k: getattr(info.value, k) for k in ("changed", "missing", "extra", "ignored")}
+        assert {k: v for k, v in got.items() if v} == expected, label
+        with pytest.raises(ProofMismatchError):
+            open_bound_directory(model, license)
