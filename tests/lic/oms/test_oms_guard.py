@@ -95,6 +95,7 @@ def _mutations(names):
     """(label, change(directory) -> the ModelMismatchError fields expected), for every file."""
     out = []
     for name in names:
+
         def flip(m, name=name, at=0):
             data = bytearray((m / name).read_bytes())
             data[at] ^= 1
