@@ -12,9 +12,14 @@ hashed from that descriptor and kept open, so that ``VerifiedModel.open`` and
 ``VerifiedModel.read_bytes`` read the very file that was hashed; a difference raises
 ``ModelMismatchError`` naming the changed, missing, extra and ignored files.
 
-Inside: ``_manifest`` (walk, hash, order, root) and ``_verify`` (the check and the held
-files). Licenses binding a manifest, ``lic guard`` and OMS signature files on the ledger
-build on this package.
+``verify_signature_bundle(data, publisher_keys)`` verifies an OMS signature file (a Sigstore
+bundle with a DSSE envelope, signed with a publisher's EC key) and returns the
+``OmsSignature``: the signed subject name and root, resources and serialization, and the hint
+of the key that verified.
+
+Inside: ``_manifest`` (walk, hash, order, root), ``_verify`` (the check and the held
+files) and ``_signature`` (OMS signature files). Licenses binding a manifest, ``lic guard``
+and OMS signature files on the ledger build on this package.
 """
 
 from ._manifest import (
@@ -31,6 +36,12 @@ from ._manifest import (
     path_order_key,
     root_of,
 )
+from ._signature import (
+    MAX_SIGNATURE_FILE,
+    OmsSignature,
+    publisher_key_hint,
+    verify_signature_bundle,
+)
 from ._verify import (
     ModelMismatchError,
     VerifiedFile,
@@ -43,10 +54,12 @@ __all__ = [
     "BLOCK_SIZE",
     "DEFAULT_IGNORE_PATHS",
     "HASH_TYPE",
+    "MAX_SIGNATURE_FILE",
     "METHOD",
     "ORDERING",
     "ModelManifest",
     "ModelMismatchError",
+    "OmsSignature",
     "Resource",
     "Serialization",
     "VerifiedFile",
@@ -54,7 +67,9 @@ __all__ = [
     "manifest_of",
     "order_resources",
     "path_order_key",
+    "publisher_key_hint",
     "resources_from_json",
     "root_of",
     "verify_directory",
+    "verify_signature_bundle",
 ]
