@@ -1,5 +1,5 @@
 """The demo's guarded load: a small model directory, a license bound to it, ``lic guard``
-permitting the load, and a tampered copy refused with the file named (SPEC 15.6)."""
+permitting the load, and a tampered copy refused with the file named (SPEC 15.7)."""
 
 from __future__ import annotations
 

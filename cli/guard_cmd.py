@@ -1,5 +1,5 @@
 """``lic guard``: check a model directory against the license that binds it, and the use,
-before the model is loaded (SPEC 15.6)."""
+before the model is loaded (SPEC 15.7)."""
 
 from __future__ import annotations
 

@@ -57,7 +57,7 @@ def _read_license(path: Path) -> lic.License:
 
 def _bind_directory(license: lic.License, model_dir: Path) -> lic.License:
     """``license`` bound to the directory: ``model.manifest`` from its OMS manifest and
-    ``model.sha256`` its root (SPEC 15.5); a different sha256 in the file is replaced, with a
+    ``model.sha256`` its root (SPEC 15.6); a different sha256 in the file is replaced, with a
     note."""
     from lic.oms import directory_binding, manifest_of
 

@@ -113,7 +113,7 @@ _DIRECTORY_MEMBERS = ("root", "method", "hash_type", "ordering", "resources")
 
 @dataclass(frozen=True, slots=True)
 class DirectoryBinding:
-    """A model directory's OMS manifest as a license binds it (SPEC 15.5): the ``root`` (hex
+    """A model directory's OMS manifest as a license binds it (SPEC 15.6): the ``root`` (hex
     SHA-256 over the file digests), what fixes it (``method`` ``files``, ``hash_type``
     ``sha256``, ``ordering`` ``path-components``) and ``resources``, the hex SHA-256 of the
     resource list's deterministic CBOR (``lic.oms.resources_digest``), which binds the names.
@@ -164,7 +164,7 @@ class ModelBinding:
 
     def __post_init__(self) -> None:
         if self.manifest is not None and self.manifest.root != self.sha256:
-            raise MalformedError("model.sha256: must equal model.manifest.root (SPEC 15.5)")
+            raise MalformedError("model.sha256: must equal model.manifest.root (SPEC 15.6)")
 
     def to_claim(self) -> dict[str, Any]:
         """The ``model`` member."""

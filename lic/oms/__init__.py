@@ -12,17 +12,23 @@ hashed from that descriptor and kept open, so that ``VerifiedModel.open`` and
 ``VerifiedModel.read_bytes`` read the very file that was hashed; a difference raises
 ``ModelMismatchError`` naming the changed, missing, extra and ignored files.
 
-A license binds a directory with ``model.manifest`` (``lic.DirectoryBinding``, SPEC 15.5):
+``verify_signature_bundle(data, publisher_keys)`` verifies an OMS signature file (a Sigstore
+bundle with a DSSE envelope, signed with a publisher's EC key) and returns the
+``OmsSignature``: the signed subject name and root, resources and serialization, and the hint
+of the key that verified.
+
+A license binds a directory with ``model.manifest`` (``lic.DirectoryBinding``, SPEC 15.6):
 ``directory_binding(manifest)`` makes it, ``resources_digest`` is the digest of a resource
-list it carries. For a model host (SPEC 15.6), ``open_bound_directory(directory, license)``
+list it carries. For a model host (SPEC 15.7), ``open_bound_directory(directory, license)``
 checks a directory against the license that binds it and returns its files held open, and
 ``guard_model(directory, tokens, trust, use, now=...)`` verifies the token chain, decides the
 use with the directory's root as its model digest and, when permitted, opens the files
 (``GuardResult``). Revocation is checked apart (a bundle: ``lic guard --bundle``).
 
 Inside: ``_manifest`` (walk, hash, order, root), ``_verify`` (the check and the held
-files), ``_bind`` (the binding and its resource-list digest) and ``_guard`` (the host's
-check). OMS signature files on the ledger build on this package.
+files), ``_signature`` (OMS signature files), ``_bind`` (the binding and its resource-list
+digest) and ``_guard`` (the host's check). OMS signature files on the ledger build on this
+package.
 """
 
 from ._bind import bound_directory, check_resources, directory_binding, resources_digest
@@ -41,6 +47,12 @@ from ._manifest import (
     path_order_key,
     root_of,
 )
+from ._signature import (
+    MAX_SIGNATURE_FILE,
+    OmsSignature,
+    publisher_key_hint,
+    verify_signature_bundle,
+)
 from ._verify import (
     ModelMismatchError,
     VerifiedFile,
@@ -53,11 +65,13 @@ __all__ = [
     "BLOCK_SIZE",
     "DEFAULT_IGNORE_PATHS",
     "HASH_TYPE",
+    "MAX_SIGNATURE_FILE",
     "METHOD",
     "ORDERING",
     "GuardResult",
     "ModelManifest",
     "ModelMismatchError",
+    "OmsSignature",
     "Resource",
     "Serialization",
     "VerifiedFile",
@@ -70,8 +84,10 @@ __all__ = [
     "open_bound_directory",
     "order_resources",
     "path_order_key",
+    "publisher_key_hint",
     "resources_digest",
     "resources_from_json",
     "root_of",
     "verify_directory",
+    "verify_signature_bundle",
 ]

@@ -1,4 +1,4 @@
-"""A license's binding to a model directory (SPEC 15.5): the resource-list digest, the binding
+"""A license's binding to a model directory (SPEC 15.6): the resource-list digest, the binding
 of a manifest, and the check of a resource list against a binding."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The model host's guard: check a model directory against the license that binds it, decide
-the use, and hand out the files that were hashed (SPEC 15.6)."""
+the use, and hand out the files that were hashed (SPEC 15.7)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Generates tests/vectors/lic_tokens_bound.json: licenses bound to a model directory
-(``model.manifest``, SPEC 15.5), JWT and CWT, from the fixed published test keys.
+(``model.manifest``, SPEC 15.6), JWT and CWT, from the fixed published test keys.
 
 The directory is SPEC 15.2's worked example. ``python tests/helpers/bound_vectors.py``
 rewrites the file; tests/lic/test_bound_vectors.py regenerates and compares, and reads the

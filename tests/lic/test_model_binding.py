@@ -1,4 +1,4 @@
-"""A license bound to a model directory (``model.manifest``, SPEC 15.5): strict parsing, the
+"""A license bound to a model directory (``model.manifest``, SPEC 15.6): strict parsing, the
 round trip through JWT and CWT, and sublicenses that must keep the binding."""
 
 from __future__ import annotations

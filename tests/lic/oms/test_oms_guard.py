@@ -1,4 +1,4 @@
-"""The model host's API: ``open_bound_directory`` and ``guard_model`` (SPEC 15.6)."""
+"""The model host's API: ``open_bound_directory`` and ``guard_model`` (SPEC 15.7)."""
 
 from __future__ import annotations
 
