@@ -18,12 +18,16 @@ import lic
 from keys import ProofMismatchError, TrustStore, VerificationError, json_loads_strict
 from keys.errors import MalformedError
 from lic.oms import (
+    MAX_SIGNATURE_FILE,
     ModelMismatchError,
+    OmsSignature,
     Resource,
     VerifiedModel,
     bound_directory,
+    check_signature,
     open_bound_directory,
     resources_from_json,
+    verify_signature_bundle,
 )
 
 from ._decision import decision_lines
@@ -44,13 +48,15 @@ _NOT_CHECKED = "NOT checked: give --bundle and --policy (a bundle's evidence) to
 @dataclasses.dataclass(frozen=True)
 class _DirOptions:
     manifest: tuple[Resource, ...] | None
+    signature: OmsSignature | None
     allow_extra: bool
     allow_ignored: bool
     ignore_paths: tuple[str, ...]
 
     def open(self, directory: Path, license: lic.License) -> VerifiedModel:
         return open_bound_directory(
-            directory, license, manifest=self.manifest, allow_extra=self.allow_extra,
+            directory, license, manifest=self.manifest, signature=self.signature,
+            allow_extra=self.allow_extra,
             allow_ignored=self.allow_ignored, ignore_paths=self.ignore_paths,
         )  # fmt: skip
 
@@ -95,6 +101,14 @@ def _model_step(
 ) -> bool:  # fmt: skip
     """Check the directory; a mismatch turns a permit into a deny naming the files (False)."""
     binding = bound_directory(license)
+    sig = opts.signature
+    if sig is not None:
+        # a signature over another directory is an error (exit 1), not a file mismatch
+        check_signature(sig, license)
+        result["signature"] = {"subject": sig.subject_name, "root": sig.root,
+                               "key_hint": sig.key_hint}  # fmt: skip
+        lines.append(f"  pass  signature      {sig.subject_name} sha256:{sig.root} signed by "
+                     f"publisher key {sig.key_hint[:16]}...")  # fmt: skip
     try:
         with opts.open(directory, license) as files:
             names = files.names
@@ -212,6 +226,23 @@ def _guard_tokens(
     "signature file), so that a mismatch names the files.",
 )
 @click.option(
+    "--require-signature",
+    "signature_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="SIG",
+    help="Also require this OMS signature file (model-signing) over the bound directory, by "
+    "a --publisher-key.",
+)
+@click.option(
+    "--publisher-key",
+    "publisher_keys",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PEM",
+    help="A trusted model publisher's EC public key, PEM (repeatable; for --require-signature).",
+)
+@click.option(
     "--allow-extra",
     is_flag=True,
     help="Accept files that are not in --manifest's list (refused by default).",
@@ -234,8 +265,9 @@ def _guard_tokens(
 def guard_cmd(
     directory: Path, bundle_file: Path | None, policy_file: Path | None, tokens: tuple[Path, ...],
     trust_file: Path | None, keyring_dir: Path | None, manifest_file: Path | None,
-    allow_extra: bool, allow_ignored: bool, ignore_paths: tuple[str, ...], use_opts: UseOptions,
-    at: int | None, as_json: bool,
+    signature_file: Path | None, publisher_keys: tuple[Path, ...], allow_extra: bool,
+    allow_ignored: bool, ignore_paths: tuple[str, ...], use_opts: UseOptions, at: int | None,
+    as_json: bool,
 ) -> None:  # fmt: skip
     """Check a model directory against its license and the use, before the model is loaded.
 
@@ -244,9 +276,11 @@ def guard_cmd(
     a model directory ('lic token issue --model-dir'). The use is decided with the
     directory's root as its model digest; when permitted, every file of DIR is hashed and
     must be the bound list, by name and digest. Files under ignored paths (.git, ...) and,
-    with --manifest, files outside the list are refused unless allowed. Exit 0 permit, 1 deny
-    or a mismatch (the files are named when --manifest is given) or a failed check, 2 bad
-    input, 3 indeterminate.
+    with --manifest, files outside the list are refused unless allowed. With
+    --require-signature, an OMS signature file (model-signing) must verify under a
+    --publisher-key and sign the very directory the license binds; its file list then names
+    the files of a mismatch. Exit 0 permit, 1 deny or a mismatch (the files are named when a
+    list is given) or a failed check, 2 bad input, 3 indeterminate.
     """
     if (bundle_file is None) != (policy_file is None):
         raise click.UsageError("--bundle and --policy go together")
@@ -255,10 +289,17 @@ def guard_cmd(
     if allow_extra and manifest_file is None:
         raise click.UsageError("--allow-extra needs --manifest (the list the extra files are "
                                "outside of)")  # fmt: skip
+    if (signature_file is None) != (not publisher_keys):
+        raise click.UsageError("--require-signature and --publisher-key go together")
     now = int(time.time()) if at is None else at
     use = use_opts.use(now)
     manifest = read_manifest(manifest_file) if manifest_file is not None else None
-    opts = _DirOptions(manifest, allow_extra, allow_ignored, ignore_paths)
+    signature = None
+    if signature_file is not None:
+        keys = [read_input(p, 64 * 1024, f"publisher key {p}") for p in publisher_keys]
+        data = read_input(signature_file, MAX_SIGNATURE_FILE, f"signature {signature_file}")
+        signature = verify_signature_bundle(data, keys)
+    opts = _DirOptions(manifest, signature, allow_extra, allow_ignored, ignore_paths)
     if bundle_file is not None and policy_file is not None:
         result, lines = _guard_bundle(directory, bundle_file, policy_file, use, now, opts)
     else:

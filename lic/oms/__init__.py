@@ -32,7 +32,7 @@ package.
 """
 
 from ._bind import bound_directory, check_resources, directory_binding, resources_digest
-from ._guard import GuardResult, guard_model, open_bound_directory
+from ._guard import GuardResult, check_signature, guard_model, open_bound_directory
 from ._manifest import (
     BLOCK_SIZE,
     DEFAULT_IGNORE_PATHS,
@@ -78,6 +78,7 @@ __all__ = [
     "VerifiedModel",
     "bound_directory",
     "check_resources",
+    "check_signature",
     "directory_binding",
     "guard_model",
     "manifest_of",

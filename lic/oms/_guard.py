@@ -17,7 +17,21 @@ from .._model import License
 from ..tokens import DEFAULT_LEEWAY, Trust, VerifiedToken
 from ._bind import bound_directory, check_resources
 from ._manifest import HASH_TYPE, Resource, normalize_ignore_paths, order_resources, walk
+from ._signature import OmsSignature
 from ._verify import ModelMismatchError, VerifiedModel, hold_all, verify_directory
+
+
+def check_signature(signature: OmsSignature, license: License) -> None:
+    """Refuse (ProofMismatchError) an OMS signature that does not sign the very directory
+    ``license`` binds: the same root and the same resource list (names included)."""
+    binding = bound_directory(license)
+    try:
+        check_resources(signature.resources, binding)
+    except ProofMismatchError:
+        raise ProofMismatchError(
+            f"the OMS signature is over another model ({signature.subject_name!r}, "
+            f"sha256:{signature.root}) than the license binds (sha256:{binding.root})"
+        ) from None
 
 
 def open_bound_directory(
@@ -25,6 +39,7 @@ def open_bound_directory(
     license: License,
     *,
     manifest: Sequence[Resource] | None = None,
+    signature: OmsSignature | None = None,
     allow_extra: bool = False,
     allow_ignored: bool = False,
     ignore_paths: Iterable[str] = (),
@@ -39,8 +54,17 @@ def open_bound_directory(
     ignored file (ModelMismatchError); extra or ignored files pass only when allowed. Without
     it the directory's own manifest must equal the binding: files under ignored paths are
     refused unless ``allow_ignored`` (ModelMismatchError names them), and any other difference
-    is a ProofMismatchError that cannot name the file (give the manifest for that)."""
+    is a ProofMismatchError that cannot name the file (give the manifest for that).
+
+    ``signature`` (an ``OmsSignature`` from ``verify_signature_bundle``, i.e. verified under a
+    trusted publisher's key) must sign the very directory the license binds (its root and
+    resource list), else ProofMismatchError; its resources then serve as the manifest when
+    none is given, and its ignored paths are ignored too."""
     binding = bound_directory(license)
+    if signature is not None:
+        check_signature(signature, license)
+        manifest = signature.resources if manifest is None else manifest
+        ignore_paths = (*ignore_paths, *signature.serialization.ignore_paths)
     if manifest is not None:
         resources = tuple(manifest)
         check_resources(resources, binding)
@@ -103,6 +127,7 @@ def guard_model(
     now: int,
     leeway: int = DEFAULT_LEEWAY,
     manifest: Sequence[Resource] | None = None,
+    signature: OmsSignature | None = None,
     allow_extra: bool = False,
     allow_ignored: bool = False,
     ignore_paths: Iterable[str] = (),
@@ -110,7 +135,8 @@ def guard_model(
 ) -> GuardResult:
     """Verify the token chain (root first) against ``trust`` at ``now``, decide ``use`` with
     the bound directory's root as its model digest (when the use names none), and, when it is
-    permitted, check ``directory`` with ``open_bound_directory`` and keep its files open.
+    permitted, check ``directory`` with ``open_bound_directory`` (with ``manifest`` and
+    ``signature`` as it takes them) and keep its files open.
 
     Raises what ``verify_chain`` raises, ProofMismatchError for a license that binds no
     directory, ModelMismatchError (naming the files) or ProofMismatchError for a directory that
@@ -124,7 +150,8 @@ def guard_model(
     if not decision.permitted:
         return GuardResult(chain, decision, None)
     files = open_bound_directory(
-        directory, chain.leaf.license, manifest=manifest, allow_extra=allow_extra,
+        directory, chain.leaf.license, manifest=manifest, signature=signature,
+        allow_extra=allow_extra,
         allow_ignored=allow_ignored, ignore_paths=ignore_paths, workers=workers,
     )  # fmt: skip
     return GuardResult(chain, decision, files)

@@ -4,6 +4,7 @@ model-signing package's signature as the manifest."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -245,3 +246,68 @@ def test_token_issue_model_dir_binds_inspect_shows_and_delegate_keeps(
     res = run("token", "delegate", "--parent", "t.tok", "--key", "holder", "--holder",
               "contractor.pub", "--license", other, "-o", "o.tok", code=1)  # fmt: skip
     assert "model" in res.output
+
+
+def _signed(model, tmp_path, name="k", ignore=()):
+    where = tmp_path / name
+    where.mkdir()
+    key, public = ec_key(where)
+    signature = model / "model.sig" if ignore else tmp_path / f"{name}.sig"
+    package_sign(model, key, signature, ignore=ignore)
+    return signature, public
+
+
+def test_require_signature_by_a_trusted_publisher(lic_cli, world, model, tmp_path):
+    signature, public = _signed(model, tmp_path)
+    sig = ["--require-signature", signature, "--publisher-key", public]
+    out = guard(lic_cli, world, model, *sig, code=0).output
+    assert "pass  signature      llama-tiny sha256:" in out and "pass  model" in out
+    doc = guard(lic_cli, world, model, *sig, "--json", code=0).json
+    assert doc["signature"]["root"] == doc["model"]["root"] == manifest_of(model).root
+    assert len(doc["signature"]["key_hint"]) == 64
+    # the signed list names the files of a mismatch, with no --manifest
+    _rename(model)
+    doc = guard(lic_cli, world, model, *sig, "--json", code=1).json
+    assert (doc["model"]["missing"], doc["model"]["extra"]) == (
+        ["tokenizer/vocab.txt"], ["tokenizer/vocab2.txt"])  # fmt: skip
+
+
+def test_a_signature_by_another_key_or_edited_is_refused(lic_cli, world, model, tmp_path):
+    signature, _public = _signed(model, tmp_path, "a")
+    _other_sig, other_public = _signed(model, tmp_path, "b")
+    out = guard(lic_cli, world, model, "--require-signature", signature, "--publisher-key",
+                other_public, code=1).output  # fmt: skip
+    assert "lic: error:" in out
+    bundle = json.loads(signature.read_text())
+    envelope = bundle["dsseEnvelope"]
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    statement["subject"][0]["name"] = "another-model"
+    envelope["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
+    edited = tmp_path / "edited.sig"
+    edited.write_text(json.dumps(bundle))
+    out = guard(lic_cli, world, model, "--require-signature", edited, "--publisher-key",
+                _public, code=1).output  # fmt: skip
+    assert "lic: error:" in out
+    guard(lic_cli, world, model, "--require-signature", signature, code=2)
+    guard(lic_cli, world, model, "--publisher-key", _public, code=2)
+    (tmp_path / "garbage.sig").write_text("{}")
+    guard(lic_cli, world, model, "--require-signature", tmp_path / "garbage.sig",
+          "--publisher-key", _public, code=2)  # fmt: skip
+
+
+def test_a_signature_over_another_directory_is_refused(lic_cli, world, model, tmp_path):
+    _change(model)
+    signature, public = _signed(model, tmp_path)  # signs the changed directory
+    out = guard(lic_cli, world, model, "--require-signature", signature, "--publisher-key",
+                public, code=1).output  # fmt: skip
+    assert "the OMS signature is over another model" in out
+
+
+def test_a_signature_kept_inside_the_directory_is_an_ignored_path(lic_cli, world, model,
+                                                                  tmp_path):  # fmt: skip
+    signature, public = _signed(model, tmp_path, ignore=("model.sig",))
+    sig = ["--require-signature", signature, "--publisher-key", public]
+    doc = guard(lic_cli, world, model, *sig, "--json", code=1).json
+    assert doc["model"]["ignored"] == ["model.sig"]
+    doc = guard(lic_cli, world, model, *sig, "--allow-ignored", "--json", code=0).json
+    assert "model.sig" not in doc["model"]["files"]

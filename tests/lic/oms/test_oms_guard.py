@@ -144,3 +144,24 @@ def test_every_mutation_of_every_file_is_refused_naming_it(tmp_path):
         assert {k: v for k, v in got.items() if v} == expected, label
         with pytest.raises(ProofMismatchError):
             open_bound_directory(model, license)
+
+
+def test_a_publishers_signature_must_sign_the_bound_directory(model, tmp_path):
+    from helpers.oms_dirs import ec_key, package_sign
+    from lic.oms import check_signature, verify_signature_bundle
+
+    key, public = ec_key(tmp_path)
+    package_sign(model, key, tmp_path / "model.sig")
+    signature = verify_signature_bundle((tmp_path / "model.sig").read_bytes(),
+                                        [public.read_bytes()])  # fmt: skip
+    license = bound(ACADEMIC, model)
+    check_signature(signature, license)
+    result = guard_model(model, [_token(license)], trust(), OK, now=NOW, signature=signature)
+    result.model().close()
+    (model / "tokenizer.json").unlink()
+    with pytest.raises(ModelMismatchError) as info:  # the signed list names the file
+        open_bound_directory(model, license, signature=signature)
+    assert info.value.missing == ("tokenizer.json",)
+    other = bound(ACADEMIC, model)  # a license for the changed directory
+    with pytest.raises(ProofMismatchError, match="over another model"):
+        check_signature(signature, other)
