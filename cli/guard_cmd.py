@@ -8,7 +8,7 @@ import binascii
 import dataclasses
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -191,74 +191,87 @@ def _guard_tokens(
     return result, lines
 
 
+_GUARD_OPTIONS = [
+    click.option(
+        "--bundle",
+        "bundle_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="The license bundle (with --policy; revocation checked).",
+    ),
+    click.option(
+        "--policy",
+        "policy_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="The trust policy for --bundle (JSON, SPEC 10.3).",
+    ),
+    click.option(
+        "--token",
+        "tokens",
+        multiple=True,
+        metavar="TOKEN",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="A token (repeat for a chain, root first; with --trust; revocation NOT checked).",
+    ),
+    trust_option,
+    keyring_option,
+    click.option(
+        "--manifest",
+        "manifest_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="The resource list ('lic model digest --json', or an OMS "
+        "signature file), so that a mismatch names the files.",
+    ),
+    click.option(
+        "--require-signature",
+        "signature_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        metavar="SIG",
+        help="Also require this OMS signature file (model-signing) over the bound directory, by "
+        "a --publisher-key.",
+    ),
+    click.option(
+        "--publisher-key",
+        "publisher_keys",
+        multiple=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="PEM",
+        help="A trusted model publisher's EC public key, PEM (repeatable; for "
+        "--require-signature).",
+    ),
+    click.option(
+        "--allow-extra",
+        is_flag=True,
+        help="Accept files that are not in --manifest's list (refused by default).",
+    ),
+    click.option(
+        "--allow-ignored",
+        is_flag=True,
+        help="Accept files under ignored paths (.git, ...; refused by default).",
+    ),
+    click.option(
+        "--ignore-path",
+        "ignore_paths",
+        multiple=True,
+        metavar="PATH",
+        help="Also treat this path, relative to DIR, as ignored (repeatable).",
+    ),
+]
+
+
+def _guard_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The license, list, signature and directory options of ``lic guard``."""
+    for option in reversed(_GUARD_OPTIONS):
+        f = option(f)
+    return f
+
+
 @click.command("guard")
 @click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
-@click.option(
-    "--bundle",
-    "bundle_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="The license bundle (with --policy; revocation checked).",
-)
-@click.option(
-    "--policy",
-    "policy_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="The trust policy for --bundle (JSON, SPEC 10.3).",
-)
-@click.option(
-    "--token",
-    "tokens",
-    multiple=True,
-    metavar="TOKEN",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A token (repeat for a chain, root first; with --trust; revocation NOT checked).",
-)
-@trust_option
-@keyring_option
-@click.option(
-    "--manifest",
-    "manifest_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="The resource list ('lic model digest --json', or an OMS "
-    "signature file), so that a mismatch names the files.",
-)
-@click.option(
-    "--require-signature",
-    "signature_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="SIG",
-    help="Also require this OMS signature file (model-signing) over the bound directory, by "
-    "a --publisher-key.",
-)
-@click.option(
-    "--publisher-key",
-    "publisher_keys",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PEM",
-    help="A trusted model publisher's EC public key, PEM (repeatable; for --require-signature).",
-)
-@click.option(
-    "--allow-extra",
-    is_flag=True,
-    help="Accept files that are not in --manifest's list (refused by default).",
-)
-@click.option(
-    "--allow-ignored",
-    is_flag=True,
-    help="Accept files under ignored paths (.git, ...; refused by default).",
-)
-@click.option(
-    "--ignore-path",
-    "ignore_paths",
-    multiple=True,
-    metavar="PATH",
-    help="Also treat this path, relative to DIR, as ignored (repeatable).",
-)
+@_guard_options
 @use_options
 @at_option
 @json_option
