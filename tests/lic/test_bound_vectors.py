@@ -12,6 +12,8 @@ import cwt
 import jwt as pyjwt
 import pytest
 from cwt import COSE, COSEKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from joserfc import jws
 from joserfc.jwk import OKPKey
 
@@ -19,7 +21,7 @@ import lic
 from helpers.bound_vectors import VECTOR, generate, write_model
 from helpers.licenses import ISSUER, trust
 from keys import BACKENDS, b64url_decode
-from lic.oms import manifest_of, open_bound_directory
+from lic.oms import Resource, manifest_of, open_bound_directory, resources_digest
 
 pytestmark = pytest.mark.filterwarnings("ignore:EdDSA is deprecated")  # joserfc, RFC 9864
 
@@ -86,3 +88,17 @@ def test_python_cwt_reads_the_bound_cwt():
     bad[-1] ^= 1
     with pytest.raises(cwt.VerifyError):
         COSE.new().decode(bytes(bad), key)
+
+
+_NAME_PART = st.text(st.characters(codec="utf-8", exclude_characters="/\x00"), min_size=1,
+                     max_size=12).filter(lambda p: p not in (".", ".."))  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.lists(_NAME_PART, min_size=1, max_size=3), st.binary(min_size=32,
+                          max_size=32)), max_size=20))  # fmt: skip
+def test_resources_digest_is_the_cbor2_encoding_of_any_list(items):
+    resources = [Resource("/".join(parts), "sha256", digest.hex()) for parts, digest in items]
+    theirs = [[r.name, "sha256", bytes.fromhex(r.digest)] for r in resources]
+    expected = hashlib.sha256(cbor2.dumps(theirs, canonical=True)).hexdigest()
+    assert resources_digest(resources) == expected
