@@ -170,6 +170,15 @@ def test_bad_files_exit_2(lic_cli, world, model, tmp_path):
     assert "symbolic link" in guard(lic_cli, world, model, code=2).output
     res = guard(lic_cli, world, model, "--json", code=2)
     assert json.loads(res.stderr)["exit_code"] == 2
+    (tmp_path / "bad.jwt").write_text("not.a.token")
+    lic_cli("guard", world.model, "--token", tmp_path / "bad.jwt", "--trust", world.trust,
+            *USE, code=2)  # fmt: skip
+    (tmp_path / "bad-policy.json").write_text("{}")
+    lic_cli("guard", world.model, "--bundle", world.bundle, "--policy",
+            tmp_path / "bad-policy.json", *USE, code=2)  # fmt: skip
+    (tmp_path / "bad.bundle").write_bytes(b"garbage")
+    lic_cli("guard", world.model, "--bundle", tmp_path / "bad.bundle", "--policy",
+            world.policy, *USE, code=2)  # fmt: skip
 
 
 def test_an_oms_signature_from_model_signing_serves_as_the_manifest(lic_cli, world, model,
