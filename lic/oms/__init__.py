@@ -17,11 +17,22 @@ bundle with a DSSE envelope, signed with a publisher's EC key) and returns the
 ``OmsSignature``: the signed subject name and root, resources and serialization, and the hint
 of the key that verified.
 
+A license binds a directory with ``model.manifest`` (``lic.DirectoryBinding``, SPEC 15.6):
+``directory_binding(manifest)`` makes it, ``resources_digest`` is the digest of a resource
+list it carries. For a model host (SPEC 15.7), ``open_bound_directory(directory, license)``
+checks a directory against the license that binds it and returns its files held open, and
+``guard_model(directory, tokens, trust, use, now=...)`` verifies the token chain, decides the
+use with the directory's root as its model digest and, when permitted, opens the files
+(``GuardResult``). Revocation is checked apart (a bundle: ``lic guard --bundle``).
+
 Inside: ``_manifest`` (walk, hash, order, root), ``_verify`` (the check and the held
-files) and ``_signature`` (OMS signature files). Licenses binding a manifest, ``lic guard``
-and OMS signature files on the ledger build on this package.
+files), ``_signature`` (OMS signature files), ``_bind`` (the binding and its resource-list
+digest) and ``_guard`` (the host's check). OMS signature files on the ledger build on this
+package.
 """
 
+from ._bind import bound_directory, check_resources, directory_binding, resources_digest
+from ._guard import GuardResult, check_signature, guard_model, open_bound_directory
 from ._manifest import (
     BLOCK_SIZE,
     DEFAULT_IGNORE_PATHS,
@@ -57,6 +68,7 @@ __all__ = [
     "MAX_SIGNATURE_FILE",
     "METHOD",
     "ORDERING",
+    "GuardResult",
     "ModelManifest",
     "ModelMismatchError",
     "OmsSignature",
@@ -64,10 +76,17 @@ __all__ = [
     "Serialization",
     "VerifiedFile",
     "VerifiedModel",
+    "bound_directory",
+    "check_resources",
+    "check_signature",
+    "directory_binding",
+    "guard_model",
     "manifest_of",
+    "open_bound_directory",
     "order_resources",
     "path_order_key",
     "publisher_key_hint",
+    "resources_digest",
     "resources_from_json",
     "root_of",
     "verify_directory",
