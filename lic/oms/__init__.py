@@ -38,8 +38,11 @@ from ._manifest import (
 )
 from ._signature import (
     MAX_SIGNATURE_FILE,
+    PREDICATE_TYPE,
     OmsSignature,
     publisher_key_hint,
+    publisher_key_pem,
+    signed_subject_unverified,
     verify_signature_bundle,
 )
 from ._verify import (
@@ -57,6 +60,7 @@ __all__ = [
     "MAX_SIGNATURE_FILE",
     "METHOD",
     "ORDERING",
+    "PREDICATE_TYPE",
     "ModelManifest",
     "ModelMismatchError",
     "OmsSignature",
@@ -68,8 +72,10 @@ __all__ = [
     "order_resources",
     "path_order_key",
     "publisher_key_hint",
+    "publisher_key_pem",
     "resources_from_json",
     "root_of",
+    "signed_subject_unverified",
     "verify_directory",
     "verify_signature_bundle",
 ]

@@ -89,6 +89,13 @@ def publisher_key_hint(pem: bytes) -> str:
     return _hint(_load_key(pem))
 
 
+def publisher_key_pem(pem: bytes) -> bytes:
+    """The canonical PEM text of a publisher's public key (SubjectPublicKeyInfo, uncompressed
+    point, ``\n`` line ends, as model-signing writes it): the text whose SHA-256 is the key's
+    hint, so one key has one form. Raises MalformedError as ``publisher_key_hint`` does."""
+    return _pem(_load_key(pem))
+
+
 def _load_key(pem: bytes) -> ec.EllipticCurvePublicKey:
     if not isinstance(pem, bytes) or len(pem) > _MAX_KEY_PEM:
         raise MalformedError("publisher key: expected at most 4 KiB of PEM bytes")
@@ -101,11 +108,14 @@ def _load_key(pem: bytes) -> ec.EllipticCurvePublicKey:
     return key
 
 
-def _hint(key: ec.EllipticCurvePublicKey) -> str:
-    text = key.public_bytes(
+def _pem(key: ec.EllipticCurvePublicKey) -> bytes:
+    return key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    return hashlib.sha256(text).hexdigest()
+
+
+def _hint(key: ec.EllipticCurvePublicKey) -> str:
+    return hashlib.sha256(_pem(key)).hexdigest()
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -246,3 +256,12 @@ def verify_signature_bundle(data: bytes, publisher_keys: Sequence[bytes]) -> Oms
     hint = _check_signature(bundle, publisher_keys)
     name, root, resources, serialization_ = _parse_statement(bundle.payload)
     return OmsSignature(name, root, resources, serialization_, hint, bundle.payload)
+
+
+def signed_subject_unverified(data: bytes) -> tuple[str, str]:
+    """The subject name and root an OMS signature file claims, WITHOUT checking its signature:
+    the file and its statement are parsed and checked as ``verify_signature_bundle`` does
+    (shape, resources hashing to the root), the signature not at all. For building an entry
+    that the ledger then verifies; never a reason to trust the model."""
+    name, root, _, _ = _parse_statement(_parse_bundle(data).payload)
+    return name, root
