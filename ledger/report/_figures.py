@@ -571,7 +571,7 @@ class _Report:
                 continue
             models += 1
             inputs = (subjects.get(d) for d in sorted(s.inputs))
-            linked = [x for x in inputs if x is not None and not x.model]
+            linked = [x for x in inputs if x is not None and not (x.model or x.signed)]
             counts["dataset_attestations"] += bool(linked)
             counts["consent_basis_declared"] += s.consent or any(x.consent for x in linked)
             declared = s.sensitive_declared or any(x.sensitive_declared for x in linked)

@@ -41,6 +41,9 @@ def ledger(tmp_path_factory):
     slsa = {"buildDefinition": {"resolvedDependencies": [{"digest": {"sha256": dataset.hex()}}]}}
     _attest(led, "model-a", root_a, "https://slsa.dev/provenance/v1", slsa)
     _attest(led, "model-m", bytes([9]) * 32, "https://slsa.dev/provenance/v1", slsa)
+    # a fine-tune built from model-a: its input is a signed model, not a dataset
+    base = {"buildDefinition": {"resolvedDependencies": [{"digest": {"sha256": root_a.hex()}}]}}
+    _attest(led, "model-n", bytes([8]) * 32, "https://slsa.dev/provenance/v1", base)
     return led
 
 
@@ -50,8 +53,9 @@ def test_signed_models_are_counted_apart_from_datasets(ledger):
     prov = report["provenance"]
     assert prov["signed_models"] == 2  # model-a (attested twice) and model-b
     assert prov["datasets"] == 1  # the corpus only: a signed model is no dataset
-    assert prov["model_versions"] == 2  # model-a (also signed) and model-m, by SLSA
-    assert prov["dataset_attestations"]["yes"]["count"] == 2
+    assert prov["model_versions"] == 3  # model-a (also signed), model-m and model-n, by SLSA
+    assert prov["dataset_attestations"]["yes"]["count"] == 2  # a and m name the corpus
+    assert prov["dataset_attestations"]["no"]["count"] == 1  # n names a signed model only
 
 
 def test_the_figure_is_a_stock_before_the_cutoff(ledger):
