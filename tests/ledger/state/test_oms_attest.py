@@ -135,14 +135,15 @@ def test_an_oms_attestation_is_the_file_alone(signed, extra, member):
     assert [path for path, _ in entry_problems("attest", p)] == [member]
 
 
-def test_a_tampered_stored_record_is_found_by_the_audit(led, signed):
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_tampered_stored_record_is_found_by_the_audit(led, signed, workers):
     good = led.attest(signed.data)
     p = oms_attestation_payload(signed.data, at=0)
     del p["at"]
     bad = led.raw_attest({**p, "oms": resign(signed, lambda s: s.update(predicateType="x"))})
     forged = led.raw_attest({**p, "oms": reencode(signed, _edited_payload)})
     after = led.attest(signed.data)
-    r = audit_db(led.path, workers=0)
+    r = audit_db(led.path, workers=workers)
     assert [f.index for f in r.findings] == [bad, forged]
     assert all("OMS signature refused" in f.message for f in r.findings)
     root = p["subjects"][0]["sha256"]
