@@ -15,13 +15,16 @@ hashed from that descriptor and kept open, so that ``VerifiedModel.open`` and
 ``verify_signature_bundle(data, publisher_keys)`` verifies an OMS signature file (a Sigstore
 bundle with a DSSE envelope, signed with a publisher's EC key) and returns the
 ``OmsSignature``: the signed subject name and root, resources and serialization, and the hint
-of the key that verified.
+of the key that verified; ``verify_certificate_bundle(data, roots, at=...)`` does the same for a
+file signed with a certificate chain, which must lead to a configured root.
 
 Inside: ``_manifest`` (walk, hash, order, root), ``_verify`` (the check and the held
-files) and ``_signature`` (OMS signature files). Licenses binding a manifest, ``lic guard``
-and OMS signature files on the ledger build on this package.
+files), ``_signature`` (OMS signature files) and ``_certificate`` (their certificate
+chains). Licenses binding a manifest, ``lic guard`` and OMS signature files on the ledger
+build on this package.
 """
 
+from ._certificate import verify_certificate_bundle
 from ._manifest import (
     BLOCK_SIZE,
     DEFAULT_IGNORE_PATHS,
@@ -76,6 +79,7 @@ __all__ = [
     "resources_from_json",
     "root_of",
     "signed_subject_unverified",
+    "verify_certificate_bundle",
     "verify_directory",
     "verify_signature_bundle",
 ]
