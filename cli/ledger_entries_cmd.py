@@ -19,6 +19,7 @@ from keys.errors import MalformedError
 from ledger.entries import (
     MAX_ATTESTATION,
     PUBLISHER_ROLE,
+    PUBLISHER_ROLES,
     attestation_payload,
     oms_attestation_payload,
 )
@@ -35,30 +36,34 @@ MAX_TEXT_FILE = 16 * 1024 * 1024
 MAX_KEY_FILE = 64 * 1024
 
 
-def _publisher_key(path: Path) -> bytes:
-    from lic.oms import publisher_key_pem
+def _pem_key(path: Path, role: str) -> bytes:
+    """A publisher key's or a publisher CA's canonical PEM, from a PEM file."""
+    from lic.oms import publisher_key_pem, root_certificate_pem
 
+    canonical = publisher_key_pem if role == PUBLISHER_ROLE else root_certificate_pem
     try:
-        return publisher_key_pem(read_input(path, MAX_KEY_FILE, "publisher key"))
+        return canonical(read_input(path, MAX_KEY_FILE, role.replace("_", " ")))
     except MalformedError as e:
         raise MalformedError(f"{path}: {e}") from e
 
 
 def _ledger_key(path: Path, role: str | None) -> bytes:
-    """The key a key entry names: for role publisher the canonical PEM of an EC public key
-    (PEM file); for another role its 32 raw Ed25519 bytes; for no role (retire, compromised)
-    whichever of the two the file holds."""
-    if role == PUBLISHER_ROLE:
-        return _publisher_key(path)
+    """The key a key entry names: for role publisher the canonical PEM of an EC public key,
+    for publisher_ca that of a root certificate (PEM files); for another role its 32 raw
+    Ed25519 bytes; for no role (retire, compromised) whichever of these the file holds."""
+    if role in PUBLISHER_ROLES:
+        return _pem_key(path, role)
     try:
         return read_public_key(path).raw
     except MalformedError:
         if role is not None:
             raise
-    try:
-        return _publisher_key(path)
-    except MalformedError as e:
-        raise MalformedError(f"{path}: neither an Ed25519 key nor an EC publisher key") from e
+    for other in sorted(PUBLISHER_ROLES):
+        try:
+            return _pem_key(path, other)
+        except MalformedError:
+            continue
+    raise MalformedError(f"{path}: neither an Ed25519 key, an EC publisher key nor a certificate")
 
 
 # -- keys ---------------------------------------------------------------------------------
@@ -87,8 +92,10 @@ def key_add(
     """Register PUBKEY (PEM, JWK, verifier key or raw) with a role on the ledger.
 
     A publisher key (--role publisher) is an EC P-256/P-384/P-521 public key (PEM), the key a
-    model publisher signs OMS signature files with: it only verifies them ('lic ledger attest
-    --oms') and never signs ledger entries."""
+    model publisher signs OMS signature files with; a publisher CA (--role publisher_ca) is a
+    root certificate (PEM) to which files signed through a certificate chain must lead. Both
+    only verify OMS signature files ('lic ledger attest --oms') and never sign ledger
+    entries."""
     p: dict[str, Any] = {"key": _ledger_key(pubkey, role), "role": role, "name": key_label}
     p.update({k: v for k, v in (("not_before", not_before), ("not_after", not_after)) if v})
     append_typed(opts, "key.add", lambda *_: p, default_log=True)
@@ -335,8 +342,9 @@ def attest_cmd(
 
     With --oms, the attestation is a model publisher's OMS signature file, recorded as it is
     (at most about 1 MiB): the ledger refuses it unless it verifies under a publisher key
-    registered on the ledger ('lic ledger key add --role publisher') and every audit checks
-    it again. Its subject is the signed model directory (name and root)."""
+    registered on the ledger ('lic ledger key add --role publisher'), or its certificate chain
+    leads to a registered publisher CA, and every audit checks it again. Its subject is the
+    signed model directory (name and root)."""
     sens = list(sensitive) if sensitive or no_sensitive else None
     if oms is not None and (statement is not None or subjects or predicate_type or predicate):
         raise click.UsageError(

@@ -42,7 +42,9 @@ from ._entry_types import (
 )
 from ._oms import (
     OMS_PREDICATE_TYPE,
+    PUBLISHER_CA_ROLE,
     PUBLISHER_ROLE,
+    PUBLISHER_ROLES,
     oms_attestation_payload,
     oms_refusal,
 )
@@ -89,7 +91,9 @@ __all__ = [
     "MAX_ENTRY_SIZE",
     "MAX_RECORD_SIZE",
     "OMS_PREDICATE_TYPE",
+    "PUBLISHER_CA_ROLE",
     "PUBLISHER_ROLE",
+    "PUBLISHER_ROLES",
     "RECORD_VERSION",
     "REVOCATION_REASONS",
     "SENSITIVE",

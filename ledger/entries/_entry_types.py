@@ -18,7 +18,7 @@ from typing import Any
 import lic
 from keys.errors import MalformedError
 
-from ._oms import MAX_KEY, PUBLISHER_ROLE, any_key_form, key_form, oms_shape
+from ._oms import MAX_KEY, PUBLISHER_ROLES, any_key_form, key_form, oms_shape
 from ._schema import DIGEST, Any_, Bool, Bytes, Enum, Field, Int, List, Map, Opt, Problem, Text
 
 __all__ = [
@@ -47,7 +47,9 @@ def _codes(*names: str) -> frozenset[str]:
     return frozenset(names)
 
 
-KEY_ROLES = _codes("log", "issuer", "attester", "reviewer", "responder", "witness", PUBLISHER_ROLE)
+KEY_ROLES = _codes(
+    "log", "issuer", "attester", "reviewer", "responder", "witness", *PUBLISHER_ROLES
+)
 TIERS = _codes("academic", "nonprofit", "sme", "enterprise", "government", "individual")
 DECISIONS = _codes("approved", "approved_with_conditions", "denied", "needs_information")
 APPEAL_OUTCOMES = _codes("upheld", "overturned", "modified")

@@ -2,10 +2,12 @@
 that carry a model publisher's signature. Pure.
 
 A ``key.add`` with role ``publisher`` registers an EC public key (its canonical PEM text, see
-``lic.oms.publisher_key_pem``) that only ever verifies OMS signature files; it never authors
-an entry. An ``attest`` entry with an ``oms`` member carries the signature file as received;
-its one subject and its predicate type are those the file signs, and the ledger verifies the
-file under the publisher keys valid at the record's time, at append and at every audit.
+``lic.oms.publisher_key_pem``), one with role ``publisher_ca`` a root certificate (its
+canonical PEM, ``lic.oms.root_certificate_pem``) to which files signed through a certificate
+chain must lead; both only ever verify OMS signature files and never author an entry. An
+``attest`` entry with an ``oms`` member carries the signature file as received; its one
+subject and its predicate type are those the file signs, and the ledger verifies the file
+under the publisher keys (or roots) valid at the record's time, at append and at every audit.
 """
 
 from __future__ import annotations
@@ -19,14 +21,18 @@ from ._schema import Problem
 
 __all__ = [
     "OMS_PREDICATE_TYPE",
+    "PUBLISHER_CA_ROLE",
     "PUBLISHER_ROLE",
+    "PUBLISHER_ROLES",
     "oms_attestation_payload",
     "oms_refusal",
 ]
 
 OMS_PREDICATE_TYPE = "https://model_signing/signature/v1.0"  # lic.oms.PREDICATE_TYPE
 PUBLISHER_ROLE = "publisher"
-MAX_KEY = 4096  # a publisher key's PEM text; an Ed25519 key is 32 raw bytes
+PUBLISHER_CA_ROLE = "publisher_ca"
+PUBLISHER_ROLES = frozenset({PUBLISHER_ROLE, PUBLISHER_CA_ROLE})
+MAX_KEY = 16384  # a publisher key's or root certificate's PEM; an Ed25519 key is 32 bytes
 
 
 # lic.oms is imported where it is used: the record layer loads this module for every
@@ -42,21 +48,36 @@ def _is_publisher_pem(key: Any) -> bool:
         return False
 
 
+def _is_root_pem(key: Any) -> bool:
+    from lic.oms import root_certificate_pem
+
+    try:
+        return isinstance(key, bytes) and root_certificate_pem(key) == key
+    except MalformedError:
+        return False
+
+
 def key_form(v: Mapping[str, Any]) -> Iterator[Problem]:
-    """``key.add``: a publisher's key is the canonical PEM of an EC P-256/384/521 key; every
-    other role's key is a 32-byte Ed25519 public key."""
+    """``key.add``: a publisher's key is the canonical PEM of an EC P-256/384/521 key, a
+    publisher CA's the canonical PEM of one certificate; every other role's key is a 32-byte
+    Ed25519 public key."""
     key = v["key"]
     if v["role"] == PUBLISHER_ROLE:
         if not _is_publisher_pem(key):
             yield "key", "a publisher key is the canonical PEM of an EC P-256/384/521 key"
+    elif v["role"] == PUBLISHER_CA_ROLE:
+        if not _is_root_pem(key):
+            yield "key", "a publisher CA is the canonical PEM of one root certificate"
     elif len(key) != 32:
         yield "key", "must be exactly 32 bytes"
 
 
 def any_key_form(v: Mapping[str, Any]) -> Iterator[Problem]:
-    """``key.retire``, ``key.compromised``: a 32-byte key, or a publisher key's PEM."""
-    if len(v["key"]) != 32 and not _is_publisher_pem(v["key"]):
-        yield "key", "must be exactly 32 bytes (or a publisher key's canonical PEM)"
+    """``key.retire``, ``key.compromised``: a 32-byte key, or a publisher key's or publisher
+    CA's PEM."""
+    key = v["key"]
+    if len(key) != 32 and not _is_publisher_pem(key) and not _is_root_pem(key):
+        yield "key", "must be exactly 32 bytes (or a publisher key's or CA's canonical PEM)"
 
 
 def oms_shape(v: Mapping[str, Any]) -> Iterator[Problem]:
@@ -99,19 +120,30 @@ def oms_attestation_payload(
     return out
 
 
-def oms_refusal(payload: Mapping[str, Any], publisher_keys: Sequence[bytes]) -> str | None:
-    """Why an ``attest`` entry's OMS signature file must be refused, or None: it verifies under
-    none of ``publisher_keys`` (canonical PEM; those valid at the record's time), or its
-    subject is not the entry's subject. None for an entry without ``oms``."""
-    from lic.oms import verify_signature_bundle
+def oms_refusal(
+    payload: Mapping[str, Any], keys: Sequence[tuple[bytes, str]], at: int
+) -> str | None:
+    """Why an ``attest`` entry's OMS signature file must be refused at time ``at``, or None.
+    ``keys`` are the ledger's keys valid at ``at`` with their roles: a file signed with a key
+    must verify under one with role ``publisher``, a file signed through a certificate chain
+    must lead to one with role ``publisher_ca`` with every certificate valid at ``at``; and
+    the file's subject must be the entry's. None for an entry without ``oms``."""
+    from lic.oms import uses_certificate_chain, verify_certificate_bundle, verify_signature_bundle
 
     data = payload.get("oms")
     if data is None:
         return None
-    if not publisher_keys:
-        return "OMS signature: no publisher key is registered (and valid) on the ledger"
     try:
-        signed = verify_signature_bundle(data, publisher_keys)
+        chained = uses_certificate_chain(data)
+        role = PUBLISHER_CA_ROLE if chained else PUBLISHER_ROLE
+        trusted = [k for k, r in keys if r == role]
+        if not trusted:
+            what = "publisher CA" if chained else "publisher key"
+            return f"OMS signature: no {what} is registered (and valid) on the ledger"
+        if chained:
+            signed = verify_certificate_bundle(data, trusted, at=at)
+        else:
+            signed = verify_signature_bundle(data, trusted)
     except LicError as e:
         return f"OMS signature refused: {e}"
     subject = {"name": signed.subject_name, "sha256": bytes.fromhex(signed.root)}

@@ -28,7 +28,7 @@ from typing import Any
 
 from keys import jwk_thumbprint, time_text
 
-from ..entries import AUTHOR_ROLES, ENTRY_TYPES, PUBLISHER_ROLE, entry_problems, oms_refusal
+from ..entries import AUTHOR_ROLES, ENTRY_TYPES, PUBLISHER_ROLES, entry_problems, oms_refusal
 from ._spill import SpillMap, SpillStore, TypeIndex
 from ._status import status_at
 
@@ -278,10 +278,8 @@ class LedgerState:
         if info.role not in roles and "anyone" not in roles:
             return f"author {info.name!r} has role {info.role!r}; {etype} needs {sorted(roles)}"
         if etype == "attest" and "oms" in p:  # a publisher's signature, checked at `time`
-            ks = self.keys.items()
-            return oms_refusal(
-                p, [k for k, i in ks if i.role == PUBLISHER_ROLE and not i.valid_at(time)]
-            )
+            ks = [(k, i.role) for k, i in self.keys.items() if i.valid_at(time) is None]
+            return oms_refusal(p, ks, time)
         return None
 
     def _holder_may(self, etype: str, p: dict[str, Any], author: bytes) -> bool:
@@ -310,7 +308,7 @@ class LedgerState:
         self.keys[p["key"]] = KeyInfo(
             p["role"], p["name"], index, p.get("not_before"), p.get("not_after")
         )
-        if p["role"] != PUBLISHER_ROLE:  # a publisher key verifies OMS files, never authors
+        if p["role"] not in PUBLISHER_ROLES:  # they verify OMS files, never author
             self.kids[jwk_thumbprint(p["key"])] = p["key"]
 
     def _known_key(self, p: dict[str, Any]) -> Iterator[str]:

@@ -24,7 +24,7 @@ chains). Licenses binding a manifest, ``lic guard`` and OMS signature files on t
 build on this package.
 """
 
-from ._certificate import verify_certificate_bundle
+from ._certificate import root_certificate_pem, uses_certificate_chain, verify_certificate_bundle
 from ._manifest import (
     BLOCK_SIZE,
     DEFAULT_IGNORE_PATHS,
@@ -77,8 +77,10 @@ __all__ = [
     "publisher_key_hint",
     "publisher_key_pem",
     "resources_from_json",
+    "root_certificate_pem",
     "root_of",
     "signed_subject_unverified",
+    "uses_certificate_chain",
     "verify_certificate_bundle",
     "verify_directory",
     "verify_signature_bundle",

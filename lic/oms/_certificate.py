@@ -16,6 +16,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID
@@ -49,6 +50,23 @@ def _roots(roots: Sequence[bytes]) -> list[x509.Certificate]:
             raise MalformedError("root certificate: not a PEM certificate") from e
         out.extend(certs)
     return out
+
+
+def root_certificate_pem(pem: bytes) -> bytes:
+    """The canonical PEM text of one root certificate (its DER in PEM, 64-column base64, ``\n``
+    line ends), so one root has one form. Raises MalformedError unless ``pem`` holds exactly
+    one PEM certificate of at most 64 KiB."""
+    certs = _roots([pem])
+    if len(certs) != 1:
+        raise MalformedError("root certificate: expected exactly one PEM certificate")
+    return certs[0].public_bytes(serialization.Encoding.PEM)
+
+
+def uses_certificate_chain(data: bytes) -> bool:
+    """Whether an OMS signature file names a certificate chain (``verify_certificate_bundle``)
+    rather than a key (``verify_signature_bundle``). Reads the file's shape only and judges
+    nothing; raises MalformedError or UntrustedKeyError as the verifiers do for its shape."""
+    return parse_bundle(data).certificates is not None
 
 
 def _certificate(der: bytes) -> x509.Certificate:

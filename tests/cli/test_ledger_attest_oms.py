@@ -3,11 +3,13 @@ signature file made by the real model-signing package (SPEC 14.6)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 
 from helpers.oms_bundles import reencode, sign_with_package
+from helpers.oms_certs import sign_with_certificate
 from lic.oms import manifest_of
 
 
@@ -90,5 +92,22 @@ def test_a_publisher_key_is_retired_by_its_pem(sh, world):
     sh("ledger", "key", "retire", "publisher.pub")
     out = sh("ledger", "attest", "--oms", "model.sig", "--key", "attester", code=1)
     assert "no publisher key" in out
+    sh("ledger", "checkpoint")
+    assert json.loads(sh("ledger", "audit", "--json", "--quiet"))["clean"]
+
+
+def test_a_file_signed_through_a_chain_needs_a_publisher_ca(sh, world, tmp_path):
+    # the CLI's records take the log's clock: certificates valid from a day before it
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    chained = sign_with_certificate(tmp_path / "pki", not_before=since)
+    (tmp_path / "chained.sig").write_bytes(chained.data)
+    (tmp_path / "root.pem").write_bytes(chained.root_pem)
+    out = sh("ledger", "attest", "--oms", "chained.sig", "--key", "attester", code=1)
+    assert "no publisher CA" in out
+    sh("ledger", "key", "add", "root.pem", "--role", "publisher_ca", "--name", "acme-root")
+    sh("ledger", "attest", "--oms", "chained.sig", "--key", "attester")
+    sh("ledger", "key", "retire", "root.pem")
+    out = sh("ledger", "attest", "--oms", "chained.sig", "--key", "attester", code=1)
+    assert "no publisher CA" in out
     sh("ledger", "checkpoint")
     assert json.loads(sh("ledger", "audit", "--json", "--quiet"))["clean"]

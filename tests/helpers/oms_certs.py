@@ -48,6 +48,7 @@ def certificate(
     key_usage: bool = True,
     code_signing: bool = True,
     days: int = DAYS,
+    not_before: dt.datetime = NOT_BEFORE,
 ) -> x509.Certificate:
     """A certificate for ``key``: a CA (basic constraints, keyCertSign) or a signing
     certificate (digitalSignature unless ``key_usage`` is False, codeSigning unless
@@ -58,8 +59,8 @@ def certificate(
         .issuer_name(_name(issuer))
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(NOT_BEFORE)
-        .not_valid_after(NOT_BEFORE + dt.timedelta(days=days))
+        .not_valid_before(not_before)
+        .not_valid_after(not_before + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
         .add_extension(
@@ -96,18 +97,27 @@ def sign_with_certificate(
     intermediate_is_ca: bool = True,
     key_usage: bool = True,
     code_signing: bool = True,
+    not_before: dt.datetime = NOT_BEFORE,
 ) -> CertSigned:
-    """Sign a fresh model directory with model-signing's certificate signer."""
+    """Sign a fresh model directory with model-signing's certificate signer; every
+    certificate is valid from ``not_before`` (by default a fixed time, ``NOT_BEFORE``)."""
     tmp.mkdir(parents=True, exist_ok=True)
     root_key = ec.generate_private_key(ec.SECP384R1())
-    root = certificate(root_key, "Example Root", root_key, "Example Root", ca=True, days=3650)
+    root = certificate(
+        root_key, "Example Root", root_key, "Example Root", ca=True, not_before=not_before
+    )
     leaf_key = ec.generate_private_key(curve or ec.SECP256R1())
     chain: list[x509.Certificate] = []
     issuer_key, issuer = root_key, "Example Root"
     if intermediate:
         inter_key = ec.generate_private_key(ec.SECP256R1())
         inter = certificate(
-            inter_key, "Example Models CA", root_key, "Example Root", ca=intermediate_is_ca
+            inter_key,
+            "Example Models CA",
+            root_key,
+            "Example Root",
+            ca=intermediate_is_ca,
+            not_before=not_before,
         )
         chain.append(inter)
         issuer_key, issuer = inter_key, "Example Models CA"
@@ -119,6 +129,7 @@ def sign_with_certificate(
         ca=False,
         key_usage=key_usage,
         code_signing=code_signing,
+        not_before=not_before,
     )
     (tmp / "leaf.key").write_bytes(
         leaf_key.private_bytes(
