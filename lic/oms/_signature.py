@@ -78,6 +78,9 @@ class OmsSignature:
 
 @dataclass(frozen=True)
 class Bundle:
+    """A parsed signature file: the key hint or the certificate chain, the DSSE payload and
+    signature."""
+
     hint: str | None
     payload: bytes
     signature: bytes
@@ -117,6 +120,7 @@ def _pem(key: ec.EllipticCurvePublicKey) -> bytes:
 
 
 def key_hint_of(key: ec.EllipticCurvePublicKey) -> str:
+    """The OMS key hint: hex SHA-256 of the key's canonical PEM text."""
     return hashlib.sha256(_pem(key)).hexdigest()
 
 
@@ -144,6 +148,7 @@ def _text(value: Any, what: str) -> str:
 
 
 def parse_bundle(data: bytes) -> Bundle:
+    """The signature file's parts (step 1 of SPEC 15.5, and the chain's shape of 15.6)."""
     if not isinstance(data, bytes):
         raise MalformedError("OMS signature: expected bytes")
     doc = json_loads_strict(data, max_size=MAX_SIGNATURE_FILE, what="OMS signature")
@@ -234,6 +239,7 @@ def verify_dsse(bundle: Bundle, candidates: Sequence[tuple[ec.EllipticCurvePubli
 
 
 def parse_statement(payload: bytes) -> tuple[str, str, tuple[Resource, ...], Serialization]:
+    """Subject name, root, resources and serialization of a signed statement (steps 4-5)."""
     doc = json_loads_strict(payload, max_size=MAX_SIGNATURE_FILE, what="in-toto statement")
     _members(doc, "statement", {"_type", "subject", "predicateType", "predicate"})
     if doc["_type"] != STATEMENT_TYPE:
