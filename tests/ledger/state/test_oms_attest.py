@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from helpers.ledger_world import T0, key
 from helpers.oms_bundles import Signed, reencode, resign, sign_with_package
+from helpers.oms_dirs import package_sign
 from helpers.oms_ledger import ATTESTER, Led
 from keys.errors import DeniedError, MalformedError
 from ledger.audit import audit_db
@@ -34,8 +35,6 @@ def signed(tmp_path_factory) -> Signed:
 @pytest.fixture(scope="module")
 def signed_again(tmp_path_factory, signed) -> Signed:
     """The same model directory signed again with the same key: another file, one model."""
-    from helpers.oms_dirs import package_sign
-
     d = tmp_path_factory.mktemp("again")
     private = d / "key.pem"
     private.write_bytes(
