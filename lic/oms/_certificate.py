@@ -16,6 +16,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import verification
@@ -108,13 +109,16 @@ def _leaf_key(chain: Sequence[bytes], roots: Sequence[bytes], at: int) -> ec.Ell
     )
     try:
         policy.build_client_verifier().verify(leaf, intermediates)
-    except verification.VerificationError as e:
+    except (verification.VerificationError, ValueError, TypeError) as e:
         raise UntrustedKeyError(
             f"OMS signature: the certificate chain does not lead to a configured root ({e})"
         ) from e
-    if not _may_sign(leaf):
+    try:
+        may_sign, key = _may_sign(leaf), leaf.public_key()
+    except (ValueError, TypeError, UnsupportedAlgorithm) as e:
+        raise UntrustedKeyError("OMS signature: the signing certificate cannot be read") from e
+    if not may_sign:
         raise UntrustedKeyError("OMS signature: the signing certificate may not sign")
-    key = leaf.public_key()
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name not in CURVES:
         raise UntrustedKeyError("OMS signature: the signing certificate has no P-256/384/521 key")
     return key

@@ -190,3 +190,14 @@ def test_a_single_pem_is_not_a_root_list(signed):
 def test_a_time_out_of_range_is_malformed(signed, at):
     with pytest.raises(MalformedError):
         verify_certificate_bundle(signed.data, [signed.root_pem], at=at)
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["signing certificate", "intermediate"])
+def test_every_fifth_byte_of_a_certificate_changed_is_refused(signed, which):
+    bundle = json.loads(signed.data)
+    der = base64.b64decode(_chain(bundle)[which]["rawBytes"])
+    for i in range(0, len(der), 5):
+        bad = der[:i] + bytes([der[i] ^ 0x04]) + der[i + 1 :]
+        _chain(bundle)[which]["rawBytes"] = base64.b64encode(bad).decode()
+        with pytest.raises(LicError):
+            verify_certificate_bundle(json.dumps(bundle).encode(), [signed.root_pem], at=T_VALID)
