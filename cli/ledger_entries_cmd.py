@@ -108,7 +108,8 @@ def key_add(
 def key_retire(pubkey: Path, effective: int, **opts: Any) -> None:
     """Retire PUBKEY: entries it signs from --effective on are refused.
 
-    For a publisher key: OMS signature files recorded from then on no longer verify under it."""
+    For a publisher key or CA: OMS signature files recorded from then on no longer verify
+    under it."""
     p = {"key": _ledger_key(pubkey, None), "effective": effective}
     append_typed(opts, "key.retire", lambda *_: p, default_log=True)
 
@@ -120,7 +121,8 @@ def key_retire(pubkey: Path, effective: int, **opts: Any) -> None:
 def key_compromised(pubkey: Path, since: int, **opts: Any) -> None:
     """Flag PUBKEY as compromised since a time: signatures made after it are invalid.
 
-    For a publisher key: OMS signature files recorded from then on no longer verify under it."""
+    For a publisher key or CA: OMS signature files recorded from then on no longer verify
+    under it."""
     p = {"key": _ledger_key(pubkey, None), "since": since}
     append_typed(opts, "key.compromised", lambda *_: p, default_log=True)
 
@@ -314,8 +316,8 @@ def appeal_decide(
     "--oms",
     "oms",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="An OMS signature file (model-signing, EC key): the model it signs, verified under "
-    "a publisher key registered on the ledger.",
+    help="An OMS signature file (model-signing): the model it signs, verified under a "
+    "publisher key or CA registered on the ledger.",
 )
 @click.option("--predicate-type", help="The predicate type URI (without --statement).")
 @click.option(
