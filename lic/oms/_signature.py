@@ -47,7 +47,8 @@ PREDICATE_TYPE = "https://model_signing/signature/v1.0"
 MAX_SIGNATURE_FILE = 32 * 1024 * 1024
 _MAX_SIG = 256  # a DER ECDSA P-521 signature is at most 139 bytes
 _MAX_KEY_PEM = 4096
-_CURVES: dict[str, hashes.HashAlgorithm] = {
+_MAX_CHAIN = 10
+CURVES: dict[str, hashes.HashAlgorithm] = {
     "secp256r1": hashes.SHA256(),
     "secp384r1": hashes.SHA384(),
     "secp521r1": hashes.SHA512(),
@@ -76,17 +77,28 @@ class OmsSignature:
 
 
 @dataclass(frozen=True)
-class _Bundle:
+class Bundle:
+    """A parsed signature file: the key hint or the certificate chain, the DSSE payload and
+    signature."""
+
     hint: str | None
     payload: bytes
     signature: bytes
+    certificates: tuple[bytes, ...] | None = None  # DER, the signing certificate first
 
 
 def publisher_key_hint(pem: bytes) -> str:
     """The OMS key hint of a publisher's public key (PEM, SubjectPublicKeyInfo): the hex
     SHA-256 of its PEM text as model-signing writes it. Raises MalformedError unless it is
     an EC public key on P-256, P-384 or P-521."""
-    return _hint(_load_key(pem))
+    return key_hint_of(_load_key(pem))
+
+
+def publisher_key_pem(pem: bytes) -> bytes:
+    """The canonical PEM text of a publisher's public key (SubjectPublicKeyInfo, uncompressed
+    point, ``\n`` line ends, as model-signing writes it): the text whose SHA-256 is the key's
+    hint, so one key has one form. Raises MalformedError as ``publisher_key_hint`` does."""
+    return _pem(_load_key(pem))
 
 
 def _load_key(pem: bytes) -> ec.EllipticCurvePublicKey:
@@ -96,16 +108,20 @@ def _load_key(pem: bytes) -> ec.EllipticCurvePublicKey:
         key = serialization.load_pem_public_key(pem)
     except (ValueError, TypeError, UnsupportedAlgorithm) as e:
         raise MalformedError("publisher key: not a PEM public key") from e
-    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name not in _CURVES:
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name not in CURVES:
         raise MalformedError("publisher key: not an EC P-256, P-384 or P-521 public key")
     return key
 
 
-def _hint(key: ec.EllipticCurvePublicKey) -> str:
-    text = key.public_bytes(
+def _pem(key: ec.EllipticCurvePublicKey) -> bytes:
+    return key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    return hashlib.sha256(text).hexdigest()
+
+
+def key_hint_of(key: ec.EllipticCurvePublicKey) -> str:
+    """The OMS key hint: hex SHA-256 of the key's canonical PEM text."""
+    return hashlib.sha256(_pem(key)).hexdigest()
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -131,28 +147,15 @@ def _text(value: Any, what: str) -> str:
     return value
 
 
-def _parse_bundle(data: bytes) -> _Bundle:
+def parse_bundle(data: bytes) -> Bundle:
+    """The signature file's parts (step 1 of SPEC 15.5, and the chain's shape of 15.8)."""
     if not isinstance(data, bytes):
         raise MalformedError("OMS signature: expected bytes")
     doc = json_loads_strict(data, max_size=MAX_SIGNATURE_FILE, what="OMS signature")
     _members(doc, "OMS signature", {"mediaType", "verificationMaterial", "dsseEnvelope"})
     if doc["mediaType"] != BUNDLE_MEDIA_TYPE:
         raise MalformedError(f"OMS signature: mediaType must be {BUNDLE_MEDIA_TYPE}")
-    material = doc["verificationMaterial"]
-    if isinstance(material, Mapping) and (
-        "certificate" in material or "x509CertificateChain" in material
-    ):
-        raise UntrustedKeyError(
-            "OMS signature: signed with a certificate; only publisher keys are supported"
-        )
-    _members(material, "verificationMaterial", {"publicKey"}, frozenset({"tlogEntries"}))
-    if material.get("tlogEntries", []) != []:
-        raise MalformedError("verificationMaterial: tlogEntries must be empty for a key")
-    public = material["publicKey"]
-    _members(public, "verificationMaterial.publicKey", set(), frozenset({"hint"}))
-    hint = public.get("hint")
-    if hint is not None and not (isinstance(hint, str) and _HEX64.fullmatch(hint)):
-        raise MalformedError("verificationMaterial.publicKey.hint: not 64 lowercase hex digits")
+    hint, certificates = _material(doc["verificationMaterial"])
     envelope = doc["dsseEnvelope"]
     _members(envelope, "dsseEnvelope", {"payload", "payloadType", "signatures"})
     if envelope["payloadType"] != DSSE_PAYLOAD_TYPE:
@@ -167,16 +170,58 @@ def _parse_bundle(data: bytes) -> _Bundle:
     sig_text = _text(signatures[0]["sig"], "dsseEnvelope sig")
     if len(sig_text) > _MAX_SIG:
         raise MalformedError("dsseEnvelope sig: too long for an ECDSA signature")
-    return _Bundle(hint or None, payload, b64std_decode(sig_text, "dsseEnvelope sig"))
+    sig = b64std_decode(sig_text, "dsseEnvelope sig")
+    return Bundle(hint or None, payload, sig, certificates)
 
 
-def _check_signature(bundle: _Bundle, publisher_keys: Sequence[bytes]) -> str:
+def _material(material: Any) -> tuple[str | None, tuple[bytes, ...] | None]:
+    """The key hint (or None), or the certificate chain (DER, signing certificate first)."""
+    what = "verificationMaterial"
+    if isinstance(material, Mapping) and "certificate" in material:
+        raise UntrustedKeyError(
+            "OMS signature: Sigstore keyless signing (a certificate with a transparency log "
+            "entry) is not supported; sign with a publisher key or a certificate chain"
+        )
+    if isinstance(material, Mapping) and "x509CertificateChain" in material:
+        _members(material, what, {"x509CertificateChain"}, frozenset({"tlogEntries"}))
+        chain = material["x509CertificateChain"]
+        _members(chain, f"{what}.x509CertificateChain", {"certificates"})
+        items = chain["certificates"]
+        if not isinstance(items, list) or not 1 <= len(items) <= _MAX_CHAIN:
+            raise MalformedError(f"{what}: 1 to {_MAX_CHAIN} certificates are expected")
+        for item in items:
+            _members(item, f"{what} certificate", {"rawBytes"})
+        certs = tuple(b64std_decode(_text(c["rawBytes"], "rawBytes"), "rawBytes") for c in items)
+        hint, out = None, certs
+    else:
+        _members(material, what, {"publicKey"}, frozenset({"tlogEntries"}))
+        public = material["publicKey"]
+        _members(public, f"{what}.publicKey", set(), frozenset({"hint"}))
+        hint, out = public.get("hint"), None
+        if hint is not None and not (isinstance(hint, str) and _HEX64.fullmatch(hint)):
+            raise MalformedError(f"{what}.publicKey.hint: not 64 lowercase hex digits")
+    if material.get("tlogEntries", []) != []:
+        raise MalformedError(f"{what}: tlogEntries must be empty (no transparency log is used)")
+    return hint, out
+
+
+def _check_signature(bundle: Bundle, publisher_keys: Sequence[bytes]) -> str:
     if isinstance(publisher_keys, (bytes, str)) or not publisher_keys:
         raise MalformedError("at least one publisher key is required")
     keys = [_load_key(pem) for pem in publisher_keys]
-    candidates = [(k, h) for k in keys if bundle.hint in (None, h := _hint(k))]
+    if bundle.certificates is not None:
+        raise UntrustedKeyError(
+            "OMS signature: signed with a certificate chain, not a publisher key "
+            "(verify it under configured roots: verify_certificate_bundle)"
+        )
+    candidates = [(k, h) for k in keys if bundle.hint in (None, h := key_hint_of(k))]
     if not candidates:
         raise UntrustedKeyError("OMS signature: signed by a key that is not a publisher key")
+    return verify_dsse(bundle, candidates)
+
+
+def verify_dsse(bundle: Bundle, candidates: Sequence[tuple[ec.EllipticCurvePublicKey, str]]) -> str:
+    """The hint of the first candidate key the bundle's DSSE signature verifies under."""
     try:
         r, s = decode_dss_signature(bundle.signature)
         canonical = encode_dss_signature(r, s) == bundle.signature
@@ -186,14 +231,15 @@ def _check_signature(bundle: _Bundle, publisher_keys: Sequence[bytes]) -> str:
         message = pae(DSSE_PAYLOAD_TYPE, bundle.payload)
         for key, hint in candidates:
             try:
-                key.verify(bundle.signature, message, ec.ECDSA(_CURVES[key.curve.name]))
+                key.verify(bundle.signature, message, ec.ECDSA(CURVES[key.curve.name]))
             except InvalidSignature:
                 continue
             return hint
     raise InvalidSignatureError("OMS signature: the signature does not verify")
 
 
-def _parse_statement(payload: bytes) -> tuple[str, str, tuple[Resource, ...], Serialization]:
+def parse_statement(payload: bytes) -> tuple[str, str, tuple[Resource, ...], Serialization]:
+    """Subject name, root, resources and serialization of a signed statement (steps 4-5)."""
     doc = json_loads_strict(payload, max_size=MAX_SIGNATURE_FILE, what="in-toto statement")
     _members(doc, "statement", {"_type", "subject", "predicateType", "predicate"})
     if doc["_type"] != STATEMENT_TYPE:
@@ -242,7 +288,16 @@ def verify_signature_bundle(data: bytes, publisher_keys: Sequence[bytes]) -> Oms
     UntrustedKeyError when the bundle's key hint names none of the keys (or it carries a
     certificate instead of a key hint); InvalidSignatureError when the DSSE signature does not
     verify; ProofMismatchError when the signed resources do not hash to the subject's root."""
-    bundle = _parse_bundle(data)
+    bundle = parse_bundle(data)
     hint = _check_signature(bundle, publisher_keys)
-    name, root, resources, serialization_ = _parse_statement(bundle.payload)
+    name, root, resources, serialization_ = parse_statement(bundle.payload)
     return OmsSignature(name, root, resources, serialization_, hint, bundle.payload)
+
+
+def signed_subject_unverified(data: bytes) -> tuple[str, str]:
+    """The subject name and root an OMS signature file claims, WITHOUT checking its signature:
+    the file and its statement are parsed and checked as ``verify_signature_bundle`` does
+    (shape, resources hashing to the root), the signature not at all. For building an entry
+    that the ledger then verifies; never a reason to trust the model."""
+    name, root, _, _ = parse_statement(parse_bundle(data).payload)
+    return name, root

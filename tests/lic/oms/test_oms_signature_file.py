@@ -29,6 +29,8 @@ from lic.oms import (
     MAX_SIGNATURE_FILE,
     manifest_of,
     publisher_key_hint,
+    publisher_key_pem,
+    signed_subject_unverified,
     verify_signature_bundle,
 )
 
@@ -247,10 +249,9 @@ def test_a_bundle_of_another_shape_is_malformed(signed, tamper):
         verify_signature_bundle(reencode(signed, BUNDLE_TAMPERS[tamper]), [signed.public_pem])
 
 
-@pytest.mark.parametrize("member", ["certificate", "x509CertificateChain"])
-def test_a_certificate_bundle_is_not_a_publisher_key_signature(signed, member):
+def test_a_keyless_sigstore_bundle_is_not_supported(signed):
     def cert(b):
-        b["verificationMaterial"] = {member: {"rawBytes": "AAAA"}, "tlogEntries": []}
+        b["verificationMaterial"] = {"certificate": {"rawBytes": "AAAA"}, "tlogEntries": []}
 
     with pytest.raises(UntrustedKeyError):
         verify_signature_bundle(reencode(signed, cert), [signed.public_pem])
@@ -393,3 +394,29 @@ def test_a_private_key_pem_is_not_a_publisher_key(tmp_path):
     )
     with pytest.raises(MalformedError):
         publisher_key_hint(pem)
+
+
+def test_a_publisher_key_has_one_canonical_pem(signed):
+    assert publisher_key_pem(signed.public_pem) == signed.public_pem
+    for variant in (
+        signed.public_pem.replace(b"\n", b"\r\n"),
+        b"\n" + signed.public_pem + b"\n",
+    ):
+        assert publisher_key_pem(variant) == signed.public_pem
+        assert publisher_key_hint(variant) == hashlib.sha256(signed.public_pem).hexdigest()
+
+
+def test_the_unverified_subject_reader_judges_no_signature(signed):
+    name, root = signed_subject_unverified(signed.data)
+    assert (name, root) == ("llama-tiny", manifest_of(signed.model).root)
+    unsigned = _with_sig(signed, b"\x30\x00")
+    assert signed_subject_unverified(unsigned) == (name, root)
+    for tamper in ("no payload", "payload type"):
+        with pytest.raises(MalformedError):
+            signed_subject_unverified(reencode(signed, BUNDLE_TAMPERS[tamper]))
+
+    def drop(s):
+        s["predicate"]["resources"].pop()
+
+    with pytest.raises(ProofMismatchError):
+        signed_subject_unverified(resign(signed, drop))
