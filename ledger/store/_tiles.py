@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from keys import open_atomic
-from keys.errors import ConflictError, LedgerIntegrityError, LicError, MalformedError
+from keys.errors import (
+    ConflictError,
+    KeyStoreError,
+    LedgerIntegrityError,
+    LicError,
+    MalformedError,
+)
 
 from ..tlog import (
     HASH_SIZE,
@@ -195,13 +201,15 @@ def _put(out: Path, rel: str, data: bytes) -> bool:
     """Write ``out/rel`` atomically unless it exists; an existing file must hold exactly
     ``data`` (tiles, bundles and blobs never change). Returns whether it was written."""
     path = out / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with open_atomic(path, mode=_FILE_MODE, overwrite=False) as f:
-            f.write(data)
-        return True
-    except FileExistsError:
-        pass
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open_atomic(path, mode=_FILE_MODE, overwrite=False) as f:
+                f.write(data)
+            return True
+        except KeyStoreError:
+            if not path.exists():  # not the name taken meanwhile: a real failure
+                raise
     with open(path, "rb") as f:
         have = f.read(len(data) + 1)
     if have != data:
