@@ -38,6 +38,22 @@ def test_root_and_proofs_equal_the_reference_and_the_store(small):
         assert client.consistency(m, size) == proof(m, leaves) == led.consistency_proof(m, size), m
 
 
+def test_every_earlier_checkpoint_is_readable_from_the_tiles(small):
+    """A client holding an older checkpoint fetches the partial tiles of its size: they stay
+    served, and its root is that checkpoint's."""
+    led, run = small
+    sizes = []
+    for cp in led.checkpoints():
+        size = cp.checkpoint.size
+        sizes.append(size)
+        if size == 0:
+            continue
+        client = TilesClient(HttpSource(run.url))
+        assert client.root(size) == cp.checkpoint.root == mth(records(led, size)), size
+        assert client.inclusion(size - 1, size) == led.inclusion_proof(size - 1, size)
+    assert sizes == [0, 5, 256, 300, 301, 321]
+
+
 def test_bundles_and_the_large_record_round_trip(small):
     led, run = small
     source = HttpSource(run.url)
