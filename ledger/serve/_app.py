@@ -188,5 +188,6 @@ def make_app(db: str | Path) -> Starlette:
         ],
         lifespan=lifespan,
     )
+    app.router.redirect_slashes = False  # one path per resource: no 307 to a slash variant
     app.state.reader = reader
     return app

@@ -197,6 +197,8 @@ def test_other_paths_and_methods(small):
     _, run = small
     assert fetch_status(f"{run.url}/")[0] == 404
     assert fetch_status(f"{run.url}/tiles/0/000")[0] == 404
+    for p in ("checkpoint/", "tile", "blob", "tile/0/000/"):
+        assert fetch_status(f"{run.url}/{p}")[0] in (400, 404), p
     assert fetch_status(f"{run.url}/blob/{'0' * 64}")[0] == 404
     import urllib.request
 
