@@ -102,6 +102,10 @@ LEDGER_COMMANDS = {
     "terms": LazyCommand(
         f"{_ENTRIES}:terms_group", "Publish versions of the human-readable license terms."
     ),
+    "tiles": LazyCommand(
+        "cli.ledger_tiles_cmd:tiles_cmd",
+        "Write the checkpoint, tiles, entry bundles and blobs as static files (C2SP tlog-tiles).",
+    ),
     "verify-proof": LazyCommand(
         f"{_LOG}:verify_proof_cmd",
         "Check a tlog-proof@v1 receipt offline against the log's verifier key or a policy.",

@@ -49,6 +49,11 @@ COMMANDS = {
         "cli.policy_cmd:policy_group",
         "Trust policies for offline bundle verification ('lic verify --policy').",
     ),
+    "serve": LazyCommand(
+        "cli.serve_cmd:serve_cmd",
+        "Serve the ledger's read API over HTTP: checkpoint, tiles, entry bundles "
+        "(C2SP tlog-tiles).",
+    ),
     "token": LazyCommand(
         "cli.token_cmd:token",
         "Issue, inspect, verify and check license tokens; delegate and present them.",

@@ -21,7 +21,8 @@ MAX_MODULE_LINES = 700
 MAX_FUNCTION_LINES = 100
 
 # The ledger's sub-packages and what each may import (imports point down only). Among the four
-# above the store, the one declared order is audit <- report (a report is an audit's replay).
+# above the store, the one declared order is audit <- report (a report is an audit's replay);
+# serve, the HTTP service, sits above bundle and witness (it serves their evidence).
 _BELOW_STORE = {"tlog", "entries", "state", "store"}
 LEDGER_MAY_IMPORT: dict[str, set[str]] = {
     "tlog": set(),
@@ -32,6 +33,7 @@ LEDGER_MAY_IMPORT: dict[str, set[str]] = {
     "bundle": _BELOW_STORE,
     "witness": _BELOW_STORE,
     "report": _BELOW_STORE | {"audit"},
+    "serve": _BELOW_STORE | {"bundle", "witness"},
 }
 
 

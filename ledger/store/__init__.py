@@ -3,7 +3,9 @@
 Connection helpers shared with the witness state, ``Ledger`` (records, stored Merkle hashes,
 checkpoints and cosignatures in one file, export and import), typed appends that check an
 entry against the derived state inside the write transaction, and ``synthesize`` (synthetic
-ledgers for the scale demo, tests and benches, appended through ``Ledger.append_encoded``).
+ledgers for the scale demo, tests and benches, appended through ``Ledger.append_encoded``), and
+the log's C2SP tlog-tiles read resources (tiles, entry bundles, large-record blobs) read from
+the store or written out as static files (SPEC 16).
 """
 
 from ._appends import (
@@ -33,6 +35,16 @@ from ._schema import (
 from ._synth import (
     synthesize,
 )
+from ._tiles import (
+    BlobIndex,
+    TilesWritten,
+    checkpoint_size,
+    open_read_only,
+    read_blob,
+    read_entry_bundle,
+    read_tile,
+    write_tiles,
+)
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -42,12 +54,20 @@ __all__ = [
     "PAGE_CACHE_KIB",
     "STORE_FORMAT",
     "Appended",
+    "BlobIndex",
     "Ledger",
+    "TilesWritten",
     "append_entry",
     "append_signed_entry",
     "begin_write",
+    "checkpoint_size",
     "connect",
     "durable",
+    "open_read_only",
+    "read_blob",
+    "read_entry_bundle",
+    "read_tile",
     "synthesize",
     "token_status",
+    "write_tiles",
 ]

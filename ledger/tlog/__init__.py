@@ -2,8 +2,10 @@
 
 RFC 9162 Merkle tree math and proofs (including the node plans a store answers with stored
 hashes), C2SP signed notes, tlog-checkpoint bodies and the generic part of tlog-proof@v1
-receipts, C2SP tlog-cosignature witness cosignatures, and the sorted revoked-set tree with its
-membership and absence proofs. Bytes and values in, bytes and values out: no I/O, no clock.
+receipts, C2SP tlog-cosignature witness cosignatures, the sorted revoked-set tree with its
+membership and absence proofs, and C2SP tlog-tiles (tile and entry-bundle paths, which tiles a
+tree has, where their hashes are stored, the entry-bundle encoding with its large-entry
+stubs). Bytes and values in, bytes and values out: no I/O, no clock.
 """
 
 from ._checkpoint import (
@@ -88,20 +90,46 @@ from ._revset import (
     verify_absent,
     verify_present,
 )
+from ._tiles import (
+    BLOB_STUB_SIZE,
+    ENTRIES_LEVEL,
+    MAX_INLINE_ENTRY,
+    MAX_TILE_LEVEL,
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    BlobRef,
+    Tile,
+    blob_path,
+    blob_stub,
+    format_entry_bundle,
+    parse_blob_path,
+    parse_entry_bundle,
+    parse_tile_path,
+    tile_nodes,
+    tiles_added,
+    tiles_of,
+)
 
 __all__ = [
     "ABSENCE_PROOF_HEADER",
+    "BLOB_STUB_SIZE",
     "COSIGNATURE_TYPE",
     "EMPTY_ROOT",
+    "ENTRIES_LEVEL",
     "HASH_SIZE",
     "MAX_ABSENCE_PROOF_SIZE",
+    "MAX_INLINE_ENTRY",
     "MAX_NOTE_SIZE",
     "MAX_PROOF_HASHES",
     "MAX_RECEIPT_SIZE",
     "MAX_SIGNATURES",
+    "MAX_TILE_LEVEL",
     "REVOKED_EXTENSION",
+    "TILE_HEIGHT",
+    "TILE_WIDTH",
     "TLOG_PROOF_HEADER",
     "AbsenceProof",
+    "BlobRef",
     "Checkpoint",
     "CosignatureV1Signer",
     "CosignatureV1Verifier",
@@ -118,15 +146,19 @@ __all__ = [
     "RevokedSet",
     "RevsetCommitment",
     "SignedCheckpoint",
+    "Tile",
     "VerifiedNote",
     "add_signatures",
     "assemble",
+    "blob_path",
+    "blob_stub",
     "consistency_plan",
     "cosign",
     "cosignature_message",
     "find_revset_commitment",
     "fold",
     "format_absence_proof",
+    "format_entry_bundle",
     "format_receipt",
     "format_revset_extension",
     "inclusion_plan",
@@ -137,11 +169,14 @@ __all__ = [
     "open_checkpoint",
     "open_note",
     "parse_absence_proof",
+    "parse_blob_path",
     "parse_checkpoint",
+    "parse_entry_bundle",
     "parse_note",
     "parse_receipt",
     "parse_revset_extension",
     "parse_signature_lines",
+    "parse_tile_path",
     "path_parts",
     "plan_rows",
     "prove_absent",
@@ -155,6 +190,9 @@ __all__ = [
     "sign_checkpoint",
     "sign_note",
     "subtrees",
+    "tile_nodes",
+    "tiles_added",
+    "tiles_of",
     "verify_absent",
     "verify_checkpoint_consistency",
     "verify_consistency",
