@@ -56,10 +56,14 @@ class Refused:
     message: str
 
 
-def parse_signed_entry(entry: bytes, entry_type: str | None = None) -> SignedEntry:
-    """Parse an author-signed entry strictly (a tagged COSE_Sign1, SPEC 6.2) and check its
-    payload against its type's schema (SPEC 14.1). The type is the protected ``typ`` header;
-    ``entry_type``, when given, must equal it. MalformedError for anything else."""
+def parse_signed_entry(
+    entry: bytes, entry_type: str | None = None, *, schema: bool = True
+) -> SignedEntry:
+    """Parse an author-signed entry strictly (a tagged COSE_Sign1 whose payload is strict
+    CBOR, SPEC 6.2) and, with ``schema``, check its payload against its type's schema (SPEC
+    14.1; without, ``append_signed_batch`` refuses a payload that breaks it). The type is the
+    protected ``typ`` header; ``entry_type``, when given, must equal it. MalformedError for
+    anything else."""
     if not isinstance(entry, bytes) or not entry:
         raise MalformedError("entry: empty")
     if len(entry) > MAX_ENTRY_SIZE:
@@ -76,7 +80,7 @@ def parse_signed_entry(entry: bytes, entry_type: str | None = None) -> SignedEnt
     except UnicodeDecodeError as e:
         raise MalformedError("entry: kid is not an ASCII key id") from e
     payload = cbor.decode(msg.payload, max_size=MAX_ENTRY_SIZE)
-    problems = entry_problems(entry_type, payload)
+    problems = entry_problems(entry_type, payload) if schema else []
     if problems:
         detail = "; ".join(f"{path or '(entry)'}: {m}" for path, m in problems)
         raise MalformedError(f"{entry_type} entry refused: {detail}")
