@@ -285,12 +285,14 @@ def attest_cmd(
     """Record a provenance attestation about models or datasets (by digest)."""
     sens = list(sensitive) if sensitive or no_sensitive else None
 
-    def build(led: Ledger, _author: SigningKey, progress: Any) -> dict[str, Any]:
+    def build(led: Ledger | None, _author: SigningKey, progress: Any) -> dict[str, Any]:
         if statement is not None:
             doc = read_input(statement, MAX_ATTESTATION, "attestation")
-            # the append reads the state this handle keeps: the ledger is replayed once
-            state = led.state_at(led.size, progress)
-            known = {k: PublicKey(raw) for k, raw in state.kids.items()}
+            known: dict[str, PublicKey] = {}
+            if led is not None:  # (with --submit the log's keys are not known here)
+                # the append reads the state this handle keeps: the ledger is replayed once
+                state = led.state_at(led.size, progress)
+                known = {k: PublicKey(raw) for k, raw in state.kids.items()}
             p = attestation_payload(
                 doc, at=0, known_keys=known, consent_basis=list(consent) or None, sensitive=sens
             )
