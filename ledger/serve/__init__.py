@@ -17,10 +17,10 @@ from ._app import (
     accepts_gzip,
     make_app,
 )
-from ._sequencer import QueueFullError, Sequencer, WriteOptions
+from ._sequencer import READ_TIMEOUT, QueueFullError, Sequencer, WriteOptions
 from ._server import LogServer
 from ._status import MAX_STATUS_ANSWER, StatusEvidence, StatusView, verify_status
-from ._write import ENTRY_MEDIA_TYPE, MAX_WAIT, READ_TIMEOUT, parse_index, receipt_path
+from ._write import ENTRY_MEDIA_TYPE, MAX_WAIT, parse_index, receipt_path
 
 __all__ = [
     "CHECKPOINT_CACHE",

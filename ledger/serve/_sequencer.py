@@ -30,7 +30,9 @@ from keys.errors import LicError, MalformedError
 from ..store import Appended, Ledger, Refused, SignedEntry, append_signed_batch
 from ..tlog import CosignatureV1Verifier
 
-__all__ = ["QueueFullError", "Sequencer", "WriteOptions"]
+__all__ = ["READ_TIMEOUT", "QueueFullError", "Sequencer", "WriteOptions"]
+
+READ_TIMEOUT = 10.0  # default seconds a client has to send a whole submission
 
 Outcome = Appended | Refused
 
@@ -40,7 +42,7 @@ class WriteOptions:
     """How the log takes writes: the log key that signs checkpoints, the checkpoint schedule
     (seconds), the witnesses asked to cosign (their submission prefixes, the keys whose
     cosignatures are kept, the quorum reported), and the bounds of the submission queue and
-    of one group commit."""
+    of one group commit, and the seconds a client has to send a whole submission."""
 
     log_key: SigningKey
     checkpoint_interval: float = 1.0
@@ -49,12 +51,15 @@ class WriteOptions:
     quorum: int | None = None
     max_queue: int = 4096
     max_batch: int = 512
+    read_timeout: float = READ_TIMEOUT
 
     def __post_init__(self) -> None:
         if not 0.01 <= self.checkpoint_interval <= 86400:
             raise MalformedError("checkpoint interval: between 0.01 and 86400 seconds")
         if bool(self.witness_urls) != bool(self.witness_keys):
             raise MalformedError("witnesses: give witness URLs and witness keys together")
+        if not 0 < self.read_timeout <= 600:
+            raise MalformedError("read timeout: more than 0 and at most 600 seconds")
         if self.max_queue < 1 or self.max_batch < 1:
             raise MalformedError("queue and batch bounds must be positive")
 

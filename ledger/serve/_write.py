@@ -29,7 +29,6 @@ from ._sequencer import QueueFullError, Sequencer
 __all__ = [
     "ENTRY_MEDIA_TYPE",
     "MAX_WAIT",
-    "READ_TIMEOUT",
     "parse_index",
     "post_entries",
     "receipt_path",
@@ -37,7 +36,6 @@ __all__ = [
 
 ENTRY_MEDIA_TYPE = "application/cose"  # RFC 9052 section 11.2; cose-type="cose-sign1"
 MAX_WAIT = 30.0  # seconds a submitter may ask to wait for its receipt
-READ_TIMEOUT = 10.0  # seconds to receive a whole submission body
 _RETRY_AFTER = "1"
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,18}")
 _WAIT = re.compile(r"(0|[1-9][0-9]{0,3})(\.[0-9]{1,3})?")
@@ -95,7 +93,7 @@ def _wait_seconds(request: Request) -> float:
     return min(float(values[0]), MAX_WAIT)
 
 
-async def _read_body(request: Request) -> bytes:
+async def _read_body(request: Request, timeout: float) -> bytes:
     length = request.headers.get("content-length")
     if length is not None:
         if not _DECIMAL.fullmatch(length):
@@ -105,7 +103,7 @@ async def _read_body(request: Request) -> bytes:
     chunks: list[bytes] = []
     got = 0
     try:
-        async with asyncio.timeout(READ_TIMEOUT):
+        async with asyncio.timeout(timeout):
             async for chunk in request.stream():
                 got += len(chunk)
                 if got > MAX_ENTRY_SIZE:
@@ -115,7 +113,7 @@ async def _read_body(request: Request) -> bytes:
                 chunks.append(chunk)
     except TimeoutError:
         raise _Refusal(
-            _error(408, "timeout", f"the entry was not received within {READ_TIMEOUT:g} s")
+            _error(408, "timeout", f"the entry was not received within {timeout:g} s")
         ) from None
     body = b"".join(chunks)
     if not body:
@@ -156,7 +154,8 @@ async def post_entries(request: Request) -> Response:
     try:
         _check_content_type(request)
         wait = _wait_seconds(request)
-        entry = await run_in_threadpool(_parse, await _read_body(request))
+        body = await _read_body(request, seq.options.read_timeout)
+        entry = await run_in_threadpool(_parse, body)
         try:
             outcome = await seq.submit(entry)
         except QueueFullError as e:
