@@ -35,7 +35,9 @@ class LogServer:
         addr = check_loopback(host)
         app = make_app(db, write)
         family = socket.AF_INET6 if ipaddress.ip_address(addr).version == 6 else socket.AF_INET
-        self.socket = socket.socket(family, socket.SOCK_STREAM)
+        # proto IPPROTO_TCP (not 0): asyncio sets TCP_NODELAY only on sockets that say TCP,
+        # and without it a keep-alive client waits out a delayed ACK (~40 ms) per answer
+        self.socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             self.socket.bind((addr, port))
