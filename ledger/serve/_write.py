@@ -157,9 +157,15 @@ async def post_entries(request: Request) -> Response:
         body = await _read_body(request, seq.options.read_timeout)
         entry = await run_in_threadpool(_parse, body)
         try:
-            outcome = await seq.submit(entry)
+            pending = seq.submit(entry)
         except QueueFullError as e:
             return _error(503, "busy", f"{e}; retry")
+        try:
+            outcome = await pending
+        except QueueFullError as e:  # the log stopped before it took the entry
+            return _error(503, "busy", f"{e}; retry")
+        except Exception as e:  # the batch's transaction failed: nothing of it was written
+            return _error(503, "unavailable", f"the ledger could not take the entry now: {e}")
     except _Refusal as r:
         return r.response
     except ClientDisconnect:
