@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ledger.store import Ledger, write_tiles
+from ledger.store import open_read_only, write_tiles
 
 from ._ledgeropts import db_option
 from ._output import emit, json_option
@@ -37,7 +37,7 @@ def tiles_cmd(db: Path, out: Path, as_json: bool) -> None:
     def progress(done: int, total: int) -> None:
         click.echo(f"\rwrote {done:,} of {total:,} tiles and bundles", err=True, nl=False)
 
-    with Ledger.open(db) as led:
+    with open_read_only(db) as led:
         r = write_tiles(led, out, progress=progress if show else None)
     if show and (r.size != r.previous_size):
         click.echo("", err=True)

@@ -97,7 +97,10 @@ class _Reader:
     def ledger(self) -> Ledger:
         led: Ledger | None = getattr(self._local, "ledger", None)
         if led is None:
-            led = open_read_only(self.db)
+            try:
+                led = open_read_only(self.db)
+            except MalformedError as e:  # the file went away or changed under the server
+                raise _Unavailable from e
             self._local.ledger = led
             with self._lock:
                 self._opened.append(led)
@@ -108,6 +111,10 @@ class _Reader:
             opened, self._opened = self._opened, []
         for led in opened:
             led.close()
+
+
+class _Unavailable(Exception):
+    """The ledger file cannot be opened now (a 503, not the client's fault)."""
 
 
 def _guarded(fn: Callable[[_Reader, Request], Response]) -> Callable[[Request], Response]:
@@ -121,7 +128,7 @@ def _guarded(fn: Callable[[_Reader, Request], Response]) -> Callable[[Request], 
             return fn(reader, request)
         except MalformedError as e:
             return _text(400, str(e))
-        except sqlite3.Error:
+        except (sqlite3.Error, _Unavailable):
             return _text(503, "ledger storage unavailable; retry")
         except LedgerIntegrityError:
             return _text(500, "ledger store failed an integrity check")
@@ -222,6 +229,7 @@ def make_app(db: str | Path, write: WriteOptions | None = None) -> Starlette:
         ],
         lifespan=lifespan,
     )
+    app.router.redirect_slashes = False  # one path per resource: no 307 to a slash variant
     app.state.reader = reader
     app.state.status = status
     app.state.sequencer = sequencer

@@ -38,6 +38,22 @@ def test_root_and_proofs_equal_the_reference_and_the_store(small):
         assert client.consistency(m, size) == proof(m, leaves) == led.consistency_proof(m, size), m
 
 
+def test_every_earlier_checkpoint_is_readable_from_the_tiles(small):
+    """A client holding an older checkpoint fetches the partial tiles of its size: they stay
+    served, and its root is that checkpoint's."""
+    led, run = small
+    sizes = []
+    for cp in led.checkpoints():
+        size = cp.checkpoint.size
+        sizes.append(size)
+        if size == 0:
+            continue
+        client = TilesClient(HttpSource(run.url))
+        assert client.root(size) == cp.checkpoint.root == mth(records(led, size)), size
+        assert client.inclusion(size - 1, size) == led.inclusion_proof(size - 1, size)
+    assert sizes == [0, 5, 256, 300, 301, 321]
+
+
 def test_bundles_and_the_large_record_round_trip(small):
     led, run = small
     source = HttpSource(run.url)
@@ -181,6 +197,8 @@ def test_other_paths_and_methods(small):
     _, run = small
     assert fetch_status(f"{run.url}/")[0] == 404
     assert fetch_status(f"{run.url}/tiles/0/000")[0] == 404
+    for p in ("checkpoint/", "tile", "blob", "tile/0/000/"):
+        assert fetch_status(f"{run.url}/{p}")[0] in (400, 404), p
     assert fetch_status(f"{run.url}/blob/{'0' * 64}")[0] == 404
     import urllib.request
 
