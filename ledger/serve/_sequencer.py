@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from keys import SigningKey
 from keys.errors import LicError, MalformedError
@@ -82,6 +83,11 @@ def _resolve(fut: asyncio.Future[Outcome], value: Outcome | BaseException) -> No
         fut.set_exception(value)
     else:
         fut.set_result(value)
+
+
+def _resolve_all(answers: list[tuple[Any, Any]]) -> None:
+    for fut, value in answers:
+        _resolve(fut, value)
 
 
 class Sequencer:
@@ -234,9 +240,12 @@ class Sequencer:
             )
         except Exception as e:  # storage failed: nothing was written, every submitter hears
             outcomes = [e] * len(jobs)
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any]]] = {}
         for j, o in zip(jobs, outcomes, strict=True):
-            with contextlib.suppress(RuntimeError):
-                j.loop.call_soon_threadsafe(_resolve, j.future, o)
+            by_loop.setdefault(j.loop, []).append((j.future, o))
+        for loop, answers in by_loop.items():  # one wake-up of each loop per batch
+            with contextlib.suppress(RuntimeError):  # a loop that closed meanwhile
+                loop.call_soon_threadsafe(_resolve_all, answers)
 
     def _checkpoint(self, led: Ledger) -> int:
         """Sign a checkpoint if the size advanced; hand it to the cosigner or publish it."""
