@@ -87,8 +87,7 @@ def serve_cmd(
     passphrase_file: Path | None,
     passphrase_env: str | None,
 ) -> None:
-    """Serve the ledger over HTTP: checkpoint, tiles, entry bundles (C2SP tlog-tiles),
-    receipts and token status; with --log-key also submissions.
+    """Serve the ledger over HTTP: tiles, receipts, token status and, with --log-key, entries.
 
     Serves GET /checkpoint (the latest checkpoint with its stored cosignatures),
     /tile/<L>/<N>[.p/<W>], /tile/entries/<N>[.p/<W>] and /blob/<sha256> (records over 65,535
