@@ -177,17 +177,22 @@ def test_a_full_queue_answers_503_with_retry_after(tmp_path):
         lock.execute("BEGIN IMMEDIATE")  # the writer blocks on its next commit
         try:
             with ThreadPoolExecutor(4) as pool:
-                first = pool.submit(post_entry, server.url, request_entry(1))
-                time.sleep(0.5)  # the writer took it and waits for the lock
-                second = pool.submit(post_entry, server.url, request_entry(2))
-                time.sleep(0.5)  # it waits in the queue, which is full
-                third = post_entry(server.url, request_entry(3))
-                assert third.status == 503, third.body
-                assert third.headers["retry-after"] == "1"
-                assert _json(third)["error"] == "busy"
+                # the writer holds at most one entry and the queue one more: by the third
+                # submission at the latest, one is answered at once with 503
+                waiting, busy = [], None
+                for n in range(4):
+                    f = pool.submit(post_entry, server.url, request_entry(n))
+                    try:
+                        busy = f.result(timeout=0.5)
+                        break
+                    except TimeoutError:
+                        waiting.append(f)  # queued or being written: it waits for the lock
+                assert busy is not None and len(waiting) <= 2, (busy, len(waiting))
+                assert busy.status == 503, busy.body
+                assert busy.headers["retry-after"] == "1"
+                assert _json(busy)["error"] == "busy"
                 lock.execute("ROLLBACK")
-                assert first.result(30).status in (200, 202)
-                assert second.result(30).status in (200, 202)
+                assert [f.result(30).status in (200, 202) for f in waiting] == [True] * len(waiting)
         finally:
             lock.close()
     finally:
