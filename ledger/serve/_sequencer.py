@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import queue
+import sqlite3
 import sys
 import threading
 import time
@@ -104,6 +105,7 @@ class Sequencer:
         self._to_cosign: queue.Queue[int | None] = queue.Queue()
         self._ready = threading.Event()
         self._failed: BaseException | None = None
+        self._closed = False  # set by the writer when it takes no more entries
         self._threads: list[threading.Thread] = []
         with Ledger.open(db) as led:  # refuse another log's key now, not in a thread
             if led.log_verifier.public_key != options.log_key.public_key:
@@ -141,12 +143,13 @@ class Sequencer:
         """Queue ``entry`` for the next group commit; QueueFullError when the queue is full."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Outcome] = loop.create_future()
-        if self._stop.is_set():
-            raise QueueFullError("the log is shutting down")
-        try:
-            self._queue.put_nowait(_Job(entry, loop, fut))
-        except queue.Full:
-            raise QueueFullError("the submission queue is full") from None
+        with self._lock:  # (the writer closes the queue under it: no entry is left behind)
+            if self._closed or self._stop.is_set():
+                raise QueueFullError("the log is not taking entries now")
+            try:
+                self._queue.put_nowait(_Job(entry, loop, fut))
+            except queue.Full:
+                raise QueueFullError("the submission queue is full") from None
         return fut
 
     async def wait_covered(self, index: int, timeout: float) -> bool:
@@ -198,27 +201,35 @@ class Sequencer:
     def _write_loop(self, led: Ledger, signed: int) -> None:
         interval = self.options.checkpoint_interval
         due = time.monotonic() + interval
-        while True:
-            stopping = self._stop.is_set()
-            wait = 0.0 if stopping else max(0.0, min(due - time.monotonic(), 0.2))
-            jobs = self._take(wait)
-            if jobs:
-                self._commit(led, jobs)
+        try:
+            while True:
+                stopping = self._stop.is_set()
+                wait = 0.0 if stopping else max(0.0, min(due - time.monotonic(), 0.2))
+                jobs = self._take(wait)
+                if jobs:
+                    self._commit(led, jobs)
+                    if stopping:
+                        continue  # drain the queue before the last checkpoint
                 if stopping:
-                    continue  # drain the queue before the last checkpoint
-            if stopping:
-                self._checkpoint_logged(led, signed)
-                break
-            if time.monotonic() >= due:
-                signed = self._checkpoint_logged(led, signed)
-                due = time.monotonic() + interval
-        self._to_cosign.put(None)
-        # a submission that slipped in after the last drain is told to retry, not left waiting
-        while late := self._take(0.0):
-            for job in late:
-                with contextlib.suppress(RuntimeError):
-                    err = QueueFullError("the log is shutting down")
-                    job.loop.call_soon_threadsafe(_resolve, job.future, err)
+                    self._checkpoint_logged(led, signed)
+                    break
+                if time.monotonic() >= due:
+                    signed = self._checkpoint_logged(led, signed)
+                    due = time.monotonic() + interval
+        except BaseException as e:  # a bug, not a refusal: say so, and take no more entries
+            self._failed = e
+            self._stop.set()
+            print(f"lic serve: the writer stopped: {e!r}", file=sys.stderr, flush=True)
+        finally:
+            self._to_cosign.put(None)
+            with self._lock:
+                self._closed = True
+            # a submission that came in after the last drain is told to retry, not left waiting
+            while late := self._take(0.0):
+                for job in late:
+                    with contextlib.suppress(RuntimeError):
+                        err = QueueFullError("the log is not taking entries now")
+                        job.loop.call_soon_threadsafe(_resolve, job.future, err)
 
     def _take(self, timeout: float) -> list[_Job]:
         try:
@@ -262,7 +273,7 @@ class Sequencer:
             return signed
         try:
             return self._checkpoint(led)
-        except LicError as e:  # the next tick retries; the log keeps taking entries
+        except (LicError, sqlite3.Error, OSError) as e:  # the next tick retries
             print(f"lic serve: checkpoint not signed: {e}", file=sys.stderr, flush=True)
             return signed
 
@@ -281,7 +292,7 @@ class Sequencer:
                     return
                 try:
                     got = collect_cosignatures(led, opts.witness_urls, opts.witness_keys, need)
-                except LicError as e:
+                except Exception as e:  # a witness round must never end the cosigner
                     print(f"lic serve: cosigning failed: {e}", file=sys.stderr, flush=True)
                 else:
                     if not got.met:
