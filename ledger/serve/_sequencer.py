@@ -184,19 +184,24 @@ class Sequencer:
         try:
             led = Ledger.open(self.db)
         except BaseException as e:
-            self._failed = e
-            self._ready.set()
+            self._fail_start(e)
             return
         with led:
             try:
                 led.state_at(led.size)  # the replay happens before the first request
                 signed = self._checkpoint(led)
             except BaseException as e:
-                self._failed = e
-                self._ready.set()
+                self._fail_start(e)
                 return
             self._ready.set()
             self._write_loop(led, signed)
+
+    def _fail_start(self, e: BaseException) -> None:
+        self._failed = e
+        with self._lock:
+            self._closed = True
+        self._to_cosign.put(None)  # the cosigner ends too
+        self._ready.set()
 
     def _write_loop(self, led: Ledger, signed: int) -> None:
         interval = self.options.checkpoint_interval
@@ -283,7 +288,8 @@ class Sequencer:
 
         opts = self.options
         need = opts.quorum if opts.quorum is not None else len(opts.witness_keys)
-        with Ledger.open(self.db) as led:
+        led: Ledger | None = None  # opened at the first checkpoint to cosign
+        try:
             while True:
                 size = self._to_cosign.get()
                 while size is not None and not self._to_cosign.empty():
@@ -291,6 +297,8 @@ class Sequencer:
                 if size is None:
                     return
                 try:
+                    if led is None:
+                        led = Ledger.open(self.db)
                     got = collect_cosignatures(led, opts.witness_urls, opts.witness_keys, need)
                 except Exception as e:  # a witness round must never end the cosigner
                     print(f"lic serve: cosigning failed: {e}", file=sys.stderr, flush=True)
@@ -305,6 +313,9 @@ class Sequencer:
                         )
                     size = max(size, got.size)
                 self._publish(size)
+        finally:
+            if led is not None:
+                led.close()
 
 
 def _resolve_covered(fut: asyncio.Future[int], size: int) -> None:
