@@ -36,6 +36,7 @@ from ledger.store import Ledger, append_entry, synthesize, token_status
 from ledger.tlog import CosignatureV1Verifier
 from ledger.witness import Witness, collect_cosignatures, make_witness_server
 
+from ._demo_model import guarded_load
 from ._params import time_text
 
 __all__ = ["DemoResult", "DemoStep", "run_demo", "scale_demo"]
@@ -163,11 +164,20 @@ def run_demo(directory: Path, *, on_step: Callable[[DemoStep], None] | None = No
         parent, child = _licenses(d, led, keys, req, terms_sha)
         _checkpoint(d, led, keys)
         policy = _check_use(d, led, keys, parent, child)
+        guarded_load(d, keys["issuer"], keys["licensee"], policy.trust,
+                     _license_for(terms_sha), lambda k: _sub(k.public_key))  # fmt: skip
         rev = _incident(d, led, keys, parent, child)
         _revoked(d, led, keys, policy, parent, child, rev)
     _audit_and_report(d, small=True)
     d.result.seconds = time.perf_counter() - started
     return d.result
+
+
+def _license_for(terms_sha: str) -> Callable[[str], str]:
+    """The academic license file (with sublicensing) for the weights with that digest."""
+    return lambda root: ACADEMIC_LICENSE.format(
+        model_sha256=root, terms_sha256=terms_sha, sublicense="true", depth=1
+    )
 
 
 def _keys(d: _Demo) -> dict[str, SigningKey]:

@@ -15,7 +15,14 @@ import click
 
 import lic
 from keys import PublicKey, SigningKey, json_loads_strict
-from ledger.entries import MAX_ATTESTATION, attestation_payload
+from keys.errors import MalformedError
+from ledger.entries import (
+    MAX_ATTESTATION,
+    PUBLISHER_ROLE,
+    PUBLISHER_ROLES,
+    attestation_payload,
+    oms_attestation_payload,
+)
 from ledger.store import Ledger
 
 from ._codes import APPEAL_OUTCOME_CHOICES, DECISION_CHOICES, KEY_ROLE_CHOICES, TERMS_CHANGE_CHOICES
@@ -26,6 +33,37 @@ from ._params import DIGEST, TIME, read_public_key
 __all__ = ["appeal_group", "attest_cmd", "decide_cmd", "key_group", "request_cmd", "terms_group"]
 
 MAX_TEXT_FILE = 16 * 1024 * 1024
+MAX_KEY_FILE = 64 * 1024
+
+
+def _pem_key(path: Path, role: str) -> bytes:
+    """A publisher key's or a publisher CA's canonical PEM, from a PEM file."""
+    from lic.oms import publisher_key_pem, root_certificate_pem
+
+    canonical = publisher_key_pem if role == PUBLISHER_ROLE else root_certificate_pem
+    try:
+        return canonical(read_input(path, MAX_KEY_FILE, role.replace("_", " ")))
+    except MalformedError as e:
+        raise MalformedError(f"{path}: {e}") from e
+
+
+def _ledger_key(path: Path, role: str | None) -> bytes:
+    """The key a key entry names: for role publisher the canonical PEM of an EC public key,
+    for publisher_ca that of a root certificate (PEM files); for another role its 32 raw
+    Ed25519 bytes; for no role (retire, compromised) whichever of these the file holds."""
+    if role in PUBLISHER_ROLES:
+        return _pem_key(path, role)
+    try:
+        return read_public_key(path).raw
+    except MalformedError:
+        if role is not None:
+            raise
+    for other in sorted(PUBLISHER_ROLES):
+        try:
+            return _pem_key(path, other)
+        except MalformedError:
+            continue
+    raise MalformedError(f"{path}: neither an Ed25519 key, an EC publisher key nor a certificate")
 
 
 # -- keys ---------------------------------------------------------------------------------
@@ -51,8 +89,14 @@ def key_add(
     not_after: int | None,
     **opts: Any,
 ) -> None:
-    """Register PUBKEY (PEM, JWK, verifier key or raw) with a role on the ledger."""
-    p: dict[str, Any] = {"key": read_public_key(pubkey).raw, "role": role, "name": key_label}
+    """Register PUBKEY (PEM, JWK, verifier key or raw) with a role on the ledger.
+
+    A publisher key (--role publisher) is an EC P-256/P-384/P-521 public key (PEM), the key a
+    model publisher signs OMS signature files with; a publisher CA (--role publisher_ca) is a
+    root certificate (PEM) to which files signed through a certificate chain must lead. Both
+    only verify OMS signature files ('lic ledger attest --oms') and never sign ledger
+    entries."""
+    p: dict[str, Any] = {"key": _ledger_key(pubkey, role), "role": role, "name": key_label}
     p.update({k: v for k, v in (("not_before", not_before), ("not_after", not_after)) if v})
     append_typed(opts, "key.add", lambda *_: p, default_log=True)
 
@@ -62,8 +106,11 @@ def key_add(
 @click.option("--effective", type=TIME, default="now", help="From when it may not sign.")
 @author_options(default_log=True)
 def key_retire(pubkey: Path, effective: int, **opts: Any) -> None:
-    """Retire PUBKEY: entries it signs from --effective on are refused."""
-    p = {"key": read_public_key(pubkey).raw, "effective": effective}
+    """Retire PUBKEY: entries it signs from --effective on are refused.
+
+    For a publisher key or CA: OMS signature files recorded from then on no longer verify
+    under it."""
+    p = {"key": _ledger_key(pubkey, None), "effective": effective}
     append_typed(opts, "key.retire", lambda *_: p, default_log=True)
 
 
@@ -72,8 +119,11 @@ def key_retire(pubkey: Path, effective: int, **opts: Any) -> None:
 @click.option("--since", type=TIME, required=True, help="When the key was compromised.")
 @author_options(default_log=True)
 def key_compromised(pubkey: Path, since: int, **opts: Any) -> None:
-    """Flag PUBKEY as compromised since a time: signatures made after it are invalid."""
-    p = {"key": read_public_key(pubkey).raw, "since": since}
+    """Flag PUBKEY as compromised since a time: signatures made after it are invalid.
+
+    For a publisher key or CA: OMS signature files recorded from then on no longer verify
+    under it."""
+    p = {"key": _ledger_key(pubkey, None), "since": since}
     append_typed(opts, "key.compromised", lambda *_: p, default_log=True)
 
 
@@ -262,6 +312,13 @@ def appeal_decide(
     metavar="NAME=SHA256",
     help="A subject by digest (repeatable; without --statement).",
 )
+@click.option(
+    "--oms",
+    "oms",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="An OMS signature file (model-signing): the model it signs, verified under a "
+    "publisher key or CA registered on the ledger.",
+)
 @click.option("--predicate-type", help="The predicate type URI (without --statement).")
 @click.option(
     "--predicate",
@@ -274,6 +331,7 @@ def appeal_decide(
 @author_options()
 def attest_cmd(
     statement: Path | None,
+    oms: Path | None,
     subjects: tuple[str, ...],
     predicate_type: str | None,
     predicate: Path | None,
@@ -282,10 +340,28 @@ def attest_cmd(
     no_sensitive: bool,
     **opts: Any,
 ) -> None:
-    """Record a provenance attestation about models or datasets (by digest)."""
+    """Record a provenance attestation about models or datasets (by digest).
+
+    With --oms, the attestation is a model publisher's OMS signature file, recorded as it is
+    (at most about 1 MiB): the ledger refuses it unless it verifies under a publisher key
+    registered on the ledger ('lic ledger key add --role publisher'), or its certificate chain
+    leads to a registered publisher CA, and every audit checks it again. Its subject is the
+    signed model directory (name and root)."""
     sens = list(sensitive) if sensitive or no_sensitive else None
+    if oms is not None and (statement is not None or subjects or predicate_type or predicate):
+        raise click.UsageError(
+            "--oms records the signature file alone: no --statement, "
+            "--subject, --predicate-type or --predicate"
+        )
 
     def build(led: Ledger | None, _author: SigningKey, progress: Any) -> dict[str, Any]:
+        if oms is not None:
+            data = read_input(oms, MAX_ATTESTATION, "OMS signature file")
+            p = oms_attestation_payload(
+                data, at=0, consent_basis=list(consent) or None, sensitive=sens
+            )
+            p.pop("at")
+            return p
         if statement is not None:
             doc = read_input(statement, MAX_ATTESTATION, "attestation")
             known: dict[str, PublicKey] = {}

@@ -29,6 +29,10 @@ COMMANDS = {
         "cli.demo_cmd:demo_cmd",
         "Run the whole licensing story on a fresh local ledger and explain each step.",
     ),
+    "guard": LazyCommand(
+        "cli.guard_cmd:guard_cmd",
+        "Check a model directory against its license and the use, before the model is loaded.",
+    ),
     "keys": LazyCommand(
         "cli.keys_cmd:keys",
         "Create, list, show, check and export the Ed25519 keys of a keyring.",

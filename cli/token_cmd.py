@@ -55,6 +55,33 @@ def _read_license(path: Path) -> lic.License:
     return lic.load_license(read_input(path, 64 * 1024, f"license {path}"), fmt=fmt, name=str(path))
 
 
+def _bind_directory(license: lic.License, model_dir: Path) -> lic.License:
+    """``license`` bound to the directory: ``model.manifest`` from its OMS manifest and
+    ``model.sha256`` its root (SPEC 15.6); a different sha256 in the file is replaced, with a
+    note."""
+    from lic.oms import directory_binding, manifest_of
+
+    manifest = manifest_of(model_dir)
+    if license.model.sha256 != manifest.root:
+        click.echo(
+            f"lic: note: model.sha256 of the license file is replaced by the root of {model_dir} "
+            f"(sha256:{manifest.root})",
+            err=True,
+        )
+    model = lic.ModelBinding(license.model.name, manifest.root, directory_binding(manifest))
+    claim = {**license.to_claim(), "model": model.to_claim()}
+    return lic.License.from_mapping(claim, known_codes=True)
+
+
+def _keep_binding(license: lic.License, parent: lic.License) -> lic.License:
+    """A sublicense's license keeps the parent's directory binding when its file names the
+    same model (name and sha256) without one: a sublicense must bind the same model."""
+    p, m = parent.model, license.model
+    if p.manifest is None or m.manifest is not None or (m.name, m.sha256) != (p.name, p.sha256):
+        return license
+    return lic.License.from_mapping({**license.to_claim(), "model": p.to_claim()}, known_codes=True)
+
+
 def _refuse_existing(out: Path | None, force: bool) -> None:
     """Refuse to replace an existing output file (a token there may already be granted)."""
     if out is not None and not force and out.exists():
@@ -89,12 +116,24 @@ def _summary(t: lic.VerifiedToken | lic.UnverifiedToken) -> str:
         f"holder   {t.holder.thumbprint}",
         f"digest   {t.digest.hex()}",
         f"model    {t.license.model.name} sha256:{t.license.model.sha256}",
+        *_binding_lines(t.license.model),
         f"terms    {t.license.terms.id} {t.license.terms.version}",
         f"tier     {t.license.tier}",
     ]
     if t.license.parent:
         lines.append(f"parent   {t.license.parent}")
     return "\n".join(lines)
+
+
+def _binding_lines(model: lic.ModelBinding) -> list[str]:
+    """The directory binding, when the license has one."""
+    b = model.manifest
+    if b is None:
+        return []
+    return [
+        f"manifest root sha256:{b.root} ({b.method}, {b.hash_type}, {b.ordering} order)",
+        f"         resources sha256:{b.resources} (the file list)",
+    ]
 
 
 def _labelled(label: str, items: list[str], empty: str = "-") -> list[str]:
@@ -183,6 +222,13 @@ _force_option = click.option(
 @_format_option
 @_out_option
 @_force_option
+@click.option(
+    "--model-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Bind the license to this model directory: its OMS manifest (model.manifest) and "
+    "root (model.sha256), as 'lic model digest' computes them.",
+)
 @click.option("--iss", default=None, help="Issuer name (default: the key's RFC 9278 URI).")
 @click.option("--sub", default=None, help="Holder name (default: the holder key's RFC 9278 URI).")
 @click.option("--aud", multiple=True, help="Audience (repeatable; default: none).")
@@ -211,15 +257,22 @@ _force_option = click.option(
 @json_option
 def issue_cmd(
     key_name: str, holder: Path, license_file: Path, fmt: str | None, out: Path | None,
-    force: bool, iss: str | None, sub: str | None, aud: tuple[str, ...], lifetime: int | None,
-    not_before: int | None, not_after: int | None, keyring_dir: Path | None,
-    passphrase_file: Path | None, passphrase_env: str | None, as_json: bool,
+    force: bool, model_dir: Path | None, iss: str | None, sub: str | None,
+    aud: tuple[str, ...], lifetime: int | None, not_before: int | None, not_after: int | None,
+    keyring_dir: Path | None, passphrase_file: Path | None, passphrase_env: str | None,
+    as_json: bool,
 ) -> None:  # fmt: skip
-    """Issue a license token signed by an issuer key, bound to a holder key."""
+    """Issue a license token signed by an issuer key, bound to a holder key.
+
+    With --model-dir the license also binds that model directory (its files by name and
+    digest), which 'lic guard' checks before a model is loaded.
+    """
     if lifetime is not None and not_after is not None:
         raise click.UsageError("give --not-after or --lifetime, not both")
     _refuse_existing(out, force)
     license = _read_license(license_file)
+    if model_dir is not None:
+        license = _bind_directory(license, model_dir)
     holder_key = read_public_key(holder)
     key = load_signing_key(keyring_dir, key_name, passphrase_file, passphrase_env)
     token_bytes = lic.issue(
@@ -439,10 +492,14 @@ def delegate_cmd(
     keyring_dir: Path | None, passphrase_file: Path | None, passphrase_env: str | None,
     as_json: bool,
 ) -> None:  # fmt: skip
-    """Issue a sublicense of a token you hold to a new holder; it may only narrow."""
+    """Issue a sublicense of a token you hold to a new holder; it may only narrow.
+
+    A parent bound to a model directory passes its binding on when the license file names
+    the same model (name and sha256).
+    """
     _refuse_existing(out, force)
     parent = read_token(parent_file)
-    license = _read_license(license_file)
+    license = _keep_binding(_read_license(license_file), lic.decode_unverified(parent).license)
     new_holder = read_public_key(holder)
     key = load_signing_key(keyring_dir, key_name, passphrase_file, passphrase_env)
     child = lic.delegate(

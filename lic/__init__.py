@@ -12,6 +12,7 @@ code-list part of a decision), which make a repeat faster and cannot change a re
 from ._chain import Chain, NarrowingError, delegate, narrowing_violations, verify_chain
 from ._evaluate import Decision, Effect, Reason, Use, evaluate
 from ._model import (
+    DirectoryBinding,
     License,
     Limits,
     ModelBinding,
@@ -49,6 +50,7 @@ __all__ = [
     "MAX_TOKEN_SIZE",
     "Chain",
     "Decision",
+    "DirectoryBinding",
     "Effect",
     "License",
     "Limits",

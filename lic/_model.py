@@ -24,6 +24,7 @@ from . import _vocab
 
 __all__ = [
     "LICENSE_VERSION",
+    "DirectoryBinding",
     "License",
     "Limits",
     "ModelBinding",
@@ -104,12 +105,73 @@ def _codes(v: object, what: str, check: Any, *, allow_empty: bool) -> tuple[str,
     return out
 
 
+DIRECTORY_METHOD = "files"
+DIRECTORY_HASH_TYPE = "sha256"
+DIRECTORY_ORDERING = "path-components"
+_DIRECTORY_MEMBERS = ("root", "method", "hash_type", "ordering", "resources")
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryBinding:
+    """A model directory's OMS manifest as a license binds it (SPEC 15.6): the ``root`` (hex
+    SHA-256 over the file digests), what fixes it (``method`` ``files``, ``hash_type``
+    ``sha256``, ``ordering`` ``path-components``) and ``resources``, the hex SHA-256 of the
+    resource list's deterministic CBOR (``lic.oms.resources_digest``), which binds the names.
+    Build one from a directory with ``lic.oms.directory_binding``."""
+
+    root: str
+    resources: str
+    method: str = DIRECTORY_METHOD
+    hash_type: str = DIRECTORY_HASH_TYPE
+    ordering: str = DIRECTORY_ORDERING
+
+    def __post_init__(self) -> None:
+        _hex64(self.root, "model.manifest.root")
+        _hex64(self.resources, "model.manifest.resources")
+        for name, want in (
+            ("method", DIRECTORY_METHOD),
+            ("hash_type", DIRECTORY_HASH_TYPE),
+            ("ordering", DIRECTORY_ORDERING),
+        ):
+            if getattr(self, name) != want:
+                raise MalformedError(f"model.manifest.{name}: must be {want!r}")
+
+    @classmethod
+    def from_mapping(cls, v: object) -> DirectoryBinding:
+        """Strictly parse the ``model.manifest`` member: exactly its five members."""
+        m = _map(v, "model.manifest", _DIRECTORY_MEMBERS, _DIRECTORY_MEMBERS)
+        return cls(m["root"], m["resources"], m["method"], m["hash_type"], m["ordering"])
+
+    def to_claim(self) -> dict[str, str]:
+        """The ``model.manifest`` member."""
+        return {
+            "root": self.root,
+            "method": self.method,
+            "hash_type": self.hash_type,
+            "ordering": self.ordering,
+            "resources": self.resources,
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class ModelBinding:
-    """The model weights a license applies to: a name and the SHA-256 (hex) of the weights."""
+    """The model weights a license applies to: a name and the SHA-256 (hex) of the weights;
+    for a model directory, also its manifest (``manifest``), whose root is then ``sha256``."""
 
     name: str
     sha256: str
+    manifest: DirectoryBinding | None = None
+
+    def __post_init__(self) -> None:
+        if self.manifest is not None and self.manifest.root != self.sha256:
+            raise MalformedError("model.sha256: must equal model.manifest.root (SPEC 15.6)")
+
+    def to_claim(self) -> dict[str, Any]:
+        """The ``model`` member."""
+        out: dict[str, Any] = {"name": self.name, "sha256": self.sha256}
+        if self.manifest is not None:
+            out["manifest"] = self.manifest.to_claim()
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,8 +423,12 @@ class License:
                 return _vocab.check_use_code(x, _vocab.PURPOSE_LISTS, what)
             return _vocab.check_code_syntax(x, what)
 
-        m = _map(d["model"], "model", ("name", "sha256"), ("name", "sha256"))
-        model = ModelBinding(_str(m["name"], "model.name"), _hex64(m["sha256"], "model.sha256"))
+        m = _map(d["model"], "model", ("name", "sha256", "manifest"), ("name", "sha256"))
+        model = ModelBinding(
+            _str(m["name"], "model.name"),
+            _hex64(m["sha256"], "model.sha256"),
+            DirectoryBinding.from_mapping(m["manifest"]) if "manifest" in m else None,
+        )
         t = _map(d["terms"], "terms", ("id", "version", "sha256"), ("id", "version", "sha256"))
         terms = Terms(
             _str(t["id"], "terms.id"),
@@ -427,7 +493,7 @@ class License:
         """The ``lic`` claim: the same plain value in JSON (JWT) and CBOR (CWT)."""
         out: dict[str, Any] = {
             "v": LICENSE_VERSION,
-            "model": {"name": self.model.name, "sha256": self.model.sha256},
+            "model": self.model.to_claim(),
             "terms": {
                 "id": self.terms.id,
                 "version": self.terms.version,

@@ -3,7 +3,8 @@
 Record and envelope codecs (deterministic CBOR records holding author-signed COSE_Sign1
 entries) with their byte-exact fast twins, payload decoding, the schema language and the entry
 catalog (entry types, author roles and every code list), payload builders, ``make_entry`` and
-``open_entry``, and the record-aware step of receipt verification.
+``open_entry``, the record-aware step of receipt verification, and OMS signature files as
+``attest`` entries checked under publisher keys (``oms_attestation_payload``, ``oms_refusal``).
 """
 
 from ._authoring import (
@@ -38,6 +39,14 @@ from ._entry_types import (
     TIERS,
     entry_problems,
     validate_entry,
+)
+from ._oms import (
+    OMS_PREDICATE_TYPE,
+    PUBLISHER_CA_ROLE,
+    PUBLISHER_ROLE,
+    PUBLISHER_ROLES,
+    oms_attestation_payload,
+    oms_refusal,
 )
 from ._payload import (
     decode_payload,
@@ -81,6 +90,10 @@ __all__ = [
     "MAX_ATTESTATION",
     "MAX_ENTRY_SIZE",
     "MAX_RECORD_SIZE",
+    "OMS_PREDICATE_TYPE",
+    "PUBLISHER_CA_ROLE",
+    "PUBLISHER_ROLE",
+    "PUBLISHER_ROLES",
     "RECORD_VERSION",
     "REVOCATION_REASONS",
     "SENSITIVE",
@@ -103,6 +116,8 @@ __all__ = [
     "fast_open_record",
     "grant_payload",
     "make_entry",
+    "oms_attestation_payload",
+    "oms_refusal",
     "open_entry",
     "payload_json",
     "receipt_record",

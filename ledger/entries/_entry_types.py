@@ -18,6 +18,7 @@ from typing import Any
 import lic
 from keys.errors import MalformedError
 
+from ._oms import MAX_KEY, PUBLISHER_ROLES, any_key_form, key_form, oms_shape
 from ._schema import DIGEST, Any_, Bool, Bytes, Enum, Field, Int, List, Map, Opt, Problem, Text
 
 __all__ = [
@@ -46,7 +47,9 @@ def _codes(*names: str) -> frozenset[str]:
     return frozenset(names)
 
 
-KEY_ROLES = _codes("log", "issuer", "attester", "reviewer", "responder", "witness")
+KEY_ROLES = _codes(
+    "log", "issuer", "attester", "reviewer", "responder", "witness", *PUBLISHER_ROLES
+)
 TIERS = _codes("academic", "nonprofit", "sme", "enterprise", "government", "individual")
 DECISIONS = _codes("approved", "approved_with_conditions", "denied", "needs_information")
 APPEAL_OUTCOMES = _codes("upheld", "overturned", "modified")
@@ -163,17 +166,17 @@ ENTRY_SCHEMAS: dict[str, Map] = {
     "key.add": Map(
         _common(
             {
-                "key": Bytes(size=32),
+                "key": Bytes(max=MAX_KEY),
                 "role": Enum(KEY_ROLES),
                 "name": Text(max=128),
                 "not_before": Opt(TIME),
                 "not_after": Opt(TIME),
             }
         ),
-        (_window("not_before", "not_after"),),
+        (_window("not_before", "not_after"), key_form),
     ),
-    "key.retire": Map(_common({"key": Bytes(size=32), "effective": TIME})),
-    "key.compromised": Map(_common({"key": Bytes(size=32), "since": TIME})),
+    "key.retire": Map(_common({"key": Bytes(max=MAX_KEY), "effective": TIME}), (any_key_form,)),
+    "key.compromised": Map(_common({"key": Bytes(max=MAX_KEY), "since": TIME}), (any_key_form,)),
     # -- terms ----------------------------------------------------------------------------
     "terms.publish": Map(
         _common(
@@ -260,10 +263,12 @@ ENTRY_SCHEMAS: dict[str, Map] = {
                 "predicate_type": Text(max=512),
                 "predicate": Opt(Any_()),
                 "envelope": Opt(Bytes(max=1 << 20)),
+                "oms": Opt(Bytes(max=1 << 20)),
                 "consent_basis": Opt(List(Enum(CONSENT_BASES), min=1, max=16, unique=True)),
                 "sensitive": Opt(List(Enum(SENSITIVE, custom=True), max=16, unique=True)),
             }
-        )
+        ),
+        (oms_shape,),
     ),
     # -- incidents ------------------------------------------------------------------------
     "incident.report": Map(

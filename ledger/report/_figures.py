@@ -53,10 +53,11 @@ class _Subject:
     consent: bool = False
     sensitive_declared: bool = False
     sensitive_flagged: bool = False
+    signed: bool = False  # the subject of a verified OMS signature file: a signed model
 
 
 def _subject_encode(s: _Subject) -> bytes:
-    return marshal.dumps((s.model, s.inputs, s.consent, s.sensitive_declared, s.sensitive_flagged))
+    return marshal.dumps(tuple(getattr(s, f) for f in _Subject.__slots__))  # field order
 
 
 def _subject_decode(raw: bytes) -> _Subject:
@@ -144,6 +145,7 @@ class ReportBuilder:
             s.consent |= consent
             s.sensitive_declared |= "sensitive" in p
             s.sensitive_flagged |= bool(p.get("sensitive"))
+            s.signed |= "oms" in p
             self._subjects[subject["sha256"]] = s  # written back (see SpillMap)
 
     # -- the report -------------------------------------------------------------------------
@@ -561,14 +563,15 @@ class _Report:
     def provenance(self) -> Callable[[], dict[str, Any]]:
         subjects = self.b._subjects
         counts: Counter[str] = Counter()
-        models = datasets = 0
+        models = datasets = signed = 0
         for s in subjects.values():
+            signed += s.signed
             if not s.model:
-                datasets += 1
+                datasets += not s.signed
                 continue
             models += 1
             inputs = (subjects.get(d) for d in sorted(s.inputs))
-            linked = [x for x in inputs if x is not None and not x.model]
+            linked = [x for x in inputs if x is not None and not (x.model or x.signed)]
             counts["dataset_attestations"] += bool(linked)
             counts["consent_basis_declared"] += s.consent or any(x.consent for x in linked)
             declared = s.sensitive_declared or any(x.sensitive_declared for x in linked)
@@ -591,6 +594,7 @@ class _Report:
 
         def out() -> dict[str, Any]:
             result: dict[str, Any] = {"model_versions": models, "datasets": datasets}
+            result["signed_models"] = signed
             for key in keys:
                 result[key] = {
                     **self.out_group(f"provenance.{key}", ("yes", "no")),

@@ -488,6 +488,8 @@ def _provenance_and_terms(prov: dict[str, Any], terms: dict[str, Any]) -> list[s
         "<h2>Provenance coverage</h2>",
         f"<p>{_e(prov['model_versions'])} model versions, {_e(prov['datasets'])} datasets "
         "attested.</p>",
+        "<p>Models signed by their publisher (OMS signature files the ledger verified): "
+        f'<span id="signed-models">{_e(prov["signed_models"])}</span>.</p>',
         _table(
             ["model versions with", "yes", "no", "share"],
             [

@@ -28,7 +28,7 @@ from typing import Any
 
 from keys import jwk_thumbprint, time_text
 
-from ..entries import AUTHOR_ROLES, ENTRY_TYPES, entry_problems
+from ..entries import AUTHOR_ROLES, ENTRY_TYPES, PUBLISHER_ROLES, entry_problems, oms_refusal
 from ._spill import SpillMap, SpillStore, TypeIndex
 from ._status import status_at
 
@@ -277,6 +277,9 @@ class LedgerState:
             return f"author {info.name!r}: {why}"
         if info.role not in roles and "anyone" not in roles:
             return f"author {info.name!r} has role {info.role!r}; {etype} needs {sorted(roles)}"
+        if etype == "attest" and "oms" in p:  # a publisher's signature, checked at `time`
+            ks = [(k, i.role) for k, i in self.keys.items() if i.valid_at(time) is None]
+            return oms_refusal(p, ks, time)
         return None
 
     def _holder_may(self, etype: str, p: dict[str, Any], author: bytes) -> bool:
@@ -305,7 +308,8 @@ class LedgerState:
         self.keys[p["key"]] = KeyInfo(
             p["role"], p["name"], index, p.get("not_before"), p.get("not_after")
         )
-        self.kids[jwk_thumbprint(p["key"])] = p["key"]
+        if p["role"] not in PUBLISHER_ROLES:  # they verify OMS files, never author
+            self.kids[jwk_thumbprint(p["key"])] = p["key"]
 
     def _known_key(self, p: dict[str, Any]) -> Iterator[str]:
         if p["key"] not in self.keys:
@@ -575,8 +579,8 @@ class LedgerState:
 
     # -- provenance -------------------------------------------------------------------------
     def _check_attest(self, p: dict[str, Any]) -> Iterator[str]:
-        if "predicate" not in p and "envelope" not in p:
-            yield "an attestation carries a predicate or an envelope"
+        if "predicate" not in p and "envelope" not in p and "oms" not in p:
+            yield "an attestation carries a predicate, an envelope or an OMS signature file"
 
     def _do_attest(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         for subject in p["subjects"]:

@@ -263,7 +263,7 @@ def verify_directory(
     ignored = [n for n in ignored_present if n not in want]
     found = {**ignored_present, **present}
     to_hash = [(r.name, found[r.name]) for r in expected if r.name in found]
-    held = _hold_all(to_hash, workers)
+    held = hold_all(to_hash, workers)
     changed = [h.file.name for h in held if h.file.digest != want[h.file.name].digest]
     refused_extra = [] if allow_extra else extra
     refused_ignored = [] if allow_ignored else ignored
@@ -279,7 +279,7 @@ def _ignored_paths(directory: Path, names: Sequence[str]) -> Iterable[tuple[str,
         yield name, str(directory.joinpath(*name.split("/")))
 
 
-def _hold_all(files: Sequence[tuple[str, str]], workers: int | None) -> list[_Held]:
+def hold_all(files: Sequence[tuple[str, str]], workers: int | None) -> list[_Held]:
     """Open and hash every file; on any failure close what was opened and raise."""
     done: list[_Held] = []
 

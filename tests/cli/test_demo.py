@@ -183,3 +183,29 @@ def test_the_policy_commands_make_the_demos_policy(demo, tmp_path, monkeypatch, 
     assert any(argv[:3] == ["lic", "policy", "create"] for argv in typed)
     mine = parse_policy((tmp_path / "policy.json").read_bytes()).to_json()
     assert mine == parse_policy((d / "policy.json").read_bytes()).to_json()
+
+
+def test_the_demo_shows_a_guarded_load(demo, monkeypatch, lic_cli):
+    """The model directory bound to a license, the guard permitting the load, and a tampered
+    copy refused with its file named; the printed guard commands say the same."""
+    d, info = demo
+    steps = {s["title"]: s for s in info["steps"]}
+    titles = [s["title"] for s in info["steps"]]
+    assert titles.index("Offline check: prohibited") < titles.index("Model directory bound")
+    assert titles.index("Model directory bound") < titles.index("Guarded load")
+    assert titles.index("Guarded load") < titles.index("Guarded load: tampered")
+    assert "PERMITTED" in steps["Guarded load"]["said"]
+    assert "embed.weight F32 [2, 2]" in steps["Guarded load"]["said"]
+    tampered = steps["Guarded load: tampered"]["said"]
+    assert "REFUSED" in tampered and "changed: tokenizer.json" in tampered
+    monkeypatch.chdir(d)
+    monkeypatch.setenv("LIC_HOME", str(d / "keys"))
+    guards = [argv for argv in printed_commands(info) if argv[0] == "guard"]
+    assert len(guards) == 2
+    out = lic_cli.output(*guards[0])
+    assert out.startswith("PERMIT") and "pass  model          3 files" in out
+    out = lic_cli.output(*guards[1], code=1)
+    assert out.startswith("DENY") and "changed: tokenizer.json" in out
+    digest = next(a for a in printed_commands(info) if a[:2] == ["model", "digest"])
+    saved = json.loads((d / "example-lm-7b.manifest.json").read_text())
+    assert json.loads(lic_cli.output(*digest)) == saved
