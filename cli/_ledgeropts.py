@@ -1,4 +1,5 @@
-"""Options and helpers shared by the 'lic ledger' commands that append typed entries."""
+"""Options and helpers shared by the 'lic ledger' commands that append typed entries, to the
+ledger file (``--db``) or, with ``--submit URL``, through a running ``lic serve``."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ._keyopts import keyring_option, load_signing_key, passphrase_options
 from ._output import emit, json_option, read_input
 from ._params import DIGEST, TIME
 from ._replayopts import STATE_READ, replay_progress
+from ._submit import submit_option
 
 if TYPE_CHECKING:
     from ledger.store import Ledger
@@ -29,6 +31,7 @@ __all__ = [
     "commitment",
     "db_option",
     "open_author",
+    "submit_typed",
     "token_digest",
     "with_commitment",
 ]
@@ -50,9 +53,18 @@ db_option = click.option(
 )
 
 
+_receipt_out_option = click.option(
+    "--out",
+    "-o",
+    "receipt_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --submit: write the entry's receipt (tlog-proof) to FILE when the log sends it.",
+)
+
+
 def author_options(default_log: bool = False) -> Callable[[Callable[..., Any]], Any]:
     """--key AUTHORKEY (default: the ledger's log key when ``default_log``), --at, the db and
-    keyring options, passphrase options and --json."""
+    keyring options, --submit URL and -o FILE, passphrase options and --json."""
 
     def wrap(f: Callable[..., Any]) -> Any:
         helptext = "Author key in the keyring" + (
@@ -63,6 +75,8 @@ def author_options(default_log: bool = False) -> Callable[[Callable[..., Any]], 
                 click.option("--key", "key_name", metavar="AUTHORKEY", help=helptext),
                 click.option("--at", "at", type=TIME, default="now", help="The author's time."),
                 db_option,
+                submit_option,
+                _receipt_out_option,
                 keyring_option,
                 passphrase_options,
                 json_option,
@@ -74,14 +88,18 @@ def author_options(default_log: bool = False) -> Callable[[Callable[..., Any]], 
     return wrap
 
 
-def open_author(led: Ledger, opts: dict[str, Any], default_log: bool) -> SigningKey:
-    """The author key named by --key (or the ledger's log key when ``default_log``); takes the
-    key options out of ``opts``."""
+def open_author(led: Ledger | None, opts: dict[str, Any], default_log: bool) -> SigningKey:
+    """The author key named by --key (or the ledger's log key when ``default_log`` and a
+    ledger is open); takes the key options out of ``opts``."""
     name = opts.pop("key_name")
-    if name is None and default_log:
+    if name is None and default_log and led is not None:
         name = led.log_key_name
     if name is None:
-        raise click.UsageError("give --key AUTHORKEY")
+        raise click.UsageError(
+            "give --key LOGKEY (with --submit the ledger's log key is not known here)"
+            if default_log
+            else "give --key AUTHORKEY"
+        )
     return load_signing_key(
         opts.pop("keyring_dir"), name, opts.pop("passphrase_file"), opts.pop("passphrase_env")
     )
@@ -90,14 +108,21 @@ def open_author(led: Ledger, opts: dict[str, Any], default_log: bool) -> Signing
 def append_typed(
     opts: dict[str, Any],
     entry_type: str,
-    build: Callable[[Ledger, SigningKey, Progress], dict[str, Any]],
+    build: Callable[[Ledger | None, SigningKey, Progress], dict[str, Any]],
     *,
     default_log: bool = False,
     author: SigningKey | None = None,
 ) -> None:
     """Open the ledger once, load the author, build the payload, append it, print index and
     leaf hash. ``build(ledger, author, progress)`` gets the open ledger, the author key and the
-    progress callback for a first read of the ledger's state."""
+    progress callback for a first read of the ledger's state; with --submit, no ledger (None):
+    the entry is signed here and POSTed (see ``submit_typed``)."""
+    url, out = opts.pop("submit_url"), opts.pop("receipt_out")
+    if url is not None:
+        submit_typed(url, out, opts, entry_type, build, default_log=default_log, author=author)
+        return
+    if out is not None:
+        raise click.UsageError("-o/--out goes with --submit ('lic ledger prove' writes receipts)")
     from ledger.store import Ledger, append_entry  # SQLite here, not for every --db user
 
     with Ledger.open(opts.pop("db")) as led, replay_progress(False, STATE_READ) as progress:
@@ -107,6 +132,43 @@ def append_typed(
         a = append_entry(led, entry_type, payload, author, progress=progress)
     info = {"index": a.index, "leaf_hash": a.leaf_hash.hex(), "type": entry_type}
     emit(info, as_json=opts["as_json"], text=f"{entry_type}: appended as record {a.index}")
+
+
+def submit_typed(
+    url: str,
+    out: Path | None,
+    opts: dict[str, Any],
+    entry_type: str,
+    build: Callable[[Ledger | None, SigningKey, Progress], dict[str, Any]],
+    *,
+    default_log: bool = False,
+    author: SigningKey | None = None,
+) -> None:
+    """Sign the entry here and POST it to the log at ``url``; print its index, and write its
+    receipt to ``out`` when the log sent one (a checkpoint covered it in time)."""
+    from ledger.entries import make_entry
+
+    from ._submit import submit_entry
+
+    opts.pop("db")
+    if author is None:
+        author = open_author(None, opts, default_log)
+    payload = {"at": opts.pop("at"), **build(None, author, None)}
+    got = submit_entry(url, make_entry(entry_type, payload, author))
+    if out is not None and got.receipt is not None:
+        write_atomic(out, got.receipt.encode("utf-8"), mode=0o644, overwrite=True)
+    wrote = out is not None and got.receipt is not None
+    poll = url.rstrip("/") + got.receipt_url
+    info = {
+        "index": got.index,
+        "leaf_hash": got.leaf_hash,
+        "type": entry_type,
+        "receipt": str(out) if wrote else None,
+        "receipt_url": poll,
+    }
+    later = f"receipt {out}" if wrote else f"receipt at {poll} once a checkpoint covers it"
+    text = f"{entry_type}: submitted as record {got.index} ({later})"
+    emit(info, as_json=opts["as_json"], text=text)
 
 
 def token_digest(text: str) -> bytes:

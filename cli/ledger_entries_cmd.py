@@ -354,7 +354,7 @@ def attest_cmd(
             "--subject, --predicate-type or --predicate"
         )
 
-    def build(led: Ledger, _author: SigningKey, progress: Any) -> dict[str, Any]:
+    def build(led: Ledger | None, _author: SigningKey, progress: Any) -> dict[str, Any]:
         if oms is not None:
             data = read_input(oms, MAX_ATTESTATION, "OMS signature file")
             p = oms_attestation_payload(
@@ -364,9 +364,11 @@ def attest_cmd(
             return p
         if statement is not None:
             doc = read_input(statement, MAX_ATTESTATION, "attestation")
-            # the append reads the state this handle keeps: the ledger is replayed once
-            state = led.state_at(led.size, progress)
-            known = {k: PublicKey(raw) for k, raw in state.kids.items()}
+            known: dict[str, PublicKey] = {}
+            if led is not None:  # (with --submit the log's keys are not known here)
+                # the append reads the state this handle keeps: the ledger is replayed once
+                state = led.state_at(led.size, progress)
+                known = {k: PublicKey(raw) for k, raw in state.kids.items()}
             p = attestation_payload(
                 doc, at=0, known_keys=known, consent_basis=list(consent) or None, sensitive=sens
             )

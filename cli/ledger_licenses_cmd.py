@@ -54,7 +54,7 @@ def grant_cmd(
     raw = read_input(token, MAX_TOKEN_FILE, "token").strip()
     at: int = opts["at"]
 
-    def build(_led: Ledger, author: SigningKey, _progress: Progress) -> dict[str, Any]:
+    def build(_led: Ledger | None, author: SigningKey, _progress: Progress) -> dict[str, Any]:
         tok = lic.verify_with_key(raw, author.public_key, now=max(at, 0))
         licensee = commitment(identifier or tok.sub, salt_file, given)
         p = grant_payload(tok, licensee, at=at, request=request)

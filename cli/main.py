@@ -51,8 +51,7 @@ COMMANDS = {
     ),
     "serve": LazyCommand(
         "cli.serve_cmd:serve_cmd",
-        "Serve the ledger's read API over HTTP: checkpoint, tiles, entry bundles "
-        "(C2SP tlog-tiles).",
+        "Serve the ledger over HTTP: tiles, receipts, token status and, with --log-key, entries.",
     ),
     "token": LazyCommand(
         "cli.token_cmd:token",

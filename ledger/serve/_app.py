@@ -1,5 +1,7 @@
-"""The read API of the log as an ASGI application (SPEC 16.3): ``GET /checkpoint``,
-``GET /tile/<L>/<N>[.p/<W>]``, ``GET /tile/entries/<N>[.p/<W>]`` and ``GET /blob/<sha256>``.
+"""The log as an ASGI application: the read API (SPEC 16.3: ``GET /checkpoint``,
+``GET /tile/<L>/<N>[.p/<W>]``, ``GET /tile/entries/<N>[.p/<W>]``, ``GET /blob/<sha256>``),
+receipts and token status (``GET /entries/<index>/receipt``, ``GET /status/<digest>``) and,
+with a log key, submissions (``POST /entries``, SPEC 16.5, see ``_write``).
 
 Every request reads the ledger through a read-only SQLite handle kept per worker thread
 (``ledger.store.open_read_only``), so ``lic ledger ...`` keeps appending meanwhile. A
@@ -11,8 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import json
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -33,6 +37,9 @@ from ..store import (
     read_tile,
 )
 from ..tlog import parse_blob_path, parse_tile_path
+from ._sequencer import Sequencer, WriteOptions
+from ._status import StatusView
+from ._write import parse_index, post_entries
 
 __all__ = [
     "CHECKPOINT_CACHE",
@@ -167,27 +174,63 @@ def _blob(reader: _Reader, request: Request) -> Response:
     return _binary(data, IMMUTABLE_CACHE, request, compress=True)
 
 
-def make_app(db: str | Path) -> Starlette:
-    """The read API over the ledger file ``db`` (checked to open before this returns)."""
+def _receipt(reader: _Reader, request: Request) -> Response:
+    index = parse_index(request.path_params["index"])
+    led = reader.ledger()
+    cp = led.cosigned_checkpoint()
+    if cp is None or index >= cp.checkpoint.size:
+        return _text(404, f"record {index} is not covered by a checkpoint yet; retry")
+    receipt = led.receipt(index, cp)
+    return Response(receipt, 200, {"Cache-Control": CHECKPOINT_CACHE}, media_type=_TEXT)
+
+
+def _status(reader: _Reader, request: Request) -> Response:
+    text = request.path_params["digest"]
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise MalformedError("status: the token digest is 64 lowercase hex digits")
+    answer = request.app.state.status.answer(bytes.fromhex(text), int(time.time()))
+    if answer is None:
+        return _text(404, "no checkpoint yet")
+    body = json.dumps(answer, separators=(",", ":")).encode("ascii")
+    headers = {"Cache-Control": "no-cache"}
+    return Response(body, 200, headers, media_type="application/json")
+
+
+def make_app(db: str | Path, write: WriteOptions | None = None) -> Starlette:
+    """The log's API over the ledger file ``db`` (checked to open before this returns):
+    read-only, or with ``write`` (the log key and the checkpoint schedule) also taking
+    submissions, sequenced by a writer thread that runs while the application does."""
     path = Path(db)
     open_read_only(path).close()  # refuse a missing file or another format now
     reader = _Reader(path)
+    status = StatusView(path)
+    sequencer = None if write is None else Sequencer(path, write)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
+            if sequencer is not None:
+                sequencer.start()
             yield
         finally:
+            if sequencer is not None:
+                sequencer.stop()
             reader.close()
+            status.close()
 
     app = Starlette(
         routes=[
             Route("/checkpoint", _guarded(_checkpoint), methods=["GET"]),
             Route("/tile/{rest:path}", _guarded(_tile), methods=["GET"]),
             Route("/blob/{rest:path}", _guarded(_blob), methods=["GET"]),
+            Route("/entries", post_entries, methods=["POST"]),
+            Route("/entries/{index}/receipt", _guarded(_receipt), methods=["GET"]),
+            Route("/status/{digest}", _guarded(_status), methods=["GET"]),
         ],
         lifespan=lifespan,
     )
     app.router.redirect_slashes = False  # one path per resource: no 307 to a slash variant
     app.state.reader = reader
+    app.state.status = status
+    app.state.sequencer = sequencer
     return app

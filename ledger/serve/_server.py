@@ -12,6 +12,7 @@ import uvicorn
 
 from ..witness import check_loopback
 from ._app import make_app
+from ._sequencer import WriteOptions
 
 __all__ = ["LogServer"]
 
@@ -20,15 +21,23 @@ _MAX_CONNECTIONS = 512
 
 
 class LogServer:
-    """The read API of the ledger ``db`` on a loopback ``host`` and ``port`` (0: an ephemeral
-    port, read back from ``port``). The socket is bound when this is made; ``run`` serves
-    until ``stop``."""
+    """The API of the ledger ``db`` on a loopback ``host`` and ``port`` (0: an ephemeral
+    port, read back from ``port``): read-only, or taking submissions with ``write``. The
+    socket is bound when this is made; ``run`` serves until ``stop``."""
 
-    def __init__(self, db: str | Path, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        db: str | Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        write: WriteOptions | None = None,
+    ) -> None:
         addr = check_loopback(host)
-        app = make_app(db)
+        app = make_app(db, write)
         family = socket.AF_INET6 if ipaddress.ip_address(addr).version == 6 else socket.AF_INET
-        self.socket = socket.socket(family, socket.SOCK_STREAM)
+        # proto IPPROTO_TCP (not 0): asyncio sets TCP_NODELAY only on sockets that say TCP,
+        # and without it a keep-alive client waits out a delayed ACK (~40 ms) per answer
+        self.socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             self.socket.bind((addr, port))

@@ -2,7 +2,8 @@
 
 Connection helpers shared with the witness state, ``Ledger`` (records, stored Merkle hashes,
 checkpoints and cosignatures in one file, export and import), typed appends that check an
-entry against the derived state inside the write transaction, and ``synthesize`` (synthetic
+entry against the derived state inside the write transaction (one by one, or a batch of
+author-signed entries in one transaction for group commit), and ``synthesize`` (synthetic
 ledgers for the scale demo, tests and benches, appended through ``Ledger.append_encoded``), and
 the log's C2SP tlog-tiles read resources (tiles, entry bundles, large-record blobs) read from
 the store or written out as static files (SPEC 16).
@@ -12,6 +13,12 @@ from ._appends import (
     append_entry,
     append_signed_entry,
     token_status,
+)
+from ._batch import (
+    Refused,
+    SignedEntry,
+    append_signed_batch,
+    parse_signed_entry,
 )
 from ._conn import (
     BUSY_TIMEOUT_MS,
@@ -56,14 +63,18 @@ __all__ = [
     "Appended",
     "BlobIndex",
     "Ledger",
+    "Refused",
+    "SignedEntry",
     "TilesWritten",
     "append_entry",
+    "append_signed_batch",
     "append_signed_entry",
     "begin_write",
     "checkpoint_size",
     "connect",
     "durable",
     "open_read_only",
+    "parse_signed_entry",
     "read_blob",
     "read_entry_bundle",
     "read_tile",

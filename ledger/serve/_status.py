@@ -1,0 +1,278 @@
+"""Token status with its evidence (SPEC 16.5): ``GET /status/<digest>`` answers a token's
+status (SPEC 14.5) as of the latest checkpoint, with what a verifier checks offline: the
+cosigned checkpoint note, for the token and each of its ancestors the revoked-set proof of
+SPEC 12.4 against the note's ``lic-revoked/v1`` line and the receipt of its grant, and the
+receipts of the withdrawals that make it revoked or suspended.
+
+``StatusView`` is the edge (a read-only handle whose derived state is kept at the latest
+checkpoint's size, never beyond); ``verify_status`` is the pure check of an answer.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from keys import json_loads_strict
+from keys.errors import LedgerIntegrityError, MalformedError, ProofMismatchError, RevokedError
+
+from ..entries import decode_record, open_entry, verify_receipt
+from ..state import LedgerState, state_of
+from ..store import Ledger, open_read_only
+from ..tlog import (
+    AbsenceProof,
+    NoteVerifier,
+    RevokedSet,
+    find_revset_commitment,
+    format_absence_proof,
+    open_checkpoint,
+    parse_absence_proof,
+    verify_absent,
+)
+
+__all__ = ["MAX_STATUS_ANSWER", "StatusEvidence", "StatusView", "verify_status"]
+
+MAX_STATUS_ANSWER = 4 * 1024 * 1024
+_MAX_DEPTH = 64  # ancestors followed (a chain is far shorter; the bound keeps it finite)
+_WITHDRAWALS = ("revoke", "suspend")
+
+
+def _proof_text(revset: RevokedSet, d: bytes) -> str:
+    """lic-absent/v1 for ``d``; for a member, the proof whose left neighbour is ``d`` itself
+    (as a bundle carries it, SPEC 10.1), so that checking it says "member"."""
+    if d in revset:
+        proof = AbsenceProof(revset.size, revset.prove_present(d).member, None)
+    else:
+        proof = revset.prove_absent(d)
+    return format_absence_proof(proof).decode("ascii")
+
+
+class StatusView:
+    """Status answers over the ledger file ``db``, as of its latest checkpoint. Thread-safe:
+    requests take turns on one read-only handle."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self._lock = threading.Lock()
+        self._ledger: Ledger | None = None
+        self._revset: RevokedSet | None = None
+        self._revset_size = -1
+
+    def close(self) -> None:
+        """Close the handle (a later request opens a new one)."""
+        with self._lock:
+            if self._ledger is not None:
+                self._ledger.close()
+                self._ledger = None
+
+    def _state(self, led: Ledger, size: int) -> LedgerState:
+        def build(records: Iterable[tuple[int, bytes]], key: bytes, _progress: Any) -> Any:
+            return state_of(itertools.islice(records, size), key)
+
+        led.cached_state(build)  # first use: the replay stops at the checkpoint's size
+        return led.state_at(size)
+
+    def answer(self, digest: bytes, now: int) -> dict[str, Any] | None:
+        """The status of the token ``digest`` at ``now`` as of the latest checkpoint, with its
+        evidence (see the module doc); None before the first checkpoint."""
+        with self._lock:
+            if self._ledger is None:
+                self._ledger = open_read_only(self.db)
+            led = self._ledger
+            cp = led.cosigned_checkpoint()
+            if cp is None:
+                return None
+            size = cp.checkpoint.size
+            state = self._state(led, size)
+            if self._revset_size != size:
+                self._revset, self._revset_size = led.revoked_set(size), size
+            revset = self._revset
+            assert revset is not None  # set just above
+            commitment = find_revset_commitment(cp.checkpoint.extensions)
+            if commitment is None or (commitment.size, commitment.root) != (
+                revset.size,
+                revset.root,
+            ):
+                raise LedgerIntegrityError(
+                    "status: the checkpoint's revoked set is not the state's"
+                )
+            st = state.status(digest, now)
+            links = []
+            for d in _chain(state, digest):
+                g = state.grants.get(d)
+                links.append(
+                    {
+                        "digest": d.hex(),
+                        "grant": None if g is None else g.index,
+                        "grant_receipt": None if g is None else _receipt(led, g.index, cp),
+                        "absent": _proof_text(revset, d),
+                    }
+                )
+            withdrawn = st.status in ("revoked", "suspended")
+            return {
+                "digest": digest.hex(),
+                "status": st.status,
+                "at": now,
+                "size": size,
+                "checkpoint": cp.note.decode("utf-8"),
+                "evidence": list(st.evidence),
+                "via": None if st.via is None else st.via.hex(),
+                "links": links,
+                "withdrawals": [
+                    {"index": i, "receipt": _receipt(led, i, cp)}
+                    for i in (st.evidence if withdrawn else ())
+                ],
+            }
+
+
+def _receipt(led: Ledger, index: int, cp: Any) -> str:
+    return led.receipt(index, cp).decode("utf-8")
+
+
+def _chain(state: LedgerState, digest: bytes) -> Iterator[bytes]:
+    """The token, then its ancestors as granted, nearest first."""
+    seen: set[bytes] = set()
+    d: bytes | None = digest
+    while d is not None and d not in seen and len(seen) < _MAX_DEPTH:
+        seen.add(d)
+        yield d
+        g = state.grants.get(d)
+        d = None if g is None else g.parent
+
+
+# -- offline check --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEvidence:
+    """What a checked status answer shows: the status the log states at ``at`` as of the
+    checkpoint of ``size``; ``members``, the links (token first, then ancestors) in that
+    checkpoint's revoked set; ``grants`` and ``withdrawals``, the record indexes proved."""
+
+    digest: bytes
+    status: str
+    at: int
+    size: int
+    members: tuple[bytes, ...]
+    grants: tuple[int, ...]
+    withdrawals: tuple[int, ...]
+
+    @property
+    def in_revoked_set(self) -> bool:
+        """Whether the token or an ancestor is in the checkpoint's revoked set."""
+        return bool(self.members)
+
+
+def _get(m: Any, key: str, kind: type | tuple[type, ...], what: str) -> Any:
+    if not isinstance(m, dict) or key not in m:
+        raise MalformedError(f"status: {what} has no {key}")
+    v = m[key]
+    if not isinstance(v, kind) or isinstance(v, bool):
+        raise MalformedError(f"status: {what}: {key} has the wrong type")
+    return v
+
+
+def _digest(text: str, what: str) -> bytes:
+    try:
+        d = bytes.fromhex(text)
+    except ValueError:
+        d = b""
+    if len(d) != 32 or d.hex() != text:
+        raise MalformedError(f"status: {what} is not 64 lowercase hex digits")
+    return d
+
+
+def _proved_record(
+    text: str, log: NoteVerifier, others: Iterable[NoteVerifier], size: int, root: bytes
+) -> Any:
+    receipt, cp = verify_receipt(text.encode("utf-8"), log, others=others)
+    if (cp.size, cp.root) != (size, root):
+        raise ProofMismatchError("status: a receipt is not at the answer's checkpoint")
+    if receipt.extra is None:
+        raise MalformedError("status: a receipt carries no record")
+    return decode_record(receipt.extra)
+
+
+def verify_status(
+    data: bytes,
+    digest: bytes,
+    log: NoteVerifier,
+    others: Iterable[NoteVerifier] = (),
+) -> StatusEvidence:
+    """Check a ``GET /status`` answer offline: its checkpoint verifies under the log key
+    (and ``others``, witness verifiers, whose lines must then verify), every link's
+    revoked-set proof verifies against the checkpoint's ``lic-revoked/v1`` line, every grant
+    receipt proves, at that checkpoint, a grant of that link whose ``parent`` is the next
+    link, and every withdrawal receipt proves a revoke or suspend record. Raises
+    (MalformedError, ProofMismatchError, InvalidSignatureError, ...) when anything fails;
+    returns what the evidence shows. Witness quorum and age are a trust policy's business."""
+    others = tuple(others)
+    m = json_loads_strict(data, max_size=MAX_STATUS_ANSWER, what="status answer")
+    if _digest(_get(m, "digest", str, "answer"), "digest") != digest:
+        raise MalformedError("status: the answer is about another token")
+    note = _get(m, "checkpoint", str, "answer").encode("utf-8")
+    signed, _ = open_checkpoint(note, log, others)
+    cp = signed.checkpoint
+    if _get(m, "size", int, "answer") != cp.size:
+        raise MalformedError("status: size differs from the checkpoint's")
+    commitment = find_revset_commitment(cp.extensions)
+    if commitment is None:
+        raise MalformedError("status: the checkpoint makes no revocation statement")
+    links = _get(m, "links", list, "answer")
+    if not links or len(links) > _MAX_DEPTH:
+        raise MalformedError("status: 1 to 64 links")
+    members: list[bytes] = []
+    grants: list[int] = []
+    expect = digest
+    for i, link in enumerate(links):
+        what = f"link {i}"
+        d = _digest(_get(link, "digest", str, what), f"{what} digest")
+        if d != expect:
+            raise MalformedError(f"status: {what} is not the parent named by the link before")
+        try:
+            proof = parse_absence_proof(_get(link, "absent", str, what).encode("ascii"))
+            verify_absent(commitment.root, commitment.size, d, proof)
+        except RevokedError:
+            members.append(d)
+        receipt = link.get("grant_receipt")
+        if receipt is None:
+            if i + 1 != len(links):
+                raise MalformedError(f"status: {what} has no grant but a link follows")
+            break
+        rec = _proved_record(_get(link, "grant_receipt", str, what), log, others, cp.size, cp.root)
+        payload = open_entry(rec).payload if rec.entry_type == "grant" else None
+        if not isinstance(payload, dict) or payload.get("token_digest") != d:
+            raise ProofMismatchError(f"status: {what}: the receipt is not its grant")
+        if _get(link, "grant", int, what) != rec.index:
+            raise MalformedError(f"status: {what}: grant index differs from its receipt")
+        grants.append(rec.index)
+        parent = payload.get("parent")
+        if parent is None:
+            if i + 1 != len(links):
+                raise MalformedError(f"status: {what} has no parent but a link follows")
+            break
+        expect = parent
+    else:
+        raise MalformedError("status: the chain of links is cut short")
+    withdrawals: list[int] = []
+    for i, w in enumerate(_get(m, "withdrawals", list, "answer")):
+        rec = _proved_record(
+            _get(w, "receipt", str, f"withdrawal {i}"), log, others, cp.size, cp.root
+        )
+        if rec.entry_type not in _WITHDRAWALS or _get(w, "index", int, "withdrawal") != rec.index:
+            raise ProofMismatchError(f"status: withdrawal {i} is not a revoke or suspend record")
+        withdrawals.append(rec.index)
+    status = _get(m, "status", str, "answer")
+    return StatusEvidence(
+        digest,
+        status,
+        _get(m, "at", int, "answer"),
+        cp.size,
+        tuple(members),
+        tuple(grants),
+        tuple(withdrawals),
+    )
