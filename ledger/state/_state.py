@@ -60,7 +60,7 @@ from ._tables import (
     STATE_TABLES,
     Lookup,
     Table,
-    create_tables,
+    create_state_tables,
     json_text,
     open_scratch,
     scratch_table,
@@ -81,7 +81,7 @@ class LedgerState:
         self._owned = conn is None
         if conn is None:
             conn = open_scratch()
-            create_tables(conn)
+            create_state_tables(conn)
             conn.execute("BEGIN")
             weakref.finalize(self, conn.close)
         self.conn = conn
@@ -546,8 +546,9 @@ class LedgerState:
         if row is not None and row[0] == self.revset_version:
             return int(row[1]), bytes(row[2])
         frontier = Frontier(0, [])
-        for _, leaf in self._revoked_rows():
-            frontier.append(leaf)
+        rows = self.conn.execute("SELECT leaf FROM st_revoked ORDER BY digest")
+        while page := rows.fetchmany(4096):  # a cursor of its own: nothing else runs meanwhile
+            frontier.extend([bytes(r[0]) for r in page])
         n, root = frontier.size, frontier.root()
         self.conn.execute(
             "UPDATE st_meta SET revset_cached = ?, revset_size = ?, revset_root = ? WHERE id = 0",

@@ -26,9 +26,9 @@ __all__ = [
     "DocTable",
     "Lookup",
     "Table",
-    "create_tables",
-    "drop_tables",
-    "has_tables",
+    "create_state_tables",
+    "drop_state_tables",
+    "has_state_tables",
     "json_text",
     "open_scratch",
     "scratch_table",
@@ -154,7 +154,7 @@ STATE_TABLES: tuple[tuple[str, str], ...] = tuple((name, key) for name, key, _ i
 """Every state table and its key columns, in the order the audit compares them."""
 
 
-def has_tables(conn: sqlite3.Connection, schema: str = "main") -> bool:
+def has_state_tables(conn: sqlite3.Connection, schema: str = "main") -> bool:
     """Whether the connection's database (``schema``: main or an attached name) has the
     state tables."""
     row = conn.execute(
@@ -163,7 +163,7 @@ def has_tables(conn: sqlite3.Connection, schema: str = "main") -> bool:
     return row is not None
 
 
-def create_tables(conn: sqlite3.Connection) -> None:
+def create_state_tables(conn: sqlite3.Connection) -> None:
     """Create the empty state tables and their indexes (inside the caller's transaction)."""
     for _, _, ddl in _DDL:
         conn.execute(ddl)
@@ -171,7 +171,7 @@ def create_tables(conn: sqlite3.Connection) -> None:
         conn.execute(ddl)
 
 
-def drop_tables(conn: sqlite3.Connection) -> None:
+def drop_state_tables(conn: sqlite3.Connection) -> None:
     """Drop every state table (inside the caller's transaction); the indexes go with them."""
     for name, _, _ in _DDL:
         conn.execute(f"DROP TABLE IF EXISTS {name}")
