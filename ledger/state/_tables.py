@@ -290,7 +290,7 @@ class Table(Generic[K, V]):
             return True
         if not isinstance(key, int | bytes | str):  # not a type SQLite binds: never a key
             return False
-        return self.get(key, _MISSING) is not _MISSING  # a hit is cached: it is read next
+        return self.get(key, _MISSING) is not _MISSING  # type: ignore[arg-type]  # cached
 
     def __setitem__(self, key: K, value: V) -> None:
         self._conn.execute(self._put, (key, *self._encode(key, value)))
