@@ -262,6 +262,9 @@ class Table(Generic[K, V]):
 
     def get(self, key: K, default: Any = None) -> Any:
         """The value of ``key``, else ``default``."""
+        return self._lookup(key, default)
+
+    def _lookup(self, key: Any, default: Any) -> Any:
         v = self._cache.get(key, _MISSING)
         if v is not _MISSING:
             return v
@@ -290,7 +293,7 @@ class Table(Generic[K, V]):
             return True
         if not isinstance(key, int | bytes | str):  # not a type SQLite binds: never a key
             return False
-        return self.get(key, _MISSING) is not _MISSING  # type: ignore[arg-type]  # cached
+        return self._lookup(key, _MISSING) is not _MISSING  # a hit is cached: read next
 
     def __setitem__(self, key: K, value: V) -> None:
         self._conn.execute(self._put, (key, *self._encode(key, value)))
