@@ -18,12 +18,14 @@ from ..entries import (
     fast_open_record,
     open_entry,
 )
-from ._state import Finding, LedgerState
+from ._model import Finding
+from ._state import LedgerState
 
 __all__ = [
     "STATE_PROGRESS_EVERY",
     "apply_record",
     "apply_stored",
+    "replay_into",
     "state_of",
 ]
 
@@ -45,7 +47,7 @@ def _apply_opened(
 ) -> list[Finding]:
     author = state.author_key(kid, payload)
     if author is None:
-        state.size = max(state.size, index + 1)
+        state.skip(index)
         return [Finding(index, f"{etype}: author key {kid} is unknown")]
     return state.apply(index, time, etype, payload, author)
 
@@ -72,20 +74,31 @@ def state_of(
     log_key: bytes,
     progress: Callable[[int], None] | None = None,
 ) -> LedgerState:
-    """Derive the state from stored records (no signature checks: for the appender).
-    ``progress(n)`` is called every ``STATE_PROGRESS_EVERY`` records and at the end, when
-    there were that many."""
+    """Derive the state from stored records (no signature checks: for the appender), into a
+    state of its own (a private temporary database). ``progress`` as in ``replay_into``."""
     state = LedgerState(log_key)
-    if progress is None:
-        for _, raw in records:
-            apply_stored(state, raw)
-        return state
-    n = 0
-    for _, raw in records:
-        apply_stored(state, raw)
-        n += 1
-        if n % STATE_PROGRESS_EVERY == 0:
-            progress(n)
-    if n >= STATE_PROGRESS_EVERY and n % STATE_PROGRESS_EVERY:
-        progress(n)
+    replay_into(state, records, progress)
     return state
+
+
+def replay_into(
+    state: LedgerState,
+    records: Iterable[tuple[int, bytes]],
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Apply the records ``state`` does not cover yet (index at or past its size), in order;
+    a record whose entry cannot be opened still counts (``LedgerState.skip``), so the state
+    then covers exactly the records given. ``progress(n)`` is called every
+    ``STATE_PROGRESS_EVERY`` records and at the end, when there were that many. Returns the
+    number of records read."""
+    n = 0
+    for index, raw in records:
+        if index >= state.size:
+            apply_stored(state, raw)
+            state.skip(index)
+        n += 1
+        if progress is not None and n % STATE_PROGRESS_EVERY == 0:
+            progress(n)
+    if progress is not None and n >= STATE_PROGRESS_EVERY and n % STATE_PROGRESS_EVERY:
+        progress(n)
+    return n
