@@ -355,7 +355,13 @@ def follow_log(
     store = FollowStore(state_dir)
     try:
         verifier = _log_key(store, log_vkey, policy, note, now)
-        signed, _ = open_checkpoint(note, verifier)
+        try:
+            signed, _ = open_checkpoint(note, verifier)
+        except LicError as e:
+            raise type(e)(
+                f"follow: the log's checkpoint does not verify under the log key "
+                f"{verifier.vkey}: {e}"
+            ) from e
         if policy is not None:
             policy.witnessed_by(note, now)
         cp = signed.checkpoint
