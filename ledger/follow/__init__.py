@@ -8,11 +8,14 @@ directory (``FollowStore``: one SQLite file, advanced in one transaction), and c
 checkpoint's revoked-set line against the replay; a fork or a false statement comes back as
 ``Evidence`` and is written beside the state. ``HttpLog`` is its HTTP client (timeouts, size
 caps); ``TileReader`` reads tree hashes from tiles. An auditing witness (``ledger.witness``)
-follows the log with it before it cosigns.
+follows the log with it before it cosigns. ``bundle_from_log`` makes a license bundle from the
+service and ``online_update`` ties a bundle to the log's latest checkpoint (a verifier's online
+freshness check), both after following the log.
 """
 
 from ._follow import Evidence, FollowResult, follow_log
 from ._http import DEFAULT_TIMEOUT, Fetch, HttpLog, UnreachableError, log_base_url
+from ._online import OnlineUpdate, bundle_from_log, online_update
 from ._store import FOLLOW_FORMAT, STATE_FILE, FollowStore, Verified
 from ._tiles import TileReader
 
@@ -25,9 +28,12 @@ __all__ = [
     "FollowResult",
     "FollowStore",
     "HttpLog",
+    "OnlineUpdate",
     "TileReader",
     "UnreachableError",
     "Verified",
+    "bundle_from_log",
     "follow_log",
     "log_base_url",
+    "online_update",
 ]

@@ -15,6 +15,7 @@ from ..tlog import (
     Tile,
     consistency_plan,
     fold,
+    inclusion_plan,
     node_hash,
     root_plan,
 )
@@ -85,3 +86,10 @@ class TileReader:
         """The leaf hashes of the entries of entry bundle ``bundle`` (its level-0 tile)."""
         data = self.tile(0, bundle.index)
         return [data[i * HASH_SIZE : (i + 1) * HASH_SIZE] for i in range(len(data) // HASH_SIZE)]
+
+    def inclusion(self, index: int) -> list[bytes]:
+        """The RFC 9162 inclusion proof of leaf ``index`` in this tree."""
+        return [
+            self._node(e[0]) if len(e) == 1 else fold([self._node(n) for n in e])
+            for e in inclusion_plan(index, self.size)
+        ]
