@@ -4,6 +4,7 @@ untouched when the log cannot be read. Its replayed state equals the audit's."""
 
 from __future__ import annotations
 
+import hashlib
 import signal
 import sqlite3
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from helpers import bundle_scenario as bs
 from helpers.paths import ROOT
+from keys import SigningKey
 from ledger.audit import audit_db
 from ledger.follow import STATE_FILE
 from ledger.state import LedgerState
@@ -137,3 +139,23 @@ def test_resume_after_kill_9_mid_run(served, lic_cli, tmp_path):
     again = _follow(lic_cli, served, state).json
     assert (again["status"], again["old_size"], again["size"]) == ("advanced", 4, 604)
     assert _state_rows(state) == audit_db(served.s.path, workers=0).state.table_rows()
+
+
+def test_a_record_over_65535_bytes_comes_from_its_blob(served, lic_cli, tmp_path):
+    state = tmp_path / "f"
+    _follow(lic_cli, served, state, "--log-key", LOG_VKEY)
+    served.add_keys(1)  # an attester
+    attester = SigningKey.from_seed(hashlib.sha256(b"follow test key 0").digest())
+    payload = {
+        "subjects": [{"name": "model", "sha256": bytes(32)}],
+        "predicate_type": "https://in-toto.io/Statement/v1",
+        "envelope": bytes(range(256)) * 400,  # ~100 KB: the record is carried as a blob
+    }
+    index = served.s.append("attest", payload, attester)
+    served.s.checkpoint(bs.T0 + 200)
+    served.proxy.take()
+    out = _follow(lic_cli, served, state).json
+    assert (out["status"], out["size"]) == ("advanced", index + 1)
+    blobs = [p for p in served.proxy.take() if p.startswith("blob/")]
+    digest = hashlib.sha256(served.s.led.record_bytes(index)).hexdigest()
+    assert blobs == [f"blob/{digest}"]
