@@ -63,8 +63,9 @@ class OnlineUpdate:
 def _followed(
     url: str, state_dir: str | os.PathLike[str] | None, log_vkey: str, now: int, fetch: Fetch
 ) -> Iterator[tuple[FollowResult, LedgerState, TileReader]]:
-    """Follow the log (in ``state_dir``, or a temporary directory) and yield the result, the
-    replayed state and the tiles at its size, read-only (the transaction is rolled back)."""
+    """Follow the log (in ``state_dir``, or a temporary directory) and yield the result (its
+    note: the newest checkpoint verified), the replayed state and the tiles at its size,
+    read-only (the transaction is rolled back)."""
     with contextlib.ExitStack() as stack:
         if state_dir is None:
             state_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="lic-follow-"))
@@ -79,6 +80,10 @@ def _followed(
         stack.callback(store.rollback)
         state = _state(store, r)
         stack.callback(state.close)
+        if r.status == "older":  # a cache served an older tree: the newest one verified
+            latest = store.latest()
+            assert latest is not None  # the state is past that size
+            r.note, r.size = latest.note, latest.size
         yield r, state, TileReader(fetch, store.size)
 
 
@@ -130,8 +135,6 @@ def bundle_from_log(
     tokens = [t.encode("ascii") if isinstance(t, str) else bytes(t) for t in token_chain]
     client = HttpLog(url) if fetch is None else fetch
     with _followed(url, state_dir, log_vkey, now, client) as (r, state, tiles):
-        if r.status == "older":
-            raise UnreachableError(f"{url} serves an older checkpoint than the state; retry")
         revset = RevokedSet(state.revoked_digests(), presorted=True)
         links = []
         for i, tok in enumerate(tokens):
@@ -172,8 +175,8 @@ def online_update(
         new = tiles.size
         if new < old.size:
             raise UnreachableError(
-                f"{url} serves size {new}, below the bundle's {old.size}: not this log's "
-                "latest state; retry"
+                f"{url} serves size {new}, below the bundle's {old.size}: not the latest "
+                "state of the bundle's log; retry"
             )
         proof = tiles.consistency(old.size) if 0 < old.size < new else []
         digests = [lic.token_digest(x.token) for x in b.links]

@@ -159,3 +159,32 @@ def test_a_record_over_65535_bytes_comes_from_its_blob(served, lic_cli, tmp_path
     blobs = [p for p in served.proxy.take() if p.startswith("blob/")]
     digest = hashlib.sha256(served.s.led.record_bytes(index)).hexdigest()
     assert blobs == [f"blob/{digest}"]
+
+
+def test_interval_follows_until_stopped_and_outlives_an_outage(served, lic_cli, tmp_path):
+    state = tmp_path / "f"
+    _follow(lic_cli, served, state, "--log-key", LOG_VKEY)
+    served.proxy.fail = {"checkpoint"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "ledger", "follow", served.url, "--state", str(state),
+         "--interval", "1"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None and proc.stdout is not None
+        assert "500" in proc.stderr.readline()  # the outage: reported, and the next round
+        served.proxy.fail = set()
+        assert "nothing new" in proc.stdout.readline()
+        served.add_keys(2)
+        served.s.checkpoint(bs.T0 + 200)
+        deadline = time.monotonic() + 30
+        while "verified size 6 (was 4)" not in proc.stdout.readline():
+            assert time.monotonic() < deadline
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143 and "Traceback" not in err
+    assert _meta_size(state) == 6
