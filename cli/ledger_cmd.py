@@ -48,8 +48,7 @@ LEDGER_COMMANDS = {
     ),
     "follow": LazyCommand(
         "cli.ledger_follow_cmd:follow_cmd",
-        "Follow a log served as tiles: verify, replay and check each new checkpoint; exit 1 "
-        "with the evidence on a fork or a false statement.",
+        "Follow the log at URL: verify, replay and check each new checkpoint.",
     ),
     "grant": LazyCommand(
         f"{_LICENSES}:grant_cmd",
