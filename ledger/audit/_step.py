@@ -22,7 +22,7 @@ def check_record(state: LedgerState, pos: int, prev: bytes, raw: bytes) -> list[
     findings: list[Finding] = []
     fields = _open(raw, pos, findings)
     if fields is not None:
-        index, link, time, etype, payload, kid, sig, tbs = fields
+        index, link, time, etype, payload, kid, sig, tbs, payload_raw = fields
         if index != pos:
             findings.append(Finding(pos, f"record says index {index}, expected {pos}"))
         if link != prev:
@@ -34,6 +34,6 @@ def check_record(state: LedgerState, pos: int, prev: bytes, raw: bytes) -> list[
             elif not verify_raw(author, sig, tbs):
                 findings.append(Finding(pos, f"{etype}: signature does not verify"))
             else:
-                findings.extend(state.apply(pos, time, etype, payload, author))
+                findings.extend(state.apply(pos, time, etype, payload, author, raw=payload_raw))
     state.skip(pos)
     return findings
