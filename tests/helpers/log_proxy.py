@@ -1,7 +1,8 @@
 """For the follower's tests: `lic serve` as a subprocess on 127.0.0.1 (a free port), and a
 loopback proxy in front of it that forwards every GET, records the paths asked for (so a test
 counts what a follower fetched), can switch to another upstream log at the same URL (a fork),
-serve a checkpoint of the test's own instead of the log's (a lie), answer 500 for a path, or
+serve a checkpoint or another resource of the test's own instead of the log's (a lie), answer
+500 for a path, or
 hold a request until the test releases it (so a follower can be killed mid-run)."""
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class LogProxy:
         self.upstream = upstream
         self.paths: list[str] = []
         self.checkpoint: bytes | None = None  # served instead of the upstream's when set
+        self.override: dict[str, bytes] = {}  # other paths served with these bytes
         self.fail: set[str] = set()  # paths answered with a 500
         self.hold: str | None = None  # a path held until ``release`` is set
         self.held = threading.Event()
@@ -82,6 +84,8 @@ class LogProxy:
                     self._send(500, b"injected failure\n")
                 elif path == "checkpoint" and proxy.checkpoint is not None:
                     self._send(200, proxy.checkpoint)
+                elif path in proxy.override:
+                    self._send(200, proxy.override[path])
                 else:
                     try:
                         with urllib.request.urlopen(f"{proxy.upstream}/{path}", timeout=20) as r:

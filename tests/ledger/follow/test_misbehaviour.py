@@ -12,11 +12,15 @@ import pytest
 
 from helpers import bundle_scenario as bs
 from helpers.log_proxy import lic_serve
+from ledger.entries import decode_record, encode_record
 from ledger.follow import STATE_FILE
 from ledger.tlog import (
     EMPTY_ROOT,
+    ENTRIES_LEVEL,
     Checkpoint,
     Ed25519NoteSigner,
+    Tile,
+    format_entry_bundle,
     format_revset_extension,
     sign_checkpoint,
 )
@@ -110,4 +114,19 @@ def test_a_checkpoint_not_signed_by_the_pinned_key_is_refused(served, lic_cli, t
     served.proxy.checkpoint = sign_checkpoint(cp, Ed25519NoteSigner(bs.ORIGIN, bs.ISSUER)).note
     res = lic_cli("ledger", "follow", served.url, "--state", state, code=1)
     assert "log key" in res.stderr
+    assert _size(state) == 4
+
+
+def test_entries_that_do_not_make_the_signed_tree_are_caught(served, lic_cli, tmp_path):
+    state = tmp_path / "f"
+    _follow(lic_cli, served.url, state)
+    served.add_keys(2)
+    size = served.s.checkpoint(bs.T0 + 200)
+    bundle = Tile(ENTRIES_LEVEL, 0, size)
+    records = [served.s.led.record_bytes(i) for i in range(size)]
+    r = decode_record(records[5])
+    records[5] = encode_record(r.index, r.prev, r.time + 1, r.entry_type, r.entry)
+    served.proxy.override[bundle.path] = format_entry_bundle(records, [None] * size)
+    (ev,) = _follow(lic_cli, served.url, state, code=1).json["evidence"]
+    assert (ev["kind"], ev["index"]) == ("entries", 5) and "does not hash" in ev["message"]
     assert _size(state) == 4
