@@ -18,11 +18,10 @@ from ..tlog import MAX_INLINE_ENTRY, MAX_NOTE_SIZE, TILE_WIDTH
 __all__ = ["DEFAULT_TIMEOUT", "Fetch", "HttpLog", "UnreachableError", "log_base_url"]
 
 DEFAULT_TIMEOUT = 20.0  # seconds for the connection and for each read
-MAX_CHECKPOINT = MAX_NOTE_SIZE + 100 * 200  # the note plus its cosignature lines
+MAX_CHECKPOINT = MAX_NOTE_SIZE  # the note with its cosignature lines (SPEC 8.1)
 MAX_TILE = TILE_WIDTH * 32
 MAX_BUNDLE = TILE_WIDTH * (2 + MAX_INLINE_ENTRY)
 MAX_BLOB = 1024 * 1024 + 1024  # a record is at most 1 MiB + 1 KiB (SPEC 6.1)
-MAX_STATUS = 4 * 1024 * 1024
 
 Fetch = Callable[[str, int], bytes | None]
 """fetch(path, cap): the bytes at ``<base>/<path>``, None for a 404."""
