@@ -9,6 +9,7 @@ import http.client
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Callable
 
 from keys.errors import LicError, MalformedError
@@ -42,6 +43,18 @@ def log_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
+def _gunzip(data: bytes, cap: int, where: str) -> bytes:
+    """A gzip body decompressed to at most ``cap`` bytes (a bomb is refused, not expanded)."""
+    d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = d.decompress(data, cap + 1)
+    except zlib.error as e:
+        raise UnreachableError(f"{where}: the gzip body does not decompress: {e}") from None
+    if len(out) > cap or not d.eof or d.unused_data:
+        raise UnreachableError(f"{where}: the gzip body is not one stream of at most {cap} bytes")
+    return out
+
+
 class HttpLog:
     """GETs under one log URL. ``fetched`` lists every path asked for, in order."""
 
@@ -54,10 +67,15 @@ class HttpLog:
         """The body at ``path`` (at most ``cap`` bytes), or None when the log answers 404."""
         self.fetched.append(path)
         where = f"{self.base}/{path}"
-        req = urllib.request.Request(where, headers={"Accept-Encoding": "identity"})  # noqa: S310
+        req = urllib.request.Request(where, headers={"Accept-Encoding": "gzip"})  # noqa: S310
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
                 data: bytes = resp.read(cap + 1)
+                encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
+            if encoding == "gzip":  # C2SP: a log may send gzip, asked or not
+                data = _gunzip(data, cap, where)
+            elif encoding != "identity":
+                raise UnreachableError(f"{where}: unknown Content-Encoding {encoding!r}")
         except urllib.error.HTTPError as e:
             with e:
                 if e.code == 404:

@@ -87,18 +87,25 @@ class LogProxy:
                 elif path in proxy.override:
                     self._send(200, proxy.override[path])
                 else:
+                    headers = {}
+                    if "Accept-Encoding" in self.headers:  # the client's, passed on
+                        headers["Accept-Encoding"] = self.headers["Accept-Encoding"]
+                    req = urllib.request.Request(f"{proxy.upstream}/{path}", headers=headers)
                     try:
-                        with urllib.request.urlopen(f"{proxy.upstream}/{path}", timeout=20) as r:
-                            self._send(r.status, r.read())
+                        with urllib.request.urlopen(req, timeout=20) as r:
+                            enc = r.headers.get("Content-Encoding")
+                            self._send(r.status, r.read(), {"Content-Encoding": enc} if enc else {})
                     except urllib.error.HTTPError as e:
                         with e:
                             self._send(e.code, e.read())
                     except OSError:
                         self._send(502, b"upstream unreachable\n")
 
-            def _send(self, status: int, body: bytes) -> None:
+            def _send(self, status: int, body: bytes, headers: dict | None = None) -> None:
                 try:
                     self.send_response(status)
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
                     self.wfile.write(body)

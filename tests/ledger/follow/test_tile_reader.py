@@ -89,3 +89,40 @@ def test_following_a_static_copy(tmp_path):
     r = follow_log("http://static.invalid", tmp_path / "f", now=0, log_vkey=vkey, fetch=fetch)
     assert (r.status, r.size, r.records, r.revoked) == ("advanced", 5, 5, 1)
     s.led.close()
+
+
+def test_the_client_takes_gzip_and_refuses_a_bomb(tmp_path):
+    import gzip
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from ledger.follow import HttpLog
+
+    bodies = {"/small": gzip.compress(b"x" * 100), "/bomb": gzip.compress(b"\0" * 10**6),
+              "/two": gzip.compress(b"a") + gzip.compress(b"b")}  # fmt: skip
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = bodies[self.path]
+            self.send_response(200)
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = HttpLog(f"http://127.0.0.1:{server.server_address[1]}")
+        assert client("small", 1000) == b"x" * 100
+        with pytest.raises(UnreachableError, match="at most 1000 bytes"):
+            client("bomb", 1000)
+        with pytest.raises(UnreachableError, match="one stream"):
+            client("two", 1000)
+        assert client.fetched == ["small", "bomb", "two"]
+    finally:
+        server.shutdown()
+        server.server_close()
