@@ -72,9 +72,13 @@ def witness(served, lic_cli, tmp_path) -> Iterator[tuple[str, CosignatureV1Verif
     assert (db.parent / "w.db.follow" / "follow.db").exists()
 
 
-def test_the_auditing_witness_vouches_for_the_revoked_set(served, witness):
+def test_the_auditing_witness_vouches_for_the_revoked_set(served, witness, lic_cli, tmp_path):
     url, verifier = witness
     led = served.s.led
+    # its follower's state primed by lic ledger follow (docs/serve.md): the same format
+    primed = lic_cli("ledger", "follow", served.url, "--state", tmp_path / "w.db.follow",
+                     "--log-key", SIGNER.verifier.vkey, "--json").json  # fmt: skip
+    assert primed["size"] == 4
     served.s.revoke(served.s.tokens[1])
     size = served.s.checkpoint(bs.T0 + 200)
     lie = _note(size, led.root(size), 0, EMPTY_ROOT)  # the true set has one member
