@@ -5,6 +5,7 @@ checkpoint the log does not serve yet, then cosigns it once the log does."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import urllib.error
@@ -84,6 +85,8 @@ def test_the_auditing_witness_vouches_for_the_revoked_set(served, witness, lic_c
     lie = _note(size, led.root(size), 0, EMPTY_ROOT)  # the true set has one member
     status, _, body = _post(url, 0, [], lie)
     assert status == 422 and "false lic-revoked/v1 line" in body, body
+    (evidence,) = (tmp_path / "w.db.follow" / "evidence").glob("revoked-set-*.json")
+    assert json.loads(evidence.read_text())["notes"] == [lie.decode()]  # the signed lie, kept
 
     honest = led.checkpoint_at(size).note
     status, _, body = _post(url, 0, [], honest)
