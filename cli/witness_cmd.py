@@ -196,6 +196,8 @@ def serve_cmd(
         h = str(server.server_address[0])
         shown = f"[{h}]" if ":" in h else h
         click.echo(f"listening on http://{shown}:{server.port}")
+        if gate is not None:
+            click.echo(f"auditing: following {gate.url} (state in {gate.state_dir})")
         sys.stdout.flush()
         server.serve_forever(poll_interval=0.1)
 

@@ -65,6 +65,7 @@ def witness(served, lic_cli, tmp_path) -> Iterator[tuple[str, CosignatureV1Verif
     try:
         line = proc.stdout.readline() if proc.stdout else ""
         assert line.startswith("listening on http://127.0.0.1:"), (line, proc.poll())
+        assert proc.stdout.readline().startswith(f"auditing: following {served.url} (state in")
         yield line.split()[-1], CosignatureV1Verifier.from_vkey(res.json["vkey"])
     finally:
         proc.terminate()
