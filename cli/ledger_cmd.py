@@ -46,6 +46,10 @@ LEDGER_COMMANDS = {
         "Export the ledger as JSON lines: a header, every record (index, leaf hash, base64 "
         "bytes), then every checkpoint note.",
     ),
+    "follow": LazyCommand(
+        "cli.ledger_follow_cmd:follow_cmd",
+        "Follow the log at URL: verify, replay and check each new checkpoint.",
+    ),
     "grant": LazyCommand(
         f"{_LICENSES}:grant_cmd",
         "Record the grant of TOKEN, signed by the key that signed the token (its issuer, or "
