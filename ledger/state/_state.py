@@ -1,11 +1,8 @@
 """The ledger's derived state, built by applying verified entries in index order. No I/O but
-its SQLite connection.
-
-The appender and the auditor use the same ``LedgerState.apply``: the appender refuses an entry
-that yields findings, the auditor reports them. ``apply`` takes what the record layer has already
-checked (the entry's signature verified under ``author``) and checks everything semantic: the
-schema, the author's role at the record's integration time, cross-references, and state
-transitions.
+its SQLite connection. The appender and the auditor use the same ``LedgerState.apply`` (the
+appender refuses an entry that yields findings, the auditor reports them); it takes what the
+record layer checked (the signature under ``author``) and checks everything semantic: the
+schema, the author's role at the record's integration time, cross-references, transitions.
 
 The state lives in tables (``_tables``, ADR 0008) of the SQLite database it is given (the
 ledger file, inside the append's write transaction) or of a private temporary database of its
