@@ -693,9 +693,6 @@ class LedgerState:
 
 
 _DISPATCH: dict[str, tuple[Callable[..., Iterator[str]], Callable[..., None]]] = {
-    etype: (
-        getattr(LedgerState, "_check_" + etype.replace(".", "_")),
-        getattr(LedgerState, "_do_" + etype.replace(".", "_")),
-    )
-    for etype in ENTRY_TYPES
+    t: (getattr(LedgerState, f"_check_{n}"), getattr(LedgerState, f"_do_{n}"))
+    for t, n in ((t, t.replace(".", "_")) for t in ENTRY_TYPES)
 }
