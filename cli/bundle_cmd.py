@@ -25,6 +25,7 @@ from ledger.tlog import MAX_NOTE_SIZE, parse_checkpoint, parse_note
 from ._decision import decision_lines
 from ._hints import hinted
 from ._ledgeropts import db_option
+from ._logopts import LogOptions, log_options
 from ._output import emit, json_option, read_input
 from ._params import at_option
 from ._tokenfile import read_token
@@ -63,6 +64,7 @@ def bundle_group() -> None:
     help="Write the bundle here (default: TOKEN with the suffix .bundle).",
 )
 @db_option
+@log_options
 @json_option
 def create_cmd(
     token_file: Path,
@@ -70,6 +72,7 @@ def create_cmd(
     size: int | None,
     out: Path | None,
     db: Path,
+    log: LogOptions,
     as_json: bool,
 ) -> None:
     """Make a bundle for TOKEN from the ledger --db at its latest checkpoint.
@@ -77,12 +80,20 @@ def create_cmd(
     The bundle holds the chain (the --chain tokens, root first, then TOKEN), each link's grant
     record with its tlog-proof@v1 receipt, the checkpoint with its stored cosignatures, and a
     revoked-set proof for each link. Every link must be granted below the checkpoint's size.
+    With --log URL (and --log-key), from the service instead: the latest checkpoint it serves,
+    after following the log (its records replayed, its revoked-set line checked), the proofs
+    computed from its tiles.
     """
     tokens = [read_token(p) for p in (*parents, token_file)]
-    from ledger.store import Ledger  # SQLite: only to make a bundle, not to verify one
+    if log.url is not None:
+        if size is not None:
+            raise click.UsageError("--size is for --db; --log uses the latest checkpoint")
+        data = log.bundle(tokens)
+    else:
+        from ledger.store import Ledger  # SQLite: only to make a bundle, not to verify one
 
-    with Ledger.open(db) as led:
-        data = create_bundle(led, tokens, size=size)
+        with Ledger.open(db) as led:
+            data = create_bundle(led, tokens, size=size)
     target = out if out is not None else token_file.with_suffix(".bundle")
     write_atomic(target, data, mode=0o644, overwrite=True)
     b = parse_bundle(data)
@@ -164,6 +175,7 @@ def update_cmd(bundle_file: Path, size: int | None, out: Path, db: Path, as_json
 )
 @use_options
 @at_option
+@log_options
 @json_option
 def verify_cmd(
     bundle_file: Path,
@@ -172,6 +184,7 @@ def verify_cmd(
     update_file: Path | None,
     use_opts: UseOptions,
     at: int | None,
+    log: LogOptions,
     as_json: bool,
 ) -> None:
     """Verify a bundle OFFLINE against a trust policy, then decide a proposed use.
@@ -181,10 +194,17 @@ def verify_cmd(
     that no link is revoked. Exit 0 permit (or valid, with no use given), 1 deny or a failed
     check (the reason names it, e.g. revoked), 2 malformed input, 3 indeterminate. With
     --checkpoint NOTE and --update FILE, also that the bundle's tree is consistent with NOTE
-    and that no link is revoked as of NOTE.
+    and that no link is revoked as of NOTE. With --log URL, online: the same checks against
+    the log's latest checkpoint, fetched and followed (records replayed, revoked-set line
+    checked); a revocation recorded since the bundle turns PERMIT into DENY, with the records.
     """
     if update_file is not None and held_file is None:
         raise click.UsageError("--update needs --checkpoint (the note it leads to)")
+    if log.url is not None:
+        if held_file is not None:
+            raise click.UsageError("--log fetches the latest checkpoint: no --checkpoint")
+        if log.log_key is not None:
+            raise click.UsageError("--log-key is for bundle create; verify takes the policy's")
     now = int(time.time()) if at is None else at
     use = use_opts.use(now) if use_opts.given else None
     with hinted(policy_file, "trust policy"):
@@ -195,12 +215,16 @@ def verify_cmd(
     with hinted(bundle_file, "bundle"):  # it raises only on input that does not parse
         result = verify_bundle(bundle, policy, now=now, use=use, held_checkpoint=held,
                                update=update)  # fmt: skip
-    lines = [result.effect.upper() + (f" ({result.reason})" if result.reason else "")]
-    for c in result.checks:
-        lines.append(f"  {c.status:4s}  {c.name:14s} {c.detail}")
-    if result.decision is not None:
-        lines += decision_lines(result.decision)
-    emit({"at": now, **result.to_dict()}, as_json=as_json, text="\n".join(lines))
-    code = EXIT_FOR_EFFECT[result.effect]
+    if log.url is not None:
+        effect, out, lines = log.verify(bundle, policy, result, now=now, use=use)
+    else:
+        effect, out = result.effect, {"at": now, **result.to_dict()}
+        lines = [result.effect.upper() + (f" ({result.reason})" if result.reason else "")]
+        for c in result.checks:
+            lines.append(f"  {c.status:4s}  {c.name:14s} {c.detail}")
+        if result.decision is not None:
+            lines += decision_lines(result.decision)
+    emit(out, as_json=as_json, text="\n".join(lines))
+    code = EXIT_FOR_EFFECT[effect]
     if code:
         click.get_current_context().exit(code)

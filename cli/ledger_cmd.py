@@ -46,6 +46,10 @@ LEDGER_COMMANDS = {
         "Export the ledger as JSON lines: a header, every record (index, leaf hash, base64 "
         "bytes), then every checkpoint note.",
     ),
+    "follow": LazyCommand(
+        "cli.ledger_follow_cmd:follow_cmd",
+        "Follow the log at URL: verify, replay and check each new checkpoint.",
+    ),
     "grant": LazyCommand(
         f"{_LICENSES}:grant_cmd",
         "Record the grant of TOKEN, signed by the key that signed the token (its issuer, or "
@@ -69,6 +73,10 @@ LEDGER_COMMANDS = {
     "prove": LazyCommand(
         f"{_LOG}:prove_cmd",
         "Write a C2SP tlog-proof@v1 receipt for record N at the latest checkpoint's size.",
+    ),
+    "rebuild-state": LazyCommand(
+        f"{_LOG}:rebuild_state_cmd",
+        "Drop the ledger's derived-state tables and build them again from its records.",
     ),
     "reinstate": LazyCommand(
         f"{_LICENSES}:reinstate_cmd",

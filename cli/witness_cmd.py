@@ -26,6 +26,7 @@ from keys import (
 from ledger.tlog import MAX_NOTE_SIZE, Ed25519NoteVerifier
 from ledger.witness import (
     AddCheckpointOutcome,
+    AuditingGate,
     Witness,
     check_loopback,
     make_witness_server,
@@ -147,6 +148,18 @@ def _load_key(
     type=click.IntRange(min=1),
     help="Stop after this many add-checkpoint requests (default: run until interrupted).",
 )
+@click.option(
+    "--follow",
+    "follow_url",
+    metavar="URL",
+    help="Audit: follow the log served at URL (lic serve, or static tiles) to each checkpoint "
+    "and recompute its revoked-set line before cosigning it.",
+)
+@click.option(
+    "--follow-state",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The follower's state directory (default: the --db path with '.follow' added).",
+)
 @db_option
 @keyring_option
 @passphrase_options
@@ -155,6 +168,8 @@ def serve_cmd(
     host: str,
     port: int,
     max_requests: int | None,
+    follow_url: str | None,
+    follow_state: Path | None,
     db: Path,
     keyring_dir: Path | None,
     passphrase_file: Path | None,
@@ -163,15 +178,26 @@ def serve_cmd(
     """Serve POST /add-checkpoint over HTTP on a loopback address (C2SP tlog-witness).
 
     Prints 'listening on http://HOST:PORT' once bound. Non-loopback addresses are refused:
-    put a reverse proxy in front to expose the witness.
+    put a reverse proxy in front to expose the witness. With --follow, an auditing witness:
+    a checkpoint is cosigned only once the witness followed the log to it and found its
+    records and its revoked-set line true (503 with Retry-After while it cannot follow yet,
+    422 with the reason for a false checkpoint).
     """
     check_loopback(host)
+    if follow_state is not None and follow_url is None:
+        raise click.UsageError("--follow-state needs --follow URL")
     key = _load_key(db, key_name, keyring_dir, passphrase_file, passphrase_env)
-    server = make_witness_server(db, key, host, port, max_requests=max_requests)
+    gate = None
+    if follow_url is not None:
+        state = follow_state if follow_state is not None else db.with_name(db.name + ".follow")
+        gate = AuditingGate(follow_url, state)
+    server = make_witness_server(db, key, host, port, max_requests=max_requests, gate=gate)
     with server:
         h = str(server.server_address[0])
         shown = f"[{h}]" if ":" in h else h
         click.echo(f"listening on http://{shown}:{server.port}")
+        if gate is not None:
+            click.echo(f"auditing: following {gate.url} (state in {gate.state_dir})")
         sys.stdout.flush()
         server.serve_forever(poll_interval=0.1)
 

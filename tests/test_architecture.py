@@ -21,8 +21,10 @@ MAX_MODULE_LINES = 700
 MAX_FUNCTION_LINES = 100
 
 # The ledger's sub-packages and what each may import (imports point down only). Among the four
-# above the store, the one declared order is audit <- report (a report is an audit's replay);
-# serve, the HTTP service, sits above bundle and witness (it serves their evidence).
+# above the store, the declared orders are audit <- report (a report is an audit's replay) and
+# audit, bundle <- follow <- witness (a follower replays with the audit's checks and may check a
+# witness policy; an auditing witness follows the log before it cosigns); serve, the HTTP
+# service, sits above bundle and witness (it serves their evidence).
 _BELOW_STORE = {"tlog", "entries", "state", "store"}
 LEDGER_MAY_IMPORT: dict[str, set[str]] = {
     "tlog": set(),
@@ -31,9 +33,10 @@ LEDGER_MAY_IMPORT: dict[str, set[str]] = {
     "store": {"tlog", "entries", "state"},
     "audit": _BELOW_STORE,
     "bundle": _BELOW_STORE,
-    "witness": _BELOW_STORE,
     "report": _BELOW_STORE | {"audit"},
-    "serve": _BELOW_STORE | {"bundle", "witness"},
+    "follow": _BELOW_STORE | {"audit", "bundle"},
+    "witness": _BELOW_STORE | {"audit", "bundle", "follow"},
+    "serve": _BELOW_STORE | {"audit", "bundle", "follow", "witness"},
 }
 
 

@@ -1,7 +1,8 @@
 """ledger.audit: replay a ledger as an auditor, trusting nothing but the log key.
 
 A pure core (``audit`` over records in order: chain, Merkle root, signatures, schemas, state
-transitions, checkpoints) and its I/O edge (``audit_db``, ``audit_jsonl``, ``import_verified``).
+transitions, checkpoints) and its I/O edge (``audit_db``, ``audit_jsonl``, ``import_verified``), and
+one record's checks for a replay that resumes (``check_record``: a follower of the log).
 """
 
 from ._core import (
@@ -15,6 +16,7 @@ from ._io import (
     audit_jsonl,
     import_verified,
 )
+from ._step import check_record
 
 __all__ = [
     "AuditResult",
@@ -23,5 +25,6 @@ __all__ = [
     "audit_db",
     "audit_jsonl",
     "audit_summary",
+    "check_record",
     "import_verified",
 ]

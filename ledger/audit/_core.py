@@ -10,8 +10,7 @@ Signatures are checked on both cores: the replay applies entries optimistically 
 processes verify signatures in batches; if any signature fails, the replay runs again
 sequentially so that the findings (and the state) are exactly those of a one-by-one replay.
 Rows stream and the tree is a frontier, so nothing is kept per record except the derived
-state, whose maps keep a fixed number of entries in memory and spill the rest to a temporary
-database (one byte per record stays: the record types): memory is flat, see ADR 0006.
+state, which lives in the tables of a private temporary database (ADR 0008): memory is flat.
 """
 
 from __future__ import annotations
@@ -42,7 +41,6 @@ from ..tlog import (
     Ed25519NoteVerifier,
     find_revset_commitment,
     open_checkpoint,
-    revset_commitment,
 )
 
 __all__ = ["AuditResult", "Observer", "audit", "audit_summary"]
@@ -67,6 +65,9 @@ class AuditResult:
     observer: Observer | None = None
     log_vkey: str = ""  # the log key the replay trusted (C2SP verifier key)
     log_key_pinned: bool = False  # True when the caller pinned it, False when taken from the input
+    # the derived state the ledger file stores, against the replay's (audit_db): "equal",
+    # "differs", "absent" (no state tables, or not a file), "not compared" (it grew meanwhile)
+    stored_state: str = "absent"
 
     @property
     def clean(self) -> bool:
@@ -235,7 +236,7 @@ def _replay(
                 Finding(pos, f"saved checkpoint at size {size}: history was rewritten (fork)")
             )
         if fields is not None and fields[4] is not _UNOPENED:
-            _, _, time, etype, payload, kid, sig, tbs = fields
+            _, _, time, etype, payload, kid, sig, tbs, payload_raw = fields
             author = state.author_key(kid, payload)
             if author is None:
                 findings.append(Finding(pos, f"{etype}: author key {kid} is unknown"))
@@ -246,7 +247,7 @@ def _replay(
                         inflight.append(pool.submit(_verify_batch, batch))
                         batch = []
                         if not _drain(inflight, _AHEAD):
-                            state.close()  # this pass's state is dropped: free its spill now
+                            state.close()  # this pass's state is dropped: delete it now
                             return None
                     ok = True
                 else:
@@ -254,7 +255,7 @@ def _replay(
                     if not ok:
                         findings.append(Finding(pos, f"{etype}: signature does not verify"))
                 if ok:
-                    found = state.apply(pos, time, etype, payload, author)
+                    found = state.apply(pos, time, etype, payload, author, raw=payload_raw)
                     if found:
                         findings.extend(found)
                     elif observer is not None:
@@ -321,8 +322,8 @@ class _RevsetCheck:
     def commitment(self) -> tuple[int, bytes]:
         v = self.state.revset_version
         if self.cached is None or self.cached[0] != v:
-            # streamed from the state's spill: memory flat in the set's size (ADR 0006)
-            n, root = revset_commitment(self.state.iter_revoked())
+            # folded from the replay's own table of members, in order: memory flat
+            n, root = self.state.revset_commitment()
             self.cached = (v, n, root)
         return self.cached[1], self.cached[2]
 
@@ -353,9 +354,10 @@ class _RevsetCheck:
         return out
 
 
-_Fields = tuple[int, bytes, int, str, Any, str, bytes, bytes]
-"""(index, prev, time, type, payload, kid, signature, to-be-signed) of a record; payload
-_UNOPENED when only the record layer decoded (its entry's finding is already noted)."""
+_Fields = tuple[int, bytes, int, str, Any, str, bytes, bytes, bytes | None]
+"""(index, prev, time, type, payload, kid, signature, to-be-signed, payload bytes or None) of
+a record; payload _UNOPENED when only the record layer decoded (its entry's finding is already
+noted)."""
 _UNOPENED = object()
 
 
@@ -369,8 +371,8 @@ def _open(raw: bytes, pos: int, findings: list[Finding]) -> _Fields | None:
             payload = decode_payload(payload_bytes, max_size=MAX_ENTRY_SIZE)
         except LicError as e:
             findings.append(Finding(pos, f"{etype}: {e}"))
-            return index, prev, time, etype, _UNOPENED, kid, sig, tbs
-        return index, prev, time, etype, payload, kid, sig, tbs
+            return index, prev, time, etype, _UNOPENED, kid, sig, tbs, None
+        return index, prev, time, etype, payload, kid, sig, tbs, payload_bytes
     try:
         rec = decode_record(raw)
     except LicError as e:
@@ -380,7 +382,7 @@ def _open(raw: bytes, pos: int, findings: list[Finding]) -> _Fields | None:
         entry = open_entry(rec)
     except LicError as e:
         findings.append(Finding(pos, f"{rec.entry_type}: {e}"))
-        return rec.index, rec.prev, rec.time, rec.entry_type, _UNOPENED, "", b"", b""
+        return rec.index, rec.prev, rec.time, rec.entry_type, _UNOPENED, "", b"", b"", None
     return (
         rec.index,
         rec.prev,
@@ -390,6 +392,7 @@ def _open(raw: bytes, pos: int, findings: list[Finding]) -> _Fields | None:
         entry.kid,
         entry.signature,
         entry.to_be_signed,
+        None,
     )
 
 

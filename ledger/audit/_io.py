@@ -12,6 +12,7 @@ from keys.errors import LedgerIntegrityError, MalformedError
 from ..entries import MAX_RECORD_SIZE
 from ..store import EXPORT_FORMAT, Ledger
 from ._core import AuditResult, Observer, audit
+from ._stored import compare_stored_state
 
 __all__ = ["audit_db", "audit_jsonl", "import_verified"]
 
@@ -38,11 +39,13 @@ def audit_db(
     pinned_log_key: str | None = None,
 ) -> AuditResult:
     """Replay the ledger file at ``path`` from its first record (``pinned_log_key``: see
-    ``audit``)."""
+    ``audit``), then compare the derived state the file stores with the replay's (a stored
+    table that differs is a finding naming its first differing row; see
+    ``AuditResult.stored_state``)."""
     with Ledger.open(path) as led:
-        led.stream_reads()  # memory flat in the file's size (ADR 0006)
+        led.stream_reads()  # memory flat in the file's size
         notes = list(led.checkpoint_notes())
-        return audit(
+        result = audit(
             led.origin,
             led.log_vkey,
             led.iter_raw,
@@ -53,6 +56,10 @@ def audit_db(
             workers=workers,
             pinned_log_key=pinned_log_key,
         )
+    result.stored_state, found = compare_stored_state(result.state, path)
+    if found:
+        result.findings = sorted([*result.findings, *found], key=lambda f: f.index)
+    return result
 
 
 def _lines(path: Path) -> Iterator[tuple[int, bytes]]:

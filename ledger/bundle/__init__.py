@@ -15,6 +15,7 @@ from ._bundle import (
     BundleResult,
     create_bundle,
     create_update,
+    encode_bundle,
     parse_bundle,
     verify_bundle,
 )
@@ -29,6 +30,7 @@ from ._update import (
     MAX_UPDATE_SIZE,
     UPDATE_MAGIC,
     BundleUpdate,
+    encode_update,
     parse_update,
 )
 
@@ -49,6 +51,8 @@ __all__ = [
     "bundle_status",
     "create_bundle",
     "create_update",
+    "encode_bundle",
+    "encode_update",
     "parse_bundle",
     "parse_policy",
     "parse_update",

@@ -60,6 +60,7 @@ __all__ = [
     "BundleResult",
     "create_bundle",
     "create_update",
+    "encode_bundle",
     "parse_bundle",
     "verify_bundle",
 ]
@@ -138,6 +139,7 @@ def parse_bundle(data: bytes) -> Bundle:
 
 
 def encode_bundle(bundle: Bundle) -> bytes:
+    """The bytes of ``bundle`` (SPEC 10.1): the magic line and its deterministic CBOR."""
     body = {
         "checkpoint": bundle.checkpoint,
         "links": [

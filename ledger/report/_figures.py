@@ -4,9 +4,9 @@ The replay calls ``ReportBuilder.observe`` for every record that applied without
 index order, right after ``LedgerState.apply``), ``finding`` for every finding, and at the end
 ``finish(state, integrity)``. The builder keeps only aggregates that do not grow with the number of
 records (counters per entry type and per month) and one small flag set per attested subject, in
-a bounded map that spills to disk like the state's (ADR 0006); everything per entity (requests,
+a table of a private temporary database (ADR 0008); everything per entity (requests,
 grants, incidents, ...) is read from the ``LedgerState`` that the replay holds anyway, in key
-order, streamed from its spill. SPEC.md section 11 defines every member of the result.
+order, streamed from its tables. SPEC.md section 11 defines every member of the result.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 from keys.errors import MalformedError
 
 from ..entries import APPEAL_OUTCOMES, CLOSE_OUTCOMES, SEVERITIES
-from ..state import Finding, LedgerState, SpillMap, SpillStore
+from ..state import Finding, LedgerState, open_scratch, scratch_table
 from ._disclosure import Disclosure
 from ._measures import (
     AGE_BUCKETS,
@@ -101,8 +101,10 @@ class ReportBuilder:
         self._last_time: int | None = None
         self._types: Counter[str] = Counter()
         self._decisions_by_month: dict[str, Counter[str]] = {}
-        self._subjects: SpillMap[bytes, _Subject] = SpillMap(
-            SpillStore(), bytes, encode=_subject_encode, decode=_subject_decode
+        self._scratch = open_scratch()  # a private temporary database (deleted on close)
+        self._scratch.execute("BEGIN")
+        self._subjects = scratch_table(
+            self._scratch, bytes, encode=_subject_encode, decode=_subject_decode
         )
         self._findings = 0
         self._findings_listed: list[Finding] = []
@@ -146,7 +148,7 @@ class ReportBuilder:
             s.sensitive_declared |= "sensitive" in p
             s.sensitive_flagged |= bool(p.get("sensitive"))
             s.signed |= "oms" in p
-            self._subjects[subject["sha256"]] = s  # written back (see SpillMap)
+            self._subjects[subject["sha256"]] = s  # written back
 
     # -- the report -------------------------------------------------------------------------
     def finish(self, state: LedgerState, integrity: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,6 @@ checkpoint's size, never beyond); ``verify_status`` is the pure check of an answ
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from keys import json_loads_strict
 from keys.errors import LedgerIntegrityError, MalformedError, ProofMismatchError, RevokedError
 
 from ..entries import decode_record, open_entry, verify_receipt
-from ..state import LedgerState, state_of
+from ..state import LedgerState, replay_into, state_of
 from ..store import Ledger, open_read_only
 from ..tlog import (
     AbsenceProof,
@@ -59,6 +58,7 @@ class StatusView:
         self.db = db
         self._lock = threading.Lock()
         self._ledger: Ledger | None = None
+        self._st: LedgerState | None = None  # the state as of the latest checkpoint served
         self._revset: RevokedSet | None = None
         self._revset_size = -1
 
@@ -68,13 +68,24 @@ class StatusView:
             if self._ledger is not None:
                 self._ledger.close()
                 self._ledger = None
+            if self._st is not None:
+                self._st.close()
+                self._st = None
 
     def _state(self, led: Ledger, size: int) -> LedgerState:
-        def build(records: Iterable[tuple[int, bytes]], key: bytes, _progress: Any) -> Any:
-            return state_of(itertools.islice(records, size), key)
-
-        led.cached_state(build)  # first use: the replay stops at the checkpoint's size
-        return led.state_at(size)
+        """The state of the first ``size`` records, kept in a private temporary database
+        and caught up as checkpoints advance (the stored state covers every record, which
+        may be more than the checkpoint does): one replay on first use, then only new ones."""
+        st = self._st
+        if st is not None and st.size > size:
+            st.close()
+            st = None
+        if st is None:
+            st = state_of(led.iter_records(0, size), led.log_verifier.public_key.raw)
+        elif st.size < size:
+            replay_into(st, led.iter_records(st.size, size))
+        self._st = st
+        return st
 
     def answer(self, digest: bytes, now: int) -> dict[str, Any] | None:
         """The status of the token ``digest`` at ``now`` as of the latest checkpoint, with its
@@ -89,7 +100,8 @@ class StatusView:
             size = cp.checkpoint.size
             state = self._state(led, size)
             if self._revset_size != size:
-                self._revset, self._revset_size = led.revoked_set(size), size
+                self._revset = RevokedSet(state.revoked_digests(), presorted=True)
+                self._revset_size = size
             revset = self._revset
             assert revset is not None  # set just above
             commitment = find_revset_commitment(cp.checkpoint.extensions)

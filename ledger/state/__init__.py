@@ -1,49 +1,59 @@
 """ledger.state: the derived state of a ledger and its replay.
 
-``LedgerState`` (keys, grants, revocations, incidents, appeals, ...), the spill tables that
-bound its memory, and the one replay (``apply_record``, ``apply_stored``, ``state_of``) that
-the store, the audit and every other user share; and the one definition of a token's status
-at a time (``status_at``, ``TOKEN_STATUSES``, SPEC 14.5) and what it does to a decision
-about a use (``with_status``). Knows nothing of the store.
+``LedgerState`` (keys, grants, revocations, incidents, appeals, ...) kept in SQLite tables
+(``STATE_TABLES``, created by ``create_state_tables``; ADR 0008) of the database it is given
+(the ledger file, for the store) or of a private temporary database (a replay of its own), and
+the one replay (``apply_record``, ``apply_stored``, ``state_of``) that the store, the audit and
+every other user share; and the one definition of a token's status at a time (``status_at``,
+``TOKEN_STATUSES``, SPEC 14.5) and what it does to a decision about a use (``with_status``).
+Knows nothing of the store: only of a ``sqlite3`` connection.
 """
 
 from ._apply import (
     STATE_PROGRESS_EVERY,
     apply_record,
     apply_stored,
+    replay_into,
     state_of,
 )
-from ._spill import (
-    DEFAULT_BUDGET,
-    SpillMap,
-    SpillStore,
-    TypeIndex,
-)
-from ._state import (
+from ._model import (
     Finding,
     Grant,
     Incident,
     KeyInfo,
-    LedgerState,
     TokenStatus,
 )
+from ._state import LedgerState
 from ._status import TOKEN_STATUSES, status_at, with_status
+from ._tables import (
+    SCHEMA_VERSION,
+    STATE_TABLES,
+    create_state_tables,
+    drop_state_tables,
+    has_state_tables,
+    open_scratch,
+    scratch_table,
+)
 
 __all__ = [
-    "DEFAULT_BUDGET",
+    "SCHEMA_VERSION",
     "STATE_PROGRESS_EVERY",
+    "STATE_TABLES",
     "TOKEN_STATUSES",
     "Finding",
     "Grant",
     "Incident",
     "KeyInfo",
     "LedgerState",
-    "SpillMap",
-    "SpillStore",
     "TokenStatus",
-    "TypeIndex",
     "apply_record",
     "apply_stored",
+    "create_state_tables",
+    "drop_state_tables",
+    "has_state_tables",
+    "open_scratch",
+    "replay_into",
+    "scratch_table",
     "state_of",
     "status_at",
     "with_status",

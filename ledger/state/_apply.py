@@ -18,12 +18,14 @@ from ..entries import (
     fast_open_record,
     open_entry,
 )
-from ._state import Finding, LedgerState
+from ._model import Finding
+from ._state import LedgerState
 
 __all__ = [
     "STATE_PROGRESS_EVERY",
     "apply_record",
     "apply_stored",
+    "replay_into",
     "state_of",
 ]
 
@@ -41,13 +43,19 @@ def apply_record(state: LedgerState, record: Record) -> list[Finding]:
 
 
 def _apply_opened(
-    state: LedgerState, index: int, time: int, etype: str, kid: str, payload: Any
+    state: LedgerState,
+    index: int,
+    time: int,
+    etype: str,
+    kid: str,
+    payload: Any,
+    raw: bytes | None = None,
 ) -> list[Finding]:
     author = state.author_key(kid, payload)
     if author is None:
-        state.size = max(state.size, index + 1)
+        state.skip(index)
         return [Finding(index, f"{etype}: author key {kid} is unknown")]
-    return state.apply(index, time, etype, payload, author)
+    return state.apply(index, time, etype, payload, author, raw=raw)
 
 
 def apply_stored(state: LedgerState, raw: bytes) -> list[Finding]:
@@ -61,7 +69,7 @@ def apply_stored(state: LedgerState, raw: bytes) -> list[Finding]:
         payload = decode_payload(payload_bytes, max_size=MAX_ENTRY_SIZE)
     except LicError as e:
         return [Finding(index, f"{etype}: {e}")]
-    return _apply_opened(state, index, time, etype, kid, payload)
+    return _apply_opened(state, index, time, etype, kid, payload, payload_bytes)
 
 
 STATE_PROGRESS_EVERY = 8192  # records between two progress calls while a state is built
@@ -72,20 +80,31 @@ def state_of(
     log_key: bytes,
     progress: Callable[[int], None] | None = None,
 ) -> LedgerState:
-    """Derive the state from stored records (no signature checks: for the appender).
-    ``progress(n)`` is called every ``STATE_PROGRESS_EVERY`` records and at the end, when
-    there were that many."""
+    """Derive the state from stored records (no signature checks: for the appender), into a
+    state of its own (a private temporary database). ``progress`` as in ``replay_into``."""
     state = LedgerState(log_key)
-    if progress is None:
-        for _, raw in records:
-            apply_stored(state, raw)
-        return state
-    n = 0
-    for _, raw in records:
-        apply_stored(state, raw)
-        n += 1
-        if n % STATE_PROGRESS_EVERY == 0:
-            progress(n)
-    if n >= STATE_PROGRESS_EVERY and n % STATE_PROGRESS_EVERY:
-        progress(n)
+    replay_into(state, records, progress)
     return state
+
+
+def replay_into(
+    state: LedgerState,
+    records: Iterable[tuple[int, bytes]],
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Apply the records ``state`` does not cover yet (index at or past its size), in order;
+    a record whose entry cannot be opened still counts (``LedgerState.skip``), so the state
+    then covers exactly the records given. ``progress(n)`` is called every
+    ``STATE_PROGRESS_EVERY`` records and at the end, when there were that many. Returns the
+    number of records read."""
+    n = 0
+    for index, raw in records:
+        if index >= state.size:
+            apply_stored(state, raw)
+            state.skip(index)
+        n += 1
+        if progress is not None and n % STATE_PROGRESS_EVERY == 0:
+            progress(n)
+    if progress is not None and n >= STATE_PROGRESS_EVERY and n % STATE_PROGRESS_EVERY:
+        progress(n)
+    return n

@@ -1,221 +1,205 @@
-"""The ledger's derived state, built by applying verified entries in index order. Pure; no I/O.
+"""The ledger's derived state, built by applying verified entries in index order. No I/O but
+its SQLite connection. The appender and the auditor use the same ``LedgerState.apply`` (the
+appender refuses an entry that yields findings, the auditor reports them); it takes what the
+record layer checked (the signature under ``author``) and checks everything semantic: the
+schema, the author's role at the record's integration time, cross-references, transitions.
 
-The appender and the auditor use the same ``LedgerState.apply``: the appender refuses an entry
-that yields findings, the auditor reports them. ``apply`` takes what the record layer has already
-checked (the entry's signature verified under ``author``) and checks everything semantic: the
-schema, the author's role at the record's integration time, cross-references, and state
-transitions.
-
-Memory is bounded (ADR 0006): every per-entity map (grants, their children and licensee
-commitments, holder key ids, requests, decisions, appeals, withdrawals, incidents,
-attestations, terms versions, the revoked set's counters) is a ``SpillMap``; together they
-keep a fixed number of entries in memory (a budget) and spill the rest to a private temporary
-SQLite database (opened only when they first outgrow the budget, deleted on ``close``, when
-the state is dropped, or with the process). The record types are one byte per record
-(``TypeIndex``), and the registered keys stay in memory (they are few). Withdrawals are held
-once, in ``withdrawal_info``; a grant refers to its withdrawals by record index. Every map
-iterates in ascending key order, so the state reads the same whether or not it spilled.
+The state lives in tables (``_tables``, ADR 0008) of the SQLite database it is given (the
+ledger file, inside the append's write transaction) or of a private temporary database of its
+own (a replay). Every write goes to a table at once; the views keep a bounded cache of values
+that are also in their tables, and iterate in ascending key order. A grant lists its
+withdrawals (``withdrawal_info``, targets in ``withdrawals``) by record index.
 """
 
 from __future__ import annotations
 
-import json
-import marshal
+import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields
-from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from keys import jwk_thumbprint, time_text
+if TYPE_CHECKING:
+    import sqlite3
+
+from keys import jwk_thumbprint
 
 from ..entries import AUTHOR_ROLES, ENTRY_TYPES, PUBLISHER_ROLES, entry_problems, oms_refusal
-from ._spill import SpillMap, SpillStore, TypeIndex
+from ..tlog import Frontier, revset_leaf_hash
+from ._model import (
+    GRANT_COLUMNS,
+    GRANT_SELECT,
+    INCIDENT_COLUMNS,
+    KEY_COLUMNS,
+    WITHDRAWAL_COLUMNS,
+    Finding,
+    Grant,
+    Incident,
+    KeyInfo,
+    TokenStatus,
+    Withdrawal,
+    doc_table,
+    grant_row,
+    incident_row,
+    key_row,
+    kid_row,
+    row_grant,
+    row_incident,
+    row_key,
+    row_kid,
+    row_type,
+    row_withdrawal,
+    type_row,
+    withdrawal_row,
+)
 from ._status import status_at
+from ._tables import (
+    SCHEMA_VERSION,
+    STATE_TABLES,
+    Lookup,
+    Table,
+    create_state_tables,
+    json_text,
+    open_scratch,
+    scratch_table,
+)
 
 __all__ = ["Finding", "Grant", "Incident", "KeyInfo", "LedgerState", "TokenStatus"]
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """Something wrong with one record."""
-
-    index: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"record {self.index}: {self.message}"
-
-
-@dataclass(slots=True)
-class KeyInfo:
-    """A key registered by ``key.add``: its role and name, when it was added, its validity
-    window, and when it was retired or compromised."""
-
-    role: str
-    name: str
-    added: int
-    not_before: int | None = None
-    not_after: int | None = None
-    retired: int | None = None
-    compromised_since: int | None = None
-
-    def valid_at(self, t: int) -> str | None:
-        """None when the key may sign at time t, else why not."""
-        if self.compromised_since is not None and t >= self.compromised_since:
-            return f"key was compromised at {time_text(self.compromised_since)}"
-        if self.retired is not None and t >= self.retired:
-            return f"key was retired at {time_text(self.retired)}"
-        if self.not_before is not None and t < self.not_before:
-            return f"key is not valid before {time_text(self.not_before)}"
-        if self.not_after is not None and t >= self.not_after:
-            return f"key expired at {time_text(self.not_after)}"
-        return None
-
-
-@dataclass(slots=True)
-class Withdrawal:
-    """A revocation or suspension in force against a token."""
-
-    kind: str  # "revoked" | "suspended"
-    index: int
-    reason: str
-    effective: int
-    cascade: bool
-    until: int | None = None  # lifted from this time on (a reinstatement, or a suspension's end)
-    time: int = 0  # integration time of the withdrawing record
-    lifted_by: int | None = None  # index of the reinstatement that set ``until``, if one did
-    in_set: bool = True  # counts in the revoked set (SPEC 12.1) until a reinstate covers it
-
-    def live(self, t: int) -> bool:
-        return self.effective <= t and (self.until is None or t < self.until)
-
-    def live_as_of(self, t: int, before: int) -> bool:
-        """Live at t as the ledger stood before record ``before`` (later lifts ignored)."""
-        if self.index >= before or self.effective > t:
-            return False
-        if self.until is None or (self.lifted_by is not None and self.lifted_by >= before):
-            return True
-        return t < self.until
-
-
-@dataclass(slots=True)
-class Grant:
-    """A recorded grant: the token's digest, licensee commitment, tier and window, its parent,
-    the key that signed the record (``author``) and the token's holder key."""
-
-    index: int
-    digest: bytes
-    licensee: bytes
-    tier: str
-    not_before: int
-    not_after: int
-    parent: bytes | None
-    author: bytes
-    holder: bytes
-    withdrawals: list[int] = field(default_factory=list)  # indexes of revoke/suspend records
-    request: int | None = None  # the access request this grant answers, if named
-    time: int = 0  # integration time of the grant record
-
-
-@dataclass(frozen=True, slots=True)
-class TokenStatus:
-    """A token's status at a time (one of ``TOKEN_STATUSES``, SPEC 14.5), with the records
-    that say so: the withdrawals (own and inherited) or the grant (its validity window)."""
-
-    status: str
-    evidence: tuple[int, ...]
-    via: bytes | None = None  # the ancestor whose withdrawal cascades, if not the token itself
-
-
-@dataclass(slots=True)
-class Incident:
-    """An incident and the integration times of its report, first acknowledgement, first
-    response, first remediation and close, with its outcome and the revocations it led to."""
-
-    index: int
-    severity: str
-    harms: tuple[str, ...]
-    reported: int
-    acked: int | None = None
-    responded: int | None = None
-    remediated: int | None = None
-    closed: int | None = None
-    outcome: str | None = None
-    summary: str | None = None
-    revocations: list[int] = field(default_factory=list)
-
-
-def _codec(cls: type[Any]) -> tuple[Callable[[Any], bytes], Callable[[bytes], Any]]:
-    """A compact spill codec for one of the dataclasses above: its fields as a marshal tuple,
-    read in one C call (``dataclasses.astuple`` would deep-copy every field)."""
-    get = attrgetter(*(f.name for f in fields(cls)))
-
-    def encode(obj: Any) -> bytes:
-        return marshal.dumps(get(obj))
-
-    def decode(raw: bytes) -> Any:
-        return cls(*marshal.loads(raw))  # noqa: S302 (bytes this process spilled itself)
-
-    return encode, decode
-
-
-def _terms_key(tid: str, version: str) -> str:
-    return json.dumps([tid, version])
 
 
 class LedgerState:
     """State derived from the ledger so far. ``log_key`` is the log's own key (role ``log``).
 
-    ``budget``: entries all its maps together keep in memory before they spill (default
-    ``DEFAULT_BUDGET`` of ``_spill``, see ``SpillMap``).
-    """
+    ``conn``: the database holding the state tables (the ledger file, inside the caller's
+    write transaction when it applies records); by default a private temporary database of
+    the state's own, in one open transaction (``commit`` ends it before SQL readers look).
+    A database whose tables are empty is initialized (the log key registered)."""
 
-    def __init__(self, log_key: bytes, *, budget: int | None = None) -> None:
-        store = SpillStore(budget)
-
-        def smap(key_type: type, codec: Any = None) -> Any:
-            if codec is None:
-                return SpillMap(store, key_type)
-            return SpillMap(store, key_type, encode=codec[0], decode=codec[1])
-
-        self.keys: dict[bytes, KeyInfo] = {log_key: KeyInfo("log", "log", -1)}
-        self.kids: SpillMap[str, bytes] = smap(str)  # key id -> raw key
-        self.kids[jwk_thumbprint(log_key)] = log_key
-        self.types = TypeIndex(sorted(ENTRY_TYPES))  # record index -> entry type
-        self.grants: SpillMap[bytes, Grant] = smap(bytes, _codec(Grant))
-        self.children: SpillMap[bytes, list[bytes]] = smap(bytes)
-        self.by_licensee: SpillMap[bytes, list[bytes]] = smap(bytes)
-        self.terms_versions: SpillMap[int, dict[str, Any]] = smap(int)  # publish index -> it
-        self.terms_index: SpillMap[str, int] = smap(str)  # _terms_key(id, version) -> index
-        self.terms_ids: dict[str, int] = {}  # terms id -> number of versions published
-        self.requests: SpillMap[int, dict[str, Any]] = smap(int)
-        self.decisions: SpillMap[int, dict[str, Any]] = smap(int)
-        self.appeals: SpillMap[int, dict[str, Any]] = smap(int)
+    def __init__(self, log_key: bytes, conn: sqlite3.Connection | None = None) -> None:
+        self._owned = conn is None
+        if conn is None:
+            conn = open_scratch()
+            create_state_tables(conn)
+            conn.execute("BEGIN")
+            weakref.finalize(self, conn.close)
+        self.conn = conn
+        self.keys: Table[bytes, KeyInfo] = Table(
+            conn, "st_keys", "key", KEY_COLUMNS, key_row, row_key
+        )
+        self.kids: Table[str, bytes] = Table(
+            conn, "st_kids", "kid", ("key",), kid_row, row_kid, insert="INSERT OR IGNORE"
+        )
+        self.types: Table[int, str] = Table(
+            conn, "st_types", "idx", ("type",), type_row, row_type
+        )  # record index -> entry type
+        self.grants: Table[bytes, Grant] = Table(
+            conn, "st_grants", "digest", GRANT_COLUMNS, grant_row, row_grant, select=GRANT_SELECT
+        )
+        self.children: Lookup[bytes] = Lookup(
+            conn, "SELECT digest FROM st_grants WHERE parent = ? ORDER BY idx"
+        )
+        self.by_licensee: Lookup[bytes] = Lookup(
+            conn, "SELECT digest FROM st_grants WHERE licensee = ? ORDER BY idx"
+        )
+        self.terms_versions = doc_table(
+            conn,
+            "st_terms",
+            (("tid", "id"), ("version", "version"), ("effective", "effective"),
+             ("sunset", "sunset"), ("change", "change"), ("notice_days", "notice_days"),
+             ("supersedes", "supersedes")),
+            "index",
+            (("published", "published", False),),
+        )  # fmt: skip
+        self.requests = doc_table(
+            conn,
+            "st_requests",
+            (("tier", "tier"), ("region", "region"), ("purpose", "purpose")),
+            None,
+            (("received", "received", False), ("decision", "decision", False)),
+        )
+        self.decisions = doc_table(
+            conn,
+            "st_decisions",
+            (("request", "request"), ("decision", "decision"), ("decided_at", "decided_at"),
+             ("reasons", "reasons")),
+            "index",
+            (("overturned_by", "overturned_by", False),),
+        )  # fmt: skip
+        self.appeals = doc_table(
+            conn,
+            "st_appeals",
+            (("target", "target"),),
+            None,
+            (("filed", "filed", False), ("outcome", "outcome", False),
+             ("decided", "decided", False), ("independent", "independent", True),
+             ("decided_index", "decided_index", False)),
+        )  # fmt: skip
         # revoke/suspend index -> affected digests, and what it says
-        self.withdrawals: SpillMap[int, list[bytes]] = smap(int)
-        self.withdrawal_info: SpillMap[int, Withdrawal] = smap(int, _codec(Withdrawal))
-        self.incidents: SpillMap[int, Incident] = smap(int, _codec(Incident))
-        self.attestations: SpillMap[bytes, list[int]] = smap(bytes)  # subject -> attest indexes
-        # digest -> withdrawals of it that no reinstate lifted
-        self.unlifted: SpillMap[bytes, int] = smap(bytes)
-        self.revset_version = 0  # bumped whenever ``unlifted`` changes
-        self.size = 0
-        self.last_time = 0  # integration time of the last record applied
+        self.withdrawals: Lookup[bytes] = Lookup(
+            conn, "SELECT digest FROM st_targets WHERE widx = ? ORDER BY pos"
+        )
+        self.withdrawal_info: Table[int, Withdrawal] = Table(
+            conn, "st_withdrawals", "idx", WITHDRAWAL_COLUMNS, withdrawal_row, row_withdrawal
+        )
+        self.incidents: Table[int, Incident] = Table(
+            conn, "st_incidents", "idx", INCIDENT_COLUMNS, incident_row, row_incident
+        )
+        self.attestations: Lookup[int] = Lookup(
+            conn, "SELECT idx FROM st_attestations WHERE subject = ? ORDER BY idx"
+        )  # subject -> attest indexes
+        row = conn.execute(
+            "SELECT size, last_time, revset_version FROM st_meta WHERE id = 0"
+        ).fetchone()
+        if row is None:
+            conn.execute(
+                "INSERT INTO st_meta (id, schema, size, last_time, revset_version) "
+                "VALUES (0, ?, 0, 0, 0)",
+                (SCHEMA_VERSION,),
+            )
+            self.keys[log_key] = KeyInfo("log", "log", -1)
+            self.kids[jwk_thumbprint(log_key)] = log_key
+            row = (0, 0, 0)
+        self.size, self.last_time, self.revset_version = (int(x) for x in row)
+        self._raw: bytes | None = None  # the payload bytes of the record being applied
 
     # -- lifetime ---------------------------------------------------------------------------
-    @property
-    def spilled(self) -> bool:
-        """Whether the maps outgrew their budget (and so the temporary database exists)."""
-        return self.grants.store.opened
+    def _save_meta(self) -> None:
+        self.conn.execute(
+            "UPDATE st_meta SET size = ?, last_time = ?, revset_version = ? WHERE id = 0",
+            (self.size, self.last_time, self.revset_version),
+        )
 
-    def scratch_map(self, key_type: type) -> SpillMap[Any, Any]:
-        """A fresh bounded map in this state's store, within its budget (for readers of the
-        state that need a map of their own, such as the report)."""
-        return SpillMap(self.grants.store, key_type)
+    def commit(self) -> None:
+        """Make a state of its own readable by SQL (its meta row written, its transaction
+        committed; a new one begins). On a caller's database: write the meta row only."""
+        self._save_meta()
+        if self._owned and self.conn.in_transaction:
+            self.conn.execute("COMMIT")
+            self.conn.execute("BEGIN")
+
+    def table_rows(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of every state table, in key order (for tests and small comparisons:
+        the whole state in memory)."""
+        self._save_meta()
+        return {
+            name: self.conn.execute(f"SELECT * FROM {name} ORDER BY {key}").fetchall()  # noqa: S608
+            for name, key in STATE_TABLES
+        }
+
+    def scratch_map(self, key_type: type) -> Table[Any, Any]:
+        """A fresh map of the caller's in a temporary table of this state's connection (for
+        readers of the state that need one, such as the report). ``key_type`` is an int,
+        bytes or str type; values are plain data (marshal)."""
+        return scratch_table(self.conn, key_type)
 
     def close(self) -> None:
-        """Delete the temporary database, if one was opened; the state is unusable after."""
-        self.grants.store.close()
+        """Close a state's own temporary database (deleting it); the state is unusable after.
+        A state on a caller's database only forgets its caches."""
+        if self._owned:
+            self.conn.close()
+        else:
+            for view in (self.keys, self.kids, self.types, self.grants, self.terms_versions,
+                         self.requests, self.decisions, self.appeals, self.withdrawal_info,
+                         self.incidents):  # fmt: skip
+                view.drop_cache()
 
     def __enter__(self) -> LedgerState:
         return self
@@ -240,9 +224,18 @@ class LedgerState:
         return raw
 
     def apply(
-        self, index: int, time: int, entry_type: str, payload: Any, author: bytes
+        self,
+        index: int,
+        time: int,
+        entry_type: str,
+        payload: Any,
+        author: bytes,
+        *,
+        raw: bytes | None = None,
     ) -> list[Finding]:
-        """Apply one record; return its findings. A record with findings changes nothing."""
+        """Apply one record; return its findings. A record with findings changes nothing.
+        ``raw``: the payload's bytes as recorded, when the caller has them (they are stored
+        as they are; without them the payload is encoded again, to the same bytes)."""
         problems = [f"{p or 'entry'}: {m}" for p, m in entry_problems(entry_type, payload)]
         if not problems:
             refused = self._authorize(time, entry_type, payload, author)
@@ -254,12 +247,25 @@ class LedgerState:
         if index >= self.size:
             self.size = index + 1
         if problems:
+            if not self._owned:
+                self._save_meta()
             return [Finding(index, f"{entry_type}: {p}") for p in problems]
         self.types[index] = entry_type
         if time > self.last_time:
             self.last_time = time
+        self._raw = raw
         do(self, index, time, payload, author)
+        if not self._owned:
+            self._save_meta()
         return []
+
+    def skip(self, index: int) -> None:
+        """Count record ``index`` as applied without changing anything (a record whose
+        entry could not be opened: its findings are the caller's)."""
+        if index >= self.size:
+            self.size = index + 1
+            if not self._owned:
+                self._save_meta()
 
     # -- authorization ----------------------------------------------------------------------
     def _authorize(self, time: int, etype: str, p: dict[str, Any], author: bytes) -> str | None:
@@ -319,29 +325,36 @@ class LedgerState:
     _check_key_compromised = _known_key
 
     def _do_key_retire(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
-        self.keys[p["key"]].retired = p["effective"]
+        info = self.keys[p["key"]]
+        info.retired = p["effective"]
+        self.keys[p["key"]] = info
 
     def _do_key_compromised(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         info = self.keys[p["key"]]
         since = p["since"]
         if info.compromised_since is None or since < info.compromised_since:
             info.compromised_since = since
+            self.keys[p["key"]] = info
 
     # -- terms ------------------------------------------------------------------------------
     def _check_terms_publish(self, p: dict[str, Any]) -> Iterator[str]:
-        if _terms_key(p["id"], p["version"]) in self.terms_index:
+        if self._terms_index(p["id"], p["version"]) is not None:
             yield f"terms {p['id']} version {p['version']} already published"
-        if "supersedes" in p and _terms_key(p["id"], p["supersedes"]) not in self.terms_index:
+        if "supersedes" in p and self._terms_index(p["id"], p["supersedes"]) is None:
             yield f"supersedes unknown version {p['supersedes']}"
 
     def _do_terms_publish(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
-        self.terms_versions[index] = {**p, "index": index, "published": time}
-        self.terms_index[_terms_key(p["id"], p["version"])] = index
-        self.terms_ids[p["id"]] = self.terms_ids.get(p["id"], 0) + 1
+        self.terms_versions.add(index, p, self._raw, published=time)
+
+    def _terms_index(self, tid: str, version: str) -> int | None:
+        row = self.conn.execute(
+            "SELECT idx FROM st_terms WHERE tid = ? AND version = ?", (tid, version)
+        ).fetchone()
+        return None if row is None else int(row[0])
 
     def terms_version(self, tid: str, version: str) -> dict[str, Any] | None:
         """One published version of a terms document, or None."""
-        index = self.terms_index.get(_terms_key(tid, version))
+        index = self._terms_index(tid, version)
         return None if index is None else self.terms_versions[index]
 
     def terms_in_force(self, t: int) -> dict[str, dict[str, Any]]:
@@ -364,22 +377,20 @@ class LedgerState:
         return iter(())
 
     def _do_access_request(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
-        self.requests[index] = {**p, "received": time}
+        self.requests.add(index, p, self._raw, received=time)
 
     def _check_access_decision(self, p: dict[str, Any]) -> Iterator[str]:
         yield from self._ref(p, "request", "access.request")
 
     def _do_access_decision(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
-        self.decisions[index] = {**p, "index": index}
-        request = self.requests[p["request"]]
-        request["decision"] = index
-        self.requests[p["request"]] = request  # written back (see SpillMap)
+        self.decisions.add(index, p, self._raw)
+        self.requests.update(p["request"], decision=index)
 
     def _check_appeal_file(self, p: dict[str, Any]) -> Iterator[str]:
         yield from self._ref(p, "target", "access.decision", "revoke", "suspend")
 
     def _do_appeal_file(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
-        self.appeals[index] = {**p, "filed": time}
+        self.appeals.add(index, p, self._raw, filed=time)
 
     def _check_appeal_decide(self, p: dict[str, Any]) -> Iterator[str]:
         yield from self._ref(p, "appeal", "appeal.file")
@@ -388,19 +399,16 @@ class LedgerState:
             yield f"appeal {p['appeal']} is already decided"
 
     def _do_appeal_decide(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
-        appeal = self.appeals[p["appeal"]]
-        appeal.update(
+        appeal = self.appeals.update(
+            p["appeal"],
             outcome=p["outcome"],
             decided=p["decided_at"],
             independent=p["independent"],
             decided_index=index,
         )
-        self.appeals[p["appeal"]] = appeal
         target = appeal["target"]
         if p["outcome"] != "upheld" and target in self.decisions:
-            decision = self.decisions[target]
-            decision["overturned_by"] = index  # a grant may answer its request again
-            self.decisions[target] = decision  # written back (see SpillMap)
+            self.decisions.update(target, overturned_by=index)  # a grant may answer again
 
     # -- grants -----------------------------------------------------------------------------
     def _check_grant(self, p: dict[str, Any]) -> Iterator[str]:
@@ -444,13 +452,6 @@ class LedgerState:
             time=time,
         )
         self.kids.setdefault(jwk_thumbprint(p["holder"]), p["holder"])
-        if p.get("parent") is not None:
-            siblings = self.children.setdefault(p["parent"], [])
-            siblings.append(d)
-            self.children[p["parent"]] = siblings
-        same = self.by_licensee.setdefault(p["licensee"], [])
-        same.append(d)
-        self.by_licensee[p["licensee"]] = same
 
     # -- revocation, suspension, reinstatement ----------------------------------------------
     def _targets(self, p: dict[str, Any]) -> list[bytes]:
@@ -477,12 +478,17 @@ class LedgerState:
         w = Withdrawal(kind, index, p["reason"], p["effective"], p["cascade"], p.get("until"), time)
         targets = self._targets(p)
         for d in targets:
-            g = self.grants[d]
-            g.withdrawals.append(index)
-            self.grants[d] = g
-            self.unlifted[d] = self.unlifted.get(d, 0) + 1
+            self.grants[d].withdrawals.append(index)  # its row: st_targets, below
+            self.conn.execute(
+                "INSERT INTO st_revoked (digest, count, leaf) VALUES (?, 1, ?) "
+                "ON CONFLICT (digest) DO UPDATE SET count = count + 1",
+                (d, revset_leaf_hash(d)),
+            )
         self.revset_version += 1
-        self.withdrawals[index] = targets
+        self.conn.executemany(
+            "INSERT INTO st_targets (widx, pos, digest) VALUES (?, ?, ?)",
+            [(index, i, d) for i, d in enumerate(targets)],
+        )
         self.withdrawal_info[index] = w
 
     def _do_revoke(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
@@ -499,30 +505,63 @@ class LedgerState:
                 lifts = w.effective <= at and (w.until is None or w.until > at)
                 if w.in_set and (lifts or (w.until is not None and w.until <= at)):
                     w.in_set = False  # out of the revoked set for every digest it targets
-                    for t in self.withdrawals[w.index]:
+                    for t in self.withdrawals.get(w.index, []):
                         self._unlift(t)
                 if lifts:
                     w.until, w.lifted_by = at, index
-                self.withdrawal_info[wi] = w  # written back (see SpillMap)
+                self.withdrawal_info[wi] = w  # written back
 
     def _unlift(self, d: bytes) -> None:
         self.revset_version += 1
-        left = self.unlifted[d] - 1
-        if left:
-            self.unlifted[d] = left
-        else:
-            del self.unlifted[d]
+        self.conn.execute("UPDATE st_revoked SET count = count - 1 WHERE digest = ?", (d,))
+        self.conn.execute("DELETE FROM st_revoked WHERE digest = ? AND count <= 0", (d,))
 
     def iter_revoked(self) -> Iterator[bytes]:
-        """``revoked_digests()`` streamed (from the spill, when the state spilled)."""
-        return self.unlifted.keys()
+        """``revoked_digests()`` streamed, a page at a time."""
+        for d, _ in self._revoked_rows():
+            yield d
+
+    def _revoked_rows(self) -> Iterator[tuple[bytes, bytes]]:
+        """(digest, leaf hash) of every member of the revoked set, in ascending order."""
+        rows = self.conn.execute(
+            "SELECT digest, leaf FROM st_revoked ORDER BY digest LIMIT 1024"
+        ).fetchall()
+        while rows:
+            for d, leaf in rows:
+                yield bytes(d), bytes(leaf)
+            if len(rows) < 1024:
+                return
+            rows = self.conn.execute(
+                "SELECT digest, leaf FROM st_revoked WHERE digest > ? ORDER BY digest LIMIT 1024",
+                (rows[-1][0],),
+            ).fetchall()
+
+    def revset_commitment(self) -> tuple[int, bytes]:
+        """The size and root of the revoked set's tree (SPEC 12): read from the meta row
+        while the set is unchanged since it was last computed, else folded from the stored
+        leaf hashes in order (memory flat in the set's size) and kept in the meta row."""
+        row = self.conn.execute(
+            "SELECT revset_cached, revset_size, revset_root FROM st_meta WHERE id = 0"
+        ).fetchone()
+        if row is not None and row[0] == self.revset_version:
+            return int(row[1]), bytes(row[2])
+        frontier = Frontier(0, [])
+        rows = self.conn.execute("SELECT leaf FROM st_revoked ORDER BY digest")
+        while page := rows.fetchmany(4096):  # a cursor of its own: nothing else runs meanwhile
+            frontier.extend([bytes(r[0]) for r in page])
+        n, root = frontier.size, frontier.root()
+        self.conn.execute(
+            "UPDATE st_meta SET revset_cached = ?, revset_size = ?, revset_root = ? WHERE id = 0",
+            (self.revset_version, n, root),
+        )
+        return n, root
 
     def revoked_digests(self) -> list[bytes]:
         """The revoked set of SPEC 12.1 as of the records applied so far, sorted: every digest
         a revoke or suspend record targeted (listed, or granted under its licensee commitment
         by then) whose withdrawal no later reinstate record lifted (or, for a suspension that
         had already ended by its own ``until``, covered)."""
-        return list(self.unlifted)  # SpillMap iterates in ascending key order
+        return list(self.iter_revoked())
 
     def status(self, digest: bytes, t: int) -> TokenStatus:
         """A token's status at time t (SPEC 14.5): its own withdrawals, then cascading ones
@@ -583,10 +622,10 @@ class LedgerState:
             yield "an attestation carries a predicate, an envelope or an OMS signature file"
 
     def _do_attest(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
-        for subject in p["subjects"]:
-            seen = self.attestations.setdefault(subject["sha256"], [])
-            seen.append(index)
-            self.attestations[subject["sha256"]] = seen
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO st_attestations (subject, idx) VALUES (?, ?)",
+            [(subject["sha256"], index) for subject in p["subjects"]],
+        )
 
     # -- incidents --------------------------------------------------------------------------
     def _check_incident_report(self, p: dict[str, Any]) -> Iterator[str]:
@@ -615,19 +654,21 @@ class LedgerState:
 
     def _do_incident_ack(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         inc = self.incidents[p["incident"]]
-        inc.acked = inc.acked if inc.acked is not None else time
-        self.incidents[p["incident"]] = inc  # written back (see SpillMap)
+        if inc.acked is None:
+            inc.acked = time
+            self.incidents.update_columns(p["incident"], inc, acked=time)
 
     def _do_incident_update(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         if "severity" in p:
             inc = self.incidents[p["incident"]]
             inc.severity = p["severity"]
-            self.incidents[p["incident"]] = inc
+            self.incidents.update_columns(p["incident"], inc, severity=p["severity"])
 
     def _do_incident_respond(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         inc = self.incidents[p["incident"]]
-        inc.responded = inc.responded if inc.responded is not None else time
-        self.incidents[p["incident"]] = inc
+        if inc.responded is None:
+            inc.responded = time
+            self.incidents.update_columns(p["incident"], inc, responded=time)
 
     def _do_incident_remediate(
         self, index: int, time: int, p: dict[str, Any], author: bytes
@@ -635,12 +676,16 @@ class LedgerState:
         inc = self.incidents[p["incident"]]
         inc.remediated = inc.remediated if inc.remediated is not None else time
         inc.revocations.extend(p.get("revocations", []))
-        self.incidents[p["incident"]] = inc
+        self.incidents.update_columns(
+            p["incident"], inc, remediated=inc.remediated, revocations=json_text(inc.revocations)
+        )
 
     def _do_incident_close(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         inc = self.incidents[p["incident"]]
         inc.closed, inc.outcome, inc.summary = time, p["outcome"], p["summary"]
-        self.incidents[p["incident"]] = inc
+        self.incidents.update_columns(
+            p["incident"], inc, closed=time, outcome=p["outcome"], summary=p["summary"]
+        )
 
     def open_incidents(self) -> list[Incident]:
         """The incidents not yet closed."""
@@ -648,9 +693,6 @@ class LedgerState:
 
 
 _DISPATCH: dict[str, tuple[Callable[..., Iterator[str]], Callable[..., None]]] = {
-    etype: (
-        getattr(LedgerState, "_check_" + etype.replace(".", "_")),
-        getattr(LedgerState, "_do_" + etype.replace(".", "_")),
-    )
-    for etype in ENTRY_TYPES
+    t: (getattr(LedgerState, f"_check_{n}"), getattr(LedgerState, f"_do_{n}"))
+    for t, n in ((t, t.replace(".", "_")) for t in ENTRY_TYPES)
 }

@@ -13,7 +13,7 @@ from keys.errors import DeniedError, MalformedError, UntrustedKeyError
 from lic import cbor, cose
 
 from ..entries import MAX_ENTRY_SIZE, check_entry, entry_problems, make_entry
-from ..state import LedgerState, TokenStatus, apply_stored, state_of
+from ..state import TokenStatus
 from ._ledger import Appended, Ledger
 
 __all__ = [
@@ -61,10 +61,9 @@ def append_signed_entry(
     transaction, so two appenders cannot both pass a check only one may pass. Nothing is
     written when anything fails.
 
-    The handle's derived state is built (a replay of every record, on a handle's first typed
-    append) before that transaction, reporting to ``progress`` (see ``state_of``); inside
-    it, only the records appended meanwhile are applied, so other writers do not wait for
-    the replay.
+    The stored state (ADR 0008) is read and updated inside that transaction: no replay.
+    ``progress`` hears of a one-time build of the state tables for a ledger file made before
+    they existed (see ``Ledger.ensure_state``).
     """
     msg = check_entry(entry_type, entry)
     try:
@@ -77,37 +76,29 @@ def append_signed_entry(
         detail = "; ".join(f"{path or '(entry)'}: {m}" for path, m in problems)
         raise MalformedError(f"{entry_type} entry refused: {detail}")
 
-    _caught_up(ledger, ledger.size, progress)
+    ledger.ensure_state(progress)
 
     def check(size: int, t: int) -> None:
-        state = _caught_up(ledger, size)
+        state = ledger.stored_state()  # covers the first ``size`` records (see Ledger._write)
         author = state.author_key(kid, payload)
         if author is None:
             raise UntrustedKeyError(f"entry refused: author key {kid} is not known to the ledger")
         PublicKey(author).verify(msg.signature, msg.to_be_signed())
-        findings = state.apply(size, t, entry_type, payload, author)
-        if findings:
-            ledger.drop_cached_state()
+        findings = state.apply(size, t, entry_type, payload, author, raw=msg.payload)
+        if findings:  # nothing was written but the meta row, which the rollback undoes
             raise DeniedError("entry refused: " + "; ".join(f.message for f in findings))
 
-    try:
-        return ledger.append(entry_type, entry, now=now, log_key=log_key, check=check)
-    except BaseException:
-        ledger.drop_cached_state()
-        raise
-
-
-def _caught_up(
-    ledger: Ledger, size: int, progress: Callable[[int], None] | None = None
-) -> LedgerState:
-    """The ledger handle's cached state, brought up to ``size`` records."""
-    state: LedgerState = ledger.cached_state(state_of, progress)
-    if state.size != size:  # another process appended since: catch up
-        for _, raw in ledger.iter_records(state.size, size):
-            apply_stored(state, raw)
-    return state
+    return ledger.append(entry_type, entry, now=now, log_key=log_key, check=check)
 
 
 def token_status(ledger: Ledger, digest: bytes, at: int) -> TokenStatus:
-    """A token's status at ``at`` in ``ledger``, with the records that say so."""
-    return _caught_up(ledger, ledger.size).status(digest, at)
+    """A token's status at ``at`` in ``ledger``, with the records that say so: indexed reads
+    of the stored state, in one read transaction (one snapshot)."""
+    conn = ledger.connection
+    if conn.in_transaction:  # the caller's transaction is the snapshot
+        return ledger.state_at(ledger.size).status(digest, at)
+    conn.execute("BEGIN")
+    try:
+        return ledger.state_at(ledger.size).status(digest, at)
+    finally:
+        conn.execute("COMMIT")

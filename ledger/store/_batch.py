@@ -141,7 +141,8 @@ def append_signed_batch(
     keys = _Keys()
     # Signatures are checked before the write lock when the author is already known: a key id
     # is the thumbprint of its key, so a later state can only add authors, never change one.
-    pre = ledger.state_at(ledger.size)
+    ledger.ensure_state()
+    pre = ledger.stored_state()
     verified: list[bool] = []
     early: dict[int, Refused] = {}
     for i, e in enumerate(entries):
@@ -155,7 +156,7 @@ def append_signed_batch(
 
     def check(size: int, t: int) -> None:
         outcome.clear()
-        state = ledger.state_at(size)
+        state = ledger.stored_state()  # covers the first ``size`` records (Ledger._write)
         n = size
         accepted: list[tuple[str, bytes]] = []
         for i, e in enumerate(entries):
@@ -165,6 +166,7 @@ def append_signed_batch(
                 accepted.append((e.entry_type, e.entry))
                 n += 1
         state.size = n  # a refused entry changed nothing, but counted itself in the size
+        state.commit()  # (on the ledger's own connection: writes the meta row, no COMMIT)
         if not accepted:
             raise _NoneAccepted
         pending[:] = accepted  # append_batch writes these, after this check returns
@@ -173,11 +175,7 @@ def append_signed_batch(
         appended = ledger.append_batch(pending, now=now, check=check)
     except _NoneAccepted:
         return [r for r in outcome if r is not None]
-    except BaseException:
-        ledger.drop_cached_state()
-        raise
     if len(appended) != len(pending):
-        ledger.drop_cached_state()
         raise MalformedError("append: the store wrote another number of entries than accepted")
     written = iter(appended)
     return [next(written) if r is None else r for r in outcome]

@@ -12,6 +12,8 @@ and the record format in ``ledger.entries``. Guarantees:
   subtrees it completes (Go sumdb/tlog's stored hashes, grouped by leaf), so roots and proofs
   at any size need O(log n) row reads in one query, and opening a ledger reads nothing but its
   metadata.
+- The derived state (ADR 0008) lives in ``st_*`` tables, updated in each append's
+  transaction, so it covers exactly the committed records.
 - The latest checkpoint (table ``head``) advances only by compare-and-swap inside the same
   transaction that computed its root, and only after the stored tree is checked to still have
   the previous checkpoint's root at the previous size: the log cannot sign two inconsistent
@@ -27,7 +29,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from keys import (
     PublicKey,
@@ -43,7 +45,7 @@ from keys.errors import (
 
 from .. import tlog as mk
 from ..entries import ZERO_HASH, Record, RecordEncoder, check_entry_unparsed, decode_record
-from ..state import LedgerState, apply_record, state_of
+from ..state import LedgerState, create_state_tables, state_of
 from ..tlog import (
     REVOKED_EXTENSION,
     Checkpoint,
@@ -59,6 +61,7 @@ from ..tlog import (
 from ._conn import MMAP_BYTES, PAGE_CACHE_KIB, begin_write, connect, durable
 from ._export import export_jsonl, import_jsonl
 from ._schema import STORE_FORMAT, create_schema, rows_query, store_cosignatures
+from ._stored import apply_new, build_state, has_stored_state
 
 __all__ = ["Appended", "Ledger"]
 
@@ -110,7 +113,6 @@ class Ledger:
         # After our own write: the tree's right edge and the last leaf hash (see _write)
         self._tail: tuple[mk.Frontier, bytes] | None = None
         self._encoder: RecordEncoder | None = None
-        self._state: Any = None  # derived state for typed appends (see cached_state)
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -136,6 +138,8 @@ class Ledger:
             durable(conn, p, "ledger")
             begin_write(conn)
             create_schema(conn, origin, pub.verifier_key(origin), log_key_name)
+            create_state_tables(conn)
+            LedgerState(pub.raw, conn)  # the state's meta row and the log's own key
             conn.execute("COMMIT")
         except BaseException:
             if "conn" in locals():
@@ -335,9 +339,7 @@ class Ledger:
 
     def stream_reads(self) -> None:
         """Set this handle up for one sequential pass over the records (the audit): no memory
-        map and a small page cache. Pages read through the map stay resident (they count in
-        the process's memory, up to the whole file); read with pread they do not, so the
-        pass's memory stays flat in the size of the ledger (ADR 0006)."""
+        map (mapped pages read stay resident) and a small page cache: flat memory."""
         self._conn.execute("PRAGMA mmap_size = 0")
         self._conn.execute(f"PRAGMA cache_size = -{_STREAM_CACHE_KIB}")
 
@@ -369,40 +371,47 @@ class Ledger:
                 yield bytes(note)
                 last = int(size)
 
-    def cached_state(
-        self,
-        build: Callable[[Iterator[tuple[int, bytes]], bytes, Any], Any],
-        progress: Callable[[int], None] | None = None,
-    ) -> Any:
-        """The derived state this handle keeps for typed appends, built on first use by
-        ``build(records, log_key, progress)``; the caller brings it up to date."""
-        if self._state is None:
-            key = self.log_verifier.public_key.raw
-            self._state = build(self.iter_records(0, self.size), key, progress)
-        return self._state
+    def ensure_state(self, progress: Callable[[int], None] | None = None) -> None:
+        """Give a file made before the state tables existed its tables (once; a replay in
+        one write transaction reporting to ``progress``, see ``build_state``). Writes call it."""
+        if not has_stored_state(self._conn):
+            self.rebuild_state(progress, only_if_missing=True)
 
-    def drop_cached_state(self) -> None:
-        """Forget this handle's cached derived state; the next use replays."""
-        self._state = None
+    def rebuild_state(
+        self, progress: Callable[[int], None] | None = None, *, only_if_missing: bool = False
+    ) -> int:
+        """Drop the state tables and build them again from the records, in one write
+        transaction. Returns the number of records the stored state covers."""
+        key, records = self.log_verifier.public_key.raw, lambda end: self.iter_records(0, end)
+        build_state(self._conn, key, records, rebuild=not only_if_missing, progress=progress)
+        return self.stored_state().size
+
+    def stored_state(self) -> LedgerState:
+        """The derived state stored in the ledger file (ADR 0008), read through this handle's
+        connection: inside a write transaction, what it applies is part of that transaction.
+        MalformedError for a file without the state tables (see ``ensure_state``)."""
+        if not has_stored_state(self._conn):
+            raise MalformedError("ledger: this file has no state tables yet (open it for writing)")
+        return LedgerState(self.log_verifier.public_key.raw, self._conn)
 
     def state_at(self, size: int, progress: Callable[[int], None] | None = None) -> LedgerState:
-        """The derived state (a LedgerState) of the first ``size`` records: this handle's
-        cached state caught up, or a fresh replay when the cache is ahead of ``size``.
-        ``progress`` hears of a first build (see ``state_of``)."""
-        state: LedgerState = self.cached_state(state_of, progress)
-        if state.size > size:
-            return state_of(self.iter_records(0, size), self.log_verifier.public_key.raw)
-        for _, raw in self.iter_records(state.size, size):
-            apply_record(state, decode_record(raw))
-        return state
+        """The derived state of the first ``size`` records: the stored one when it covers
+        exactly ``size``, else a replay into a temporary database (``progress``: state_of)."""
+        if has_stored_state(self._conn):
+            state = self.stored_state()
+            if state.size == size:
+                return state
+        return state_of(self.iter_records(0, size), self.log_verifier.public_key.raw, progress)
 
     def revoked_set(self, size: int) -> RevokedSet:
         """The revoked set (SPEC 12.1) of the first ``size`` records, from the derived state."""
         return RevokedSet(self.state_at(size).revoked_digests(), presorted=True)
 
     def _revset_extension(self, size: int) -> str:
-        rs = self.revoked_set(size)
-        return format_revset_extension(rs.size, rs.root)
+        """The lic-revoked/v1 line at ``size``: from the stored state (its kept root, or the
+        stored leaf hashes) when it covers ``size`` records, else from a replay."""
+        state = self.state_at(size)
+        return format_revset_extension(*state.revset_commitment())
 
     def latest_checkpoint(self) -> SignedCheckpoint | None:
         """The latest signed checkpoint (None until one is signed), verified against the log
@@ -506,9 +515,13 @@ class Ledger:
         check: Callable[[int, int], None] | None = None,
     ) -> list[Appended]:
         conn = self._conn
+        self.ensure_state()
         begin_write(conn)
         try:
             size = self.size
+            state = self.stored_state()  # covers every record, unless a writer ran old code:
+            if state.size < size:  # then catch up here
+                apply_new(state, self.iter_records(state.size, size))
             if check is not None:
                 check(size, t)
             tail = self._tail
@@ -556,6 +569,8 @@ class Ledger:
                 conn.executemany(_INSERT_RECORD, zip(range(size, index), raws, strict=True))
                 conn.executemany(_INSERT_TREE, zip(range(size, index), tree_rows, strict=True))
             out = list(map(Appended, range(size, index), leaves, raws))
+            # the derived state, in this transaction (a typed check already applied its entry)
+            apply_new(self.stored_state(), zip(range(size, index), raws, strict=True))
             if log_key is not None:
                 self._advance_checkpoint(frontier.size, frontier.root(), log_key)
             conn.execute("COMMIT")
@@ -575,13 +590,10 @@ class Ledger:
     ) -> SignedCheckpoint:
         """Sign a checkpoint at the current size (compare-and-swap on the latest) and return
         it, with optional C2SP extension lines. At the latest checkpoint's size, the stored
-        checkpoint is returned unchanged. The derived state its revoked-set line needs is
-        read before the write lock is taken (reporting to ``progress``); inside, only the
-        records appended meanwhile are applied."""
+        checkpoint is returned unchanged. Its revoked-set line comes from the stored state
+        (``progress``: a first build of the state tables, see ``ensure_state``)."""
         conn = self._conn
-        size = self.size
-        if conn.execute("SELECT size FROM head WHERE id = 0").fetchone()[0] < size:
-            self.state_at(size, progress)  # (not for the latest checkpoint, returned as it is)
+        self.ensure_state(progress)
         begin_write(conn)
         try:
             size = self.size
@@ -666,10 +678,8 @@ class Ledger:
 
     # -- export and import (see _export) -------------------------------------------------
     def export_jsonl(self, out: IO[str]) -> int:
-        """Write the ledger as JSON lines: a header, one line per record (index, leaf hash,
-        base64 bytes), then every checkpoint note with the cosignature lines stored with it
-        (SPEC 6.4), so that a replay of the export names the same witnesses. Returns the
-        number of records."""
+        """Write the ledger as JSON lines (SPEC 6.4): a header, one line per record, then every
+        checkpoint note with its stored cosignature lines. Returns the number of records."""
         return export_jsonl(self, out)
 
     @classmethod

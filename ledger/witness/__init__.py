@@ -1,9 +1,17 @@
 """ledger.witness: C2SP witnesses.
 
 The add-checkpoint protocol (pure decisions), the witness state file, the witness HTTP server,
-and the log-side client that collects cosignatures from witnesses.
+the log-side client that collects cosignatures from witnesses, and the auditing witness
+(``AuditingGate``: it follows the log, ``ledger.follow``, before it cosigns, so its
+cosignature vouches for the checkpoint's revoked-set line too).
 """
 
+from ._auditing import (
+    NOT_YET_RETRY_AFTER,
+    NOT_YET_STATUS,
+    AuditingGate,
+    GateRefusal,
+)
 from ._client import (
     CosignatureCollection,
     WitnessAnswer,
@@ -40,13 +48,17 @@ from ._store import (
 __all__ = [
     "MAX_ADD_CHECKPOINT_BODY",
     "MAX_EVIDENCE_PER_LOG",
+    "NOT_YET_RETRY_AFTER",
+    "NOT_YET_STATUS",
     "SIZE_CONTENT_TYPE",
     "WITNESS_FORMAT",
     "AddCheckpointOutcome",
     "AddCheckpointRequest",
+    "AuditingGate",
     "CosignatureCollection",
     "CosignedRecord",
     "EvidenceRecord",
+    "GateRefusal",
     "SplitViewResult",
     "StoredHead",
     "Witness",

@@ -23,8 +23,18 @@ from typing import Any
 from keys import SigningKey
 from keys.errors import LicError, MalformedError
 
-from ._protocol import MAX_ADD_CHECKPOINT_BODY, SIZE_CONTENT_TYPE, parse_add_checkpoint_request
+from ._auditing import GateRefusal
+from ._protocol import (
+    MAX_ADD_CHECKPOINT_BODY,
+    SIZE_CONTENT_TYPE,
+    AddCheckpointRequest,
+    parse_add_checkpoint_request,
+)
 from ._store import Witness
+
+Gate = Callable[[Witness, AddCheckpointRequest, int], GateRefusal | None]
+"""gate(witness, request, now): called before a request is decided; a refusal is answered
+instead (the auditing witness, ``AuditingGate``), None lets the witness decide as usual."""
 
 __all__ = ["WitnessServer", "check_loopback", "make_witness_server"]
 
@@ -72,8 +82,16 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.log is not None:
             self.server.log(format % args)
 
-    def _send(self, status: int, body: bytes, ctype: str = "text/plain; charset=utf-8") -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        ctype: str = "text/plain; charset=utf-8",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -101,15 +119,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, b"request too large\n")
             return
         body = self.rfile.read(length)
+        gate, refusal = self.server.gate, None
         try:
             req = parse_add_checkpoint_request(body)
             with Witness.open(self.server.db_path, self.server.key) as w:
-                outcome = w.add_checkpoint(req.old_size, req.proof, req.note, self.server.now())
+                if gate is not None:
+                    refusal = gate(w, req, self.server.now())
+                if refusal is None:
+                    outcome = w.add_checkpoint(req.old_size, req.proof, req.note, self.server.now())
         except LicError as e:
             self._send(400, f"{e}\n".encode())
             return
         except sqlite3.Error:
             self._send(503, b"witness storage unavailable; retry\n")
+            return
+        if refusal is not None:
+            self._send(refusal.status, f"{refusal.reason}\n".encode(), headers=refusal.headers)
             return
         if outcome.status == 200:
             self._send(200, "".join(outcome.cosignatures).encode("utf-8"))
@@ -135,6 +160,7 @@ class WitnessServer(ThreadingHTTPServer):
         clock: Callable[[], float] = time.time,
         max_requests: int | None = None,
         log: Callable[[str], None] | None = None,
+        gate: Gate | None = None,
     ) -> None:
         host = check_loopback(address[0])
         if ipaddress.ip_address(host).version == 6:
@@ -146,6 +172,7 @@ class WitnessServer(ThreadingHTTPServer):
         self._clock = clock
         self.max_requests = max_requests
         self.log = log
+        self.gate = gate
         self._count = 0
         self._lock = threading.Lock()
         super().__init__((host, address[1]), _Handler)
@@ -184,9 +211,12 @@ def make_witness_server(
     clock: Callable[[], float] = time.time,
     max_requests: int | None = None,
     log: Callable[[str], None] | None = None,
+    gate: Gate | None = None,
 ) -> WitnessServer:
     """A witness server bound to a loopback ``host`` and ``port`` (0: an ephemeral port).
-    ``clock`` gives the cosignature timestamps; ``log`` receives one line per request."""
+    ``clock`` gives the cosignature timestamps; ``log`` receives one line per request;
+    ``gate`` (an ``AuditingGate``) may refuse a request before it is decided."""
     return WitnessServer(
-        (host, port), Path(db_path), key, clock=clock, max_requests=max_requests, log=log
-    )
+        (host, port), Path(db_path), key, clock=clock, max_requests=max_requests, log=log,
+        gate=gate,
+    )  # fmt: skip

@@ -1,14 +1,12 @@
-"""A typed append on a new ledger handle reads the ledger's state first: with progress, and
-outside the write transaction, so another writer does not wait for that read."""
+"""Building a state by a replay reports progress (``state_of``, the one-time build of the state
+tables), and the progress line on a terminal."""
 
 import pytest
 
-from helpers.ledger_world import T0, World, build, key
+from helpers.ledger_world import T0, World, build
 from ledger.state import _apply as _typed
 from ledger.state import state_of
-from ledger.store import Ledger, append_entry
-from ledger.store import _conn as _store
-from ledger.tlog import format_revset_extension
+from ledger.store import Ledger
 
 
 @pytest.fixture(scope="module")
@@ -37,41 +35,6 @@ def test_short_ledgers_report_nothing(world):
         seen: list[int] = []
         state_of(led.iter_records(), led.log_verifier.public_key.raw, seen.append)
     assert seen == []  # fewer records than STATE_PROGRESS_EVERY
-
-
-def test_a_typed_append_reads_the_state_once_per_handle_outside_the_write_transaction(
-    world, tmp_path, monkeypatch
-):
-    """The first typed append on a handle reports reading every record; while it reads,
-    another handle appends (it would wait for the lock if the read ran inside the write
-    transaction); the first append then checks against that record too and lands after it."""
-    monkeypatch.setattr(_typed, "STATE_PROGRESS_EVERY", 4)
-    monkeypatch.setattr(_store, "BUSY_TIMEOUT_MS", 200)  # a writer held up fails soon
-    path = tmp_path / "ledger.db"
-    path.write_bytes(world.path.read_bytes())
-    extra = [key(20 + i) for i in range(3)]
-    seen: list[int] = []
-
-    def meanwhile(n: int) -> None:
-        seen.append(n)
-        if len(seen) == 1:
-            with Ledger.open(path) as other:
-                add_key(other, extra[0], T0 + 10**5)
-
-    def add_key(led: Ledger, k, t: int, progress=None) -> int:
-        payload = {"at": t, "key": k.public_key.raw, "role": "attester", "name": f"k{t}"}
-        return append_entry(
-            led, "key.add", payload, world.log, now=t, log_key=world.log, progress=progress
-        ).index
-
-    with Ledger.open(path) as led:
-        size = led.size
-        index = add_key(led, extra[1], T0 + 10**5 + 1, progress=meanwhile)
-        assert index == size + 1  # after the record the other handle appended meanwhile
-        assert seen[-1] == size and seen == sorted(seen)
-        seen.clear()
-        assert add_key(led, extra[2], T0 + 10**5 + 2, progress=meanwhile) == size + 2
-        assert seen == []  # the handle keeps its state
 
 
 class _Terminal:
@@ -112,39 +75,3 @@ def test_progress_line_names_the_work_and_stays_silent_when_there_was_none(monke
     with replay_progress(True, STATE_READ) as show:
         assert show is None  # --quiet
     assert term.text == ""
-
-
-def test_a_checkpoint_reads_the_state_outside_the_write_transaction_and_only_when_needed(
-    world, tmp_path, monkeypatch
-):
-    """Signing a checkpoint on a new handle reads the state (for its revoked-set line)
-    before the write lock: another handle appends meanwhile, and the checkpoint then covers
-    that record too. At the latest checkpoint's size nothing is read."""
-    monkeypatch.setattr(_typed, "STATE_PROGRESS_EVERY", 4)
-    monkeypatch.setattr(_store, "BUSY_TIMEOUT_MS", 200)
-    path = tmp_path / "ledger.db"
-    path.write_bytes(world.path.read_bytes())
-    seen: list[int] = []
-    with Ledger.open(path) as led:
-        assert led.checkpoint(world.log, progress=seen.append).checkpoint.size == led.size
-        assert seen == []  # the latest checkpoint already covers every record
-    with Ledger.open(path) as writer:
-        add_key = {"at": T0 + 10**5, "key": key(30).public_key.raw, "role": "attester",
-                   "name": "k30"}  # fmt: skip
-        append_entry(writer, "key.add", add_key, world.log, now=T0 + 10**5)
-        size = writer.size
-
-    def meanwhile(n: int) -> None:
-        seen.append(n)
-        if len(seen) == 1:
-            with Ledger.open(path) as other:
-                payload = {"at": T0 + 10**5 + 1, "key": key(31).public_key.raw,
-                           "role": "attester", "name": "k31"}  # fmt: skip
-                append_entry(other, "key.add", payload, world.log, now=T0 + 10**5 + 1)
-
-    with Ledger.open(path) as led:
-        cp = led.checkpoint(world.log, progress=meanwhile)
-        assert seen[-1] == size and cp.checkpoint.size == size + 1
-    with Ledger.open(path) as fresh:  # the revoked-set line, read afresh: the same
-        rs = fresh.revoked_set(size + 1)
-        assert cp.checkpoint.extensions == (format_revset_extension(rs.size, rs.root),)

@@ -1,0 +1,112 @@
+"""The audit's check of the derived state a ledger file stores (ADR 0008, SPEC 14): the replay
+recomputes it into the same tables, and every stored table must hold exactly those rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..state import SCHEMA_VERSION, STATE_TABLES, Finding, LedgerState, has_state_tables
+
+__all__ = ["compare_stored_state"]
+
+# st_meta's last three columns keep the revoked set's root while the set is unchanged: a cache,
+# checked against the recomputed commitment instead of row by row
+_META = "id, schema, size, last_time, revset_version"
+
+
+def compare_stored_state(state: LedgerState, path: Path) -> tuple[str, list[Finding]]:
+    """Compare the tables of the ledger file at ``path`` with ``state`` (the replay's own, of
+    the same records). Returns what was found (``equal``, ``differs``, ``absent``: a file
+    made before the tables existed, or ``not compared``: the file grew during the audit, or
+    its tables have another schema version) and
+    one finding per table that differs, naming the first differing row in key order. Tables
+    of another schema version are not compared (the file's next write rebuilds them)."""
+    conn = state.conn
+    state.commit()
+    if conn.in_transaction:
+        conn.execute("COMMIT")
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    conn.execute("ATTACH DATABASE ? AS stored", (uri,))
+    try:
+        conn.execute("BEGIN")  # one snapshot of the stored file for every read below
+        if not has_state_tables(conn, "stored"):
+            return "absent", []
+        row = conn.execute("SELECT schema FROM stored.st_meta WHERE id = 0").fetchone()
+        if row is None or row[0] != SCHEMA_VERSION:  # rebuilt by the file's next write
+            return "not compared", []
+        row = conn.execute("SELECT max(idx) FROM stored.records").fetchone()
+        if (0 if row[0] is None else int(row[0]) + 1) != state.size:
+            return "not compared", []
+        # about the state after every record: the findings sort after the records' own
+        at = state.size
+        findings = [f for name, key in STATE_TABLES for f in _differs(conn, name, key, at)]
+        findings += _kept_root(conn, state, at)
+        return ("differs" if findings else "equal"), findings
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+        conn.execute("DETACH DATABASE stored")
+        conn.execute("BEGIN")
+
+
+def _differs(conn: Any, name: str, key: str, at: int) -> list[Finding]:
+    cols = _META if name == "st_meta" else f"{key}, *"  # the key first, then every column
+    # table, key and column names are ledger.state's constants, never outside input
+    first: tuple[Any, ...] | None = None
+    for a, b, side in (("stored", "main", "stored"), ("main", "stored", "replayed")):
+        row = conn.execute(
+            f"SELECT {cols} FROM {a}.{name} EXCEPT SELECT {cols} FROM {b}.{name} "  # noqa: S608
+            f"ORDER BY {key} LIMIT 1"
+        ).fetchone()
+        if row is not None and (first is None or _key(row, key) < _key(first[0], key)):
+            first = (row, side)
+    if first is None:
+        return []
+    row, side = first
+    what = "only in the stored table" if side == "stored" else "missing from the stored table"
+    other = conn.execute(
+        f"SELECT {cols} FROM {'main' if side == 'stored' else 'stored'}.{name} "  # noqa: S608
+        f"WHERE ({key}) = ({', '.join('?' * len(key.split(',')))})",
+        _key(row, key),
+    ).fetchone()
+    if other is not None:
+        what = f"stored {_text(row if side == 'stored' else other)}, replay gives " + _text(
+            other if side == "stored" else row
+        )
+    return [
+        Finding(
+            at,
+            f"stored state: table {name} differs from the replay at {key} = "
+            f"{_text(_key(row, key))}: {what}",
+        )
+    ]
+
+
+def _key(row: tuple[Any, ...], key: str) -> tuple[Any, ...]:
+    return tuple(row[: len(key.split(","))])
+
+
+def _text(values: tuple[Any, ...]) -> str:
+    parts = [v.hex()[:16] + "..." if isinstance(v, bytes) and len(v) > 8 else repr(v)
+             for v in values]  # fmt: skip
+    return "(" + ", ".join(parts) + ")"
+
+
+def _kept_root(conn: Any, state: LedgerState, at: int) -> list[Finding]:
+    """The revoked-set root the file keeps for its current set must be the recomputed one."""
+    row = conn.execute(
+        "SELECT revset_cached, revset_version, revset_size, revset_root FROM stored.st_meta"
+    ).fetchone()
+    if row is None or row[0] is None or row[0] != row[1]:
+        return []
+    n, root = state.revset_commitment()
+    if (row[2], bytes(row[3])) == (n, root):
+        return []
+    return [
+        Finding(
+            at,
+            f"stored state: the kept revoked-set root ({row[2]} member(s), "
+            f"{bytes(row[3]).hex()[:16]}...) differs from the replay's ({n}, {root.hex()[:16]}...)",
+        )
+    ]

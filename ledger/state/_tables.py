@@ -1,0 +1,468 @@
+"""The state tables (ADR 0008): their DDL, and the dict-like views ``LedgerState`` reads and
+writes them through. Knows a ``sqlite3`` connection and nothing of the store.
+
+Every table name starts with ``st_``, so the tables can sit beside the records in the ledger
+file. Every write goes to a table at once (write-through): a view's cache holds values that are
+also in its table, is bounded (``CACHE_ENTRIES`` per view, emptied when full) and is never the
+source of truth. A caller that mutates a value it read stores it back (``view[k] = value``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import marshal
+import re
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    import sqlite3
+
+__all__ = [
+    "CACHE_ENTRIES",
+    "SCHEMA_VERSION",
+    "STATE_TABLES",
+    "DocTable",
+    "Lookup",
+    "Table",
+    "create_state_tables",
+    "drop_state_tables",
+    "has_state_tables",
+    "json_text",
+    "open_scratch",
+    "scratch_table",
+]
+
+SCHEMA_VERSION = 1
+CACHE_ENTRIES = 16384  # values a view keeps in memory (all also in its table)
+_PAGE = 512  # rows per query of a scan in key order
+_SCRATCH_CACHE_KIB = 8192  # page cache of a private temporary database
+
+K = TypeVar("K")
+V = TypeVar("V")
+_MISSING: Any = object()
+
+# (table, key columns in the order a comparison walks them, DDL). The columns are the ones
+# the report and the checks read; ``doc`` holds the rest of a payload (deterministic CBOR).
+_DDL: tuple[tuple[str, str, str], ...] = (
+    (
+        "st_meta",
+        "id",
+        "CREATE TABLE st_meta (id INTEGER PRIMARY KEY CHECK (id = 0), schema INTEGER NOT NULL, "
+        "size INTEGER NOT NULL, last_time INTEGER NOT NULL, revset_version INTEGER NOT NULL, "
+        "revset_cached INTEGER, revset_size INTEGER, revset_root BLOB)",
+    ),
+    (
+        "st_keys",
+        "key",
+        "CREATE TABLE st_keys (key BLOB PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL, "
+        "added INTEGER NOT NULL, not_before INTEGER, not_after INTEGER, retired INTEGER, "
+        "compromised_since INTEGER) WITHOUT ROWID",
+    ),
+    (
+        "st_kids",
+        "kid",
+        "CREATE TABLE st_kids (kid TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID",
+    ),
+    (
+        "st_types",
+        "idx",
+        "CREATE TABLE st_types (idx INTEGER PRIMARY KEY, type TEXT NOT NULL)",
+    ),
+    (
+        "st_grants",
+        "digest",
+        # rows in record order (appends at the end of the table), found by digest through
+        # its unique index: cheaper to write than rows placed by a random 32-byte key
+        "CREATE TABLE st_grants (idx INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE, "
+        "licensee BLOB NOT NULL, tier TEXT NOT NULL, not_before INTEGER NOT NULL, "
+        "not_after INTEGER NOT NULL, parent BLOB, author BLOB NOT NULL, holder BLOB NOT NULL, "
+        "request INTEGER, time INTEGER NOT NULL)",
+    ),
+    (
+        "st_withdrawals",
+        "idx",
+        "CREATE TABLE st_withdrawals (idx INTEGER PRIMARY KEY, kind TEXT NOT NULL, "
+        "reason TEXT NOT NULL, effective INTEGER NOT NULL, cascade INTEGER NOT NULL, "
+        "until INTEGER, time INTEGER NOT NULL, lifted_by INTEGER, in_set INTEGER NOT NULL)",
+    ),
+    (
+        "st_targets",
+        "widx, pos",
+        "CREATE TABLE st_targets (widx INTEGER NOT NULL, pos INTEGER NOT NULL, "
+        "digest BLOB NOT NULL, PRIMARY KEY (widx, pos)) WITHOUT ROWID",
+    ),
+    (
+        "st_revoked",
+        "digest",
+        "CREATE TABLE st_revoked (digest BLOB PRIMARY KEY, count INTEGER NOT NULL, "
+        "leaf BLOB NOT NULL) WITHOUT ROWID",
+    ),
+    (
+        "st_terms",
+        "idx",
+        "CREATE TABLE st_terms (idx INTEGER PRIMARY KEY, tid TEXT NOT NULL, "
+        "version TEXT NOT NULL, effective INTEGER NOT NULL, sunset INTEGER, change TEXT, "
+        "notice_days INTEGER, supersedes TEXT, published INTEGER NOT NULL, "
+        "doc BLOB NOT NULL, UNIQUE (tid, version))",
+    ),
+    (
+        "st_requests",
+        "idx",
+        "CREATE TABLE st_requests (idx INTEGER PRIMARY KEY, tier TEXT, region TEXT, "
+        "purpose TEXT, received INTEGER NOT NULL, decision INTEGER, doc BLOB NOT NULL)",
+    ),
+    (
+        "st_decisions",
+        "idx",
+        "CREATE TABLE st_decisions (idx INTEGER PRIMARY KEY, request INTEGER NOT NULL, "
+        "decision TEXT NOT NULL, decided_at INTEGER, reasons TEXT, overturned_by INTEGER, "
+        "doc BLOB NOT NULL)",
+    ),
+    (
+        "st_appeals",
+        "idx",
+        "CREATE TABLE st_appeals (idx INTEGER PRIMARY KEY, target INTEGER NOT NULL, "
+        "filed INTEGER NOT NULL, outcome TEXT, decided INTEGER, independent INTEGER, "
+        "decided_index INTEGER, doc BLOB NOT NULL)",
+    ),
+    (
+        "st_incidents",
+        "idx",
+        "CREATE TABLE st_incidents (idx INTEGER PRIMARY KEY, severity TEXT NOT NULL, "
+        "harms TEXT NOT NULL, reported INTEGER NOT NULL, acked INTEGER, responded INTEGER, "
+        "remediated INTEGER, closed INTEGER, outcome TEXT, summary TEXT, "
+        "revocations TEXT NOT NULL)",
+    ),
+    (
+        "st_attestations",
+        "subject, idx",
+        "CREATE TABLE st_attestations (subject BLOB NOT NULL, idx INTEGER NOT NULL, "
+        "PRIMARY KEY (subject, idx)) WITHOUT ROWID",
+    ),
+)
+
+_INDEXES = (
+    "CREATE INDEX st_grants_parent ON st_grants (parent, idx) WHERE parent IS NOT NULL",
+    "CREATE INDEX st_grants_licensee ON st_grants (licensee, idx)",
+    "CREATE INDEX st_targets_digest ON st_targets (digest, widx)",
+    "CREATE INDEX st_decisions_request ON st_decisions (request)",
+)
+
+STATE_TABLES: tuple[tuple[str, str], ...] = tuple((name, key) for name, key, _ in _DDL)
+"""Every state table and its key columns, in the order the audit compares them."""
+
+
+def has_state_tables(conn: sqlite3.Connection, schema: str = "main") -> bool:
+    """Whether the connection's database (``schema``: main or an attached name) has the
+    state tables."""
+    row = conn.execute(
+        f"SELECT 1 FROM {schema}.sqlite_master WHERE type = 'table' AND name = 'st_meta'"  # noqa: S608
+    ).fetchone()
+    return row is not None
+
+
+def create_state_tables(conn: sqlite3.Connection) -> None:
+    """Create the empty state tables and their indexes (inside the caller's transaction)."""
+    for _, _, ddl in _DDL:
+        conn.execute(ddl)
+    for ddl in _INDEXES:
+        conn.execute(ddl)
+
+
+def drop_state_tables(conn: sqlite3.Connection) -> None:
+    """Drop every state table (inside the caller's transaction); the indexes go with them."""
+    for name, _, _ in _DDL:
+        conn.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def open_scratch() -> sqlite3.Connection:
+    """A private temporary database: SQLite creates it in its temporary directory and unlinks
+    it at once (nothing is left behind when it is closed or the process dies). No journal, no
+    syncs, a bounded page cache: nothing in it must survive."""
+    import sqlite3  # here: an offline verifier imports this package and needs no SQLite
+
+    conn = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute(f"PRAGMA cache_size = -{_SCRATCH_CACHE_KIB}")
+    conn.execute("PRAGMA temp_store = FILE")
+    return conn
+
+
+_SQL_TYPES = {int: "INTEGER", bytes: "BLOB", str: "TEXT"}
+
+
+def scratch_table(
+    conn: sqlite3.Connection,
+    key_type: type,
+    encode: Callable[[Any], bytes] = marshal.dumps,
+    decode: Callable[[bytes], Any] = marshal.loads,
+) -> Table[Any, Any]:
+    """A map in a new temporary table of ``conn`` (in its temporary database, never in the
+    file): keys of ``key_type`` (int, bytes or str: SQLite orders them as Python does), values
+    encoded by ``encode`` (default marshal: the bytes never leave the process)."""
+    name = f"scratch_{next(_SCRATCH_NAMES)}"
+    sql_type = _SQL_TYPES[key_type]
+    conn.execute(f"CREATE TEMP TABLE {name} (k {sql_type} PRIMARY KEY, v BLOB NOT NULL)")
+
+    def enc(_k: Any, v: Any) -> tuple[bytes]:
+        return (encode(v),)
+
+    def dec(_k: Any, row: Any) -> Any:
+        return decode(bytes(row[0]))
+
+    return Table(conn, name, "k", ("v",), enc, dec)
+
+
+_SCRATCH_NAMES = itertools.count()
+
+
+class Table(Generic[K, V]):
+    """A dict-like view of one table: ``key`` the key column, ``columns`` the columns a value
+    is stored in, ``select`` what a read selects (default: ``columns``), ``encode(k, v)`` the
+    column values of a value, ``decode(k, row)`` a value from the selected columns.
+
+    Iteration is in ascending key order, read a page at a time."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        name: str,
+        key: str,
+        columns: Sequence[str],
+        encode: Callable[[K, V], Sequence[Any]],
+        decode: Callable[[K, Sequence[Any]], V],
+        *,
+        select: Sequence[str] | None = None,
+        insert: str = "INSERT OR REPLACE",
+    ) -> None:
+        self._conn = conn
+        self._encode = encode
+        self._decode = decode
+        self._cache: dict[Any, V] = {}
+        self._name, self._key = name, key
+        sel = ", ".join(select if select is not None else columns)
+        cols = ", ".join([key, *columns])
+        marks = ", ".join("?" * (len(columns) + 1))
+        # table and column names are this module's constants, never outside input
+        self._get = f"SELECT {sel} FROM {name} WHERE {key} = ?"  # noqa: S608
+        self._put = f"{insert} INTO {name} ({cols}) VALUES ({marks})"
+        self._first = f"SELECT {key}, {sel} FROM {name} ORDER BY {key} LIMIT {_PAGE}"  # noqa: S608
+        self._next = (
+            f"SELECT {key}, {sel} FROM {name} WHERE {key} > ? "  # noqa: S608
+            f"ORDER BY {key} LIMIT {_PAGE}"
+        )
+        self._count = f"SELECT count(*) FROM {name}"  # noqa: S608
+
+    def drop_cache(self) -> None:
+        """Forget the values held in memory (they are all in the table)."""
+        self._cache.clear()
+
+    def get(self, key: K, default: Any = None) -> Any:
+        """The value of ``key``, else ``default``."""
+        return self._lookup(key, default)
+
+    def _lookup(self, key: Any, default: Any) -> Any:
+        v = self._cache.get(key, _MISSING)
+        if v is not _MISSING:
+            return v
+        row = self._conn.execute(self._get, (key,)).fetchone()
+        if row is None:
+            return default
+        v = self._decode(key, row)
+        self._remember(key, v)
+        return v
+
+    def _remember(self, key: Any, v: V) -> None:
+        cache = self._cache
+        if len(cache) >= CACHE_ENTRIES:
+            cache.clear()
+        cache[key] = v
+
+    def __getitem__(self, key: K) -> V:
+        v = self.get(key, _MISSING)
+        if v is _MISSING:
+            raise KeyError(key)
+        result: V = v
+        return result
+
+    def __contains__(self, key: object) -> bool:
+        if key in self._cache:
+            return True
+        if not isinstance(key, int | bytes | str):  # not a type SQLite binds: never a key
+            return False
+        return self._lookup(key, _MISSING) is not _MISSING  # a hit is cached: read next
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self._conn.execute(self._put, (key, *self._encode(key, value)))
+        self._remember(key, value)
+
+    def update_columns(self, key: K, value: V, **columns: Any) -> None:
+        """Store ``value`` (``key``'s value with only the given columns changed) by updating
+        those columns alone."""
+        sets = ", ".join(f"{c} = ?" for c in columns)  # column names: the caller's constants
+        self._conn.execute(
+            f"UPDATE {self._name} SET {sets} WHERE {self._key} = ?",  # noqa: S608
+            (*columns.values(), key),
+        )
+        self._remember(key, value)
+
+    def setdefault(self, key: K, default: V) -> V:
+        """The value of ``key``; when absent, store ``default`` and return it."""
+        v = self.get(key, _MISSING)
+        if v is _MISSING:
+            self[key] = default
+            return default
+        result: V = v
+        return result
+
+    def items(self) -> Iterator[tuple[K, V]]:
+        """Every entry in ascending key order (values decoded from the rows: read them, do
+        not mutate them). No cursor stays open while the caller runs."""
+        rows = self._conn.execute(self._first).fetchall()
+        while rows:
+            for row in rows:
+                yield row[0], self._decode(row[0], row[1:])
+            if len(rows) < _PAGE:
+                return
+            rows = self._conn.execute(self._next, (rows[-1][0],)).fetchall()
+
+    def keys(self) -> Iterator[K]:
+        """Every key, in ascending order."""
+        for k, _ in self.items():
+            yield k
+
+    def values(self) -> Iterator[V]:
+        """Every value, in ascending order of the keys."""
+        for _, v in self.items():
+            yield v
+
+    __iter__ = keys
+
+    def __len__(self) -> int:
+        n: int = self._conn.execute(self._count).fetchone()[0]
+        return n
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+
+class DocTable(Table[int, dict[str, Any]]):
+    """A view of payload dicts keyed by record index. ``fields``: (column, payload member)
+    copied into columns for SQL (a list as JSON text, a bool as 0/1); ``index_member``: the
+    member that holds the key, if the dict has one; ``extras``: (column, member, is_bool), what
+    the state adds to the payload, in the order it adds them (a NULL column: not added yet);
+    ``doc``: the payload itself, as deterministic CBOR (``encode_doc``/``decode_doc``)."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        name: str,
+        fields: Sequence[tuple[str, str]],
+        index_member: str | None,
+        extras: Sequence[tuple[str, str, bool]],
+        encode_doc: Callable[[Any], bytes],
+        decode_doc: Callable[[bytes], Any],
+    ) -> None:
+        self._fields = tuple(m for _, m in fields)
+        self._index_member = index_member
+        self._extras = tuple((m, b) for _, m, b in extras)
+        self._own = {m for _, m, _ in extras} | ({index_member} if index_member else set())
+        self._encode_doc = encode_doc
+        self._decode_doc = decode_doc
+        self._name = name
+        columns = (*(c for c, _ in fields), *(c for c, _, _ in extras), "doc")
+        super().__init__(conn, name, "idx", columns, self._row, self._value)
+
+    def _row(self, _k: int, v: dict[str, Any]) -> tuple[Any, ...]:
+        payload = {m: x for m, x in v.items() if m not in self._own}
+        return self._columns(payload, [v.get(m) for m, _ in self._extras], None)
+
+    def _columns(
+        self, payload: dict[str, Any], extras: list[Any], raw: bytes | None
+    ) -> tuple[Any, ...]:
+        get = payload.get
+        row = [get(m) for m in self._fields]
+        row += extras
+        row.append(self._encode_doc(payload) if raw is None else raw)
+        return tuple([x if type(x) in _PLAIN_TYPES else _column(x) for x in row])
+
+    def _value(self, k: int, row: Sequence[Any]) -> dict[str, Any]:
+        d: dict[str, Any] = self._decode_doc(bytes(row[-1]))
+        if self._index_member is not None:
+            d[self._index_member] = k
+        at = len(self._fields)
+        for i, (member, is_bool) in enumerate(self._extras):
+            x = row[at + i]
+            if x is not None:
+                d[member] = bool(x) if is_bool else x
+        return d
+
+    def add(self, k: int, payload: dict[str, Any], raw: bytes | None, **extras: Any) -> None:
+        """Store a payload (``raw``: its CBOR bytes as recorded, when the caller has them)
+        with the first of the extras."""
+        self._conn.execute(
+            self._put, (k, *self._columns(payload, [extras.get(m) for m, _ in self._extras], raw))
+        )
+        v = dict(payload)
+        if self._index_member is not None:
+            v[self._index_member] = k
+        v.update(extras)
+        self._remember(k, v)
+
+    def update(self, k: int, **extras: Any) -> dict[str, Any]:
+        """Add extras to a stored payload (their columns only); returns the new value."""
+        v: dict[str, Any] = self[k]
+        v.update(extras)
+        sets = ", ".join(f"{m} = ?" for m in extras)  # members are this class's constants
+        self._conn.execute(
+            f"UPDATE {self._name} SET {sets} WHERE idx = ?",  # noqa: S608
+            (*(_column(x) for x in extras.values()), k),
+        )
+        self._remember(k, v)
+        return v
+
+
+_PLAIN_TYPES = frozenset((int, str, bytes, type(None)))
+
+
+def _column(v: Any) -> Any:
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, list | tuple):
+        return json_text(v)
+    return v
+
+
+_PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f-\U0010ffff]*')
+
+
+def json_text(values: Sequence[Any]) -> str:
+    """A list as compact JSON text (a column SQL reads with ``json_each``); a list of plain
+    ASCII strings (the code lists) without the encoder."""
+    if all(type(x) is str and _PLAIN.fullmatch(x) for x in values):
+        return '["' + '","'.join(values) + '"]' if values else "[]"
+    return json.dumps(list(values), separators=(",", ":"))
+
+
+class Lookup(Generic[K]):
+    """A read-only view: ``sql`` selects one column for one key, in order; ``get`` returns the
+    list (``default`` when it is empty) and ``in`` says whether it is not empty."""
+
+    def __init__(self, conn: sqlite3.Connection, sql: str) -> None:
+        self._conn = conn
+        self._sql = sql
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        """The values selected for ``key``, else ``default``."""
+        rows = self._conn.execute(self._sql, (key,)).fetchall()
+        return [r[0] for r in rows] if rows else default
+
+    def __getitem__(self, key: Any) -> list[K]:
+        result: list[K] = self.get(key, [])
+        return result
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, int | bytes | str) and bool(self.get(key))

@@ -1,0 +1,64 @@
+"""The derived state stored beside the records (ADR 0008): built once for a ledger file made
+before the state tables existed (a replay, in one write transaction), rebuilt on demand, and
+kept up to date in each append's write transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+
+from ..state import (
+    SCHEMA_VERSION,
+    LedgerState,
+    create_state_tables,
+    drop_state_tables,
+    has_state_tables,
+    replay_into,
+)
+from ._conn import begin_write
+
+__all__ = ["apply_new", "build_state", "has_stored_state"]
+
+
+def has_stored_state(conn: sqlite3.Connection) -> bool:
+    """Whether the ledger file has the state tables, of this version of their schema."""
+    if not has_state_tables(conn):
+        return False
+    row = conn.execute("SELECT schema FROM st_meta WHERE id = 0").fetchone()
+    return row is not None and row[0] == SCHEMA_VERSION
+
+
+def apply_new(state: LedgerState, rows: Iterable[tuple[int, bytes]]) -> None:
+    """Apply the records the stored state does not cover yet, in order (``replay_into``)."""
+    replay_into(state, rows)
+
+
+def build_state(
+    conn: sqlite3.Connection,
+    log_key: bytes,
+    records: Callable[[int], Iterable[tuple[int, bytes]]],
+    *,
+    rebuild: bool,
+    progress: Callable[[int], None] | None = None,
+) -> bool:
+    """Create the state tables and fill them by a replay of ``records(end)`` (the first
+    ``end`` records), in one write transaction: a crash leaves the file as it was. Without
+    ``rebuild``, only when the file has no tables of this schema version yet (returns whether
+    it built them); the tables are dropped first. ``progress``: see ``replay_into``."""
+    begin_write(conn)
+    try:
+        if has_stored_state(conn) and not rebuild:
+            conn.execute("ROLLBACK")
+            return False
+        drop_state_tables(conn)
+        create_state_tables(conn)
+        state = LedgerState(log_key, conn)
+        row = conn.execute("SELECT max(idx) FROM records").fetchone()
+        end = 0 if row[0] is None else int(row[0]) + 1
+        replay_into(state, records(end), progress)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return True
