@@ -86,6 +86,20 @@ class _Child:
         self.url = line.split()[2]
         return self.url
 
+    def wait_serving(self, path: str) -> None:
+        """Wait until GET ``path`` answers 200: 'lic serve' prints its line once its socket is
+        bound, before it accepts connections."""
+        import urllib.request
+
+        deadline = time.monotonic() + START_TIMEOUT
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            req = self.url + path
+            with contextlib.suppress(OSError), urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310
+                if resp.status == 200:
+                    return
+            time.sleep(0.05)
+        raise LicError(f"demo: {self.name} does not answer at {self.url}: {self._why()}")
+
     def _why(self) -> str:
         self.err.seek(0)
         lines = [x for x in self.err.read().decode("utf-8", "replace").splitlines() if x]
@@ -131,23 +145,26 @@ def witness_argv(witness_port: int, log_url: str) -> list[str]:
 
 @contextlib.contextmanager
 def _running(d: Story) -> Iterator[tuple[str, str]]:
-    """The log and its auditing witness as child processes (URLs of both); both stopped with
-    SIGTERM on the way out, whatever happens in between (the log first: it signs a last
-    checkpoint and asks the witness to cosign it)."""
+    """The auditing witness, then the log, as child processes on free loopback ports (the
+    URLs of both); both stopped with SIGTERM on the way out, whatever happens in between (the
+    log first: it signs a last checkpoint and asks the witness to cosign it)."""
     shutil.copyfile(d.dir / "ledger.db", d.dir / "served.db")
     shutil.copyfile(d.dir / "witness.db", d.dir / "served-witness.db")
     port, wport = _free_port(), _free_port()
     home = d.dir / "keys"
     children: list[_Child] = []
     try:
-        log = _Child("lic serve", log_argv(port, wport), home, d.dir)
-        children.append(log)
-        url = log.wait_listening()
+        url = f"http://127.0.0.1:{port}"
         witness = _Child("lic witness serve", witness_argv(wport, url), home, d.dir)
         children.append(witness)
-        yield url, witness.wait_listening()
+        wurl = witness.wait_listening()
+        log = _Child("lic serve", log_argv(port, wport), home, d.dir)
+        children.append(log)
+        log.wait_listening()
+        log.wait_serving("/checkpoint")
+        yield log.url, wurl
     finally:
-        for child in children:
+        for child in reversed(children):
             child.stop()
 
 
@@ -172,8 +189,8 @@ def served_story(
             "cosign it; the witness cosigns only after following the log to that checkpoint "
             "and replaying its records. Both run until the demo stops them.",
             "cp ledger.db served.db && cp witness.db served-witness.db",
-            "lic " + " ".join(log_argv(_port(url), _port(wurl))) + " &",
             "lic " + " ".join(witness_argv(_port(wurl), url)) + " &",
+            "lic " + " ".join(log_argv(_port(url), _port(wurl))) + " &",
         )
         parent, child, grant = _licensed(d, keys, url, sub)
         bundle = _follow_and_bundle(d, url, parent, child, policy, use, use_text)

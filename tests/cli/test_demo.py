@@ -4,6 +4,7 @@ import json
 import re
 import shlex
 import shutil
+import socket
 import time
 
 import click
@@ -269,13 +270,17 @@ def test_the_served_part_ran(demo, monkeypatch, lic_cli):
 def test_a_child_that_cannot_start_fails_the_demo_and_stops_the_other(
     tmp_path, monkeypatch, lic_cli
 ):
-    """The auditing witness fails to start: the demo exits 1 with one line, and the log
-    server started before it is stopped."""
+    """The log server fails to start (here: its port is taken): the demo exits 1 with one
+    line, and the auditing witness started before it is stopped."""
     children = record_children(monkeypatch)
-    monkeypatch.setattr(_demo_serve, "witness_argv",
-                        lambda port, url: ["witness", "serve", "--no-such-option"])  # fmt: skip
-    res = lic_cli("demo", "--dir", tmp_path / "f", "--quiet", code=1)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        argv = _demo_serve.log_argv
+        monkeypatch.setattr(_demo_serve, "log_argv", lambda _, wport: argv(port, wport))
+        res = lic_cli("demo", "--dir", tmp_path / "f", "--quiet", code=1)
     (line,) = res.stderr.strip().splitlines()
-    assert "lic witness serve did not start" in line and "no-such-option" in line
-    assert [c.name for c in children] == ["lic serve", "lic witness serve"]
+    assert line.startswith("lic: error: demo: lic serve did not start: "), line
+    assert [c.name for c in children] == ["lic witness serve", "lic serve"]
     assert_stopped(children)
