@@ -36,7 +36,7 @@ from ._demo_model import Story
 from ._logopts import LogOptions
 from ._submit import Submitted, submit_entry
 
-__all__ = ["Served", "served_story"]
+__all__ = ["Served", "log_argv", "served_story", "witness_argv"]
 
 START_TIMEOUT = 30.0  # seconds a child process has to print its listening line
 STOP_TIMEOUT = 20.0  # seconds it has to stop after SIGTERM before it is killed
@@ -62,14 +62,18 @@ class _Child:
     def __init__(self, name: str, args: list[str], home: Path, cwd: Path) -> None:
         self.name = name
         self.err: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-P", "-m", "cli.main", *args],
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=self.err,
-            env={**os.environ, "LIC_HOME": str(home)},
-        )
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-P", "-m", "cli.main", *args],
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=self.err,
+                env={**os.environ, "LIC_HOME": str(home)},
+            )
+        except OSError as e:
+            self.err.close()
+            raise LicError(f"demo: cannot start {name}: {e}") from None
         self.url = ""
 
     def wait_listening(self) -> str:
