@@ -37,6 +37,7 @@ from ledger.tlog import CosignatureV1Verifier
 from ledger.witness import Witness, collect_cosignatures, make_witness_server
 
 from ._demo_model import guarded_load
+from ._demo_serve import served_story
 from ._params import time_text
 
 __all__ = ["DemoResult", "DemoStep", "run_demo", "scale_demo"]
@@ -169,6 +170,9 @@ def run_demo(directory: Path, *, on_step: Callable[[DemoStep], None] | None = No
         rev = _incident(d, led, keys, parent, child)
         _revoked(d, led, keys, policy, parent, child, rev)
     _audit_and_report(d, small=True)
+    served_story(d, keys, policy, lambda k: _sub(k.public_key),
+                 lambda now: _use(now, "run", "research.academic"),
+                 f"{_USE_OK} --model-digest {MODEL_SHA256}")  # fmt: skip
     d.result.seconds = time.perf_counter() - started
     return d.result
 

@@ -44,8 +44,12 @@ def demo_cmd(directory: Path | None, scale: int | None, quiet: bool, as_json: bo
     appeal; issues an academic license and a sublicense; has a witness cosign a checkpoint;
     verifies the contractor's bundle offline for a permitted use and refuses a prohibited one;
     records an incident and the revocation it leads to, after which the bundle fails as
-    revoked; audits the ledger and writes the transparency report. Each step prints the 'lic'
-    commands that do it by hand. With --scale N, synthesizes N records instead.
+    revoked; audits the ledger and writes the transparency report. Then it runs 'lic serve'
+    and an auditing witness ('lic witness serve --follow') on loopback, on copies of the
+    ledger and witness state: grants submitted over HTTP with a cosigned receipt, an auditor
+    following the log, and a revocation submitted there that 'lic verify --log' turns into
+    DENY while the offline bundle still permits. Each step prints the 'lic' commands that do
+    it by hand. With --scale N, synthesizes N records instead.
     """
     if directory is None:
         directory = Path(tempfile.mkdtemp(prefix="lic-demo-"))

@@ -1,25 +1,34 @@
 """``lic demo``: the story runs, its claims hold on disk, and the commands it prints are real."""
 
 import json
+import re
 import shlex
 import shutil
+import socket
 import time
 
 import click
 import pytest
 
+from cli import _demo_serve
 from cli.main import cli
+from helpers.demo import assert_stopped, record_children
 from ledger.audit import audit_db
 from ledger.bundle import parse_policy, verify_bundle
 from ledger.entries import decode_record
 from ledger.report import replay_report
 from ledger.store import Ledger
+from lic import token_digest
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, lic_cli):
     d = tmp_path_factory.mktemp("demo") / "run"
-    out = lic_cli.output("demo", "--dir", d, "--json")
+    with pytest.MonkeyPatch.context() as mp:
+        children = record_children(mp)
+        out = lic_cli.output("demo", "--dir", d, "--json")
+    assert len(children) == 2  # the log and its auditing witness, both stopped and reaped
+    assert_stopped(children)
     return d, json.loads(out)
 
 
@@ -34,6 +43,12 @@ def printed_commands(info):
             if argv[0] == "lic":
                 cmds.append(argv[1:])
     return cmds
+
+
+def offline(info):
+    """``info`` with the steps of the offline story only (before the log goes online)."""
+    titles = [s["title"] for s in info["steps"]]
+    return {**info, "steps": info["steps"][: titles.index("The log goes online")]}
 
 
 def test_the_story_is_complete_and_clean(demo):
@@ -115,7 +130,7 @@ def test_printed_commands_run_against_the_demo_directory(demo, monkeypatch, lic_
     monkeypatch.chdir(d)
     monkeypatch.setenv("LIC_HOME", str(d / "keys"))
     by_start = {}
-    for argv in printed_commands(info):
+    for argv in printed_commands(offline(info)):
         by_start.setdefault(" ".join(argv[:2]), []).append(argv)
     permitted, prohibited, revoked = by_start["verify --bundle"]
     out = lic_cli.output(*permitted)
@@ -209,3 +224,63 @@ def test_the_demo_shows_a_guarded_load(demo, monkeypatch, lic_cli):
     digest = next(a for a in printed_commands(info) if a[:2] == ["model", "digest"])
     saved = json.loads((d / "example-lm-7b.manifest.json").read_text())
     assert json.loads(lic_cli.output(*digest)) == saved
+
+
+def test_the_served_part_ran(demo, monkeypatch, lic_cli):
+    """After the offline story, through a running lic serve: the contractor's grant submitted
+    over HTTP is in the served ledger at the index printed, its receipt (cosigned by the
+    auditing witness) verifies, the follower's state is there and clean, and the online check
+    said DENY while the bundle alone permits."""
+    d, info = demo
+    titles = [s["title"] for s in info["steps"]]
+    served = ["The log goes online", "Submitted over HTTP", "An auditor follows the log",
+              "Bundle from the service", "Revoked online"]  # fmt: skip
+    assert titles[titles.index("Transparency report") + 1 :] == served
+    steps = {s["title"]: s for s in info["steps"]}
+    m = re.search(r"grant too \(record (\d+)\)", steps["Submitted over HTTP"]["said"])
+    assert m is not None
+    index = int(m.group(1))
+    m = re.search(r"everything below it \(record (\d+)\)", steps["Revoked online"]["said"])
+    assert m is not None
+    revoked_at = int(m.group(1))
+    with Ledger.open(d / "served.db") as led:  # a copy of ledger.db, 3 records added
+        assert led.size == info["records"] + 3 and revoked_at == info["records"] + 2
+        rec = led.record(index)
+        assert rec.entry_type == "grant"
+        assert token_digest((d / "contractor-2.jwt").read_bytes().strip()) in rec.entry
+        assert led.record(revoked_at).entry_type == "revoke"
+        cp = led.cosigned_checkpoint()
+        assert cp is not None and cp.checkpoint.size == led.size
+    assert audit_db(d / "served.db", workers=0).clean
+    follow = d / "auditor"
+    assert (follow / "follow.db").is_file()
+    assert not (follow / "evidence").exists() or not any((follow / "evidence").iterdir())
+    assert "DENY (offline the bundle gave PERMIT" in steps["Revoked online"]["said"]
+    monkeypatch.chdir(d)
+    monkeypatch.setenv("LIC_HOME", str(d / "keys"))
+    served_cmds = printed_commands({"steps": [steps[t] for t in served]})
+    (proof,) = [a for a in served_cmds if a[:2] == ["ledger", "verify-proof"]]
+    assert lic_cli(*proof, "--json").json["index"] == index
+    assert "\u2014 witness.example " in (d / "contractor-2.proof").read_text()
+    offline_check, online_check = [a for a in served_cmds if a[0] == "verify"][-2:]
+    assert "--log" not in offline_check and "--log" in online_check
+    assert lic_cli.output(*offline_check).startswith("PERMIT")
+
+
+def test_a_child_that_cannot_start_fails_the_demo_and_stops_the_other(
+    tmp_path, monkeypatch, lic_cli
+):
+    """The log server fails to start (here: its port is taken): the demo exits 1 with one
+    line, and the auditing witness started before it is stopped."""
+    children = record_children(monkeypatch)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        argv = _demo_serve.log_argv
+        monkeypatch.setattr(_demo_serve, "log_argv", lambda _, wport: argv(port, wport))
+        res = lic_cli("demo", "--dir", tmp_path / "f", "--quiet", code=1)
+    (line,) = res.stderr.strip().splitlines()
+    assert line.startswith("lic: error: demo: lic serve did not start: "), line
+    assert [c.name for c in children] == ["lic witness serve", "lic serve"]
+    assert_stopped(children)

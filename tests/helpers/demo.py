@@ -6,9 +6,13 @@ world; its keyring is ``<copy>/keys``, the ``LIC_HOME`` its commands expect."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from helpers.cli import LicCli
 
@@ -37,3 +41,31 @@ class DemoWorlds:
         for f in sorted(original.rglob("*")):
             assert not f.is_file() or where not in f.read_bytes(), f"{f} names its directory"
         return original
+
+
+def record_children(mp: pytest.MonkeyPatch) -> list[Any]:
+    """Patch the demo's served part so that every child process it starts (``lic serve``,
+    ``lic witness serve``) is also appended to the returned list."""
+    from cli import _demo_serve
+
+    children: list[Any] = []
+    start = _demo_serve._Child.__init__
+
+    def recording(self: Any, *args: Any, **kw: Any) -> None:
+        start(self, *args, **kw)
+        children.append(self)
+
+    mp.setattr(_demo_serve._Child, "__init__", recording)
+    return children
+
+
+def assert_stopped(children: list[Any]) -> None:
+    """Each child process has exited and was reaped: no process is left behind."""
+    assert children, "the demo started no child process"
+    for child in children:
+        assert child.proc.returncode is not None, child.name
+        try:
+            os.kill(child.proc.pid, 0)
+        except ProcessLookupError:
+            continue
+        raise AssertionError(f"{child.name} (pid {child.proc.pid}) is still there")
