@@ -17,6 +17,7 @@ __all__ = [
     "headline",
     "month_of",
     "nearest_rank",
+    "nearest_rank_position",
     "rate",
     "report_json_bytes",
 ]
@@ -51,11 +52,15 @@ def rate(num: int | None, den: int | None) -> float | None:
     return float(round(Fraction(num, den), 4))
 
 
+def nearest_rank_position(n: int, q: Fraction) -> int:
+    """The rank (1-based) of the q-quantile of n values by the nearest-rank method: ceil(q*n),
+    at least 1."""
+    return max(1, -((-q.numerator * n) // q.denominator))
+
+
 def nearest_rank(sorted_values: list[int], q: Fraction) -> int:
     """The q-quantile by the nearest-rank method: the value at rank ceil(q*n) (1-based)."""
-    n = len(sorted_values)
-    r = max(1, -((-q.numerator * n) // q.denominator))
-    return sorted_values[r - 1]
+    return sorted_values[nearest_rank_position(len(sorted_values), q) - 1]
 
 
 def bucket(value: int, buckets: tuple[tuple[str, int | None], ...]) -> str:
