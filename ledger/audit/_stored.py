@@ -46,7 +46,7 @@ def compare_stored_state(state: LedgerState, path: Path) -> tuple[str, list[Find
 
 
 def _differs(conn: Any, name: str, key: str, at: int) -> list[Finding]:
-    cols = _META if name == "st_meta" else "*"
+    cols = _META if name == "st_meta" else f"{key}, *"  # the key first, then every column
     # table, key and column names are ledger.state's constants, never outside input
     first: tuple[Any, ...] | None = None
     for a, b, side in (("stored", "main", "stored"), ("main", "stored", "replayed")):
