@@ -79,8 +79,8 @@ CREATE TEMP TABLE rp_access AS
 WITH made AS (
     SELECT request, min(idx) AS first, max(idx) AS last
     FROM st_decisions WHERE idx < :c GROUP BY request)
-SELECT q.idx AS idx, q.received AS received, rp_member(q.doc, 'tier') AS tier,
-    rp_member(q.doc, 'region') AS region, made.first AS first, made.last AS last
+SELECT q.idx AS idx, q.received AS received, q.tier AS tier, q.region AS region,
+    made.first AS first, made.last AS last
 FROM st_requests q LEFT JOIN made ON made.request = q.idx
 WHERE {_inw("q.idx", "q.received")}
 """  # noqa: S608 (the module's own SQL, no outside input)
@@ -102,7 +102,7 @@ def access_reasons(conn: sqlite3.Connection) -> Counter[str]:
     """Per reason code, the denied requests whose last decision names it."""
     rows = conn.execute(
         "SELECT j.value, count(*) FROM rp_access a JOIN st_decisions d ON d.idx = a.last, "
-        "json_each(rp_member(d.doc, 'reasons')) j WHERE d.decision = 'denied' GROUP BY 1"
+        "json_each(d.reasons) j WHERE d.decision = 'denied' GROUP BY 1"
     )
     return Counter({str(code): int(n) for code, n in rows})
 
@@ -112,7 +112,7 @@ def access_latencies(conn: sqlite3.Connection, dist: str) -> int:
     record time) into ``rp_values`` as ``dist``; returns how many were negative (left out)."""
     conn.execute(
         "INSERT INTO rp_values (dist, v) SELECT CASE WHEN v < 0 THEN '-' ELSE ? END, v FROM "
-        "(SELECT rp_member(d.doc, 'decided_at') - a.received AS v "
+        "(SELECT d.decided_at - a.received AS v "
         "FROM rp_access a JOIN st_decisions d ON d.idx = a.first)",
         (dist,),
     )
@@ -171,7 +171,7 @@ status AS (
     FROM st_grants g LEFT JOIN withdrawn w ON w.digest = g.digest WHERE g.idx < :c)
 SELECT s.status, CASE WHEN s.status = 'active' THEN s.tier END,
     CASE WHEN s.status <> 'active' THEN NULL WHEN q.idx IS NULL THEN 'unspecified'
-        ELSE rp_member(q.doc, 'purpose') END, count(*)
+        ELSE q.purpose END, count(*)
 FROM status s LEFT JOIN st_requests q ON q.idx = s.request GROUP BY 1, 2, 3
 """
 
@@ -313,10 +313,10 @@ def flow_rows(conn: sqlite3.Connection) -> Rows:
 
 # -- terms -------------------------------------------------------------------------------------
 _TERMS = """
-SELECT t.idx, t.tid, t.version, rp_member(t.doc, 'change'), t.published, t.effective, t.sunset,
-    rp_member(t.doc, 'supersedes'), rp_member(t.doc, 'notice_days'), rp_member(t.doc, 'sha256'),
-    (SELECT rp_member(o.doc, 'notice_days') FROM st_terms o
-        WHERE o.tid = t.tid AND o.version = rp_member(t.doc, 'supersedes') AND o.idx < :c),
+SELECT t.idx, t.tid, t.version, t.change, t.published, t.effective, t.sunset, t.supersedes,
+    t.notice_days, rp_member(t.doc, 'sha256'),
+    (SELECT o.notice_days FROM st_terms o
+        WHERE o.tid = t.tid AND o.version = t.supersedes AND o.idx < :c),
     t.idx IS (SELECT f.idx FROM st_terms f WHERE f.tid = t.tid AND f.effective <= :t
         AND (f.sunset IS NULL OR :t < f.sunset) ORDER BY f.effective DESC, f.idx DESC LIMIT 1)
 FROM st_terms t WHERE t.idx < :c ORDER BY t.tid, t.idx

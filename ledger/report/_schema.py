@@ -9,10 +9,10 @@ database of the builder's (``open_scratch``): the builder exists before the repl
 sees only the records, never the state's connection.
 
 On the state's connection ``finish`` registers ``rp_member(doc, name)`` (one member of a
-payload the state keeps as deterministic CBOR in a ``doc`` column, lists as JSON text for
-``json_each``) and ``rp_month(time)``, and creates one temporary table of durations
-(``rp_values``) for the distributions. Temporary objects only: the state's own tables and
-the file they may sit in are never written.
+payload the state keeps as CBOR in a ``doc`` column and not in a column of its own, such as a
+terms version's digest; lists as JSON text for ``json_each``) and ``rp_month(time)``, and
+creates one temporary table of durations (``rp_values``) for the distributions. Temporary
+objects only: the state's own tables, and the file they may sit in, are never written.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from lic import cbor
-
+from ..entries import decode_payload
 from ._measures import month_of
 
 if TYPE_CHECKING:
@@ -81,7 +80,7 @@ class _Member:
 
     def __call__(self, doc: bytes, name: str) -> Any:
         if doc != self._doc:
-            self._value = cbor.decode(bytes(doc), max_size=_MAX_DOC)
+            self._value = decode_payload(bytes(doc), max_size=_MAX_DOC)
             self._doc = doc
         v = self._value.get(name)
         if isinstance(v, list | dict):
