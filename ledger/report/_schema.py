@@ -11,8 +11,9 @@ sees only the records, never the state's connection.
 On the state's connection ``finish`` registers ``rp_member(doc, name)`` (one member of a
 payload the state keeps as CBOR in a ``doc`` column and not in a column of its own, such as a
 terms version's digest; lists as JSON text for ``json_each``) and ``rp_month(time)``, and
-creates one temporary table of durations (``rp_values``) for the distributions. Temporary
-objects only: the state's own tables, and the file they may sit in, are never written.
+creates one temporary table of durations (``rp_values``) for the distributions (the access
+queries add ``rp_access``, the window's requests, for their span). Temporary objects only: the
+state's own tables, and the file they may sit in, are never written.
 """
 
 from __future__ import annotations
@@ -101,5 +102,6 @@ def prepare_finish(conn: sqlite3.Connection) -> None:
 
 
 def drop_finish_objects(conn: sqlite3.Connection) -> None:
-    """Drop what ``prepare_finish`` created (the functions stay registered)."""
+    """Drop the temporary tables of one ``finish`` (the functions stay registered)."""
     conn.execute("DROP TABLE IF EXISTS temp.rp_values")
+    conn.execute("DROP TABLE IF EXISTS temp.rp_access")
