@@ -30,6 +30,7 @@ from ._measures import (
     bucket,
     headline,
     month_of,
+    month_span,
     rate,
 )
 from ._schema import (
@@ -90,6 +91,10 @@ class ReportBuilder:
         self._own.execute("BEGIN")
         self._findings = 0
         self._findings_listed: list[Finding] = []
+        # the window's records of the current month by (entry type, decision outcome), until
+        # a record of another month (or finish) adds them to the table rp_flow
+        self._span = (0, 0, "")  # the current month: first second, next month's, YYYY-MM
+        self._month_counts: Counter[tuple[str, str]] = Counter()
 
     # -- streaming --------------------------------------------------------------------------
     def observe(
@@ -110,7 +115,16 @@ class ReportBuilder:
         if entry_type == "access.decision":
             outcome = payload["decision"]
             outcome = "approved" if outcome == "approved_with_conditions" else outcome
-        self._own.execute(FLOW_ADD, (month_of(time), entry_type, outcome))
+        if not self._span[0] <= time < self._span[1]:
+            self._flush_month()
+            self._span = month_span(time)
+        self._month_counts[entry_type, outcome] += 1
+
+    def _flush_month(self) -> None:
+        month = self._span[2]
+        rows = [(month, etype, o, n) for (etype, o), n in self._month_counts.items()]
+        self._own.executemany(FLOW_ADD, rows)
+        self._month_counts.clear()
 
     def finding(self, f: Finding) -> None:
         """Count a finding of the replay; the report lists the first ``MAX_FINDINGS_LISTED``."""
@@ -131,6 +145,7 @@ class ReportBuilder:
     # -- the report -------------------------------------------------------------------------
     def finish(self, state: LedgerState, integrity: dict[str, Any]) -> dict[str, Any]:
         """The report.json content (plain JSON values; see SPEC.md section 11)."""
+        self._flush_month()
         prepare_finish(state.conn)
         try:
             return _Report(self, state).build(integrity)

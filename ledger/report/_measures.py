@@ -16,6 +16,7 @@ __all__ = [
     "bucket",
     "headline",
     "month_of",
+    "month_span",
     "nearest_rank",
     "nearest_rank_position",
     "rate",
@@ -43,6 +44,18 @@ AGE_BUCKETS: tuple[tuple[str, int | None], ...] = (
 def month_of(t: int) -> str:
     """The calendar month (UTC) of a time, as YYYY-MM."""
     return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m")
+
+
+def month_span(t: int) -> tuple[int, int, str]:
+    """The calendar month (UTC) of a time: its first second, the first second of the next
+    month (or ``t + 1`` past the calendar's end) and ``month_of(t)``."""
+    d = datetime.fromtimestamp(t, tz=UTC)
+    first = datetime(d.year, d.month, 1, tzinfo=UTC)
+    try:
+        after = int(datetime(d.year + d.month // 12, d.month % 12 + 1, 1, tzinfo=UTC).timestamp())
+    except ValueError:
+        after = t + 1
+    return int(first.timestamp()), after, d.strftime("%Y-%m")
 
 
 def rate(num: int | None, den: int | None) -> float | None:

@@ -59,8 +59,8 @@ SUBJECT_ADD = (
 )
 INPUT_ADD = "INSERT OR IGNORE INTO rp_inputs VALUES (?, ?)"
 FLOW_ADD = (
-    "INSERT INTO rp_flow VALUES (?, ?, ?, 1) ON CONFLICT (month, type, outcome) "
-    "DO UPDATE SET n = n + 1"
+    "INSERT INTO rp_flow VALUES (?, ?, ?, ?) ON CONFLICT (month, type, outcome) "
+    "DO UPDATE SET n = n + excluded.n"
 )
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from ledger.report import ReportBuilder
 from ledger.report import _queries as q
-from ledger.report._measures import DURATION_BUCKETS, bucket, nearest_rank
+from ledger.report._measures import DURATION_BUCKETS, bucket, month_of, month_span, nearest_rank
 from ledger.report._schema import drop_finish_objects, prepare_finish
 from tests.helpers.report_scenario import DAY, T0, busy
 from tests.ledger.report.recorded_ledgers import mixed
@@ -121,3 +121,13 @@ def test_builder_memory_does_not_grow_with_the_ledger():
     small, large = held(150), held(750)
     assert small[0] == large[0]
     assert large[1] > small[1]  # the facts went to the tables
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_month_span_is_the_month_of_its_times(seed):
+    rnd = random.Random(seed)
+    edges = [0, 951868799, 951868800, T0 - 1, T0, 253402300799]  # 2000-02-29 23:59:59, year 9999
+    for t in edges + [rnd.randint(0, 253402300799) for _ in range(200)]:
+        lo, hi, label = month_span(t)
+        assert lo <= t < hi and label == month_of(t) == month_of(lo) == month_of(hi - 1)
+        assert hi == t + 1 or month_of(hi) != label
