@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..state import STATE_TABLES, Finding, LedgerState, has_state_tables
+from ..state import SCHEMA_VERSION, STATE_TABLES, Finding, LedgerState, has_state_tables
 
 __all__ = ["compare_stored_state"]
 
@@ -18,8 +18,10 @@ _META = "id, schema, size, last_time, revset_version"
 def compare_stored_state(state: LedgerState, path: Path) -> tuple[str, list[Finding]]:
     """Compare the tables of the ledger file at ``path`` with ``state`` (the replay's own, of
     the same records). Returns what was found (``equal``, ``differs``, ``absent``: a file
-    made before the tables existed, or ``not compared``: the file grew during the audit) and
-    one finding per table that differs, naming the first differing row in key order."""
+    made before the tables existed, or ``not compared``: the file grew during the audit, or
+    its tables have another schema version) and
+    one finding per table that differs, naming the first differing row in key order. Tables
+    of another schema version are not compared (the file's next write rebuilds them)."""
     conn = state.conn
     state.commit()
     if conn.in_transaction:
@@ -30,6 +32,9 @@ def compare_stored_state(state: LedgerState, path: Path) -> tuple[str, list[Find
         conn.execute("BEGIN")  # one snapshot of the stored file for every read below
         if not has_state_tables(conn, "stored"):
             return "absent", []
+        row = conn.execute("SELECT schema FROM stored.st_meta WHERE id = 0").fetchone()
+        if row is None or row[0] != SCHEMA_VERSION:  # rebuilt by the file's next write
+            return "not compared", []
         row = conn.execute("SELECT max(idx) FROM stored.records").fetchone()
         if (0 if row[0] is None else int(row[0]) + 1) != state.size:
             return "not compared", []

@@ -7,12 +7,11 @@ checked (the entry's signature verified under ``author``) and checks everything 
 schema, the author's role at the record's integration time, cross-references, and state
 transitions.
 
-The state lives in tables (``_tables``, ADR 0008) of the SQLite database it is given: the
-ledger file itself for the store (inside the append's write transaction), or a private
-temporary database for a replay of its own (the audit, the report, a test). Every write goes
-to a table at once; the views keep a bounded cache of values that are also in their tables.
-Withdrawals are held once, in ``withdrawal_info`` (with their targets in ``withdrawals``); a
-grant lists its withdrawals by record index. Every view iterates in ascending key order.
+The state lives in tables (``_tables``, ADR 0008) of the SQLite database it is given (the
+ledger file, inside the append's write transaction) or of a private temporary database of its
+own (a replay). Every write goes to a table at once; the views keep a bounded cache of values
+that are also in their tables, and iterate in ascending key order. A grant lists its
+withdrawals (``withdrawal_info``, targets in ``withdrawals``) by record index.
 """
 
 from __future__ import annotations
@@ -60,7 +59,7 @@ from ._tables import (
     STATE_TABLES,
     Lookup,
     Table,
-    create_tables,
+    create_state_tables,
     json_text,
     open_scratch,
     scratch_table,
@@ -81,7 +80,7 @@ class LedgerState:
         self._owned = conn is None
         if conn is None:
             conn = open_scratch()
-            create_tables(conn)
+            create_state_tables(conn)
             conn.execute("BEGIN")
             weakref.finalize(self, conn.close)
         self.conn = conn
@@ -546,8 +545,9 @@ class LedgerState:
         if row is not None and row[0] == self.revset_version:
             return int(row[1]), bytes(row[2])
         frontier = Frontier(0, [])
-        for _, leaf in self._revoked_rows():
-            frontier.append(leaf)
+        rows = self.conn.execute("SELECT leaf FROM st_revoked ORDER BY digest")
+        while page := rows.fetchmany(4096):  # a cursor of its own: nothing else runs meanwhile
+            frontier.extend([bytes(r[0]) for r in page])
         n, root = frontier.size, frontier.root()
         self.conn.execute(
             "UPDATE st_meta SET revset_cached = ?, revset_size = ?, revset_root = ? WHERE id = 0",

@@ -26,9 +26,9 @@ __all__ = [
     "DocTable",
     "Lookup",
     "Table",
-    "create_tables",
-    "drop_tables",
-    "has_tables",
+    "create_state_tables",
+    "drop_state_tables",
+    "has_state_tables",
     "json_text",
     "open_scratch",
     "scratch_table",
@@ -154,7 +154,7 @@ STATE_TABLES: tuple[tuple[str, str], ...] = tuple((name, key) for name, key, _ i
 """Every state table and its key columns, in the order the audit compares them."""
 
 
-def has_tables(conn: sqlite3.Connection, schema: str = "main") -> bool:
+def has_state_tables(conn: sqlite3.Connection, schema: str = "main") -> bool:
     """Whether the connection's database (``schema``: main or an attached name) has the
     state tables."""
     row = conn.execute(
@@ -163,7 +163,7 @@ def has_tables(conn: sqlite3.Connection, schema: str = "main") -> bool:
     return row is not None
 
 
-def create_tables(conn: sqlite3.Connection) -> None:
+def create_state_tables(conn: sqlite3.Connection) -> None:
     """Create the empty state tables and their indexes (inside the caller's transaction)."""
     for _, _, ddl in _DDL:
         conn.execute(ddl)
@@ -171,7 +171,7 @@ def create_tables(conn: sqlite3.Connection) -> None:
         conn.execute(ddl)
 
 
-def drop_tables(conn: sqlite3.Connection) -> None:
+def drop_state_tables(conn: sqlite3.Connection) -> None:
     """Drop every state table (inside the caller's transaction); the indexes go with them."""
     for name, _, _ in _DDL:
         conn.execute(f"DROP TABLE IF EXISTS {name}")
@@ -248,7 +248,6 @@ class Table(Generic[K, V]):
         marks = ", ".join("?" * (len(columns) + 1))
         # table and column names are this module's constants, never outside input
         self._get = f"SELECT {sel} FROM {name} WHERE {key} = ?"  # noqa: S608
-        self._has = f"SELECT 1 FROM {name} WHERE {key} = ?"  # noqa: S608
         self._put = f"{insert} INTO {name} ({cols}) VALUES ({marks})"
         self._first = f"SELECT {key}, {sel} FROM {name} ORDER BY {key} LIMIT {_PAGE}"  # noqa: S608
         self._next = (
@@ -263,6 +262,9 @@ class Table(Generic[K, V]):
 
     def get(self, key: K, default: Any = None) -> Any:
         """The value of ``key``, else ``default``."""
+        return self._lookup(key, default)
+
+    def _lookup(self, key: Any, default: Any) -> Any:
         v = self._cache.get(key, _MISSING)
         if v is not _MISSING:
             return v
@@ -291,7 +293,7 @@ class Table(Generic[K, V]):
             return True
         if not isinstance(key, int | bytes | str):  # not a type SQLite binds: never a key
             return False
-        return self._conn.execute(self._has, (key,)).fetchone() is not None
+        return self._lookup(key, _MISSING) is not _MISSING  # a hit is cached: read next
 
     def __setitem__(self, key: K, value: V) -> None:
         self._conn.execute(self._put, (key, *self._encode(key, value)))
