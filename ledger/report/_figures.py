@@ -475,11 +475,23 @@ class _Report:
                 "outcomes": self.out_group("incidents.outcomes", out_keys),
                 "open": self.d.out(open_id),
                 "open_ageing": self.out_group("incidents.open_ageing", age_keys),
-                "summaries": [self.withhold(x, c) for x, c in zip(summaries, counted, strict=True)],
+                "summaries": self.withhold_all(summaries, counted),
             }
             result.update({name: make() for name, make in dists.items()})
             return result
 
+        return out
+
+    def withhold_all(
+        self, summaries: list[dict[str, Any]], counted: list[bool]
+    ) -> list[dict[str, Any]]:
+        """``withhold`` of every summary, in order, emptying the lists as it goes (the report
+        holds one copy of its largest part, not two)."""
+        summaries.reverse()
+        counted.reverse()
+        out = []
+        while summaries:
+            out.append(self.withhold(summaries.pop(), counted.pop()))
         return out
 
     def withhold(self, summary: dict[str, Any], counted: bool) -> dict[str, Any]:
