@@ -2,6 +2,7 @@
 state's own views (``LedgerState.status_as_of``, ``descendants``, nearest rank over a sorted
 list), and what ``finish`` leaves behind: nothing in the state, nothing temporary."""
 
+import json
 import random
 import sys
 from collections import Counter
@@ -9,7 +10,7 @@ from fractions import Fraction
 
 import pytest
 
-from ledger.report import ReportBuilder
+from ledger.report import ReportBuilder, report_json_bytes
 from ledger.report import _queries as q
 from ledger.report._measures import DURATION_BUCKETS, bucket, month_of, month_span, nearest_rank
 from ledger.report._schema import drop_finish_objects, prepare_finish
@@ -131,3 +132,10 @@ def test_month_span_is_the_month_of_its_times(seed):
         lo, hi, label = month_span(t)
         assert lo <= t < hi and label == month_of(t) == month_of(lo) == month_of(hi - 1)
         assert hi == t + 1 or month_of(hi) != label
+
+
+def test_report_json_bytes_are_json_dumps_of_spec_11_5():
+    """report.json is written piece by piece; the bytes are those of SPEC 11.5's json.dumps."""
+    report = busy(n_requests=300, seed=2).finish()
+    text = json.dumps(report, sort_keys=True, indent=2, ensure_ascii=True, allow_nan=False)
+    assert report_json_bytes(report) == text.encode("ascii") + b"\n"
