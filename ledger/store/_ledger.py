@@ -48,7 +48,7 @@ from keys.errors import (
 
 from .. import tlog as mk
 from ..entries import ZERO_HASH, Record, RecordEncoder, check_entry_unparsed, decode_record
-from ..state import LedgerState, create_state_tables, state_of
+from ..state import LedgerState, state_of
 from ..tlog import (
     REVOKED_EXTENSION,
     Checkpoint,
@@ -61,10 +61,11 @@ from ..tlog import (
     open_checkpoint,
     sign_checkpoint,
 )
-from ._conn import MMAP_BYTES, PAGE_CACHE_KIB, Conn, begin_write, connect, durable, has_table
+from ._conn import Conn, begin_write, durable, has_table
 from ._export import export_jsonl, import_jsonl
-from ._pg import PgConnection, connect_pg, is_url, redacted
-from ._schema import STORE_FORMAT, create_schema, rows_query, store_cosignatures
+from ._open import create_store, open_store
+from ._pg import PgConnection, is_url, shown
+from ._schema import STORE_FORMAT, rows_query, store_cosignatures
 from ._stored import apply_new, build_state, has_stored_state
 
 __all__ = ["Appended", "Ledger"]
@@ -103,7 +104,7 @@ class Ledger:
             or not isinstance(meta.get("origin"), str)
             or not isinstance(meta.get("log_vkey"), str)
         ):
-            raise MalformedError(f"ledger: {_shown(path)} is not a {STORE_FORMAT} store")
+            raise MalformedError(f"ledger: {shown(path)} is not a {STORE_FORMAT} store")
         self.origin: str = meta["origin"]
         self.log_vkey: str = meta["log_vkey"]
         self.log_key_name: str | None = meta.get("log_key_name")
@@ -138,84 +139,26 @@ class Ledger:
         tools."""
         check_note_key_name(origin)
         pub = log_key.public_key if isinstance(log_key, SigningKey) else log_key
-        if is_url(path):
-            ledger = cls._create_pg(str(path), origin, pub, log_key_name)
-            if isinstance(log_key, SigningKey):
-                ledger.checkpoint(log_key)
-            return ledger
-        p = Path(path)
-        try:  # reserve the name atomically: never clean up a file someone else created
-            os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-        except FileExistsError:
-            raise MalformedError(f"ledger: {p} already exists") from None
+        conn, location = create_store(path, origin, pub, log_key_name)
         try:
-            conn = connect(p, page_cache_kib=PAGE_CACHE_KIB, mmap_bytes=MMAP_BYTES)
-            durable(conn, p, "ledger")
-            begin_write(conn)
-            create_schema(conn, origin, pub.verifier_key(origin), log_key_name)
-            create_state_tables(conn)
-            LedgerState(pub.raw, conn)  # the state's meta row and the log's own key
-            conn.execute("COMMIT")
+            ledger = cls(conn, location)
         except BaseException:
-            if "conn" in locals():
-                conn.close()
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(p) + suffix).unlink(missing_ok=True)
+            conn.close()
             raise
-        ledger = cls(conn, p)
         if isinstance(log_key, SigningKey):
             ledger.checkpoint(log_key)
         return ledger
 
     @classmethod
-    def _create_pg(cls, url: str, origin: str, pub: PublicKey, key_name: str | None) -> Ledger:
-        conn = connect_pg(url)
-        try:
-            conn.raw.execute("BEGIN")
-            conn.create_ledger(
-                [
-                    ("format", STORE_FORMAT),
-                    ("origin", origin),
-                    ("log_vkey", pub.verifier_key(origin)),
-                    *([("log_key_name", key_name)] if key_name else []),
-                ]
-            )
-            create_state_tables(conn)  # type: ignore[arg-type]  # runs through PgConnection
-            LedgerState(pub.raw, conn)  # type: ignore[arg-type]  # the meta row, the log key
-            conn.execute("COMMIT")
-            return cls(conn, url)
-        except BaseException:
-            conn.close()
-            raise
-
-    @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Ledger:
         """Open an existing ledger (a file, or a ``postgresql://`` URL). Reads only its
         metadata: nothing is rehashed."""
-        if is_url(path):
-            pg = connect_pg(str(path))
-            if not pg.has_table("meta"):
-                pg.close()
-                raise MalformedError(
-                    "ledger: no ledger in the URL's schema (create one with 'lic ledger init')"
-                )
-            try:
-                return cls(pg, str(path))
-            except BaseException:
-                pg.close()
-                raise
-        p = Path(path)
-        if not p.is_file():
-            raise MalformedError(f"ledger: no ledger at {p} (create one with 'lic ledger init')")
+        conn, location = open_store(path)
         try:
-            conn = connect(p, page_cache_kib=PAGE_CACHE_KIB, mmap_bytes=MMAP_BYTES)
-        except sqlite3.DatabaseError as e:
-            raise MalformedError(f"ledger: {p} is not a ledger store: {e}") from e
-        try:
-            return cls(conn, p)
+            return cls(conn, location)
         except sqlite3.DatabaseError as e:
             conn.close()
-            raise MalformedError(f"ledger: {p} is not a ledger store: {e}") from e
+            raise MalformedError(f"ledger: {location} is not a ledger store: {e}") from e
         except BaseException:
             conn.close()
             raise
@@ -449,8 +392,8 @@ class Ledger:
         MalformedError for a file without the state tables (see ``ensure_state``)."""
         if not has_stored_state(self._conn):
             raise MalformedError("ledger: this file has no state tables yet (open it for writing)")
-        # On PostgreSQL the state's SQL runs through PgConnection (ADR 0009)
-        return LedgerState(self.log_verifier.public_key.raw, self._conn)  # type: ignore[arg-type]
+        key = self.log_verifier.public_key.raw  # (on PostgreSQL through PgConnection: ADR 0009)
+        return LedgerState(key, self._conn)  # type: ignore[arg-type]
 
     def state_at(self, size: int, progress: Callable[[int], None] | None = None) -> LedgerState:
         """The derived state of the first ``size`` records: the stored one when it covers
@@ -750,12 +693,6 @@ class Ledger:
         root at its size). Nothing is left behind if any check fails. ``lines`` is an
         iterable of lines or an open file, which is read with bounded line reads."""
         return import_jsonl(cls.create, str(path) if is_url(path) else Path(path), lines)
-
-
-def _shown(location: object) -> str:
-    """A location for messages (a URL without its password)."""
-    s = str(location)
-    return redacted(s) if is_url(s) else s
 
 
 def _check_size(n: int) -> None:

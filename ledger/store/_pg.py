@@ -28,7 +28,7 @@ from ..tlog import EMPTY_ROOT
 if TYPE_CHECKING:  # psycopg is imported when a URL is opened: a file ledger never loads it
     import psycopg
 
-__all__ = ["PgConnection", "connect_pg", "is_url", "redacted"]
+__all__ = ["PgConnection", "connect_pg", "is_url", "redacted", "shown"]
 
 _SCHEMES = ("postgresql://", "postgres://")
 LOCK_TIMEOUT_MS_DEFAULT = 120_000
@@ -228,6 +228,12 @@ def connect_pg(url: str, *, lock_timeout_ms: int | None = None) -> PgConnection:
         raw.close()
         raise
     return PgConnection(raw, url)
+
+
+def shown(location: object) -> str:
+    """A ledger location for messages (a URL without its password)."""
+    s = str(location)
+    return redacted(s) if is_url(s) else s
 
 
 def redacted(url: str) -> str:
