@@ -6,7 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from keys.errors import MalformedError
+
 from ..state import STATE_TABLES, Finding, LedgerState, has_state_tables
+from ..store import Ledger, is_ledger_url
 
 __all__ = ["compare_stored_state"]
 
@@ -15,7 +18,7 @@ __all__ = ["compare_stored_state"]
 _META = "id, schema, size, last_time, revset_version"
 
 
-def compare_stored_state(state: LedgerState, path: Path) -> tuple[str, list[Finding]]:
+def compare_stored_state(state: LedgerState, path: Path | str) -> tuple[str, list[Finding]]:
     """Compare the tables of the ledger file at ``path`` with ``state`` (the replay's own, of
     the same records). Returns what was found (``equal``, ``differs``, ``absent``: a file
     made before the tables existed, or ``not compared``: the file grew during the audit) and
@@ -24,9 +27,14 @@ def compare_stored_state(state: LedgerState, path: Path) -> tuple[str, list[Find
     state.commit()
     if conn.in_transaction:
         conn.execute("COMMIT")
-    uri = Path(path).resolve().as_uri() + "?mode=ro"
-    conn.execute("ATTACH DATABASE ? AS stored", (uri,))
+    if is_ledger_url(path):  # PostgreSQL: its tables, copied into a private database
+        conn.execute("ATTACH DATABASE '' AS stored")
+    else:
+        uri = Path(path).resolve().as_uri() + "?mode=ro"
+        conn.execute("ATTACH DATABASE ? AS stored", (uri,))
     try:
+        if is_ledger_url(path):
+            _copy_stored(conn, str(path))
         conn.execute("BEGIN")  # one snapshot of the stored file for every read below
         if not has_state_tables(conn, "stored"):
             return "absent", []
@@ -43,6 +51,34 @@ def compare_stored_state(state: LedgerState, path: Path) -> tuple[str, list[Find
             conn.execute("COMMIT")
         conn.execute("DETACH DATABASE stored")
         conn.execute("BEGIN")
+
+
+def _copy_stored(conn: Any, url: str) -> None:
+    """The state tables of the PostgreSQL ledger at ``url`` (one snapshot) into the attached
+    database ``stored``, with a ``records`` table holding its last index: what the comparison
+    below reads of a ledger file."""
+    with Ledger.open(url) as led:
+        src = led.connection
+        src.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        try:
+            try:
+                led.stored_state()
+            except MalformedError:  # no state tables: the comparison finds them absent
+                return
+            last = src.execute("SELECT max(idx) FROM records").fetchone()[0]
+            conn.execute("BEGIN")
+            conn.execute("CREATE TABLE stored.records (idx INTEGER)")
+            conn.execute("INSERT INTO stored.records VALUES (?)", (last,))
+            for name, _ in STATE_TABLES:
+                # same columns as the replay's table (the names are ledger.state's constants)
+                conn.execute(f"CREATE TABLE stored.{name} AS SELECT * FROM main.{name} WHERE 0")  # noqa: S608
+                rows = src.execute(f"SELECT * FROM {name}").fetchall()  # noqa: S608
+                if rows:
+                    marks = ", ".join("?" * len(rows[0]))
+                    conn.executemany(f"INSERT INTO stored.{name} VALUES ({marks})", rows)  # noqa: S608
+            conn.execute("COMMIT")
+        finally:
+            src.execute("COMMIT")
 
 
 def _differs(conn: Any, name: str, key: str, at: int) -> list[Finding]:

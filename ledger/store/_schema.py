@@ -107,7 +107,7 @@ def store_cosignatures(
             cur = conn.execute(
                 "INSERT INTO cosignatures (size, signer, line) VALUES (?, ?, ?) "
                 "ON CONFLICT (size, signer) DO UPDATE SET line = excluded.line "
-                "WHERE line != excluded.line",
+                "WHERE cosignatures.line != excluded.line",
                 (size, f"{sig.name} {sig.key_hash.hex()}", sig.line()),
             )
             changed += cur.rowcount
