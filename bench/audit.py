@@ -7,11 +7,11 @@ Prints replayed records/s as a ratio to (CPUs x raw Ed25519 verifications/s of t
 entries' signatures, measured in this run with the backend the audit uses), the CPU per record
 of all processes and how much of it is not one raw signature check, and the audit process's
 peak resident memory (VmHWM) for a small and a ten times larger ledger.
-Targets (issue 5): ratio >= 0.8 at 10^5 records; memory flat (here: the peak at 10^6 within
-15% of the peak at 10^5; ADR 0006).
+Targets (issue 5): ratio >= 0.8 at 10^5 records; memory flat (issue 15: the peak at 10^6
+within 1.2x the peak at 10^5; the replay's state lives in a temporary database, ADR 0008).
 
 Recorded figures: bench/RESULTS.md. Why the ratio target is out of reach in CPython with these
-checks: ADR 0005 (and bench/replay_floor.py); what flat memory costs in speed: ADR 0006.
+checks: ADR 0005 (and bench/replay_floor.py); what the state tables cost in speed: ADR 0008.
 """
 
 from __future__ import annotations
@@ -93,9 +93,9 @@ def peak_rss_mb(path: Path) -> float:
     """Peak resident memory of a fresh process auditing ``path``: its own high-water mark
     (VmHWM), which starts afresh at exec. (getrusage's ru_maxrss does not: it keeps the
     largest RSS the process had before exec, here this bench's own, which once made every
-    figure equal.) The derived state lives in this process, bounded (ADR 0006): a fixed budget
-    of entries in memory shared by all its maps, the rest in a temporary SQLite file; at most
-    8 batches of 1,024 signatures are in flight to the signature workers."""
+    figure equal.) The derived state lives in tables of a temporary SQLite file with a bounded
+    page cache (ADR 0008); at most 8 batches of 1,024 signatures are in flight to the
+    signature workers."""
     code = (
         f"import sys; sys.path.insert(0, {str(ROOT)!r}); from ledger.audit import audit_db; "
         f"r = audit_db({str(path)!r}); assert r.clean; "
@@ -137,8 +137,7 @@ def main() -> None:
         print(
             f"peak memory: {m_small:.1f} MB at {small:,} records, {m_large:.1f} MB at "
             f"{large:,} ({m_large / m_small:.2f}x for {large // small}x the records; flat: "
-            f"<= 1.15x once the state's budget of entries is full, from about 6x10^4 records "
-            f"of this mix: --full)"
+            f"<= 1.2x: --full)"
         )
 
 

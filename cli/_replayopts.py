@@ -44,7 +44,8 @@ class ReplaySource:
         return replay_progress(self.quiet)
 
 
-# what a typed append's first use of a ledger handle shows while it reads the ledger's state
+# what a command shows while it builds the ledger's state tables (once for a file made before
+# they existed, and 'lic ledger rebuild-state')
 STATE_READ = "reading the ledger's state:"
 
 

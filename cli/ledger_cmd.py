@@ -70,6 +70,10 @@ LEDGER_COMMANDS = {
         f"{_LOG}:prove_cmd",
         "Write a C2SP tlog-proof@v1 receipt for record N at the latest checkpoint's size.",
     ),
+    "rebuild-state": LazyCommand(
+        f"{_LOG}:rebuild_state_cmd",
+        "Drop the ledger's derived-state tables and build them again from its records.",
+    ),
     "reinstate": LazyCommand(
         f"{_LICENSES}:reinstate_cmd",
         "Reinstate tokens (and, with cascade, every sublicense below them).",

@@ -510,3 +510,18 @@ def import_cmd(jsonl: Path, db: Path, quiet: bool, as_json: bool) -> None:
             "checkpoint_size": cp.checkpoint.size if cp else None,
         }
     emit(info, as_json=as_json, text=f"imported {info['records']} records into {db}")
+
+
+@click.command("rebuild-state")
+@db_option
+@json_option
+def rebuild_state_cmd(db: Path, as_json: bool) -> None:
+    """Drop the ledger's derived-state tables and build them again from its records.
+
+    One write transaction (a crash leaves the file as it was), with a progress line on a
+    terminal. The tables are derived: every append keeps them and 'lic ledger audit'
+    recomputes and compares them, so this is for repair, or for a file that lacks them.
+    """
+    with Ledger.open(db) as led, replay_progress(False, STATE_READ) as progress:
+        n = led.rebuild_state(progress)
+    emit({"db": str(db), "records": n}, as_json=as_json, text=f"rebuilt the state of {n} records")

@@ -236,7 +236,7 @@ def _replay(
                 Finding(pos, f"saved checkpoint at size {size}: history was rewritten (fork)")
             )
         if fields is not None and fields[4] is not _UNOPENED:
-            _, _, time, etype, payload, kid, sig, tbs = fields
+            _, _, time, etype, payload, kid, sig, tbs, payload_raw = fields
             author = state.author_key(kid, payload)
             if author is None:
                 findings.append(Finding(pos, f"{etype}: author key {kid} is unknown"))
@@ -255,7 +255,7 @@ def _replay(
                     if not ok:
                         findings.append(Finding(pos, f"{etype}: signature does not verify"))
                 if ok:
-                    found = state.apply(pos, time, etype, payload, author)
+                    found = state.apply(pos, time, etype, payload, author, raw=payload_raw)
                     if found:
                         findings.extend(found)
                     elif observer is not None:
@@ -354,9 +354,10 @@ class _RevsetCheck:
         return out
 
 
-_Fields = tuple[int, bytes, int, str, Any, str, bytes, bytes]
-"""(index, prev, time, type, payload, kid, signature, to-be-signed) of a record; payload
-_UNOPENED when only the record layer decoded (its entry's finding is already noted)."""
+_Fields = tuple[int, bytes, int, str, Any, str, bytes, bytes, bytes | None]
+"""(index, prev, time, type, payload, kid, signature, to-be-signed, payload bytes or None) of
+a record; payload _UNOPENED when only the record layer decoded (its entry's finding is already
+noted)."""
 _UNOPENED = object()
 
 
@@ -370,8 +371,8 @@ def _open(raw: bytes, pos: int, findings: list[Finding]) -> _Fields | None:
             payload = decode_payload(payload_bytes, max_size=MAX_ENTRY_SIZE)
         except LicError as e:
             findings.append(Finding(pos, f"{etype}: {e}"))
-            return index, prev, time, etype, _UNOPENED, kid, sig, tbs
-        return index, prev, time, etype, payload, kid, sig, tbs
+            return index, prev, time, etype, _UNOPENED, kid, sig, tbs, None
+        return index, prev, time, etype, payload, kid, sig, tbs, payload_bytes
     try:
         rec = decode_record(raw)
     except LicError as e:
@@ -381,7 +382,7 @@ def _open(raw: bytes, pos: int, findings: list[Finding]) -> _Fields | None:
         entry = open_entry(rec)
     except LicError as e:
         findings.append(Finding(pos, f"{rec.entry_type}: {e}"))
-        return rec.index, rec.prev, rec.time, rec.entry_type, _UNOPENED, "", b"", b""
+        return rec.index, rec.prev, rec.time, rec.entry_type, _UNOPENED, "", b"", b"", None
     return (
         rec.index,
         rec.prev,
@@ -391,6 +392,7 @@ def _open(raw: bytes, pos: int, findings: list[Finding]) -> _Fields | None:
         entry.kid,
         entry.signature,
         entry.to_be_signed,
+        None,
     )
 
 

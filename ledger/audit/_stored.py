@@ -8,7 +8,7 @@ from typing import Any
 
 from keys.errors import MalformedError
 
-from ..state import STATE_TABLES, Finding, LedgerState, has_state_tables
+from ..state import SCHEMA_VERSION, STATE_TABLES, Finding, LedgerState, has_state_tables
 from ..store import Ledger, is_ledger_url
 
 __all__ = ["compare_stored_state"]
@@ -21,8 +21,10 @@ _META = "id, schema, size, last_time, revset_version"
 def compare_stored_state(state: LedgerState, path: Path | str) -> tuple[str, list[Finding]]:
     """Compare the tables of the ledger file at ``path`` with ``state`` (the replay's own, of
     the same records). Returns what was found (``equal``, ``differs``, ``absent``: a file
-    made before the tables existed, or ``not compared``: the file grew during the audit) and
-    one finding per table that differs, naming the first differing row in key order."""
+    made before the tables existed, or ``not compared``: the file grew during the audit, or
+    its tables have another schema version) and
+    one finding per table that differs, naming the first differing row in key order. Tables
+    of another schema version are not compared (the file's next write rebuilds them)."""
     conn = state.conn
     state.commit()
     if conn.in_transaction:
@@ -38,6 +40,9 @@ def compare_stored_state(state: LedgerState, path: Path | str) -> tuple[str, lis
         conn.execute("BEGIN")  # one snapshot of the stored file for every read below
         if not has_state_tables(conn, "stored"):
             return "absent", []
+        row = conn.execute("SELECT schema FROM stored.st_meta WHERE id = 0").fetchone()
+        if row is None or row[0] != SCHEMA_VERSION:  # rebuilt by the file's next write
+            return "not compared", []
         row = conn.execute("SELECT max(idx) FROM stored.records").fetchone()
         if (0 if row[0] is None else int(row[0]) + 1) != state.size:
             return "not compared", []
@@ -82,7 +87,7 @@ def _copy_stored(conn: Any, url: str) -> None:
 
 
 def _differs(conn: Any, name: str, key: str, at: int) -> list[Finding]:
-    cols = _META if name == "st_meta" else "*"
+    cols = _META if name == "st_meta" else f"{key}, *"  # the key first, then every column
     # table, key and column names are ledger.state's constants, never outside input
     first: tuple[Any, ...] | None = None
     for a, b, side in (("stored", "main", "stored"), ("main", "stored", "replayed")):

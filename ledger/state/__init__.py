@@ -28,17 +28,11 @@ from ._status import TOKEN_STATUSES, status_at, with_status
 from ._tables import (
     SCHEMA_VERSION,
     STATE_TABLES,
+    create_state_tables,
+    drop_state_tables,
+    has_state_tables,
     open_scratch,
     scratch_table,
-)
-from ._tables import (
-    create_tables as create_state_tables,
-)
-from ._tables import (
-    drop_tables as drop_state_tables,
-)
-from ._tables import (
-    has_tables as has_state_tables,
 )
 
 __all__ = [

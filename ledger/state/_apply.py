@@ -43,13 +43,19 @@ def apply_record(state: LedgerState, record: Record) -> list[Finding]:
 
 
 def _apply_opened(
-    state: LedgerState, index: int, time: int, etype: str, kid: str, payload: Any
+    state: LedgerState,
+    index: int,
+    time: int,
+    etype: str,
+    kid: str,
+    payload: Any,
+    raw: bytes | None = None,
 ) -> list[Finding]:
     author = state.author_key(kid, payload)
     if author is None:
         state.skip(index)
         return [Finding(index, f"{etype}: author key {kid} is unknown")]
-    return state.apply(index, time, etype, payload, author)
+    return state.apply(index, time, etype, payload, author, raw=raw)
 
 
 def apply_stored(state: LedgerState, raw: bytes) -> list[Finding]:
@@ -63,7 +69,7 @@ def apply_stored(state: LedgerState, raw: bytes) -> list[Finding]:
         payload = decode_payload(payload_bytes, max_size=MAX_ENTRY_SIZE)
     except LicError as e:
         return [Finding(index, f"{etype}: {e}")]
-    return _apply_opened(state, index, time, etype, kid, payload)
+    return _apply_opened(state, index, time, etype, kid, payload, payload_bytes)
 
 
 STATE_PROGRESS_EVERY = 8192  # records between two progress calls while a state is built

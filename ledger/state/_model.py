@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 from keys import time_text
 from lic import cbor
 
-from ._tables import Table
+from ..entries import decode_payload
+from ._tables import DocTable, json_text
 
 if TYPE_CHECKING:
     import sqlite3
@@ -219,30 +220,25 @@ def row_incident(k: int, r: Sequence[Any]) -> Incident:
 
 
 def _json(values: Sequence[Any]) -> str:
-    return json.dumps(list(values), separators=(",", ":"))
+    return json_text(values)
 
 
 _MAX_DOC = 1 << 24
 
 
 def doc_table(
-    conn: sqlite3.Connection, name: str, columns: tuple[str, ...], members: tuple[str, ...]
-) -> Table[int, dict[str, Any]]:
-    """A view of payload dicts keyed by record index: ``members`` of the dict in ``columns``,
-    the whole dict (deterministic CBOR) in ``doc``."""
-
-    def encode(_k: int, v: dict[str, Any]) -> tuple[Any, ...]:
-        return (*(_column(v.get(m)) for m in members), cbor.encode(v))
-
-    def decode(_k: int, row: Any) -> dict[str, Any]:
-        d: dict[str, Any] = cbor.decode(bytes(row[-1]), max_size=_MAX_DOC)
-        return d
-
-    return Table(conn, name, "idx", (*columns, "doc"), encode, decode)
+    conn: sqlite3.Connection,
+    name: str,
+    fields: tuple[tuple[str, str], ...],
+    index_member: str | None,
+    extras: tuple[tuple[str, str, bool], ...],
+) -> DocTable:
+    """A ``DocTable`` whose doc column holds the payload's deterministic CBOR."""
+    return DocTable(conn, name, fields, index_member, extras, cbor.encode, _decode_doc)
 
 
-def _column(v: Any) -> Any:
-    return int(v) if isinstance(v, bool) else v
+def _decode_doc(raw: bytes) -> Any:
+    return decode_payload(raw, max_size=_MAX_DOC)
 
 
 def kid_row(_k: str, v: bytes) -> tuple[bytes]:

@@ -60,7 +60,8 @@ from ._tables import (
     STATE_TABLES,
     Lookup,
     Table,
-    create_tables,
+    create_state_tables,
+    json_text,
     open_scratch,
     scratch_table,
 )
@@ -80,7 +81,7 @@ class LedgerState:
         self._owned = conn is None
         if conn is None:
             conn = open_scratch()
-            create_tables(conn)
+            create_state_tables(conn)
             conn.execute("BEGIN")
             weakref.finalize(self, conn.close)
         self.conn = conn
@@ -105,20 +106,36 @@ class LedgerState:
         self.terms_versions = doc_table(
             conn,
             "st_terms",
-            ("tid", "version", "effective", "sunset", "published"),
-            ("id", "version", "effective", "sunset", "published"),
-        )  # publish index -> the payload, with its index and time
+            (("tid", "id"), ("version", "version"), ("effective", "effective"),
+             ("sunset", "sunset"), ("change", "change"), ("notice_days", "notice_days"),
+             ("supersedes", "supersedes")),
+            "index",
+            (("published", "published", False),),
+        )  # fmt: skip
         self.requests = doc_table(
-            conn, "st_requests", ("received", "decision"), ("received", "decision")
+            conn,
+            "st_requests",
+            (("tier", "tier"), ("region", "region"), ("purpose", "purpose")),
+            None,
+            (("received", "received", False), ("decision", "decision", False)),
         )
         self.decisions = doc_table(
             conn,
             "st_decisions",
-            ("request", "decision", "overturned_by"),
-            ("request", "decision", "overturned_by"),
-        )
-        appeal_columns = ("target", "filed", "outcome", "decided", "independent", "decided_index")
-        self.appeals = doc_table(conn, "st_appeals", appeal_columns, appeal_columns)
+            (("request", "request"), ("decision", "decision"), ("decided_at", "decided_at"),
+             ("reasons", "reasons")),
+            "index",
+            (("overturned_by", "overturned_by", False),),
+        )  # fmt: skip
+        self.appeals = doc_table(
+            conn,
+            "st_appeals",
+            (("target", "target"),),
+            None,
+            (("filed", "filed", False), ("outcome", "outcome", False),
+             ("decided", "decided", False), ("independent", "independent", True),
+             ("decided_index", "decided_index", False)),
+        )  # fmt: skip
         # revoke/suspend index -> affected digests, and what it says
         self.withdrawals: Lookup[bytes] = Lookup(
             conn, "SELECT digest FROM st_targets WHERE widx = ? ORDER BY pos"
@@ -145,6 +162,7 @@ class LedgerState:
             self.kids[jwk_thumbprint(log_key)] = log_key
             row = (0, 0, 0)
         self.size, self.last_time, self.revset_version = (int(x) for x in row)
+        self._raw: bytes | None = None  # the payload bytes of the record being applied
 
     # -- lifetime ---------------------------------------------------------------------------
     def _save_meta(self) -> None:
@@ -210,9 +228,18 @@ class LedgerState:
         return raw
 
     def apply(
-        self, index: int, time: int, entry_type: str, payload: Any, author: bytes
+        self,
+        index: int,
+        time: int,
+        entry_type: str,
+        payload: Any,
+        author: bytes,
+        *,
+        raw: bytes | None = None,
     ) -> list[Finding]:
-        """Apply one record; return its findings. A record with findings changes nothing."""
+        """Apply one record; return its findings. A record with findings changes nothing.
+        ``raw``: the payload's bytes as recorded, when the caller has them (they are stored
+        as they are; without them the payload is encoded again, to the same bytes)."""
         problems = [f"{p or 'entry'}: {m}" for p, m in entry_problems(entry_type, payload)]
         if not problems:
             refused = self._authorize(time, entry_type, payload, author)
@@ -224,13 +251,16 @@ class LedgerState:
         if index >= self.size:
             self.size = index + 1
         if problems:
-            self._save_meta()
+            if not self._owned:
+                self._save_meta()
             return [Finding(index, f"{entry_type}: {p}") for p in problems]
         self.types[index] = entry_type
         if time > self.last_time:
             self.last_time = time
+        self._raw = raw
         do(self, index, time, payload, author)
-        self._save_meta()
+        if not self._owned:
+            self._save_meta()
         return []
 
     def skip(self, index: int) -> None:
@@ -238,7 +268,8 @@ class LedgerState:
         entry could not be opened: its findings are the caller's)."""
         if index >= self.size:
             self.size = index + 1
-            self._save_meta()
+            if not self._owned:
+                self._save_meta()
 
     # -- authorization ----------------------------------------------------------------------
     def _authorize(self, time: int, etype: str, p: dict[str, Any], author: bytes) -> str | None:
@@ -313,7 +344,7 @@ class LedgerState:
             yield f"supersedes unknown version {p['supersedes']}"
 
     def _do_terms_publish(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
-        self.terms_versions[index] = {**p, "index": index, "published": time}
+        self.terms_versions.add(index, p, self._raw, published=time)
 
     def _terms_index(self, tid: str, version: str) -> int | None:
         row = self.conn.execute(
@@ -346,22 +377,20 @@ class LedgerState:
         return iter(())
 
     def _do_access_request(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
-        self.requests[index] = {**p, "received": time}
+        self.requests.add(index, p, self._raw, received=time)
 
     def _check_access_decision(self, p: dict[str, Any]) -> Iterator[str]:
         yield from self._ref(p, "request", "access.request")
 
     def _do_access_decision(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
-        self.decisions[index] = {**p, "index": index}
-        request = self.requests[p["request"]]
-        request["decision"] = index
-        self.requests[p["request"]] = request  # written back
+        self.decisions.add(index, p, self._raw)
+        self.requests.update(p["request"], decision=index)
 
     def _check_appeal_file(self, p: dict[str, Any]) -> Iterator[str]:
         yield from self._ref(p, "target", "access.decision", "revoke", "suspend")
 
     def _do_appeal_file(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
-        self.appeals[index] = {**p, "filed": time}
+        self.appeals.add(index, p, self._raw, filed=time)
 
     def _check_appeal_decide(self, p: dict[str, Any]) -> Iterator[str]:
         yield from self._ref(p, "appeal", "appeal.file")
@@ -370,19 +399,16 @@ class LedgerState:
             yield f"appeal {p['appeal']} is already decided"
 
     def _do_appeal_decide(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
-        appeal = self.appeals[p["appeal"]]
-        appeal.update(
+        appeal = self.appeals.update(
+            p["appeal"],
             outcome=p["outcome"],
             decided=p["decided_at"],
             independent=p["independent"],
             decided_index=index,
         )
-        self.appeals[p["appeal"]] = appeal
         target = appeal["target"]
         if p["outcome"] != "upheld" and target in self.decisions:
-            decision = self.decisions[target]
-            decision["overturned_by"] = index  # a grant may answer its request again
-            self.decisions[target] = decision  # written back
+            self.decisions.update(target, overturned_by=index)  # a grant may answer again
 
     # -- grants -----------------------------------------------------------------------------
     def _check_grant(self, p: dict[str, Any]) -> Iterator[str]:
@@ -425,7 +451,7 @@ class LedgerState:
             request=p.get("request"),
             time=time,
         )
-        self.kids[jwk_thumbprint(p["holder"])] = p["holder"]  # kept when the kid is known
+        self.kids.setdefault(jwk_thumbprint(p["holder"]), p["holder"])
 
     # -- revocation, suspension, reinstatement ----------------------------------------------
     def _targets(self, p: dict[str, Any]) -> list[bytes]:
@@ -520,8 +546,9 @@ class LedgerState:
         if row is not None and row[0] == self.revset_version:
             return int(row[1]), bytes(row[2])
         frontier = Frontier(0, [])
-        for _, leaf in self._revoked_rows():
-            frontier.append(leaf)
+        rows = self.conn.execute("SELECT leaf FROM st_revoked ORDER BY digest")
+        while page := rows.fetchmany(4096):  # a cursor of its own: nothing else runs meanwhile
+            frontier.extend([bytes(r[0]) for r in page])
         n, root = frontier.size, frontier.root()
         self.conn.execute(
             "UPDATE st_meta SET revset_cached = ?, revset_size = ?, revset_root = ? WHERE id = 0",
@@ -627,19 +654,21 @@ class LedgerState:
 
     def _do_incident_ack(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         inc = self.incidents[p["incident"]]
-        inc.acked = inc.acked if inc.acked is not None else time
-        self.incidents[p["incident"]] = inc  # written back
+        if inc.acked is None:
+            inc.acked = time
+            self.incidents.update_columns(p["incident"], inc, acked=time)
 
     def _do_incident_update(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         if "severity" in p:
             inc = self.incidents[p["incident"]]
             inc.severity = p["severity"]
-            self.incidents[p["incident"]] = inc
+            self.incidents.update_columns(p["incident"], inc, severity=p["severity"])
 
     def _do_incident_respond(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         inc = self.incidents[p["incident"]]
-        inc.responded = inc.responded if inc.responded is not None else time
-        self.incidents[p["incident"]] = inc
+        if inc.responded is None:
+            inc.responded = time
+            self.incidents.update_columns(p["incident"], inc, responded=time)
 
     def _do_incident_remediate(
         self, index: int, time: int, p: dict[str, Any], author: bytes
@@ -647,12 +676,16 @@ class LedgerState:
         inc = self.incidents[p["incident"]]
         inc.remediated = inc.remediated if inc.remediated is not None else time
         inc.revocations.extend(p.get("revocations", []))
-        self.incidents[p["incident"]] = inc
+        self.incidents.update_columns(
+            p["incident"], inc, remediated=inc.remediated, revocations=json_text(inc.revocations)
+        )
 
     def _do_incident_close(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
         inc = self.incidents[p["incident"]]
         inc.closed, inc.outcome, inc.summary = time, p["outcome"], p["summary"]
-        self.incidents[p["incident"]] = inc
+        self.incidents.update_columns(
+            p["incident"], inc, closed=time, outcome=p["outcome"], summary=p["summary"]
+        )
 
     def open_incidents(self) -> list[Incident]:
         """The incidents not yet closed."""

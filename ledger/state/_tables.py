@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import marshal
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -22,11 +23,13 @@ __all__ = [
     "CACHE_ENTRIES",
     "SCHEMA_VERSION",
     "STATE_TABLES",
+    "DocTable",
     "Lookup",
     "Table",
-    "create_tables",
-    "drop_tables",
-    "has_tables",
+    "create_state_tables",
+    "drop_state_tables",
+    "has_state_tables",
+    "json_text",
     "open_scratch",
     "scratch_table",
 ]
@@ -70,10 +73,12 @@ _DDL: tuple[tuple[str, str, str], ...] = (
     (
         "st_grants",
         "digest",
-        "CREATE TABLE st_grants (digest BLOB PRIMARY KEY, idx INTEGER NOT NULL UNIQUE, "
+        # rows in record order (appends at the end of the table), found by digest through
+        # its unique index: cheaper to write than rows placed by a random 32-byte key
+        "CREATE TABLE st_grants (idx INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE, "
         "licensee BLOB NOT NULL, tier TEXT NOT NULL, not_before INTEGER NOT NULL, "
         "not_after INTEGER NOT NULL, parent BLOB, author BLOB NOT NULL, holder BLOB NOT NULL, "
-        "request INTEGER, time INTEGER NOT NULL) WITHOUT ROWID",
+        "request INTEGER, time INTEGER NOT NULL)",
     ),
     (
         "st_withdrawals",
@@ -98,20 +103,22 @@ _DDL: tuple[tuple[str, str, str], ...] = (
         "st_terms",
         "idx",
         "CREATE TABLE st_terms (idx INTEGER PRIMARY KEY, tid TEXT NOT NULL, "
-        "version TEXT NOT NULL, effective INTEGER NOT NULL, sunset INTEGER, "
-        "published INTEGER NOT NULL, doc BLOB NOT NULL, UNIQUE (tid, version))",
+        "version TEXT NOT NULL, effective INTEGER NOT NULL, sunset INTEGER, change TEXT, "
+        "notice_days INTEGER, supersedes TEXT, published INTEGER NOT NULL, "
+        "doc BLOB NOT NULL, UNIQUE (tid, version))",
     ),
     (
         "st_requests",
         "idx",
-        "CREATE TABLE st_requests (idx INTEGER PRIMARY KEY, received INTEGER NOT NULL, "
-        "decision INTEGER, doc BLOB NOT NULL)",
+        "CREATE TABLE st_requests (idx INTEGER PRIMARY KEY, tier TEXT, region TEXT, "
+        "purpose TEXT, received INTEGER NOT NULL, decision INTEGER, doc BLOB NOT NULL)",
     ),
     (
         "st_decisions",
         "idx",
         "CREATE TABLE st_decisions (idx INTEGER PRIMARY KEY, request INTEGER NOT NULL, "
-        "decision TEXT NOT NULL, overturned_by INTEGER, doc BLOB NOT NULL)",
+        "decision TEXT NOT NULL, decided_at INTEGER, reasons TEXT, overturned_by INTEGER, "
+        "doc BLOB NOT NULL)",
     ),
     (
         "st_appeals",
@@ -147,7 +154,7 @@ STATE_TABLES: tuple[tuple[str, str], ...] = tuple((name, key) for name, key, _ i
 """Every state table and its key columns, in the order the audit compares them."""
 
 
-def has_tables(conn: sqlite3.Connection, schema: str = "main") -> bool:
+def has_state_tables(conn: sqlite3.Connection, schema: str = "main") -> bool:
     """Whether the connection's database (``schema``: main or an attached name) has the
     state tables."""
     row = conn.execute(
@@ -156,7 +163,7 @@ def has_tables(conn: sqlite3.Connection, schema: str = "main") -> bool:
     return row is not None
 
 
-def create_tables(conn: sqlite3.Connection) -> None:
+def create_state_tables(conn: sqlite3.Connection) -> None:
     """Create the empty state tables and their indexes (inside the caller's transaction)."""
     for _, _, ddl in _DDL:
         conn.execute(ddl)
@@ -164,7 +171,7 @@ def create_tables(conn: sqlite3.Connection) -> None:
         conn.execute(ddl)
 
 
-def drop_tables(conn: sqlite3.Connection) -> None:
+def drop_state_tables(conn: sqlite3.Connection) -> None:
     """Drop every state table (inside the caller's transaction); the indexes go with them."""
     for name, _, _ in _DDL:
         conn.execute(f"DROP TABLE IF EXISTS {name}")
@@ -212,11 +219,6 @@ def scratch_table(
 _SCRATCH_NAMES = itertools.count()
 
 
-def json_list(values: Sequence[Any]) -> str:
-    """A list as compact JSON text (a column SQL can read with ``json_each``)."""
-    return json.dumps(list(values), separators=(",", ":"))
-
-
 class Table(Generic[K, V]):
     """A dict-like view of one table: ``key`` the key column, ``columns`` the columns a value
     is stored in, ``select`` what a read selects (default: ``columns``), ``encode(k, v)`` the
@@ -240,6 +242,7 @@ class Table(Generic[K, V]):
         self._encode = encode
         self._decode = decode
         self._cache: dict[Any, V] = {}
+        self._name, self._key = name, key
         sel = ", ".join(select if select is not None else columns)
         cols = ", ".join([key, *columns])
         marks = ", ".join("?" * (len(columns) + 1))
@@ -294,6 +297,16 @@ class Table(Generic[K, V]):
         self._conn.execute(self._put, (key, *self._encode(key, value)))
         self._remember(key, value)
 
+    def update_columns(self, key: K, value: V, **columns: Any) -> None:
+        """Store ``value`` (``key``'s value with only the given columns changed) by updating
+        those columns alone."""
+        sets = ", ".join(f"{c} = ?" for c in columns)  # column names: the caller's constants
+        self._conn.execute(
+            f"UPDATE {self._name} SET {sets} WHERE {self._key} = ?",  # noqa: S608
+            (*columns.values(), key),
+        )
+        self._remember(key, value)
+
     def setdefault(self, key: K, default: V) -> V:
         """The value of ``key``; when absent, store ``default`` and return it."""
         v = self.get(key, _MISSING)
@@ -332,6 +345,104 @@ class Table(Generic[K, V]):
 
     def __bool__(self) -> bool:
         return len(self) > 0
+
+
+class DocTable(Table[int, dict[str, Any]]):
+    """A view of payload dicts keyed by record index. ``fields``: (column, payload member)
+    copied into columns for SQL (a list as JSON text, a bool as 0/1); ``index_member``: the
+    member that holds the key, if the dict has one; ``extras``: (column, member, is_bool), what
+    the state adds to the payload, in the order it adds them (a NULL column: not added yet);
+    ``doc``: the payload itself, as deterministic CBOR (``encode_doc``/``decode_doc``)."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        name: str,
+        fields: Sequence[tuple[str, str]],
+        index_member: str | None,
+        extras: Sequence[tuple[str, str, bool]],
+        encode_doc: Callable[[Any], bytes],
+        decode_doc: Callable[[bytes], Any],
+    ) -> None:
+        self._fields = tuple(m for _, m in fields)
+        self._index_member = index_member
+        self._extras = tuple((m, b) for _, m, b in extras)
+        self._own = {m for _, m, _ in extras} | ({index_member} if index_member else set())
+        self._encode_doc = encode_doc
+        self._decode_doc = decode_doc
+        self._name = name
+        columns = (*(c for c, _ in fields), *(c for c, _, _ in extras), "doc")
+        super().__init__(conn, name, "idx", columns, self._row, self._value)
+
+    def _row(self, _k: int, v: dict[str, Any]) -> tuple[Any, ...]:
+        payload = {m: x for m, x in v.items() if m not in self._own}
+        return self._columns(payload, [v.get(m) for m, _ in self._extras], None)
+
+    def _columns(
+        self, payload: dict[str, Any], extras: list[Any], raw: bytes | None
+    ) -> tuple[Any, ...]:
+        get = payload.get
+        row = [get(m) for m in self._fields]
+        row += extras
+        row.append(self._encode_doc(payload) if raw is None else raw)
+        return tuple([x if type(x) in _PLAIN_TYPES else _column(x) for x in row])
+
+    def _value(self, k: int, row: Sequence[Any]) -> dict[str, Any]:
+        d: dict[str, Any] = self._decode_doc(bytes(row[-1]))
+        if self._index_member is not None:
+            d[self._index_member] = k
+        at = len(self._fields)
+        for i, (member, is_bool) in enumerate(self._extras):
+            x = row[at + i]
+            if x is not None:
+                d[member] = bool(x) if is_bool else x
+        return d
+
+    def add(self, k: int, payload: dict[str, Any], raw: bytes | None, **extras: Any) -> None:
+        """Store a payload (``raw``: its CBOR bytes as recorded, when the caller has them)
+        with the first of the extras."""
+        self._conn.execute(
+            self._put, (k, *self._columns(payload, [extras.get(m) for m, _ in self._extras], raw))
+        )
+        v = dict(payload)
+        if self._index_member is not None:
+            v[self._index_member] = k
+        v.update(extras)
+        self._remember(k, v)
+
+    def update(self, k: int, **extras: Any) -> dict[str, Any]:
+        """Add extras to a stored payload (their columns only); returns the new value."""
+        v: dict[str, Any] = self[k]
+        v.update(extras)
+        sets = ", ".join(f"{m} = ?" for m in extras)  # members are this class's constants
+        self._conn.execute(
+            f"UPDATE {self._name} SET {sets} WHERE idx = ?",  # noqa: S608
+            (*(_column(x) for x in extras.values()), k),
+        )
+        self._remember(k, v)
+        return v
+
+
+_PLAIN_TYPES = frozenset((int, str, bytes, type(None)))
+
+
+def _column(v: Any) -> Any:
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, list | tuple):
+        return json_text(v)
+    return v
+
+
+_PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f-\U0010ffff]*')
+
+
+def json_text(values: Sequence[Any]) -> str:
+    """A list as compact JSON text (a column SQL reads with ``json_each``); a list of plain
+    ASCII strings (the code lists) without the encoder."""
+    if all(type(x) is str and _PLAIN.fullmatch(x) for x in values):
+        return '["' + '","'.join(values) + '"]' if values else "[]"
+    return json.dumps(list(values), separators=(",", ":"))
 
 
 class Lookup(Generic[K]):

@@ -84,7 +84,7 @@ def append_signed_entry(
         if author is None:
             raise UntrustedKeyError(f"entry refused: author key {kid} is not known to the ledger")
         PublicKey(author).verify(msg.signature, msg.to_be_signed())
-        findings = state.apply(size, t, entry_type, payload, author)
+        findings = state.apply(size, t, entry_type, payload, author, raw=msg.payload)
         if findings:  # nothing was written but the meta row, which the rollback undoes
             raise DeniedError("entry refused: " + "; ".join(f.message for f in findings))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from ..state import (
+    SCHEMA_VERSION,
     LedgerState,
     create_state_tables,
     drop_state_tables,
@@ -18,8 +19,11 @@ __all__ = ["apply_new", "build_state", "has_stored_state"]
 
 
 def has_stored_state(conn: Conn) -> bool:
-    """Whether the ledger file has the state tables."""
-    return has_table(conn, "st_meta")
+    """Whether the ledger file has the state tables, of this version of their schema."""
+    if not has_table(conn, "st_meta"):
+        return False
+    row = conn.execute("SELECT schema FROM st_meta WHERE id = 0").fetchone()
+    return row is not None and row[0] == SCHEMA_VERSION
 
 
 def apply_new(state: LedgerState, rows: Iterable[tuple[int, bytes]]) -> None:
@@ -37,11 +41,11 @@ def build_state(
 ) -> bool:
     """Create the state tables and fill them by a replay of ``records(end)`` (the first
     ``end`` records), in one write transaction: a crash leaves the file as it was. Without
-    ``rebuild``, only when the file has no tables yet (returns whether it built them); with
-    it, the tables are dropped first. ``progress``: see ``replay_into``."""
+    ``rebuild``, only when the file has no tables of this schema version yet (returns whether
+    it built them); the tables are dropped first. ``progress``: see ``replay_into``."""
     begin_write(conn)
     try:
-        if has_table(conn, "st_meta") and not rebuild:
+        if has_stored_state(conn) and not rebuild:
             conn.execute("ROLLBACK")
             return False
         # the state module's SQL runs on PostgreSQL through PgConnection (ADR 0009)

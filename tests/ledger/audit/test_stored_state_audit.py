@@ -95,3 +95,13 @@ def test_lic_ledger_audit_exits_1_on_a_changed_stored_state(world, tmp_path, lic
     _tamper(path, TAMPER[0][0])
     res = lic_cli("ledger", "audit", "--db", str(path), "--quiet", "--workers", "0", code=1)
     assert "stored state: table st_grants differs from the replay" in res.output
+
+
+def test_lic_ledger_rebuild_state_repairs_what_the_audit_found(world, tmp_path, lic_cli):
+    path = _copy(world, tmp_path)
+    _tamper(path, TAMPER[1][0])
+    lic_cli("ledger", "audit", "--db", str(path), "--quiet", "--workers", "0", code=1)
+    res = lic_cli("ledger", "rebuild-state", "--db", str(path), "--json", code=0)
+    assert res.json == {"db": str(path), "records": audit_db(path, workers=0).size}
+    lic_cli("ledger", "audit", "--db", str(path), "--quiet", "--workers", "0", code=0)
+    assert audit_db(path, workers=0).stored_state == "equal"

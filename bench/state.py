@@ -1,0 +1,167 @@
+"""The stored derived state (issue 15, ADR 0008): what one command costs on a large ledger, as a
+ratio to the same on a small one, measured in one run.
+
+    python bench/state.py --quick    # library at 10^3 and 10^5 records; CLI at 100 and 10^5
+    python bench/state.py            # library at 10^3 and 10^6 records (10^6 takes minutes)
+
+Library (one open handle, the best of several runs each): a typed append of a grant, a typed
+append of its revocation (both durable: an fsync each), a status query (``token_status``) and a
+checkpoint after an append. Target: cost at the large size <= 1.2x the cost at 10^3.
+CLI (a new process each, as an operator runs them): ``lic ledger status``,
+``lic ledger incident report --anonymous`` and ``lic ledger checkpoint``. Target: wall time on
+a 10^5-record ledger <= 1.3x the same on a 100-record ledger.
+
+What does not stay flat, and why: after a revocation the revoked set changed, so the next
+checkpoint's lic-revoked/v1 root is folded again from the stored leaf hashes (SPEC 12's sorted
+tree: an insert moves every member after it, so the root costs O(set size) to recompute); the
+checkpoint row shows it. Recorded figures: bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from keys import Keyring, SigningKey  # noqa: E402
+from ledger.store import Ledger, append_entry, synthesize, token_status  # noqa: E402
+
+ORIGIN = "bench.example/log"
+ROUNDS = 7
+
+
+def make(path: Path, n: int, log: SigningKey) -> None:
+    t0 = time.perf_counter()
+    with Ledger.create(path, ORIGIN, log, log_key_name="log") as led:
+        synthesize(led, n, log_key=log, seed=7)
+        led.checkpoint(log)
+    print(f"  generated {n:,} records in {time.perf_counter() - t0:.1f} s", flush=True)
+
+
+class _Ops:
+    """The library operations on one open ledger, each timed alone."""
+
+    def __init__(self, led: Ledger, log: SigningKey) -> None:
+        self.led, self.log = led, log
+        self.issuer = SigningKey.from_seed(hashlib.sha256(b"bench issuer").digest())
+        self.t = led.record(led.size - 1).time + 10
+        payload = {"key": self.issuer.public_key.raw, "role": "issuer", "name": "bench"}
+        append_entry(led, "key.add", {"at": self.t, **payload}, log, now=self.t)
+        self.n = 0
+        self.last = b""
+
+    def grant(self) -> None:
+        self.n += 1
+        self.t += 1
+        self.last = hashlib.sha256(b"bench token %d" % self.n).digest()
+        p = {"at": self.t, "token_digest": self.last, "holder": self.issuer.public_key.raw,
+             "licensee": bytes(32), "tier": "academic", "not_before": self.t,
+             "not_after": self.t + 10**7}  # fmt: skip
+        append_entry(self.led, "grant", p, self.issuer, now=self.t)
+
+    def revoke(self) -> None:
+        self.t += 1
+        p = {"at": self.t, "tokens": [self.last], "reason": "duty_breach",
+             "effective": self.t, "cascade": True}  # fmt: skip
+        append_entry(self.led, "revoke", p, self.issuer, now=self.t)
+
+    def grant_and_revoke(self) -> None:
+        self.grant()
+        self.revoke()
+
+    def status(self) -> None:
+        token_status(self.led, self.last, self.t)
+
+    def checkpoint(self) -> None:
+        self.led.checkpoint(self.log)
+
+
+def _best(fn: Callable[[], None], before: Callable[[], None] | None = None) -> float:
+    times = []
+    for _ in range(ROUNDS):
+        if before is not None:
+            before()
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def library(path: Path, log: SigningKey) -> dict[str, float]:
+    with Ledger.open(path) as led:
+        ops = _Ops(led, log)
+        return {
+            "typed append (grant)": _best(ops.grant),
+            "typed append (revoke)": _best(ops.revoke, ops.grant),
+            "status query": _best(ops.status),
+            "checkpoint (set unchanged)": _best(ops.checkpoint, ops.grant),
+            "checkpoint (after a revoke)": _best(
+                ops.checkpoint, lambda: (ops.grant(), ops.revoke())
+            ),
+        }
+
+
+def cli(path: Path, home: Path) -> dict[str, float]:
+    lic = [sys.executable, "-m", "cli.main"]
+    env = {**os.environ, "LIC_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    with Ledger.open(path) as led:
+        digest = led.stored_state().grants.keys().__next__().hex()
+    cmds = {
+        "lic ledger status": ["ledger", "status", digest, "--db", str(path)],
+        "lic ledger incident report": [
+            "ledger", "incident", "report", "--anonymous", "--harm", "psychological",
+            "--severity", "low", "--description", "bench", "--db", str(path),
+        ],
+        "lic ledger checkpoint": ["ledger", "checkpoint", "--db", str(path)],
+    }  # fmt: skip
+    out = {}
+    for name, args in cmds.items():
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            r = subprocess.run([*lic, *args], env=env, cwd=ROOT, capture_output=True, text=True)
+            if r.returncode not in (0, 1) or (r.returncode and name != "lic ledger status"):
+                raise SystemExit(f"{name} failed: {r.stderr}")
+            times.append(time.perf_counter() - t0)
+        out[name] = statistics.median(times)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="10^3/10^5 records (not 10^3/10^6)")
+    ap.add_argument("--sizes", type=int, nargs=3, metavar="N", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    small, large = (10**3, 10**5) if args.quick else (10**3, 10**6)
+    cli_small, cli_large = 100, 10**5
+    if args.sizes:  # a smoke run of the bench itself
+        cli_small, small, large = args.sizes
+        cli_large = large
+    with tempfile.TemporaryDirectory() as d:
+        home = Path(d) / "home"
+        log = Keyring(home).create("log")
+        paths = {n: Path(d) / f"l{n}.db" for n in sorted({cli_small, small, large, cli_large})}
+        for n, p in paths.items():
+            make(p, n, log)
+        a, b = library(paths[small], log), library(paths[large], log)
+        print(f"library, best of {ROUNDS}: {small:,} vs {large:,} records (target <= 1.2x)")
+        for k in a:
+            print(f"  {k:30} {a[k] * 1e3:8.2f} ms {b[k] * 1e3:8.2f} ms  {b[k] / a[k]:.2f}x")
+        c, e = cli(paths[cli_small], home), cli(paths[cli_large], home)
+        print(f"CLI, median of 5: {cli_small:,} vs {cli_large:,} records (target <= 1.3x)")
+        for k in c:
+            print(f"  {k:30} {c[k] * 1e3:8.0f} ms {e[k] * 1e3:8.0f} ms  {e[k] / c[k]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
