@@ -14,6 +14,7 @@ from keys.errors import LedgerIntegrityError, MalformedError
 
 from ..state import STATE_TABLES
 from ..tlog import Ed25519NoteVerifier, SignedCheckpoint, leaf_hash, open_checkpoint, parse_note
+from . import _conn  # BUSY_TIMEOUT_MS read at each call
 from ._conn import Conn, begin_write
 from ._pg import connect_pg, is_url
 
@@ -222,7 +223,7 @@ def discard_ledger(location: Path | str) -> None:
     """Remove a ledger this process just created and could not finish: its files, or on
     PostgreSQL its tables in the URL's schema."""
     if is_url(location):
-        conn = connect_pg(str(location))
+        conn = connect_pg(str(location), _conn.BUSY_TIMEOUT_MS)
         try:
             conn.drop_ledger([name for name, _ in STATE_TABLES])
         finally:

@@ -12,6 +12,7 @@ from keys import PublicKey
 from keys.errors import MalformedError
 
 from ..state import LedgerState, create_state_tables
+from . import _conn  # BUSY_TIMEOUT_MS read at each call
 from ._conn import MMAP_BYTES, PAGE_CACHE_KIB, Conn, begin_write, connect, durable
 from ._pg import connect_pg, is_url
 from ._schema import STORE_FORMAT, create_schema
@@ -49,7 +50,7 @@ def create_store(
 
 
 def _create_pg(url: str, origin: str, pub: PublicKey, key_name: str | None) -> Conn:
-    conn = connect_pg(url)
+    conn = connect_pg(url, _conn.BUSY_TIMEOUT_MS)
     try:
         conn.raw.execute("BEGIN")
         conn.create_ledger(
@@ -73,7 +74,7 @@ def _create_pg(url: str, origin: str, pub: PublicKey, key_name: str | None) -> C
 def open_store(path: str | os.PathLike[str]) -> tuple[Conn, str | Path]:
     """An existing ledger's connection and location (nothing read but that it is there)."""
     if is_url(path):
-        pg = connect_pg(str(path))
+        pg = connect_pg(str(path), _conn.BUSY_TIMEOUT_MS)
         if not pg.has_table("meta"):
             pg.close()
             raise MalformedError(

@@ -31,7 +31,6 @@ if TYPE_CHECKING:  # psycopg is imported when a URL is opened: a file ledger nev
 __all__ = ["PgConnection", "connect_pg", "is_url", "redacted", "shown"]
 
 _SCHEMES = ("postgresql://", "postgres://")
-LOCK_TIMEOUT_MS_DEFAULT = 120_000
 
 _LEDGER_DDL = (
     'CREATE TABLE meta (key TEXT COLLATE "C" PRIMARY KEY, value TEXT COLLATE "C")',
@@ -207,16 +206,12 @@ class PgConnection:
             self.raw.execute("DROP FUNCTION IF EXISTS lic_refuse() CASCADE")
 
 
-def connect_pg(url: str, *, lock_timeout_ms: int | None = None) -> PgConnection:
+def connect_pg(url: str, lock_timeout_ms: int) -> PgConnection:
     """A connection to the ledger database at ``url``: autocommit, synchronous commits (a
     commit is durable on the server before it returns), and a wait of ``lock_timeout_ms``
-    for another writer's lock (default: ``ledger.store.BUSY_TIMEOUT_MS``)."""
+    for another writer's lock (the store passes ``BUSY_TIMEOUT_MS``)."""
     import psycopg
 
-    from ._conn import BUSY_TIMEOUT_MS
-
-    if lock_timeout_ms is None:
-        lock_timeout_ms = BUSY_TIMEOUT_MS
     try:
         raw = psycopg.connect(url, autocommit=True)
     except psycopg.Error as e:
