@@ -7,12 +7,11 @@ checked (the entry's signature verified under ``author``) and checks everything 
 schema, the author's role at the record's integration time, cross-references, and state
 transitions.
 
-The state lives in tables (``_tables``, ADR 0008) of the SQLite database it is given: the
-ledger file itself for the store (inside the append's write transaction), or a private
-temporary database for a replay of its own (the audit, the report, a test). Every write goes
-to a table at once; the views keep a bounded cache of values that are also in their tables.
-Withdrawals are held once, in ``withdrawal_info`` (with their targets in ``withdrawals``); a
-grant lists its withdrawals by record index. Every view iterates in ascending key order.
+The state lives in tables (``_tables``, ADR 0008) of the SQLite database it is given (the
+ledger file, inside the append's write transaction) or of a private temporary database of its
+own (a replay). Every write goes to a table at once; the views keep a bounded cache of values
+that are also in their tables, and iterate in ascending key order. A grant lists its
+withdrawals (``withdrawal_info``, targets in ``withdrawals``) by record index.
 """
 
 from __future__ import annotations

@@ -248,7 +248,6 @@ class Table(Generic[K, V]):
         marks = ", ".join("?" * (len(columns) + 1))
         # table and column names are this module's constants, never outside input
         self._get = f"SELECT {sel} FROM {name} WHERE {key} = ?"  # noqa: S608
-        self._has = f"SELECT 1 FROM {name} WHERE {key} = ?"  # noqa: S608
         self._put = f"{insert} INTO {name} ({cols}) VALUES ({marks})"
         self._first = f"SELECT {key}, {sel} FROM {name} ORDER BY {key} LIMIT {_PAGE}"  # noqa: S608
         self._next = (
@@ -263,6 +262,9 @@ class Table(Generic[K, V]):
 
     def get(self, key: K, default: Any = None) -> Any:
         """The value of ``key``, else ``default``."""
+        return self._lookup(key, default)
+
+    def _lookup(self, key: Any, default: Any) -> Any:
         v = self._cache.get(key, _MISSING)
         if v is not _MISSING:
             return v
@@ -291,7 +293,7 @@ class Table(Generic[K, V]):
             return True
         if not isinstance(key, int | bytes | str):  # not a type SQLite binds: never a key
             return False
-        return self._conn.execute(self._has, (key,)).fetchone() is not None
+        return self._lookup(key, _MISSING) is not _MISSING  # a hit is cached: read next
 
     def __setitem__(self, key: K, value: V) -> None:
         self._conn.execute(self._put, (key, *self._encode(key, value)))

@@ -95,6 +95,8 @@ def token_status(ledger: Ledger, digest: bytes, at: int) -> TokenStatus:
     """A token's status at ``at`` in ``ledger``, with the records that say so: indexed reads
     of the stored state, in one read transaction (one snapshot)."""
     conn = ledger.connection
+    if conn.in_transaction:  # the caller's transaction is the snapshot
+        return ledger.state_at(ledger.size).status(digest, at)
     conn.execute("BEGIN")
     try:
         return ledger.state_at(ledger.size).status(digest, at)
