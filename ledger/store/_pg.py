@@ -17,6 +17,7 @@ several ledgers.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -111,6 +112,8 @@ class PgConnection:
         self.raw = conn
         self.url = url
         self._sql: dict[str, str] = {}
+        self._pipe: Any = None  # psycopg's Pipeline while a write transaction is open
+        self._pipe_cm: Any = None  # the context that entered it
 
     def _t(self, sql: str) -> str:
         t = self._sql.get(sql)
@@ -121,8 +124,15 @@ class PgConnection:
     # The cursors are psycopg's, typed Any: the store uses them as it uses sqlite3's
     # (fetchone, fetchall, rowcount), and their rows are tuples as SQLite's are.
     def execute(self, sql: str, params: Sequence[Any] = (), /) -> Any:
-        """Run one statement (SQLite dialect) and return its cursor."""
-        return self.raw.execute(self._t(sql), params)
+        """Run one statement (SQLite dialect) and return its cursor. Inside a write
+        transaction the statement is pipelined: sent without waiting for its result, which
+        is read (after a sync) only when the caller asks for a row or a row count."""
+        pipe = self._pipe
+        if pipe is None:
+            return self.raw.execute(self._t(sql), params)
+        if sql in ("COMMIT", "ROLLBACK"):
+            return self._end(sql)
+        return _Pipelined(self.raw.execute(self._t(sql), params), pipe)
 
     def executemany(self, sql: str, params: Iterable[Sequence[Any]], /) -> Any:
         """Run one statement for each parameter row (pipelined: one round trip)."""
@@ -158,22 +168,37 @@ class PgConnection:
         except BaseException:
             self.raw.execute("ROLLBACK")
             raise
+        self._pipe_cm = self.raw.pipeline()
+        self._pipe = self._pipe_cm.__enter__()
+
+    def _end(self, sql: str) -> None:
+        """COMMIT or ROLLBACK a pipelined write transaction and leave pipeline mode. An error
+        of any statement still in the pipeline is raised here on COMMIT (the store then
+        rolls back); on ROLLBACK it is moot: the transaction is undone either way."""
+        pipe, self._pipe, self._pipe_cm = self._pipe_cm, None, None
+        if sql == "COMMIT":
+            self.raw.execute("COMMIT")
+            pipe.__exit__(None, None, None)
+            return
+        with contextlib.suppress(Exception):  # an aborted pipeline: the rollback ends it
+            pipe.__exit__(None, None, None)
+        if self.in_transaction:
+            self.raw.execute("ROLLBACK")
 
     def read_rows(self, idxs: Sequence[int]) -> list[tuple[int, bytes]]:
         """The stored ``tree`` rows of these indexes, in one indexed query."""
-        rows: list[tuple[int, bytes]] = self.raw.execute(
-            "SELECT idx, hashes FROM tree WHERE idx = ANY(%s)", (list(idxs),)
+        rows: list[tuple[int, bytes]] = self.raw.execute(  # binary: no hex text to decode
+            "SELECT idx, hashes FROM tree WHERE idx = ANY(%s)", (list(idxs),), binary=True
         ).fetchall()
         return rows
 
     def has_table(self, name: str) -> bool:
-        """Whether the ledger's schema has table ``name``."""
+        """Whether the ledger's schema (the first of the search path) has table ``name``."""
         row = self.raw.execute(
-            "SELECT 1 FROM information_schema.tables "
-            "WHERE table_schema = current_schema() AND table_name = %s",
+            "SELECT to_regclass(format('%%I.%%I', current_schema(), %s::text)) IS NOT NULL",
             (name,),
         ).fetchone()
-        return row is not None
+        return bool(row is not None and row[0])
 
     def create_ledger(self, rows: Sequence[tuple[str, str]]) -> None:
         """Inside the caller's transaction: the ledger's tables, triggers and metadata
@@ -204,6 +229,29 @@ class PgConnection:
             self.raw.execute("DROP AGGREGATE IF EXISTS json_group_array(bigint)")
             self.raw.execute("DROP FUNCTION IF EXISTS lic_json_array(bigint[])")
             self.raw.execute("DROP FUNCTION IF EXISTS lic_refuse() CASCADE")
+
+
+class _Pipelined:
+    """A pipelined statement's cursor: reading its rows syncs the pipeline (psycopg does),
+    and so does reading its row count (done here)."""
+
+    __slots__ = ("_cur", "_pipe")
+
+    def __init__(self, cur: Any, pipe: Any) -> None:
+        self._cur = cur
+        self._pipe = pipe
+
+    def __getattr__(self, name: str) -> Any:  # fetchone, fetchmany, fetchall, iteration
+        return getattr(self._cur, name)
+
+    def __iter__(self) -> Any:
+        return iter(self._cur)
+
+    @property
+    def rowcount(self) -> int:
+        self._pipe.sync()
+        n: int = self._cur.rowcount
+        return n
 
 
 def connect_pg(url: str, lock_timeout_ms: int) -> PgConnection:

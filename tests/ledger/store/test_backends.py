@@ -109,3 +109,33 @@ def test_a_tampered_postgres_state_table_is_an_audit_finding(worlds, pg_cluster)
     result = audit_db(url)
     assert result.stored_state == "differs"
     assert any("st_grants" in f.message for f in result.findings)
+
+
+def test_a_statement_failing_inside_a_pipelined_write_undoes_the_whole_append(pg_cluster):
+    """On PostgreSQL a write transaction's statements are pipelined: an error of one of them
+    surfaces later (at a read or at COMMIT). The append still fails as a whole, writes
+    nothing, and the handle appends normally afterwards."""
+    import psycopg
+
+    url = pg_cluster.new_url("pipelined")
+    with Ledger.create(url, ORIGIN, LOG) as led:
+        led.append_batch([("test", sign_entry("test", b"first", AUTHOR))], now=5, log_key=LOG)
+        before = _export(url)
+        led.connection.execute(
+            "CREATE FUNCTION no_tree() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'no tree rows today'; END $$"
+        )
+        led.connection.execute(
+            "CREATE TRIGGER no_tree BEFORE INSERT ON tree FOR EACH ROW EXECUTE FUNCTION no_tree()"
+        )
+        for write in (
+            lambda: led.append("test", sign_entry("test", b"x", AUTHOR), now=6, log_key=LOG),
+            lambda: led.append_batch([("test", sign_entry("test", b"y", AUTHOR))] * 3, now=6),
+        ):
+            with pytest.raises(psycopg.Error, match="no tree rows today"):
+                write()
+            assert not led.connection.in_transaction
+            assert led.size == 1 and _export(url) == before
+        led.connection.execute("DROP TRIGGER no_tree ON tree")
+        led.append("test", sign_entry("test", b"z", AUTHOR), now=7, log_key=LOG)
+        assert led.size == 2 and led.latest_checkpoint().checkpoint.size == 2
