@@ -114,6 +114,7 @@ class PgConnection:
         self._sql: dict[str, str] = {}
         self._pipe: Any = None  # psycopg's Pipeline while a write transaction is open
         self._pipe_cm: Any = None  # the context that entered it
+        self._rows_cur: Any = None  # read_rows's own cursor
 
     def _t(self, sql: str) -> str:
         t = self._sql.get(sql)
@@ -187,8 +188,11 @@ class PgConnection:
 
     def read_rows(self, idxs: Sequence[int]) -> list[tuple[int, bytes]]:
         """The stored ``tree`` rows of these indexes, in one indexed query."""
-        rows: list[tuple[int, bytes]] = self.raw.execute(  # binary: no hex text to decode
-            "SELECT idx, hashes FROM tree WHERE idx = ANY(%s)", (list(idxs),), binary=True
+        cur = self._rows_cur
+        if cur is None:  # one cursor, binary both ways (no hex text), the statement prepared
+            cur = self._rows_cur = self.raw.cursor(binary=True)
+        rows: list[tuple[int, bytes]] = cur.execute(
+            "SELECT idx, hashes FROM tree WHERE idx = ANY(%b)", (list(idxs),), prepare=True
         ).fetchall()
         return rows
 
