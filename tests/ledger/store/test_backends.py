@@ -1,7 +1,7 @@
 """The same ledger on SQLite and PostgreSQL (ADR 0009, SPEC 6.5): the same entries with the
 same times give the same records, roots, checkpoints and export bytes on both; an export of one
 imports into the other and exports back byte for byte (library and CLI); the audit replays a
-PostgreSQL ledger and finds its stored state equal to the replay's."""
+PostgreSQL ledger and finds its stored state equal to the replay's; the report is the same."""
 
 import io
 
@@ -98,6 +98,11 @@ def test_cli_import_into_postgres_and_export_back(worlds, pg_cluster, lic_cli, t
     assert back.read_bytes() == exported.read_bytes()
     audit = lic_cli("ledger", "audit", "--db", url, "--json", code=0)
     assert audit.json["clean"] is True
+    for db, out in ((url, "pg-report"), (str(lite.path), "lite-report")):
+        lic_cli("ledger", "report", "--db", db, "--out", str(tmp_path / out), "--quiet", code=0)
+    for name in ("report.json", "index.html"):  # the same report from either backend
+        pg_doc = (tmp_path / "pg-report" / name).read_bytes()
+        assert pg_doc == (tmp_path / "lite-report" / name).read_bytes()
 
 
 def test_a_tampered_postgres_state_table_is_an_audit_finding(worlds, pg_cluster):
