@@ -3,6 +3,7 @@ recomputes it into the same tables, and every stored table must hold exactly tho
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ __all__ = ["compare_stored_state"]
 # st_meta's last three columns keep the revoked set's root while the set is unchanged: a cache,
 # checked against the recomputed commitment instead of row by row
 _META = "id, schema, size, last_time, revset_version"
+_COPY_PAGE = 4096  # rows per query when copying a PostgreSQL ledger's tables
 
 
 def compare_stored_state(state: LedgerState, path: Path | str) -> tuple[str, list[Finding]]:
@@ -74,16 +76,33 @@ def _copy_stored(conn: Any, url: str) -> None:
             conn.execute("BEGIN")
             conn.execute("CREATE TABLE stored.records (idx INTEGER)")
             conn.execute("INSERT INTO stored.records VALUES (?)", (last,))
-            for name, _ in STATE_TABLES:
+            for name, key in STATE_TABLES:
                 # same columns as the replay's table (the names are ledger.state's constants)
                 conn.execute(f"CREATE TABLE stored.{name} AS SELECT * FROM main.{name} WHERE 0")  # noqa: S608
-                rows = src.execute(f"SELECT * FROM {name}").fetchall()  # noqa: S608
-                if rows:
+                for rows in _pages(src, name, key):
                     marks = ", ".join("?" * len(rows[0]))
                     conn.executemany(f"INSERT INTO stored.{name} VALUES ({marks})", rows)  # noqa: S608
             conn.execute("COMMIT")
         finally:
             src.execute("COMMIT")
+
+
+def _pages(src: Any, name: str, key: str) -> Iterator[list[tuple[Any, ...]]]:
+    """A table's rows (all columns, in the table's order) by ascending key, a page at a time:
+    memory flat in the table's size. Each query selects the key columns first to page on."""
+    n = len(key.split(","))
+    marks = ", ".join("?" * n)
+    first = f"SELECT {key}, * FROM {name} ORDER BY {key} LIMIT {_COPY_PAGE}"  # noqa: S608
+    after = (
+        f"SELECT {key}, * FROM {name} WHERE ({key}) > ({marks}) "  # noqa: S608
+        f"ORDER BY {key} LIMIT {_COPY_PAGE}"
+    )
+    rows = src.execute(first).fetchall()
+    while rows:
+        yield [tuple(r[n:]) for r in rows]
+        if len(rows) < _COPY_PAGE:
+            return
+        rows = src.execute(after, tuple(rows[-1][:n])).fetchall()
 
 
 def _differs(conn: Any, name: str, key: str, at: int) -> list[Finding]:
