@@ -1,7 +1,8 @@
 """ledger.report: the transparency report.
 
-Figures computed while replaying (``ReportBuilder``), disclosure control of small counts, the
-self-contained HTML page, and the report's I/O (``replay_report``, ``write_report``).
+Figures computed with SQL over the state tables a replay fills and the report's own tables
+(``ReportBuilder``), disclosure control of small counts, the self-contained HTML page, and the
+report's I/O (``replay_report``, ``write_report``).
 """
 
 from ._disclosure import (

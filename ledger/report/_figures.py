@@ -2,26 +2,25 @@
 
 The replay calls ``ReportBuilder.observe`` for every record that applied without findings (in
 index order, right after ``LedgerState.apply``), ``finding`` for every finding, and at the end
-``finish(state, integrity)``. The builder keeps only aggregates that do not grow with the number of
-records (counters per entry type and per month) and one small flag set per attested subject, in
-a table of a private temporary database (ADR 0008); everything per entity (requests,
-grants, incidents, ...) is read from the ``LedgerState`` that the replay holds anyway, in key
-order, streamed from its tables. SPEC.md section 11 defines every member of the result.
+``finish(state, integrity)``. While the replay runs, the builder records what only the records
+know in tables of its own (``_schema``: the attestations' facts per subject, the window's
+records per month and type); ``finish`` computes every figure with SQL (``_queries``) over the
+state tables the replay filled (ADR 0008) and those tables. No map in memory grows with the
+ledger: only the report itself (its cells, months, summaries and terms versions) does.
+SPEC.md section 11 defines every member of the result.
 """
 
 from __future__ import annotations
 
-import marshal
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 from keys.errors import MalformedError
 
 from ..entries import APPEAL_OUTCOMES, CLOSE_OUTCOMES, SEVERITIES
-from ..state import Finding, LedgerState, open_scratch, scratch_table
+from ..state import Finding, LedgerState, open_scratch
+from . import _queries as q
 from ._disclosure import Disclosure
 from ._measures import (
     AGE_BUCKETS,
@@ -31,8 +30,16 @@ from ._measures import (
     bucket,
     headline,
     month_of,
-    nearest_rank,
+    month_span,
     rate,
+)
+from ._schema import (
+    FLOW_ADD,
+    INPUT_ADD,
+    SUBJECT_ADD,
+    create_own_tables,
+    drop_finish_objects,
+    prepare_finish,
 )
 
 __all__ = ["ReportBuilder"]
@@ -42,26 +49,6 @@ OUTCOMES = ("approved", "denied", "needs_information", "pending")
 STATUSES = ("active", "suspended", "revoked", "expired", "not_yet_valid")
 TOP_REASONS = 10
 MAX_FINDINGS_LISTED = 100
-
-
-@dataclass(slots=True)
-class _Subject:
-    """What the attestations say about one subject digest (model version or dataset)."""
-
-    model: bool = False
-    inputs: set[bytes] = field(default_factory=set)
-    consent: bool = False
-    sensitive_declared: bool = False
-    sensitive_flagged: bool = False
-    signed: bool = False  # the subject of a verified OMS signature file: a signed model
-
-
-def _subject_encode(s: _Subject) -> bytes:
-    return marshal.dumps(tuple(getattr(s, f) for f in _Subject.__slots__))  # field order
-
-
-def _subject_decode(raw: bytes) -> _Subject:
-    return _Subject(*marshal.loads(raw))  # noqa: S302 (bytes this process spilled itself)
 
 
 def _resolved_inputs(predicate: Any) -> Iterable[bytes]:
@@ -99,15 +86,15 @@ class ReportBuilder:
         self._cutoff: int | None = None  # index of the first record at or after `end`
         self._observed = 0
         self._last_time: int | None = None
-        self._types: Counter[str] = Counter()
-        self._decisions_by_month: dict[str, Counter[str]] = {}
-        self._scratch = open_scratch()  # a private temporary database (deleted on close)
-        self._scratch.execute("BEGIN")
-        self._subjects = scratch_table(
-            self._scratch, bytes, encode=_subject_encode, decode=_subject_decode
-        )
+        self._own = open_scratch()  # the report's own tables (deleted on close)
+        create_own_tables(self._own)
+        self._own.execute("BEGIN")
         self._findings = 0
         self._findings_listed: list[Finding] = []
+        # the window's records of the current month by (entry type, decision outcome), until
+        # a record of another month (or finish) adds them to the table rp_flow
+        self._span = (0, 0, "")  # the current month: first second, next month's, YYYY-MM
+        self._month_counts: Counter[tuple[str, str]] = Counter()
 
     # -- streaming --------------------------------------------------------------------------
     def observe(
@@ -124,11 +111,20 @@ class ReportBuilder:
             self._attest(payload)
         if self.start is not None and time < self.start:
             return
-        self._types[entry_type] += 1
+        outcome = ""
         if entry_type == "access.decision":
             outcome = payload["decision"]
             outcome = "approved" if outcome == "approved_with_conditions" else outcome
-            self._decisions_by_month.setdefault(month_of(time), Counter())[outcome] += 1
+        if not self._span[0] <= time < self._span[1]:
+            self._flush_month()
+            self._span = month_span(time)
+        self._month_counts[entry_type, outcome] += 1
+
+    def _flush_month(self) -> None:
+        month = self._span[2]
+        rows = [(month, etype, o, n) for (etype, o), n in self._month_counts.items()]
+        self._own.executemany(FLOW_ADD, rows)
+        self._month_counts.clear()
 
     def finding(self, f: Finding) -> None:
         """Count a finding of the replay; the report lists the first ``MAX_FINDINGS_LISTED``."""
@@ -138,22 +134,23 @@ class ReportBuilder:
 
     def _attest(self, p: dict[str, Any]) -> None:
         model = p["predicate_type"].startswith(SLSA_PROVENANCE)
-        inputs = set(_resolved_inputs(p.get("predicate"))) if model else set()
+        inputs = sorted(set(_resolved_inputs(p.get("predicate")))) if model else []
         consent = any(c != "not_declared" for c in p.get("consent_basis", []))
+        flags = (model, consent, "sensitive" in p, bool(p.get("sensitive")), "oms" in p)
         for subject in p["subjects"]:
-            s = self._subjects.setdefault(subject["sha256"], _Subject())
-            s.model |= model
-            s.inputs |= inputs
-            s.consent |= consent
-            s.sensitive_declared |= "sensitive" in p
-            s.sensitive_flagged |= bool(p.get("sensitive"))
-            s.signed |= "oms" in p
-            self._subjects[subject["sha256"]] = s  # written back
+            digest = subject["sha256"]
+            self._own.execute(SUBJECT_ADD, (digest, *flags))
+            self._own.executemany(INPUT_ADD, [(digest, i) for i in inputs])
 
     # -- the report -------------------------------------------------------------------------
     def finish(self, state: LedgerState, integrity: dict[str, Any]) -> dict[str, Any]:
         """The report.json content (plain JSON values; see SPEC.md section 11)."""
-        return _Report(self, state).build(integrity)
+        self._flush_month()
+        prepare_finish(state.conn)
+        try:
+            return _Report(self, state).build(integrity)
+        finally:
+            drop_finish_objects(state.conn)
 
 
 class _Report:
@@ -163,24 +160,27 @@ class _Report:
     """
 
     def __init__(self, b: ReportBuilder, state: LedgerState) -> None:
-        self.b, self.s = b, state
+        self.b, self.conn = b, state.conn
         self.cutoff = b._cutoff if b._cutoff is not None else max(state.size, b._observed)
         if b.end is not None:
             self.as_of = b.end
         else:
             self.as_of = b._last_time if b._last_time is not None else 0
+        self.p: q.Params = {"c": self.cutoff, "s": b.start, "e": b.end, "t": self.as_of}
         self.d = Disclosure(b.k)
         self.months: dict[str, Counter[str]] = {}  # metric -> month -> count
+        self.types: Counter[str] = Counter()  # the window's records per entry type
+        self.decisions: dict[str, Counter[str]] = {}  # month -> decision outcome -> count
+        for month, etype, outcome, n in q.flow_rows(b._own):
+            self.types[etype] += n
+            if etype == "access.decision":
+                self.decisions.setdefault(month, Counter())[outcome] += n
 
-    def inw(self, index: int, time: int) -> bool:
-        """In the window: recorded before the cutoff and not before the start."""
-        return index < self.cutoff and (self.b.start is None or time >= self.b.start)
-
-    def before_end(self, time: int | None) -> bool:
-        return time is not None and (self.b.end is None or time < self.b.end)
-
-    def count_month(self, metric: str, time: int) -> None:
-        self.months.setdefault(metric, Counter())[month_of(time)] += 1
+    def count_months(self, metric: str, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Add (month, count) rows to a metric's months."""
+        per = self.months.setdefault(metric, Counter())
+        for month, n in rows:
+            per[month] += n
 
     # -- cells -------------------------------------------------------------------------------
     def group(
@@ -195,18 +195,16 @@ class _Report:
     def out_group(self, prefix: str, keys: Iterable[str]) -> dict[str, Any]:
         return {key: self.d.out(f"{prefix}.{key}") for key in keys}
 
-    def distribution(self, prefix: str, values: list[int]) -> Callable[[], dict[str, Any]]:
-        values = sorted(values)
-        hist = Counter(bucket(v, DURATION_BUCKETS) for v in values)
-        counts = {name: hist[name] for name, _ in DURATION_BUCKETS}
+    def distribution(self, prefix: str) -> Callable[[], dict[str, Any]]:
+        """The distribution of the values a query put into ``rp_values`` under ``prefix``."""
+        counts, median, p90 = q.distribution(self.conn, prefix, self.b.k)
         n_id = self.group(prefix + ".histogram", counts, total=prefix + ".n")
 
         def out() -> dict[str, Any]:
-            shown = len(values) >= self.b.k
             return {
                 "n": self.d.out(n_id),
-                "median": nearest_rank(values, Fraction(1, 2)) if shown else None,
-                "p90": nearest_rank(values, Fraction(9, 10)) if shown else None,
+                "median": median,
+                "p90": p90,
                 "histogram": self.out_group(prefix + ".histogram", counts),
             }
 
@@ -260,38 +258,15 @@ class _Report:
 
     # -- access requests and decisions ---------------------------------------------------------
     def access(self) -> Callable[[], dict[str, Any]]:
-        s = self.s
-        # request -> (its first decision, its last decision) before the cutoff, as indexes: a
-        # bounded map of the state's own, since it grows with the requests decided
-        made_at = s.scratch_map(int)
-        for di, d in s.decisions.items():
-            if di < self.cutoff:
-                first_last = made_at.get(d["request"])
-                made_at[d["request"]] = (di, di) if first_last is None else (first_last[0], di)
         total: Counter[str] = Counter()
         tables: dict[str, dict[str, Counter[str]]] = {"by_tier": {}, "by_region": {}}
-        reasons: Counter[str] = Counter()
-        latencies: list[int] = []
-        negative = 0
-        for ri, r in s.requests.items():
-            if not self.inw(ri, r["received"]):
-                continue
-            self.count_month("requests", r["received"])
-            first_last = made_at.get(ri)
-            made = [] if first_last is None else [s.decisions[i] for i in first_last]
-            outcome = made[-1]["decision"] if made else "pending"
-            outcome = "approved" if outcome == "approved_with_conditions" else outcome
-            total[outcome] += 1
-            tables["by_tier"].setdefault(r["tier"], Counter())[outcome] += 1
-            tables["by_region"].setdefault(r["region"], Counter())[outcome] += 1
-            if outcome == "denied":
-                reasons.update(made[-1]["reasons"])
-            if made:
-                latency = made[0]["decided_at"] - r["received"]
-                if latency < 0:
-                    negative += 1
-                else:
-                    latencies.append(latency)
+        for tier, region, outcome, n in q.access_outcomes(self.conn, self.p):
+            total[outcome] += n
+            tables["by_tier"].setdefault(tier, Counter())[outcome] += n
+            tables["by_region"].setdefault(region, Counter())[outcome] += n
+        self.count_months("requests", q.month_rows(self.conn, "rp_access", "received", "1", {}))
+        reasons = q.access_reasons(self.conn)
+        negative = q.access_latencies(self.conn, "access.decision_latency")
         # The whole window's outcome counts are suppressed only when small themselves: they
         # carry the headline rates, and the other tables hide cells around them instead.
         for o in OUTCOMES:
@@ -309,7 +284,7 @@ class _Report:
                 self.d.line(col, f"access.outcomes.{o}")
             self.d.line(rows, grand)
         reason_ids = {c: self.d.cell(f"access.denial_reasons.{c}", n) for c, n in reasons.items()}
-        latency_out = self.distribution("access.decision_latency", latencies)
+        latency_out = self.distribution("access.decision_latency")
 
         def row(prefix: str, total_id: str) -> dict[str, Any]:
             out: dict[str, Any] = self.out_group(prefix, OUTCOMES)
@@ -343,22 +318,17 @@ class _Report:
 
     # -- appeals -------------------------------------------------------------------------------
     def appeals(self) -> Callable[[], dict[str, Any]]:
-        s = self.s
         outcomes: Counter[str] = Counter()
         targets: Counter[str] = Counter()
         review: Counter[str] = Counter()
-        resolve: list[int] = []
-        for ai, a in s.appeals.items():
-            if not self.inw(ai, a["filed"]):
-                continue
-            self.count_month("appeals", a["filed"])
-            targets[s.types.get(a["target"], "unknown")] += 1
-            if "outcome" in a and a["decided_index"] < self.cutoff:
-                outcomes[a["outcome"]] += 1
-                review["independent" if a["independent"] else "not_independent"] += 1
-                resolve.append(max(0, a["decided"] - a["filed"]))
-            else:
-                outcomes["pending"] += 1
+        for target, outcome, reviewed, n in q.appeal_rows(
+            self.conn, self.p, "appeals.time_to_resolve"
+        ):
+            targets[target] += n
+            outcomes[outcome] += n
+            if reviewed is not None:
+                review[reviewed] += n
+        self.count_months("appeals", q.window_month_rows(self.conn, "st_appeals", "filed", self.p))
         keys = [*sorted(APPEAL_OUTCOMES), "pending"]
         filed = self.group(
             "appeals.outcomes", {o: outcomes[o] for o in keys}, "appeals.filed", public=True
@@ -367,8 +337,8 @@ class _Report:
         self.group("appeals.by_target", {t: targets[t] for t in tkeys}, filed)
         rkeys = ("independent", "not_independent")
         self.group("appeals.review", {t: review[t] for t in rkeys}, "appeals.decided")
-        appealable = sum(self.b._types[t] for t in tkeys)
-        resolve_out = self.distribution("appeals.time_to_resolve", resolve)
+        appealable = sum(self.types[t] for t in tkeys)
+        resolve_out = self.distribution("appeals.time_to_resolve")
 
         def out() -> dict[str, Any]:
             return {
@@ -385,21 +355,15 @@ class _Report:
 
     # -- licenses ------------------------------------------------------------------------------
     def licenses(self) -> Callable[[], dict[str, Any]]:
-        s, t = self.s, self.as_of
         status: Counter[str] = Counter()
         tiers: Counter[str] = Counter()
         purposes: Counter[str] = Counter()
-        for g in s.grants.values():  # by digest: only counts come out of this loop
-            if g.index >= self.cutoff:
-                continue
-            if self.inw(g.index, g.time):
-                self.count_month("grants", g.time)
-            st = s.status_as_of(g.digest, t, self.cutoff).status  # SPEC 14.5, as the audit's
-            status[st] += 1
+        for st, tier, purpose, n in q.grant_status_rows(self.conn, self.p):  # SPEC 14.5
+            status[st] += n
             if st == "active":
-                tiers[g.tier] += 1
-                req = s.requests.get(g.request) if g.request is not None else None
-                purposes[req["purpose"] if req is not None else "unspecified"] += 1
+                tiers[tier] += n
+                purposes[purpose] += n
+        self.count_months("grants", q.window_month_rows(self.conn, "st_grants", "time", self.p))
         granted = self.group(
             "licenses.status", {k: status[k] for k in STATUSES}, "licenses.granted", public=True
         )
@@ -420,31 +384,24 @@ class _Report:
 
     # -- revocations and suspensions -----------------------------------------------------------
     def withdrawals(self) -> Callable[[], dict[str, Any]]:
-        s = self.s
         measures = ("entries", "direct_tokens", "cascaded_tokens")
         tables = {kind: {m: Counter[str]() for m in measures} for kind in ("revoked", "suspended")}
         cascading: Counter[str] = Counter()
-        for wi, w in s.withdrawal_info.items():
-            if not self.inw(wi, w.time):
-                continue
-            self.count_month("revocations" if w.kind == "revoked" else "suspensions", w.time)
-            direct = s.withdrawals[wi]
-            below: set[bytes] = set()
-            if w.cascade:
-                cascading[w.kind] += 1
-                for digest in direct:
-                    below.update(s.descendants(digest, self.cutoff))
-                below.difference_update(direct)
-            table = tables[w.kind]
-            table["entries"][w.reason] += 1
-            table["direct_tokens"][w.reason] += len(direct)
-            table["cascaded_tokens"][w.reason] += len(below)
+        for kind, reason, entries, direct, below, cascades in q.withdrawal_rows(self.conn, self.p):
+            table = tables[kind]
+            table["entries"][reason] += entries
+            table["direct_tokens"][reason] += direct
+            table["cascaded_tokens"][reason] += below
+            cascading[kind] += cascades
+        for kind, month, n in q.withdrawal_months(self.conn, self.p):
+            metric = "revocations" if kind == "revoked" else "suspensions"
+            self.count_months(metric, [(month, n)])
         for kind, table in tables.items():
             for m, counts in table.items():
                 self.group(f"withdrawals.{kind}.{m}", dict(sorted(counts.items())), public=True)
 
         def out() -> dict[str, Any]:
-            result: dict[str, Any] = {"reinstatements": self.b._types["reinstate"]}
+            result: dict[str, Any] = {"reinstatements": self.types["reinstate"]}
             for kind, table in tables.items():
                 section: dict[str, Any] = {"cascading_entries": cascading[kind]}
                 for m, counts in table.items():
@@ -459,47 +416,34 @@ class _Report:
 
     # -- incidents -----------------------------------------------------------------------------
     def incidents(self) -> Callable[[], dict[str, Any]]:
-        s, t = self.s, self.as_of
-        severity: Counter[str] = Counter()
-        harms: Counter[str] = Counter()
-        outcomes: Counter[str] = Counter()
-        times: dict[str, list[int]] = {"acknowledge": [], "mitigate": [], "close": []}
-        ages: Counter[str] = Counter()
+        c, p = self.conn, self.p
+        ages = Counter({str(name): int(n) for name, n in q.open_incident_ages(c, p)})
         summaries = []
         counted: list[bool] = []  # per summary: whether its incident is in the window's reports
-        for ii, inc in s.incidents.items():
-            if ii >= self.cutoff:
-                continue
-            closed = inc.closed if self.before_end(inc.closed) else None
-            if closed is None:
-                ages[bucket(max(0, t - inc.reported), AGE_BUCKETS)] += 1
-            elif self.b.start is None or closed >= self.b.start:
-                self.count_month("incidents_closed", closed)
-                outcomes[inc.outcome or "unknown"] += 1
-                summaries.append(
-                    {
-                        "incident": ii,
-                        "reported": inc.reported,
-                        "closed": closed,
-                        "severity": inc.severity,
-                        "outcome": inc.outcome,
-                        "summary": inc.summary,
-                    }
-                )
-                counted.append(self.inw(ii, inc.reported))
-            if not self.inw(ii, inc.reported):
-                continue
-            self.count_month("incidents_reported", inc.reported)
-            severity[inc.severity] += 1
-            harms.update(inc.harms)
-            if inc.acked is not None and self.before_end(inc.acked):
-                times["acknowledge"].append(max(0, inc.acked - inc.reported))
-            acts = [x for x in (inc.responded, inc.remediated) if x is not None]
-            acts = [x for x in acts if self.before_end(x)]
-            if acts:
-                times["mitigate"].append(max(0, min(acts) - inc.reported))
-            if closed is not None:
-                times["close"].append(max(0, closed - inc.reported))
+        for ii, reported, closed, sev, outcome, summary, inw in q.incident_summaries(c, p):
+            summaries.append(
+                {
+                    "incident": ii,
+                    "reported": reported,
+                    "closed": closed,
+                    "severity": sev,
+                    "outcome": outcome,
+                    "summary": summary,
+                }
+            )
+            counted.append(bool(inw))
+        names = ("acknowledge", "mitigate", "close")
+        dist_names = {name: f"incidents.time_to_{name}" for name in names}
+        closed_months, outcome_rows, severity_rows, harm_rows = q.incident_reported_rows(
+            c, p, dist_names
+        )
+        self.count_months("incidents_closed", closed_months)
+        self.count_months(
+            "incidents_reported", q.window_month_rows(c, "st_incidents", "reported", p)
+        )
+        outcomes = Counter({str(o): int(n) for o, n in outcome_rows})
+        severity = Counter({str(x): int(n) for x, n in severity_rows})
+        harms = Counter({str(h): int(n) for h, n in harm_rows})
         sev_keys = ("low", "medium", "high", "critical")
         assert set(sev_keys) == SEVERITIES
         reported = self.group(
@@ -520,10 +464,7 @@ class _Report:
         open_id = self.group(
             "incidents.open_ageing", {k: ages[k] for k in age_keys}, "incidents.open", public=True
         )
-        dists = {
-            f"time_to_{name}": self.distribution(f"incidents.time_to_{name}", values)
-            for name, values in times.items()
-        }
+        dists = {f"time_to_{name}": self.distribution(dist_names[name]) for name in names}
 
         def out() -> dict[str, Any]:
             result = {
@@ -534,11 +475,23 @@ class _Report:
                 "outcomes": self.out_group("incidents.outcomes", out_keys),
                 "open": self.d.out(open_id),
                 "open_ageing": self.out_group("incidents.open_ageing", age_keys),
-                "summaries": [self.withhold(x, c) for x, c in zip(summaries, counted, strict=True)],
+                "summaries": self.withhold_all(summaries, counted),
             }
             result.update({name: make() for name, make in dists.items()})
             return result
 
+        return out
+
+    def withhold_all(
+        self, summaries: list[dict[str, Any]], counted: list[bool]
+    ) -> list[dict[str, Any]]:
+        """``withhold`` of every summary, in order, emptying the lists as it goes (the report
+        holds one copy of its largest part, not two)."""
+        summaries.reverse()
+        counted.reverse()
+        out = []
+        while summaries:
+            out.append(self.withhold(summaries.pop(), counted.pop()))
         return out
 
     def withhold(self, summary: dict[str, Any], counted: bool) -> dict[str, Any]:
@@ -563,29 +516,14 @@ class _Report:
 
     # -- provenance ----------------------------------------------------------------------------
     def provenance(self) -> Callable[[], dict[str, Any]]:
-        subjects = self.b._subjects
-        counts: Counter[str] = Counter()
-        models = datasets = signed = 0
-        for s in subjects.values():
-            signed += s.signed
-            if not s.model:
-                datasets += not s.signed
-                continue
-            models += 1
-            inputs = (subjects.get(d) for d in sorted(s.inputs))
-            linked = [x for x in inputs if x is not None and not (x.model or x.signed)]
-            counts["dataset_attestations"] += bool(linked)
-            counts["consent_basis_declared"] += s.consent or any(x.consent for x in linked)
-            declared = s.sensitive_declared or any(x.sensitive_declared for x in linked)
-            counts["sensitive_data_declared"] += declared
-            flagged = s.sensitive_flagged or any(x.sensitive_flagged for x in linked)
-            counts["sensitive_data_flagged"] += flagged
+        datasets, models, *yes, signed = q.provenance_counts(self.b._own)
         keys = (
             "dataset_attestations",
             "consent_basis_declared",
             "sensitive_data_declared",
             "sensitive_data_flagged",
         )
+        counts = dict(zip(keys, yes, strict=True))
         self.d.cell("provenance.model_versions", models, public=True)
         for key in keys:
             self.group(
@@ -608,7 +546,7 @@ class _Report:
 
     # -- rates over time -----------------------------------------------------------------------
     def monthly(self) -> Callable[[], list[dict[str, Any]]]:
-        dec = self.b._decisions_by_month
+        dec = self.decisions
         months = sorted(set(dec).union(*self.months.values()))
         totals = {
             "requests": "access.requests",
@@ -656,41 +594,35 @@ class _Report:
 
     # -- terms ---------------------------------------------------------------------------------
     def terms(self) -> dict[str, Any]:
-        in_force = self.s.terms_in_force(self.as_of)
         by_id: dict[str, list[dict[str, Any]]] = {}  # the report lists every version anyway
         material = honoured = 0
-        for v in self.s.terms_versions.values():  # in index order
-            if v["index"] < self.cutoff:
-                tid = v["id"]
-                rows = by_id.setdefault(tid, [])
-                given = v["effective"] - v["published"]
-                required: int | None = None
-                ok: bool | None = None
-                if v["change"] == "material":
-                    old = self.s.terms_version(tid, v.get("supersedes", ""))
-                    if old is not None and old["index"] >= self.cutoff:
-                        old = None
-                    required = max(v["notice_days"], old["notice_days"] if old else 0)
-                    ok = given >= required * DAY
-                    material += 1
-                    honoured += ok
-                live = in_force.get(tid)
-                rows.append(
-                    {
-                        "version": v["version"],
-                        "change": v["change"],
-                        "published": v["published"],
-                        "effective": v["effective"],
-                        "sunset": v.get("sunset"),
-                        "supersedes": v.get("supersedes"),
-                        "notice_days": v["notice_days"],
-                        "notice_given_seconds": given,
-                        "notice_required_days": required,
-                        "notice_honoured": ok,
-                        "in_force": live is not None and live["index"] == v["index"],
-                        "sha256": v["sha256"].hex(),
-                    }
-                )
+        for row in q.terms_rows(self.conn, self.p):  # by id, then in index order
+            _, tid, version, change, published, effective, sunset, supersedes = row[:8]
+            notice_days, sha256, old_notice, in_force = row[8:]
+            given = effective - published
+            required: int | None = None
+            ok: bool | None = None
+            if change == "material":
+                required = max(notice_days, old_notice if old_notice is not None else 0)
+                ok = given >= required * DAY
+                material += 1
+                honoured += ok
+            by_id.setdefault(tid, []).append(
+                {
+                    "version": version,
+                    "change": change,
+                    "published": published,
+                    "effective": effective,
+                    "sunset": sunset,
+                    "supersedes": supersedes,
+                    "notice_days": notice_days,
+                    "notice_given_seconds": given,
+                    "notice_required_days": required,
+                    "notice_honoured": ok,
+                    "in_force": bool(in_force),
+                    "sha256": bytes(sha256).hex(),
+                }
+            )
         documents = [{"id": tid, "versions": rows} for tid, rows in sorted(by_id.items())]
         return {
             "documents": documents,

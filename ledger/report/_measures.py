@@ -3,6 +3,7 @@ duration buckets, the headline and the canonical report.json bytes. Pure."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -16,7 +17,9 @@ __all__ = [
     "bucket",
     "headline",
     "month_of",
+    "month_span",
     "nearest_rank",
+    "nearest_rank_position",
     "rate",
     "report_json_bytes",
 ]
@@ -44,6 +47,18 @@ def month_of(t: int) -> str:
     return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m")
 
 
+def month_span(t: int) -> tuple[int, int, str]:
+    """The calendar month (UTC) of a time: its first second, the first second of the next
+    month (or ``t + 1`` past the calendar's end) and ``month_of(t)``."""
+    d = datetime.fromtimestamp(t, tz=UTC)
+    first = datetime(d.year, d.month, 1, tzinfo=UTC)
+    try:
+        after = int(datetime(d.year + d.month // 12, d.month % 12 + 1, 1, tzinfo=UTC).timestamp())
+    except ValueError:
+        after = t + 1
+    return int(first.timestamp()), after, d.strftime("%Y-%m")
+
+
 def rate(num: int | None, den: int | None) -> float | None:
     """num/den rounded half-even to 4 decimals, exactly; None if either is withheld or den is 0."""
     if num is None or den is None or den == 0:
@@ -51,11 +66,15 @@ def rate(num: int | None, den: int | None) -> float | None:
     return float(round(Fraction(num, den), 4))
 
 
+def nearest_rank_position(n: int, q: Fraction) -> int:
+    """The rank (1-based) of the q-quantile of n values by the nearest-rank method: ceil(q*n),
+    at least 1."""
+    return max(1, -((-q.numerator * n) // q.denominator))
+
+
 def nearest_rank(sorted_values: list[int], q: Fraction) -> int:
     """The q-quantile by the nearest-rank method: the value at rank ceil(q*n) (1-based)."""
-    n = len(sorted_values)
-    r = max(1, -((-q.numerator * n) // q.denominator))
-    return sorted_values[r - 1]
+    return sorted_values[nearest_rank_position(len(sorted_values), q) - 1]
 
 
 def bucket(value: int, buckets: tuple[tuple[str, int | None], ...]) -> str:
@@ -96,8 +115,15 @@ def report_json_bytes(report: dict[str, Any]) -> bytes:
     round-trip repr, which is fixed for a given double.
     """
     _check_values(report)
-    text = json.dumps(report, sort_keys=True, indent=2, ensure_ascii=True, allow_nan=False)
-    return text.encode("ascii") + b"\n"
+    # json.dumps(report, sort_keys=True, indent=2, ensure_ascii=True, allow_nan=False), written
+    # piece by piece: dumps keeps every piece in a list before joining them, which for a large
+    # report is several times the size of its text
+    encoder = json.JSONEncoder(sort_keys=True, indent=2, ensure_ascii=True, allow_nan=False)
+    out = io.BytesIO()
+    for piece in encoder.iterencode(report):
+        out.write(piece.encode("ascii"))
+    out.write(b"\n")
+    return out.getvalue()
 
 
 def _check_values(value: Any, path: str = "$") -> None:
