@@ -19,6 +19,8 @@ __all__ = ["LogServer"]
 _KEEP_ALIVE_S = 5
 _MAX_CONNECTIONS = 512
 
+_BACKLOG = 2048  # pending connections (uvicorn's own default)
+
 
 class LogServer:
     """The API of the ledger ``db`` on a loopback ``host`` and ``port`` (0: an ephemeral
@@ -41,6 +43,9 @@ class LogServer:
         try:
             self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             self.socket.bind((addr, port))
+            # listening from here on: a client that connects once 'listening on' is printed
+            # waits in the backlog until uvicorn accepts, instead of being refused
+            self.socket.listen(_BACKLOG)
         except BaseException:
             self.socket.close()
             raise
