@@ -16,7 +16,7 @@ from ledger.entries import commitment as salted_commitment
 
 from ._keyopts import keyring_option, load_signing_key, passphrase_options
 from ._output import emit, json_option, read_input
-from ._params import DIGEST, TIME
+from ._params import DIGEST, LEDGER, TIME
 from ._replayopts import STATE_READ, replay_progress
 from ._submit import submit_option
 
@@ -44,12 +44,12 @@ Progress = Callable[[int], None] | None
 db_option = click.option(
     "--db",
     "db",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=LEDGER,
     envvar="LIC_LEDGER_DB",
     default="ledger.db",
     show_default=True,
     show_envvar=True,
-    help="Ledger file (SQLite).",
+    help="Ledger file (SQLite) or PostgreSQL URL (postgresql://...).",
 )
 
 

@@ -24,8 +24,10 @@ from ._output import read_input
 
 __all__ = [
     "DIGEST",
+    "LEDGER",
     "TIME",
     "DigestType",
+    "LedgerType",
     "TimeType",
     "at_option",
     "duration_text",
@@ -108,6 +110,26 @@ class DigestType(click.ParamType):  # type: ignore[type-arg]
 
 
 DIGEST = DigestType()
+
+
+class LedgerType(click.ParamType):  # type: ignore[type-arg]
+    """Where a ledger lives: a file path, or a PostgreSQL URL (``postgresql://...``) kept as
+    given (a Path would fold its ``//``)."""
+
+    name = "path|url"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, Path):
+            return value
+        text = str(value)
+        if text.startswith(("postgresql://", "postgres://")):
+            return text
+        if not text:
+            self.fail("a ledger path or URL is needed", param, ctx)
+        return Path(text)
+
+
+LEDGER = LedgerType()
 
 at_option = click.option(
     "--at", "at", type=TIME, default=None, metavar="TIME",

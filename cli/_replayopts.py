@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from ._params import LEDGER
+
 __all__ = ["STATE_READ", "ReplaySource", "replay_options", "replay_progress"]
 
 DEFAULT_DB = Path("ledger.db")
@@ -23,7 +25,7 @@ DEFAULT_DB = Path("ledger.db")
 class ReplaySource:
     """A ledger file or an export, plus the replay's worker count and progress setting."""
 
-    db: Path | None
+    db: Path | str | None  # a file or a PostgreSQL URL
     jsonl: Path | None
     quiet: bool
     workers: int | None
@@ -33,8 +35,8 @@ class ReplaySource:
             raise click.UsageError("give --db or --jsonl, not both")
 
     @property
-    def db_path(self) -> Path | None:
-        """The ledger file to replay, or None when replaying an export."""
+    def db_path(self) -> Path | str | None:
+        """The ledger (file or URL) to replay, or None when replaying an export."""
         return None if self.jsonl is not None else (self.db or DEFAULT_DB)
 
     def progress(self) -> Any:
@@ -74,9 +76,9 @@ _OPTIONS = [
     click.option(
         "--db",
         "db",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=LEDGER,
         envvar="LIC_LEDGER_DB",
-        help="Ledger file (SQLite; default ledger.db).",
+        help="Ledger file (SQLite; default ledger.db) or PostgreSQL URL.",
     ),
     click.option(
         "--jsonl",

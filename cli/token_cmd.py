@@ -30,7 +30,7 @@ from ._keyopts import (
     trust_option,
 )
 from ._output import emit, json_option, read_input
-from ._params import TIME, at_option, read_public_key, time_text
+from ._params import LEDGER, TIME, at_option, read_public_key, time_text
 from ._tokenfile import read_token
 from ._useopts import UseOptions, use_options
 
@@ -404,7 +404,7 @@ def _revocation(
 @use_options
 @at_option
 @click.option(
-    "--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "--db", "db", type=LEDGER, default=None,
     help="Check revocation on this ledger (the leaf's status at --at).",
 )  # fmt: skip
 @click.option(

@@ -1,11 +1,12 @@
 """Fixtures every test folder may use: the vectors, the one `lic` runner, synthetic ledgers,
-the demo world."""
+the demo world, the throwaway PostgreSQL cluster and the ledger location on each backend."""
 
 import pytest
 
 from helpers.cli import LicCli
 from helpers.demo import DemoWorlds
 from helpers.paths import load_vector
+from helpers.pg import PgCluster, start_cluster
 from helpers.synthetic import SyntheticLedgers
 
 
@@ -37,3 +38,32 @@ def demo_dir(tmp_path_factory, lic_cli):
     (ledger.db, tokens, bundles, trust files; its keyring, the LIC_HOME, is ``<copy>/keys``):
     the demo runs once per session, every call copies it, so change the copy as you like."""
     return DemoWorlds(tmp_path_factory.mktemp, lic_cli)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL cluster for the session (helpers.pg): started on first use,
+    stopped and deleted at the end. A cluster that cannot start fails the tests using it."""
+    cluster: PgCluster = start_cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_at(request, tmp_path):
+    """``ledger_at(name)`` gives where a new ledger called ``name`` lives on this test's
+    backend: a file under tmp_path (sqlite) or the URL of a fresh schema (postgres). Tests
+    that use it run once per backend; ``ledger_at.backend`` says which."""
+    if request.param == "sqlite":
+
+        def at(name: str = "l") -> object:
+            return tmp_path / f"{name}.db"
+
+    else:
+        cluster = request.getfixturevalue("pg_cluster")
+
+        def at(name: str = "l") -> object:
+            return cluster.new_url(name)
+
+    at.backend = request.param
+    return at

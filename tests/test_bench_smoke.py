@@ -31,3 +31,14 @@ def test_startup_bench_runs_and_prints_its_summary():
     summary = [line for line in done.stdout.splitlines() if line.startswith("summary")]
     assert len(summary) == 1 and "--version" in summary[0] and "token verify" in summary[0]
     assert "target <= 2.0" in summary[0]
+
+
+def test_pg_bench_runs_and_prints_its_summary(pg_cluster):
+    """bench/pg.py on the session's throwaway cluster (its own schemas), tiny sizes."""
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "pg.py"), "--smoke", "--url", pg_cluster.url],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = [line for line in done.stdout.splitlines() if line.startswith("summary")]
+    assert len(summary) == 1 and "writers" in summary[0] and "proofs at 2,000" in summary[0]

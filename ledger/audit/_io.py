@@ -10,7 +10,7 @@ from keys import b64std_decode, json_loads_strict
 from keys.errors import LedgerIntegrityError, MalformedError
 
 from ..entries import MAX_RECORD_SIZE
-from ..store import EXPORT_FORMAT, Ledger
+from ..store import EXPORT_FORMAT, Ledger, discard_ledger
 from ._core import AuditResult, Observer, audit
 from ._stored import compare_stored_state
 
@@ -30,7 +30,7 @@ def _read_note(path: Path | None) -> bytes | None:
 
 
 def audit_db(
-    path: Path,
+    path: Path | str,
     *,
     since: Path | None = None,
     progress: Callable[[int], None] | None = None,
@@ -133,7 +133,7 @@ def audit_jsonl(
 
 
 def import_verified(
-    path: Path,
+    path: Path | str,
     lines: Iterable[str | bytes] | IO[bytes] | IO[str],
     *,
     progress: Callable[[int], None] | None = None,
@@ -157,6 +157,5 @@ def import_verified(
             )
         return Ledger.open(path), result
     except BaseException:
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+        discard_ledger(path)
         raise

@@ -3,19 +3,24 @@ recomputes it into the same tables, and every stored table must hold exactly tho
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from keys.errors import MalformedError
+
 from ..state import SCHEMA_VERSION, STATE_TABLES, Finding, LedgerState, has_state_tables
+from ..store import Ledger, is_ledger_url
 
 __all__ = ["compare_stored_state"]
 
 # st_meta's last three columns keep the revoked set's root while the set is unchanged: a cache,
 # checked against the recomputed commitment instead of row by row
 _META = "id, schema, size, last_time, revset_version"
+_COPY_PAGE = 4096  # rows per query when copying a PostgreSQL ledger's tables
 
 
-def compare_stored_state(state: LedgerState, path: Path) -> tuple[str, list[Finding]]:
+def compare_stored_state(state: LedgerState, path: Path | str) -> tuple[str, list[Finding]]:
     """Compare the tables of the ledger file at ``path`` with ``state`` (the replay's own, of
     the same records). Returns what was found (``equal``, ``differs``, ``absent``: a file
     made before the tables existed, or ``not compared``: the file grew during the audit, or
@@ -26,9 +31,14 @@ def compare_stored_state(state: LedgerState, path: Path) -> tuple[str, list[Find
     state.commit()
     if conn.in_transaction:
         conn.execute("COMMIT")
-    uri = Path(path).resolve().as_uri() + "?mode=ro"
-    conn.execute("ATTACH DATABASE ? AS stored", (uri,))
+    if is_ledger_url(path):  # PostgreSQL: its tables, copied into a private database
+        conn.execute("ATTACH DATABASE '' AS stored")
+    else:
+        uri = Path(path).resolve().as_uri() + "?mode=ro"
+        conn.execute("ATTACH DATABASE ? AS stored", (uri,))
     try:
+        if is_ledger_url(path):
+            _copy_stored(conn, str(path))
         conn.execute("BEGIN")  # one snapshot of the stored file for every read below
         if not has_state_tables(conn, "stored"):
             return "absent", []
@@ -48,6 +58,51 @@ def compare_stored_state(state: LedgerState, path: Path) -> tuple[str, list[Find
             conn.execute("COMMIT")
         conn.execute("DETACH DATABASE stored")
         conn.execute("BEGIN")
+
+
+def _copy_stored(conn: Any, url: str) -> None:
+    """The state tables of the PostgreSQL ledger at ``url`` (one snapshot) into the attached
+    database ``stored``, with a ``records`` table holding its last index: what the comparison
+    below reads of a ledger file."""
+    with Ledger.open(url) as led:
+        src = led.connection
+        src.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        try:
+            try:
+                led.stored_state()
+            except MalformedError:  # no state tables: the comparison finds them absent
+                return
+            last = src.execute("SELECT max(idx) FROM records").fetchone()[0]
+            conn.execute("BEGIN")
+            conn.execute("CREATE TABLE stored.records (idx INTEGER)")
+            conn.execute("INSERT INTO stored.records VALUES (?)", (last,))
+            for name, key in STATE_TABLES:
+                # same columns as the replay's table (the names are ledger.state's constants)
+                conn.execute(f"CREATE TABLE stored.{name} AS SELECT * FROM main.{name} WHERE 0")  # noqa: S608
+                for rows in _pages(src, name, key):
+                    marks = ", ".join("?" * len(rows[0]))
+                    conn.executemany(f"INSERT INTO stored.{name} VALUES ({marks})", rows)  # noqa: S608
+            conn.execute("COMMIT")
+        finally:
+            src.execute("COMMIT")
+
+
+def _pages(src: Any, name: str, key: str) -> Iterator[list[tuple[Any, ...]]]:
+    """A table's rows (all columns, in the table's order) by ascending key, a page at a time:
+    memory flat in the table's size. Each query selects the key columns first to page on."""
+    n = len(key.split(","))
+    marks = ", ".join("?" * n)
+    first = f"SELECT {key}, * FROM {name} ORDER BY {key} LIMIT {_COPY_PAGE}"  # noqa: S608
+    after = (
+        f"SELECT {key}, * FROM {name} WHERE ({key}) > ({marks}) "  # noqa: S608
+        f"ORDER BY {key} LIMIT {_COPY_PAGE}"
+    )
+    rows = src.execute(first).fetchall()
+    while rows:
+        yield [tuple(r[n:]) for r in rows]
+        if len(rows) < _COPY_PAGE:
+            return
+        rows = src.execute(after, tuple(rows[-1][:n])).fetchall()
 
 
 def _differs(conn: Any, name: str, key: str, at: int) -> list[Finding]:

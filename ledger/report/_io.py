@@ -32,7 +32,7 @@ def write_report(report: dict[str, Any], out_dir: Path) -> None:
     write_atomic(out_dir / "index.html", html_bytes, mode=0o644, overwrite=True)
 
 
-def _witnesses(result: AuditResult, db: Path | None) -> list[str]:
+def _witnesses(result: AuditResult, db: Path | str | None) -> list[str]:
     """The names that cosigned the latest checkpoint the audit verified: the cosignature lines
     stored with it (a ledger file), or the extra signature lines of the note (an export)."""
     if result.latest_note is None or not result.checkpoints:
@@ -47,7 +47,7 @@ def _witnesses(result: AuditResult, db: Path | None) -> list[str]:
 
 def replay_report(
     *,
-    db: Path | None = None,
+    db: Path | str | None = None,
     jsonl: Path | None = None,
     k: int = 5,
     start: int | None = None,

@@ -170,7 +170,7 @@ GRANT_COLUMNS = (
 GRANT_SELECT = (
     *GRANT_COLUMNS,
     "(SELECT json_group_array(widx) FROM (SELECT widx FROM st_targets "
-    "WHERE st_targets.digest = st_grants.digest ORDER BY widx, pos))",
+    "WHERE st_targets.digest = st_grants.digest ORDER BY widx, pos) AS w)",
 )
 
 

@@ -481,7 +481,7 @@ class LedgerState:
             self.grants[d].withdrawals.append(index)  # its row: st_targets, below
             self.conn.execute(
                 "INSERT INTO st_revoked (digest, count, leaf) VALUES (?, 1, ?) "
-                "ON CONFLICT (digest) DO UPDATE SET count = count + 1",
+                "ON CONFLICT (digest) DO UPDATE SET count = st_revoked.count + 1",
                 (d, revset_leaf_hash(d)),
             )
         self.revset_version += 1

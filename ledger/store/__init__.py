@@ -1,4 +1,5 @@
-"""ledger.store: the SQLite edge of the log.
+"""ledger.store: the storage edge of the log, a SQLite file or a PostgreSQL schema (a
+``postgresql://`` URL; the same bytes on both, ADR 0010).
 
 Connection helpers shared with the witness state, ``Ledger`` (records, stored Merkle hashes,
 checkpoints and cosignatures in one file, export and import), typed appends that check an
@@ -31,10 +32,14 @@ from ._conn import (
 from ._export import (
     EXPORT_FORMAT,
     MAX_EXPORT_LINE,
+    discard_ledger,
 )
 from ._ledger import (
     Appended,
     Ledger,
+)
+from ._pg import (
+    is_url as is_ledger_url,
 )
 from ._schema import (
     STORE_FORMAT,
@@ -72,7 +77,9 @@ __all__ = [
     "begin_write",
     "checkpoint_size",
     "connect",
+    "discard_ledger",
     "durable",
+    "is_ledger_url",
     "open_read_only",
     "parse_signed_entry",
     "read_blob",

@@ -1,12 +1,19 @@
 """SQLite connection helpers shared by every store here (the log and the witness state):
-open a connection, make it durable, take the write lock."""
+open a connection, make it durable, take the write lock; and the seam to the PostgreSQL
+backend (``_pg``): ``Conn`` is either connection, and the few operations each backend does its
+own way (the write lock, reading hash rows, asking for a table) dispatch on it."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TypeAlias
 
 from keys.errors import ConflictError, MalformedError
+
+from ._pg import PgConnection
+
+Conn: TypeAlias = sqlite3.Connection | PgConnection
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -60,9 +67,13 @@ def durable(conn: sqlite3.Connection, path: Path, what: str) -> None:
     conn.execute("PRAGMA synchronous = FULL")
 
 
-def begin_write(conn: sqlite3.Connection) -> None:
+def begin_write(conn: Conn) -> None:
     """``BEGIN IMMEDIATE``: take the file's write lock, waiting up to the busy timeout. A lock
-    another writer holds longer than that is a ConflictError (retry), not SQLite's error."""
+    another writer holds longer than that is a ConflictError (retry), not SQLite's error.
+    On PostgreSQL: ``PgConnection.begin_write`` (a row lock on the ledger's head)."""
+    if isinstance(conn, PgConnection):
+        conn.begin_write()
+        return
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as e:
@@ -71,3 +82,13 @@ def begin_write(conn: sqlite3.Connection) -> None:
         raise ConflictError(
             "busy: another writer held the file's write lock past the wait; try again"
         ) from e
+
+
+def has_table(conn: Conn, name: str) -> bool:
+    """Whether the ledger's database (SQLite's main, PostgreSQL's schema) has table ``name``."""
+    if isinstance(conn, PgConnection):
+        return conn.has_table(name)
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+    ).fetchone()
+    return row is not None

@@ -4,7 +4,6 @@ then every checkpoint note with its stored cosignatures. An import re-verifies e
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from io import IOBase
 from pathlib import Path
@@ -13,10 +12,13 @@ from typing import IO, Any, Protocol, TypeVar
 from keys import PublicKey, b64std_decode, b64std_encode, json_loads_strict
 from keys.errors import LedgerIntegrityError, MalformedError
 
+from ..state import STATE_TABLES
 from ..tlog import Ed25519NoteVerifier, SignedCheckpoint, leaf_hash, open_checkpoint, parse_note
-from ._conn import begin_write
+from . import _conn  # BUSY_TIMEOUT_MS read at each call
+from ._conn import Conn, begin_write
+from ._pg import connect_pg, is_url
 
-__all__ = ["EXPORT_FORMAT", "MAX_EXPORT_LINE", "export_jsonl", "import_jsonl"]
+__all__ = ["EXPORT_FORMAT", "MAX_EXPORT_LINE", "discard_ledger", "export_jsonl", "import_jsonl"]
 
 EXPORT_FORMAT = "lic-ledger-export/v1"
 MAX_EXPORT_LINE = 2 * 1024 * 1024
@@ -32,7 +34,7 @@ class Exportable(Protocol):
     def size(self) -> int: ...
 
     @property
-    def connection(self) -> sqlite3.Connection: ...
+    def connection(self) -> Conn: ...
 
     def iter_records(
         self, start: int = 0, end: int | None = None
@@ -186,8 +188,8 @@ def _bounded_lines(f: IOBase) -> Iterator[str | bytes]:
 
 
 def import_jsonl(
-    create: Callable[[Path, str, PublicKey], L],
-    path: Path,
+    create: Callable[[Path | str, str, PublicKey], L],
+    path: Path | str,
     lines: Iterable[str | bytes] | IO[bytes] | IO[str],
 ) -> L:
     """``Ledger.import_jsonl``, given its ``create``: a ledger at ``path`` from an export,
@@ -212,7 +214,20 @@ def import_jsonl(
         _import_body(ledger, it, verifier)
     except BaseException:
         ledger.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(p) + suffix).unlink(missing_ok=True)
+        discard_ledger(p)
         raise
     return ledger
+
+
+def discard_ledger(location: Path | str) -> None:
+    """Remove a ledger this process just created and could not finish: its files, or on
+    PostgreSQL its tables in the URL's schema."""
+    if is_url(location):
+        conn = connect_pg(str(location), _conn.BUSY_TIMEOUT_MS)
+        try:
+            conn.drop_ledger([name for name, _ in STATE_TABLES])
+        finally:
+            conn.close()
+        return
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(location) + suffix).unlink(missing_ok=True)

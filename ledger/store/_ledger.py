@@ -1,13 +1,16 @@
-"""The durable ledger store: records, stored Merkle hashes and checkpoints in one SQLite file.
+"""The durable ledger store: records, stored Merkle hashes and checkpoints in one SQLite file,
+or in one schema of a PostgreSQL database (a ``postgresql://`` URL; ADR 0010).
 
 The log's I/O is here and in its neighbours in ``ledger.store`` (``_conn`` connections,
 ``_schema`` tables, ``_export`` export and import); the witness state, the audit's readers
 and the report's writers do their own I/O in their packages. The math is in ``ledger.tlog``
 and the record format in ``ledger.entries``. Guarantees:
 
-- WAL mode with ``synchronous=FULL``: a commit is fsynced before ``append`` returns.
-- Appends run in ``BEGIN IMMEDIATE`` transactions, so writers in several processes serialize;
-  the next index is read inside the write lock, so none is lost or duplicated.
+- WAL mode with ``synchronous=FULL``: a commit is fsynced before ``append`` returns (on
+  PostgreSQL: ``synchronous_commit=on``).
+- Appends run in ``BEGIN IMMEDIATE`` transactions (on PostgreSQL: a row lock on ``head``), so
+  writers in several processes serialize; the next index is read inside the write lock, so
+  none is lost or duplicated.
 - Appending leaf n writes the record's bytes and one ``tree`` row: the hashes of the complete
   subtrees it completes (Go sumdb/tlog's stored hashes, grouped by leaf), so roots and proofs
   at any size need O(log n) row reads in one query, and opening a ledger reads nothing but its
@@ -45,7 +48,7 @@ from keys.errors import (
 
 from .. import tlog as mk
 from ..entries import ZERO_HASH, Record, RecordEncoder, check_entry_unparsed, decode_record
-from ..state import LedgerState, create_state_tables, state_of
+from ..state import LedgerState, state_of
 from ..tlog import (
     REVOKED_EXTENSION,
     Checkpoint,
@@ -58,9 +61,11 @@ from ..tlog import (
     open_checkpoint,
     sign_checkpoint,
 )
-from ._conn import MMAP_BYTES, PAGE_CACHE_KIB, begin_write, connect, durable
+from ._conn import Conn, begin_write, durable, has_table
 from ._export import export_jsonl, import_jsonl
-from ._schema import STORE_FORMAT, create_schema, rows_query, store_cosignatures
+from ._open import create_store, open_store
+from ._pg import PgConnection, is_url, shown
+from ._schema import STORE_FORMAT, rows_query, store_cosignatures
 from ._stored import apply_new, build_state, has_stored_state
 
 __all__ = ["Appended", "Ledger"]
@@ -85,25 +90,29 @@ class Appended:
 
 
 class Ledger:
-    """An open ledger file. Create with ``Ledger.create``, open with ``Ledger.open``."""
+    """An open ledger: a SQLite file, or a schema of a PostgreSQL database named by a
+    ``postgresql://`` URL (same records, same bytes). Create with ``Ledger.create``, open
+    with ``Ledger.open``; ``location`` is the path or URL, ``path`` the file (None for a URL)."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: Conn, path: Path | str) -> None:
         self._conn = conn
-        self.path = path
+        self.location = str(path)
+        self.path: Path | None = None if isinstance(conn, PgConnection) else Path(path)
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         if (
             meta.get("format") != STORE_FORMAT
             or not isinstance(meta.get("origin"), str)
             or not isinstance(meta.get("log_vkey"), str)
         ):
-            raise MalformedError(f"ledger: {path} is not a {STORE_FORMAT} store")
+            raise MalformedError(f"ledger: {shown(path)} is not a {STORE_FORMAT} store")
         self.origin: str = meta["origin"]
         self.log_vkey: str = meta["log_vkey"]
         self.log_key_name: str | None = meta.get("log_key_name")
         self.log_verifier = Ed25519NoteVerifier.from_vkey(self.log_vkey)
         if self.log_verifier.name != self.origin:
             raise MalformedError("ledger: log key name differs from the origin")
-        durable(conn, path, "ledger")
+        if isinstance(conn, sqlite3.Connection):
+            durable(conn, Path(path), "ledger")
         self._cache: dict[int, bytes] = {}
         # The lowest tree level whose nodes are cached. It rises by one each time the cache
         # fills, so that a tree too large to cache from level 4 keeps its upper levels rather
@@ -124,49 +133,32 @@ class Ledger:
         *,
         log_key_name: str | None = None,
     ) -> Ledger:
-        """Create a new, empty ledger file. With a SigningKey, also sign the size-0 checkpoint.
-        ``log_key_name`` (the log key's name in a keyring) is remembered for tools."""
+        """Create a new, empty ledger file (or, for a ``postgresql://`` URL, the ledger's tables
+        in the URL's schema, which must hold none yet). With a SigningKey, also sign the size-0
+        checkpoint. ``log_key_name`` (the log key's name in a keyring) is remembered for
+        tools."""
         check_note_key_name(origin)
-        p = Path(path)
-        try:  # reserve the name atomically: never clean up a file someone else created
-            os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-        except FileExistsError:
-            raise MalformedError(f"ledger: {p} already exists") from None
         pub = log_key.public_key if isinstance(log_key, SigningKey) else log_key
+        conn, location = create_store(path, origin, pub, log_key_name)
         try:
-            conn = connect(p, page_cache_kib=PAGE_CACHE_KIB, mmap_bytes=MMAP_BYTES)
-            durable(conn, p, "ledger")
-            begin_write(conn)
-            create_schema(conn, origin, pub.verifier_key(origin), log_key_name)
-            create_state_tables(conn)
-            LedgerState(pub.raw, conn)  # the state's meta row and the log's own key
-            conn.execute("COMMIT")
+            ledger = cls(conn, location)
         except BaseException:
-            if "conn" in locals():
-                conn.close()
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(p) + suffix).unlink(missing_ok=True)
+            conn.close()
             raise
-        ledger = cls(conn, p)
         if isinstance(log_key, SigningKey):
             ledger.checkpoint(log_key)
         return ledger
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Ledger:
-        """Open an existing ledger. Reads only its metadata: nothing is rehashed."""
-        p = Path(path)
-        if not p.is_file():
-            raise MalformedError(f"ledger: no ledger at {p} (create one with 'lic ledger init')")
+        """Open an existing ledger (a file, or a ``postgresql://`` URL). Reads only its
+        metadata: nothing is rehashed."""
+        conn, location = open_store(path)
         try:
-            conn = connect(p, page_cache_kib=PAGE_CACHE_KIB, mmap_bytes=MMAP_BYTES)
-        except sqlite3.DatabaseError as e:
-            raise MalformedError(f"ledger: {p} is not a ledger store: {e}") from e
-        try:
-            return cls(conn, p)
+            return cls(conn, location)
         except sqlite3.DatabaseError as e:
             conn.close()
-            raise MalformedError(f"ledger: {p} is not a ledger store: {e}") from e
+            raise MalformedError(f"ledger: {location} is not a ledger store: {e}") from e
         except BaseException:
             conn.close()
             raise
@@ -183,8 +175,9 @@ class Ledger:
 
     # -- reads -----------------------------------------------------------------------------
     @property
-    def connection(self) -> sqlite3.Connection:
-        """The handle's SQLite connection (for this package's export and import)."""
+    def connection(self) -> Conn:
+        """The handle's connection (for this package's export and import): SQLite's, or the
+        PostgreSQL adapter (which takes the same SQL)."""
         return self._conn
 
     @property
@@ -196,7 +189,11 @@ class Ledger:
     def _read_rows(self, rows: Sequence[int]) -> dict[int, bytes]:
         """The stored hash rows named, in one query."""
         want = list(dict.fromkeys(rows))
-        got = dict(self._conn.execute(rows_query(len(want)), want).fetchall())
+        conn = self._conn
+        if isinstance(conn, PgConnection):
+            got = dict(conn.read_rows(want))
+        else:
+            got = dict(conn.execute(rows_query(len(want)), want).fetchall())
         if len(got) != len(want):
             raise MalformedError("ledger: size beyond the tree")
         return got
@@ -339,7 +336,10 @@ class Ledger:
 
     def stream_reads(self) -> None:
         """Set this handle up for one sequential pass over the records (the audit): no memory
-        map (mapped pages read stay resident) and a small page cache: flat memory."""
+        map (mapped pages read stay resident) and a small page cache: flat memory. (The
+        PostgreSQL server manages its own cache: nothing to set.)"""
+        if isinstance(self._conn, PgConnection):
+            return
         self._conn.execute("PRAGMA mmap_size = 0")
         self._conn.execute(f"PRAGMA cache_size = -{_STREAM_CACHE_KIB}")
 
@@ -392,7 +392,8 @@ class Ledger:
         MalformedError for a file without the state tables (see ``ensure_state``)."""
         if not has_stored_state(self._conn):
             raise MalformedError("ledger: this file has no state tables yet (open it for writing)")
-        return LedgerState(self.log_verifier.public_key.raw, self._conn)
+        key = self.log_verifier.public_key.raw  # (on PostgreSQL through PgConnection: ADR 0010)
+        return LedgerState(key, self._conn)  # type: ignore[arg-type]
 
     def state_at(self, size: int, progress: Callable[[int], None] | None = None) -> LedgerState:
         """The derived state of the first ``size`` records: the stored one when it covers
@@ -654,13 +655,12 @@ class Ledger:
     def cosignatures(self, size: int) -> list[str]:
         """The stored cosignature lines of the checkpoint at ``size``, in the order stored."""
         _check_size(size)
-        has = self._conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cosignatures'"
-        ).fetchone()
-        if has is None:
+        if not has_table(self._conn, "cosignatures"):
             return []
+        order = "seq" if isinstance(self._conn, PgConnection) else "rowid"  # first stored first
         rows = self._conn.execute(
-            "SELECT line FROM cosignatures WHERE size = ? ORDER BY rowid", (size,)
+            f"SELECT line FROM cosignatures WHERE size = ? ORDER BY {order}",  # noqa: S608
+            (size,),
         ).fetchall()
         return [str(r[0]) for r in rows]
 
@@ -692,7 +692,7 @@ class Ledger:
         encoding, index, prev chain, leaf hash) and every checkpoint (log signature, origin,
         root at its size). Nothing is left behind if any check fails. ``lines`` is an
         iterable of lines or an open file, which is read with bounded line reads."""
-        return import_jsonl(cls.create, Path(path), lines)
+        return import_jsonl(cls.create, str(path) if is_url(path) else Path(path), lines)
 
 
 def _check_size(n: int) -> None:

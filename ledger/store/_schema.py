@@ -11,7 +11,7 @@ import sqlite_utils
 from keys.errors import MalformedError
 
 from ..tlog import EMPTY_ROOT, MAX_SIGNATURES, Ed25519NoteVerifier, parse_note
-from ._conn import begin_write
+from ._conn import Conn, begin_write
 
 __all__ = [
     "COSIGNATURES_TABLE",
@@ -85,7 +85,7 @@ def create_schema(
 
 
 def store_cosignatures(
-    conn: sqlite3.Connection, size: int, lines: Sequence[str], log: Ed25519NoteVerifier
+    conn: Conn, size: int, lines: Sequence[str], log: Ed25519NoteVerifier
 ) -> int:
     """``Ledger.add_cosignatures`` in one write transaction on ``conn``: returns how many lines
     were added or replaced."""
@@ -107,7 +107,7 @@ def store_cosignatures(
             cur = conn.execute(
                 "INSERT INTO cosignatures (size, signer, line) VALUES (?, ?, ?) "
                 "ON CONFLICT (size, signer) DO UPDATE SET line = excluded.line "
-                "WHERE line != excluded.line",
+                "WHERE cosignatures.line != excluded.line",
                 (size, f"{sig.name} {sig.key_hash.hex()}", sig.line()),
             )
             changed += cur.rowcount

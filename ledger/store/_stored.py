@@ -4,7 +4,6 @@ kept up to date in each append's write transaction."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable
 
 from ..state import (
@@ -12,17 +11,16 @@ from ..state import (
     LedgerState,
     create_state_tables,
     drop_state_tables,
-    has_state_tables,
     replay_into,
 )
-from ._conn import begin_write
+from ._conn import Conn, begin_write, has_table
 
 __all__ = ["apply_new", "build_state", "has_stored_state"]
 
 
-def has_stored_state(conn: sqlite3.Connection) -> bool:
+def has_stored_state(conn: Conn) -> bool:
     """Whether the ledger file has the state tables, of this version of their schema."""
-    if not has_state_tables(conn):
+    if not has_table(conn, "st_meta"):
         return False
     row = conn.execute("SELECT schema FROM st_meta WHERE id = 0").fetchone()
     return row is not None and row[0] == SCHEMA_VERSION
@@ -34,7 +32,7 @@ def apply_new(state: LedgerState, rows: Iterable[tuple[int, bytes]]) -> None:
 
 
 def build_state(
-    conn: sqlite3.Connection,
+    conn: Conn,
     log_key: bytes,
     records: Callable[[int], Iterable[tuple[int, bytes]]],
     *,
@@ -50,9 +48,10 @@ def build_state(
         if has_stored_state(conn) and not rebuild:
             conn.execute("ROLLBACK")
             return False
-        drop_state_tables(conn)
-        create_state_tables(conn)
-        state = LedgerState(log_key, conn)
+        # the state module's SQL runs on PostgreSQL through PgConnection (ADR 0010)
+        drop_state_tables(conn)  # type: ignore[arg-type]
+        create_state_tables(conn)  # type: ignore[arg-type]
+        state = LedgerState(log_key, conn)  # type: ignore[arg-type]
         row = conn.execute("SELECT max(idx) FROM records").fetchone()
         end = 0 if row[0] is None else int(row[0]) + 1
         replay_into(state, records(end), progress)

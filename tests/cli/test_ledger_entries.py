@@ -1,4 +1,5 @@
-"""The typed-entry commands and the auditor from the shell (the lic_cli runner, real files)."""
+"""The typed-entry commands and the auditor from the shell (the lic_cli runner, real files),
+on a ledger file and on a PostgreSQL ledger."""
 
 import base64
 import hashlib
@@ -12,9 +13,12 @@ EXAMPLE = "examples/academic-research.toml"
 
 
 @pytest.fixture
-def sh(tmp_path, monkeypatch, lic_cli):
+def sh(tmp_path, monkeypatch, lic_cli, ledger_at):
+    """The shell, with $LIC_LEDGER_DB naming the ledger: a file, then a PostgreSQL URL (the
+    typed commands, status and audit run on both backends)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LIC_HOME", str(tmp_path / "keys"))
+    monkeypatch.setenv("LIC_LEDGER_DB", str(ledger_at("cli")))
     return lic_cli.output
 
 
@@ -45,6 +49,17 @@ def world(sh, tmp_path, request):
     sh("token", "delegate", "--parent", "root.jwt", "--key", "holder", "--holder",
         "contractor.jwk", "--license", "child.toml", "-o", "child.jwt")  # fmt: skip
     return tmp_path
+
+
+def no_db(sh):
+    """``sh`` without $LIC_LEDGER_DB: 'lic ledger audit --jsonl' refuses a --db beside it, and
+    click reads the variable as --db."""
+    runner = sh.__self__
+
+    def run(*args, code=0):
+        return runner(*args, code=code, catch_exceptions=False, env={"LIC_LEDGER_DB": ""}).output
+
+    return run
 
 
 def idx(out):
@@ -113,7 +128,7 @@ def test_every_entry_type_from_the_shell_and_a_clean_audit(sh, world):
     text = sh("ledger", "audit", "--quiet", "--workers", "0")
     assert "findings: 0" in text and "2 revoked" in text
     sh("ledger", "export", "--jsonl", "out.jsonl")
-    assert json.loads(sh("ledger", "audit", "--jsonl", "out.jsonl", "--json"))["clean"]
+    assert json.loads(no_db(sh)("ledger", "audit", "--jsonl", "out.jsonl", "--json"))["clean"]
 
 
 def test_refusals_have_reasons_and_exit_codes(sh, world):
@@ -152,7 +167,7 @@ def test_audit_reports_tampering_with_exit_1(sh, world):
     doc["record"] = base64.b64encode(bytes(raw)).decode()
     lines[2] = json.dumps(doc)
     (world / "bad.jsonl").write_text("\n".join(lines) + "\n")
-    out = sh("ledger", "audit", "--jsonl", "bad.jsonl", "--json", "--workers", "0", code=1)
+    out = no_db(sh)("ledger", "audit", "--jsonl", "bad.jsonl", "--json", "--workers", "0", code=1)
     findings = json.loads(out)["findings"]
     assert findings and findings[0]["index"] == 1
 

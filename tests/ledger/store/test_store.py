@@ -1,10 +1,12 @@
-"""Records and the SQLite store: strict record decoding, appends, checkpoints advancing by
-compare-and-swap, append-only enforcement, receipts, export and re-verifying import."""
+"""Records and the store: strict record decoding, appends, checkpoints advancing by
+compare-and-swap, append-only enforcement, receipts, export and re-verifying import. The store
+tests run on both backends (``ledger_at``: a SQLite file, a PostgreSQL schema)."""
 
 import io
 import json
 import sqlite3
 
+import psycopg
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,7 +31,7 @@ from ledger.entries import (
     verify_entry,
     verify_receipt,
 )
-from ledger.store import EXPORT_FORMAT, Ledger
+from ledger.store import EXPORT_FORMAT, Ledger, begin_write
 from ledger.tlog import EMPTY_ROOT, leaf_hash, verify_checkpoint_consistency
 from lic import cbor, cose
 
@@ -43,10 +45,25 @@ ORIGIN = "example.com/lic-log"
 
 
 @pytest.fixture
-def led(tmp_path):
-    x = Ledger.create(tmp_path / "l.db", ORIGIN, LOG)
+def led(ledger_at):
+    x = Ledger.create(ledger_at("l"), ORIGIN, LOG)
     yield x
     x.close()
+
+
+def _pg(led):
+    return led.path is None
+
+
+def _gone(location):
+    """Whether nothing of a ledger is left at ``location`` (a file, or a schema's tables)."""
+    if isinstance(location, str):
+        with psycopg.connect(location) as c:
+            return c.execute(
+                "SELECT count(*) FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
+            ).fetchone() == (0,)
+    return not location.exists()
 
 
 def entry(i=0, etype="test"):
@@ -237,15 +254,28 @@ def test_entry_checks():
 # -- the store ---------------------------------------------------------------------------------
 
 
-def test_create_signs_size_zero_and_open_reads_metadata_only(led, tmp_path):
+def test_create_signs_size_zero_and_open_reads_metadata_only(led, ledger_at, tmp_path):
     cp = led.latest_checkpoint()
     assert cp is not None and cp.checkpoint.size == 0 and cp.checkpoint.root == EMPTY_ROOT
     assert led.size == 0 and led.root() == EMPTY_ROOT
-    again = Ledger.open(tmp_path / "l.db")
+    again = Ledger.open(led.location)
     assert again.origin == ORIGIN and again.log_vkey == LOG.public_key.verifier_key(ORIGIN)
     again.close()
     with pytest.raises(MalformedError):
-        Ledger.create(tmp_path / "l.db", ORIGIN, LOG)
+        Ledger.create(led.location, ORIGIN, LOG)
+    if _pg(led):
+        empty = ledger_at("empty")
+        with pytest.raises(MalformedError, match="no ledger"):
+            Ledger.open(empty)
+        with psycopg.connect(empty, autocommit=True) as c:
+            c.execute("CREATE TABLE meta (key TEXT, value TEXT)")
+        with pytest.raises(MalformedError, match="not a"):
+            Ledger.open(empty)
+        with pytest.raises(MalformedError, match="already holds"):
+            Ledger.create(empty, ORIGIN, LOG)
+        with psycopg.connect(empty) as c:  # a foreign table is left as it was
+            assert c.execute("SELECT count(*) FROM meta").fetchone() == (0,)
+        return
     with pytest.raises(MalformedError):
         Ledger.open(tmp_path / "missing.db")
     (tmp_path / "junk.db").write_bytes(b"not sqlite at all" * 100)
@@ -262,6 +292,10 @@ def test_create_signs_size_zero_and_open_reads_metadata_only(led, tmp_path):
 
 
 def test_store_settings_are_durable(led):
+    if _pg(led):
+        assert led._conn.execute("SHOW synchronous_commit").fetchone()[0] == "on"
+        assert led._conn.execute("SHOW fsync").fetchone()[0] == "on"
+        return
     assert led._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert led._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
@@ -325,12 +359,12 @@ def test_checkpoint_needs_the_log_key(led):
 def test_checkpoint_cas_refuses_going_back_and_a_rewritten_tree(led):
     led.append_batch([("test", entry(i)) for i in range(4)], log_key=LOG)
     conn = led._conn
-    conn.execute("BEGIN IMMEDIATE")
+    begin_write(conn)
     with pytest.raises(ConflictError):
         led._advance_checkpoint(3, led.root(3), LOG)
     conn.execute("ROLLBACK")
     # A head that disagrees with the stored tree: the log refuses to sign anything further.
-    conn.execute("DROP TRIGGER head_forward_only")
+    conn.execute("DROP TRIGGER head_forward_only" + (" ON head" if _pg(led) else ""))
     conn.execute("UPDATE head SET root = ? WHERE id = 0", (bytes(32),))
     led.append("test", entry())
     with pytest.raises(LedgerIntegrityError):
@@ -342,18 +376,20 @@ def test_checkpoint_cas_refuses_going_back_and_a_rewritten_tree(led):
 def test_storage_is_append_only(led):
     led.append_batch([("test", entry(i)) for i in range(3)], log_key=LOG)
     conn = led._conn
-    for sql in [
-        "UPDATE records SET data = x'00' WHERE idx = 1",
-        "DELETE FROM records WHERE idx = 2",
-        "UPDATE tree SET hashes = x'00' WHERE idx = 0",
-        "DELETE FROM tree WHERE idx = 2",
-        "UPDATE checkpoints SET note = x'00'",
-        "DELETE FROM checkpoints",
-        "UPDATE head SET size = 1",
-        "DELETE FROM head",
+    for sql, params in [
+        ("UPDATE records SET data = ? WHERE idx = 1", (b"\0",)),
+        ("DELETE FROM records WHERE idx = 2", ()),
+        ("UPDATE tree SET hashes = ? WHERE idx = 0", (b"\0",)),
+        ("DELETE FROM tree WHERE idx = 2", ()),
+        ("UPDATE checkpoints SET note = ?", (b"\0",)),
+        ("DELETE FROM checkpoints", ()),
+        ("UPDATE head SET size = 1", ()),
+        ("DELETE FROM head", ()),
     ]:
-        with pytest.raises(sqlite3.DatabaseError):
-            conn.execute(sql)
+        with pytest.raises(
+            (sqlite3.DatabaseError, psycopg.Error), match=r"append-only|go back|be deleted"
+        ):
+            conn.execute(sql, params)
     assert led.size == 3
 
 
@@ -368,27 +404,27 @@ def test_receipts_at_the_latest_checkpoint(led):
         led.receipt(9)
 
 
-def test_tampered_stored_checkpoint_is_detected(led):
+def test_tampered_stored_checkpoint_is_detected(led, ledger_at):
     led.append_batch([("test", entry(i)) for i in range(3)], log_key=LOG)
-    other = Ledger.create(led.path.parent / "o.db", ORIGIN, LOG)
+    other = Ledger.create(ledger_at("o"), ORIGIN, LOG)
     other.append_batch([("test", entry(i + 10)) for i in range(3)], log_key=LOG)
     forged = other.latest_checkpoint().note  # validly signed, other tree
     conn = led._conn
-    conn.execute("DROP TRIGGER head_forward_only")
+    conn.execute("DROP TRIGGER head_forward_only" + (" ON head" if _pg(led) else ""))
     conn.execute("UPDATE head SET note = ? WHERE id = 0", (forged,))
     with pytest.raises(LedgerIntegrityError):
         led.latest_checkpoint()
     other.close()
 
 
-def test_export_import_round_trip(led, tmp_path):
+def test_export_import_round_trip(led, ledger_at):
     led.append_batch([("test", entry(i)) for i in range(20)], log_key=LOG)
     led.append("test", entry(20), log_key=LOG)
     buf = io.StringIO()
     assert led.export_jsonl(buf) == 21
     lines = buf.getvalue().splitlines()
     assert json.loads(lines[0])["format"] == EXPORT_FORMAT
-    got = Ledger.import_jsonl(tmp_path / "i.db", lines)
+    got = Ledger.import_jsonl(ledger_at("i"), lines)
     assert got.size == 21 and got.root() == led.root()
     assert [c.note for c in got.checkpoints()] == [c.note for c in led.checkpoints()]
     assert got.latest_checkpoint().note == led.latest_checkpoint().note
@@ -424,21 +460,21 @@ def _tampered_exports(lines):
     yield "broken chain", [lines[0], lines[1], json.dumps(f), *lines[3:]]
 
 
-def test_import_re_verifies_everything_and_leaves_nothing(led, tmp_path):
+def test_import_re_verifies_everything_and_leaves_nothing(led, ledger_at):
     led.append_batch([("test", entry(i)) for i in range(5)], log_key=LOG)
     buf = io.StringIO()
     led.export_jsonl(buf)
     lines = buf.getvalue().splitlines()
     for i, (why, bad) in enumerate(_tampered_exports(lines)):
-        target = tmp_path / f"bad{i}.db"
+        target = ledger_at(f"bad{i}")
         with pytest.raises(LicError):
             Ledger.import_jsonl(target, bad)
             raise AssertionError(why)
-        assert not target.exists(), why
+        assert _gone(target), why
 
 
 def test_two_handles_interleaving_appends_keep_one_chain(led):
-    other = Ledger.open(led.path)
+    other = Ledger.open(led.location)
     for i in range(20):
         (led if i % 3 else other).append("test", entry(i))
         if i % 5 == 0:
@@ -490,18 +526,24 @@ def test_a_full_node_cache_keeps_upper_levels_and_proofs_stay_exact(led, monkeyp
     assert all(n & 63 >= 4 for n in led._cache)
 
 
-def test_a_write_lock_held_past_the_wait_is_a_conflict_and_writes_nothing(tmp_path, monkeypatch):
-    """Another process holding the file's write lock longer than the busy timeout: appends,
-    checkpoints and cosignatures raise ConflictError (retry), not SQLite's OperationalError;
-    nothing is written, and the next try after the lock is released succeeds."""
+def test_a_write_lock_held_past_the_wait_is_a_conflict_and_writes_nothing(ledger_at, monkeypatch):
+    """Another process holding the write lock (SQLite: the file's; PostgreSQL: the head row)
+    longer than the wait: appends, checkpoints and cosignatures raise ConflictError (retry),
+    not the driver's error; nothing is written, and the next try after the lock is released
+    succeeds."""
     from keys import ConflictError
     from ledger.store import _conn as _store
 
-    path = tmp_path / "l.db"
+    path = ledger_at("l")
     Ledger.create(path, ORIGIN, LOG).close()
     monkeypatch.setattr(_store, "BUSY_TIMEOUT_MS", 50)
-    holder = sqlite3.connect(str(path), isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
+    if isinstance(path, str):
+        holder = psycopg.connect(path, autocommit=True)
+        holder.execute("BEGIN")
+        holder.execute("SELECT 1 FROM head WHERE id = 0 FOR UPDATE")
+    else:
+        holder = sqlite3.connect(str(path), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
     try:
         with Ledger.open(path) as led:
             for write in (
