@@ -23,7 +23,7 @@ from ledger.entries import (
     payload_json,
     verify_receipt,
 )
-from ledger.store import Ledger, append_entry, append_signed_entry
+from ledger.store import Ledger, append_entry, append_signed_entry, shown_location
 from ledger.tlog import (
     MAX_RECEIPT_SIZE,
     CosignatureV1Verifier,
@@ -89,8 +89,8 @@ def init_cmd(
     """Create an empty ledger signed by the log key LOGKEY, with its size-0 checkpoint."""
     key = load_signing_key(keyring_dir, key_name, passphrase_file, passphrase_env)
     with Ledger.create(db, origin, key, log_key_name=key_name) as led:
-        info = {"db": str(db), "origin": led.origin, "log_vkey": led.log_vkey}
-    emit(info, as_json=as_json, text=f"created {db}\nlog key: {info['log_vkey']}")
+        info = {"db": shown_location(db), "origin": led.origin, "log_vkey": led.log_vkey}
+    emit(info, as_json=as_json, text=f"created {info['db']}\nlog key: {info['log_vkey']}")
 
 
 @click.command("append")
@@ -504,12 +504,12 @@ def import_cmd(jsonl: Path, db: Path, quiet: bool, as_json: bool) -> None:
     with led:
         cp = led.latest_checkpoint()
         info = {
-            "db": str(db),
+            "db": shown_location(db),
             "records": led.size,
             "root": b64std_encode(led.root()),
             "checkpoint_size": cp.checkpoint.size if cp else None,
         }
-    emit(info, as_json=as_json, text=f"imported {info['records']} records into {db}")
+    emit(info, as_json=as_json, text=f"imported {info['records']} records into {info['db']}")
 
 
 @click.command("rebuild-state")
@@ -524,4 +524,8 @@ def rebuild_state_cmd(db: Path, as_json: bool) -> None:
     """
     with Ledger.open(db) as led, replay_progress(False, STATE_READ) as progress:
         n = led.rebuild_state(progress)
-    emit({"db": str(db), "records": n}, as_json=as_json, text=f"rebuilt the state of {n} records")
+    emit(
+        {"db": shown_location(db), "records": n},
+        as_json=as_json,
+        text=f"rebuilt the state of {n} records",
+    )

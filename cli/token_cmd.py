@@ -372,13 +372,14 @@ def _revocation(
     """The chain's status by the ledger --db or the --bundle's evidence, or that neither was
     given (revocation not checked). The ledger and bundle modules load only when asked."""
     if db is not None:
-        from ledger.store import Ledger, token_status
+        from ledger.store import Ledger, shown_location, token_status
 
         with Ledger.open(db) as led:
             st = token_status(led, lic.token_digest(chain[-1]), now)
             size = led.size
-        detail = f"{st.status} on the ledger {db} of {size} records"
-        return {"checked": True, "source": f"ledger {db}", "status": st.status,
+        where = shown_location(db)
+        detail = f"{st.status} on the ledger {where} of {size} records"
+        return {"checked": True, "source": f"ledger {where}", "status": st.status,
                 "records": list(st.evidence), "size": size, "detail": detail}  # fmt: skip
     if bundle_file is not None:
         from ledger.bundle import MAX_BUNDLE_SIZE, bundle_status

@@ -41,6 +41,9 @@ from ._ledger import (
 from ._pg import (
     is_url as is_ledger_url,
 )
+from ._pg import (
+    shown as shown_location,
+)
 from ._schema import (
     STORE_FORMAT,
 )
@@ -85,6 +88,7 @@ __all__ = [
     "read_blob",
     "read_entry_bundle",
     "read_tile",
+    "shown_location",
     "synthesize",
     "token_status",
     "write_tiles",

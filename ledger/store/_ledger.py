@@ -158,7 +158,7 @@ class Ledger:
             return cls(conn, location)
         except sqlite3.DatabaseError as e:
             conn.close()
-            raise MalformedError(f"ledger: {location} is not a ledger store: {e}") from e
+            raise MalformedError(f"ledger: {shown(location)} is not a ledger store: {e}") from e
         except BaseException:
             conn.close()
             raise

@@ -188,3 +188,26 @@ def test_postgres_typed_appends_keep_the_stored_state_equal_to_a_replay(
         before = led.stored_state().table_rows()
         assert led.rebuild_state() == size + 1
         assert led.stored_state().table_rows() == before
+
+
+def test_the_cli_never_prints_a_password_from_a_ledger_url(worlds, pg_cluster, lic_cli, tmp_path):
+    lite, _ = worlds
+    exported = tmp_path / "lite.jsonl"
+    lic_cli("ledger", "export", "--jsonl", str(exported), "--db", str(lite.path), code=0)
+
+    def with_password(url):  # trust auth: the password is never checked, only carried
+        user, rest = url.split("://", 1)[1].split("@", 1)
+        return user, f"postgresql://{user}:s3cret-pw@{rest}"
+
+    user, text_url = with_password(pg_cluster.new_url("pw"))
+    _, json_url = with_password(pg_cluster.new_url("pwj"))
+    shown = f"postgresql://{user}:***@"
+    runs = [
+        lic_cli("ledger", "import", str(exported), "--db", text_url, code=0),
+        lic_cli("ledger", "import", str(exported), "--db", json_url, "--json", code=0),
+        lic_cli("ledger", "rebuild-state", "--db", json_url, "--json", code=0),
+    ]
+    for run in runs:
+        assert "s3cret-pw" not in run.output
+        assert shown in run.output
+    assert runs[1].json["db"].startswith(shown)
