@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from ._params import LEDGER
 
@@ -93,12 +94,21 @@ _OPTIONS = [
 _NAMES = ("db", "jsonl", "quiet", "workers")
 
 
+def _from_environment(name: str) -> bool:
+    """Whether the current command's option ``name`` took its value from its variable."""
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and ctx.get_parameter_source(name) is ParameterSource.ENVIRONMENT
+
+
 def replay_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Add --db, --jsonl, --quiet and --workers; the command receives ``source``."""
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        source = ReplaySource(**{name: kwargs.pop(name) for name in _NAMES})
+        given = {name: kwargs.pop(name) for name in _NAMES}
+        if given["jsonl"] is not None and _from_environment("db"):
+            given["db"] = None  # LIC_LEDGER_DB names the default ledger; --jsonl was asked for
+        source = ReplaySource(**given)
         return f(*args, source=source, **kwargs)
 
     for option in reversed(_OPTIONS):
