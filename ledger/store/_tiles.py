@@ -41,7 +41,7 @@ from ..tlog import (
     tiles_added,
 )
 from ._ledger import Ledger
-from ._pg import connect_pg, is_url, shown
+from ._pg import PgConnection, connect_pg, is_url, shown
 from ._schema import rows_query
 
 __all__ = [
@@ -120,7 +120,10 @@ def read_tile(ledger: Ledger, tile: Tile, size: int) -> bytes | None:
         ).fetchall()
     else:
         want = [n >> 6 for n in nodes]
-        rows = sorted(conn.execute(rows_query(len(want)), want).fetchall())
+        if isinstance(conn, PgConnection):  # (the VALUES join is SQLite's own: ADR 0010)
+            rows = sorted(conn.read_rows(want))
+        else:
+            rows = sorted(conn.execute(rows_query(len(want)), want).fetchall())
     if len(rows) != len(nodes):
         raise LedgerIntegrityError("ledger: stored tree rows missing under a tile")
     out = bytearray()

@@ -7,6 +7,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from keys import SigningKey
 from ledger.entries import sign_entry
 from ledger.serve import LogServer
@@ -29,7 +31,7 @@ def entries(start: int, n: int) -> list[tuple[str, bytes]]:
     ]
 
 
-def make_small(path: Path) -> Ledger:
+def make_small(path: Path | str) -> Ledger:
     """321 records, checkpoints at 5, 256, 300 and 321; record 300 is ~100 KB."""
     led = Ledger.create(path, ORIGIN, LOG)
     led.append_batch(entries(0, 5), log_key=LOG)
@@ -41,10 +43,20 @@ def make_small(path: Path) -> Ledger:
     return led
 
 
+def new_location(request: pytest.FixtureRequest, tmp_path_factory, name: str) -> Path | str:
+    """Where a new ledger lives on the backend ``request.param`` names (``sqlite``: a file,
+    ``postgres``: a fresh schema of the session's cluster)."""
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("pg_cluster").new_url(name)
+        return url
+    path: Path = tmp_path_factory.mktemp(name) / "l.db"
+    return path
+
+
 class Running:
     """A LogServer in a thread."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path | str) -> None:
         self.server = LogServer(db, "127.0.0.1", 0)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.serve_world import Running
+from helpers.serve_world import Running, new_location
 from helpers.submit_world import (
     ISSUER,
     MEDIA,
@@ -34,9 +34,10 @@ from ledger.entries import MAX_ENTRY_SIZE, make_entry, verify_receipt
 from ledger.store import Ledger
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[tuple[Path, ServerProcess]]:
-    db = tmp_path_factory.mktemp("submit") / "l.db"
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def served(request, tmp_path_factory) -> Iterator[tuple[Path | str, ServerProcess]]:
+    """A server taking submissions, over a ledger file and over a PostgreSQL ledger."""
+    db = new_location(request, tmp_path_factory, "submit")
     make_ledger(db)
     server = ServerProcess(db, interval=0.1, read_timeout=1.0)
     yield db, server
