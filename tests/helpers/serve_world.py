@@ -11,7 +11,7 @@ import pytest
 
 from keys import SigningKey
 from ledger.entries import sign_entry
-from ledger.serve import LogServer
+from ledger.serve import LogServer, WriteOptions
 from ledger.store import Ledger
 
 LOG = SigningKey.from_seed(
@@ -54,10 +54,10 @@ def new_location(request: pytest.FixtureRequest, tmp_path_factory, name: str) ->
 
 
 class Running:
-    """A LogServer in a thread."""
+    """A LogServer in a thread (read-only, or taking entries with ``write``)."""
 
-    def __init__(self, db: Path | str) -> None:
-        self.server = LogServer(db, "127.0.0.1", 0)
+    def __init__(self, db: Path | str, write: WriteOptions | None = None) -> None:
+        self.server = LogServer(db, "127.0.0.1", 0, write=write)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 20
