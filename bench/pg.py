@@ -293,7 +293,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.smoke:
         args.records, args.queries, args.seconds, args.single = 2000, 500, 0.5, 50
-        args.writers = args.clients = "1,4"
+        args.writers, args.clients = "1,4", "4"
         args.serve_entries = 40
     cluster = None
     d = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="bench-pg-"))
