@@ -139,7 +139,8 @@ def test_accepted_with_and_without_waiting_for_the_receipt(served):
     a = _json(got)
     receipt, cp = verify_receipt(a["receipt"].encode(), Ledger.open(db).log_verifier, entry)
     assert receipt.index == a["index"] and cp.size > a["index"]
-    got = post_entry(server.url, request_entry(11))  # no wait: 202 and a URL to poll
+    second = request_entry(11)  # (its "at" is the clock's: made once)
+    got = post_entry(server.url, second)  # no wait: 202 and a URL to poll
     assert got.status in (200, 202)
     b = _json(got)
     assert b["index"] == a["index"] + 1
@@ -150,7 +151,7 @@ def test_accepted_with_and_without_waiting_for_the_receipt(served):
         time.sleep(0.05)
     assert r.status == 200
     with Ledger.open(db) as led:
-        verify_receipt(r.body, led.log_verifier, request_entry(11))
+        verify_receipt(r.body, led.log_verifier, second)
         assert led.leaf_hash(b["index"]).hex() == b["leaf_hash"]
 
 
