@@ -201,8 +201,8 @@ def test_a_full_queue_answers_503_with_retry_after(tmp_path):
         server.stop()
 
 
-def test_a_read_only_server_refuses_writes(tmp_path):
-    db = tmp_path / "l.db"
+def test_a_read_only_server_refuses_writes(ledger_at):
+    db = ledger_at()
     make_ledger(db)
     run = Running(db)
     try:
@@ -214,8 +214,8 @@ def test_a_read_only_server_refuses_writes(tmp_path):
         run.stop()
 
 
-def test_kill_9_under_load_loses_no_acknowledged_entry(tmp_path):
-    db = tmp_path / "l.db"
+def test_kill_9_under_load_loses_no_acknowledged_entry(ledger_at):
+    db = ledger_at()
     make_ledger(db)
     server = ServerProcess(db, interval=0.05)
     acked: dict[int, bytes] = {}
