@@ -13,6 +13,18 @@ wall-clock time. The baseline is SQLite's single-writer durable single append
 (``Ledger.append``, one fsynced WAL commit each) on a file in ``--dir``. Target: 64 writers
 >= 5x that baseline.
 
+Group commit through `lic serve` (``--clients``, default 1,8,64): a `LogServer` with the log
+key in a child process over a fresh PostgreSQL schema (and, for comparison, over a SQLite
+file), with one issuer registered; C concurrent submitting clients over loopback HTTP with
+keep-alive connections (up to 4 client processes of threads), each POSTing author-signed
+entries (as ``lic ledger ... --submit URL`` makes them, signed before the round starts) one
+after the other, for ``--seconds`` and at most ``--serve-entries`` in all. An answer (200 or
+202) means the record is durable (the server's one transaction per group, committed with
+``synchronous_commit``/fsync). The figure is acknowledged entries per second over the
+round, as a ratio to SQLite's single-writer durable appends, and the server process's CPU
+time per acknowledged entry (user + system, from /proc), which says whether the server's
+CPU is the bound.
+
 Proofs: inclusion proofs for random indexes at the full size of a ledger of ``--records``
 records, on PostgreSQL and on a SQLite file with the same records. Target (at 10^6): >= 0.5x
 SQLite's. A PostgreSQL proof is one query round trip to the server (its lower tree levels
@@ -23,12 +35,16 @@ ratio is bounded by the round trip. The figures say which.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import http.client
 import multiprocessing as mp
 import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -38,13 +54,25 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(1, str(ROOT / "tests"))
 
 from keys import SigningKey  # noqa: E402
-from ledger.entries import sign_entry  # noqa: E402
-from ledger.store import Ledger  # noqa: E402
+from ledger.entries import make_entry, sign_entry  # noqa: E402
+from ledger.store import Ledger, append_entry  # noqa: E402
 
 LOG = SigningKey.from_seed(bytes(range(32)))
 AUTHOR = SigningKey.from_seed(bytes(range(1, 33)))
 ORIGIN = "bench.example/log"
 BUILD_BATCH = 10_000
+ISSUER = SigningKey.from_seed(hashlib.sha256(b"bench pg issuer").digest())
+MEDIA = 'application/cose; cose-type="cose-sign1"'
+CLIENT_PROCS = 4
+_SERVER = """
+import sys
+from keys import SigningKey
+from ledger.serve import LogServer, WriteOptions
+server = LogServer(sys.argv[1], "127.0.0.1", 0,
+                   write=WriteOptions(SigningKey.from_seed(bytes.fromhex(sys.argv[2]))))
+print(server.url, flush=True)
+server.run()
+"""
 
 
 def _pool(n: int) -> list[tuple[str, bytes]]:
@@ -83,6 +111,111 @@ def concurrent_appends(url: str, writers: int, batch: int, seconds: float) -> fl
     for p in procs:
         p.join()
     return total / wall
+
+
+def _requests(tag: str, n: int) -> list[bytes]:
+    """``n`` distinct access.request entries signed by the issuer (what --submit sends)."""
+    now = int(time.time())
+    return [
+        make_entry(
+            "access.request",
+            {
+                "at": now,
+                "applicant": hashlib.sha256(f"{tag} {i}".encode()).digest(),
+                "tier": "academic",
+                "purpose": "research",
+                "region": "DE",
+            },
+            ISSUER,
+        )
+        for i in range(n)
+    ]
+
+
+def _submitter(port: int, entries: list[bytes], deadline: float, done: list[int]) -> None:
+    """POST ``entries`` in order on one keep-alive connection until ``deadline``."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    n = 0
+    try:
+        for e in entries:
+            if time.monotonic() > deadline:
+                break
+            conn.request("POST", "/entries", body=e, headers={"Content-Type": MEDIA})
+            r = conn.getresponse()
+            r.read()
+            if r.status not in (200, 202):
+                raise SystemExit(f"submission answered {r.status}")
+            n += 1
+    finally:
+        conn.close()
+    done.append(n)
+
+
+def _client(port: int, k: int, threads: int, per: int, start_at: float, secs: float,
+            out: Any) -> None:  # fmt: skip
+    """One client process: ``threads`` submitters with ``per`` entries each, signed before
+    ``start_at`` (wall clock); reports the acknowledged count and when it finished."""
+    batches = [_requests(f"p{k} t{t} {start_at}", per) for t in range(threads)]
+    done: list[int] = []
+    time.sleep(max(0.0, start_at - time.time()))
+    deadline = time.monotonic() + secs
+    ts = [threading.Thread(target=_submitter, args=(port, b, deadline, done)) for b in batches]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    out.put((sum(done), time.time()))
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def serve_appends(
+    location: str | Path, clients: int, seconds: float, most: int
+) -> tuple[float, float]:
+    """Acknowledged durable entries per second with ``clients`` concurrent submitters to a
+    `lic serve` over ``location`` (created here), and the server's CPU ms per entry."""
+    with Ledger.create(location, ORIGIN, LOG) as led:
+        p = {"at": int(time.time()), "key": ISSUER.public_key.raw, "role": "issuer", "name": "i"}
+        append_entry(led, "key.add", p, LOG, log_key=LOG)
+    server = subprocess.Popen(
+        [sys.executable, "-c", _SERVER, str(location), bytes(range(32)).hex()],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline().strip().rsplit(":", 1)[1])
+        _submitter(port, _requests(f"warm {clients}", 20), time.monotonic() + 60, [])
+        procs_n = min(CLIENT_PROCS, clients)
+        per = max(1, most // clients)
+        ctx = mp.get_context("spawn")
+        q = ctx.Queue()
+        start_at = time.time() + 3.0 + 0.0003 * per * clients  # time for every process to sign
+        procs = [
+            ctx.Process(target=_client,
+                        args=(port, k, clients // procs_n + (k < clients % procs_n), per,
+                              start_at, seconds, q))
+            for k in range(procs_n)
+        ]  # fmt: skip
+        for p in procs:
+            p.start()
+        time.sleep(max(0.0, start_at - time.time()))
+        cpu0 = _cpu_seconds(server.pid)
+        results = [q.get(timeout=seconds + 600) for _ in procs]
+        cpu = _cpu_seconds(server.pid) - cpu0
+        for p in procs:
+            p.join()
+    finally:
+        server.terminate()
+        server.wait(60)
+        if server.stdout is not None:
+            server.stdout.close()
+    total = sum(r[0] for r in results)
+    wall = max(r[1] for r in results) - start_at
+    return total / wall, cpu * 1e3 / max(total, 1)
 
 
 def round_trips(url: str, n: int) -> float:
@@ -153,11 +286,15 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0, help="length of each append round")
     ap.add_argument("--writers", default="1,8,64", help="writer process counts")
     ap.add_argument("--single", type=int, default=500, help="SQLite single appends measured")
+    ap.add_argument("--clients", default="1,8,64", help="`lic serve` submitting client counts")
+    ap.add_argument("--serve-entries", type=int, default=6000,
+                    help="entries submitted at most per `lic serve` round")  # fmt: skip
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, short rounds")
     args = ap.parse_args()
     if args.smoke:
         args.records, args.queries, args.seconds, args.single = 2000, 500, 0.5, 50
-        args.writers = "1,4"
+        args.writers, args.clients = "1,4", "4"
+        args.serve_entries = 40
     cluster = None
     d = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="bench-pg-"))
     d.mkdir(parents=True, exist_ok=True)
@@ -185,6 +322,20 @@ def main() -> None:
             print(f"PostgreSQL, {w:>2} writer(s), batches of {args.batch}: {rates[w]:,.0f} "
                   f"durable records/s = {rates[w] / base:.1f}x SQLite's single appends",
                   flush=True)  # fmt: skip
+        served: dict[tuple[str, int], float] = {}
+        for c in (int(x) for x in args.clients.split(",")):
+            for backend in ("PostgreSQL", "SQLite"):
+                where: str | Path = (
+                    _schema_url(url, f"bench_serve_{c}")
+                    if backend == "PostgreSQL"
+                    else d / f"serve_{c}.db"
+                )
+                rate, cpu_ms = serve_appends(where, c, args.seconds, args.serve_entries)
+                served[backend, c] = rate
+                print(f"lic serve on {backend}, {c:>2} client(s): {rate:,.0f} durable entries/s "
+                      f"= {rate / base:.1f}x SQLite's single appends; server CPU "
+                      f"{cpu_ms:.2f} ms per entry ({rate * cpu_ms / 1e3:.2f} cores busy)",
+                      flush=True)  # fmt: skip
         pool = _pool(BUILD_BATCH)
         pg_url = _schema_url(url, "bench_proofs")
         t = time.perf_counter()
@@ -201,8 +352,12 @@ def main() -> None:
               f"{lite_inc:,.0f}/s on SQLite = {pg_inc / lite_inc:.2f}x; bare SELECT 1 round "
               f"trips {rtt:,.0f}/s (one per proof)")  # fmt: skip
         top = max(rates)
+        most = max(c for _, c in served)
         print(f"summary: {top} writers {rates[top] / base:.1f}x SQLite single appends "
-              f"(target >= 5); proofs at {args.records:,} {pg_inc / lite_inc:.2f}x SQLite's "
+              f"(target >= 5); lic serve with {most} clients on PostgreSQL "
+              f"{served['PostgreSQL', most] / base:.1f}x, on SQLite "
+              f"{served['SQLite', most] / base:.1f}x (target >= 5); proofs at "
+              f"{args.records:,} {pg_inc / lite_inc:.2f}x SQLite's "
               "(target >= 0.5 at 10^6)")  # fmt: skip
     finally:
         if cluster is not None:

@@ -3,10 +3,14 @@
 receipts and token status (``GET /entries/<index>/receipt``, ``GET /status/<digest>``) and,
 with a log key, submissions (``POST /entries``, SPEC 16.5, see ``_write``).
 
-Every request reads the ledger through a read-only SQLite handle kept per worker thread
-(``ledger.store.open_read_only``), so ``lic ledger ...`` keeps appending meanwhile. A
-malformed path is a 400 and a resource the latest checkpoint does not cover a 404; no request
-can make the application raise (a storage failure is a 503 in plain text, never a traceback).
+Every request reads the ledger through a read-only handle (``ledger.store.open_read_only``:
+a SQLite file opened ``mode=ro``, or a read-only PostgreSQL connection) taken from a small
+pool, so ``lic ledger ...``, or other servers on the same PostgreSQL ledger, keep appending
+meanwhile. Nothing the log may change is cached across requests: each reads the latest
+checkpoint afresh, and what is cached (tree hashes, the index of large records) is immutable
+once written. A malformed path is a 400 and a resource the latest checkpoint does not cover
+a 404; no request can make the application raise (a storage failure is a 503 in plain text,
+never a traceback, and the handle that failed is closed, not reused).
 """
 
 from __future__ import annotations
@@ -14,11 +18,10 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
-import sqlite3
+import os
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -39,6 +42,7 @@ from ..store import (
 from ..tlog import parse_blob_path, parse_tile_path
 from ._sequencer import Sequencer, WriteOptions
 from ._status import StatusView
+from ._storage import Location, location_of, storage_errors
 from ._write import parse_index, post_entries
 
 __all__ = [
@@ -83,33 +87,73 @@ def _text(status: int, message: str, cache: str = _MISS_CACHE) -> Response:
     return Response(f"{message}\n", status, {"Cache-Control": cache}, media_type=_TEXT)
 
 
-class _Reader:
-    """The application's state: the ledger path, a read-only handle per worker thread, and the
-    index of large records shared by all of them."""
+_FILE_READERS = 64  # more than the worker threads: a file's handles never run short
+_PG_READERS = 8  # server connections per `lic serve`; requests are short and take turns
+_READER_WAIT_S = 10.0
 
-    def __init__(self, db: Path) -> None:
+
+class _Reader:
+    """The application's state: the ledger's location, a pool of read-only handles lent to
+    one request at a time, and the index of large records shared by all of them."""
+
+    def __init__(self, db: Location) -> None:
         self.db = db
         self.blobs = BlobIndex()
-        self._local = threading.local()
-        self._opened: list[Ledger] = []
-        self._lock = threading.Lock()
+        self._idle: list[Ledger] = []
+        self._open = 0  # handles open: idle and lent
+        self._max = _FILE_READERS if isinstance(db, os.PathLike) else _PG_READERS
+        self._cond = threading.Condition()
 
-    def ledger(self) -> Ledger:
-        led: Ledger | None = getattr(self._local, "ledger", None)
-        if led is None:
-            try:
-                led = open_read_only(self.db)
-            except MalformedError as e:  # the file went away or changed under the server
-                raise _Unavailable from e
-            self._local.ledger = led
-            with self._lock:
-                self._opened.append(led)
-        return led
+    @contextlib.contextmanager
+    def ledger(self) -> Iterator[Ledger]:
+        """A handle for the time of one request; one that failed in storage is closed (a
+        PostgreSQL connection that broke is never lent again)."""
+        led = self._take()
+        try:
+            yield led
+        except storage_errors():
+            self._drop(led)
+            raise
+        except BaseException:
+            self._give_back(led)
+            raise
+        self._give_back(led)
+
+    def _take(self) -> Ledger:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._idle or self._open < self._max,
+                                       _READER_WAIT_S):  # fmt: skip
+                raise _Unavailable
+            if self._idle:
+                return self._idle.pop()
+            self._open += 1
+        try:
+            return open_read_only(self.db)
+        except BaseException as e:
+            with self._cond:
+                self._open -= 1
+                self._cond.notify()
+            if isinstance(e, (MalformedError, *storage_errors())):
+                raise _Unavailable from e  # the store went away or changed under the server
+            raise
+
+    def _give_back(self, led: Ledger) -> None:
+        with self._cond:
+            self._idle.append(led)
+            self._cond.notify()
+
+    def _drop(self, led: Ledger) -> None:
+        with contextlib.suppress(Exception):
+            led.close()
+        with self._cond:
+            self._open -= 1
+            self._cond.notify()
 
     def close(self) -> None:
-        with self._lock:
-            opened, self._opened = self._opened, []
-        for led in opened:
+        with self._cond:
+            idle, self._idle = self._idle, []
+            self._open -= len(idle)
+        for led in idle:
             led.close()
 
 
@@ -128,7 +172,9 @@ def _guarded(fn: Callable[[_Reader, Request], Response]) -> Callable[[Request], 
             return fn(reader, request)
         except MalformedError as e:
             return _text(400, str(e))
-        except (sqlite3.Error, _Unavailable):
+        except _Unavailable:
+            return _text(503, "ledger storage unavailable; retry")
+        except storage_errors():
             return _text(503, "ledger storage unavailable; retry")
         except LedgerIntegrityError:
             return _text(500, "ledger store failed an integrity check")
@@ -137,7 +183,8 @@ def _guarded(fn: Callable[[_Reader, Request], Response]) -> Callable[[Request], 
 
 
 def _checkpoint(reader: _Reader, request: Request) -> Response:
-    signed = reader.ledger().cosigned_checkpoint()
+    with reader.ledger() as led:
+        signed = led.cosigned_checkpoint()
     if signed is None:
         return _text(404, "no checkpoint yet")
     return Response(signed.note, 200, {"Cache-Control": CHECKPOINT_CACHE}, media_type=_TEXT)
@@ -155,10 +202,10 @@ def _binary(data: bytes, cache: str, request: Request, *, compress: bool) -> Res
 
 def _tile(reader: _Reader, request: Request) -> Response:
     tile = parse_tile_path("tile/" + request.path_params["rest"])
-    led = reader.ledger()
-    size = checkpoint_size(led)
     read = read_entry_bundle if tile.entries else read_tile
-    data = read(led, tile, size)
+    with reader.ledger() as led:
+        size = checkpoint_size(led)
+        data = read(led, tile, size)
     if data is None:
         return _text(404, f"{tile.path} is beyond the latest checkpoint (size {size})")
     cache = PARTIAL_CACHE if tile.partial else IMMUTABLE_CACHE
@@ -167,8 +214,8 @@ def _tile(reader: _Reader, request: Request) -> Response:
 
 def _blob(reader: _Reader, request: Request) -> Response:
     digest = parse_blob_path("blob/" + request.path_params["rest"])
-    led = reader.ledger()
-    data = read_blob(led, digest, checkpoint_size(led), reader.blobs)
+    with reader.ledger() as led:
+        data = read_blob(led, digest, checkpoint_size(led), reader.blobs)
     if data is None:
         return _text(404, "no record over 65535 bytes with that SHA-256")
     return _binary(data, IMMUTABLE_CACHE, request, compress=True)
@@ -176,11 +223,11 @@ def _blob(reader: _Reader, request: Request) -> Response:
 
 def _receipt(reader: _Reader, request: Request) -> Response:
     index = parse_index(request.path_params["index"])
-    led = reader.ledger()
-    cp = led.cosigned_checkpoint()
-    if cp is None or index >= cp.checkpoint.size:
-        return _text(404, f"record {index} is not covered by a checkpoint yet; retry")
-    receipt = led.receipt(index, cp)
+    with reader.ledger() as led:
+        cp = led.cosigned_checkpoint()
+        if cp is None or index >= cp.checkpoint.size:
+            return _text(404, f"record {index} is not covered by a checkpoint yet; retry")
+        receipt = led.receipt(index, cp)
     return Response(receipt, 200, {"Cache-Control": CHECKPOINT_CACHE}, media_type=_TEXT)
 
 
@@ -196,12 +243,14 @@ def _status(reader: _Reader, request: Request) -> Response:
     return Response(body, 200, headers, media_type="application/json")
 
 
-def make_app(db: str | Path, write: WriteOptions | None = None) -> Starlette:
-    """The log's API over the ledger file ``db`` (checked to open before this returns):
-    read-only, or with ``write`` (the log key and the checkpoint schedule) also taking
-    submissions, sequenced by a writer thread that runs while the application does."""
-    path = Path(db)
-    open_read_only(path).close()  # refuse a missing file or another format now
+def make_app(db: str | os.PathLike[str], write: WriteOptions | None = None) -> Starlette:
+    """The log's API over the ledger ``db``, a file or a ``postgresql://`` URL (checked to
+    open before this returns): read-only, or with ``write`` (the log key and the checkpoint
+    schedule) also taking submissions, sequenced by a writer thread that runs while the
+    application does. Several servers may serve one PostgreSQL ledger, each with its own
+    writer: the store serializes their commits and checkpoints (ADR 0010)."""
+    path = location_of(db)
+    open_read_only(path).close()  # refuse a missing ledger or another format now
     reader = _Reader(path)
     status = StatusView(path)
     sequencer = None if write is None else Sequencer(path, write)

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import queue
-import sqlite3
 import sys
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from keys import SigningKey
@@ -31,6 +30,7 @@ from keys.errors import LicError, MalformedError
 
 from ..store import Appended, Ledger, Refused, SignedEntry, append_signed_batch
 from ..tlog import CosignatureV1Verifier
+from ._storage import location_of, storage_errors
 
 __all__ = ["READ_TIMEOUT", "QueueFullError", "Sequencer", "WriteOptions"]
 
@@ -92,10 +92,15 @@ def _resolve_all(answers: list[tuple[Any, Any]]) -> None:
 
 
 class Sequencer:
-    """The writer and cosigner threads of a log server over the ledger file ``db``."""
+    """The writer and cosigner threads of a log server over the ledger ``db`` (a file or a
+    ``postgresql://`` URL). Several servers may sequence into one PostgreSQL ledger: each
+    batch and each checkpoint takes the store's write lock, and reads the size, the tree's
+    right edge and the state under it, so another server's commits are never overwritten,
+    and a checkpoint is signed only for the tree the ledger holds (the compare-and-swap of
+    ``Ledger.checkpoint``); one that loses is reported and retried at the next tick."""
 
-    def __init__(self, db: Path, options: WriteOptions) -> None:
-        self.db = db
+    def __init__(self, db: str | os.PathLike[str], options: WriteOptions) -> None:
+        self.db = location_of(db)
         self.options = options
         self._queue: queue.Queue[_Job] = queue.Queue(options.max_queue)
         self._stop = threading.Event()
@@ -107,7 +112,8 @@ class Sequencer:
         self._failed: BaseException | None = None
         self._closed = False  # set by the writer when it takes no more entries
         self._threads: list[threading.Thread] = []
-        with Ledger.open(db) as led:  # refuse another log's key now, not in a thread
+        self._led: Ledger  # the writer thread's read-write handle, opened by that thread
+        with Ledger.open(self.db) as led:  # refuse another log's key now, not in a thread
             if led.log_verifier.public_key != options.log_key.public_key:
                 raise MalformedError("serve: --log-key is not this ledger's log key")
 
@@ -182,19 +188,33 @@ class Sequencer:
     # -- the writer thread ------------------------------------------------------------------
     def _writer(self) -> None:
         try:
-            led = Ledger.open(self.db)
+            self._led = Ledger.open(self.db)
         except BaseException as e:
             self._fail_start(e)
             return
-        with led:
+        try:
             try:
-                led.state_at(led.size)  # the replay happens before the first request
-                signed = self._checkpoint(led)
+                self._led.state_at(self._led.size)  # the replay happens before the first request
+                signed = self._checkpoint(self._led)
             except BaseException as e:
                 self._fail_start(e)
                 return
             self._ready.set()
-            self._write_loop(led, signed)
+            self._write_loop(signed)
+        finally:
+            self._led.close()
+
+    def _reopen(self) -> None:
+        """After a storage failure: the writer's handle is replaced by a new one (a PostgreSQL
+        connection may have broken), or kept when the store cannot be opened now (the next
+        failure tries again)."""
+        try:
+            new = Ledger.open(self.db)
+        except Exception:
+            return
+        with contextlib.suppress(Exception):
+            self._led.close()
+        self._led = new
 
     def _fail_start(self, e: BaseException) -> None:
         self._failed = e
@@ -203,7 +223,7 @@ class Sequencer:
         self._to_cosign.put(None)  # the cosigner ends too
         self._ready.set()
 
-    def _write_loop(self, led: Ledger, signed: int) -> None:
+    def _write_loop(self, signed: int) -> None:
         interval = self.options.checkpoint_interval
         due = time.monotonic() + interval
         try:
@@ -212,14 +232,14 @@ class Sequencer:
                 wait = 0.0 if stopping else max(0.0, min(due - time.monotonic(), 0.2))
                 jobs = self._take(wait)
                 if jobs:
-                    self._commit(led, jobs)
+                    self._commit(jobs)
                     if stopping:
                         continue  # drain the queue before the last checkpoint
                 if stopping:
-                    self._checkpoint_logged(led, signed)
+                    self._checkpoint_logged(signed)
                     break
                 if time.monotonic() >= due:
-                    signed = self._checkpoint_logged(led, signed)
+                    signed = self._checkpoint_logged(signed)
                     due = time.monotonic() + interval
         except BaseException as e:  # a bug, not a refusal: say so, and take no more entries
             self._failed = e
@@ -249,13 +269,15 @@ class Sequencer:
                 break
         return jobs
 
-    def _commit(self, led: Ledger, jobs: Sequence[_Job]) -> None:
+    def _commit(self, jobs: Sequence[_Job]) -> None:
         try:
             outcomes: Sequence[Outcome | BaseException] = append_signed_batch(
-                led, [j.entry for j in jobs]
+                self._led, [j.entry for j in jobs]
             )
         except Exception as e:  # storage failed: nothing was written, every submitter hears
             outcomes = [e] * len(jobs)
+            if isinstance(e, storage_errors()):
+                self._reopen()
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any]]] = {}
         for j, o in zip(jobs, outcomes, strict=True):
             by_loop.setdefault(j.loop, []).append((j.future, o))
@@ -273,13 +295,22 @@ class Sequencer:
             self._publish(size)
         return size
 
-    def _checkpoint_logged(self, led: Ledger, signed: int) -> int:
-        if led.size == signed:
-            return signed
+    def _checkpoint_logged(self, signed: int) -> int:
+        """A checkpoint at the current size unless this writer signed that one already. The
+        size may have advanced by another server's commits: the checkpoint then covers them
+        (or is the one that server signed at that size), and publishes them here too. A
+        checkpoint that loses a race (another writer held the lock past the wait, or moved
+        the head first) or a store that fails is reported; the next tick tries again."""
+        storage = storage_errors()
+        retried: tuple[type[BaseException], ...] = (LicError, OSError, *storage)
         try:
-            return self._checkpoint(led)
-        except (LicError, sqlite3.Error, OSError) as e:  # the next tick retries
+            if self._led.size == signed:
+                return signed
+            return self._checkpoint(self._led)
+        except retried as e:
             print(f"lic serve: checkpoint not signed: {e}", file=sys.stderr, flush=True)
+            if isinstance(e, storage):
+                self._reopen()
             return signed
 
     # -- the cosigner thread ----------------------------------------------------------------

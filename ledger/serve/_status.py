@@ -10,10 +10,10 @@ checkpoint's size, never beyond); ``verify_status`` is the pure check of an answ
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from keys import json_loads_strict
@@ -32,6 +32,7 @@ from ..tlog import (
     parse_absence_proof,
     verify_absent,
 )
+from ._storage import location_of, storage_errors
 
 __all__ = ["MAX_STATUS_ANSWER", "StatusEvidence", "StatusView", "verify_status"]
 
@@ -51,11 +52,14 @@ def _proof_text(revset: RevokedSet, d: bytes) -> str:
 
 
 class StatusView:
-    """Status answers over the ledger file ``db``, as of its latest checkpoint. Thread-safe:
-    requests take turns on one read-only handle."""
+    """Status answers over the ledger ``db`` (a file or a ``postgresql://`` URL), as of its
+    latest checkpoint. Thread-safe: requests take turns on one read-only handle (closed, and
+    opened again by the next request, when storage fails). What it keeps between requests
+    is keyed by the checkpoint's size, and the records below a checkpoint never change, so
+    another writer on the same ledger (another server) invalidates nothing."""
 
-    def __init__(self, db: Path) -> None:
-        self.db = db
+    def __init__(self, db: str | os.PathLike[str]) -> None:
+        self.db = location_of(db)
         self._lock = threading.Lock()
         self._ledger: Ledger | None = None
         self._st: LedgerState | None = None  # the state as of the latest checkpoint served
@@ -93,52 +97,57 @@ class StatusView:
         with self._lock:
             if self._ledger is None:
                 self._ledger = open_read_only(self.db)
-            led = self._ledger
-            cp = led.cosigned_checkpoint()
-            if cp is None:
-                return None
-            size = cp.checkpoint.size
-            state = self._state(led, size)
-            if self._revset_size != size:
-                self._revset = RevokedSet(state.revoked_digests(), presorted=True)
-                self._revset_size = size
-            revset = self._revset
-            assert revset is not None  # set just above
-            commitment = find_revset_commitment(cp.checkpoint.extensions)
-            if commitment is None or (commitment.size, commitment.root) != (
-                revset.size,
-                revset.root,
-            ):
-                raise LedgerIntegrityError(
-                    "status: the checkpoint's revoked set is not the state's"
-                )
-            st = state.status(digest, now)
-            links = []
-            for d in _chain(state, digest):
-                g = state.grants.get(d)
-                links.append(
-                    {
-                        "digest": d.hex(),
-                        "grant": None if g is None else g.index,
-                        "grant_receipt": None if g is None else _receipt(led, g.index, cp),
-                        "absent": _proof_text(revset, d),
-                    }
-                )
-            withdrawn = st.status in ("revoked", "suspended")
-            return {
-                "digest": digest.hex(),
-                "status": st.status,
-                "at": now,
-                "size": size,
-                "checkpoint": cp.note.decode("utf-8"),
-                "evidence": list(st.evidence),
-                "via": None if st.via is None else st.via.hex(),
-                "links": links,
-                "withdrawals": [
-                    {"index": i, "receipt": _receipt(led, i, cp)}
-                    for i in (st.evidence if withdrawn else ())
-                ],
-            }
+            try:
+                return self._answer(self._ledger, digest, now)
+            except storage_errors():
+                self._ledger.close()
+                self._ledger = None
+                raise
+
+    def _answer(self, led: Ledger, digest: bytes, now: int) -> dict[str, Any] | None:
+        cp = led.cosigned_checkpoint()
+        if cp is None:
+            return None
+        size = cp.checkpoint.size
+        state = self._state(led, size)
+        if self._revset_size != size:
+            self._revset = RevokedSet(state.revoked_digests(), presorted=True)
+            self._revset_size = size
+        revset = self._revset
+        assert revset is not None  # set just above
+        commitment = find_revset_commitment(cp.checkpoint.extensions)
+        if commitment is None or (commitment.size, commitment.root) != (
+            revset.size,
+            revset.root,
+        ):
+            raise LedgerIntegrityError("status: the checkpoint's revoked set is not the state's")
+        st = state.status(digest, now)
+        links = []
+        for d in _chain(state, digest):
+            g = state.grants.get(d)
+            links.append(
+                {
+                    "digest": d.hex(),
+                    "grant": None if g is None else g.index,
+                    "grant_receipt": None if g is None else _receipt(led, g.index, cp),
+                    "absent": _proof_text(revset, d),
+                }
+            )
+        withdrawn = st.status in ("revoked", "suspended")
+        return {
+            "digest": digest.hex(),
+            "status": st.status,
+            "at": now,
+            "size": size,
+            "checkpoint": cp.note.decode("utf-8"),
+            "evidence": list(st.evidence),
+            "via": None if st.via is None else st.via.hex(),
+            "links": links,
+            "withdrawals": [
+                {"index": i, "receipt": _receipt(led, i, cp)}
+                for i in (st.evidence if withdrawn else ())
+            ],
+        }
 
 
 def _receipt(led: Ledger, index: int, cp: Any) -> str:

@@ -190,9 +190,15 @@ async def _answer(request: Request, seq: Sequencer, a: Appended, wait: float) ->
     }
     if wait > 0 and await seq.wait_covered(a.index, wait):
         reader = request.app.state.reader
+
+        def read_receipt() -> bytes:
+            with reader.ledger() as led:
+                receipt: bytes = led.receipt(a.index)
+                return receipt
+
         receipt: bytes | None = None
         with contextlib.suppress(Exception):  # storage busy: the entry is durable anyway
-            receipt = await run_in_threadpool(lambda: reader.ledger().receipt(a.index))
+            receipt = await run_in_threadpool(read_receipt)
         if receipt is not None:  # (else the client polls for it)
             info["receipt"] = receipt.decode("utf-8")
             return JSONResponse(info, 200, _JSON_HEADERS)

@@ -66,7 +66,7 @@ from ._export import export_jsonl, import_jsonl
 from ._open import create_store, open_store
 from ._pg import PgConnection, is_url, shown
 from ._schema import STORE_FORMAT, rows_query, store_cosignatures
-from ._stored import apply_new, build_state, has_stored_state
+from ._stored import apply_new, build_state, state_ready
 
 __all__ = ["Appended", "Ledger"]
 
@@ -374,7 +374,7 @@ class Ledger:
     def ensure_state(self, progress: Callable[[int], None] | None = None) -> None:
         """Give a file made before the state tables existed its tables (once; a replay in
         one write transaction reporting to ``progress``, see ``build_state``). Writes call it."""
-        if not has_stored_state(self._conn):
+        if not state_ready(self._conn):
             self.rebuild_state(progress, only_if_missing=True)
 
     def rebuild_state(
@@ -390,7 +390,7 @@ class Ledger:
         """The derived state stored in the ledger file (ADR 0008), read through this handle's
         connection: inside a write transaction, what it applies is part of that transaction.
         MalformedError for a file without the state tables (see ``ensure_state``)."""
-        if not has_stored_state(self._conn):
+        if not state_ready(self._conn):
             raise MalformedError("ledger: this file has no state tables yet (open it for writing)")
         key = self.log_verifier.public_key.raw  # (on PostgreSQL through PgConnection: ADR 0010)
         return LedgerState(key, self._conn)  # type: ignore[arg-type]
@@ -398,7 +398,7 @@ class Ledger:
     def state_at(self, size: int, progress: Callable[[int], None] | None = None) -> LedgerState:
         """The derived state of the first ``size`` records: the stored one when it covers
         exactly ``size``, else a replay into a temporary database (``progress``: state_of)."""
-        if has_stored_state(self._conn):
+        if state_ready(self._conn):
             state = self.stored_state()
             if state.size == size:
                 return state

@@ -4,6 +4,7 @@ kept up to date in each append's write transaction."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable
 
 from ..state import (
@@ -14,8 +15,13 @@ from ..state import (
     replay_into,
 )
 from ._conn import Conn, begin_write, has_table
+from ._pg import PgConnection
 
-__all__ = ["apply_new", "build_state", "has_stored_state"]
+__all__ = ["apply_new", "build_state", "has_stored_state", "state_ready"]
+
+# PostgreSQL connections that found the state tables: a write asks several times, and each
+# question is two round trips to the server (a SQLite file answers in-process: not kept)
+_READY: weakref.WeakSet[PgConnection] = weakref.WeakSet()
 
 
 def has_stored_state(conn: Conn) -> bool:
@@ -24,6 +30,20 @@ def has_stored_state(conn: Conn) -> bool:
         return False
     row = conn.execute("SELECT schema FROM st_meta WHERE id = 0").fetchone()
     return row is not None and row[0] == SCHEMA_VERSION
+
+
+def state_ready(conn: Conn) -> bool:
+    """``has_stored_state``, remembered for a PostgreSQL connection once true: the tables
+    never go away afterwards (a rebuild replaces them inside one transaction, so no
+    connection ever finds them absent or of another schema once they were there)."""
+    if not isinstance(conn, PgConnection):
+        return has_stored_state(conn)
+    if conn in _READY:
+        return True
+    ready = has_stored_state(conn)
+    if ready:
+        _READY.add(conn)
+    return ready
 
 
 def apply_new(state: LedgerState, rows: Iterable[tuple[int, bytes]]) -> None:

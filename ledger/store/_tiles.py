@@ -41,6 +41,7 @@ from ..tlog import (
     tiles_added,
 )
 from ._ledger import Ledger
+from ._pg import PgConnection, connect_pg, is_url, shown
 from ._schema import rows_query
 
 __all__ = [
@@ -61,7 +62,11 @@ _MAX_CHECKPOINT_FILE = 128 * 1024
 
 def open_read_only(path: str | os.PathLike[str]) -> Ledger:
     """Open a ledger for reading only (SQLite ``mode=ro``): it can never write the file, and
-    appends by other processes go on meanwhile (WAL)."""
+    appends by other processes go on meanwhile (WAL). A ``postgresql://`` URL gives a
+    connection whose transactions are read-only (``default_transaction_read_only``), each
+    statement seeing the commits before it."""
+    if is_url(path):
+        return _open_pg_read_only(str(path))
     p = Path(path)
     if not p.is_file():
         raise MalformedError(f"ledger: no ledger at {p}")
@@ -76,6 +81,18 @@ def open_read_only(path: str | os.PathLike[str]) -> Ledger:
     except sqlite3.DatabaseError as e:
         conn.close()
         raise MalformedError(f"ledger: {p} is not a ledger store: {e}") from e
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _open_pg_read_only(url: str) -> Ledger:
+    conn = connect_pg(url, _READ_BUSY_MS)
+    try:
+        conn.execute("SET default_transaction_read_only = on")
+        if not conn.has_table("meta"):
+            raise MalformedError(f"ledger: no ledger in the schema of {shown(url)}")
+        return Ledger(conn, url)
     except BaseException:
         conn.close()
         raise
@@ -103,7 +120,10 @@ def read_tile(ledger: Ledger, tile: Tile, size: int) -> bytes | None:
         ).fetchall()
     else:
         want = [n >> 6 for n in nodes]
-        rows = sorted(conn.execute(rows_query(len(want)), want).fetchall())
+        if isinstance(conn, PgConnection):  # (the VALUES join is SQLite's own: ADR 0010)
+            rows = sorted(conn.read_rows(want))
+        else:
+            rows = sorted(conn.execute(rows_query(len(want)), want).fetchall())
     if len(rows) != len(nodes):
         raise LedgerIntegrityError("ledger: stored tree rows missing under a tile")
     out = bytearray()

@@ -84,3 +84,32 @@ def test_serve_accepts_a_connection_as_soon_as_it_says_it_listens(tmp_path):
         proc.terminate()
         proc.communicate(timeout=30)
         led.close()
+
+
+def test_serve_on_postgresql_never_prints_the_password(pg_cluster, lic_cli):
+    """`lic serve --db postgresql://...` serves as for a file; the URL's password is never
+    printed, when it serves or when it refuses a schema without a ledger."""
+
+    def with_password(url):  # trust auth: the password is carried, never checked
+        user, rest = url.split("://", 1)[1].split("@", 1)
+        return f"postgresql://{user}:s3cret-pw@{rest}"
+
+    url = with_password(pg_cluster.new_url("served"))
+    led = make_small(url)
+    proc, served = _start(url)
+    try:
+        client = TilesClient(HttpSource(served))
+        _, size, root, _ = client.checkpoint()
+        assert (size, client.root(size)) == (321, root) and root == led.root(size)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        led.close()
+    assert proc.returncode == 143 and "Traceback" not in err
+    assert "s3cret-pw" not in out + err
+    empty = with_password(pg_cluster.new_url("empty"))
+    res = lic_cli("serve", "--db", empty, "--listen", "127.0.0.1:0", code=2)
+    assert "no ledger" in res.stderr and "s3cret-pw" not in res.output + res.stderr

@@ -7,9 +7,11 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from keys import SigningKey
 from ledger.entries import sign_entry
-from ledger.serve import LogServer
+from ledger.serve import LogServer, WriteOptions
 from ledger.store import Ledger
 
 LOG = SigningKey.from_seed(
@@ -29,7 +31,7 @@ def entries(start: int, n: int) -> list[tuple[str, bytes]]:
     ]
 
 
-def make_small(path: Path) -> Ledger:
+def make_small(path: Path | str) -> Ledger:
     """321 records, checkpoints at 5, 256, 300 and 321; record 300 is ~100 KB."""
     led = Ledger.create(path, ORIGIN, LOG)
     led.append_batch(entries(0, 5), log_key=LOG)
@@ -41,11 +43,21 @@ def make_small(path: Path) -> Ledger:
     return led
 
 
-class Running:
-    """A LogServer in a thread."""
+def new_location(request: pytest.FixtureRequest, tmp_path_factory, name: str) -> Path | str:
+    """Where a new ledger lives on the backend ``request.param`` names (``sqlite``: a file,
+    ``postgres``: a fresh schema of the session's cluster)."""
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("pg_cluster").new_url(name)
+        return url
+    path: Path = tmp_path_factory.mktemp(name) / "l.db"
+    return path
 
-    def __init__(self, db: Path) -> None:
-        self.server = LogServer(db, "127.0.0.1", 0)
+
+class Running:
+    """A LogServer in a thread (read-only, or taking entries with ``write``)."""
+
+    def __init__(self, db: Path | str, write: WriteOptions | None = None) -> None:
+        self.server = LogServer(db, "127.0.0.1", 0, write=write)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 20

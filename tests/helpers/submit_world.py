@@ -48,7 +48,7 @@ server.run()
 """
 
 
-def make_ledger(path: Path) -> None:
+def make_ledger(path: Path | str) -> None:
     """A ledger whose log registered ISSUER (record 0) and signed a checkpoint."""
     with Ledger.create(path, ORIGIN, LOG) as led:
         p = {"at": int(time.time()), "key": ISSUER.public_key.raw, "role": "issuer", "name": "i"}
@@ -102,7 +102,7 @@ class ServerProcess:
 
     def __init__(
         self,
-        db: Path,
+        db: Path | str,
         *,
         interval: float = 0.2,
         max_queue: int = 4096,

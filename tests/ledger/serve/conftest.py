@@ -1,5 +1,7 @@
 """Fixtures for the read API tests: a small ledger and a big one, each served by uvicorn on
-127.0.0.1 (an ephemeral port) in a thread, stopped at the end of the module."""
+127.0.0.1 (an ephemeral port) in a thread, stopped at the end of the module. The small one
+exists on both backends (a file, and a schema of the session's PostgreSQL cluster): every
+test that reads it runs once per backend."""
 
 from __future__ import annotations
 
@@ -8,15 +10,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from helpers.serve_world import AUTHOR, LOG, ORIGIN, Running, make_small
+from helpers.serve_world import AUTHOR, LOG, ORIGIN, Running, make_small, new_location
 from ledger.entries import ZERO_HASH, RecordEncoder, sign_entry
 from ledger.store import Ledger
 
 
-@pytest.fixture(scope="module")
-def small(tmp_path_factory) -> Iterator[tuple[Ledger, Running]]:
-    led = make_small(tmp_path_factory.mktemp("small") / "l.db")
-    run = Running(led.path)
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def small(request, tmp_path_factory) -> Iterator[tuple[Ledger, Running]]:
+    led = make_small(new_location(request, tmp_path_factory, "small"))
+    run = Running(led.location)
     yield led, run
     run.stop()
     led.close()

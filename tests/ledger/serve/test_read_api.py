@@ -227,9 +227,9 @@ def test_a_small_record_is_no_blob(small):
     assert h["cache-control"] == IMMUTABLE_CACHE
 
 
-def test_appends_meanwhile_are_served_only_once_checkpointed(tmp_path):
-    led = make_small(tmp_path / "l.db")
-    run = Running(led.path)
+def test_appends_meanwhile_are_served_only_once_checkpointed(ledger_at):
+    led = make_small(ledger_at())
+    run = Running(led.location)
     try:
         client = TilesClient(HttpSource(run.url))
         assert client.checkpoint()[1] == 321

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from helpers.serve_world import new_location
 from helpers.submit_world import HOLDER, ISSUER, ServerProcess, make_ledger, post_entry, request
 from keys import LicError
 from ledger.entries import make_entry
@@ -43,9 +44,9 @@ def _revoke(digest: bytes) -> bytes:
     return make_entry("revoke", {**p, "cascade": True}, ISSUER)
 
 
-@pytest.fixture(scope="module")
-def log(tmp_path_factory):
-    db = tmp_path_factory.mktemp("status") / "l.db"
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def log(request, tmp_path_factory):
+    db = new_location(request, tmp_path_factory, "status")
     make_ledger(db)
     server = ServerProcess(db, interval=0.1)
     entries = [_grant(ROOT, ISSUER), _grant(CHILD, HOLDER, ROOT), _grant(OTHER, ISSUER)]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.serve_world import Running
+from helpers.serve_world import Running, new_location
 from helpers.submit_world import (
     ISSUER,
     MEDIA,
@@ -34,9 +34,10 @@ from ledger.entries import MAX_ENTRY_SIZE, make_entry, verify_receipt
 from ledger.store import Ledger
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[tuple[Path, ServerProcess]]:
-    db = tmp_path_factory.mktemp("submit") / "l.db"
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def served(request, tmp_path_factory) -> Iterator[tuple[Path | str, ServerProcess]]:
+    """A server taking submissions, over a ledger file and over a PostgreSQL ledger."""
+    db = new_location(request, tmp_path_factory, "submit")
     make_ledger(db)
     server = ServerProcess(db, interval=0.1, read_timeout=1.0)
     yield db, server
@@ -138,7 +139,8 @@ def test_accepted_with_and_without_waiting_for_the_receipt(served):
     a = _json(got)
     receipt, cp = verify_receipt(a["receipt"].encode(), Ledger.open(db).log_verifier, entry)
     assert receipt.index == a["index"] and cp.size > a["index"]
-    got = post_entry(server.url, request_entry(11))  # no wait: 202 and a URL to poll
+    second = request_entry(11)  # (its "at" is the clock's: made once)
+    got = post_entry(server.url, second)  # no wait: 202 and a URL to poll
     assert got.status in (200, 202)
     b = _json(got)
     assert b["index"] == a["index"] + 1
@@ -149,7 +151,7 @@ def test_accepted_with_and_without_waiting_for_the_receipt(served):
         time.sleep(0.05)
     assert r.status == 200
     with Ledger.open(db) as led:
-        verify_receipt(r.body, led.log_verifier, request_entry(11))
+        verify_receipt(r.body, led.log_verifier, second)
         assert led.leaf_hash(b["index"]).hex() == b["leaf_hash"]
 
 
@@ -199,8 +201,8 @@ def test_a_full_queue_answers_503_with_retry_after(tmp_path):
         server.stop()
 
 
-def test_a_read_only_server_refuses_writes(tmp_path):
-    db = tmp_path / "l.db"
+def test_a_read_only_server_refuses_writes(ledger_at):
+    db = ledger_at()
     make_ledger(db)
     run = Running(db)
     try:
@@ -212,8 +214,8 @@ def test_a_read_only_server_refuses_writes(tmp_path):
         run.stop()
 
 
-def test_kill_9_under_load_loses_no_acknowledged_entry(tmp_path):
-    db = tmp_path / "l.db"
+def test_kill_9_under_load_loses_no_acknowledged_entry(ledger_at):
+    db = ledger_at()
     make_ledger(db)
     server = ServerProcess(db, interval=0.05)
     acked: dict[int, bytes] = {}
