@@ -22,9 +22,8 @@ from ..tlog import (
     MAX_PROOF_HASHES,
     Checkpoint,
     find_revset_commitment,
-    parse_absence_proof,
-    verify_absent,
     verify_checkpoint_consistency,
+    verify_not_revoked,
 )
 from ._envelope import open_envelope
 
@@ -119,9 +118,9 @@ def check_held_consistency(update: BundleUpdate, bundle_cp: Checkpoint, held: Ch
         verify_checkpoint_consistency(small, large, update.consistency)
     if small.size == large.size:
         a, b = find_revset_commitment(small.extensions), find_revset_commitment(large.extensions)
-        if a is not None and b is not None and (a.size, a.root) != (b.size, b.root):
+        if a is not None and b is not None and a != b:
             raise ProofMismatchError(
-                "the held checkpoint has the bundle's tree with another lic-revoked/v1 line "
+                "the held checkpoint has the bundle's tree with another lic-revoked line "
                 "(a split view: the log signed two revoked sets for one tree)"
             )
         return f"the held checkpoint is the bundle's tree (size {held.size})"
@@ -142,7 +141,7 @@ def check_held_absent(update: BundleUpdate, held: Checkpoint, digests: Sequence[
         )
     for i, (d, text) in enumerate(zip(digests, update.absent, strict=True)):
         try:
-            verify_absent(commitment.root, commitment.size, d, parse_absence_proof(text))
+            verify_not_revoked(commitment, d, text)
         except RevokedError as e:
             raise RevokedError(
                 f"link {i} (token {d.hex()[:16]}...) is revoked or suspended as of the held "

@@ -168,6 +168,11 @@ class SparseRevokedSet:
         """What the set's ``lic-revoked/v2`` line states."""
         return RevsetCommitment(self.size, self.root, 2)
 
+    def nodes(self) -> list[tuple[int, bytes, bytes, int]]:
+        """(depth, prefix, hash, members) of every subtree of two members or more, by depth
+        and prefix: the rows a store keeps."""
+        return sorted((k[0], k[1], h, n) for k, (h, n) in self._nodes.items())
+
     def _range(self, d: bytes, depth: int) -> tuple[int, int]:
         """[lo, hi) of the members sharing ``d``'s first ``depth`` bits."""
         lo_key = node_key(d, depth) + bytes(HASH_SIZE - (depth + 7) // 8)
@@ -343,4 +348,3 @@ def verify_not_revoked(commitment: RevsetCommitment, digest: bytes, proof_text: 
         verify_sparse_absent(commitment.root, commitment.size, digest, v2)
     else:
         raise MalformedError(f"revoked set: no version {commitment.version}")
-
