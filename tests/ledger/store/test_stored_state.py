@@ -10,7 +10,7 @@ from helpers.ledger_world import T0, World, build, key
 from ledger.audit import audit_db
 from ledger.state import _apply, state_of
 from ledger.store import Ledger, append_entry
-from ledger.tlog import RevokedSet, format_revset_extension
+from ledger.tlog import RevokedSet, SparseRevokedSet, format_revset_extension
 
 
 @pytest.fixture(scope="module")
@@ -123,10 +123,11 @@ def test_a_checkpoint_reads_its_revoked_set_line_from_the_stored_state(world, tm
     path.write_bytes(world.path.read_bytes())
     with Ledger.open(path) as led:
         _add_key(led, world, 4)
-        rs = RevokedSet(_replayed(led).revoked_digests(), presorted=True)
+        rs = SparseRevokedSet(_replayed(led).revoked_digests(), presorted=True)
         cp = led.checkpoint(world.log)
         assert cp.checkpoint.size == led.size
-        assert cp.checkpoint.extensions[0] == format_revset_extension(rs.size, rs.root)
+        line = format_revset_extension(rs.size, rs.root, version=2)
+        assert cp.checkpoint.extensions[0] == line
 
 
 def _has_tables(led: Ledger) -> bool:
