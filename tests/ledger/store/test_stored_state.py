@@ -150,3 +150,19 @@ def test_tables_of_another_schema_version_are_rebuilt_by_the_next_write(world, t
         _add_key(led, world, 5)
         _same_as_replay(led)
     assert audit_db(path, workers=0).stored_state == "equal"
+
+
+def test_tables_of_the_schema_before_the_v2_tree_are_rebuilt_on_the_first_write(world, tmp_path):
+    path = tmp_path / "l.db"
+    path.write_bytes(world.path.read_bytes())
+    conn = sqlite3.connect(path)  # as the file was before st_revtree (schema version 1)
+    conn.execute("DROP TABLE st_revtree")
+    conn.execute("UPDATE st_meta SET schema = 1")
+    conn.commit()
+    conn.close()
+    with Ledger.open(path) as led:
+        _add_key(led, world, 5)
+        _same_as_replay(led)
+        members = _replayed(led).revoked_digests()
+        rs = SparseRevokedSet(members, presorted=True)
+        assert led.stored_state().revoked_commitment() == rs.commitment
