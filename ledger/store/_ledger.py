@@ -406,14 +406,11 @@ class Ledger:
         return state_of(self.iter_records(0, size), self.log_verifier.public_key.raw, progress)
 
     def revoked_set(self, size: int, *, version: int = 2) -> RevokedSet | SparseRevokedSet:
-        """The revoked set (SPEC 12.1) of the first ``size`` records with its tree in
-        ``version`` (2: ``lic-revoked/v2``; 1: the legacy sorted tree), from the derived
-        state."""
+        """The revoked set (SPEC 12.1) of the first ``size`` records, its tree in ``version``."""
         return revoked_set_for(version, self.state_at(size).revoked_digests())
 
     def _revset_extension(self, size: int) -> str:
-        """The lic-revoked/v2 line at ``size``: the stored tree's root row when the stored
-        state covers ``size`` records, else from a replay."""
+        """The lic-revoked/v2 line at ``size``: the stored tree's root, or a replay's."""
         return self.state_at(size).revoked_commitment(2).line
 
     def latest_checkpoint(self) -> SignedCheckpoint | None:
