@@ -89,14 +89,27 @@ def _neighbour_bits(conn: Any, d: bytes) -> int:
     return best
 
 
-def _subtree(conn: Any, d: bytes, depth: int) -> tuple[bytes, int]:
-    """(hash, members) of the subtree at ``depth`` on ``d``'s path, from the other members."""
-    prefix = node_key(d, depth)
-    row = conn.execute(
-        "SELECT hash, size FROM st_revtree WHERE depth = ? AND prefix = ?", (depth, prefix)
-    ).fetchone()
-    if row is not None:
-        return bytes(row[0]), int(row[1])
+def _stored_siblings(conn: Any, d: bytes, end: int) -> dict[int, tuple[bytes, int]]:
+    """The stored rows (hash, members) of the siblings of ``d``'s path at depths 1..end+1, by
+    depth: one query (a sibling without a row holds at most one member)."""
+    keys = [(i + 1, node_key(_flip(d, i), i + 1)) for i in range(end + 1)]
+    where = " OR ".join(["(depth = ? AND prefix = ?)"] * len(keys))
+    rows = conn.execute(
+        f"SELECT depth, hash, size FROM st_revtree WHERE {where}",  # noqa: S608 (placeholders)
+        [x for k in keys for x in k],
+    ).fetchall()
+    return {int(r[0]): (bytes(r[1]), int(r[2])) for r in rows}
+
+
+def _flip(d: bytes, i: int) -> bytes:
+    """``d`` with bit ``i`` flipped: a digest on the sibling's path at depth i+1."""
+    out = bytearray(d)
+    out[i >> 3] ^= 0x80 >> (i & 7)
+    return bytes(out)
+
+
+def _single(conn: Any, d: bytes, depth: int) -> tuple[bytes, int]:
+    """(hash, members) of a subtree without a row: its one member's leaf, or EMPTY."""
     lo = int.from_bytes(d, "big") & ~(_ONES >> depth) & _ONES
     hi = lo | (_ONES >> depth)
     rows = conn.execute(
@@ -116,11 +129,10 @@ def _update_path(conn: Any, d: bytes, *, present: bool) -> None:
     end = _neighbour_bits(conn, d)
     if end < 0:  # no other member: no node of two members before or after
         return
+    stored = _stored_siblings(conn, d, end)
     h, n = (sparse_leaf_hash(d), 1) if present else (EMPTY_ROOT, 0)
     for i in range(end, -1, -1):  # the nodes at depths end..0 hold d's neighbour(s)
-        flipped = bytearray(d)
-        flipped[i >> 3] ^= 0x80 >> (i & 7)
-        sib, m = _subtree(conn, bytes(flipped), i + 1)
+        sib, m = stored.get(i + 1) or _single(conn, _flip(d, i), i + 1)
         if n + m >= 2:
             h = sparse_node_hash(sib, h) if digest_bit(d, i) else sparse_node_hash(h, sib)
             n += m
