@@ -131,17 +131,19 @@ def _update_path(conn: Any, d: bytes, *, present: bool) -> None:
         return
     stored = _stored_siblings(conn, d, end)
     h, n = (sparse_leaf_hash(d), 1) if present else (EMPTY_ROOT, 0)
+    put, gone = [], []
     for i in range(end, -1, -1):  # the nodes at depths end..0 hold d's neighbour(s)
         sib, m = stored.get(i + 1) or _single(conn, _flip(d, i), i + 1)
         if n + m >= 2:
             h = sparse_node_hash(sib, h) if digest_bit(d, i) else sparse_node_hash(h, sib)
             n += m
-            conn.execute(_UPSERT, (i, node_key(d, i), h, n))
+            put.append((i, node_key(d, i), h, n))
         else:  # one member left below: the subtree is that member's leaf, and has no row
-            conn.execute(
-                "DELETE FROM st_revtree WHERE depth = ? AND prefix = ?", (i, node_key(d, i))
-            )
+            gone.append((i, node_key(d, i)))
             h, n = (sib, m) if m else (h, n)
+    if gone:
+        conn.executemany("DELETE FROM st_revtree WHERE depth = ? AND prefix = ?", gone)
+    conn.executemany(_UPSERT, put)
 
 
 def revtree_commitment(conn: Any) -> RevsetCommitment:
