@@ -3,7 +3,7 @@ holds, so that a revocation after the bundle's checkpoint is found offline.
 
 An update is ``lic-bundle-update/v1\\n`` followed by one deterministic CBOR map: the two sizes,
 the RFC 9162 consistency proof between the bundle's checkpoint and the held one, and, when the
-held checkpoint is the newer, one ``lic-absent/v1`` proof per link against its revoked-set
+held checkpoint is the newer, one ``lic-absent`` proof per link against its revoked-set
 line. It carries no checkpoint: the verifier brings its own. Pure: bytes in, checks out.
 """
 
@@ -47,7 +47,8 @@ _KEYS = {"old_size", "new_size", "consistency", "absent"}
 class BundleUpdate:
     """A parsed update: ``old_size`` is the bundle's checkpoint size, ``new_size`` the held
     checkpoint's; ``consistency`` proves the smaller tree a prefix of the larger; ``absent``
-    holds one lic-absent/v1 text per link (root first) when ``new_size > old_size``, else none."""
+    holds one lic-absent text (of the held line's version) per link (root first) when
+    ``new_size > old_size``, else none."""
 
     old_size: int
     new_size: int
