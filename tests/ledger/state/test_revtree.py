@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keys import SigningKey
-from ledger.audit import audit
+from ledger.audit import audit, audit_db
 from ledger.state import LedgerState, ensure_revtree, state_of
 from ledger.state._revtree import add_member, remove_member, revtree_commitment
 from ledger.store import Ledger, synthesize
@@ -77,7 +77,8 @@ def test_a_state_made_before_the_tree_gains_it():
 
 def test_a_ledger_keeps_the_tree_in_its_transactions(ledger_at):
     log = SigningKey.from_seed(bytes([3]) * 32)
-    with Ledger.create(ledger_at(), "example.com/log", log) as led:
+    where = ledger_at()
+    with Ledger.create(where, "example.com/log", log) as led:
         synthesize(led, 600, log_key=log, batch=100)
         replay = state_of(led.iter_records(0, led.size), log.public_key.raw)
         members = replay.revoked_digests()
@@ -92,3 +93,5 @@ def test_a_ledger_keeps_the_tree_in_its_transactions(ledger_at):
         notes = list(led.checkpoint_notes())
         r = audit(led.origin, led.log_vkey, lambda: led.iter_raw(), notes, workers=0)
         assert r.clean, r.findings
+    r = audit_db(where, workers=0)  # the stored tree compared with the replay's
+    assert r.clean and r.stored_state == "equal", r.findings
