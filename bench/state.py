@@ -3,6 +3,7 @@ ratio to the same on a small one, measured in one run.
 
     python bench/state.py --quick    # library at 10^3 and 10^5 records; CLI at 100 and 10^5
     python bench/state.py            # library at 10^3 and 10^6 records (10^6 takes minutes)
+    python bench/state.py --ledger COPY.db   # library at 10^3 and an existing large ledger
 
 Library (one open handle, the best of several runs each): a typed append of a grant, a typed
 append of its revocation (both durable: an fsync each), a status query (``token_status``) and a
@@ -11,10 +12,12 @@ CLI (a new process each, as an operator runs them): ``lic ledger status``,
 ``lic ledger incident report --anonymous`` and ``lic ledger checkpoint``. Target: wall time on
 a 10^5-record ledger <= 1.3x the same on a 100-record ledger.
 
-What does not stay flat, and why: after a revocation the revoked set changed, so the next
-checkpoint's lic-revoked/v1 root is folded again from the stored leaf hashes (SPEC 12's sorted
-tree: an insert moves every member after it, so the root costs O(set size) to recompute); the
-checkpoint row shows it. Recorded figures: bench/RESULTS.md.
+``--ledger PATH`` measures the library rows on an existing ledger instead of synthesizing the
+large one (it appends to it: give it a copy), made with the log key of seed
+``sha256(--log-seed)`` (default ``bench log``, as bench/report_replay.py makes its ledgers); the
+CLI rows are then skipped. The checkpoint after a revoke reads the ``lic-revoked/v2`` root from
+the stored tree, which the revoke updated along one path (SPEC 12.7): no O(set size) step.
+Recorded figures: bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -142,11 +145,43 @@ def cli(path: Path, home: Path) -> dict[str, float]:
     return out
 
 
+def _print_library(small: int, large: int, a: dict, b: dict) -> None:
+    print(f"library, best of {ROUNDS}: {small:,} vs {large:,} records (target <= 1.2x)")
+    print(f"  {'':30} {'wall':>8}    {'wall':>8}    ratio  {'CPU':>8}    {'CPU':>8}    ratio")
+    for k in a:
+        (wa, ca), (wb, cb) = a[k], b[k]
+        print(
+            f"  {k:30} {wa * 1e3:8.2f} ms {wb * 1e3:8.2f} ms {wb / wa:5.2f}x "
+            f"{ca * 1e3:8.2f} ms {cb * 1e3:8.2f} ms {cb / ca:5.2f}x"
+        )
+
+
+def existing(path: Path, seed: str) -> None:
+    """The library rows: a fresh 10^3-record ledger (same log key) against ``path``."""
+    log = SigningKey.from_seed(hashlib.sha256(seed.encode()).digest())
+    with Ledger.open(path) as led:
+        if led.log_verifier.public_key != log.public_key:
+            raise SystemExit(f"{path}: its log key is not the one of seed sha256({seed!r})")
+        led.ensure_state()  # a ledger made before the current state schema: built once
+        large, members = led.size, led.stored_state().revoked_commitment().size
+    print(f"  {path}: {large:,} records, {members:,} revoked-set members", flush=True)
+    with tempfile.TemporaryDirectory() as d:
+        small = Path(d) / "l1000.db"
+        make(small, 10**3, log)
+        a, b = library(small, log), library(path, log)
+    _print_library(10**3, large, a, b)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="10^3/10^5 records (not 10^3/10^6)")
     ap.add_argument("--sizes", type=int, nargs=3, metavar="N", help=argparse.SUPPRESS)
+    ap.add_argument("--ledger", type=Path, help="an existing large ledger (a copy: appended to)")
+    ap.add_argument("--log-seed", default="bench log", help="its log key: seed sha256(TEXT)")
     args = ap.parse_args()
+    if args.ledger is not None:
+        existing(args.ledger, args.log_seed)
+        return
     small, large = (10**3, 10**5) if args.quick else (10**3, 10**6)
     cli_small, cli_large = 100, 10**5
     if args.sizes:  # a smoke run of the bench itself
@@ -159,14 +194,7 @@ def main() -> None:
         for n, p in paths.items():
             make(p, n, log)
         a, b = library(paths[small], log), library(paths[large], log)
-        print(f"library, best of {ROUNDS}: {small:,} vs {large:,} records (target <= 1.2x)")
-        print(f"  {'':30} {'wall':>8}    {'wall':>8}    ratio  {'CPU':>8}    {'CPU':>8}    ratio")
-        for k in a:
-            (wa, ca), (wb, cb) = a[k], b[k]
-            print(
-                f"  {k:30} {wa * 1e3:8.2f} ms {wb * 1e3:8.2f} ms {wb / wa:5.2f}x "
-                f"{ca * 1e3:8.2f} ms {cb * 1e3:8.2f} ms {cb / ca:5.2f}x"
-            )
+        _print_library(small, large, a, b)
         c, e = cli(paths[cli_small], home), cli(paths[cli_large], home)
         print(f"CLI, median of 5: {cli_small:,} vs {cli_large:,} records (target <= 1.3x)")
         for k in c:

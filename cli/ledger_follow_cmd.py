@@ -84,9 +84,10 @@ def follow_cmd(
     quorum), checks that it extends the last checkpoint verified (a consistency proof
     computed from the log's tiles), fetches only the new entry bundles, replays the new
     records with the audit's checks into the state kept in --state, and checks the
-    checkpoint's lic-revoked/v1 line against the replayed set. Exit 0 when the log behaved,
-    1 on a fork or a false statement (the evidence is printed and written to
-    --state/evidence/), 3 when the log cannot be read (the state is untouched).
+    checkpoint's revoked-set line (lic-revoked/v2, or a legacy v1) against the replayed
+    set. Exit 0 when the log behaved, 1 on a fork or a false statement (the evidence is
+    printed and written to --state/evidence/), 3 when the log cannot be read (the state is
+    untouched).
     """
     if once and interval is not None:
         raise click.UsageError("--once and --interval exclude each other")

@@ -39,6 +39,7 @@ from ..state import TOKEN_STATUSES, Finding, LedgerState
 from ..tlog import (
     Checkpoint,
     Ed25519NoteVerifier,
+    RevsetCommitment,
     find_revset_commitment,
     open_checkpoint,
 )
@@ -313,19 +314,21 @@ def _after_rows(
 
 
 class _RevsetCheck:
-    """SPEC 12.5: each checkpoint's lic-revoked/v1 line against the set the records give."""
+    """SPEC 12.5: each checkpoint's revoked-set line, in its own version, against the set the
+    records give: v2 from the replay's stored tree (a few reads), v1 (legacy) folded."""
 
     def __init__(self, state: LedgerState) -> None:
         self.state = state
-        self.cached: tuple[int, int, bytes] | None = None  # (state version, size, root)
+        self.cached: tuple[int, RevsetCommitment] | None = None  # (state version, v1)
 
-    def commitment(self) -> tuple[int, bytes]:
+    def commitment(self, version: int) -> RevsetCommitment:
+        if version != 1:
+            return self.state.revoked_commitment(version)
         v = self.state.revset_version
         if self.cached is None or self.cached[0] != v:
             # folded from the replay's own table of members, in order: memory flat
-            n, root = self.state.revset_commitment()
-            self.cached = (v, n, root)
-        return self.cached[1], self.cached[2]
+            self.cached = (v, self.state.revoked_commitment(1))
+        return self.cached[1]
 
     def check(
         self, size: int, pos: int, all_lines: Iterable[tuple[str, ...]], what: str = "checkpoint"
@@ -336,19 +339,22 @@ class _RevsetCheck:
             try:
                 got = find_revset_commitment(lines)
             except LicError as e:
-                out.append(Finding(pos, f"{where}: malformed lic-revoked/v1 line: {e}"))
+                out.append(Finding(pos, f"{where}: malformed lic-revoked line: {e}"))
                 continue
             if got is None:
-                out.append(Finding(pos, f"{where}: no lic-revoked/v1 line (revoked set missing)"))
+                out.append(
+                    Finding(pos, f"{where}: no lic-revoked/v1 line nor v2 (revoked set missing)")
+                )
                 continue
-            n, root = self.commitment()
-            if (got.size, got.root) != (n, root):
+            want = self.commitment(got.version)
+            if (got.size, got.root) != (want.size, want.root):
                 out.append(
                     Finding(
                         pos,
-                        f"{where}: revoked-set commitment mismatch: the checkpoint says "
-                        f"{got.size} member(s), root {got.root.hex()[:16]}...; the records give "
-                        f"{n}, root {root.hex()[:16]}...",
+                        f"{where}: revoked-set commitment mismatch: the checkpoint's "
+                        f"lic-revoked/v{got.version} line says {got.size} member(s), root "
+                        f"{got.root.hex()[:16]}...; the records give {want.size}, root "
+                        f"{want.root.hex()[:16]}...",
                     )
                 )
         return out

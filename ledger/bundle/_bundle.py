@@ -3,7 +3,8 @@
 A bundle is ``lic-bundle/v1\\n`` followed by one deterministic CBOR map holding the cosigned
 checkpoint note and, for every link of a token chain (root first), the token, the
 tlog-proof@v1 receipt of its grant record at the checkpoint's exact size, and a
-``lic-absent/v1`` proof against the checkpoint's revoked-set commitment (SPEC 12).
+``lic-absent/v2`` proof (``lic-absent/v1`` for a checkpoint with the legacy line) against the
+checkpoint's revoked-set commitment (SPEC 12).
 ``verify_bundle`` is pure: bytes, a policy and ``now`` in, an explaining result out.
 """
 
@@ -23,19 +24,16 @@ from ..state import status_at
 from ..tlog import (
     MAX_ABSENCE_PROOF_SIZE,
     MAX_NOTE_SIZE,
-    AbsenceProof,
     CosignatureV1Verifier,
-    RevokedSet,
     SignedCheckpoint,
     VerifiedNote,
     find_revset_commitment,
-    format_absence_proof,
     open_checkpoint,
-    parse_absence_proof,
     parse_checkpoint,
     parse_note,
     parse_receipt,
-    verify_absent,
+    revoked_set_for,
+    verify_not_revoked,
     verify_receipt_inclusion,
 )
 from ._envelope import open_envelope
@@ -87,7 +85,8 @@ CHECK_NAMES = (
 @dataclass(frozen=True, slots=True)
 class BundleLink:
     """One link of a bundle: the token as transmitted, the tlog-proof@v1 receipt of its grant
-    record, and the ``lic-absent/v1`` proof that it is not in the revoked set."""
+    record, and the ``lic-absent`` proof (of the checkpoint line's version) that it is not in
+    the revoked set."""
 
     token: bytes
     receipt: bytes
@@ -173,11 +172,11 @@ def create_bundle(
     commitment = find_revset_commitment(cp.checkpoint.extensions)
     if commitment is None:
         raise MalformedError(
-            f"bundle: the checkpoint of size {n} has no lic-revoked/v1 line; sign a newer one"
+            f"bundle: the checkpoint of size {n} has no lic-revoked line; sign a newer one"
         )
     state = ledger.state_at(n)
-    revset = RevokedSet(state.revoked_digests(), presorted=True)
-    if (revset.size, revset.root) != (commitment.size, commitment.root):
+    revset = revoked_set_for(commitment.version, state.revoked_digests())
+    if revset.commitment != commitment:
         raise MalformedError("bundle: the checkpoint's revoked-set line differs from the ledger's")
     links = []
     for i, tok in enumerate(tokens):
@@ -189,22 +188,14 @@ def create_bundle(
                 f"size {n} (grant it, then sign a new checkpoint)"
             )
         receipt = ledger.receipt(g.index, cp)
-        links.append(BundleLink(tok, receipt, _link_proof(revset, d)))
+        links.append(BundleLink(tok, receipt, revset.proof_text(d)))
     return encode_bundle(Bundle(cp.note, tuple(links)))
-
-
-def _link_proof(revset: RevokedSet, d: bytes) -> bytes:
-    """A link's lic-absent/v1 text; for a member, the proof whose left neighbour is the digest
-    itself (SPEC 10.1), so that the evidence is made and verification says "revoked"."""
-    if d in revset:
-        return format_absence_proof(AbsenceProof(revset.size, revset.prove_present(d).member, None))
-    return format_absence_proof(revset.prove_absent(d))
 
 
 def create_update(ledger: Ledger, bundle_bytes: bytes, *, size: int | None = None) -> bytes:
     """An update (SPEC 10.6) tying ``bundle_bytes`` to the ledger's latest checkpoint (or the
     one of ``size``): the consistency proof between the two trees and, when that checkpoint is
-    the newer, a revoked-set proof per link against its lic-revoked/v1 line. A revoked link
+    the newer, a revoked-set proof per link against its lic-revoked line. A revoked link
     gets its membership proof, so the update is made and verification says "revoked"."""
     b = parse_bundle(bundle_bytes)
     old = parse_checkpoint(parse_note(b.checkpoint).text)
@@ -219,13 +210,14 @@ def create_update(ledger: Ledger, bundle_bytes: bytes, *, size: int | None = Non
     absent: list[bytes] = []
     if new.size > old.size:
         commitment = find_revset_commitment(new.extensions)
-        revset = RevokedSet(ledger.state_at(new.size).revoked_digests(), presorted=True)
-        if commitment is None or (commitment.size, commitment.root) != (revset.size, revset.root):
+        digests = ledger.state_at(new.size).revoked_digests()
+        revset = revoked_set_for(2 if commitment is None else commitment.version, digests)
+        if commitment is None or revset.commitment != commitment:
             raise MalformedError(
-                f"bundle update: the checkpoint of size {new.size} has no lic-revoked/v1 line "
+                f"bundle update: the checkpoint of size {new.size} has no lic-revoked line "
                 "equal to the ledger's set; sign a newer one"
             )
-        absent = [_link_proof(revset, lic.token_digest(x.token)) for x in b.links]
+        absent = [revset.proof_text(lic.token_digest(x.token)) for x in b.links]
     return encode_update(BundleUpdate(old.size, new.size, tuple(proof), tuple(absent)))
 
 
@@ -562,14 +554,14 @@ def _revocation_check(
     try:
         commitment = find_revset_commitment(signed.checkpoint.extensions)
     except LicError as e:
-        c.fail("non-revocation", f"the checkpoint's lic-revoked/v1 line: {e}")
+        c.fail("non-revocation", f"the checkpoint's lic-revoked line: {e}")
         return
     if commitment is None:
-        c.fail("non-revocation", "the checkpoint makes no revocation statement (no lic-revoked/v1)")
+        c.fail("non-revocation", "the checkpoint makes no revocation statement (no lic-revoked)")
         return
     for i, (x, d) in enumerate(zip(b.links, digests, strict=True)):
         try:
-            verify_absent(commitment.root, commitment.size, d, parse_absence_proof(x.absent))
+            verify_not_revoked(commitment, d, x.absent)
         except RevokedError:
             c.fail(
                 "non-revocation",

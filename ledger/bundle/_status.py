@@ -16,8 +16,7 @@ from ..tlog import (
     Ed25519NoteVerifier,
     find_revset_commitment,
     open_checkpoint,
-    parse_absence_proof,
-    verify_absent,
+    verify_not_revoked,
 )
 from ._bundle import _included, parse_bundle
 
@@ -50,9 +49,10 @@ def bundle_status(
     The bundle's chain must be ``chain``; its checkpoint must be signed by a ``log`` key of
     ``trust`` named as its origin and valid at ``now``; every link's receipt must prove, in
     that checkpoint's tree, a grant record of that link; and every link's proof must verify
-    against the checkpoint's ``lic-revoked/v1`` line. Raises (MalformedError,
-    UntrustedKeyError, InvalidSignatureError, ...) when any of that fails. Witness quorum and
-    checkpoint age are a trust policy's business ('lic verify'); they are not checked here."""
+    against the checkpoint's revoked-set line (``lic-revoked/v2``, or ``v1``). Raises
+    (MalformedError, UntrustedKeyError, InvalidSignatureError, ...) when any of that fails.
+    Witness quorum and checkpoint age are a trust policy's business ('lic verify'); they are
+    not checked here."""
     b = parse_bundle(bundle_bytes)
     digests = [lic.token_digest(x.token) for x in b.links]
     if digests != [lic.token_digest(t) for t in chain]:
@@ -70,7 +70,7 @@ def bundle_status(
         raise MalformedError("bundle: the checkpoint makes no revocation statement")
     for i, (x, d) in enumerate(zip(b.links, digests, strict=True)):
         try:
-            verify_absent(commitment.root, commitment.size, d, parse_absence_proof(x.absent))
+            verify_not_revoked(commitment, d, x.absent)
         except RevokedError:
             detail = f"link {i} is revoked or suspended as of checkpoint size {cp.size}"
             return BundleStatus("revoked", cp.size, detail)

@@ -3,7 +3,7 @@ holds, so that a revocation after the bundle's checkpoint is found offline.
 
 An update is ``lic-bundle-update/v1\\n`` followed by one deterministic CBOR map: the two sizes,
 the RFC 9162 consistency proof between the bundle's checkpoint and the held one, and, when the
-held checkpoint is the newer, one ``lic-absent/v1`` proof per link against its revoked-set
+held checkpoint is the newer, one ``lic-absent`` proof per link against its revoked-set
 line. It carries no checkpoint: the verifier brings its own. Pure: bytes in, checks out.
 """
 
@@ -22,9 +22,8 @@ from ..tlog import (
     MAX_PROOF_HASHES,
     Checkpoint,
     find_revset_commitment,
-    parse_absence_proof,
-    verify_absent,
     verify_checkpoint_consistency,
+    verify_not_revoked,
 )
 from ._envelope import open_envelope
 
@@ -48,7 +47,8 @@ _KEYS = {"old_size", "new_size", "consistency", "absent"}
 class BundleUpdate:
     """A parsed update: ``old_size`` is the bundle's checkpoint size, ``new_size`` the held
     checkpoint's; ``consistency`` proves the smaller tree a prefix of the larger; ``absent``
-    holds one lic-absent/v1 text per link (root first) when ``new_size > old_size``, else none."""
+    holds one lic-absent text (of the held line's version) per link (root first) when
+    ``new_size > old_size``, else none."""
 
     old_size: int
     new_size: int
@@ -119,9 +119,9 @@ def check_held_consistency(update: BundleUpdate, bundle_cp: Checkpoint, held: Ch
         verify_checkpoint_consistency(small, large, update.consistency)
     if small.size == large.size:
         a, b = find_revset_commitment(small.extensions), find_revset_commitment(large.extensions)
-        if a is not None and b is not None and (a.size, a.root) != (b.size, b.root):
+        if a is not None and b is not None and a != b:
             raise ProofMismatchError(
-                "the held checkpoint has the bundle's tree with another lic-revoked/v1 line "
+                "the held checkpoint has the bundle's tree with another lic-revoked line "
                 "(a split view: the log signed two revoked sets for one tree)"
             )
         return f"the held checkpoint is the bundle's tree (size {held.size})"
@@ -142,7 +142,7 @@ def check_held_absent(update: BundleUpdate, held: Checkpoint, digests: Sequence[
         )
     for i, (d, text) in enumerate(zip(digests, update.absent, strict=True)):
         try:
-            verify_absent(commitment.root, commitment.size, d, parse_absence_proof(text))
+            verify_not_revoked(commitment, d, text)
         except RevokedError as e:
             raise RevokedError(
                 f"link {i} (token {d.hex()[:16]}...) is revoked or suspended as of the held "

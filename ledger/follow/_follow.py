@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,11 +27,14 @@ from ..tlog import (
     Checkpoint,
     Ed25519NoteVerifier,
     Frontier,
+    RevsetCommitment,
     Tile,
     find_revset_commitment,
     leaf_hash,
     open_checkpoint,
+    parse_checkpoint,
     parse_entry_bundle,
+    parse_note,
     tiles_added,
     verify_consistency,
 )
@@ -154,20 +158,37 @@ def _log_key(
     return given[0]
 
 
-def _revset_problem(cp: Checkpoint, n: int, root: bytes) -> str | None:
-    """Why the checkpoint's ``lic-revoked/v1`` line is not (``n``, ``root``); None if it is."""
+def _revset_problem(
+    cp: Checkpoint, expected: Callable[[int], RevsetCommitment]
+) -> tuple[str | None, RevsetCommitment | None]:
+    """Why the checkpoint's revoked-set line is not ``expected(version)`` for its version
+    (None if it is), and the line's commitment (None when it has no well-formed one)."""
     try:
         got = find_revset_commitment(cp.extensions)
     except LicError as e:
-        return f"malformed lic-revoked/v1 line: {e}"
+        return f"malformed lic-revoked line: {e}", None
     if got is None:
-        return "no lic-revoked/v1 line (the log states no revoked set)"
-    if (got.size, got.root) != (n, root):
+        return "no lic-revoked/v1 line nor v2 (the log states no revoked set)", None
+    want = expected(got.version)
+    if got.version != want.version:
         return (
-            f"false lic-revoked/v1 line: the checkpoint says {got.size} member(s), root "
-            f"{got.root.hex()}; the replayed records give {n}, root {root.hex()}"
-        )
-    return None
+            f"a lic-revoked/v{got.version} line for a tree verified with a "
+            f"lic-revoked/v{want.version} line (one tree has one revoked-set line)"
+        ), got
+    if (got.size, got.root) != (want.size, want.root):
+        return (
+            f"false lic-revoked/v{got.version} line: the checkpoint says {got.size} member(s), "
+            f"root {got.root.hex()}; the replayed records give {want.size}, root "
+            f"{want.root.hex()}"
+        ), got
+    return None, got
+
+
+def _known_line(known: Verified) -> Callable[[int], RevsetCommitment]:
+    """The revoked-set line a verified checkpoint had (its note's own, checked true then)."""
+    line = find_revset_commitment(parse_checkpoint(parse_note(known.note).text).extensions)
+    version = 2 if line is None else line.version
+    return lambda _v: RevsetCommitment(known.revset_size, known.revset_root, version)
 
 
 class _Run:
@@ -193,7 +214,7 @@ class _Run:
                 note,
             )
             return
-        problem = _revset_problem(cp, known.revset_size, known.revset_root)
+        problem, _ = _revset_problem(cp, _known_line(known))
         if problem is not None:
             self.evidence(
                 "revoked-set", cp.size, f"checkpoint at size {cp.size}: {problem}", known.note, note
@@ -259,9 +280,8 @@ class _Run:
                     note,
                 )
                 return
-            n, root = state.revset_commitment()
-            problem = _revset_problem(cp, n, root)
-            if problem is not None:
+            problem, got = _revset_problem(cp, state.revoked_commitment)
+            if problem is not None or got is None:
                 self.evidence(
                     "revoked-set", cp.size, f"checkpoint at size {cp.size}: {problem}", note
                 )
@@ -269,8 +289,8 @@ class _Run:
             state.commit()
         finally:
             state.close()
-        store.advance(frontier, prev, Verified(cp.size, cp.root, n, root, note))
-        self.result.status, self.result.revoked = "advanced", n
+        store.advance(frontier, prev, Verified(cp.size, cp.root, got.size, got.root, note))
+        self.result.status, self.result.revoked = "advanced", got.size
 
     def records(
         self, reader: TileReader, cp: Checkpoint, state: LedgerState

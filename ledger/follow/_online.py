@@ -29,16 +29,17 @@ from ..bundle import (
 )
 from ..state import LedgerState, TokenStatus
 from ..tlog import (
-    AbsenceProof,
     BlobRef,
     Ed25519NoteVerifier,
     RevokedSet,
+    SparseRevokedSet,
     Tile,
-    format_absence_proof,
+    find_revset_commitment,
     format_receipt,
     parse_checkpoint,
     parse_entry_bundle,
     parse_note,
+    revoked_set_for,
 )
 from ._follow import FollowResult, follow_log
 from ._http import MAX_BLOB, MAX_BUNDLE, Fetch, HttpLog, UnreachableError
@@ -91,12 +92,11 @@ def _state(store: FollowStore, r: FollowResult) -> LedgerState:
     return LedgerState(Ed25519NoteVerifier.from_vkey(r.log_vkey).public_key.raw, store.conn)
 
 
-def _link_proof(revset: RevokedSet, d: bytes) -> bytes:
-    """lic-absent/v1 for ``d``; for a member the proof whose left neighbour is ``d`` itself,
-    as a bundle carries it (SPEC 10.1), so that checking it says "revoked"."""
-    if d in revset:
-        return format_absence_proof(AbsenceProof(revset.size, revset.prove_present(d).member, None))
-    return format_absence_proof(revset.prove_absent(d))
+def _revset(note: bytes, state: LedgerState) -> RevokedSet | SparseRevokedSet:
+    """The followed set's tree in the version of the note's revoked-set line (the follower
+    checked that line against the same state), for the links' proofs."""
+    line = find_revset_commitment(parse_checkpoint(parse_note(note).text).extensions)
+    return revoked_set_for(2 if line is None else line.version, state.revoked_digests())
 
 
 def _record(fetch: Fetch, tiles: TileReader, index: int) -> bytes:
@@ -135,7 +135,7 @@ def bundle_from_log(
     tokens = [t.encode("ascii") if isinstance(t, str) else bytes(t) for t in token_chain]
     client = HttpLog(url) if fetch is None else fetch
     with _followed(url, state_dir, log_vkey, now, client) as (r, state, tiles):
-        revset = RevokedSet(state.revoked_digests(), presorted=True)
+        revset = _revset(r.note, state)
         links = []
         for i, tok in enumerate(tokens):
             d = lic.token_digest(tok)
@@ -148,7 +148,7 @@ def bundle_from_log(
             receipt = format_receipt(
                 g.index, tiles.inclusion(g.index), r.note, extra=_record(client, tiles, g.index)
             )
-            links.append(BundleLink(tok, receipt, _link_proof(revset, d)))
+            links.append(BundleLink(tok, receipt, revset.proof_text(d)))
     out = encode_bundle(Bundle(r.note, tuple(links)))
     parse_bundle(out)  # the format's own limits (links, sizes), as a verifier reads it
     return out
@@ -182,8 +182,8 @@ def online_update(
         digests = [lic.token_digest(x.token) for x in b.links]
         absent: list[bytes] = []
         if new > old.size:
-            revset = RevokedSet(state.revoked_digests(), presorted=True)
-            absent = [_link_proof(revset, d) for d in digests]
+            revset = _revset(r.note, state)
+            absent = [revset.proof_text(d) for d in digests]
         update = encode_update(BundleUpdate(old.size, new, tuple(proof), tuple(absent)))
         statuses = tuple(state.status(d, now) for d in digests)
     return OnlineUpdate(r.note, update, r, statuses)

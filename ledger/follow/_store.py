@@ -18,7 +18,7 @@ from keys import write_atomic
 from keys.errors import MalformedError
 
 from ..entries import ZERO_HASH
-from ..state import create_state_tables, has_state_tables
+from ..state import create_state_tables, ensure_revtree, has_state_tables
 from ..store import begin_write, connect, durable
 from ..tlog import EMPTY_ROOT, HASH_SIZE, Frontier
 
@@ -79,6 +79,7 @@ class FollowStore:
         ).fetchone()
         if row is None or row[0] != FOLLOW_FORMAT:
             raise MalformedError(f"follow: {self.path} is not a follower's state")
+        ensure_revtree(self.conn)  # a state made before the lic-revoked/v2 tree gains it
         keys = ("format", "url", "origin", "log_vkey", "size", "root", "prev", "edge", "note")
         return dict(zip(keys, row, strict=True))
 

@@ -1,8 +1,8 @@
 """Token status with its evidence (SPEC 16.5): ``GET /status/<digest>`` answers a token's
 status (SPEC 14.5) as of the latest checkpoint, with what a verifier checks offline: the
 cosigned checkpoint note, for the token and each of its ancestors the revoked-set proof of
-SPEC 12.4 against the note's ``lic-revoked/v1`` line and the receipt of its grant, and the
-receipts of the withdrawals that make it revoked or suspended.
+SPEC 12 against the note's revoked-set line (``lic-revoked/v2``, or ``v1``) and the receipt
+of its grant, and the receipts of the withdrawals that make it revoked or suspended.
 
 ``StatusView`` is the edge (a read-only handle whose derived state is kept at the latest
 checkpoint's size, never beyond); ``verify_status`` is the pure check of an answer.
@@ -23,14 +23,13 @@ from ..entries import decode_record, open_entry, verify_receipt
 from ..state import LedgerState, replay_into, state_of
 from ..store import Ledger, open_read_only
 from ..tlog import (
-    AbsenceProof,
     NoteVerifier,
     RevokedSet,
+    SparseRevokedSet,
     find_revset_commitment,
-    format_absence_proof,
     open_checkpoint,
-    parse_absence_proof,
-    verify_absent,
+    revoked_set_for,
+    verify_not_revoked,
 )
 from ._storage import location_of, storage_errors
 
@@ -39,16 +38,6 @@ __all__ = ["MAX_STATUS_ANSWER", "StatusEvidence", "StatusView", "verify_status"]
 MAX_STATUS_ANSWER = 4 * 1024 * 1024
 _MAX_DEPTH = 64  # ancestors followed (a chain is far shorter; the bound keeps it finite)
 _WITHDRAWALS = ("revoke", "suspend")
-
-
-def _proof_text(revset: RevokedSet, d: bytes) -> str:
-    """lic-absent/v1 for ``d``; for a member, the proof whose left neighbour is ``d`` itself
-    (as a bundle carries it, SPEC 10.1), so that checking it says "member"."""
-    if d in revset:
-        proof = AbsenceProof(revset.size, revset.prove_present(d).member, None)
-    else:
-        proof = revset.prove_absent(d)
-    return format_absence_proof(proof).decode("ascii")
 
 
 class StatusView:
@@ -63,7 +52,7 @@ class StatusView:
         self._lock = threading.Lock()
         self._ledger: Ledger | None = None
         self._st: LedgerState | None = None  # the state as of the latest checkpoint served
-        self._revset: RevokedSet | None = None
+        self._revset: RevokedSet | SparseRevokedSet | None = None
         self._revset_size = -1
 
     def close(self) -> None:
@@ -110,16 +99,13 @@ class StatusView:
             return None
         size = cp.checkpoint.size
         state = self._state(led, size)
-        if self._revset_size != size:
-            self._revset = RevokedSet(state.revoked_digests(), presorted=True)
+        commitment = find_revset_commitment(cp.checkpoint.extensions)
+        version = 2 if commitment is None else commitment.version
+        if self._revset is None or (self._revset_size, self._revset.version) != (size, version):
+            self._revset = revoked_set_for(version, state.revoked_digests())
             self._revset_size = size
         revset = self._revset
-        assert revset is not None  # set just above
-        commitment = find_revset_commitment(cp.checkpoint.extensions)
-        if commitment is None or (commitment.size, commitment.root) != (
-            revset.size,
-            revset.root,
-        ):
+        if commitment is None or revset.commitment != commitment:
             raise LedgerIntegrityError("status: the checkpoint's revoked set is not the state's")
         st = state.status(digest, now)
         links = []
@@ -130,7 +116,7 @@ class StatusView:
                     "digest": d.hex(),
                     "grant": None if g is None else g.index,
                     "grant_receipt": None if g is None else _receipt(led, g.index, cp),
-                    "absent": _proof_text(revset, d),
+                    "absent": revset.proof_text(d).decode("ascii"),
                 }
             )
         withdrawn = st.status in ("revoked", "suspended")
@@ -226,9 +212,10 @@ def verify_status(
 ) -> StatusEvidence:
     """Check a ``GET /status`` answer offline: its checkpoint verifies under the log key
     (and ``others``, witness verifiers, whose lines must then verify), every link's
-    revoked-set proof verifies against the checkpoint's ``lic-revoked/v1`` line, every grant
-    receipt proves, at that checkpoint, a grant of that link whose ``parent`` is the next
-    link, and every withdrawal receipt proves a revoke or suspend record. Raises
+    revoked-set proof verifies against the checkpoint's revoked-set line (``lic-revoked/v2``,
+    or ``v1``), every grant receipt proves, at that checkpoint, a grant of that link whose
+    ``parent`` is the next link, and every withdrawal receipt proves a revoke or suspend
+    record. Raises
     (MalformedError, ProofMismatchError, InvalidSignatureError, ...) when anything fails;
     returns what the evidence shows. Witness quorum and age are a trust policy's business."""
     others = tuple(others)
@@ -255,8 +242,8 @@ def verify_status(
         if d != expect:
             raise MalformedError(f"status: {what} is not the parent named by the link before")
         try:
-            proof = parse_absence_proof(_get(link, "absent", str, what).encode("ascii"))
-            verify_absent(commitment.root, commitment.size, d, proof)
+            proof = _get(link, "absent", str, what).encode("ascii")
+            verify_not_revoked(commitment, d, proof)
         except RevokedError:
             members.append(d)
         receipt = link.get("grant_receipt")

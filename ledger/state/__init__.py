@@ -6,6 +6,9 @@
 the one replay (``apply_record``, ``apply_stored``, ``state_of``) that the store, the audit and
 every other user share; and the one definition of a token's status at a time (``status_at``,
 ``TOKEN_STATUSES``, SPEC 14.5) and what it does to a decision about a use (``with_status``).
+The revoked set's ``lic-revoked/v2`` tree lives in ``st_revtree`` (``_revtree``), one path
+rewritten per change of a member (``LedgerState.revoked_commitment``; ``ensure_revtree`` for
+state tables made before it).
 Knows nothing of the store: only of a ``sqlite3`` connection.
 """
 
@@ -23,6 +26,7 @@ from ._model import (
     KeyInfo,
     TokenStatus,
 )
+from ._revtree import ensure_revtree
 from ._state import LedgerState
 from ._status import TOKEN_STATUSES, status_at, with_status
 from ._tables import (
@@ -50,6 +54,7 @@ __all__ = [
     "apply_stored",
     "create_state_tables",
     "drop_state_tables",
+    "ensure_revtree",
     "has_state_tables",
     "open_scratch",
     "replay_into",

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 from keys import jwk_thumbprint
 
 from ..entries import AUTHOR_ROLES, ENTRY_TYPES, PUBLISHER_ROLES, entry_problems, oms_refusal
-from ..tlog import Frontier, revset_leaf_hash
+from ..tlog import RevsetCommitment
 from ._model import (
     GRANT_COLUMNS,
     GRANT_SELECT,
@@ -50,6 +50,7 @@ from ._model import (
     type_row,
     withdrawal_row,
 )
+from ._revtree import add_member, remove_member, revtree_commitment, v1_commitment
 from ._status import status_at
 from ._tables import (
     SCHEMA_VERSION,
@@ -479,11 +480,7 @@ class LedgerState:
         targets = self._targets(p)
         for d in targets:
             self.grants[d].withdrawals.append(index)  # its row: st_targets, below
-            self.conn.execute(
-                "INSERT INTO st_revoked (digest, count, leaf) VALUES (?, 1, ?) "
-                "ON CONFLICT (digest) DO UPDATE SET count = st_revoked.count + 1",
-                (d, revset_leaf_hash(d)),
-            )
+            add_member(self.conn, d)  # and the v2 tree's path (_revtree)
         self.revset_version += 1
         self.conn.executemany(
             "INSERT INTO st_targets (widx, pos, digest) VALUES (?, ?, ?)",
@@ -513,8 +510,7 @@ class LedgerState:
 
     def _unlift(self, d: bytes) -> None:
         self.revset_version += 1
-        self.conn.execute("UPDATE st_revoked SET count = count - 1 WHERE digest = ?", (d,))
-        self.conn.execute("DELETE FROM st_revoked WHERE digest = ? AND count <= 0", (d,))
+        remove_member(self.conn, d)
 
     def iter_revoked(self) -> Iterator[bytes]:
         """``revoked_digests()`` streamed, a page at a time."""
@@ -537,24 +533,16 @@ class LedgerState:
             ).fetchall()
 
     def revset_commitment(self) -> tuple[int, bytes]:
-        """The size and root of the revoked set's tree (SPEC 12): read from the meta row
-        while the set is unchanged since it was last computed, else folded from the stored
-        leaf hashes in order (memory flat in the set's size) and kept in the meta row."""
-        row = self.conn.execute(
-            "SELECT revset_cached, revset_size, revset_root FROM st_meta WHERE id = 0"
-        ).fetchone()
-        if row is not None and row[0] == self.revset_version:
-            return int(row[1]), bytes(row[2])
-        frontier = Frontier(0, [])
-        rows = self.conn.execute("SELECT leaf FROM st_revoked ORDER BY digest")
-        while page := rows.fetchmany(4096):  # a cursor of its own: nothing else runs meanwhile
-            frontier.extend([bytes(r[0]) for r in page])
-        n, root = frontier.size, frontier.root()
-        self.conn.execute(
-            "UPDATE st_meta SET revset_cached = ?, revset_size = ?, revset_root = ? WHERE id = 0",
-            (self.revset_version, n, root),
-        )
-        return n, root
+        """The size and root of the legacy ``lic-revoked/v1`` tree (SPEC 12.2): kept in the
+        meta row while the set is unchanged, else folded from the stored leaf hashes (O(n))."""
+        return v1_commitment(self.conn, self.revset_version)
+
+    def revoked_commitment(self, version: int = 2) -> RevsetCommitment:
+        """What a true revoked-set line of ``version`` states for the records applied so far:
+        v2 from the stored tree (a few indexed reads), v1 (legacy) folded."""
+        if version == 1:
+            return RevsetCommitment(*self.revset_commitment(), 1)
+        return revtree_commitment(self.conn)
 
     def revoked_digests(self) -> list[bytes]:
         """The revoked set of SPEC 12.1 as of the records applied so far, sorted: every digest

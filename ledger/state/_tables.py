@@ -16,6 +16,8 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from ._revtree import REVTREE_DDL
+
 if TYPE_CHECKING:
     import sqlite3
 
@@ -34,7 +36,7 @@ __all__ = [
     "scratch_table",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: st_revtree, the lic-revoked/v2 tree (_revtree)
 CACHE_ENTRIES = 16384  # values a view keeps in memory (all also in its table)
 _PAGE = 512  # rows per query of a scan in key order
 _SCRATCH_CACHE_KIB = 8192  # page cache of a private temporary database
@@ -141,6 +143,7 @@ _DDL: tuple[tuple[str, str, str], ...] = (
         "CREATE TABLE st_attestations (subject BLOB NOT NULL, idx INTEGER NOT NULL, "
         "PRIMARY KEY (subject, idx)) WITHOUT ROWID",
     ),
+    ("st_revtree", "depth, prefix", REVTREE_DDL),
 )
 
 _INDEXES = (

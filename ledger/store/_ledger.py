@@ -50,15 +50,16 @@ from .. import tlog as mk
 from ..entries import ZERO_HASH, Record, RecordEncoder, check_entry_unparsed, decode_record
 from ..state import LedgerState, state_of
 from ..tlog import (
-    REVOKED_EXTENSION,
     Checkpoint,
     Ed25519NoteSigner,
     Ed25519NoteVerifier,
     RevokedSet,
     SignedCheckpoint,
+    SparseRevokedSet,
     format_receipt,
-    format_revset_extension,
+    is_revset_extension,
     open_checkpoint,
+    revoked_set_for,
     sign_checkpoint,
 )
 from ._conn import Conn, begin_write, durable, has_table
@@ -404,15 +405,13 @@ class Ledger:
                 return state
         return state_of(self.iter_records(0, size), self.log_verifier.public_key.raw, progress)
 
-    def revoked_set(self, size: int) -> RevokedSet:
-        """The revoked set (SPEC 12.1) of the first ``size`` records, from the derived state."""
-        return RevokedSet(self.state_at(size).revoked_digests(), presorted=True)
+    def revoked_set(self, size: int, *, version: int = 2) -> RevokedSet | SparseRevokedSet:
+        """The revoked set (SPEC 12.1) of the first ``size`` records, its tree in ``version``."""
+        return revoked_set_for(version, self.state_at(size).revoked_digests())
 
     def _revset_extension(self, size: int) -> str:
-        """The lic-revoked/v1 line at ``size``: from the stored state (its kept root, or the
-        stored leaf hashes) when it covers ``size`` records, else from a replay."""
-        state = self.state_at(size)
-        return format_revset_extension(*state.revset_commitment())
+        """The lic-revoked/v2 line at ``size``: the stored tree's root, or a replay's."""
+        return self.state_at(size).revoked_commitment(2).line
 
     def latest_checkpoint(self) -> SignedCheckpoint | None:
         """The latest signed checkpoint (None until one is signed), verified against the log
@@ -626,8 +625,8 @@ class Ledger:
             if root != old_root:
                 raise LedgerIntegrityError("checkpoint: same size, different root")
             return open_checkpoint(bytes(old_note), self.log_verifier)[0]
-        if any(e.split(" ", 1)[0] == REVOKED_EXTENSION for e in extensions):
-            raise MalformedError("checkpoint: the log computes its own lic-revoked/v1 line")
+        if any(is_revset_extension(e) for e in extensions):
+            raise MalformedError("checkpoint: the log computes its own lic-revoked line")
         lines = (self._revset_extension(size), *extensions)
         signed = sign_checkpoint(Checkpoint(self.origin, size, root, lines), signer)
         cur = self._conn.execute(

@@ -2,10 +2,13 @@
 
 RFC 9162 Merkle tree math and proofs (including the node plans a store answers with stored
 hashes), C2SP signed notes, tlog-checkpoint bodies and the generic part of tlog-proof@v1
-receipts, C2SP tlog-cosignature witness cosignatures, the sorted revoked-set tree with its
-membership and absence proofs, and C2SP tlog-tiles (tile and entry-bundle paths, which tiles a
-tree has, where their hashes are stored, the entry-bundle encoding with its large-entry
-stubs). Bytes and values in, bytes and values out: no I/O, no clock.
+receipts, C2SP tlog-cosignature witness cosignatures, the revoked-set trees with their
+membership and absence proofs (``lic-revoked/v2``, a sparse Merkle tree whose update touches
+one path; ``lic-revoked/v1``, the legacy sorted tree) and the one version dispatch their
+readers share (``find_revset_commitment``, ``revoked_set_for``, ``verify_not_revoked``),
+and C2SP tlog-tiles (tile and entry-bundle paths, which tiles a tree has, where their hashes
+are stored, the entry-bundle encoding with its large-entry stubs). Bytes and values in, bytes
+and values out: no I/O, no clock.
 """
 
 from ._checkpoint import (
@@ -80,6 +83,7 @@ from ._revset import (
     find_revset_commitment,
     format_absence_proof,
     format_revset_extension,
+    is_revset_extension,
     parse_absence_proof,
     parse_revset_extension,
     prove_absent,
@@ -89,6 +93,22 @@ from ._revset import (
     revset_root,
     verify_absent,
     verify_present,
+)
+from ._revset2 import (
+    ABSENCE_PROOF_HEADER_V2,
+    DIGEST_BITS,
+    REVOKED_EXTENSION_V2,
+    SparseProof,
+    SparseRevokedSet,
+    digest_bit,
+    format_sparse_proof,
+    node_key,
+    parse_sparse_proof,
+    revoked_set_for,
+    sparse_leaf_hash,
+    sparse_node_hash,
+    verify_not_revoked,
+    verify_sparse_absent,
 )
 from ._tiles import (
     BLOB_STUB_SIZE,
@@ -112,8 +132,10 @@ from ._tiles import (
 
 __all__ = [
     "ABSENCE_PROOF_HEADER",
+    "ABSENCE_PROOF_HEADER_V2",
     "BLOB_STUB_SIZE",
     "COSIGNATURE_TYPE",
+    "DIGEST_BITS",
     "EMPTY_ROOT",
     "ENTRIES_LEVEL",
     "HASH_SIZE",
@@ -125,6 +147,7 @@ __all__ = [
     "MAX_SIGNATURES",
     "MAX_TILE_LEVEL",
     "REVOKED_EXTENSION",
+    "REVOKED_EXTENSION_V2",
     "TILE_HEIGHT",
     "TILE_WIDTH",
     "TLOG_PROOF_HEADER",
@@ -146,6 +169,8 @@ __all__ = [
     "RevokedSet",
     "RevsetCommitment",
     "SignedCheckpoint",
+    "SparseProof",
+    "SparseRevokedSet",
     "Tile",
     "VerifiedNote",
     "add_signatures",
@@ -155,16 +180,20 @@ __all__ = [
     "consistency_plan",
     "cosign",
     "cosignature_message",
+    "digest_bit",
     "find_revset_commitment",
     "fold",
     "format_absence_proof",
     "format_entry_bundle",
     "format_receipt",
     "format_revset_extension",
+    "format_sparse_proof",
     "inclusion_plan",
+    "is_revset_extension",
     "leaf_hash",
     "node_hash",
     "node_hash_at",
+    "node_key",
     "node_location",
     "open_checkpoint",
     "open_note",
@@ -176,11 +205,13 @@ __all__ = [
     "parse_receipt",
     "parse_revset_extension",
     "parse_signature_lines",
+    "parse_sparse_proof",
     "parse_tile_path",
     "path_parts",
     "plan_rows",
     "prove_absent",
     "prove_present",
+    "revoked_set_for",
     "revset_commitment",
     "revset_leaf_hash",
     "revset_root",
@@ -189,6 +220,8 @@ __all__ = [
     "row_hash_count",
     "sign_checkpoint",
     "sign_note",
+    "sparse_leaf_hash",
+    "sparse_node_hash",
     "subtrees",
     "tile_nodes",
     "tiles_added",
@@ -198,6 +231,8 @@ __all__ = [
     "verify_consistency",
     "verify_cosignature",
     "verify_inclusion",
+    "verify_not_revoked",
     "verify_present",
     "verify_receipt_inclusion",
+    "verify_sparse_absent",
 ]

@@ -42,6 +42,7 @@ __all__ = [
     "find_revset_commitment",
     "format_absence_proof",
     "format_revset_extension",
+    "is_revset_extension",
     "parse_absence_proof",
     "parse_revset_extension",
     "prove_absent",
@@ -101,9 +102,12 @@ class MembershipProof:
 
 
 class RevokedSet:
-    """A sorted set of digests with its tree built once (O(n)); proofs are O(log n)."""
+    """A sorted set of digests with its ``lic-revoked/v1`` tree built once (O(n)); proofs are
+    O(log n). Legacy: our log commits to ``lic-revoked/v2`` (``SparseRevokedSet``); this tree
+    stays for checkpoints signed before."""
 
     __slots__ = ("_levels", "digests")
+    version = 1
 
     def __init__(self, digests: Iterable[bytes], *, presorted: bool = False) -> None:
         items = list(digests)
@@ -135,6 +139,19 @@ class RevokedSet:
     def root(self) -> bytes:
         """The root of the set's tree (SHA-256 of the empty string for the empty set)."""
         return self._levels[-1][0] if self.digests else EMPTY_ROOT
+
+    @property
+    def commitment(self) -> RevsetCommitment:
+        """What the set's ``lic-revoked/v1`` line states."""
+        return RevsetCommitment(self.size, self.root, 1)
+
+    def proof_text(self, digest: bytes) -> bytes:
+        """The ``lic-absent/v1`` text for ``digest``; for a member, the proof whose left
+        neighbour is the digest itself (a membership proof in the non-membership syntax)."""
+        if digest in self:
+            member = self.prove_present(digest).member
+            return format_absence_proof(AbsenceProof(self.size, member, None))
+        return format_absence_proof(self.prove_absent(digest))
 
     def _path(self, index: int) -> tuple[bytes, ...]:
         out: list[bytes] = []
@@ -262,11 +279,18 @@ def verify_present(root: bytes, size: int, digest: bytes, proof: MembershipProof
 
 @dataclass(frozen=True, slots=True)
 class RevsetCommitment:
-    """What a ``lic-revoked/v1`` checkpoint line commits to: the number of members and the
-    root of the revoked-set tree."""
+    """What a checkpoint's revoked-set line commits to: the number of members and the root of
+    the revoked-set tree, in the line's ``version`` (1: ``lic-revoked/v1``, the sorted tree of
+    12.2, legacy; 2: ``lic-revoked/v2``, the sparse tree of 12.7)."""
 
     size: int
     root: bytes
+    version: int = 1
+
+    @property
+    def line(self) -> str:
+        """The checkpoint extension line (no newline)."""
+        return format_revset_extension(self.size, self.root, version=self.version)
 
 
 def _decimal(s: str, what: str) -> int:
@@ -284,34 +308,48 @@ def _decimal(s: str, what: str) -> int:
     return n
 
 
-def format_revset_extension(size: int, root: bytes) -> str:
-    """The checkpoint extension line ``lic-revoked/v1 <size> <base64 root>`` (no newline)."""
+def format_revset_extension(size: int, root: bytes, *, version: int = 1) -> str:
+    """The checkpoint extension line ``lic-revoked/v<version> <size> <base64 root>`` (no
+    newline); version 1 unless told (our log signs version 2: ``RevsetCommitment.line``)."""
     _check_size(size)
     if len(root) != HASH_SIZE or (size == 0 and root != EMPTY_ROOT):
         raise MalformedError("revoked set: root must be 32 bytes (H('') when empty)")
-    return f"{REVOKED_EXTENSION} {size} {b64std_encode(root)}"
+    if version not in _WORDS.values():
+        raise MalformedError(f"revoked set: no version {version}")
+    return f"lic-revoked/v{version} {size} {b64std_encode(root)}"
+
+
+_WORDS = {REVOKED_EXTENSION: 1, "lic-revoked/v2": 2}
 
 
 def parse_revset_extension(line: str) -> RevsetCommitment:
-    """Strictly parse one ``lic-revoked/v1`` extension line."""
+    """Strictly parse one revoked-set extension line, ``lic-revoked/v1`` or ``lic-revoked/v2``
+    (the commitment's ``version`` says which)."""
     parts = line.split(" ")
-    if len(parts) != 3 or parts[0] != REVOKED_EXTENSION:
-        raise MalformedError("revoked set: extension must be 'lic-revoked/v1 <size> <root>'")
+    if len(parts) != 3 or parts[0] not in _WORDS:
+        raise MalformedError("revoked set: extension must be 'lic-revoked/v1|v2 <size> <root>'")
     size = _decimal(parts[1], "revoked set size")
     root = b64std_decode(parts[2], "revoked set root")
     if len(root) != HASH_SIZE:
         raise MalformedError("revoked set: root must be 32 bytes")
     if size == 0 and root != EMPTY_ROOT:
         raise MalformedError("revoked set: the empty set's root is H('')")
-    return RevsetCommitment(size, root)
+    return RevsetCommitment(size, root, _WORDS[parts[0]])
+
+
+def is_revset_extension(line: str) -> bool:
+    """Whether an extension line is a revoked-set line (its first word ``lic-revoked/v1`` or
+    ``lic-revoked/v2``), well-formed or not."""
+    return line.split(" ", 1)[0] in _WORDS
 
 
 def find_revset_commitment(extensions: Sequence[str]) -> RevsetCommitment | None:
-    """The checkpoint's revoked-set commitment: None when no extension line starts with
-    ``lic-revoked/v1 ``; MalformedError when there are several or the one is malformed."""
-    mine = [e for e in extensions if e.split(" ", 1)[0] == REVOKED_EXTENSION]
+    """The checkpoint's revoked-set commitment, of either version: None when no extension
+    line's first word is ``lic-revoked/v1`` or ``lic-revoked/v2``; MalformedError when there
+    are several (of one version or both) or the one is malformed."""
+    mine = [e for e in extensions if is_revset_extension(e)]
     if len(mine) > 1:
-        raise MalformedError("revoked set: more than one lic-revoked/v1 extension line")
+        raise MalformedError("revoked set: more than one lic-revoked extension line")
     return parse_revset_extension(mine[0]) if mine else None
 
 

@@ -1,7 +1,7 @@
 """The auditing witness (SPEC 16.8): before it cosigns a checkpoint of its log, it follows the
 log to that checkpoint (``ledger.follow``: the tree from the log's tiles, every record replayed
-with the audit's checks) and recomputes the ``lic-revoked/v1`` line, so its cosignature vouches
-for the revocation statement as well as for the append-only tree.
+with the audit's checks) and recomputes the ``lic-revoked`` line (v2, or v1), so its
+cosignature vouches for the revocation statement as well as for the append-only tree.
 
 ``AuditingGate`` is called by the witness server for each add-checkpoint request the plain
 witness would cosign (``decide_add_checkpoint`` says 200 on the stored state); it answers None

@@ -187,7 +187,7 @@ def decide_add_checkpoint(
         if have.note is not None and _revoked_lines_differ(_checkpoint_of(have.note), cp):
             return AddCheckpointOutcome(
                 409,
-                "split view: the stored checkpoint's tree with another lic-revoked/v1 line",
+                "split view: the stored checkpoint's tree with another lic-revoked line",
                 have.size,
                 cp,
                 split_view=True,
@@ -245,13 +245,14 @@ def _checkpoint_of(note: bytes) -> Checkpoint:
 
 
 def _revoked_lines_differ(a: Checkpoint, b: Checkpoint) -> bool:
-    """Both notes state a revoked set (one well-formed lic-revoked/v1 line each) and the
-    statements differ. A note without the line, or with a malformed one, states nothing."""
+    """Both notes state a revoked set (one well-formed lic-revoked line each) and the
+    statements differ (one tree has one line: another version counts as another line). A
+    note without the line, or with a malformed one, states nothing."""
     try:
         x, y = find_revset_commitment(a.extensions), find_revset_commitment(b.extensions)
     except LicError:
         return False
-    return x is not None and y is not None and (x.size, x.root) != (y.size, y.root)
+    return x is not None and y is not None and x != y  # version, size or root
 
 
 def split_view_result(
@@ -284,7 +285,7 @@ def split_view_result(
             # tree has one true line; two signed lines for it prove one of them false.
             return SplitViewResult(
                 "split",
-                "the same tree with different lic-revoked/v1 lines: the revoked set is a "
+                "the same tree with different lic-revoked lines: the revoked set is a "
                 "function of the tree, so the log signed a false one",
                 a,
                 b,

@@ -10,6 +10,7 @@ from ledger.tlog import (
     Checkpoint,
     Ed25519NoteSigner,
     RevokedSet,
+    SparseRevokedSet,
     find_revset_commitment,
     format_revset_extension,
     sign_checkpoint,
@@ -38,7 +39,7 @@ def test_each_checkpoint_commits_to_the_set_as_of_its_size(tmp_path):
         assert c is not None, cp.note  # every checkpoint, the size-0 one included
         seen[cp.checkpoint.size] = (c.size, c.root)
     for size, members in sets.items():
-        expected = RevokedSet(members)
+        expected = SparseRevokedSet(members)  # the log signs lic-revoked/v2 (12.7)
         assert seen[size] == (expected.size, expected.root), size
     assert seen[0] == (0, EMPTY_ROOT)
     # the state's set agrees with its statuses: a member is revoked or suspended by its own
@@ -92,7 +93,7 @@ def test_cli_checkpoint_prints_the_revoked_set_line(tmp_path, lic_cli):
     assert res.exit_code == 0, res.output
     res = run("ledger", "checkpoint", "--db", db, *common, code=None)
     assert res.exit_code == 0, res.output
-    assert format_revset_extension(0, EMPTY_ROOT) in res.output.splitlines()
+    assert format_revset_extension(0, EMPTY_ROOT, version=2) in res.output.splitlines()
 
 
 def test_an_ended_suspension_leaves_the_set_only_by_a_reinstate_record(tmp_path):

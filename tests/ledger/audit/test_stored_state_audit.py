@@ -47,6 +47,8 @@ TAMPER = [
     ("UPDATE st_incidents SET closed = NULL", "st_incidents", "idx"),
     ("UPDATE st_withdrawals SET in_set = 1 - in_set", "st_withdrawals", "idx"),
     ("UPDATE st_meta SET last_time = last_time + 1", "st_meta", "id"),
+    ("INSERT INTO st_revtree VALUES (9, x'00ff', zeroblob(32), 2)", "st_revtree",
+     "depth, prefix"),
 ]  # fmt: skip
 
 

@@ -31,7 +31,8 @@ SIGNER = Ed25519NoteSigner(bs.ORIGIN, bs.LOG)
 
 
 def _note(size: int, root: bytes, members: int, revset_root: bytes) -> bytes:
-    cp = Checkpoint(bs.ORIGIN, size, root, (format_revset_extension(members, revset_root),))
+    line = format_revset_extension(members, revset_root, version=2)  # the log's version
+    cp = Checkpoint(bs.ORIGIN, size, root, (line,))
     return sign_checkpoint(cp, SIGNER).note
 
 
@@ -85,7 +86,7 @@ def test_the_auditing_witness_vouches_for_the_revoked_set(served, witness, lic_c
     size = served.s.checkpoint(bs.T0 + 200)
     lie = _note(size, led.root(size), 0, EMPTY_ROOT)  # the true set has one member
     status, _, body = _post(url, 0, [], lie)
-    assert status == 422 and "false lic-revoked/v1 line" in body, body
+    assert status == 422 and "false lic-revoked/v2 line" in body, body
     (evidence,) = (tmp_path / "w.db.follow" / "evidence").glob("revoked-set-*.json")
     assert json.loads(evidence.read_text())["notes"] == [lie.decode()]  # the signed lie, kept
 

@@ -94,7 +94,7 @@ def _tampered(body: bytes) -> list[bytes]:
         lambda x: x.update(digest=OTHER.hex()),
         lambda x: x.update(size=x["size"] + 1),
         lambda x: x.update(checkpoint=x["checkpoint"].replace("\n5\n", "\n6\n")),
-        lambda x: x["links"][0].update(absent=x["links"][0]["absent"].replace("left 0", "left 1")),
+        lambda x: x["links"][0].update(absent=x["links"][0]["absent"].replace(" 1 0\n", " 2 0\n")),
         lambda x: x["links"][1].update(absent=x["links"][1]["absent"][:-3] + "\n"),
         lambda x: x["links"][0].update(grant=0),
         lambda x: x["links"][0].update(grant_receipt=x["links"][1]["grant_receipt"]),
@@ -111,7 +111,8 @@ def _tampered(body: bytes) -> list[bytes]:
 def test_a_tampered_answer_is_refused(log):
     server, verifier = log
     body = _status(server, CHILD)
-    assert "left 0" in json.loads(body)["links"][0]["absent"]
+    absent = json.loads(body)["links"][0]["absent"]  # the set's one member, at the root
+    assert absent.startswith("lic-absent/v2 1 0\nleaf ")
     for bad in _tampered(body):
         with pytest.raises(LicError):
             verify_status(bad, CHILD, verifier)

@@ -493,7 +493,7 @@ def test_checkpoint_with_extension_lines(led):
     led.append("test", entry())
     cp = led.checkpoint(LOG, extensions=["revoked-root AAAA", "x-note 1"])
     # the log's own revoked-set line (SPEC 12.3) comes first, then the caller's lines
-    empty = "lic-revoked/v1 0 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+    empty = "lic-revoked/v2 0 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
     assert cp.checkpoint.extensions == (empty, "revoked-root AAAA", "x-note 1")
     assert led.latest_checkpoint().note == cp.note
     with pytest.raises(MalformedError):

@@ -10,7 +10,7 @@ from helpers.ledger_world import T0, World, build, key
 from ledger.audit import audit_db
 from ledger.state import _apply, state_of
 from ledger.store import Ledger, append_entry
-from ledger.tlog import RevokedSet, format_revset_extension
+from ledger.tlog import RevokedSet, SparseRevokedSet, format_revset_extension
 
 
 @pytest.fixture(scope="module")
@@ -123,10 +123,11 @@ def test_a_checkpoint_reads_its_revoked_set_line_from_the_stored_state(world, tm
     path.write_bytes(world.path.read_bytes())
     with Ledger.open(path) as led:
         _add_key(led, world, 4)
-        rs = RevokedSet(_replayed(led).revoked_digests(), presorted=True)
+        rs = SparseRevokedSet(_replayed(led).revoked_digests(), presorted=True)
         cp = led.checkpoint(world.log)
         assert cp.checkpoint.size == led.size
-        assert cp.checkpoint.extensions[0] == format_revset_extension(rs.size, rs.root)
+        line = format_revset_extension(rs.size, rs.root, version=2)
+        assert cp.checkpoint.extensions[0] == line
 
 
 def _has_tables(led: Ledger) -> bool:
@@ -149,3 +150,19 @@ def test_tables_of_another_schema_version_are_rebuilt_by_the_next_write(world, t
         _add_key(led, world, 5)
         _same_as_replay(led)
     assert audit_db(path, workers=0).stored_state == "equal"
+
+
+def test_tables_of_the_schema_before_the_v2_tree_are_rebuilt_on_the_first_write(world, tmp_path):
+    path = tmp_path / "l.db"
+    path.write_bytes(world.path.read_bytes())
+    conn = sqlite3.connect(path)  # as the file was before st_revtree (schema version 1)
+    conn.execute("DROP TABLE st_revtree")
+    conn.execute("UPDATE st_meta SET schema = 1")
+    conn.commit()
+    conn.close()
+    with Ledger.open(path) as led:
+        _add_key(led, world, 5)
+        _same_as_replay(led)
+        members = _replayed(led).revoked_digests()
+        rs = SparseRevokedSet(members, presorted=True)
+        assert led.stored_state().revoked_commitment() == rs.commitment

@@ -27,6 +27,7 @@ from ledger.tlog import (
     Checkpoint,
     Ed25519NoteSigner,
     RevokedSet,
+    RevsetCommitment,
     find_revset_commitment,
     format_absence_proof,
     format_revset_extension,
@@ -247,7 +248,7 @@ def test_extension_line_round_trip_and_strictness():
         line.replace(" 3 ", " -3 "),
         line.replace(" 3 ", "  3 "),
         line + " ",
-        line.replace("lic-revoked/v1", "lic-revoked/v2"),
+        line.replace("lic-revoked/v1", "lic-revoked/v3"),  # no such version
         line[:-2],
         f"lic-revoked/v1 0 {b64std_encode(root)}",
         "lic-revoked/v1 1",
@@ -259,16 +260,22 @@ def test_extension_line_round_trip_and_strictness():
     assert find_revset_commitment(["other/ext 1"]) is None
     with pytest.raises(MalformedError):
         find_revset_commitment([line, line])
+    v2 = format_revset_extension(3, root, version=2)  # the line our log signs (12.7)
+    assert v2 == f"lic-revoked/v2 3 {b64std_encode(root)}"
+    assert parse_revset_extension(v2) == RevsetCommitment(3, root, 2) != c
+    with pytest.raises(MalformedError):  # one revoked-set line per checkpoint, of any version
+        find_revset_commitment([line, v2])
 
 
 def test_extension_travels_in_a_signed_checkpoint(tmp_path):
     key = SigningKey.from_seed(bytes(32))
     origin = "example.com/log"
-    line = format_revset_extension(0, EMPTY_ROOT)
+    line = format_revset_extension(0, EMPTY_ROOT, version=2)  # what the log signs (12.3)
     led = Ledger.create(tmp_path / "l.db", origin, key.public_key)
     led.append("note", sign_entry("note", b"x", key), now=1)
-    with pytest.raises(MalformedError, match="its own"):  # the log computes the line itself
-        led.checkpoint(key, extensions=[line])
+    for supplied in (line, format_revset_extension(0, EMPTY_ROOT)):
+        with pytest.raises(MalformedError, match="its own"):  # the log computes the line
+            led.checkpoint(key, extensions=[supplied])
     cp = led.checkpoint(key)
     assert cp.checkpoint.extensions == (line,)
     assert led.latest_checkpoint().checkpoint.extensions == (line,)

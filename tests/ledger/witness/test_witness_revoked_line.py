@@ -31,7 +31,7 @@ def test_a_witness_refuses_the_stored_tree_with_another_line(tmp_path):
         signed = led.checkpoint(LOG)
     cp, true = signed.checkpoint, signed.note
     size = cp.size
-    lie = dataclasses.replace(cp, extensions=(format_revset_extension(0, EMPTY_ROOT),))
+    lie = dataclasses.replace(cp, extensions=(format_revset_extension(0, EMPTY_ROOT, version=2),))
     forged = sign_checkpoint(lie, Ed25519NoteSigner(ORIGIN, LOG)).note
     log = Ed25519NoteVerifier(ORIGIN, LOG.public_key)
     assert parse_checkpoint(parse_note(true).text) == cp
@@ -41,3 +41,12 @@ def test_a_witness_refuses_the_stored_tree_with_another_line(tmp_path):
     out = decide_add_checkpoint(head, log, AddCheckpointRequest(size, (), forged))
     assert (out.status, out.split_view) == (409, True)
     assert split_view_result(true, forged, log).verdict == "split"
+    # the same tree with a true line of the legacy version: one tree has one line (SPEC 12.3)
+    with Ledger.open(tmp_path / "l.db") as led:
+        v1 = led.stored_state().revoked_commitment(1).line
+    other = sign_checkpoint(
+        dataclasses.replace(cp, extensions=(v1,)), Ed25519NoteSigner(ORIGIN, LOG)
+    )
+    out = decide_add_checkpoint(head, log, AddCheckpointRequest(size, (), other.note))
+    assert (out.status, out.split_view) == (409, True)
+    assert split_view_result(true, other.note, log).verdict == "split"
