@@ -169,14 +169,15 @@ def test_tampering_the_sqlite_file_is_reported(exported, tmp_path):
 
 
 def test_tampering_a_postgresql_row_is_reported(exported, pg_cluster):
-    """PostgreSQL's own: the ledger imported into a schema, a record rewritten behind its
-    triggers."""
+    """PostgreSQL's own: the ledger imported into a schema, records rewritten behind its
+    triggers, last to first (one import: each audit names the earliest rewritten one)."""
     n = len(record_lines(exported))
-    for pos in (0, n // 2, n - 1):
-        url = pg_cluster.new_url("tampered")
-        Ledger.import_jsonl(url, exported.lines).close()
+    url = pg_cluster.new_url("tampered")
+    Ledger.import_jsonl(url, exported.lines).close()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TRIGGER records_append_only ON records")
+    for pos in (n - 1, n // 2, 0):
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("DROP TRIGGER records_append_only ON records")
             raw = conn.execute("SELECT data FROM records WHERE idx = %s", (pos,)).fetchone()[0]
             conn.execute("UPDATE records SET data = %s WHERE idx = %s", (_later(raw), pos))
         assert first_index(audit_db(url, workers=0)) == pos
