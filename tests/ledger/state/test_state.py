@@ -1,6 +1,6 @@
 """The derived ledger state: authorization by role at time, cross-references, cascade, incidents.
-The state is the one a ledger stores, on both backends (``ledger_at``): its tables in a SQLite
-file or a PostgreSQL schema, written inside one write transaction that is never committed."""
+The state is the one a ledger stores, on both backends (``module_ledger_at``): its tables in a
+SQLite file or a PostgreSQL schema, written inside a write transaction that is never committed."""
 
 import pytest
 
@@ -42,9 +42,15 @@ def grant(digest, holder, parent=None, nb=T, na=T + 1000):
     return g
 
 
+@pytest.fixture(scope="module")
+def led(module_ledger_at):
+    """One empty ledger per backend: each test's state lives in a transaction rolled back."""
+    with Ledger.create(module_ledger_at("state"), "example.com/log", LOG_KEY) as x:
+        yield x
+
+
 @pytest.fixture
-def log(ledger_at):
-    led = Ledger.create(ledger_at("state"), "example.com/log", LOG_KEY)
+def log(led):
     begin_write(led.connection)
     lg = Log(led)
     for key, role in [
@@ -56,7 +62,6 @@ def log(ledger_at):
         lg.ok("key.add", LOG, key=key, role=role, name=role)
     yield lg
     led.connection.execute("ROLLBACK")
-    led.close()
 
 
 def test_chain_of_grants_and_cascading_revocation(log):
