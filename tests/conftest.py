@@ -49,15 +49,13 @@ def pg_cluster():
     cluster.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def ledger_at(request, tmp_path):
-    """``ledger_at(name)`` gives where a new ledger called ``name`` lives on this test's
-    backend: a file under tmp_path (sqlite) or the URL of a fresh schema (postgres). Tests
-    that use it run once per backend; ``ledger_at.backend`` says which."""
-    if request.param == "sqlite":
+def _locations(request, backend, make_dir):
+    """Where new ledgers live on ``backend``: a file in a directory from ``make_dir`` (sqlite)
+    or the URL of a fresh schema of the session's cluster (postgres)."""
+    if backend == "sqlite":
 
         def at(name: str = "l") -> object:
-            return tmp_path / f"{name}.db"
+            return make_dir(name) / f"{name}.db"
 
     else:
         cluster = request.getfixturevalue("pg_cluster")
@@ -65,5 +63,22 @@ def ledger_at(request, tmp_path):
         def at(name: str = "l") -> object:
             return cluster.new_url(name)
 
-    at.backend = request.param
+    at.backend = backend
     return at
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_at(request, tmp_path):
+    """``ledger_at(name)`` gives where a new ledger called ``name`` lives on this test's
+    backend: a file under tmp_path (sqlite) or the URL of a fresh schema (postgres). Tests
+    that use it run once per backend; ``ledger_at.backend`` says which."""
+    return _locations(request, request.param, lambda name: tmp_path)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def module_ledger_at(request, tmp_path_factory):
+    """``ledger_at`` for a module that builds a ledger once per backend (a module-scoped
+    fixture using it) and runs its tests against it: each call gives a new location (a file
+    in a fresh directory, or a fresh schema). A test uses this or ``ledger_at``, never both
+    (each runs it once per backend)."""
+    return _locations(request, request.param, tmp_path_factory.mktemp)

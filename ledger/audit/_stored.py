@@ -70,7 +70,8 @@ def _copy_stored(conn: Any, url: str) -> None:
         try:
             try:
                 led.stored_state()
-            except MalformedError:  # no state tables: the comparison finds them absent
+            except MalformedError:  # no state tables, or of another schema version
+                _copy_version(conn, src)
                 return
             last = src.execute("SELECT max(idx) FROM records").fetchone()[0]
             conn.execute("BEGIN")
@@ -85,6 +86,22 @@ def _copy_stored(conn: Any, url: str) -> None:
             conn.execute("COMMIT")
         finally:
             src.execute("COMMIT")
+
+
+def _copy_version(conn: Any, src: Any) -> None:
+    """The schema version of the ledger's state tables when it has some, as a ``stored.st_meta``
+    of that one column: the comparison then says what a file's tables of another version
+    give (not compared), and a ledger without them stays absent."""
+    found = src.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = current_schema() AND table_name = 'st_meta'"
+    ).fetchone()
+    if not found[0]:
+        return
+    row = src.execute("SELECT schema FROM st_meta WHERE id = 0").fetchone()
+    conn.execute("CREATE TABLE stored.st_meta (id INTEGER, schema INTEGER)")
+    if row is not None:
+        conn.execute("INSERT INTO stored.st_meta VALUES (0, ?)", (row[0],))
 
 
 def _pages(src: Any, name: str, key: str) -> Iterator[list[tuple[Any, ...]]]:

@@ -56,11 +56,16 @@ def test_the_real_export_audits_clean_against_the_pinned_key(files, audit):
     }
 
 
-def test_a_pin_applies_to_a_ledger_file_too(files, audit):
-    d, *_ = files
-    out = audit("--db", d / "forged.db", "--log-key", d / "log.vkey", code=1).output
+def test_a_pin_applies_to_a_ledger_too(files, audit, ledger_at):
+    """A ledger on each backend (``ledger_at``): the exports imported."""
+    d, real, forged, _ = files
+    dbs = {}
+    for name, jsonl in (("real", real), ("forged", forged)):
+        dbs[name] = ledger_at(f"imported_{name}")
+        Ledger.import_jsonl(dbs[name], jsonl.read_text().splitlines()).close()
+    out = audit("--db", dbs["forged"], "--log-key", d / "log.vkey", code=1).output
     assert "not the pinned log key" in out
-    audit("--db", d / "real.db", "--log-key", d / "log.vkey")
+    audit("--db", dbs["real"], "--log-key", d / "log.vkey")
 
 
 def test_without_a_pin_the_summary_names_the_key_it_trusted(files, audit):

@@ -1,4 +1,5 @@
-"""`lic ledger ...` through the lic_cli fixture: every command, its JSON, exit codes 0/1/2."""
+"""`lic ledger ...` through the lic_cli fixture: every command, its JSON, exit codes 0/1/2.
+init, append, checkpoint, prove, show and consistency also on PostgreSQL (``env_at``)."""
 
 import hashlib
 import json
@@ -27,6 +28,13 @@ def env(tmp_path, lic_cli):
     return lic_cli, ring, db, tmp_path
 
 
+@pytest.fixture
+def env_at(env, ledger_at):
+    """``env`` with the ledger on each backend (``ledger_at``: a file, a PostgreSQL URL)."""
+    run, ring, _, tmp = env
+    return run, ring, ledger_at("l"), tmp
+
+
 def _setup(env, n=3):
     run, ring, db, tmp = env
     res = run("ledger", "init", "--origin", "example.com/log", "--key", "log", "--db", db,
@@ -43,9 +51,9 @@ def _setup(env, n=3):
     return vkey
 
 
-def test_init_append_checkpoint_prove_verify(env):
-    run, ring, db, tmp = env
-    vkey = _setup(env)
+def test_init_append_checkpoint_prove_verify(env_at):
+    run, ring, db, tmp = env_at
+    vkey = _setup(env_at)
     res = run("ledger", "checkpoint", "--db", db, "--keyring", ring, "--json")
     cp = json.loads(res.output)
     assert cp["size"] == 3 and cp["origin"] == "example.com/log"
@@ -142,9 +150,9 @@ def test_append_variants_and_bad_input(env):
     assert not (tmp / "x.db").exists()
 
 
-def test_consistency(env):
-    run, ring, db, _ = env
-    _setup(env, 5)
+def test_consistency(env_at):
+    run, ring, db, _ = env_at
+    _setup(env_at, 5)
     run("ledger", "checkpoint", "--db", db, "--keyring", ring)
     res = run("ledger", "consistency", "--from", 2, "--db", db, "--json")
     info = json.loads(res.output)

@@ -1,18 +1,32 @@
 """``lic ledger prove`` receipts carry the cosignatures stored for their size (issue 14 item 8),
-so that a receipt alone shows which witnesses vouched for its checkpoint."""
+so that a receipt alone shows which witnesses vouched for its checkpoint. The demo's ledger on
+both backends (``module_ledger_at``: the file, or its export imported into a schema)."""
+
+import io
 
 import pytest
 
+from ledger.store import Ledger
 from ledger.tlog import CosignatureV1Verifier, Ed25519NoteVerifier, open_checkpoint, parse_receipt
 
 
 @pytest.fixture(scope="module")
-def demo(demo_dir):
-    return demo_dir("prove")
+def demo(demo_dir, module_ledger_at):
+    """The demo's directory, and its ledger on this module's backend."""
+    d = demo_dir("prove")
+    if module_ledger_at.backend == "sqlite":
+        return d, d / "ledger.db"
+    buf = io.StringIO()
+    with Ledger.open(d / "ledger.db") as led:
+        led.export_jsonl(buf)
+    url = module_ledger_at("prove")
+    Ledger.import_jsonl(url, buf.getvalue().splitlines()).close()
+    return d, url
 
 
 def test_a_receipt_carries_the_stored_cosignatures(demo, lic_cli):
-    receipt = lic_cli("ledger", "prove", "--index", "3", "--db", demo / "ledger.db").output
+    demo, db = demo
+    receipt = lic_cli("ledger", "prove", "--index", "3", "--db", db).output
     note = parse_receipt(receipt.encode()).checkpoint_note
     log = Ed25519NoteVerifier.from_vkey((demo / "log.vkey").read_text().strip())
     witness = CosignatureV1Verifier.from_vkey((demo / "witness.vkey").read_text().strip())
@@ -22,7 +36,8 @@ def test_a_receipt_carries_the_stored_cosignatures(demo, lic_cli):
 
 
 def test_a_receipt_alone_meets_a_witness_policy(demo, lic_cli):
-    receipt = lic_cli("ledger", "prove", "--index", "3", "--db", demo / "ledger.db").output
+    demo, db = demo
+    receipt = lic_cli("ledger", "prove", "--index", "3", "--db", db).output
     r = lic_cli("ledger", "verify-proof", "-", "--policy", demo / "policy.json", "--json",
                 input=receipt)  # fmt: skip
     assert r.json["witnesses"] == ["witness.example"]

@@ -1,9 +1,14 @@
-"""The auditor's replay: a clean ledger of every entry type, and every kind of tampering."""
+"""The auditor's replay: a clean ledger of every entry type, and every kind of tampering. The
+ledger's tests run on both backends (``module_ledger_at``: a SQLite file, a PostgreSQL schema);
+the tampered exports are one JSONL file whatever backend wrote it (the same bytes on both,
+tests/ledger/store), so those run once."""
 
+import io
 import json
 import shutil
 import sqlite3
 
+import psycopg
 import pytest
 
 from helpers.ledger_world import T0, build, key
@@ -14,14 +19,25 @@ from ledger.store import Ledger, append_entry
 from lic import cbor
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    d = tmp_path_factory.mktemp("world")
-    w = build(d / "ledger.db")
-    with Ledger.open(w.path) as led, open(d / "export.jsonl", "w") as f:
-        led.export_jsonl(f)
-    w.lines = (d / "export.jsonl").read_text().splitlines()
+def _built(location):
+    w = build(location)
+    buf = io.StringIO()
+    with Ledger.open(w.path) as led:
+        led.export_jsonl(buf)
+    w.lines = buf.getvalue().splitlines()
     return w
+
+
+@pytest.fixture(scope="module")
+def world(module_ledger_at):
+    """The ledger of every entry type on this module's backend, and its export."""
+    return _built(module_ledger_at("world"))
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """The export of the ledger of every entry type (for the JSONL audit: no store)."""
+    return _built(tmp_path_factory.mktemp("exported") / "ledger.db")
 
 
 def audit_lines(tmp_path, lines, workers=0):
@@ -90,67 +106,86 @@ FIELD_CHANGES = {
 
 
 @pytest.mark.parametrize("field", sorted(FIELD_CHANGES))
-def test_changing_any_record_is_reported_at_its_index(world, tmp_path, field):
-    for pos, line_no in enumerate(record_lines(world)):
-        lines = list(world.lines)
+def test_changing_any_record_is_reported_at_its_index(exported, tmp_path, field):
+    for pos, line_no in enumerate(record_lines(exported)):
+        lines = list(exported.lines)
         lines[line_no] = mutate_record(lines[line_no], FIELD_CHANGES[field])
         assert first_index(audit_lines(tmp_path, lines)) == pos, (field, pos)
 
 
-def test_flipping_bytes_of_any_record_is_reported_at_its_index(world, tmp_path):
-    for pos, line_no in enumerate(record_lines(world)):
-        raw = b64std_decode(json.loads(world.lines[line_no])["record"])
+def test_flipping_bytes_of_any_record_is_reported_at_its_index(exported, tmp_path):
+    for pos, line_no in enumerate(record_lines(exported)):
+        raw = b64std_decode(json.loads(exported.lines[line_no])["record"])
         for at in range(0, len(raw), max(1, len(raw) // 6)):
-            lines = list(world.lines)
+            lines = list(exported.lines)
             bad = raw[:at] + bytes([raw[at] ^ 0x40]) + raw[at + 1 :]
             lines[line_no] = mutate_record(lines[line_no], lambda r, bad=bad: bad)
             assert first_index(audit_lines(tmp_path, lines)) == pos, (pos, at)
 
 
-def test_removing_any_record_is_reported_at_its_index(world, tmp_path):
-    for pos, line_no in enumerate(record_lines(world)):
-        lines = world.lines[:line_no] + world.lines[line_no + 1 :]
+def test_removing_any_record_is_reported_at_its_index(exported, tmp_path):
+    for pos, line_no in enumerate(record_lines(exported)):
+        lines = exported.lines[:line_no] + exported.lines[line_no + 1 :]
         assert first_index(audit_lines(tmp_path, lines)) == pos
 
 
-def test_reordering_any_two_neighbours_is_reported(world, tmp_path):
-    recs = record_lines(world)
+def test_reordering_any_two_neighbours_is_reported(exported, tmp_path):
+    recs = record_lines(exported)
     for pos in range(len(recs) - 1):
-        lines = list(world.lines)
+        lines = list(exported.lines)
         a, b = recs[pos], recs[pos + 1]
         lines[a], lines[b] = lines[b], lines[a]
         assert first_index(audit_lines(tmp_path, lines)) == pos
 
 
-def test_inserting_a_record_is_reported_at_its_index(world, tmp_path):
-    recs = record_lines(world)
+def test_inserting_a_record_is_reported_at_its_index(exported, tmp_path):
+    recs = record_lines(exported)
     for pos in range(len(recs)):
         copy_of = recs[pos - 1] if pos else recs[1]
-        lines = [*world.lines[: recs[pos]], world.lines[copy_of], *world.lines[recs[pos] :]]
+        lines = list(exported.lines)
+        lines.insert(recs[pos], exported.lines[copy_of])
         assert first_index(audit_lines(tmp_path, lines)) == pos
 
 
-def test_tampering_the_sqlite_file_is_reported(world, tmp_path):
-    n = len(record_lines(world))
+def _later(raw):
+    rec = decode_record(bytes(raw))
+    return encode_record(rec.index, rec.prev, rec.time + 5, rec.entry_type, rec.entry)
+
+
+def test_tampering_the_sqlite_file_is_reported(exported, tmp_path):
+    """SQLite's own: a copy of the file with a record rewritten behind its triggers (the
+    PostgreSQL counterpart, a rewritten table row, is the next test)."""
+    n = len(record_lines(exported))
     for pos in (0, n // 2, n - 1):
         copy = tmp_path / f"copy{pos}.db"
-        shutil.copy(world.path, copy)
+        shutil.copy(exported.path, copy)
         conn = sqlite3.connect(copy)
         conn.execute("DROP TRIGGER records_append_only_u")
         raw = conn.execute("SELECT data FROM records WHERE idx = ?", (pos,)).fetchone()[0]
-        rec = decode_record(bytes(raw))
-        conn.execute(
-            "UPDATE records SET data = ? WHERE idx = ?",
-            (encode_record(rec.index, rec.prev, rec.time + 5, rec.entry_type, rec.entry), pos),
-        )
+        conn.execute("UPDATE records SET data = ? WHERE idx = ?", (_later(raw), pos))
         conn.commit()
         conn.close()
         assert first_index(audit_db(copy, workers=0)) == pos
 
 
-def test_a_signature_failure_falls_back_to_the_exact_sequential_findings(world, tmp_path):
-    recs = record_lines(world)
-    lines = list(world.lines)
+def test_tampering_a_postgresql_row_is_reported(exported, pg_cluster):
+    """PostgreSQL's own: the ledger imported into a schema, records rewritten behind its
+    triggers, last to first (one import: each audit names the earliest rewritten one)."""
+    n = len(record_lines(exported))
+    url = pg_cluster.new_url("tampered")
+    Ledger.import_jsonl(url, exported.lines).close()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TRIGGER records_append_only ON records")
+    for pos in (n - 1, n // 2, 0):
+        with psycopg.connect(url, autocommit=True) as conn:
+            raw = conn.execute("SELECT data FROM records WHERE idx = %s", (pos,)).fetchone()[0]
+            conn.execute("UPDATE records SET data = %s WHERE idx = %s", (_later(raw), pos))
+        assert first_index(audit_db(url, workers=0)) == pos
+
+
+def test_a_signature_failure_falls_back_to_the_exact_sequential_findings(exported, tmp_path):
+    recs = record_lines(exported)
+    lines = list(exported.lines)
     flip = FIELD_CHANGES["entry-byte"]
     lines[recs[3]] = mutate_record(lines[recs[3]], flip)
     par, seq = audit_lines(tmp_path, lines, workers=2), audit_lines(tmp_path, lines, workers=0)
@@ -162,8 +197,8 @@ def raw_append(led, etype, payload, author, t):
     return led.append(etype, make_entry(etype, payload, author), now=t).index
 
 
-def test_forged_author_role_is_reported(tmp_path):
-    w = build(tmp_path / "l.db")
+def test_forged_author_role_is_reported(ledger_at):
+    w = build(ledger_at("l"))
     with Ledger.open(w.path) as led:
         grant = {
             "at": T0,
@@ -183,8 +218,8 @@ def test_forged_author_role_is_reported(tmp_path):
     assert "has role 'responder'" in r.findings[0].message
 
 
-def test_signature_after_compromise_is_reported(tmp_path):
-    w = build(tmp_path / "l.db")
+def test_signature_after_compromise_is_reported(ledger_at):
+    w = build(ledger_at("l"))
     with Ledger.open(w.path) as led:
         t = T0 + 10**4
         append_entry(
@@ -208,8 +243,8 @@ def test_signature_after_compromise_is_reported(tmp_path):
     assert "compromised" in r.findings[0].message and ok == bad - 1
 
 
-def test_unknown_entry_types_and_bad_payloads_are_flagged(tmp_path):
-    w = build(tmp_path / "l.db")
+def test_unknown_entry_types_and_bad_payloads_are_flagged(ledger_at):
+    w = build(ledger_at("l"))
     with Ledger.open(w.path) as led:
         a = led.append("note", make_raw(w.issuer, "note", {"hello": 1}), now=T0 + 10**4).index
         b = led.append(
@@ -228,13 +263,13 @@ def make_raw(author, etype, payload):
     return sign_entry(etype, cbor.encode(payload), author)
 
 
-def test_since_detects_a_rewritten_history(world, tmp_path):
+def test_since_detects_a_rewritten_history(world, tmp_path, module_ledger_at):
     with Ledger.open(world.path) as led:
         saved = led.latest_checkpoint().note
     (tmp_path / "saved.note").write_bytes(saved)
     assert audit_db(world.path, since=tmp_path / "saved.note", workers=0).findings == []
     # A fork: the same records up to some point, then a different history, re-signed by the log.
-    fork = tmp_path / "fork.db"
+    fork = module_ledger_at("fork")
     with Ledger.open(world.path) as led, Ledger.create(fork, led.origin, world.log) as f2:
         rows = list(led.iter_records())
         keep = len(rows) - 3

@@ -1,6 +1,6 @@
 """The revoked-set commitment (SPEC 12) wired into checkpoints and the audit: every checkpoint
 the log signs carries the set as of its size, and a replay reports a log that commits to a
-wrong set, or to none."""
+wrong set, or to none. On both backends (``ledger_at``)."""
 
 import lic
 from helpers.bundle_scenario import ISSUER, LOG, ORIGIN, build
@@ -22,8 +22,8 @@ def replay(led, extra_notes=()):
     return audit(ORIGIN, led.log_vkey, lambda: led.iter_raw(), notes, workers=0)
 
 
-def test_each_checkpoint_commits_to_the_set_as_of_its_size(tmp_path):
-    s = build(tmp_path / "l.db", links=3)
+def test_each_checkpoint_commits_to_the_set_as_of_its_size(ledger_at):
+    s = build(ledger_at("l"), links=3)
     root, child, grand = (lic.token_digest(t) for t in s.tokens)
     sets = {}
     sets[s.led.checkpoint(LOG).checkpoint.size] = set()
@@ -53,8 +53,8 @@ def test_each_checkpoint_commits_to_the_set_as_of_its_size(tmp_path):
     assert replay(s.led).clean
 
 
-def test_audit_reports_a_wrong_or_missing_commitment(tmp_path):
-    s = build(tmp_path / "l.db")
+def test_audit_reports_a_wrong_or_missing_commitment(ledger_at):
+    s = build(ledger_at("l"))
     s.revoke(s.tokens[0])
     size = s.led.checkpoint(LOG).checkpoint.size
     assert replay(s.led).clean
@@ -82,10 +82,10 @@ def test_audit_reports_a_wrong_or_missing_commitment(tmp_path):
     assert "mismatch" in r.findings[0].message
 
 
-def test_cli_checkpoint_prints_the_revoked_set_line(tmp_path, lic_cli):
+def test_cli_checkpoint_prints_the_revoked_set_line(tmp_path, ledger_at, lic_cli):
     run = lic_cli.with_env(P="pw")
     common = ["--keyring", str(tmp_path / "k"), "--passphrase-env", "P"]
-    db = str(tmp_path / "l.db")
+    db = str(ledger_at("l"))
     res = run("keys", "new", "log", *common, code=None)
     assert res.exit_code == 0, res.output
     res = run("ledger", "init", "--origin", "example.com/log", "--key", "log", "--db", db,
@@ -96,8 +96,8 @@ def test_cli_checkpoint_prints_the_revoked_set_line(tmp_path, lic_cli):
     assert format_revset_extension(0, EMPTY_ROOT, version=2) in res.output.splitlines()
 
 
-def test_an_ended_suspension_leaves_the_set_only_by_a_reinstate_record(tmp_path):
-    s = build(tmp_path / "l.db")
+def test_an_ended_suspension_leaves_the_set_only_by_a_reinstate_record(ledger_at):
+    s = build(ledger_at("l"))
     child = lic.token_digest(s.tokens[1])
     payload = {"tokens": [child], "reason": "prohibited_use", "effective": s.t, "cascade": False}
     s.append("suspend", {**payload, "until": s.t + 5}, ISSUER)
@@ -111,14 +111,14 @@ def test_an_ended_suspension_leaves_the_set_only_by_a_reinstate_record(tmp_path)
     assert replay(s.led).clean
 
 
-def test_random_withdrawals_keep_the_set_equal_to_live_own_withdrawals(tmp_path):
+def test_random_withdrawals_keep_the_set_equal_to_live_own_withdrawals(ledger_at):
     """Against the status side of the state (``Withdrawal.live``, not the set's counters):
     with every effective time "now", a digest is a member exactly when one of its own
     withdrawals is live now. Checkpoints after every step; the replay agrees with all."""
     import random
 
     rnd = random.Random(6)
-    s = build(tmp_path / "l.db", links=3)
+    s = build(ledger_at("l"), links=3)
     digests = [lic.token_digest(t) for t in s.tokens]
     for _ in range(30):
         kind = rnd.choice(["revoke", "suspend", "reinstate", "reinstate"])

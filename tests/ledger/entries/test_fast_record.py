@@ -208,8 +208,9 @@ def _both(rows, log_key):
     return fast, strict, found_fast, found_strict
 
 
-def test_apply_stored_derives_the_same_state(tmp_path):
-    w = build(tmp_path / "w.db")
+def test_apply_stored_derives_the_same_state(ledger_at):
+    """The records as either backend stores them (``ledger_at``)."""
+    w = build(ledger_at("w"))
     with Ledger.open(w.path) as led:
         rows = [raw for _, raw in led.iter_raw()]
         log_key = led.log_verifier.public_key.raw

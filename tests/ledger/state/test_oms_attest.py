@@ -1,6 +1,7 @@
 """OMS signature files as ledger provenance (SPEC 14.6): a publisher's EC key registered by
 key.add, attest entries carrying a signature file made by the real model-signing package,
-verified at append and at every audit; two signing runs of one model are one model."""
+verified at append and at every audit; two signing runs of one model are one model. The
+ledgers are on both backends (``ledger_at``)."""
 
 from __future__ import annotations
 
@@ -49,8 +50,8 @@ def signed_again(tmp_path_factory, signed) -> Signed:
 
 
 @pytest.fixture
-def led(tmp_path, signed) -> Led:
-    return Led(tmp_path / "l.db", signed.public_pem)
+def led(ledger_at, signed) -> Led:
+    return Led(ledger_at("l"), signed.public_pem)
 
 
 def test_a_package_signature_becomes_an_attestation_of_the_model(led, signed):
@@ -100,18 +101,18 @@ def test_a_tampered_file_is_refused_at_append(led, signed, tamper, why):
     assert audit_db(led.path, workers=0).clean
 
 
-def test_a_file_signed_by_an_unregistered_key_is_refused(tmp_path, signed):
+def test_a_file_signed_by_an_unregistered_key_is_refused(ledger_at, signed):
     other = ec.generate_private_key(ec.SECP256R1()).public_key()
     pem = other.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    led = Led(tmp_path / "l.db", pem)
+    led = Led(ledger_at("l"), pem)
     with pytest.raises(DeniedError, match="not a publisher key"):
         led.attest(signed.data)
 
 
-def test_without_a_publisher_key_nothing_verifies(tmp_path, signed):
-    led = Led(tmp_path / "l.db", None)
+def test_without_a_publisher_key_nothing_verifies(ledger_at, signed):
+    led = Led(ledger_at("l"), None)
     with pytest.raises(DeniedError, match="no publisher key"):
         led.attest(signed.data)
 
@@ -170,8 +171,8 @@ def test_a_retired_or_compromised_publisher_key_verifies_no_later_file(led, sign
     assert before
 
 
-def test_a_publisher_key_not_yet_valid_verifies_nothing(tmp_path, signed):
-    led = Led(tmp_path / "l.db", None)
+def test_a_publisher_key_not_yet_valid_verifies_nothing(ledger_at, signed):
+    led = Led(ledger_at("l"), None)
     led.add(
         "key.add",
         {"key": signed.public_pem, "role": "publisher", "name": "p", "not_before": T0 + 10**6},

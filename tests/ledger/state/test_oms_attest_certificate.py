@@ -1,6 +1,7 @@
 """OMS signature files signed through a certificate chain on the ledger (SPEC 14.6): a root
 certificate registered with role publisher_ca; the chain is judged at the record's
-integration time, at append and at every audit, so the replay decides the same ever after."""
+integration time, at append and at every audit, so the replay decides the same ever after.
+The ledgers are on both backends (``ledger_at``)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ def signed(tmp_path_factory) -> CertSigned:
 
 
 @pytest.fixture
-def led(tmp_path, signed) -> Led:
-    led = Led(tmp_path / "l.db", None)
+def led(ledger_at, signed) -> Led:
+    led = Led(ledger_at("l"), None)
     led.add("key.add", {"key": signed.root_pem, "role": PUBLISHER_CA_ROLE, "name": "root"})
     return led
 
@@ -41,16 +42,18 @@ def test_a_chain_to_a_registered_root_is_accepted_and_audited(led, signed):
     assert report["provenance"]["signed_models"] == 1
 
 
-def test_a_chain_to_another_root_is_refused(tmp_path, signed):
+def test_a_chain_to_another_root_is_refused(tmp_path, ledger_at, signed):
     other = sign_with_certificate(tmp_path / "other")
-    led = Led(tmp_path / "l.db", None)
+    led = Led(ledger_at("l"), None)
     led.add("key.add", {"key": other.root_pem, "role": PUBLISHER_CA_ROLE, "name": "other"})
     with pytest.raises(DeniedError, match="configured root"):
         led.attest(signed.data)
 
 
-def test_a_chain_needs_a_publisher_ca_and_a_key_file_a_publisher_key(tmp_path, led, signed):
-    bare = Led(tmp_path / "bare.db", signed.signing_public_pem)  # the right key, no root
+def test_a_chain_needs_a_publisher_ca_and_a_key_file_a_publisher_key(
+    tmp_path, ledger_at, led, signed
+):
+    bare = Led(ledger_at("bare"), signed.signing_public_pem)  # the right key, no root
     with pytest.raises(DeniedError, match="no publisher CA"):
         bare.attest(signed.data)
     by_key = sign_with_package(tmp_path / "k")

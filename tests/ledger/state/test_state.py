@@ -1,11 +1,16 @@
-"""The derived ledger state: authorization by role at time, cross-references, cascade, incidents."""
+"""The derived ledger state: authorization by role at time, cross-references, cascade, incidents.
+The state is the one a ledger stores, on both backends (``module_ledger_at``): its tables in a
+SQLite file or a PostgreSQL schema, written inside a write transaction that is never committed."""
 
 import pytest
 
-from ledger.state import LedgerState
+from keys import SigningKey
+from ledger.store import Ledger, begin_write
 
 T = 1_790_000_000
-LOG, ISSUER, RESPONDER, REVIEWER, ATTESTER = (bytes([i]) * 32 for i in range(10, 15))
+LOG_KEY = SigningKey.from_seed(bytes([10]) * 32)
+LOG = LOG_KEY.public_key.raw
+ISSUER, RESPONDER, REVIEWER, ATTESTER = (bytes([i]) * 32 for i in range(11, 15))
 HOLDER_A, HOLDER_B, STRANGER = bytes([20]) * 32, bytes([21]) * 32, bytes([22]) * 32
 ROOT, CHILD, GRANDCHILD, OTHER = (bytes([i]) * 32 for i in range(30, 34))
 LICENSEE = bytes([40]) * 32
@@ -14,8 +19,8 @@ LICENSEE = bytes([40]) * 32
 class Log:
     """Applies entries in order, as the appender would; remembers findings."""
 
-    def __init__(self):
-        self.state = LedgerState(LOG)
+    def __init__(self, led):
+        self.state = led.stored_state()
         self.index = 0
 
     def add(self, etype, author, t=T, **payload):
@@ -37,9 +42,17 @@ def grant(digest, holder, parent=None, nb=T, na=T + 1000):
     return g
 
 
+@pytest.fixture(scope="module")
+def led(module_ledger_at):
+    """One empty ledger per backend: each test's state lives in a transaction rolled back."""
+    with Ledger.create(module_ledger_at("state"), "example.com/log", LOG_KEY) as x:
+        yield x
+
+
 @pytest.fixture
-def log():
-    lg = Log()
+def log(led):
+    begin_write(led.connection)
+    lg = Log(led)
     for key, role in [
         (ISSUER, "issuer"),
         (RESPONDER, "responder"),
@@ -47,7 +60,8 @@ def log():
         (ATTESTER, "attester"),
     ]:
         lg.ok("key.add", LOG, key=key, role=role, name=role)
-    return lg
+    yield lg
+    led.connection.execute("ROLLBACK")
 
 
 def test_chain_of_grants_and_cascading_revocation(log):

@@ -5,8 +5,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from keys import SigningKey
 from keys.errors import MalformedError
-from ledger.state import LedgerState, open_scratch, scratch_table
+from ledger.state import open_scratch, scratch_table
+from ledger.store import Ledger, begin_write
 from ledger.tlog import RevokedSet, revset_commitment
 
 
@@ -54,9 +56,12 @@ def test_a_scratch_table_behaves_like_a_dict_in_key_order(ops, key_type):
     conn.close()
 
 
-def test_the_revoked_set_commitment_is_kept_until_the_set_changes():
-    log = bytes([10]) * 32
-    st_ = LedgerState(log)
+def test_the_revoked_set_commitment_is_kept_until_the_set_changes(ledger_at):
+    """On the state a ledger stores, on both backends (``ledger_at``)."""
+    log = SigningKey.from_seed(bytes([10]) * 32)
+    led = Ledger.create(ledger_at("kept"), "example.com/log", log)
+    begin_write(led.connection)
+    st_ = led.stored_state()
     assert st_.revset_commitment() == (0, RevokedSet([], presorted=True).root)
     st_.conn.execute(
         "INSERT INTO st_revoked (digest, count, leaf) VALUES (?, 1, ?)", (b"\1" * 32, b"x" * 32)
@@ -66,4 +71,5 @@ def test_the_revoked_set_commitment_is_kept_until_the_set_changes():
     st_.revset_version += 1
     n, root = st_.revset_commitment()
     assert n == 1 and root != RevokedSet([b"\1" * 32], presorted=True).root  # the stored leaf
-    st_.close()
+    led.connection.execute("ROLLBACK")
+    led.close()
