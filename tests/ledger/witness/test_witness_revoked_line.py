@@ -1,5 +1,6 @@
 """A witness refuses the tree it cosigned with another revoked-set line, as a split view
-(issue 14 item 7): one tree has one true lic-revoked/v1 line (SPEC 12.1)."""
+(issue 14 item 7): one tree has one true lic-revoked/v1 line (SPEC 12.1). The log's ledger
+lives on each backend (``ledger_at``)."""
 
 import dataclasses
 
@@ -25,8 +26,8 @@ ORIGIN = "witness-lines.example/log"
 LOG = SigningKey.from_seed(bytes([8]) * 32)
 
 
-def test_a_witness_refuses_the_stored_tree_with_another_line(tmp_path):
-    with Ledger.create(tmp_path / "l.db", ORIGIN, LOG) as led:
+def test_a_witness_refuses_the_stored_tree_with_another_line(ledger_at):
+    with Ledger.create(ledger_at("l"), ORIGIN, LOG) as led:
         synthesize(led, 300, log_key=LOG)
         signed = led.checkpoint(LOG)
     cp, true = signed.checkpoint, signed.note
