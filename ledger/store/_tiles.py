@@ -41,6 +41,7 @@ from ..tlog import (
     tiles_added,
 )
 from ._ledger import Ledger
+from ._pg import PgConnection
 from ._schema import rows_query
 
 __all__ = [
@@ -103,7 +104,10 @@ def read_tile(ledger: Ledger, tile: Tile, size: int) -> bytes | None:
         ).fetchall()
     else:
         want = [n >> 6 for n in nodes]
-        rows = sorted(conn.execute(rows_query(len(want)), want).fetchall())
+        if isinstance(conn, PgConnection):  # the VALUES join is SQLite's (ADR 0010)
+            rows = sorted(conn.read_rows(want))
+        else:
+            rows = sorted(conn.execute(rows_query(len(want)), want).fetchall())
     if len(rows) != len(nodes):
         raise LedgerIntegrityError("ledger: stored tree rows missing under a tile")
     out = bytearray()
