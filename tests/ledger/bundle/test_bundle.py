@@ -1,8 +1,9 @@
 """Offline bundles (SPEC 10): the end-to-end story over real witnesses, with no socket opened
 while verifying; revocation and staleness; every single-byte change refused; the policy file;
 the CLI. The scenario's ledger lives on each backend (``ledger_at``: a SQLite file, a
-PostgreSQL schema), and the same scenario gives the same bundle bytes on both; the witnesses'
-own stores stay SQLite files (a witness keeps its state in a file, whatever the log's backend)."""
+PostgreSQL schema), and a ledger's export imported into PostgreSQL gives the bundles its file
+gives, byte for byte; the witnesses' own stores stay SQLite files (a witness keeps its state
+in a file, whatever the log's backend)."""
 
 import contextlib
 import io
