@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from helpers.backends import gone
 from keys import Keyring, SigningKey
 from ledger.entries import decode_record, sign_entry
 from ledger.store import Ledger
@@ -173,30 +174,34 @@ def test_consistency(env_at):
     run("ledger", "consistency", "--from", 0, "--db", db, code=2)
 
 
-def test_export_import(env):
-    run, ring, db, tmp = env
-    _setup(env, 4)
+def test_export_import(env, ledger_at):
+    """Export and import on this test's backend (``--db`` a file or a PostgreSQL URL); a
+    refused import leaves nothing behind (no file, no table in the schema)."""
+    run, ring, _, tmp = env
+    db, copy, bad_db = ledger_at("l"), ledger_at("copy"), ledger_at("bad")
+    _setup((run, ring, db, tmp), 4)
     run("ledger", "checkpoint", "--db", db, "--keyring", ring)
     out = tmp / "l.jsonl"
     res = run("ledger", "export", "--jsonl", out, "--db", db, "--json")
     assert json.loads(res.output)["records"] == 4
     res = run("ledger", "export", "--jsonl", "-", "--db", db)
     assert res.output == out.read_text()
-    res = run("ledger", "import", out, "--db", tmp / "copy.db", "--json")
+    res = run("ledger", "import", out, "--db", copy, "--json")
     info = json.loads(res.output)
     assert info["records"] == 4 and info["checkpoint_size"] == 4
+    assert run("ledger", "export", "--jsonl", "-", "--db", copy).output == out.read_text()
     lines = out.read_text().splitlines()
     rec = json.loads(lines[2])
     rec["index"] = 5
     lines[2] = json.dumps(rec)
     bad = tmp / "bad.jsonl"
     bad.write_text("\n".join(lines) + "\n")
-    run("ledger", "import", bad, "--db", tmp / "bad.db", code=2)
-    assert not (tmp / "bad.db").exists()
+    run("ledger", "import", bad, "--db", bad_db, code=2)
+    assert gone(bad_db)
     bad.write_bytes(b"\xff\xfe\n")
-    run("ledger", "import", bad, "--db", tmp / "bad.db", code=2)
-    assert not (tmp / "bad.db").exists()
-    run("ledger", "import", out, "--db", tmp / "copy.db", code=2)  # exists
+    run("ledger", "import", bad, "--db", bad_db, code=2)
+    assert gone(bad_db)
+    run("ledger", "import", out, "--db", copy, code=2)  # exists
 
 
 def test_db_default_and_env(env, monkeypatch):
@@ -223,9 +228,10 @@ def test_corrupt_store_is_an_error_not_a_traceback(env):
     assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
 
 
-def test_import_checks_entry_signatures_and_authors(env, tmp_path):
+def test_import_checks_entry_signatures_and_authors(env, tmp_path, ledger_at):
     """The store's checks pass (encoding, chain, leaf hashes, checkpoints) but an entry's
-    signature is bad or its author unknown: the import replays, refuses, leaves nothing."""
+    signature is bad or its author unknown: the import replays, refuses, leaves nothing (no
+    file and no WAL beside it; no table in a PostgreSQL schema)."""
     from helpers.entry_examples import examples
     from keys import SigningKey
     from ledger.entries import make_entry
@@ -248,11 +254,11 @@ def test_import_checks_entry_signatures_and_authors(env, tmp_path):
             out = tmp_path / f"x{i}.jsonl"
             with open(out, "w", encoding="utf-8") as f:
                 led.export_jsonl(f)
-        target = tmp_path / f"copy{i}.db"
+        target = ledger_at(f"copy{i}")
         res = env[0]("ledger", "import", out, "--db", target, code=1)
         assert "does not verify" in res.output and "record " in res.output, why
-        assert not target.exists(), why
-        assert not (tmp_path / f"copy{i}.db-wal").exists(), why
+        assert gone(target), why
+        assert not any(tmp_path.glob("copy*.db-wal")), why
 
 
 def test_a_ledger_locked_by_another_writer_is_reported_as_busy(env, monkeypatch):

@@ -1,12 +1,15 @@
-"""``lic ledger report``: the replay writes report.json and index.html from a real ledger."""
+"""``lic ledger report``: the replay writes report.json and index.html from a real ledger, a
+file or (``--db postgresql://...``) a PostgreSQL schema holding the same records."""
 
 import hashlib
 import json
 import shutil
 import sqlite3
 
+import psycopg
 import pytest
 
+from helpers.backends import BACKENDS, location
 from ledger.audit import audit_db
 from ledger.entries import decode_record, encode_record
 from ledger.store import Ledger
@@ -22,10 +25,24 @@ def synth_db(synthetic_ledger):
     return s.path
 
 
-def test_two_replays_write_byte_identical_report_json(synth_db, tmp_path, lic_cli):
-    lic_cli.output("ledger", "report", "--db", synth_db, "--out", tmp_path / "a", "--quiet")
+def _export_lines(synth_db):
+    return (synth_db.parent / "export.jsonl").read_text().splitlines()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def synth_at(request, synth_db):
+    """The synthetic ledger on each backend: its file, or its export imported into a schema."""
+    if request.param == "sqlite":
+        return synth_db
+    url = location(request, "report")
+    Ledger.import_jsonl(url, _export_lines(synth_db)).close()
+    return url
+
+
+def test_two_replays_write_byte_identical_report_json(synth_at, synth_db, tmp_path, lic_cli):
+    lic_cli.output("ledger", "report", "--db", synth_at, "--out", tmp_path / "a", "--quiet")
     lic_cli.output(
-        "ledger", "report", "--db", synth_db, "--out", tmp_path / "b", "--quiet", "--workers", "0"
+        "ledger", "report", "--db", synth_at, "--out", tmp_path / "b", "--quiet", "--workers", "0"
     )
     a = (tmp_path / "a" / "report.json").read_bytes()
     assert a == (tmp_path / "b" / "report.json").read_bytes()
@@ -39,12 +56,12 @@ def test_two_replays_write_byte_identical_report_json(synth_db, tmp_path, lic_cl
     assert (tmp_path / "c" / "report.json").read_bytes() == a
 
 
-def test_integrity_is_the_audits(synth_db, tmp_path, lic_cli):
+def test_integrity_is_the_audits(synth_at, tmp_path, lic_cli):
     out = json.loads(
-        lic_cli.output("ledger", "report", "--db", synth_db, "--out", tmp_path, "--json")
+        lic_cli.output("ledger", "report", "--db", synth_at, "--out", tmp_path, "--json")
     )
     rep = json.loads((tmp_path / "report.json").read_text())
-    audit = audit_db(synth_db, workers=0)
+    audit = audit_db(synth_at, workers=0)
     assert out["records"] == N and out["findings"] == 0
     assert out["headline"] == rep["headline"]
     integ = rep["integrity"]
@@ -77,17 +94,29 @@ def test_window_and_k_change_the_report(synth_db, tmp_path, lic_cli):
     assert full["parameters"]["records_in_report"] == N
 
 
-def test_findings_are_reported_and_exit_1(synth_db, tmp_path, lic_cli):
-    copy = tmp_path / "bad.db"
-    shutil.copy(synth_db, copy)
-    conn = sqlite3.connect(copy)
-    conn.execute("DROP TRIGGER records_append_only_u")
-    raw = conn.execute("SELECT data FROM records WHERE idx = 5").fetchone()[0]
+def _retimed(raw):
     rec = decode_record(bytes(raw))
-    bad = encode_record(rec.index, rec.prev, rec.time + 5, rec.entry_type, rec.entry)
-    conn.execute("UPDATE records SET data = ? WHERE idx = 5", (bad,))
-    conn.commit()
-    conn.close()
+    return encode_record(rec.index, rec.prev, rec.time + 5, rec.entry_type, rec.entry)
+
+
+def test_findings_are_reported_and_exit_1(synth_db, ledger_at, tmp_path, lic_cli):
+    """Record 5's time changed behind the store's back: in the file's page (sqlite), or in
+    the records table's row (postgres)."""
+    copy = ledger_at("bad")
+    if ledger_at.backend == "sqlite":
+        shutil.copy(synth_db, copy)
+        conn = sqlite3.connect(copy)
+        conn.execute("DROP TRIGGER records_append_only_u")
+        raw = conn.execute("SELECT data FROM records WHERE idx = 5").fetchone()[0]
+        conn.execute("UPDATE records SET data = ? WHERE idx = 5", (_retimed(raw),))
+        conn.commit()
+        conn.close()
+    else:
+        Ledger.import_jsonl(copy, _export_lines(synth_db)).close()
+        with psycopg.connect(copy, autocommit=True) as pg:
+            pg.execute("DROP TRIGGER records_append_only ON records")
+            raw = pg.execute("SELECT data FROM records WHERE idx = 5").fetchone()[0]
+            pg.execute("UPDATE records SET data = %s WHERE idx = 5", (_retimed(raw),))
     out = lic_cli.output("ledger", "report", "--db", copy, "--out", tmp_path / "r", code=1)
     assert "findings:" in out
     integ = json.loads((tmp_path / "r" / "report.json").read_text())["integrity"]

@@ -1,6 +1,7 @@
 """``lic verify --checkpoint NOTE --update FILE`` (issue 14 item 7): a verifier that holds a
 newer checkpoint finds, offline, a revocation recorded after the bundle's checkpoint."""
 
+import io
 import time
 
 import pytest
@@ -100,3 +101,20 @@ def test_no_single_byte_change_of_the_evidence_gets_a_better_verdict(demo, which
             except MalformedError:
                 continue
             assert r.effect == "invalid", (is_update, i)
+
+
+def test_bundle_update_from_a_postgresql_ledger_writes_the_same_files(
+    demo, lic_cli, pg_cluster, tmp_path
+):
+    """The demo's ledger exported and imported into a PostgreSQL schema: `lic bundle update
+    --db postgresql://...` writes the updates the file gave, byte for byte."""
+    buf = io.StringIO()
+    with Ledger.open(demo / "ledger.db") as led:
+        led.export_jsonl(buf)
+    url = pg_cluster.new_url("held")
+    Ledger.import_jsonl(url, buf.getvalue().splitlines()).close()
+    run = lic_cli.with_env(LIC_HOME=demo / "keys")
+    for name, size in (("now", []), ("then", ["--size", "12"])):
+        out = tmp_path / f"{name}.update"
+        run("bundle", "update", demo / "contractor.bundle", *size, "--out", out, "--db", url)
+        assert out.read_bytes() == (demo / f"{name}.update").read_bytes()

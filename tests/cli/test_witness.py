@@ -225,17 +225,19 @@ def test_cli_evidence_prints_the_split_view_the_witness_refused(tmp_path, lic_cl
     fork.led.close()
 
 
-def test_cli_stores_an_offline_cosignature_with_its_checkpoint(tmp_path, lic_cli):
+def test_cli_stores_an_offline_cosignature_with_its_checkpoint(tmp_path, lic_cli, ledger_at):
+    """`lic ledger add-cosignature --db` into a log on this test's backend (a file or a
+    PostgreSQL URL); the witness's own store is a file."""
     run = lic_cli
     ring, wdb, info = init_cli_witness(run, tmp_path)
     vkey = info["vkey"]
-    log = Log(tmp_path / "l.db")
+    db = ledger_at("l")
+    log = Log(db)
     cp3 = log.grow(3)
     log.led.close()
     (tmp_path / "cp3").write_bytes(cp3.note)
     res = run("witness", "cosign", tmp_path / "cp3", "--old", 0, "--db", wdb, "--keyring", ring)
     (tmp_path / "line").write_text(res.output)
-    db = tmp_path / "l.db"
 
     def add(lines_file, key, *more, code=0):
         return run("ledger", "add-cosignature", lines_file, "--witness-key", key,

@@ -69,7 +69,7 @@ def trust() -> TrustStore:
 
 @dataclass
 class Scenario:
-    path: Path
+    path: Path | str  # a file, or a PostgreSQL URL
     led: Ledger
     tokens: list[bytes] = field(default_factory=list)  # root, child, grandchild
     t: int = T0
@@ -104,7 +104,7 @@ class Scenario:
         return cp.checkpoint.size
 
 
-def build(path: Path, *, links: int = 2) -> Scenario:
+def build(path: Path | str, *, links: int = 2) -> Scenario:
     """Issuer grants the root; the licensee sublicenses; (links=3) the sublicensee too."""
     led = Ledger.create(path, ORIGIN, LOG)
     s = Scenario(path, led)

@@ -17,7 +17,7 @@ LOG, ATTESTER, ISSUER = key(0), key(4), key(1)
 class Led:
     """A ledger with an attester, an issuer and (by default) one publisher key."""
 
-    def __init__(self, path: Path, publisher: bytes | None) -> None:
+    def __init__(self, path: Path | str, publisher: bytes | None) -> None:
         self.path, self.t = path, T0
         with Ledger.create(path, "example.com/log", LOG):
             pass

@@ -31,7 +31,7 @@ def new_witness(path: Path, i: int = 0, logs=(LOG.vkey,)) -> Witness:
 class Log:
     """A real ledger that grows by ``grow(k)`` and returns its new signed checkpoint."""
 
-    def __init__(self, path: Path, salt: bytes = b"") -> None:
+    def __init__(self, path: Path | str, salt: bytes = b"") -> None:
         self.led = Ledger.create(path, ORIGIN, LOG_KEY.public_key)
         self.salt = salt
         self.n = 0

@@ -1,8 +1,12 @@
 """Offline bundles (SPEC 10): the end-to-end story over real witnesses, with no socket opened
 while verifying; revocation and staleness; every single-byte change refused; the policy file;
-the CLI."""
+the CLI. The scenario's ledger lives on each backend (``ledger_at``: a SQLite file, a
+PostgreSQL schema), and a ledger's export imported into PostgreSQL gives the bundles its file
+gives, byte for byte; the witnesses' own stores stay SQLite files (a witness keeps its state
+in a file, whatever the log's backend)."""
 
 import contextlib
+import io
 import json
 import socket
 import threading
@@ -31,10 +35,12 @@ from ledger.bundle import (
     BundleLink,
     TrustPolicy,
     create_bundle,
+    create_update,
     parse_bundle,
     parse_policy,
     verify_bundle,
 )
+from ledger.store import Ledger
 from ledger.tlog import CosignatureV1Verifier, cosign, parse_note
 from ledger.witness import Witness, collect_cosignatures, make_witness_server
 
@@ -103,8 +109,42 @@ class NoNetwork:
         monkeypatch.setattr(socket, "getaddrinfo", refuse)
 
 
-def test_end_to_end_offline_over_real_witnesses(tmp_path, monkeypatch):
-    s = build(tmp_path / "l.db")
+@pytest.fixture
+def s(ledger_at):
+    """The bundle scenario (two links) on this test's backend, closed at the end."""
+    scenario = build(ledger_at("l"))
+    yield scenario
+    scenario.led.close()
+
+
+def _imported(led: Ledger, pg_cluster) -> str:
+    """A PostgreSQL schema holding ``led``'s export (its records, checkpoints, cosignatures)."""
+    export = io.StringIO()
+    led.export_jsonl(export)
+    url = pg_cluster.new_url("imported")
+    Ledger.import_jsonl(url, export.getvalue().splitlines()).close()
+    return url
+
+
+def test_a_ledger_gives_the_same_bundles_on_both_backends(tmp_path, pg_cluster):
+    """The scenario's ledger (its tokens carry random ids) exported from a file and imported
+    into a PostgreSQL schema gives the same bundles, at either checkpoint, and updates."""
+    lite = build(tmp_path / "l.db")
+    with lite.led:
+        first = lite.checkpoint(COSIGN_AT)
+        lite.revoke(lite.tokens[1], kind="suspend")
+        lite.checkpoint(COSIGN_AT + 10, witnesses=(1, 2))
+        url = _imported(lite.led, pg_cluster)
+    made = []
+    for place in (lite.path, url):
+        with Ledger.open(place) as led:
+            old, new = (create_bundle(led, lite.tokens, size=n) for n in (first, None))
+            made.append((old, new, create_update(led, old)))
+    assert made[0] == made[1]
+    assert len(set(made[0])) == 3
+
+
+def test_end_to_end_offline_over_real_witnesses(s, tmp_path, monkeypatch):
     clock = [COSIGN_AT]
     with three_witnesses(tmp_path, s.led.log_vkey, lambda: clock[0]) as urls:
         s.led.checkpoint(LOG)
@@ -148,8 +188,7 @@ def test_end_to_end_offline_over_real_witnesses(tmp_path, monkeypatch):
     assert [c.name for c in stale.checks if c.status == "fail"] == ["freshness"]
 
 
-def test_quorum_counts_distinct_policy_witnesses_with_past_timestamps(tmp_path):
-    s = build(tmp_path / "l.db")
+def test_quorum_counts_distinct_policy_witnesses_with_past_timestamps(s):
     s.checkpoint(COSIGN_AT, witnesses=(0,))
     one = create_bundle(s.led, s.tokens)
     r = verify_bundle(one, policy(), now=NOW)
@@ -167,8 +206,7 @@ def test_quorum_counts_distinct_policy_witnesses_with_past_timestamps(tmp_path):
     assert verify_bundle(future, policy(), now=NOW + 100).effect == "valid"
 
 
-def test_freshness_uses_the_kth_newest_cosignature(tmp_path):
-    s = build(tmp_path / "l.db")
+def test_freshness_uses_the_kth_newest_cosignature(s):
     cp = s.led.checkpoint(LOG)
     text = parse_note(cp.note).text
     lines = [
@@ -184,8 +222,7 @@ def test_freshness_uses_the_kth_newest_cosignature(tmp_path):
     assert verify_bundle(b, policy(1), now=COSIGN_AT + MAX_AGE + 301).reason == "stale"
 
 
-def test_suspension_and_reinstatement_move_the_set(tmp_path):
-    s = build(tmp_path / "l.db")
+def test_suspension_and_reinstatement_move_the_set(s):
     s.revoke(s.tokens[1], kind="suspend")
     s.checkpoint(COSIGN_AT)
     r = verify_bundle(create_bundle(s.led, s.tokens), policy(), now=NOW)
@@ -205,8 +242,7 @@ def ledger_issuer():
     return ISSUER
 
 
-def test_untrusted_issuer_log_or_foreign_grant(tmp_path):
-    s = build(tmp_path / "l.db")
+def test_untrusted_issuer_log_or_foreign_grant(s):
     s.checkpoint(COSIGN_AT)
     b = create_bundle(s.led, s.tokens)
     pol = policy()
@@ -233,10 +269,15 @@ def test_untrusted_issuer_log_or_foreign_grant(tmp_path):
     assert r.reason == "grants"
 
 
-def test_every_single_byte_change_is_refused(tmp_path):
+def test_every_single_byte_change_is_refused(tmp_path, pg_cluster):
+    """The bundle is made from the scenario's file and from its export imported into a
+    PostgreSQL schema, the same bytes (checked): the mutations then run once for both."""
     s = build(tmp_path / "l.db")
-    s.checkpoint(COSIGN_AT)
-    b = create_bundle(s.led, s.tokens)
+    with s.led:
+        s.checkpoint(COSIGN_AT)
+        b = create_bundle(s.led, s.tokens)
+        with Ledger.open(_imported(s.led, pg_cluster)) as pg:
+            assert create_bundle(pg, s.tokens) == b
     pol = policy()
     assert verify_bundle(b, pol, now=NOW, use=USE).effect == "permit"
     reasons: dict[str, int] = {}
@@ -257,8 +298,7 @@ def test_every_single_byte_change_is_refused(tmp_path):
     assert {"malformed", "chain", "checkpoint", "inclusion"} <= set(reasons), reasons
 
 
-def test_bundle_parsing_is_strict(tmp_path):
-    s = build(tmp_path / "l.db")
+def test_bundle_parsing_is_strict(s):
     s.checkpoint(COSIGN_AT)
     b = create_bundle(s.led, s.tokens)
     body = lic.cbor.decode(b[len(BUNDLE_MAGIC) :], max_size=1 << 22)
@@ -279,8 +319,7 @@ def test_bundle_parsing_is_strict(tmp_path):
             parse_bundle(data)
 
 
-def test_create_refuses_what_it_cannot_prove(tmp_path):
-    s = build(tmp_path / "l.db")
+def test_create_refuses_what_it_cannot_prove(s):
     with pytest.raises(MalformedError, match="not granted"):  # no checkpoint covers the grants
         create_bundle(s.led, s.tokens)
     s.checkpoint(COSIGN_AT)
@@ -319,15 +358,14 @@ def test_policy_file_is_strict():
         parse_policy(b"\xff")
 
 
-def test_cli_bundle_create_and_verify(tmp_path, lic_cli):
-    s = build(tmp_path / "l.db")
+def test_cli_bundle_create_and_verify(s, tmp_path, lic_cli):
     s.checkpoint(COSIGN_AT)
     s.led.close()
     for i, t in enumerate(s.tokens):
         (tmp_path / f"t{i}.jwt").write_bytes(t)
     (tmp_path / "policy.json").write_text(json.dumps(policy().to_json()))
     run = lic_cli
-    db = str(tmp_path / "l.db")
+    db = str(s.path)
     t0, t1 = str(tmp_path / "t0.jwt"), str(tmp_path / "t1.jwt")
     res = run("bundle", "create", t1, "--chain", t0, "--db", db, "--json", code=None)
     assert res.exit_code == 0, res.output
@@ -385,8 +423,7 @@ def test_cli_bundle_create_and_verify(tmp_path, lic_cli):
     assert res.exit_code == 1 and "INVALID (chain)" in res.output
 
 
-def test_a_bundle_at_an_older_checkpoint_predates_the_revocation(tmp_path):
-    s = build(tmp_path / "l.db")
+def test_a_bundle_at_an_older_checkpoint_predates_the_revocation(s):
     first = s.checkpoint(COSIGN_AT)
     s.revoke(s.tokens[0])
     s.checkpoint(COSIGN_AT + 10)

@@ -1,11 +1,13 @@
 """``ledger.audit.check_record``, the audit's checks one record at a time (what a follower
 replays with), agrees with the audit's replay: a clean ledger gives no finding and the same
-state tables, and every kind of tampered record is found at its index by both."""
+state tables, and every kind of tampered record is found at its index by both. The records
+are read from a ledger on each backend (a SQLite file, a PostgreSQL schema)."""
 
 from __future__ import annotations
 
 import pytest
 
+from helpers.backends import BACKENDS, location
 from helpers.ledger_world import build
 from ledger.audit import audit, check_record
 from ledger.entries import ZERO_HASH, decode_record, encode_record
@@ -27,9 +29,9 @@ CHANGES = {
 }
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    w = build(tmp_path_factory.mktemp("world") / "ledger.db")
+@pytest.fixture(scope="module", params=BACKENDS)
+def world(request):
+    w = build(location(request, "world"))
     with Ledger.open(w.path) as led:
         w.rows = list(led.iter_records())
         w.vkey, w.origin = led.log_vkey, led.origin

@@ -1,7 +1,8 @@
 """The follower's TileReader computes roots, consistency and inclusion proofs from tiles
 alone: they equal the store's (which the tests check against the naive RFC 9162 reference
 elsewhere) for sizes across tile edges and levels; a tile of the wrong length, or one the log
-does not serve, is refused. And the follower follows a static copy (`lic ledger tiles`)."""
+does not serve, is refused. And the follower follows a static copy (`lic ledger tiles`). The
+ledgers the tiles come from live on each backend (a SQLite file, a PostgreSQL schema)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import random
 import pytest
 
 from helpers import bundle_scenario as bs
+from helpers.backends import BACKENDS, location
 from helpers.serve_world import AUTHOR, LOG, ORIGIN
 from keys import LedgerIntegrityError
 from ledger.entries import ZERO_HASH, RecordEncoder, sign_entry
@@ -21,9 +23,9 @@ from ledger.tlog import parse_tile_path
 N = 1_300  # five full level-0 tiles, a partial one, a partial level-1 tile
 
 
-@pytest.fixture(scope="module")
-def led(tmp_path_factory):
-    led = Ledger.create(tmp_path_factory.mktemp("tiles") / "l.db", ORIGIN, LOG)
+@pytest.fixture(scope="module", params=BACKENDS)
+def led(request):
+    led = Ledger.create(location(request, "tiles"), ORIGIN, LOG)
     entry = sign_entry("test", b"payload", AUTHOR)
     enc = RecordEncoder(1_767_225_600)
     prev, raws = ZERO_HASH, []
@@ -74,8 +76,8 @@ def test_each_tile_is_fetched_once_and_checked(led):
         missing.root()
 
 
-def test_following_a_static_copy(tmp_path):
-    s = bs.build(tmp_path / "log.db", links=3)
+def test_following_a_static_copy(tmp_path, ledger_at):
+    s = bs.build(ledger_at("log"), links=3)
     s.revoke(s.tokens[2])
     s.checkpoint(bs.T0 + 100)
     out = tmp_path / "static"

@@ -376,16 +376,16 @@ SYNTH_CASES = {
 }
 
 
-def synth_report(name, directory, replay_report):
-    """The report ``replay_report`` gives for the ledger file of case ``name`` (made in
-    ``directory``)."""
+def synth_report(name, place, replay_report):
+    """The report ``replay_report`` gives for the ledger of case ``name``, made at ``place``
+    (a file path or a PostgreSQL URL, as ``ledger_at`` gives)."""
     import hashlib
 
     from keys import SigningKey
     from ledger.store import Ledger, synthesize
 
     n, seed, params = SYNTH_CASES[name]
-    db = directory / f"{name}.db"
+    db = place
     log = SigningKey.from_seed(hashlib.sha256(b"recorded log").digest())
     with Ledger.create(db, "recorded.example/log", log) as led:
         synthesize(led, n, log_key=log, seed=seed)

@@ -1,7 +1,8 @@
 """The report page reads well (issue 14, item 14): chart titles are HTML, not SVG text a narrow
 drawing clips; codes appear as labels; each chart explains its marks; the integrity section
 says how to check the root; at scale the page shows recent months and a bounded list of
-incident summaries while report.json keeps everything."""
+incident summaries while report.json keeps everything. The ledger is replayed on each backend
+(a SQLite file, a PostgreSQL schema)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from typing import Any
 
 import pytest
 
+from helpers.backends import BACKENDS, location
 from keys import SigningKey
 from ledger.report import render_html, replay_report
 from ledger.store import Ledger, synthesize
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory) -> dict[str, Any]:
-    db = tmp_path_factory.mktemp("page") / "l.db"
+@pytest.fixture(scope="module", params=BACKENDS)
+def report(request) -> dict[str, Any]:
+    db = location(request, "page")
     log = SigningKey.from_seed(bytes(32))
     with Ledger.create(db, "page.example/log", log) as led:
         synthesize(led, 3000, log_key=log, seed=5)

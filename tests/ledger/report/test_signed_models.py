@@ -1,11 +1,13 @@
 """The report counts models with signed (OMS) provenance apart from datasets (SPEC 11.3):
 each verified subject root once, however many signature files name it; an OMS-signed model
-is no dataset; an SLSA model version that is also signed counts in both figures."""
+is no dataset; an SLSA model version that is also signed counts in both figures. The ledger
+lives on each backend (a SQLite file, a PostgreSQL schema)."""
 
 from __future__ import annotations
 
 import pytest
 
+from helpers.backends import BACKENDS, location
 from helpers.oms_bundles import sign_with_package
 from helpers.oms_dirs import TREES
 from helpers.oms_ledger import ATTESTER, Led
@@ -23,12 +25,12 @@ def _attest(led: Led, name: str, digest: bytes, ptype: str, predicate=None) -> i
     return led.add("attest", p, ATTESTER)
 
 
-@pytest.fixture(scope="module")
-def ledger(tmp_path_factory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def ledger(request, tmp_path_factory):
     d = tmp_path_factory.mktemp("report")
     a = sign_with_package(d / "a", "model-a")
     b = sign_with_package(d / "b", "model-b", files=TREES["empties"])
-    led = Led(d / "l.db", a.public_pem)
+    led = Led(location(request, "signed"), a.public_pem)
     # b's publisher registers too: two publishers on one ledger
     led.add("key.add", {"key": b.public_pem, "role": PUBLISHER_ROLE, "name": "b"})
     dataset = bytes([7]) * 32

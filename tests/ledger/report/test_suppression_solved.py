@@ -8,10 +8,13 @@ come from the same ledger reported with k=1). The solver is written here, apart 
 code under test: for one equation of unit coefficients over integer intervals, narrowing the
 intervals to a fixed point gives exactly the values each cell can take. (Several tables solved
 together are the business of tests/test_report_suppression.py's exhaustive attacker.)
+The ledgers are replayed on both backends (``ledger_at``): the demo's ledger file, and its
+export imported into a PostgreSQL schema; the synthetic ledgers made on either.
 """
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -228,10 +231,23 @@ def _names(cells: list[str]) -> set[str]:
     return {c.replace("w.", "withdrawals.", 1) if c.startswith("w.") else c for c in cells}
 
 
-def test_the_demo_report_hides_nothing_a_reader_can_solve_for(demo_dir) -> None:
-    d = demo_dir("solved")
-    rep, _ = replay_report(db=d / "ledger.db")
-    truth, _ = replay_report(db=d / "ledger.db", k=1)
+@pytest.fixture
+def demo_ledger(demo_dir, ledger_at):
+    """The demo's ledger: its file (sqlite), or its export imported into a fresh schema."""
+    db = demo_dir("solved") / "ledger.db"
+    if ledger_at.backend == "sqlite":
+        return db
+    buf = io.StringIO()
+    with Ledger.open(db) as led:
+        led.export_jsonl(buf)
+    url = ledger_at("demo")
+    Ledger.import_jsonl(url, buf.getvalue().splitlines()).close()
+    return url
+
+
+def test_the_demo_report_hides_nothing_a_reader_can_solve_for(demo_ledger) -> None:
+    rep, _ = replay_report(db=demo_ledger)
+    truth, _ = replay_report(db=demo_ledger, k=1)
     # the cells issue 14 found recoverable: a revocation reason beside its total of 1, the
     # severity of the one incident beside its public summary, the one appeal's outcome
     revoked = rep["withdrawals"]["revoked"]["entries"]
@@ -246,11 +262,11 @@ def test_the_demo_report_hides_nothing_a_reader_can_solve_for(demo_dir) -> None:
 
 
 @pytest.mark.parametrize("n, seed", [(300, 1), (600, 2)])
-def test_a_synthetic_report_hides_nothing_a_reader_can_solve_for(tmp_path, n, seed):
+def test_a_synthetic_report_hides_nothing_a_reader_can_solve_for(ledger_at, n, seed):
     from keys import SigningKey
 
     log = SigningKey.from_seed(bytes(32))
-    db = tmp_path / "l.db"
+    db = ledger_at("solve")
     with Ledger.create(db, "solve.example/log", log) as led:
         synthesize(led, n, log_key=log, seed=seed)
         led.checkpoint(log)

@@ -1,6 +1,7 @@
 """The witness over real HTTP on 127.0.0.1 (ephemeral ports, servers that stop by themselves):
 each status code with its body and content type, loopback-only binding, the `lic witness
-serve` process, and 2-of-3 cosignature collection by `lic ledger checkpoint --witness`."""
+serve` process, and 2-of-3 cosignature collection by `lic ledger checkpoint --witness`. The
+logs live on each backend (conftest: ``new_log``, ``ledger_at``); witness stores are files."""
 
 import contextlib
 import hashlib
@@ -22,7 +23,6 @@ from helpers.witnesses import (
     ORIGIN,
     WITNESS_KEYS,
     WITNESS_NAMES,
-    Log,
     new_witness,
     witness_verifier,
 )
@@ -77,8 +77,8 @@ def raw_request(port: int, method: str, path: str, body: bytes | None, headers=N
         conn.close()
 
 
-def test_each_status_code_over_http(tmp_path):
-    log = Log(tmp_path / "l.db")
+def test_each_status_code_over_http(tmp_path, new_log):
+    log = new_log("l")
     new_witness(tmp_path / "w.db").close()
     with serving(tmp_path / "w.db", WITNESS_KEYS[0]) as (server, url):
         cp3 = log.grow(3)
@@ -123,8 +123,8 @@ def test_each_status_code_over_http(tmp_path):
     log.led.close()
 
 
-def test_split_view_over_http_answers_409_and_is_recorded(tmp_path):
-    log, fork = Log(tmp_path / "a.db"), Log(tmp_path / "b.db", salt=b"fork")
+def test_split_view_over_http_answers_409_and_is_recorded(tmp_path, new_log):
+    log, fork = new_log("a"), new_log("b", salt=b"fork")
     new_witness(tmp_path / "w.db").close()
     with serving(tmp_path / "w.db", WITNESS_KEYS[0]) as (_, url):
         a, b = log.grow(5), fork.grow(5)
@@ -137,8 +137,8 @@ def test_split_view_over_http_answers_409_and_is_recorded(tmp_path):
         assert split_view_result(ev.stored_note, ev.note, LOG).verdict == "split"
 
 
-def test_server_stops_by_itself_after_max_requests(tmp_path):
-    log = Log(tmp_path / "l.db")
+def test_server_stops_by_itself_after_max_requests(tmp_path, new_log):
+    log = new_log("l")
     new_witness(tmp_path / "w.db").close()
     server = make_witness_server(tmp_path / "w.db", WITNESS_KEYS[0], max_requests=2)
     t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -165,7 +165,7 @@ def test_wrong_key_refused_before_binding(tmp_path):
         make_witness_server(tmp_path / "w.db", WITNESS_KEYS[1])
 
 
-def test_cli_serve_process_on_an_ephemeral_port(tmp_path, lic_cli):
+def test_cli_serve_process_on_an_ephemeral_port(tmp_path, lic_cli, new_log):
     """`lic witness serve` as a real process: prints its port, answers, stops after one."""
     ring = tmp_path / "ring"
     run = lic_cli
@@ -201,7 +201,7 @@ def test_cli_serve_process_on_an_ephemeral_port(tmp_path, lic_cli):
         line = proc.stdout.readline().decode()
         assert line.startswith("listening on http://127.0.0.1:"), line
         url = line.split()[-1]
-        log = Log(tmp_path / "l.db")
+        log = new_log("l")
         cp = log.grow(2)
         ans = post_add_checkpoint(url, 0, [], cp.note)
         assert ans.status == 200
@@ -214,14 +214,14 @@ def test_cli_serve_process_on_an_ephemeral_port(tmp_path, lic_cli):
             proc.wait(10)
 
 
-def test_two_of_three_quorum_collection(tmp_path, lic_cli):
-    """Three witnesses: two know the log, the third does not (404). The log collects 2 of 3
-    through `lic ledger checkpoint --witness`, stores them, and a later checkpoint goes
-    through the 409-then-proof exchange."""
+def test_two_of_three_quorum_collection(tmp_path, lic_cli, ledger_at):
+    """Three witnesses: two know the log, the third does not (404). The log (on this test's
+    backend) collects 2 of 3 through `lic ledger checkpoint --witness`, stores them, and a
+    later checkpoint goes through the 409-then-proof exchange."""
     run = lic_cli
     ring = tmp_path / "ring"
     assert run("keys", "new", "log", "--keyring", str(ring), code=None).exit_code == 0
-    db = tmp_path / "l.db"
+    db = ledger_at("l")
     res = run("ledger", "init", "--origin", ORIGIN, "--key", "log", "--db", str(db), "--keyring",
         str(ring), "--json", code=None)  # fmt: skip
     assert res.exit_code == 0, res.output
@@ -288,8 +288,8 @@ def test_two_of_three_quorum_collection(tmp_path, lic_cli):
             assert [r.size for r in w.cosigned(ORIGIN)] == [3, 5]
 
 
-def test_unreachable_witness_is_reported_not_raised(tmp_path):
-    log = Log(tmp_path / "l.db")
+def test_unreachable_witness_is_reported_not_raised(tmp_path, new_log):
+    log = new_log("l")
     log.grow(2)
     coll = collect_cosignatures(
         log.led, ["http://127.0.0.1:9"], [witness_verifier(0)], 1, timeout=2
@@ -302,8 +302,8 @@ def test_unreachable_witness_is_reported_not_raised(tmp_path):
     log.led.close()
 
 
-def test_cosignature_line_format_in_response(tmp_path):
-    log = Log(tmp_path / "l.db")
+def test_cosignature_line_format_in_response(tmp_path, new_log):
+    log = new_log("l")
     new_witness(tmp_path / "w.db").close()
     with serving(tmp_path / "w.db", WITNESS_KEYS[0]) as (_, url):
         cp = log.grow(1)

@@ -1,7 +1,9 @@
 """Witness (SPEC 13): tlog-cosignature bytes checked against an independent construction,
 every add-checkpoint status, atomic check-and-store under concurrent submitters, every
 cosigned checkpoint kept, split-view evidence and proof, every single-byte change of a
-cosigned note refused (the `lic witness` commands: tests/cli/test_witness.py)."""
+cosigned note refused (the `lic witness` commands: tests/cli/test_witness.py). The logs a
+witness reads live on each backend (conftest: ``new_log``, ``ledger_at``); the witness's own
+store is a SQLite file on both."""
 
 import hashlib
 import json
@@ -10,6 +12,7 @@ import threading
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from helpers.backends import gone
 from helpers.witnesses import (
     LOG,
     LOG_KEY,
@@ -90,8 +93,8 @@ def test_witness_vkeys_are_strict():
         Ed25519NoteVerifier.from_vkey(v.vkey)  # a witness key is not a note (0x01) key
 
 
-def test_cosignature_is_not_a_note_signature_and_timestamp_is_bound(tmp_path):
-    log = Log(tmp_path / "l.db")
+def test_cosignature_is_not_a_note_signature_and_timestamp_is_bound(tmp_path, new_log):
+    log = new_log("l")
     cp = log.grow(3)
     text = parse_note(cp.note).text
     line = cosign(text, WITNESS_KEYS[0], WITNESS_NAMES[0], NOW)
@@ -112,9 +115,15 @@ def test_cosignature_is_not_a_note_signature_and_timestamp_is_bound(tmp_path):
         cosign(text, WITNESS_KEYS[0], WITNESS_NAMES[0], 1 << 63)
 
 
-def test_every_single_byte_change_of_a_cosigned_note_is_refused(tmp_path):
-    log = Log(tmp_path / "l.db")
-    cp = log.grow(2)
+def test_every_single_byte_change_of_a_cosigned_note_is_refused(tmp_path, pg_cluster):
+    """The log signs the same note on either backend (checked): the mutations run once."""
+    signed = []
+    for place in (tmp_path / "l.db", pg_cluster.new_url("l")):
+        log = Log(place)
+        signed.append(log.grow(2))
+        log.led.close()
+    assert signed[0].note == signed[1].note
+    cp = signed[0]
     note = cp.note + cosign(parse_note(cp.note).text, WITNESS_KEYS[0], "w", NOW).encode()
     w = CosignatureV1Verifier("w", WITNESS_KEYS[0].public_key)
 
@@ -140,8 +149,8 @@ def test_every_single_byte_change_of_a_cosigned_note_is_refused(tmp_path):
 
 
 @pytest.fixture
-def setup(tmp_path):
-    log = Log(tmp_path / "l.db")
+def setup(tmp_path, new_log):
+    log = new_log("l")
     w = new_witness(tmp_path / "w.db")
     yield log, w, tmp_path
     w.close()
@@ -188,11 +197,11 @@ def test_409_when_old_size_is_not_the_stored_size(setup):
     assert w.head(ORIGIN).size == 5
 
 
-def test_404_unknown_origin_and_403_bad_log_signature(setup, tmp_path):
+def test_404_unknown_origin_and_403_bad_log_signature(setup, tmp_path, ledger_at):
     log, w, _ = setup
     cp = log.grow(3)
     other_key = SigningKey.from_seed(bytes([9]) * 32)
-    other = Ledger.create(tmp_path / "o.db", "other.example/log", other_key)
+    other = Ledger.create(ledger_at("o"), "other.example/log", other_key)
     other.append("note", sign_entry("note", b"x", other_key), now=1)
     out = w.add_checkpoint(0, [], other.checkpoint(other_key).note, NOW)
     assert out.status == 404
@@ -235,19 +244,19 @@ def test_422_bad_consistency_proof_is_refused_and_recorded(setup):
     assert w.add_checkpoint(3, good, cp8.note, NOW).status == 200
 
 
-def test_422_empty_proof_required_from_zero(tmp_path):
-    log = Log(tmp_path / "l.db")
+def test_422_empty_proof_required_from_zero(tmp_path, new_log):
+    log = new_log("l")
     w = new_witness(tmp_path / "w.db")
     cp = log.grow(3)
     assert w.add_checkpoint(0, [bytes(32)], cp.note, NOW).status == 422
     assert w.add_checkpoint(0, [], cp.note, NOW).status == 200
 
 
-def test_split_view_is_refused_recorded_and_provable(setup, tmp_path):
+def test_split_view_is_refused_recorded_and_provable(setup, tmp_path, new_log):
     log, w, _ = setup
     honest = log.grow(4)
     assert w.add_checkpoint(0, [], honest.note, NOW).status == 200
-    fork = Log(tmp_path / "fork.db", salt=b"fork ")
+    fork = new_log("fork", salt=b"fork ")
     forked = fork.grow(4)
     assert forked.checkpoint.root != honest.checkpoint.root
     out = w.add_checkpoint(4, [], forked.note, NOW + 1)
@@ -360,8 +369,8 @@ def test_witness_vkeys_round_trip_even_with_plus_in_base64():
     assert seen_plus  # the case that a naive split on '+' gets wrong
 
 
-def test_store_keeps_one_cosignature_per_witness_and_the_newest(tmp_path):
-    log = Log(tmp_path / "l.db")
+def test_store_keeps_one_cosignature_per_witness_and_the_newest(tmp_path, new_log):
+    log = new_log("l")
     cp = log.grow(3)
     text = parse_note(cp.note).text
     lines = [cosign(text, WITNESS_KEYS[i], WITNESS_NAMES[i], NOW) for i in range(3)]
@@ -394,8 +403,8 @@ def test_store_keeps_one_cosignature_per_witness_and_the_newest(tmp_path):
     log.led.close()
 
 
-def test_only_contradicting_requests_are_recorded_as_evidence(tmp_path):
-    log = Log(tmp_path / "l.db")
+def test_only_contradicting_requests_are_recorded_as_evidence(tmp_path, new_log):
+    log = new_log("l")
     w = new_witness(tmp_path / "w.db")
     cp = log.grow(3)
     assert w.add_checkpoint(0, [bytes(32)], cp.note, NOW).status == 422  # a client error
@@ -417,14 +426,16 @@ def test_only_contradicting_requests_are_recorded_as_evidence(tmp_path):
     log.led.close()
 
 
-def test_export_carries_cosignatures_and_import_stores_them_as_they_were(tmp_path):
+def test_export_carries_cosignatures_and_import_stores_them_as_they_were(
+    tmp_path, new_log, ledger_at
+):
     """An auditor replaying an export names the same witnesses as the operator's ledger."""
     import io
 
     from ledger.report import replay_report
     from ledger.store import Ledger
 
-    log = Log(tmp_path / "l.db")
+    log = new_log("l")
     log.grow(3)  # a checkpoint without cosignatures
     cp5 = log.grow(2)
     text = parse_note(cp5.note).text
@@ -437,13 +448,13 @@ def test_export_carries_cosignatures_and_import_stores_them_as_they_were(tmp_pat
     assert notes[1] == cp5.note.decode() + "".join(lines)
     (tmp_path / "e.jsonl").write_text(out.getvalue())
 
-    imported = Ledger.import_jsonl(tmp_path / "i.db", exported)
+    imported = Ledger.import_jsonl(ledger_at("i"), exported)
     assert imported.cosignatures(5) == lines and imported.cosignatures(3) == []
     assert [c.note for c in imported.checkpoints()] == [c.note for c in log.led.checkpoints()]
     assert imported.cosigned_checkpoint().note == log.led.cosigned_checkpoint().note
     imported.close()
     log.led.close()
-    from_db, _ = replay_report(db=tmp_path / "l.db", workers=0)
+    from_db, _ = replay_report(db=log.led.location, workers=0)
     from_export, _ = replay_report(jsonl=tmp_path / "e.jsonl", workers=0)
     assert from_db["integrity"]["witnesses"] == sorted(WITNESS_NAMES[:2])
     assert from_export == from_db
@@ -455,11 +466,11 @@ def test_export_carries_cosignatures_and_import_stores_them_as_they_were(tmp_pat
         body + log_line + lines[0] + log_line,  # the log's signature twice
     ]
     for i, bad in enumerate(bad_notes):
-        target = tmp_path / f"bad{i}.db"
+        target = ledger_at(f"bad{i}")
         original = json.dumps({"checkpoint": notes[1]})
         swap = json.dumps({"checkpoint": bad})
         changed = [swap if line == original else line for line in exported]
         assert changed != exported
         with pytest.raises(MalformedError, match="log's signature first"):
             Ledger.import_jsonl(target, changed)
-        assert not target.exists()
+        assert gone(target)

@@ -1,5 +1,6 @@
 """A witness refuses the tree it cosigned with another revoked-set line, as a split view
-(issue 14 item 7): one tree has one true lic-revoked/v1 line (SPEC 12.1)."""
+(issue 14 item 7): one tree has one true revoked-set line (SPEC 12.3). The log's ledger
+lives on each backend (``ledger_at``)."""
 
 import dataclasses
 
@@ -25,8 +26,9 @@ ORIGIN = "witness-lines.example/log"
 LOG = SigningKey.from_seed(bytes([8]) * 32)
 
 
-def test_a_witness_refuses_the_stored_tree_with_another_line(tmp_path):
-    with Ledger.create(tmp_path / "l.db", ORIGIN, LOG) as led:
+def test_a_witness_refuses_the_stored_tree_with_another_line(ledger_at):
+    where = ledger_at("l")
+    with Ledger.create(where, ORIGIN, LOG) as led:
         synthesize(led, 300, log_key=LOG)
         signed = led.checkpoint(LOG)
     cp, true = signed.checkpoint, signed.note
@@ -42,7 +44,7 @@ def test_a_witness_refuses_the_stored_tree_with_another_line(tmp_path):
     assert (out.status, out.split_view) == (409, True)
     assert split_view_result(true, forged, log).verdict == "split"
     # the same tree with a true line of the legacy version: one tree has one line (SPEC 12.3)
-    with Ledger.open(tmp_path / "l.db") as led:
+    with Ledger.open(where) as led:
         v1 = led.stored_state().revoked_commitment(1).line
     other = sign_checkpoint(
         dataclasses.replace(cp, extensions=(v1,)), Ed25519NoteSigner(ORIGIN, LOG)

@@ -1,6 +1,7 @@
 """The witness's storage is bounded against anonymous requests (issue 14 item 11): a same-tree
 resubmission is cosigned afresh but stored once, signature lines by unknown keys are dropped
-before a note is stored, and evidence is deduplicated and capped per log."""
+before a note is stored, and evidence is deduplicated and capped per log. The log lives on each
+backend (``ledger_at``); the witness's store is a SQLite file."""
 
 import base64
 
@@ -29,8 +30,8 @@ def junk_lines(n):
 
 
 @pytest.fixture
-def world(tmp_path):
-    led = Ledger.create(tmp_path / "l.db", ORIGIN, LOG_KEY.public_key)
+def world(tmp_path, ledger_at):
+    led = Ledger.create(ledger_at("l"), ORIGIN, LOG_KEY.public_key)
     w = Witness.create(tmp_path / "w.db", "witness.example/w", WITNESS_KEY, [LOG.vkey])
 
     def grow(k):
