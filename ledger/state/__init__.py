@@ -6,7 +6,8 @@
 the one replay (``apply_record``, ``apply_stored``, ``state_of``) that the store, the audit and
 every other user share; and the one definition of a token's status at a time (``status_at``,
 ``TOKEN_STATUSES``, SPEC 14.5) and what it does to a decision about a use (``with_status``).
-Knows nothing of the store: only of a ``sqlite3`` connection.
+Knows nothing of the store: only of a connection (``SqlConnection``, the methods it uses: a
+``sqlite3.Connection``, or the store's PostgreSQL adapter, which takes the same SQL).
 """
 
 from ._apply import (
@@ -16,6 +17,7 @@ from ._apply import (
     replay_into,
     state_of,
 )
+from ._db import SqlConnection, SqlCursor
 from ._model import (
     Finding,
     Grant,
@@ -45,6 +47,8 @@ __all__ = [
     "Incident",
     "KeyInfo",
     "LedgerState",
+    "SqlConnection",
+    "SqlCursor",
     "TokenStatus",
     "apply_record",
     "apply_stored",
