@@ -7,8 +7,8 @@ CONFLICT``, and in DDL ``BLOB`` as ``BYTEA``, ``INTEGER`` as ``BIGINT`` (SQLite'
 64-bit), ``TEXT`` with the byte-order ``"C"`` collation (so every ``ORDER BY`` walks keys as
 SQLite does) and no ``WITHOUT ROWID``. What is not a translation lives here as the backend's
 own: the ledger's tables and append-only triggers, the write lock (a row lock on ``head``),
-the stored hash rows read with ``= ANY``, and ``json_group_array`` (an aggregate the state's
-grant view selects).
+the stored hash rows (read through libpq with statements of the adapter's own), and
+``json_group_array`` (an aggregate the state's grant view selects).
 
 A ledger is the set of tables in one schema: the first schema of the connection's
 ``search_path`` (a URL's ``options=-csearch_path=NAME`` picks it), so one database can hold
@@ -91,6 +91,7 @@ def _rows_sql(k: int) -> bytes:
 
 
 _NO_SUCH_STATEMENT = "26000"  # invalid_sql_statement_name: the statement was deallocated
+_STATEMENT_EXISTS = "42P05"  # duplicate_prepared_statement
 _be_int = functools.partial(int.from_bytes, byteorder="big", signed=True)  # a binary bigint
 
 
@@ -225,19 +226,24 @@ class PgConnection:
         args = [b"%d" % i for i in idxs]
         with self.raw.lock:
             if k not in self._rows_prepared:
-                self._check(pgconn.prepare(name, _rows_sql(k)), _COMMAND_OK)
-                self._rows_prepared.add(k)
+                self._prepare_rows(k)
             res = pgconn.exec_prepared(name, args, None, 1)
             if res.status != _TUPLES_OK and _sqlstate(res) == _NO_SUCH_STATEMENT:
                 # psycopg deallocates every prepared statement of the session after a
                 # ROLLBACK, a DROP or an ALTER: prepare ours again (no transaction was open,
                 # so the failed call aborted nothing)
                 self._rows_prepared.clear()
-                self._check(pgconn.prepare(name, _rows_sql(k)), _COMMAND_OK)
-                self._rows_prepared.add(k)
+                self._prepare_rows(k)
                 res = pgconn.exec_prepared(name, args, None, 1)
         get = self._check(res, _TUPLES_OK).get_value
         return [(_be_int(get(j, 0)), get(j, 1)) for j in range(res.ntuples)]
+
+    def _prepare_rows(self, k: int) -> None:
+        """Prepare read_rows's statement for ``k`` rows (one the session still has counts)."""
+        res = self.raw.pgconn.prepare(_ROWS_STMTS[k], _rows_sql(k))
+        if res.status != _COMMAND_OK and _sqlstate(res) != _STATEMENT_EXISTS:
+            self._check(res, _COMMAND_OK)
+        self._rows_prepared.add(k)
 
     def _read_rows_cursor(self, idxs: Sequence[int]) -> list[tuple[int, bytes]]:
         cur = self._rows_cur

@@ -79,6 +79,19 @@ def test_reads_survive_psycopg_deallocating_the_statements(pg_ledger):
         conn.execute("DEALLOCATE ALL")
         led._cache.clear()
         assert led.root(300) == mth(leaves)
+        # one of its statements deallocated alone: that one is prepared again, and the others,
+        # prepared again when next used, are found still there
+        led._cache.clear()
+        for i, p in want:
+            assert led.inclusion_proof(i, 300) == p
+        names = sorted(_prepared(led))
+        assert len(names) >= 2
+        conn.execute(f"DEALLOCATE {names[0]}")
+        for _ in range(2):
+            led._cache.clear()
+            for i, p in want:
+                assert led.inclusion_proof(i, 300) == p
+        assert sorted(_prepared(led)) == names
 
 
 def test_reads_inside_a_transaction_use_the_cursor(pg_ledger):
