@@ -70,6 +70,8 @@ _LEDGER_OBJECTS = ("meta", "records", "tree", "checkpoints", "head", "cosignatur
 _IDLE = 0  # psycopg.pq.TransactionStatus.IDLE (libpq's PQTRANS_IDLE)
 _COMMAND_OK = 1  # psycopg.pq.ExecStatus.COMMAND_OK (libpq's PGRES_COMMAND_OK)
 _TUPLES_OK = 2  # psycopg.pq.ExecStatus.TUPLES_OK (libpq's PGRES_TUPLES_OK)
+_NO_SUCH_STATEMENT = "26000"  # invalid_sql_statement_name: the statement was deallocated
+_STATEMENT_EXISTS = "42P05"  # duplicate_prepared_statement
 # read_rows's statements, one per number of rows k, prepared on first use per connection under
 # names psycopg's own (_pg3_N) never take. ``idx IN ($1, ..., $k)``, not ``= ANY($1)``: with
 # k parameters the server soon settles on the generic plan (no planning per call), which it
@@ -90,8 +92,6 @@ def _rows_sql(k: int) -> bytes:
     return f"SELECT idx, hashes FROM tree WHERE idx IN ({params})".encode()  # noqa: S608
 
 
-_NO_SUCH_STATEMENT = "26000"  # invalid_sql_statement_name: the statement was deallocated
-_STATEMENT_EXISTS = "42P05"  # duplicate_prepared_statement
 _be_int = functools.partial(int.from_bytes, byteorder="big", signed=True)  # a binary bigint
 
 
@@ -140,7 +140,7 @@ class PgConnection:
         self._sql: dict[str, str] = {}
         self._pipe: Any = None  # psycopg's Pipeline while a write transaction is open
         self._pipe_cm: Any = None  # the context that entered it
-        self._rows_cur: Any = None  # read_rows's own cursor, inside a pipelined write
+        self._rows_cur: Any = None  # read_rows's own cursor, inside a transaction
         self._rows_prepared: set[int] = set()  # read_rows's statements prepared, by arity
 
     def _t(self, sql: str) -> str:
