@@ -148,8 +148,13 @@ class ProofRate:
 
 
 def _backend_cpu(pid: int | None) -> float | None:
-    """CPU seconds (user + system) of a server backend process on this host, else None."""
+    """CPU seconds (user + system) of a server backend process on this host, else None (no
+    such process here, or not a PostgreSQL one: a server on another host)."""
+    if pid is None:
+        return None
     try:
+        if not Path(f"/proc/{pid}/comm").read_text().startswith("postgres"):
+            return None
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
@@ -254,7 +259,6 @@ def main() -> None:
     args = ap.parse_args()
     if args.smoke:
         args.records, args.queries, args.seconds, args.single = 2000, 500, 0.5, 50
-        args.warm = min(args.warm, 200)
         args.writers = "1,4"
     cluster = None
     d = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="bench-pg-"))
