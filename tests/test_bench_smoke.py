@@ -35,12 +35,15 @@ def test_startup_bench_runs_and_prints_its_summary():
 
 def test_pg_bench_runs_and_prints_its_summary(pg_cluster):
     """bench/pg.py on the session's throwaway cluster (its own schemas), tiny sizes, with its
-    group commit phase through a real `lic serve` on both backends."""
+    group commit phase through a real `lic serve` on both backends; proofs over TCP and over
+    the cluster's Unix socket."""
     done = subprocess.run(
-        [sys.executable, str(BENCH / "pg.py"), "--smoke", "--url", pg_cluster.url],
+        [sys.executable, str(BENCH / "pg.py"), "--smoke", "--url", pg_cluster.url,
+         "--socket", str(pg_cluster.root)],
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     summary = [line for line in done.stdout.splitlines() if line.startswith("summary")]
     assert len(summary) == 1 and "writers" in summary[0] and "proofs at 2,000" in summary[0]
     assert "lic serve with 4 clients on PostgreSQL" in summary[0] and "on SQLite" in summary[0]
+    assert "PostgreSQL over TCP" in done.stdout and "PostgreSQL over Unix socket" in done.stdout

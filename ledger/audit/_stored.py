@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from keys.errors import MalformedError
 
 from ..state import SCHEMA_VERSION, STATE_TABLES, Finding, LedgerState, has_state_tables
 from ..store import Ledger, is_ledger_url
+
+if TYPE_CHECKING:
+    import sqlite3
 
 __all__ = ["compare_stored_state"]
 
@@ -27,7 +30,7 @@ def compare_stored_state(state: LedgerState, path: Path | str) -> tuple[str, lis
     its tables have another schema version) and
     one finding per table that differs, naming the first differing row in key order. Tables
     of another schema version are not compared (the file's next write rebuilds them)."""
-    conn = state.conn
+    conn = cast("sqlite3.Connection", state.conn)  # the replay's own: a private SQLite database
     state.commit()
     if conn.in_transaction:
         conn.execute("COMMIT")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from keys.errors import MalformedError
 
@@ -41,6 +41,9 @@ from ._schema import (
     drop_finish_objects,
     prepare_finish,
 )
+
+if TYPE_CHECKING:
+    import sqlite3
 
 __all__ = ["ReportBuilder"]
 
@@ -146,11 +149,17 @@ class ReportBuilder:
     def finish(self, state: LedgerState, integrity: dict[str, Any]) -> dict[str, Any]:
         """The report.json content (plain JSON values; see SPEC.md section 11)."""
         self._flush_month()
-        prepare_finish(state.conn)
+        prepare_finish(_own_db(state))
         try:
             return _Report(self, state).build(integrity)
         finally:
-            drop_finish_objects(state.conn)
+            drop_finish_objects(_own_db(state))
+
+
+def _own_db(state: LedgerState) -> sqlite3.Connection:
+    """The connection of the replay's state: its private SQLite database (a state made
+    without a connection opens one), which the report adds its SQL functions to."""
+    return cast("sqlite3.Connection", state.conn)
 
 
 class _Report:
@@ -160,7 +169,7 @@ class _Report:
     """
 
     def __init__(self, b: ReportBuilder, state: LedgerState) -> None:
-        self.b, self.conn = b, state.conn
+        self.b, self.conn = b, _own_db(state)
         self.cutoff = b._cutoff if b._cutoff is not None else max(state.size, b._observed)
         if b.end is not None:
             self.as_of = b.end

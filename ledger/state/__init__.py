@@ -9,7 +9,8 @@ every other user share; and the one definition of a token's status at a time (``
 The revoked set's ``lic-revoked/v2`` tree lives in ``st_revtree`` (``_revtree``), one path
 rewritten per change of a member (``LedgerState.revoked_commitment``; ``ensure_revtree`` for
 state tables made before it).
-Knows nothing of the store: only of a ``sqlite3`` connection.
+Knows nothing of the store: only of a connection (``SqlConnection``, the methods it uses: a
+``sqlite3.Connection``, or the store's PostgreSQL adapter, which takes the same SQL).
 """
 
 from ._apply import (
@@ -19,6 +20,7 @@ from ._apply import (
     replay_into,
     state_of,
 )
+from ._db import SqlConnection, SqlCursor
 from ._model import (
     Finding,
     Grant,
@@ -49,6 +51,8 @@ __all__ = [
     "Incident",
     "KeyInfo",
     "LedgerState",
+    "SqlConnection",
+    "SqlCursor",
     "TokenStatus",
     "apply_record",
     "apply_stored",

@@ -15,7 +15,7 @@ from ..entries import decode_payload
 from ._tables import DocTable, json_text
 
 if TYPE_CHECKING:
-    import sqlite3
+    from ._db import SqlConnection
 
 __all__ = [
     "Finding",
@@ -227,7 +227,7 @@ _MAX_DOC = 1 << 24
 
 
 def doc_table(
-    conn: sqlite3.Connection,
+    conn: SqlConnection,
     name: str,
     fields: tuple[tuple[str, str], ...],
     index_member: str | None,

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import sqlite3
+    from ._db import SqlConnection
 
 from keys import jwk_thumbprint
 
@@ -74,7 +74,7 @@ class LedgerState:
     the state's own, in one open transaction (``commit`` ends it before SQL readers look).
     A database whose tables are empty is initialized (the log key registered)."""
 
-    def __init__(self, log_key: bytes, conn: sqlite3.Connection | None = None) -> None:
+    def __init__(self, log_key: bytes, conn: SqlConnection | None = None) -> None:
         self._owned = conn is None
         if conn is None:
             conn = open_scratch()

@@ -21,6 +21,8 @@ from ._revtree import REVTREE_DDL
 if TYPE_CHECKING:
     import sqlite3
 
+    from ._db import SqlConnection
+
 __all__ = [
     "CACHE_ENTRIES",
     "SCHEMA_VERSION",
@@ -166,7 +168,7 @@ def has_state_tables(conn: sqlite3.Connection, schema: str = "main") -> bool:
     return row is not None
 
 
-def create_state_tables(conn: sqlite3.Connection) -> None:
+def create_state_tables(conn: SqlConnection) -> None:
     """Create the empty state tables and their indexes (inside the caller's transaction)."""
     for _, _, ddl in _DDL:
         conn.execute(ddl)
@@ -174,7 +176,7 @@ def create_state_tables(conn: sqlite3.Connection) -> None:
         conn.execute(ddl)
 
 
-def drop_state_tables(conn: sqlite3.Connection) -> None:
+def drop_state_tables(conn: SqlConnection) -> None:
     """Drop every state table (inside the caller's transaction); the indexes go with them."""
     for name, _, _ in _DDL:
         conn.execute(f"DROP TABLE IF EXISTS {name}")
@@ -198,7 +200,7 @@ _SQL_TYPES = {int: "INTEGER", bytes: "BLOB", str: "TEXT"}
 
 
 def scratch_table(
-    conn: sqlite3.Connection,
+    conn: SqlConnection,
     key_type: type,
     encode: Callable[[Any], bytes] = marshal.dumps,
     decode: Callable[[bytes], Any] = marshal.loads,
@@ -231,7 +233,7 @@ class Table(Generic[K, V]):
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        conn: SqlConnection,
         name: str,
         key: str,
         columns: Sequence[str],
@@ -361,7 +363,7 @@ class DocTable(Table[int, dict[str, Any]]):
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        conn: SqlConnection,
         name: str,
         fields: Sequence[tuple[str, str]],
         index_member: str | None,
@@ -454,7 +456,7 @@ class Lookup(Generic[K]):
     """A read-only view: ``sql`` selects one column for one key, in order; ``get`` returns the
     list (``default`` when it is empty) and ``in`` says whether it is not empty."""
 
-    def __init__(self, conn: sqlite3.Connection, sql: str) -> None:
+    def __init__(self, conn: SqlConnection, sql: str) -> None:
         self._conn = conn
         self._sql = sql
 

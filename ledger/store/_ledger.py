@@ -394,7 +394,7 @@ class Ledger:
         if not state_ready(self._conn):
             raise MalformedError("ledger: this file has no state tables yet (open it for writing)")
         key = self.log_verifier.public_key.raw  # (on PostgreSQL through PgConnection: ADR 0010)
-        return LedgerState(key, self._conn)  # type: ignore[arg-type]
+        return LedgerState(key, self._conn)
 
     def state_at(self, size: int, progress: Callable[[int], None] | None = None) -> LedgerState:
         """The derived state of the first ``size`` records: the stored one when it covers

@@ -62,8 +62,8 @@ def _create_pg(url: str, origin: str, pub: PublicKey, key_name: str | None) -> C
             ]
         )
         # the state module's SQL runs on PostgreSQL through PgConnection (ADR 0010)
-        create_state_tables(conn)  # type: ignore[arg-type]
-        LedgerState(pub.raw, conn)  # type: ignore[arg-type]  # the meta row, the log's key
+        create_state_tables(conn)
+        LedgerState(pub.raw, conn)  # the meta row, the log's key
         conn.execute("COMMIT")
     except BaseException:
         conn.close()

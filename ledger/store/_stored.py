@@ -69,9 +69,9 @@ def build_state(
             conn.execute("ROLLBACK")
             return False
         # the state module's SQL runs on PostgreSQL through PgConnection (ADR 0010)
-        drop_state_tables(conn)  # type: ignore[arg-type]
-        create_state_tables(conn)  # type: ignore[arg-type]
-        state = LedgerState(log_key, conn)  # type: ignore[arg-type]
+        drop_state_tables(conn)
+        create_state_tables(conn)
+        state = LedgerState(log_key, conn)
         row = conn.execute("SELECT max(idx) FROM records").fetchone()
         end = 0 if row[0] is None else int(row[0]) + 1
         replay_into(state, records(end), progress)
