@@ -56,6 +56,7 @@ from ._tables import (
     STATE_TABLES,
     Lookup,
     Table,
+    WriteBehind,
     create_state_tables,
     json_text,
     open_scratch,
@@ -80,7 +81,8 @@ class LedgerState:
             create_state_tables(conn)
             conn.execute("BEGIN")
             weakref.finalize(self, conn.close)
-        self.conn = conn
+        self._db = conn
+        self._buffer = WriteBehind() if self._owned else None  # a private database's writes
         self.keys: Table[bytes, KeyInfo] = Table(
             conn, "st_keys", "key", KEY_COLUMNS, key_row, row_key
         )
@@ -145,6 +147,8 @@ class LedgerState:
         self.attestations: Lookup[int] = Lookup(
             conn, "SELECT idx FROM st_attestations WHERE subject = ? ORDER BY idx"
         )  # subject -> attest indexes
+        if self._buffer is not None:  # write behind, in bounded batches (ADR 0008)
+            self._buffer.attach(*(v for v in vars(self).values() if isinstance(v, Table | Lookup)))
         row = conn.execute(
             "SELECT size, last_time, revset_version FROM st_meta WHERE id = 0"
         ).fetchone()
@@ -161,6 +165,13 @@ class LedgerState:
         self._raw: bytes | None = None  # the payload bytes of the record being applied
 
     # -- lifetime ---------------------------------------------------------------------------
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The database of the state tables, with no write pending (see ``WriteBehind``)."""
+        if self._buffer is not None:
+            self._buffer.flush()
+        return self._db
+
     def _save_meta(self) -> None:
         self.conn.execute(
             "UPDATE st_meta SET size = ?, last_time = ?, revset_version = ? WHERE id = 0",
@@ -194,12 +205,11 @@ class LedgerState:
         """Close a state's own temporary database (deleting it); the state is unusable after.
         A state on a caller's database only forgets its caches."""
         if self._owned:
-            self.conn.close()
+            self._db.close()
         else:
-            for view in (self.keys, self.kids, self.types, self.grants, self.terms_versions,
-                         self.requests, self.decisions, self.appeals, self.withdrawal_info,
-                         self.incidents):  # fmt: skip
-                view.drop_cache()
+            for view in vars(self).values():
+                if isinstance(view, Table):
+                    view.drop_cache()
 
     def __enter__(self) -> LedgerState:
         return self
@@ -566,37 +576,23 @@ class LedgerState:
     def status(self, digest: bytes, t: int) -> TokenStatus:
         """A token's status at time t (SPEC 14.5): its own withdrawals, then cascading ones
         from ancestors, then its validity window; ``unknown`` when it was never granted."""
+        return self.status_as_of(digest, t, None)
+
+    def status_as_of(self, digest: bytes, t: int, before: int | None) -> TokenStatus:
+        """Like ``status``, as the ledger stood before record index ``before`` (None: after
+        every record applied). Grants, withdrawals and reinstatements recorded at or after
+        ``before`` are ignored."""
         g = self.grants.get(digest)
-        if g is None:
+        if g is None or (before is not None and g.index >= before):
             return TokenStatus("unknown", ())
         node: Grant | None = g
         own = True
         while node is not None:
             ws = [self.withdrawal_info[i] for i in node.withdrawals]
-            live = [w for w in ws if w.live(t) and (own or w.cascade)]
+            live = [w for w in ws if (own or w.cascade)
+                    and (w.live(t) if before is None else w.live_as_of(t, before))]  # fmt: skip
             for kind in ("revoked", "suspended"):
-                hits = [w.index for w in live if w.kind == kind]
-                if hits:
-                    return TokenStatus(kind, tuple(hits), None if own else node.digest)
-            node = self.grants.get(node.parent) if node.parent is not None else None
-            own = False
-        return TokenStatus(status_at(t, g.not_before, g.not_after), (g.index,))
-
-    def status_as_of(self, digest: bytes, t: int, before: int) -> TokenStatus:
-        """Like ``status``, as the ledger stood before record index ``before``.
-
-        Grants, withdrawals and reinstatements recorded at or after ``before`` are ignored.
-        """
-        g = self.grants.get(digest)
-        if g is None or g.index >= before:
-            return TokenStatus("unknown", ())
-        node: Grant | None = g
-        own = True
-        while node is not None:
-            ws = [self.withdrawal_info[i] for i in node.withdrawals]
-            live = [w for w in ws if w.live_as_of(t, before) and (own or w.cascade)]
-            for kind in ("revoked", "suspended"):
-                hits = sorted(w.index for w in live if w.kind == kind)
+                hits = sorted(w.index for w in live if w.kind == kind)  # in record order
                 if hits:
                     return TokenStatus(kind, tuple(hits), None if own else node.digest)
             node = self.grants.get(node.parent) if node.parent is not None else None
@@ -622,7 +618,7 @@ class LedgerState:
             yield "an attestation carries a predicate, an envelope or an OMS signature file"
 
     def _do_attest(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
-        self.conn.executemany(
+        self._db.executemany(  # a table no view writes: nothing to flush first
             "INSERT OR IGNORE INTO st_attestations (subject, idx) VALUES (?, ?)",
             [(subject["sha256"], index) for subject in p["subjects"]],
         )
