@@ -13,6 +13,7 @@ withdrawals (``withdrawal_info``, targets in ``withdrawals``) by record index.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -461,7 +462,7 @@ class LedgerState:
             request=p.get("request"),
             time=time,
         )
-        self.kids.setdefault(jwk_thumbprint(p["holder"]), p["holder"])
+        self.kids.setdefault(_thumbprint(p["holder"]), p["holder"])
 
     # -- revocation, suspension, reinstatement ----------------------------------------------
     def _targets(self, p: dict[str, Any]) -> list[bytes]:
@@ -687,6 +688,8 @@ class LedgerState:
         """The incidents not yet closed."""
         return [i for i in self.incidents.values() if i.closed is None]
 
+
+_thumbprint = functools.lru_cache(maxsize=4096)(jwk_thumbprint)  # holders recur: hash once
 
 _DISPATCH: dict[str, tuple[Callable[..., Iterator[str]], Callable[..., None]]] = {
     t: (getattr(LedgerState, f"_check_{n}"), getattr(LedgerState, f"_do_{n}"))

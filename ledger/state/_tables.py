@@ -322,8 +322,7 @@ class Table(Generic[K, V]):
         if len(cache) >= CACHE_ENTRIES:
             if self._buffer is not None:  # every pending row is cached: write them first
                 self._buffer.flush()
-            for old in list(itertools.islice(cache, CACHE_ENTRIES // 2)):  # the oldest half
-                del cache[old]
+            cache.clear()
         cache[key] = v
 
     def __getitem__(self, key: K) -> V:
