@@ -301,8 +301,8 @@ class LedgerState:
 
     def _holder_may(self, etype: str, p: dict[str, Any], author: bytes) -> bool:
         """A parent token's holder may grant a sublicense of it, and withdraw that sublicense."""
-        if etype == "grant":
-            parent = self.grants.get(p.get("parent", b""))
+        if etype == "grant":  # a root grant has no parent to look up
+            parent = self.grants.get(p["parent"]) if "parent" in p else None
             return parent is not None and self._holder_of(parent.digest) == author
         targets = p.get("tokens", [])
         return bool(targets) and all(
@@ -490,13 +490,13 @@ class LedgerState:
         targets = self._targets(p)
         for d in targets:
             self.grants[d].withdrawals.append(index)  # its row: st_targets, below
-            self.conn.execute(
+            self._db.execute(  # (tables no view writes: nothing pending to flush first)
                 "INSERT INTO st_revoked (digest, count, leaf) VALUES (?, 1, ?) "
                 "ON CONFLICT (digest) DO UPDATE SET count = st_revoked.count + 1",
                 (d, revset_leaf_hash(d)),
             )
         self.revset_version += 1
-        self.conn.executemany(
+        self._db.executemany(
             "INSERT INTO st_targets (widx, pos, digest) VALUES (?, ?, ?)",
             [(index, i, d) for i, d in enumerate(targets)],
         )

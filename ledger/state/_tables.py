@@ -42,7 +42,7 @@ SCHEMA_VERSION = 1
 CACHE_ENTRIES = 16384  # values a view keeps in memory (all also in its table)
 _PAGE = 512  # rows per query of a scan in key order
 _SCRATCH_CACHE_KIB = 8192  # page cache of a private temporary database
-WRITE_BEHIND_ROWS = 1024  # pending writes at most before a write-behind batch is flushed
+WRITE_BEHIND_ROWS = 4096  # pending writes at most before a write-behind batch is flushed
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -233,7 +233,7 @@ class WriteBehind:
     Never used on the ledger file: there a write is part of the append's transaction."""
 
     def __init__(self) -> None:
-        self._dirty: dict[int, Table[Any, Any]] = {}  # views with pending writes
+        self._dirty: dict[Table[Any, Any], None] = {}  # views with pending writes
         self._count = 0
 
     def attach(self, *views: Table[Any, Any] | Lookup[Any]) -> None:
@@ -243,7 +243,7 @@ class WriteBehind:
 
     def pending(self, view: Table[Any, Any]) -> None:
         """Note one more pending write of ``view``; flush them all when there are enough."""
-        self._dirty[id(view)] = view
+        self._dirty[view] = None
         self._count += 1
         if self._count >= WRITE_BEHIND_ROWS:
             self.flush()
@@ -251,7 +251,7 @@ class WriteBehind:
     def flush(self) -> None:
         """Write every pending row and column update to its table."""
         if self._dirty:
-            for view in self._dirty.values():
+            for view in self._dirty:
                 view._flush()
             self._dirty.clear()
         self._count = 0
@@ -304,9 +304,6 @@ class Table(Generic[K, V]):
 
     def get(self, key: K, default: Any = None) -> Any:
         """The value of ``key``, else ``default``."""
-        return self._lookup(key, default)
-
-    def _lookup(self, key: Any, default: Any) -> Any:
         v = self._cache.get(key, _MISSING)
         if v is not _MISSING:
             return v
@@ -326,9 +323,11 @@ class Table(Generic[K, V]):
         cache[key] = v
 
     def __getitem__(self, key: K) -> V:
-        v = self.get(key, _MISSING)
+        v = self._cache.get(key, _MISSING)
         if v is _MISSING:
-            raise KeyError(key)
+            v = self.get(key, _MISSING)
+            if v is _MISSING:
+                raise KeyError(key)
         result: V = v
         return result
 
@@ -337,7 +336,7 @@ class Table(Generic[K, V]):
             return True
         if not isinstance(key, int | bytes | str):  # not a type SQLite binds: never a key
             return False
-        return self._lookup(key, _MISSING) is not _MISSING  # a hit is cached: read next
+        return self.get(key, _MISSING) is not _MISSING  # type: ignore[arg-type]  # a hit is cached
 
     def __setitem__(self, key: K, value: V) -> None:
         self._put_row(key, [key, *self._encode(key, value)])
@@ -348,7 +347,8 @@ class Table(Generic[K, V]):
         if self._buffer is None:
             self._conn.execute(self._put, row)
             return
-        self._sets.pop(key, None)  # the row holds every column
+        if self._sets:
+            self._sets.pop(key, None)  # the row holds every column
         self._rows[key] = row
         self._buffer.pending(self)
 
@@ -379,7 +379,7 @@ class Table(Generic[K, V]):
         """Write the pending rows, then the pending column updates (grouped by the columns
         they set; each holds the latest value of its columns, so their order is free)."""
         if self._rows:
-            self._conn.executemany(self._put, list(self._rows.values()))
+            self._conn.executemany(self._put, self._rows.values())
             self._rows.clear()
         if self._sets:
             groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
