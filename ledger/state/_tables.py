@@ -350,7 +350,11 @@ class Table(Generic[K, V]):
         if self._sets:
             self._sets.pop(key, None)  # the row holds every column
         self._rows[key] = row
-        self._buffer.pending(self)
+        buffer = self._buffer
+        buffer._dirty[self] = None  # WriteBehind.pending, inline: once per replayed record
+        buffer._count += 1
+        if buffer._count >= WRITE_BEHIND_ROWS:
+            buffer.flush()
 
     def update_columns(self, key: K, value: V, **columns: Any) -> None:
         """Store ``value`` (``key``'s value with only the given columns changed) by updating
@@ -528,8 +532,14 @@ _PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f-\U0010ffff]*')
 def json_text(values: Sequence[Any]) -> str:
     """A list as compact JSON text (a column SQL reads with ``json_each``); a list of plain
     ASCII strings (the code lists) without the encoder."""
-    if all(type(x) is str and _PLAIN.fullmatch(x) for x in values):
-        return '["' + '","'.join(values) + '"]' if values else "[]"
+    if not values:
+        return "[]"
+    try:  # plain strings, all of them: their concatenation is plain (a non-str: TypeError)
+        plain = _PLAIN.fullmatch("".join(values)) is not None
+    except TypeError:
+        plain = False
+    if plain:
+        return '["' + '","'.join(values) + '"]'
     return json.dumps(list(values), separators=(",", ":"))
 
 
