@@ -6,9 +6,10 @@ schema, the author's role at the record's integration time, cross-references, tr
 
 The state lives in tables (``_tables``, ADR 0008) of the SQLite database it is given (the
 ledger file, inside the append's write transaction) or of a private temporary database of its
-own (a replay). Every write goes to a table at once; the views keep a bounded cache of values
-that are also in their tables, and iterate in ascending key order. A grant lists its
-withdrawals (``withdrawal_info``, targets in ``withdrawals``) by record index.
+own (a replay, whose views write behind in bounded batches: ``WriteBehind``; the ledger file
+is written through). The views keep a bounded cache of values that are also in their tables
+(or pending), and iterate in ascending key order. A grant lists its withdrawals
+(``withdrawal_info``, targets in ``withdrawals``) by record index.
 """
 
 from __future__ import annotations
