@@ -491,13 +491,13 @@ class LedgerState:
         targets = self._targets(p)
         for d in targets:
             self.grants[d].withdrawals.append(index)  # its row: st_targets, below
-            self._db.execute(  # (tables no view writes: nothing pending to flush first)
+            self.conn.execute(
                 "INSERT INTO st_revoked (digest, count, leaf) VALUES (?, 1, ?) "
                 "ON CONFLICT (digest) DO UPDATE SET count = st_revoked.count + 1",
                 (d, revset_leaf_hash(d)),
             )
         self.revset_version += 1
-        self._db.executemany(
+        self._db.executemany(  # a table no view writes: nothing pending to flush first
             "INSERT INTO st_targets (widx, pos, digest) VALUES (?, ?, ?)",
             [(index, i, d) for i, d in enumerate(targets)],
         )
