@@ -2,6 +2,8 @@
 
     python bench/audit.py            # quick: 2,000 and 20,000 records
     python bench/audit.py --full     # the issue's sizes: 10^5 records, memory at 10^5 and 10^6
+    python bench/audit.py --against TREE [--ledger DB] [--pairs 3]
+                                     # this code against another checkout (TREE), alternated
 
 Prints replayed records/s as a ratio to (CPUs x raw Ed25519 verifications/s of the same
 entries' signatures, measured in this run with the backend the audit uses), the CPU per record
@@ -9,6 +11,13 @@ of all processes and how much of it is not one raw signature check, and the audi
 peak resident memory (VmHWM) for a small and a ten times larger ledger.
 Targets (issue 5): ratio >= 0.8 at 10^5 records; memory flat (issue 15: the peak at 10^6
 within 1.2x the peak at 10^5; the replay's state lives in a temporary database, ADR 0008).
+
+``--against``: the speed of this code's replay relative to another checkout's (issue 15: the
+replay keeps >= 0.9 of its speed before the state tables; `git worktree add /tmp/before 954a961`)
+on one ledger (``--ledger``, default: a new 10^5 ledger, seed 7): audits in fresh processes,
+the two trees alternated pair by pair to cancel a shared machine's drift, each reporting the CPU
+of its main process and of the signature workers; the speed ratio is the other tree's median
+CPU over this tree's (on a machine whose cores are all busy, speed follows the CPU spent).
 
 Recorded figures: bench/RESULTS.md. Why the ratio target is out of reach in CPython with these
 checks: ADR 0005 (and bench/replay_floor.py); what the state tables cost in speed: ADR 0008.
@@ -19,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -105,10 +115,58 @@ def peak_rss_mb(path: Path) -> float:
     return int(out.stdout.strip()) / 1024
 
 
+_CPU_AUDIT = (
+    "import resource, sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
+    "from ledger.audit import audit_db; "
+    "r = audit_db(Path(sys.argv[2])); assert r.clean, r.findings[:3]; "
+    "me, kids = resource.getrusage(resource.RUSAGE_SELF), "
+    "resource.getrusage(resource.RUSAGE_CHILDREN); "
+    "print(me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime)"
+)
+
+
+def cpu_audit(tree: Path, path: Path) -> tuple[float, float]:
+    """CPU seconds of the main process and of the signature workers of one audit of ``path``
+    by the code in ``tree``, in a fresh process."""
+    out = subprocess.run(
+        [sys.executable, "-c", _CPU_AUDIT, str(tree), str(path)],
+        capture_output=True, text=True, check=True, cwd=tree, env={**os.environ, "PYTHONPATH": ""},
+    )  # fmt: skip
+    main_cpu, workers = (float(x) for x in out.stdout.split())
+    return main_cpu, workers
+
+
+def against(other: Path, path: Path, pairs: int) -> None:
+    """Alternated audits of ``path`` by ``other``'s code and this tree's (see --against)."""
+    a: list[float] = []
+    b: list[float] = []
+    for i in range(pairs):
+        for tree, into, name in ((other, a, "other"), (ROOT, b, "this ")):
+            m, w = cpu_audit(tree, path)
+            into.append(m + w)
+            load = os.getloadavg()[0]
+            print(f"  pair {i + 1} {name}: main {m:.2f} s + workers {w:.2f} s = {m + w:.2f} s "
+                  f"(load {load:.1f})", flush=True)  # fmt: skip
+    ma, mb = statistics.median(a), statistics.median(b)
+    print(f"median CPU: other {ma:.2f} s, this {mb:.2f} s: speed {ma / mb:.2f}x the other's "
+          f"(issue 15: >= 0.9x); best against best {min(a) / min(b):.2f}x")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--full", action="store_true", help="10^5 records; memory at 10^5 and 10^6")
+    ap.add_argument("--against", type=Path, metavar="TREE", help="another checkout to compare")
+    ap.add_argument("--ledger", type=Path, help="with --against: the ledger to audit")
+    ap.add_argument("--pairs", type=int, default=3, help="with --against: alternated pairs")
     args = ap.parse_args()
+    if args.against is not None:
+        if args.ledger is not None:
+            against(args.against.resolve(), args.ledger.resolve(), args.pairs)
+            return
+        with tempfile.TemporaryDirectory() as d:
+            make(Path(d) / "l.db", 10**5)
+            against(args.against.resolve(), Path(d) / "l.db", args.pairs)
+        return
     small, large = (10**5, 10**6) if args.full else (2_000, 20_000)
     speed_n = 10**5 if args.full else 20_000
     cpus = os.cpu_count() or 1

@@ -6,13 +6,15 @@ schema, the author's role at the record's integration time, cross-references, tr
 
 The state lives in tables (``_tables``, ADR 0008) of the SQLite database it is given (the
 ledger file, inside the append's write transaction) or of a private temporary database of its
-own (a replay). Every write goes to a table at once; the views keep a bounded cache of values
-that are also in their tables, and iterate in ascending key order. A grant lists its
-withdrawals (``withdrawal_info``, targets in ``withdrawals``) by record index.
+own (a replay, whose views write behind in bounded batches: ``WriteBehind``; the ledger file
+is written through). The views keep a bounded cache of values that are also in their tables
+(or pending), and iterate in ascending key order. A grant lists its withdrawals
+(``withdrawal_info``, targets in ``withdrawals``) by record index.
 """
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -57,6 +59,7 @@ from ._tables import (
     STATE_TABLES,
     Lookup,
     Table,
+    WriteBehind,
     create_state_tables,
     json_text,
     open_scratch,
@@ -81,7 +84,8 @@ class LedgerState:
             create_state_tables(conn)
             conn.execute("BEGIN")
             weakref.finalize(self, conn.close)
-        self.conn = conn
+        self._db = conn
+        self._buffer = WriteBehind() if self._owned else None  # a private database's writes
         self.keys: Table[bytes, KeyInfo] = Table(
             conn, "st_keys", "key", KEY_COLUMNS, key_row, row_key
         )
@@ -146,6 +150,8 @@ class LedgerState:
         self.attestations: Lookup[int] = Lookup(
             conn, "SELECT idx FROM st_attestations WHERE subject = ? ORDER BY idx"
         )  # subject -> attest indexes
+        if self._buffer is not None:  # write behind, in bounded batches (ADR 0008)
+            self._buffer.attach(*(v for v in vars(self).values() if isinstance(v, Table | Lookup)))
         row = conn.execute(
             "SELECT size, last_time, revset_version FROM st_meta WHERE id = 0"
         ).fetchone()
@@ -162,6 +168,13 @@ class LedgerState:
         self._raw: bytes | None = None  # the payload bytes of the record being applied
 
     # -- lifetime ---------------------------------------------------------------------------
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The database of the state tables, with no write pending (see ``WriteBehind``)."""
+        if self._buffer is not None:
+            self._buffer.flush()
+        return self._db
+
     def _save_meta(self) -> None:
         self.conn.execute(
             "UPDATE st_meta SET size = ?, last_time = ?, revset_version = ? WHERE id = 0",
@@ -195,12 +208,11 @@ class LedgerState:
         """Close a state's own temporary database (deleting it); the state is unusable after.
         A state on a caller's database only forgets its caches."""
         if self._owned:
-            self.conn.close()
+            self._db.close()
         else:
-            for view in (self.keys, self.kids, self.types, self.grants, self.terms_versions,
-                         self.requests, self.decisions, self.appeals, self.withdrawal_info,
-                         self.incidents):  # fmt: skip
-                view.drop_cache()
+            for view in vars(self).values():
+                if isinstance(view, Table):
+                    view.drop_cache()
 
     def __enter__(self) -> LedgerState:
         return self
@@ -291,8 +303,8 @@ class LedgerState:
 
     def _holder_may(self, etype: str, p: dict[str, Any], author: bytes) -> bool:
         """A parent token's holder may grant a sublicense of it, and withdraw that sublicense."""
-        if etype == "grant":
-            parent = self.grants.get(p.get("parent", b""))
+        if etype == "grant":  # a root grant has no parent to look up
+            parent = self.grants.get(p["parent"]) if "parent" in p else None
             return parent is not None and self._holder_of(parent.digest) == author
         targets = p.get("tokens", [])
         return bool(targets) and all(
@@ -452,7 +464,7 @@ class LedgerState:
             request=p.get("request"),
             time=time,
         )
-        self.kids.setdefault(jwk_thumbprint(p["holder"]), p["holder"])
+        self.kids.setdefault(_thumbprint(p["holder"]), p["holder"])
 
     # -- revocation, suspension, reinstatement ----------------------------------------------
     def _targets(self, p: dict[str, Any]) -> list[bytes]:
@@ -482,7 +494,7 @@ class LedgerState:
             self.grants[d].withdrawals.append(index)  # its row: st_targets, below
             add_member(self.conn, d)  # and the v2 tree's path (_revtree)
         self.revset_version += 1
-        self.conn.executemany(
+        self._db.executemany(  # a table no view writes: nothing pending to flush first
             "INSERT INTO st_targets (widx, pos, digest) VALUES (?, ?, ?)",
             [(index, i, d) for i, d in enumerate(targets)],
         )
@@ -554,37 +566,23 @@ class LedgerState:
     def status(self, digest: bytes, t: int) -> TokenStatus:
         """A token's status at time t (SPEC 14.5): its own withdrawals, then cascading ones
         from ancestors, then its validity window; ``unknown`` when it was never granted."""
+        return self.status_as_of(digest, t, None)
+
+    def status_as_of(self, digest: bytes, t: int, before: int | None) -> TokenStatus:
+        """Like ``status``, as the ledger stood before record index ``before`` (None: after
+        every record applied). Grants, withdrawals and reinstatements recorded at or after
+        ``before`` are ignored."""
         g = self.grants.get(digest)
-        if g is None:
+        if g is None or (before is not None and g.index >= before):
             return TokenStatus("unknown", ())
         node: Grant | None = g
         own = True
         while node is not None:
             ws = [self.withdrawal_info[i] for i in node.withdrawals]
-            live = [w for w in ws if w.live(t) and (own or w.cascade)]
+            live = [w for w in ws if (own or w.cascade)
+                    and (w.live(t) if before is None else w.live_as_of(t, before))]  # fmt: skip
             for kind in ("revoked", "suspended"):
-                hits = [w.index for w in live if w.kind == kind]
-                if hits:
-                    return TokenStatus(kind, tuple(hits), None if own else node.digest)
-            node = self.grants.get(node.parent) if node.parent is not None else None
-            own = False
-        return TokenStatus(status_at(t, g.not_before, g.not_after), (g.index,))
-
-    def status_as_of(self, digest: bytes, t: int, before: int) -> TokenStatus:
-        """Like ``status``, as the ledger stood before record index ``before``.
-
-        Grants, withdrawals and reinstatements recorded at or after ``before`` are ignored.
-        """
-        g = self.grants.get(digest)
-        if g is None or g.index >= before:
-            return TokenStatus("unknown", ())
-        node: Grant | None = g
-        own = True
-        while node is not None:
-            ws = [self.withdrawal_info[i] for i in node.withdrawals]
-            live = [w for w in ws if w.live_as_of(t, before) and (own or w.cascade)]
-            for kind in ("revoked", "suspended"):
-                hits = sorted(w.index for w in live if w.kind == kind)
+                hits = sorted(w.index for w in live if w.kind == kind)  # in record order
                 if hits:
                     return TokenStatus(kind, tuple(hits), None if own else node.digest)
             node = self.grants.get(node.parent) if node.parent is not None else None
@@ -610,7 +608,7 @@ class LedgerState:
             yield "an attestation carries a predicate, an envelope or an OMS signature file"
 
     def _do_attest(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
-        self.conn.executemany(
+        self._db.executemany(  # a table no view writes: nothing to flush first
             "INSERT OR IGNORE INTO st_attestations (subject, idx) VALUES (?, ?)",
             [(subject["sha256"], index) for subject in p["subjects"]],
         )
@@ -679,6 +677,8 @@ class LedgerState:
         """The incidents not yet closed."""
         return [i for i in self.incidents.values() if i.closed is None]
 
+
+_thumbprint = functools.lru_cache(maxsize=4096)(jwk_thumbprint)  # holders recur: hash once
 
 _DISPATCH: dict[str, tuple[Callable[..., Iterator[str]], Callable[..., None]]] = {
     t: (getattr(LedgerState, f"_check_{n}"), getattr(LedgerState, f"_do_{n}"))

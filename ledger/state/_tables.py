@@ -2,9 +2,12 @@
 writes them through. Knows a ``sqlite3`` connection and nothing of the store.
 
 Every table name starts with ``st_``, so the tables can sit beside the records in the ledger
-file. Every write goes to a table at once (write-through): a view's cache holds values that are
-also in its table, is bounded (``CACHE_ENTRIES`` per view, emptied when full) and is never the
-source of truth. A caller that mutates a value it read stores it back (``view[k] = value``).
+file. On the ledger file every write goes to a table at once (write-through): a view's cache
+holds values that are also in its table, is bounded (``CACHE_ENTRIES`` per view, emptied when
+full) and is never the source of truth. A caller that mutates a value it read stores it back
+(``view[k] = value``). On a private temporary database (a replay) the views may write behind
+(``WriteBehind``): a bounded batch of pending rows per view, each also in the view's cache, all
+written with one ``executemany`` per table and statement before any SQL reads past the caches.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ __all__ = [
     "DocTable",
     "Lookup",
     "Table",
+    "WriteBehind",
     "create_state_tables",
     "drop_state_tables",
     "has_state_tables",
@@ -42,6 +46,7 @@ SCHEMA_VERSION = 2  # 2: st_revtree, the lic-revoked/v2 tree (_revtree)
 CACHE_ENTRIES = 16384  # values a view keeps in memory (all also in its table)
 _PAGE = 512  # rows per query of a scan in key order
 _SCRATCH_CACHE_KIB = 8192  # page cache of a private temporary database
+WRITE_BEHIND_ROWS = 4096  # pending writes at most before a write-behind batch is flushed
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -224,6 +229,39 @@ def scratch_table(
 _SCRATCH_NAMES = itertools.count()
 
 
+class WriteBehind:
+    """The pending writes of the views of one private temporary database (a replay's state,
+    which nothing but its own process reads and nothing must survive): at most
+    ``WRITE_BEHIND_ROWS`` of them, flushed with one ``executemany`` per table and statement
+    when there are that many, when a view's cache is emptied, and before anything reads the
+    database past the views' caches (``flush``; ``Lookup`` reads and scans do it themselves).
+    Never used on the ledger file: there a write is part of the append's transaction."""
+
+    def __init__(self) -> None:
+        self._dirty: dict[Table[Any, Any], None] = {}  # views with pending writes
+        self._count = 0
+
+    def attach(self, *views: Table[Any, Any] | Lookup[Any]) -> None:
+        """Make these views write behind (tables) or flush before they read (lookups)."""
+        for view in views:
+            view._buffer = self
+
+    def pending(self, view: Table[Any, Any]) -> None:
+        """Note one more pending write of ``view``; flush them all when there are enough."""
+        self._dirty[view] = None
+        self._count += 1
+        if self._count >= WRITE_BEHIND_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every pending row and column update to its table."""
+        if self._dirty:
+            for view in self._dirty:
+                view._flush()
+            self._dirty.clear()
+        self._count = 0
+
+
 class Table(Generic[K, V]):
     """A dict-like view of one table: ``key`` the key column, ``columns`` the columns a value
     is stored in, ``select`` what a read selects (default: ``columns``), ``encode(k, v)`` the
@@ -260,6 +298,10 @@ class Table(Generic[K, V]):
             f"ORDER BY {key} LIMIT {_PAGE}"
         )
         self._count = f"SELECT count(*) FROM {name}"  # noqa: S608
+        self._columns_at = {c: i for i, c in enumerate(columns, 1)}  # position in a row
+        self._buffer: WriteBehind | None = None  # see WriteBehind.attach
+        self._rows: dict[Any, list[Any]] = {}  # pending rows (key first), by key
+        self._sets: dict[Any, dict[str, Any]] = {}  # pending column updates of written rows
 
     def drop_cache(self) -> None:
         """Forget the values held in memory (they are all in the table)."""
@@ -267,9 +309,6 @@ class Table(Generic[K, V]):
 
     def get(self, key: K, default: Any = None) -> Any:
         """The value of ``key``, else ``default``."""
-        return self._lookup(key, default)
-
-    def _lookup(self, key: Any, default: Any) -> Any:
         v = self._cache.get(key, _MISSING)
         if v is not _MISSING:
             return v
@@ -283,13 +322,17 @@ class Table(Generic[K, V]):
     def _remember(self, key: Any, v: V) -> None:
         cache = self._cache
         if len(cache) >= CACHE_ENTRIES:
+            if self._buffer is not None:  # every pending row is cached: write them first
+                self._buffer.flush()
             cache.clear()
         cache[key] = v
 
     def __getitem__(self, key: K) -> V:
-        v = self.get(key, _MISSING)
+        v = self._cache.get(key, _MISSING)
         if v is _MISSING:
-            raise KeyError(key)
+            v = self.get(key, _MISSING)
+            if v is _MISSING:
+                raise KeyError(key)
         result: V = v
         return result
 
@@ -298,21 +341,71 @@ class Table(Generic[K, V]):
             return True
         if not isinstance(key, int | bytes | str):  # not a type SQLite binds: never a key
             return False
-        return self._lookup(key, _MISSING) is not _MISSING  # a hit is cached: read next
+        return self.get(key, _MISSING) is not _MISSING  # type: ignore[arg-type]  # a hit is cached
 
     def __setitem__(self, key: K, value: V) -> None:
-        self._conn.execute(self._put, (key, *self._encode(key, value)))
+        self._put_row(key, [key, *self._encode(key, value)])
         self._remember(key, value)
+
+    def _put_row(self, key: Any, row: list[Any]) -> None:
+        """Write one row (its key first): at once, or pending (it replaces what was pending)."""
+        if self._buffer is None:
+            self._conn.execute(self._put, row)
+            return
+        if self._sets:
+            self._sets.pop(key, None)  # the row holds every column
+        self._rows[key] = row
+        buffer = self._buffer
+        buffer._dirty[self] = None  # WriteBehind.pending, inline: once per replayed record
+        buffer._count += 1
+        if buffer._count >= WRITE_BEHIND_ROWS:
+            buffer.flush()
 
     def update_columns(self, key: K, value: V, **columns: Any) -> None:
         """Store ``value`` (``key``'s value with only the given columns changed) by updating
         those columns alone."""
-        sets = ", ".join(f"{c} = ?" for c in columns)  # column names: the caller's constants
-        self._conn.execute(
-            f"UPDATE {self._name} SET {sets} WHERE {self._key} = ?",  # noqa: S608
-            (*columns.values(), key),
-        )
+        self._set_columns(key, columns)
         self._remember(key, value)
+
+    def _set_columns(self, key: Any, columns: dict[str, Any]) -> None:
+        """Update some columns of ``key``'s row: at once, or in its pending row, or pending."""
+        if self._buffer is None:
+            sets = ", ".join(f"{c} = ?" for c in columns)  # column names: the caller's constants
+            self._conn.execute(
+                f"UPDATE {self._name} SET {sets} WHERE {self._key} = ?",  # noqa: S608
+                (*columns.values(), key),
+            )
+            return
+        row = self._rows.get(key)
+        if row is not None:
+            for c, x in columns.items():
+                row[self._columns_at[c]] = x
+        else:
+            self._sets.setdefault(key, {}).update(columns)
+        self._buffer.pending(self)
+
+    def _flush(self) -> None:
+        """Write the pending rows, then the pending column updates (grouped by the columns
+        they set; each holds the latest value of its columns, so their order is free)."""
+        if self._rows:
+            self._conn.executemany(self._put, self._rows.values())
+            self._rows.clear()
+        if self._sets:
+            groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+            for key, columns in self._sets.items():
+                groups.setdefault(tuple(columns), []).append((*columns.values(), key))
+            for names, rows in groups.items():
+                sets = ", ".join(f"{c} = ?" for c in names)  # the callers' constants
+                self._conn.executemany(
+                    f"UPDATE {self._name} SET {sets} WHERE {self._key} = ?",  # noqa: S608
+                    rows,
+                )
+            self._sets.clear()
+
+    def _read(self) -> None:
+        """Before SQL reads the table past the cache: no write may be pending."""
+        if self._buffer is not None:
+            self._buffer.flush()
 
     def setdefault(self, key: K, default: V) -> V:
         """The value of ``key``; when absent, store ``default`` and return it."""
@@ -326,6 +419,7 @@ class Table(Generic[K, V]):
     def items(self) -> Iterator[tuple[K, V]]:
         """Every entry in ascending key order (values decoded from the rows: read them, do
         not mutate them). No cursor stays open while the caller runs."""
+        self._read()
         rows = self._conn.execute(self._first).fetchall()
         while rows:
             for row in rows:
@@ -347,6 +441,7 @@ class Table(Generic[K, V]):
     __iter__ = keys
 
     def __len__(self) -> int:
+        self._read()
         n: int = self._conn.execute(self._count).fetchone()[0]
         return n
 
@@ -408,9 +503,8 @@ class DocTable(Table[int, dict[str, Any]]):
     def add(self, k: int, payload: dict[str, Any], raw: bytes | None, **extras: Any) -> None:
         """Store a payload (``raw``: its CBOR bytes as recorded, when the caller has them)
         with the first of the extras."""
-        self._conn.execute(
-            self._put, (k, *self._columns(payload, [extras.get(m) for m, _ in self._extras], raw))
-        )
+        row = self._columns(payload, [extras.get(m) for m, _ in self._extras], raw)
+        self._put_row(k, [k, *row])
         v = dict(payload)
         if self._index_member is not None:
             v[self._index_member] = k
@@ -421,11 +515,7 @@ class DocTable(Table[int, dict[str, Any]]):
         """Add extras to a stored payload (their columns only); returns the new value."""
         v: dict[str, Any] = self[k]
         v.update(extras)
-        sets = ", ".join(f"{m} = ?" for m in extras)  # members are this class's constants
-        self._conn.execute(
-            f"UPDATE {self._name} SET {sets} WHERE idx = ?",  # noqa: S608
-            (*(_column(x) for x in extras.values()), k),
-        )
+        self._set_columns(k, {m: _column(x) for m, x in extras.items()})  # columns: the members
         self._remember(k, v)
         return v
 
@@ -447,8 +537,14 @@ _PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f-\U0010ffff]*')
 def json_text(values: Sequence[Any]) -> str:
     """A list as compact JSON text (a column SQL reads with ``json_each``); a list of plain
     ASCII strings (the code lists) without the encoder."""
-    if all(type(x) is str and _PLAIN.fullmatch(x) for x in values):
-        return '["' + '","'.join(values) + '"]' if values else "[]"
+    if not values:
+        return "[]"
+    try:  # plain strings, all of them: their concatenation is plain (a non-str: TypeError)
+        plain = _PLAIN.fullmatch("".join(values)) is not None
+    except TypeError:
+        plain = False
+    if plain:
+        return '["' + '","'.join(values) + '"]'
     return json.dumps(list(values), separators=(",", ":"))
 
 
@@ -459,9 +555,12 @@ class Lookup(Generic[K]):
     def __init__(self, conn: SqlConnection, sql: str) -> None:
         self._conn = conn
         self._sql = sql
+        self._buffer: WriteBehind | None = None  # flushed before each read (WriteBehind.attach)
 
     def get(self, key: Any, default: Any = None) -> Any:
         """The values selected for ``key``, else ``default``."""
+        if self._buffer is not None:
+            self._buffer.flush()
         rows = self._conn.execute(self._sql, (key,)).fetchall()
         return [r[0] for r in rows] if rows else default
 
