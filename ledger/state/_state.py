@@ -169,7 +169,7 @@ class LedgerState:
 
     # -- lifetime ---------------------------------------------------------------------------
     @property
-    def conn(self) -> sqlite3.Connection:
+    def conn(self) -> SqlConnection:
         """The database of the state tables, with no write pending (see ``WriteBehind``)."""
         if self._buffer is not None:
             self._buffer.flush()
@@ -492,7 +492,7 @@ class LedgerState:
         targets = self._targets(p)
         for d in targets:
             self.grants[d].withdrawals.append(index)  # its row: st_targets, below
-            add_member(self.conn, d)  # and the v2 tree's path (_revtree)
+            add_member(self._db, d)  # the v2 tree (_revtree): no view buffers its tables
         self.revset_version += 1
         self._db.executemany(  # a table no view writes: nothing pending to flush first
             "INSERT INTO st_targets (widx, pos, digest) VALUES (?, ?, ?)",
@@ -522,7 +522,7 @@ class LedgerState:
 
     def _unlift(self, d: bytes) -> None:
         self.revset_version += 1
-        remove_member(self.conn, d)
+        remove_member(self._db, d)  # (no view buffers the tree's tables)
 
     def iter_revoked(self) -> Iterator[bytes]:
         """``revoked_digests()`` streamed, a page at a time."""
