@@ -51,6 +51,7 @@ class LogServer:
             raise
         config = uvicorn.Config(
             app,
+            http="httptools",  # C parser, a dependency: the same parser wherever we run
             log_level="warning",
             access_log=False,
             lifespan="on",
