@@ -15,14 +15,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from keys.errors import MalformedError
+
 from ..tlog import (
     DIGEST_BITS,
     EMPTY_ROOT,
     HASH_SIZE,
     Frontier,
+    RevokedSet,
     RevsetCommitment,
+    SparseProof,
     SparseRevokedSet,
     digest_bit,
+    format_sparse_proof,
     node_key,
     revset_leaf_hash,
     sparse_leaf_hash,
@@ -31,10 +36,13 @@ from ..tlog import (
 
 __all__ = [
     "REVTREE_DDL",
+    "StoredRevokedSet",
     "add_member",
     "ensure_revtree",
     "remove_member",
+    "revoked_set_in",
     "revtree_commitment",
+    "revtree_proof",
     "v1_commitment",
 ]
 
@@ -144,6 +152,112 @@ def _update_path(conn: Any, d: bytes, *, present: bool) -> None:
     if gone:
         conn.executemany("DELETE FROM st_revtree WHERE depth = ? AND prefix = ?", gone)
     conn.executemany(_UPSERT, put)
+
+
+class StoredRevokedSet:
+    """The ``lic-revoked/v2`` set of a state's tables (``conn``: the stored state, a replay's
+    or a follower's) as the proof callers use ``SparseRevokedSet``: ``size``, ``root``,
+    ``commitment`` and ``proof_text(d)``, byte for byte the same, each a few indexed reads
+    (``revtree_proof``) instead of a tree of every member built in memory. It reads the tables
+    when asked: it is the set of the records applied to them at that moment."""
+
+    __slots__ = ("conn",)
+    version = 2
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    @property
+    def commitment(self) -> RevsetCommitment:
+        """What the set's ``lic-revoked/v2`` line states."""
+        return revtree_commitment(self.conn)
+
+    @property
+    def size(self) -> int:
+        """The number of members."""
+        return self.commitment.size
+
+    @property
+    def root(self) -> bytes:
+        """``H(all members, 0)``."""
+        return self.commitment.root
+
+    def proof_text(self, digest: bytes) -> bytes:
+        """The ``lic-absent/v2`` text for ``digest`` (for a member, its membership proof)."""
+        return format_sparse_proof(digest, revtree_proof(self.conn, digest))
+
+
+def revoked_set_in(conn: Any, version: int) -> RevokedSet | StoredRevokedSet:
+    """The revoked set of a state's tables in ``version``: v2 read from the stored tree
+    (``StoredRevokedSet``), v1 (legacy: old checkpoints and bundles) built in memory from the
+    members, O(set size)."""
+    if version == 2:
+        return StoredRevokedSet(conn)
+    if version != 1:
+        raise MalformedError(f"revoked set: no version {version}")
+    members = [bytes(r[0]) for r in conn.execute("SELECT digest FROM st_revoked ORDER BY digest")]
+    return RevokedSet(members, presorted=True)
+
+
+def revtree_proof(conn: Any, d: bytes) -> SparseProof:
+    """The ``lic-absent/v2`` proof for ``d`` (absence, or membership when ``d`` is a member)
+    from the stored tree, equal to ``SparseRevokedSet(members).prove(d)``: d's path ends one
+    past the longest prefix it shares with its neighbours, the rows on it and beside it come in
+    one query, and a sibling without a row is EMPTY (its parent's members are all on d's side)
+    or one member (one indexed range read). O(log n) reads, whatever the set's size."""
+    top = revtree_commitment(conn)
+    if top.size < 2:  # the root is the only member's leaf, or EMPTY
+        rows = conn.execute("SELECT digest FROM st_revoked LIMIT 1").fetchall()
+        return SparseProof(top.size, 0, bytes(rows[0][0]) if rows else None, ())
+    near = _neighbours(conn, d)
+    others = [x for x in near if x != d]
+    end = max(_common(x, d) for x in others)  # below it, d's subtree holds d alone or nothing
+    keys = [(i, node_key(d, i)) for i in range(end + 1)]
+    keys += [(i + 1, node_key(_flip(d, i), i + 1)) for i in range(end + 1)]
+    rows = _rows(conn, keys)
+    k = 0
+    while (k, node_key(d, k)) in rows:
+        k += 1
+    member = d if d in near else next((x for x in others if _common(x, d) >= k), None)
+    n = 0 if member is None else 1
+    siblings = []
+    for i in range(k - 1, -1, -1):
+        parent = rows[(i, node_key(d, i))][1]
+        sib = rows.get((i + 1, node_key(_flip(d, i), i + 1)))
+        if sib is None:
+            sib = (EMPTY_ROOT, 0) if parent == n else _single(conn, _flip(d, i), i + 1)
+        siblings.append(sib[0])
+        n = parent
+    return SparseProof(top.size, k, member, tuple(siblings))
+
+
+def _common(a: bytes, b: bytes) -> int:
+    """How many leading bits two digests share (256 when they are equal)."""
+    x = int.from_bytes(a, "big") ^ int.from_bytes(b, "big")
+    return DIGEST_BITS - x.bit_length()
+
+
+def _neighbours(conn: Any, d: bytes) -> tuple[bytes, ...]:
+    """The members just below and just above ``d`` (others than d), and ``d`` itself when it is
+    a member: one query."""
+    rows = conn.execute(
+        "SELECT digest FROM (SELECT digest FROM st_revoked WHERE digest < ? "
+        "ORDER BY digest DESC LIMIT 1) AS lo UNION ALL "
+        "SELECT digest FROM (SELECT digest FROM st_revoked WHERE digest >= ? "
+        "ORDER BY digest LIMIT 2) AS hi",
+        (d, d),
+    ).fetchall()
+    return tuple(bytes(r[0]) for r in rows)
+
+
+def _rows(conn: Any, keys: list[tuple[int, bytes]]) -> dict[tuple[int, bytes], tuple[bytes, int]]:
+    """The stored rows (hash, members) among ``keys`` (depth, prefix): one query."""
+    where = " OR ".join(["(depth = ? AND prefix = ?)"] * len(keys))
+    rows = conn.execute(
+        f"SELECT depth, prefix, hash, size FROM st_revtree WHERE {where}",  # noqa: S608
+        [x for k in keys for x in k],
+    ).fetchall()
+    return {(int(r[0]), bytes(r[1])): (bytes(r[2]), int(r[3])) for r in rows}
 
 
 def revtree_commitment(conn: Any) -> RevsetCommitment:
