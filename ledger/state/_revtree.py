@@ -7,8 +7,11 @@ PostgreSQL the store's translation runs the same SQL).
 first ``depth`` bits of its members, ``node_key``), its hash and its number of members. A
 change of one member rewrites the rows on that member's path: the depth where the path ends is
 one past the longest prefix the member shares with its neighbours in ``st_revoked``, and each
-sibling is a row, a single member (one indexed range read) or EMPTY. So a change costs
-O(log n) indexed reads and hashes, and the root and size are one row.
+sibling is a row, a single member or EMPTY. A change costs a fixed number of statements (the
+member's row, its two neighbours, the siblings' rows, the siblings' lone members, the path's
+rows written) of O(log n) indexed reads and writes each, and O(log n) hashes; the root and
+size are one row. A proof (``revtree_proof``, ``StoredRevokedSet``) reads the same way: the
+proof callers never build a tree of every member (the legacy v1 tree aside).
 """
 
 from __future__ import annotations
