@@ -20,7 +20,7 @@ from keys.errors import ExpiredError, LicError, MalformedError, RevokedError
 from lic import cbor
 
 from ..entries import Record, open_entry, receipt_record
-from ..state import status_at
+from ..state import revoked_set_in, status_at
 from ..tlog import (
     MAX_ABSENCE_PROOF_SIZE,
     MAX_NOTE_SIZE,
@@ -32,7 +32,6 @@ from ..tlog import (
     parse_checkpoint,
     parse_note,
     parse_receipt,
-    revoked_set_for,
     verify_not_revoked,
     verify_receipt_inclusion,
 )
@@ -175,7 +174,7 @@ def create_bundle(
             f"bundle: the checkpoint of size {n} has no lic-revoked line; sign a newer one"
         )
     state = ledger.state_at(n)
-    revset = revoked_set_for(commitment.version, state.revoked_digests())
+    revset = revoked_set_in(state.conn, commitment.version)  # v2: from the stored tree
     if revset.commitment != commitment:
         raise MalformedError("bundle: the checkpoint's revoked-set line differs from the ledger's")
     links = []
@@ -210,8 +209,8 @@ def create_update(ledger: Ledger, bundle_bytes: bytes, *, size: int | None = Non
     absent: list[bytes] = []
     if new.size > old.size:
         commitment = find_revset_commitment(new.extensions)
-        digests = ledger.state_at(new.size).revoked_digests()
-        revset = revoked_set_for(2 if commitment is None else commitment.version, digests)
+        state = ledger.state_at(new.size)
+        revset = revoked_set_in(state.conn, 2 if commitment is None else commitment.version)
         if commitment is None or revset.commitment != commitment:
             raise MalformedError(
                 f"bundle update: the checkpoint of size {new.size} has no lic-revoked line "

@@ -27,19 +27,17 @@ from ..bundle import (
     encode_update,
     parse_bundle,
 )
-from ..state import LedgerState, TokenStatus
+from ..state import LedgerState, StoredRevokedSet, TokenStatus, revoked_set_in
 from ..tlog import (
     BlobRef,
     Ed25519NoteVerifier,
     RevokedSet,
-    SparseRevokedSet,
     Tile,
     find_revset_commitment,
     format_receipt,
     parse_checkpoint,
     parse_entry_bundle,
     parse_note,
-    revoked_set_for,
 )
 from ._follow import FollowResult, follow_log
 from ._http import MAX_BLOB, MAX_BUNDLE, Fetch, HttpLog, UnreachableError
@@ -92,11 +90,11 @@ def _state(store: FollowStore, r: FollowResult) -> LedgerState:
     return LedgerState(Ed25519NoteVerifier.from_vkey(r.log_vkey).public_key.raw, store.conn)
 
 
-def _revset(note: bytes, state: LedgerState) -> RevokedSet | SparseRevokedSet:
-    """The followed set's tree in the version of the note's revoked-set line (the follower
-    checked that line against the same state), for the links' proofs."""
+def _revset(note: bytes, state: LedgerState) -> RevokedSet | StoredRevokedSet:
+    """The followed set in the version of the note's revoked-set line (the follower checked
+    that line against the same state), for the links' proofs: v2 from the state's tree."""
     line = find_revset_commitment(parse_checkpoint(parse_note(note).text).extensions)
-    return revoked_set_for(2 if line is None else line.version, state.revoked_digests())
+    return revoked_set_in(state.conn, 2 if line is None else line.version)
 
 
 def _record(fetch: Fetch, tiles: TileReader, index: int) -> bytes:

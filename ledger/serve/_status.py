@@ -20,15 +20,13 @@ from keys import json_loads_strict
 from keys.errors import LedgerIntegrityError, MalformedError, ProofMismatchError, RevokedError
 
 from ..entries import decode_record, open_entry, verify_receipt
-from ..state import LedgerState, replay_into, state_of
+from ..state import LedgerState, StoredRevokedSet, replay_into, revoked_set_in, state_of
 from ..store import Ledger, open_read_only
 from ..tlog import (
     NoteVerifier,
     RevokedSet,
-    SparseRevokedSet,
     find_revset_commitment,
     open_checkpoint,
-    revoked_set_for,
     verify_not_revoked,
 )
 from ._storage import location_of, storage_errors
@@ -52,7 +50,7 @@ class StatusView:
         self._lock = threading.Lock()
         self._ledger: Ledger | None = None
         self._st: LedgerState | None = None  # the state as of the latest checkpoint served
-        self._revset: RevokedSet | SparseRevokedSet | None = None
+        self._revset: RevokedSet | StoredRevokedSet | None = None  # a v1 tree, kept
         self._revset_size = -1
 
     def close(self) -> None:
@@ -80,6 +78,19 @@ class StatusView:
         self._st = st
         return st
 
+    def _revset_of(
+        self, state: LedgerState, size: int, version: int
+    ) -> RevokedSet | StoredRevokedSet:
+        """The revoked set of ``state`` (at ``size``) in ``version``: v2 read from the state's
+        tree on each request (a few indexed reads a proof); a v1 tree (legacy) is built in
+        memory once per checkpoint size."""
+        if version == 2:
+            return StoredRevokedSet(state.conn)
+        if self._revset is None or self._revset_size != size:
+            self._revset = revoked_set_in(state.conn, version)
+            self._revset_size = size
+        return self._revset
+
     def answer(self, digest: bytes, now: int) -> dict[str, Any] | None:
         """The status of the token ``digest`` at ``now`` as of the latest checkpoint, with its
         evidence (see the module doc); None before the first checkpoint."""
@@ -101,10 +112,7 @@ class StatusView:
         state = self._state(led, size)
         commitment = find_revset_commitment(cp.checkpoint.extensions)
         version = 2 if commitment is None else commitment.version
-        if self._revset is None or (self._revset_size, self._revset.version) != (size, version):
-            self._revset = revoked_set_for(version, state.revoked_digests())
-            self._revset_size = size
-        revset = self._revset
+        revset = self._revset_of(state, size, version)
         if commitment is None or revset.commitment != commitment:
             raise LedgerIntegrityError("status: the checkpoint's revoked set is not the state's")
         st = state.status(digest, now)

@@ -8,7 +8,8 @@ every other user share; and the one definition of a token's status at a time (``
 ``TOKEN_STATUSES``, SPEC 14.5) and what it does to a decision about a use (``with_status``).
 The revoked set's ``lic-revoked/v2`` tree lives in ``st_revtree`` (``_revtree``), one path
 rewritten per change of a member (``LedgerState.revoked_commitment``; ``ensure_revtree`` for
-state tables made before it).
+state tables made before it); its proofs come from the same rows (``StoredRevokedSet``,
+``revoked_set_in``), never from a tree of every member.
 Knows nothing of the store: only of a connection (``SqlConnection``, the methods it uses: a
 ``sqlite3.Connection``, or the store's PostgreSQL adapter, which takes the same SQL).
 """
@@ -28,7 +29,7 @@ from ._model import (
     KeyInfo,
     TokenStatus,
 )
-from ._revtree import ensure_revtree
+from ._revtree import StoredRevokedSet, ensure_revtree, revoked_set_in
 from ._state import LedgerState
 from ._status import TOKEN_STATUSES, status_at, with_status
 from ._tables import (
@@ -53,6 +54,7 @@ __all__ = [
     "LedgerState",
     "SqlConnection",
     "SqlCursor",
+    "StoredRevokedSet",
     "TokenStatus",
     "apply_record",
     "apply_stored",
@@ -62,6 +64,7 @@ __all__ = [
     "has_state_tables",
     "open_scratch",
     "replay_into",
+    "revoked_set_in",
     "scratch_table",
     "state_of",
     "status_at",

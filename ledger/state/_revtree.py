@@ -7,23 +7,29 @@ PostgreSQL the store's translation runs the same SQL).
 first ``depth`` bits of its members, ``node_key``), its hash and its number of members. A
 change of one member rewrites the rows on that member's path: the depth where the path ends is
 one past the longest prefix the member shares with its neighbours in ``st_revoked``, and each
-sibling is a row, a single member (one indexed range read) or EMPTY. So a change costs
-O(log n) indexed reads and hashes, and the root and size are one row.
+sibling is a row, a single member or EMPTY. A change costs a fixed number of statements (the
+member's row, its two neighbours, the siblings' rows, the siblings' lone members, the path's
+rows written) of O(log n) indexed reads and writes each, and O(log n) hashes; the root and
+size are one row. A proof (``revtree_proof``, ``StoredRevokedSet``) reads the same way: the
+proof callers never build a tree of every member (the legacy v1 tree aside).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from keys.errors import MalformedError
+
 from ..tlog import (
     DIGEST_BITS,
     EMPTY_ROOT,
     HASH_SIZE,
     Frontier,
+    RevokedSet,
     RevsetCommitment,
+    SparseProof,
     SparseRevokedSet,
-    digest_bit,
-    node_key,
+    format_sparse_proof,
     revset_leaf_hash,
     sparse_leaf_hash,
     sparse_node_hash,
@@ -31,10 +37,13 @@ from ..tlog import (
 
 __all__ = [
     "REVTREE_DDL",
+    "StoredRevokedSet",
     "add_member",
     "ensure_revtree",
     "remove_member",
+    "revoked_set_in",
     "revtree_commitment",
+    "revtree_proof",
     "v1_commitment",
 ]
 
@@ -46,104 +55,232 @@ _UPSERT = (
     "INSERT INTO st_revtree (depth, prefix, hash, size) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (depth, prefix) DO UPDATE SET hash = excluded.hash, size = excluded.size"
 )
+_INSERT = "INSERT INTO st_revtree (depth, prefix, hash, size) VALUES (?, ?, ?, ?)"
+_UPDATE = "UPDATE st_revtree SET hash = ?, size = ? WHERE depth = ? AND prefix = ?"
 _ONES = (1 << DIGEST_BITS) - 1
 
 
 def add_member(conn: Any, d: bytes) -> None:
     """Count one more withdrawal that puts ``d`` in the revoked set; a new member joins the
-    tree."""
-    row = conn.execute("SELECT count FROM st_revoked WHERE digest = ?", (d,)).fetchone()
-    if row is not None:
+    tree. (One statement finds out which: the insert of a new member.)"""
+    cur = conn.execute(
+        "INSERT INTO st_revoked (digest, count, leaf) VALUES (?, 1, ?) "
+        "ON CONFLICT (digest) DO NOTHING",
+        (d, revset_leaf_hash(d)),
+    )
+    if cur.rowcount == 0:
         conn.execute("UPDATE st_revoked SET count = count + 1 WHERE digest = ?", (d,))
         return
-    conn.execute(
-        "INSERT INTO st_revoked (digest, count, leaf) VALUES (?, 1, ?)", (d, revset_leaf_hash(d))
-    )
     _update_path(conn, d, present=True)
 
 
 def remove_member(conn: Any, d: bytes) -> None:
     """Count one withdrawal of ``d`` less; when none is left, ``d`` leaves the set and the
-    tree."""
-    row = conn.execute("SELECT count FROM st_revoked WHERE digest = ?", (d,)).fetchone()
-    if row is None:
-        return
-    if int(row[0]) > 1:
+    tree. (One statement when it leaves: the delete of its last count.)"""
+    cur = conn.execute("DELETE FROM st_revoked WHERE digest = ? AND count = 1", (d,))
+    if cur.rowcount == 0:  # counted more than once, or not a member: nothing leaves
         conn.execute("UPDATE st_revoked SET count = count - 1 WHERE digest = ?", (d,))
         return
-    conn.execute("DELETE FROM st_revoked WHERE digest = ?", (d,))
     _update_path(conn, d, present=False)
 
 
-def _neighbour_bits(conn: Any, d: bytes) -> int:
-    """The longest prefix (in bits) ``d`` shares with another member; -1 when there is none."""
-    best = -1
-    for sql in (
-        "SELECT digest FROM st_revoked WHERE digest < ? ORDER BY digest DESC LIMIT 1",
-        "SELECT digest FROM st_revoked WHERE digest > ? ORDER BY digest LIMIT 1",
-    ):
-        row = conn.execute(sql, (d,)).fetchone()
-        if row is not None:
-            x = int.from_bytes(bytes(row[0]), "big") ^ int.from_bytes(d, "big")
-            best = max(best, DIGEST_BITS - x.bit_length())
-    return best
+def _keys(d: int, depths: range) -> list[bytes]:
+    """``node_key`` of the digest ``d`` (as an integer) at each of ``depths``: the first
+    ``depth`` bits, then zero bits to a whole byte."""
+    return [((d >> (DIGEST_BITS - j)) << (-j & 7)).to_bytes((j + 7) >> 3, "big") for j in depths]
 
 
-def _stored_siblings(conn: Any, d: bytes, end: int) -> dict[int, tuple[bytes, int]]:
-    """The stored rows (hash, members) of the siblings of ``d``'s path at depths 1..end+1, by
-    depth: one query (a sibling without a row holds at most one member)."""
-    keys = [(i + 1, node_key(_flip(d, i), i + 1)) for i in range(end + 1)]
+def _sibling_keys(d: int, end: int) -> list[tuple[int, bytes]]:
+    """(depth, prefix) of the siblings of ``d``'s path at depths 1..end+1: the path's key at
+    depth i+1 with its last bit (bit i) flipped."""
+    out = []
+    for i in range(end + 1):
+        j = i + 1
+        out.append((j, (((d >> (DIGEST_BITS - j)) ^ 1) << (-j & 7)).to_bytes((j + 7) >> 3, "big")))
+    return out
+
+
+def _neighbours(conn: Any, d: bytes) -> list[bytes]:
+    """The members next to ``d`` in order, others than ``d``: the one below and the one above
+    (one query)."""
+    rows = conn.execute(
+        "SELECT digest FROM (SELECT digest FROM st_revoked WHERE digest < ? "
+        "ORDER BY digest DESC LIMIT 1) AS lo UNION ALL "
+        "SELECT digest FROM (SELECT digest FROM st_revoked WHERE digest > ? "
+        "ORDER BY digest LIMIT 1) AS hi",
+        (d, d),
+    ).fetchall()
+    return [bytes(r[0]) for r in rows]
+
+
+def _rows(conn: Any, keys: list[tuple[int, bytes]]) -> dict[tuple[int, bytes], tuple[bytes, int]]:
+    """The stored rows (hash, members) among ``keys`` (depth, prefix), by key: one query."""
     where = " OR ".join(["(depth = ? AND prefix = ?)"] * len(keys))
     rows = conn.execute(
-        f"SELECT depth, hash, size FROM st_revtree WHERE {where}",  # noqa: S608 (placeholders)
+        f"SELECT depth, prefix, hash, size FROM st_revtree WHERE {where}",  # noqa: S608
         [x for k in keys for x in k],
     ).fetchall()
-    return {int(r[0]): (bytes(r[1]), int(r[2])) for r in rows}
+    return {(int(r[0]), bytes(r[1])): (bytes(r[2]), int(r[3])) for r in rows}
 
 
-def _flip(d: bytes, i: int) -> bytes:
-    """``d`` with bit ``i`` flipped: a digest on the sibling's path at depth i+1."""
-    out = bytearray(d)
-    out[i >> 3] ^= 0x80 >> (i & 7)
-    return bytes(out)
+def _common(a: int, b: int) -> int:
+    """How many leading bits two digests (as integers) share (256 when they are equal)."""
+    return DIGEST_BITS - (a ^ b).bit_length()
 
 
-def _single(conn: Any, d: bytes, depth: int) -> tuple[bytes, int]:
-    """(hash, members) of a subtree without a row: its one member's leaf, or EMPTY."""
-    lo = int.from_bytes(d, "big") & ~(_ONES >> depth) & _ONES
-    hi = lo | (_ONES >> depth)
+def _singles(conn: Any, d: int, depths: list[int]) -> dict[int, bytes]:
+    """The member of each sibling subtree of ``d``'s path at depth i+1 (i in ``depths``) that
+    has no row, by i (absent: EMPTY), one query: a member x of that subtree shares exactly i
+    bits with d."""
+    if not depths:
+        return {}
+    args = []
+    for i in depths:
+        low = _ONES >> (i + 1)
+        lo = (d ^ (1 << (DIGEST_BITS - 1 - i))) & ~low & _ONES
+        args += [lo.to_bytes(HASH_SIZE, "big"), (lo | low).to_bytes(HASH_SIZE, "big")]
+    where = " OR ".join(["(digest >= ? AND digest <= ?)"] * len(depths))
     rows = conn.execute(
-        "SELECT digest FROM st_revoked WHERE digest >= ? AND digest <= ? ORDER BY digest LIMIT 2",
-        (lo.to_bytes(HASH_SIZE, "big"), hi.to_bytes(HASH_SIZE, "big")),
+        f"SELECT digest FROM st_revoked WHERE {where}",  # noqa: S608 (placeholders)
+        args,
     ).fetchall()
-    if not rows:
-        return EMPTY_ROOT, 0
-    if len(rows) > 1:  # a subtree of two members always has its row
-        raise AssertionError("revoked-set tree: a node of two members is missing")
-    return sparse_leaf_hash(bytes(rows[0][0])), 1
+    out: dict[int, bytes] = {}
+    for r in rows:
+        x = bytes(r[0])
+        i = _common(int.from_bytes(x, "big"), d)
+        if i in out:  # a subtree of two members always has its row
+            raise AssertionError("revoked-set tree: a node of two members is missing")
+        out[i] = x
+    return out
+
+
+def _sibling(
+    i: int, rows: dict[tuple[int, bytes], tuple[bytes, int]], key: tuple[int, bytes],
+    known: dict[int, bytes],
+) -> tuple[bytes, int]:  # fmt: skip
+    """(hash, members) of the sibling at depth i+1: its row, else its one member, else EMPTY
+    (``known``: the members of the siblings without a row, by i)."""
+    row = rows.get(key)
+    if row is not None:
+        return row
+    x = known.get(i)
+    return (EMPTY_ROOT, 0) if x is None else (sparse_leaf_hash(x), 1)
 
 
 def _update_path(conn: Any, d: bytes, *, present: bool) -> None:
     """Rewrite the rows on ``d``'s path after ``d`` joined (``present``) or left the set
-    (``st_revoked`` already says so)."""
-    end = _neighbour_bits(conn, d)
-    if end < 0:  # no other member: no node of two members before or after
+    (``st_revoked`` already says so). The nodes at depths 0..end hold d's neighbours (end:
+    the longest prefix d shares with one); a sibling without a row is a neighbour's leaf, or
+    one member or EMPTY read with the others in one query."""
+    di = int.from_bytes(d, "big")
+    near = {_common(int.from_bytes(x, "big"), di): x for x in _neighbours(conn, d)}
+    if not near:  # no other member: no node of two members before or after
         return
-    stored = _stored_siblings(conn, d, end)
+    end = max(near)
+    sib_keys = _sibling_keys(di, end)
+    rows = _rows(conn, sib_keys)
+    missing = [i for i in range(end + 1) if sib_keys[i] not in rows and i not in near]
+    known = {**near, **_singles(conn, di, missing)}
+    path = _keys(di, range(end + 1))
     h, n = (sparse_leaf_hash(d), 1) if present else (EMPTY_ROOT, 0)
-    put, gone = [], []
-    for i in range(end, -1, -1):  # the nodes at depths end..0 hold d's neighbour(s)
-        sib, m = stored.get(i + 1) or _single(conn, _flip(d, i), i + 1)
+    new, changed, gone = [], [], []
+    for i in range(end, -1, -1):
+        sib, m = _sibling(i, rows, sib_keys[i], known)
         if n + m >= 2:
-            h = sparse_node_hash(sib, h) if digest_bit(d, i) else sparse_node_hash(h, sib)
+            right = (di >> (DIGEST_BITS - 1 - i)) & 1
+            h = sparse_node_hash(sib, h) if right else sparse_node_hash(h, sib)
             n += m
-            put.append((i, node_key(d, i), h, n))
+            if present and n == 2:  # it held one member before d joined: no row yet
+                new.append((i, path[i], h, n))
+            else:  # two members or more before (d joined) or after (d left): its row
+                changed.append((h, n, i, path[i]))
         else:  # one member left below: the subtree is that member's leaf, and has no row
-            gone.append((i, node_key(d, i)))
+            gone.append((i, path[i]))
             h, n = (sib, m) if m else (h, n)
     if gone:
         conn.executemany("DELETE FROM st_revtree WHERE depth = ? AND prefix = ?", gone)
-    conn.executemany(_UPSERT, put)
+    if new:
+        conn.executemany(_INSERT, new)
+    conn.executemany(_UPDATE, changed)
+
+
+class StoredRevokedSet:
+    """The ``lic-revoked/v2`` set of a state's tables (``conn``: the stored state, a replay's
+    or a follower's) as the proof callers use ``SparseRevokedSet``: ``size``, ``root``,
+    ``commitment`` and ``proof_text(d)``, byte for byte the same, each a few indexed reads
+    (``revtree_proof``) instead of a tree of every member built in memory. It reads the tables
+    when asked: it is the set of the records applied to them at that moment."""
+
+    __slots__ = ("conn",)
+    version = 2
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    @property
+    def commitment(self) -> RevsetCommitment:
+        """What the set's ``lic-revoked/v2`` line states."""
+        return revtree_commitment(self.conn)
+
+    @property
+    def size(self) -> int:
+        """The number of members."""
+        return self.commitment.size
+
+    @property
+    def root(self) -> bytes:
+        """``H(all members, 0)``."""
+        return self.commitment.root
+
+    def proof_text(self, digest: bytes) -> bytes:
+        """The ``lic-absent/v2`` text for ``digest`` (for a member, its membership proof)."""
+        return format_sparse_proof(digest, revtree_proof(self.conn, digest))
+
+
+def revoked_set_in(conn: Any, version: int) -> RevokedSet | StoredRevokedSet:
+    """The revoked set of a state's tables in ``version``: v2 read from the stored tree
+    (``StoredRevokedSet``), v1 (legacy: old checkpoints and bundles) built in memory from the
+    members, O(set size)."""
+    if version == 2:
+        return StoredRevokedSet(conn)
+    if version != 1:
+        raise MalformedError(f"revoked set: no version {version}")
+    members = [bytes(r[0]) for r in conn.execute("SELECT digest FROM st_revoked ORDER BY digest")]
+    return RevokedSet(members, presorted=True)
+
+
+def revtree_proof(conn: Any, d: bytes) -> SparseProof:
+    """The ``lic-absent/v2`` proof for ``d`` (absence, or membership when ``d`` is a member)
+    from the stored tree, equal to ``SparseRevokedSet(members).prove(d)``: d's path ends one
+    past the longest prefix it shares with its neighbours; the rows on it and beside it come
+    in one query; a sibling without a row is a neighbour's leaf, EMPTY (its parent's members
+    are all on d's side), or one member read with the others in one query. O(log n) reads,
+    whatever the set's size."""
+    top = revtree_commitment(conn)
+    if top.size < 2:  # the root is the only member's leaf, or EMPTY
+        rows = conn.execute("SELECT digest FROM st_revoked LIMIT 1").fetchall()
+        return SparseProof(top.size, 0, bytes(rows[0][0]) if rows else None, ())
+    di = int.from_bytes(d, "big")
+    near = {_common(int.from_bytes(x, "big"), di): x for x in _neighbours(conn, d)}
+    end = max(near)  # below it, d's subtree holds d alone or nothing
+    path, sib_keys = _keys(di, range(end + 1)), _sibling_keys(di, end)
+    rows = _rows(conn, [(i, path[i]) for i in range(end + 1)] + sib_keys)
+    k = 0
+    while k <= end and (k, path[k]) in rows:
+        k += 1
+    if conn.execute("SELECT 1 FROM st_revoked WHERE digest = ?", (d,)).fetchone() is not None:
+        member: bytes | None = d
+    else:
+        member = next((x for c, x in near.items() if c >= k), None)
+    below = [rows[(i + 1, path[i + 1])][1] for i in range(k - 1)] + [0 if member is None else 1]
+    missing = [
+        i
+        for i in range(k)
+        if sib_keys[i] not in rows and i not in near and rows[(i, path[i])][1] != below[i]
+    ]
+    known = {**near, **_singles(conn, di, missing)}
+    siblings = [_sibling(i, rows, sib_keys[i], known)[0] for i in range(k - 1, -1, -1)]
+    return SparseProof(top.size, k, member, tuple(siblings))
 
 
 def revtree_commitment(conn: Any) -> RevsetCommitment:
