@@ -70,11 +70,48 @@ def uses_certificate_chain(data: bytes) -> bool:
     return parse_bundle(data).certificates is not None
 
 
+def _tlv(der: bytes, at: int, tag: int) -> tuple[int, int]:
+    """The content span (start, end) of the DER element with ``tag`` at offset ``at``: one tag
+    byte and a definite, minimally encoded length (what DER allows), within ``der``."""
+    if at + 2 > len(der) or der[at] != tag:
+        raise ValueError("unexpected element")
+    first = der[at + 1]
+    if first < 0x80:
+        start, length = at + 2, first
+    else:
+        n = first & 0x7F
+        if not 1 <= n <= 4 or at + 2 + n > len(der) or der[at + 2] == 0:
+            raise ValueError("length not in DER")
+        start, length = at + 2 + n, int.from_bytes(der[at + 2 : at + 2 + n], "big")
+        if length < 0x80:
+            raise ValueError("length not in DER")
+    if start + length > len(der):
+        raise ValueError("element runs past its container")
+    return start, start + length
+
+
+def _strict_outside(der: bytes, cert: x509.Certificate) -> None:
+    """What a certificate's signature does not cover must be DER too: ``Certificate ::=
+    SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }`` with nothing
+    after it and no unused bits in the signature, or one certificate would have several byte
+    forms (cryptography accepts a signature BIT STRING that declares unused bits)."""
+    start, end = _tlv(der, 0, 0x30)
+    tbs_start, tbs_end = _tlv(der, start, 0x30)
+    _, alg_end = _tlv(der, tbs_end, 0x30)
+    sig_start, sig_end = _tlv(der, alg_end, 0x03)
+    if end != len(der) or sig_end != end or sig_start == sig_end or der[sig_start] != 0:
+        raise ValueError("not DER")
+    if der[start:tbs_end] != cert.tbs_certificate_bytes or tbs_start == tbs_end:
+        raise ValueError("not DER")
+
+
 def _certificate(der: bytes) -> x509.Certificate:
     try:
-        return x509.load_der_x509_certificate(der)
-    except ValueError as e:
+        cert = x509.load_der_x509_certificate(der)
+        _strict_outside(der, cert)
+    except (ValueError, x509.InvalidVersion) as e:
         raise MalformedError("OMS signature: a chain certificate is not DER X.509") from e
+    return cert
 
 
 def _may_sign(leaf: x509.Certificate) -> bool:

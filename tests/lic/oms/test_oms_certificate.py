@@ -201,3 +201,24 @@ def test_every_fifth_byte_of_a_certificate_changed_is_refused(signed, which):
         _chain(bundle)[which]["rawBytes"] = base64.b64encode(bad).decode()
         with pytest.raises(LicError):
             verify_certificate_bundle(json.dumps(bundle).encode(), [signed.root_pem], at=T_VALID)
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["signing certificate", "intermediate"])
+def test_a_changed_version_or_signature_bit_string_header_is_refused(signed, which):
+    """Two changes the every-fifth-byte test met only when a random certificate put them at a
+    multiple of five: a version of 6 (cryptography raised its own InvalidVersion, not ours)
+    and a signature BIT STRING declaring unused bits (cryptography accepted it: one
+    certificate in two byte forms). Found by that test failing now and then."""
+    bundle = json.loads(signed.data)
+    der = base64.b64decode(_chain(bundle)[which]["rawBytes"])
+    version = der.index(bytes.fromhex("a003020102")) + 4  # [0] EXPLICIT INTEGER 2 (v3)
+    bit_string = next(  # the signature: a BIT STRING (short length) running to the end
+        p for p in range(len(der) - 3, 0, -1) if der[p] == 0x03 and der[p + 1] == len(der) - p - 2
+    )
+    unused = bit_string + 2
+    assert der[unused] == 0
+    for i in (version, unused):
+        bad = der[:i] + bytes([der[i] ^ 0x04]) + der[i + 1 :]
+        _chain(bundle)[which]["rawBytes"] = base64.b64encode(bad).decode()
+        with pytest.raises(MalformedError):
+            verify_certificate_bundle(json.dumps(bundle).encode(), [signed.root_pem], at=T_VALID)
