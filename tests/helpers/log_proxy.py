@@ -23,8 +23,9 @@ from helpers.paths import ROOT
 
 
 @contextmanager
-def lic_serve(db: Path) -> Iterator[str]:
-    """`lic serve --db DB` on 127.0.0.1 and a free port; yields its URL, stops it at the end."""
+def lic_serve(db: Path | str) -> Iterator[str]:
+    """`lic serve --db DB` (a file or a URL) on 127.0.0.1 and a free port; yields its URL,
+    stops it at the end."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "serve", "--db", str(db), "--listen", "127.0.0.1:0"],
         cwd=ROOT,

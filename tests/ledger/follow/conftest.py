@@ -1,5 +1,7 @@
 """A licensing ledger served by a real `lic serve` (a subprocess on 127.0.0.1) behind a
-loopback proxy that counts, forks, lies and fails on demand (helpers.log_proxy)."""
+loopback proxy that counts, forks, lies and fails on demand (helpers.log_proxy). The served
+ledger lives on each backend (``ledger_at``: a file, or a PostgreSQL schema), so every
+follower test runs against a server over either."""
 
 from __future__ import annotations
 
@@ -34,9 +36,9 @@ class Served:
 
 
 @pytest.fixture
-def served(tmp_path) -> Iterator[Served]:
+def served(ledger_at) -> Iterator[Served]:
     """The bundle scenario (issuer, three links), cosigned; served and proxied."""
-    s = bs.build(tmp_path / "log.db", links=3)
+    s = bs.build(ledger_at("log"), links=3)
     s.checkpoint(bs.T0 + 100)
     with lic_serve(s.path) as url:
         proxy = LogProxy(url)
