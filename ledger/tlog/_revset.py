@@ -378,8 +378,10 @@ def format_absence_proof(proof: AbsenceProof) -> bytes:
     return ("".join(line + "\n" for line in lines)).encode("ascii")
 
 
-def parse_absence_proof(data: bytes) -> AbsenceProof:
-    """Strictly parse the text form (structure only; ``verify_absent`` checks it)."""
+def proof_lines(data: bytes) -> list[str]:
+    """The lines of an absence proof's text form (either version), each without its newline:
+    MalformedError unless it is at most ``MAX_ABSENCE_PROOF_SIZE`` bytes of ASCII whose every
+    line, the last included, ends in a newline."""
     if len(data) > MAX_ABSENCE_PROOF_SIZE:
         raise MalformedError("absence proof: too large")
     try:
@@ -388,7 +390,12 @@ def parse_absence_proof(data: bytes) -> AbsenceProof:
         raise MalformedError("absence proof: not ASCII") from e
     if not text.endswith("\n"):
         raise MalformedError("absence proof: must end in a newline")
-    lines = text[:-1].split("\n")
+    return text[:-1].split("\n")
+
+
+def parse_absence_proof(data: bytes) -> AbsenceProof:
+    """Strictly parse the text form (structure only; ``verify_absent`` checks it)."""
+    lines = proof_lines(data)
     head = lines[0].split(" ")
     if len(head) != 2 or head[0] != ABSENCE_PROOF_HEADER:
         raise MalformedError("absence proof: first line must be 'lic-absent/v1 <size>'")

@@ -30,11 +30,11 @@ from keys.errors import MalformedError, ProofMismatchError, RevokedError
 
 from ._merkle import EMPTY_ROOT, HASH_SIZE
 from ._revset import (
-    MAX_ABSENCE_PROOF_SIZE,
     AbsenceProof,
     RevokedSet,
     RevsetCommitment,
     parse_absence_proof,
+    proof_lines,
     verify_absent,
 )
 
@@ -250,15 +250,7 @@ def _decimal(s: str, what: str, top: int) -> int:
 def parse_sparse_proof(data: bytes) -> SparseProof:
     """Strictly parse the ``lic-absent/v2`` text form (structure only: ``verify_sparse_absent``
     checks it). MalformedError for anything but the exact form."""
-    if len(data) > MAX_ABSENCE_PROOF_SIZE:
-        raise MalformedError("absence proof: too large")
-    try:
-        text = bytes(data).decode("ascii")
-    except UnicodeDecodeError as e:
-        raise MalformedError("absence proof: not ASCII") from e
-    if not text.endswith("\n"):
-        raise MalformedError("absence proof: must end in a newline")
-    lines = text[:-1].split("\n")
+    lines = proof_lines(data)
     head = lines[0].split(" ")
     if len(head) != 3 or head[0] != ABSENCE_PROOF_HEADER_V2:
         raise MalformedError("absence proof: first line must be 'lic-absent/v2 <size> <depth>'")
