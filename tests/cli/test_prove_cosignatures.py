@@ -2,11 +2,9 @@
 so that a receipt alone shows which witnesses vouched for its checkpoint. The demo's ledger on
 both backends (``module_ledger_at``: the file, or its export imported into a schema)."""
 
-import io
-
 import pytest
 
-from ledger.store import Ledger
+from helpers.backends import copy_ledger
 from ledger.tlog import CosignatureV1Verifier, Ed25519NoteVerifier, open_checkpoint, parse_receipt
 
 
@@ -16,12 +14,7 @@ def demo(demo_dir, module_ledger_at):
     d = demo_dir("prove")
     if module_ledger_at.backend == "sqlite":
         return d, d / "ledger.db"
-    buf = io.StringIO()
-    with Ledger.open(d / "ledger.db") as led:
-        led.export_jsonl(buf)
-    url = module_ledger_at("prove")
-    Ledger.import_jsonl(url, buf.getvalue().splitlines()).close()
-    return d, url
+    return d, copy_ledger(d / "ledger.db", module_ledger_at("prove"))
 
 
 def test_a_receipt_carries_the_stored_cosignatures(demo, lic_cli):

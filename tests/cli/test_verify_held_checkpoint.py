@@ -1,11 +1,11 @@
 """``lic verify --checkpoint NOTE --update FILE`` (issue 14 item 7): a verifier that holds a
 newer checkpoint finds, offline, a revocation recorded after the bundle's checkpoint."""
 
-import io
 import time
 
 import pytest
 
+from helpers.backends import copy_ledger
 from keys import MalformedError
 from ledger.bundle import parse_policy, verify_bundle
 from ledger.store import Ledger
@@ -108,11 +108,7 @@ def test_bundle_update_from_a_postgresql_ledger_writes_the_same_files(
 ):
     """The demo's ledger exported and imported into a PostgreSQL schema: `lic bundle update
     --db postgresql://...` writes the updates the file gave, byte for byte."""
-    buf = io.StringIO()
-    with Ledger.open(demo / "ledger.db") as led:
-        led.export_jsonl(buf)
-    url = pg_cluster.new_url("held")
-    Ledger.import_jsonl(url, buf.getvalue().splitlines()).close()
+    url = copy_ledger(demo / "ledger.db", pg_cluster.new_url("held"))
     run = lic_cli.with_env(LIC_HOME=demo / "keys")
     for name, size in (("now", []), ("then", ["--size", "12"])):
         out = tmp_path / f"{name}.update"

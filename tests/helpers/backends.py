@@ -35,3 +35,18 @@ def gone(place: Path | str) -> bool:
             ).fetchone()
         return row == (0,)
     return not place.exists()
+
+
+def copy_ledger(source: Path | str, dest: Path | str) -> Path | str:
+    """A copy of the ledger at ``source`` made at ``dest`` (a new file or schema) by exporting
+    it and importing the export, which re-verifies every record: how a ledger reaches the other
+    backend with the same bytes. Returns ``dest``."""
+    import io
+
+    from ledger.store import Ledger
+
+    buf = io.StringIO()
+    with Ledger.open(source) as led:
+        led.export_jsonl(buf)
+    Ledger.import_jsonl(dest, buf.getvalue().splitlines()).close()
+    return dest

@@ -14,11 +14,11 @@ export imported into a PostgreSQL schema; the synthetic ledgers made on either.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import pytest
 
+from helpers.backends import copy_ledger
 from ledger.report import render_html, replay_report
 from ledger.store import Ledger, synthesize
 
@@ -237,12 +237,7 @@ def demo_ledger(demo_dir, ledger_at):
     db = demo_dir("solved") / "ledger.db"
     if ledger_at.backend == "sqlite":
         return db
-    buf = io.StringIO()
-    with Ledger.open(db) as led:
-        led.export_jsonl(buf)
-    url = ledger_at("demo")
-    Ledger.import_jsonl(url, buf.getvalue().splitlines()).close()
-    return url
+    return copy_ledger(db, ledger_at("demo"))
 
 
 def test_the_demo_report_hides_nothing_a_reader_can_solve_for(demo_ledger) -> None:

@@ -3,17 +3,16 @@ status`, the audit summary, the transparency report and bundle verification all 
 The demo's ledger on both backends (``module_ledger_at``: the file, or its export imported into
 a PostgreSQL schema)."""
 
-import io
 import time
 
 import pytest
 
 import lic
+from helpers.backends import copy_ledger
 from ledger.audit import audit_db, audit_summary
 from ledger.bundle import parse_policy, verify_bundle
 from ledger.report import replay_report
 from ledger.state import TOKEN_STATUSES, status_at
-from ledger.store import Ledger
 
 
 def _issue_and_grant(run, d, db, name, *window):
@@ -31,12 +30,7 @@ def demo(demo_dir, module_ledger_at):
     d = demo_dir("status")
     if module_ledger_at.backend == "sqlite":
         return d, d / "ledger.db"
-    buf = io.StringIO()
-    with Ledger.open(d / "ledger.db") as led:
-        led.export_jsonl(buf)
-    url = module_ledger_at("status")
-    Ledger.import_jsonl(url, buf.getvalue().splitlines()).close()
-    return d, url
+    return d, copy_ledger(d / "ledger.db", module_ledger_at("status"))
 
 
 @pytest.fixture(scope="module")
