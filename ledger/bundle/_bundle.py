@@ -10,9 +10,9 @@ checkpoint's revoked-set commitment (SPEC 12).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import lic
 from keys import PublicKey, duration_text, jwk_thumbprint
@@ -46,6 +46,7 @@ from ._update import (
 )
 
 if TYPE_CHECKING:
+    from ..state import LedgerState
     from ..store import Ledger
 
 __all__ = [
@@ -55,6 +56,8 @@ __all__ = [
     "BundleCheck",
     "BundleLink",
     "BundleResult",
+    "ProofSource",
+    "bundle_links",
     "create_bundle",
     "create_update",
     "encode_bundle",
@@ -177,18 +180,45 @@ def create_bundle(
     revset = revoked_set_in(state.conn, commitment.version)  # v2: from the stored tree
     if revset.commitment != commitment:
         raise MalformedError("bundle: the checkpoint's revoked-set line differs from the ledger's")
+    links = bundle_links(
+        tokens,
+        state,
+        revset,
+        lambda index: ledger.receipt(index, cp),
+        f"below size {n} (grant it, then sign a new checkpoint)",
+    )
+    return encode_bundle(Bundle(cp.note, links))
+
+
+class ProofSource(Protocol):
+    """What gives a link's revoked-set proof: a revoked set of either version, in memory or
+    read from the stored tree."""
+
+    def proof_text(self, digest: bytes) -> bytes:
+        """The absence (or, for a member, membership) proof text for ``digest``."""
+        ...
+
+
+def bundle_links(
+    tokens: Sequence[bytes],
+    state: LedgerState,
+    revset: ProofSource,
+    receipt: Callable[[int], bytes],
+    where: str,
+) -> tuple[BundleLink, ...]:
+    """A bundle's links (SPEC 10.1) for ``tokens`` (root first): each token with the receipt
+    of its grant in ``state`` (``receipt(index)``) and its revoked-set proof from ``revset``.
+    MalformedError naming the link when a token has no grant (``where`` says below what)."""
     links = []
     for i, tok in enumerate(tokens):
         d = lic.token_digest(tok)
         g = state.grants.get(d)
         if g is None:
             raise MalformedError(
-                f"bundle: link {i} (token {d.hex()[:16]}...) is not granted by a record below "
-                f"size {n} (grant it, then sign a new checkpoint)"
+                f"bundle: link {i} (token {d.hex()[:16]}...) is not granted by a record {where}"
             )
-        receipt = ledger.receipt(g.index, cp)
-        links.append(BundleLink(tok, receipt, revset.proof_text(d)))
-    return encode_bundle(Bundle(cp.note, tuple(links)))
+        links.append(BundleLink(tok, receipt(g.index), revset.proof_text(d)))
+    return tuple(links)
 
 
 def create_update(ledger: Ledger, bundle_bytes: bytes, *, size: int | None = None) -> bytes:

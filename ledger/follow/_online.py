@@ -20,9 +20,9 @@ from keys.errors import LedgerIntegrityError, MalformedError
 
 from ..bundle import (
     Bundle,
-    BundleLink,
     BundleUpdate,
     TrustPolicy,
+    bundle_links,
     encode_bundle,
     encode_update,
     parse_bundle,
@@ -134,20 +134,16 @@ def bundle_from_log(
     client = HttpLog(url) if fetch is None else fetch
     with _followed(url, state_dir, log_vkey, now, client) as (r, state, tiles):
         revset = _revset(r.note, state)
-        links = []
-        for i, tok in enumerate(tokens):
-            d = lic.token_digest(tok)
-            g = state.grants.get(d)
-            if g is None:
-                raise MalformedError(
-                    f"bundle: link {i} (token {d.hex()[:16]}...) is not granted by a record "
-                    f"below size {tiles.size} of the log at {url}"
-                )
-            receipt = format_receipt(
-                g.index, tiles.inclusion(g.index), r.note, extra=_record(client, tiles, g.index)
-            )
-            links.append(BundleLink(tok, receipt, revset.proof_text(d)))
-    out = encode_bundle(Bundle(r.note, tuple(links)))
+        links = bundle_links(
+            tokens,
+            state,
+            revset,
+            lambda index: format_receipt(
+                index, tiles.inclusion(index), r.note, extra=_record(client, tiles, index)
+            ),
+            f"below size {tiles.size} of the log at {url}",
+        )
+    out = encode_bundle(Bundle(r.note, links))
     parse_bundle(out)  # the format's own limits (links, sizes), as a verifier reads it
     return out
 
