@@ -59,6 +59,7 @@ def bundle_group() -> None:
 )
 @click.option(
     "--out",
+    "-o",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Write the bundle here (default: TOKEN with the suffix .bundle).",
@@ -118,6 +119,7 @@ def create_cmd(
 )
 @click.option(
     "--out",
+    "-o",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the update here.",

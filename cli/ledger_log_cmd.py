@@ -266,6 +266,7 @@ def add_cosignature_cmd(
 @click.option("--index", "index", required=True, type=click.IntRange(min=0), help="Record index.")
 @click.option(
     "--out",
+    "-o",
     "out",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the receipt to FILE instead of standard output.",
@@ -400,6 +401,7 @@ def consistency_cmd(size1: int, size2: int | None, db: Path, as_json: bool) -> N
 @click.option("--index", "index", required=True, type=click.IntRange(min=0), help="Record index.")
 @click.option(
     "--out",
+    "-o",
     "out",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the record's exact bytes to FILE.",

@@ -19,6 +19,7 @@ __all__ = ["tiles_cmd"]
 @db_option
 @click.option(
     "--out",
+    "-o",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory to write (created if missing); serve it as the log's URL prefix.",

@@ -20,6 +20,7 @@ __all__ = ["report_cmd"]
 @replay_options
 @click.option(
     "--out",
+    "-o",
     "out_dir",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),

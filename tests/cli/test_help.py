@@ -64,3 +64,18 @@ def test_version(lic_cli):
     res = lic_cli("--version", code=None)
     assert res.exit_code == 0
     assert re.fullmatch(r"lic, version \S+\n", res.output)
+
+
+def test_every_out_option_takes_o_too():
+    """`-o FILE` is what users type for an output file: every command whose option is --out
+    takes -o as well (bundle create, bundle update, report, tiles, prove and show lacked it)."""
+    lacking = [
+        " ".join(path)
+        for path, cmd in COMMANDS
+        for p in cmd.params
+        if isinstance(p, click.Option) and "--out" in p.opts and "-o" not in p.opts
+    ]
+    assert not lacking, lacking
+    assert any(
+        isinstance(p, click.Option) and "--out" in p.opts for _, cmd in COMMANDS for p in cmd.params
+    )
