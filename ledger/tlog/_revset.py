@@ -293,7 +293,9 @@ class RevsetCommitment:
         return format_revset_extension(self.size, self.root, version=self.version)
 
 
-def _decimal(s: str, what: str) -> int:
+def strict_decimal(s: str, what: str, top: int = MAX_SET_SIZE) -> int:
+    """``s`` as a decimal without leading zeros, at most ``top`` (MalformedError otherwise):
+    the sizes, indexes and depths of the revoked-set lines and proofs of both versions."""
     if (
         not s
         or len(s) > _MAX_DIGITS
@@ -303,7 +305,7 @@ def _decimal(s: str, what: str) -> int:
     ):
         raise MalformedError(f"{what}: must be decimal without leading zeros")
     n = int(s)
-    if n > MAX_SET_SIZE:
+    if n > top:
         raise MalformedError(f"{what}: out of range")
     return n
 
@@ -328,7 +330,7 @@ def parse_revset_extension(line: str) -> RevsetCommitment:
     parts = line.split(" ")
     if len(parts) != 3 or parts[0] not in _WORDS:
         raise MalformedError("revoked set: extension must be 'lic-revoked/v1|v2 <size> <root>'")
-    size = _decimal(parts[1], "revoked set size")
+    size = strict_decimal(parts[1], "revoked set size")
     root = b64std_decode(parts[2], "revoked set root")
     if len(root) != HASH_SIZE:
         raise MalformedError("revoked set: root must be 32 bytes")
@@ -399,7 +401,7 @@ def parse_absence_proof(data: bytes) -> AbsenceProof:
     head = lines[0].split(" ")
     if len(head) != 2 or head[0] != ABSENCE_PROOF_HEADER:
         raise MalformedError("absence proof: first line must be 'lic-absent/v1 <size>'")
-    size = _decimal(head[1], "absence proof size")
+    size = strict_decimal(head[1], "absence proof size")
     found: dict[str, Neighbour] = {}
     pos = 1
     for tag in ("left", "right"):
@@ -408,7 +410,7 @@ def parse_absence_proof(data: bytes) -> AbsenceProof:
         parts = lines[pos].split(" ")
         if len(parts) != 3:
             raise MalformedError(f"absence proof: '{tag} <index> <digest>'")
-        index = _decimal(parts[1], "absence proof index")
+        index = strict_decimal(parts[1], "absence proof index")
         digest = b64std_decode(parts[2], "absence proof digest")
         _check_digest(digest)
         pos += 1

@@ -35,6 +35,7 @@ from ._revset import (
     RevsetCommitment,
     parse_absence_proof,
     proof_lines,
+    strict_decimal,
     verify_absent,
 )
 
@@ -238,15 +239,6 @@ def format_sparse_proof(digest: bytes, proof: SparseProof) -> bytes:
     return "".join(line + "\n" for line in lines).encode("ascii")
 
 
-def _decimal(s: str, what: str, top: int) -> int:
-    if not s or len(s) > 19 or not s.isascii() or not s.isdigit() or (s[0] == "0" and s != "0"):
-        raise MalformedError(f"{what}: must be decimal without leading zeros")
-    n = int(s)
-    if n > top:
-        raise MalformedError(f"{what}: out of range")
-    return n
-
-
 def parse_sparse_proof(data: bytes) -> SparseProof:
     """Strictly parse the ``lic-absent/v2`` text form (structure only: ``verify_sparse_absent``
     checks it). MalformedError for anything but the exact form."""
@@ -254,8 +246,8 @@ def parse_sparse_proof(data: bytes) -> SparseProof:
     head = lines[0].split(" ")
     if len(head) != 3 or head[0] != ABSENCE_PROOF_HEADER_V2:
         raise MalformedError("absence proof: first line must be 'lic-absent/v2 <size> <depth>'")
-    size = _decimal(head[1], "absence proof size", (1 << 63) - 1)
-    depth = _decimal(head[2], "absence proof depth", DIGEST_BITS)
+    size = strict_decimal(head[1], "absence proof size")
+    depth = strict_decimal(head[2], "absence proof depth", DIGEST_BITS)
     if len(lines) != depth + 2:
         raise MalformedError("absence proof: a terminal line and exactly <depth> hashes")
     term = lines[1].split(" ")
