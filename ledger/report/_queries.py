@@ -123,6 +123,15 @@ def access_latencies(conn: sqlite3.Connection, dist: str) -> int:
 
 
 # -- appeals -----------------------------------------------------------------------------------
+# The entry type of an appeal's target (an access decision, a revoke or a suspend: the state
+# checked it), from the table that holds it.
+_TARGET_TYPE = (
+    "CASE WHEN EXISTS (SELECT 1 FROM st_decisions d WHERE d.idx = a.target) "
+    "THEN 'access.decision' ELSE coalesce((SELECT CASE w.kind WHEN 'revoked' THEN 'revoke' "
+    "ELSE 'suspend' END FROM st_withdrawals w WHERE w.idx = a.target), 'unknown') END"
+)
+
+
 def appeal_rows(conn: sqlite3.Connection, p: Params, dist: str) -> Rows:
     """(target type, outcome, review, count) over the window's appeals; puts the decided
     ones' times to resolve into ``rp_values`` as ``dist``."""
@@ -134,10 +143,10 @@ def appeal_rows(conn: sqlite3.Connection, p: Params, dist: str) -> Rows:
         {**p, "dist": dist},
     )
     return conn.execute(
-        f"SELECT coalesce(t.type, 'unknown'), CASE WHEN {decided} THEN a.outcome "  # noqa: S608
+        f"SELECT {_TARGET_TYPE}, CASE WHEN {decided} THEN a.outcome "  # noqa: S608
         f"ELSE 'pending' END, CASE WHEN NOT {decided} THEN NULL WHEN a.independent "
         "THEN 'independent' ELSE 'not_independent' END, count(*) "
-        f"FROM st_appeals a LEFT JOIN st_types t ON t.idx = a.target WHERE {inw} "
+        f"FROM st_appeals a WHERE {inw} "
         "GROUP BY 1, 2, 3",
         p,
     ).fetchall()

@@ -40,6 +40,7 @@ from ._tables import (
     has_state_tables,
     open_scratch,
     scratch_table,
+    upgrade_state_tables,
 )
 
 __all__ = [
@@ -68,5 +69,6 @@ __all__ = [
     "scratch_table",
     "state_of",
     "status_at",
+    "upgrade_state_tables",
     "with_status",
 ]

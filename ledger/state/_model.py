@@ -33,9 +33,7 @@ __all__ = [
     "row_incident",
     "row_key",
     "row_kid",
-    "row_type",
     "row_withdrawal",
-    "type_row",
     "withdrawal_row",
 ]
 
@@ -247,11 +245,3 @@ def kid_row(_k: str, v: bytes) -> tuple[bytes]:
 
 def row_kid(_k: str, r: Any) -> bytes:
     return bytes(r[0])
-
-
-def type_row(_k: int, v: str) -> tuple[str]:
-    return (v,)
-
-
-def row_type(_k: int, r: Any) -> str:
-    return str(r[0])

@@ -16,6 +16,7 @@ proof callers never build a tree of every member (the legacy v1 tree aside).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from keys.errors import MalformedError
@@ -38,9 +39,11 @@ from ..tlog import (
 __all__ = [
     "REVTREE_DDL",
     "StoredRevokedSet",
+    "TreeNodes",
     "add_member",
     "ensure_revtree",
     "remove_member",
+    "revoked_members",
     "revoked_set_in",
     "revtree_commitment",
     "revtree_proof",
@@ -58,11 +61,94 @@ _UPSERT = (
 _INSERT = "INSERT INTO st_revtree (depth, prefix, hash, size) VALUES (?, ?, ?, ?)"
 _UPDATE = "UPDATE st_revtree SET hash = ?, size = ? WHERE depth = ? AND prefix = ?"
 _ONES = (1 << DIGEST_BITS) - 1
+_NODE_CACHE = 4096  # rows (or their absence) a TreeNodes of a private database keeps (the top
+# twelve levels of a full tree: the nodes every path shares)
+_UNKNOWN: Any = object()
+
+_Key = tuple[int, bytes]  # (depth, prefix) of a row
 
 
-def add_member(conn: Any, d: bytes) -> None:
+class TreeNodes:
+    """The ``st_revtree`` rows a path update reads and writes. On the ledger's database every
+    read and write is a statement. On a private database (a replay's: ``WriteBehind.attach``
+    sets ``_buffer``) every write goes through this object, so it keeps a bounded map of the
+    rows it read or wrote and of the keys it found without a row (the top of the tree is on
+    every path), and its writes are pending until the write-behind batch is flushed: a node
+    rewritten by many changes in one batch is written once. Whoever reads the table by SQL
+    flushes first (``LedgerState.conn``)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self._buffer: Any = None  # WriteBehind, on a private database
+        self._known: dict[_Key, tuple[bytes, int] | None] = {}  # None: no row
+        self._pending: dict[_Key, tuple[bytes, int] | None] = {}  # None: delete it
+
+    def rows(self, keys: list[_Key]) -> dict[_Key, tuple[bytes, int]]:
+        """The rows (hash, members) among ``keys``, by key."""
+        if self._buffer is None:
+            return _rows(self.conn, keys)
+        known, out, ask = self._known, {}, []
+        for k in keys:
+            v = known.get(k, _UNKNOWN)
+            if v is _UNKNOWN:
+                ask.append(k)
+            elif v is not None:
+                out[k] = v
+        if ask:
+            got = _rows(self.conn, ask)
+            self._room(len(ask))
+            for k in ask:
+                known[k] = v = got.get(k)
+                if v is not None:
+                    out[k] = v
+        return out
+
+    def write(
+        self, gone: list[_Key], new: list[tuple[int, bytes, bytes, int]],
+        changed: list[tuple[bytes, int, int, bytes]],
+    ) -> None:  # fmt: skip
+        """Delete the rows ``gone``, insert ``new`` (depth, prefix, hash, members) and update
+        ``changed`` (hash, members, depth, prefix)."""
+        if self._buffer is None:
+            if gone:
+                self.conn.executemany("DELETE FROM st_revtree WHERE depth = ? AND prefix = ?", gone)
+            if new:
+                self.conn.executemany(_INSERT, new)
+            self.conn.executemany(_UPDATE, changed)
+            return
+        self._room(len(gone) + len(new) + len(changed))
+        known, pending = self._known, self._pending
+        for k in gone:
+            known[k] = pending[k] = None
+        for depth, prefix, h, n in new:
+            known[(depth, prefix)] = pending[(depth, prefix)] = (h, n)
+        for h, n, depth, prefix in changed:
+            known[(depth, prefix)] = pending[(depth, prefix)] = (h, n)
+        self._buffer.pending(self, len(gone) + len(new) + len(changed))
+
+    def _room(self, n: int) -> None:
+        """Empty the map when ``n`` more keys would overflow it (every pending write is in the
+        map: they are written first)."""
+        if len(self._known) + n > _NODE_CACHE:
+            self._buffer.flush()
+            self._known.clear()
+
+    def _flush(self) -> None:
+        """Write the pending rows: each key's last state, deleted or upserted."""
+        if self._pending:
+            gone = [k for k, v in self._pending.items() if v is None]
+            rows = [(*k, *v) for k, v in self._pending.items() if v is not None]
+            if gone:
+                self.conn.executemany("DELETE FROM st_revtree WHERE depth = ? AND prefix = ?", gone)
+            if rows:
+                self.conn.executemany(_UPSERT, rows)
+            self._pending.clear()
+
+
+def add_member(conn: Any, d: bytes, nodes: TreeNodes | None = None) -> None:
     """Count one more withdrawal that puts ``d`` in the revoked set; a new member joins the
-    tree. (One statement finds out which: the insert of a new member.)"""
+    tree. (One statement finds out which: the insert of a new member.) ``nodes``: the tree's
+    rows as a private database keeps them (default: read and written on ``conn``)."""
     cur = conn.execute(
         "INSERT INTO st_revoked (digest, count, leaf) VALUES (?, 1, ?) "
         "ON CONFLICT (digest) DO NOTHING",
@@ -71,17 +157,17 @@ def add_member(conn: Any, d: bytes) -> None:
     if cur.rowcount == 0:
         conn.execute("UPDATE st_revoked SET count = count + 1 WHERE digest = ?", (d,))
         return
-    _update_path(conn, d, present=True)
+    _update_path(conn, d, nodes or TreeNodes(conn), present=True)
 
 
-def remove_member(conn: Any, d: bytes) -> None:
+def remove_member(conn: Any, d: bytes, nodes: TreeNodes | None = None) -> None:
     """Count one withdrawal of ``d`` less; when none is left, ``d`` leaves the set and the
     tree. (One statement when it leaves: the delete of its last count.)"""
     cur = conn.execute("DELETE FROM st_revoked WHERE digest = ? AND count = 1", (d,))
     if cur.rowcount == 0:  # counted more than once, or not a member: nothing leaves
         conn.execute("UPDATE st_revoked SET count = count - 1 WHERE digest = ?", (d,))
         return
-    _update_path(conn, d, present=False)
+    _update_path(conn, d, nodes or TreeNodes(conn), present=False)
 
 
 def _keys(d: int, depths: range) -> list[bytes]:
@@ -167,7 +253,7 @@ def _sibling(
     return (EMPTY_ROOT, 0) if x is None else (sparse_leaf_hash(x), 1)
 
 
-def _update_path(conn: Any, d: bytes, *, present: bool) -> None:
+def _update_path(conn: Any, d: bytes, nodes: TreeNodes, *, present: bool) -> None:
     """Rewrite the rows on ``d``'s path after ``d`` joined (``present``) or left the set
     (``st_revoked`` already says so). The nodes at depths 0..end hold d's neighbours (end:
     the longest prefix d shares with one); a sibling without a row is a neighbour's leaf, or
@@ -178,7 +264,7 @@ def _update_path(conn: Any, d: bytes, *, present: bool) -> None:
         return
     end = max(near)
     sib_keys = _sibling_keys(di, end)
-    rows = _rows(conn, sib_keys)
+    rows = nodes.rows(sib_keys)
     missing = [i for i in range(end + 1) if sib_keys[i] not in rows and i not in near]
     known = {**near, **_singles(conn, di, missing)}
     path = _keys(di, range(end + 1))
@@ -197,11 +283,7 @@ def _update_path(conn: Any, d: bytes, *, present: bool) -> None:
         else:  # one member left below: the subtree is that member's leaf, and has no row
             gone.append((i, path[i]))
             h, n = (sib, m) if m else (h, n)
-    if gone:
-        conn.executemany("DELETE FROM st_revtree WHERE depth = ? AND prefix = ?", gone)
-    if new:
-        conn.executemany(_INSERT, new)
-    conn.executemany(_UPDATE, changed)
+    nodes.write(gone, new, changed)
 
 
 class StoredRevokedSet:
@@ -235,6 +317,21 @@ class StoredRevokedSet:
     def proof_text(self, digest: bytes) -> bytes:
         """The ``lic-absent/v2`` text for ``digest`` (for a member, its membership proof)."""
         return format_sparse_proof(digest, revtree_proof(self.conn, digest))
+
+
+def revoked_members(conn: Any) -> Iterator[bytes]:
+    """Every member of the stored set, in ascending order, read a page at a time (no cursor
+    stays open while the caller runs)."""
+    rows = conn.execute("SELECT digest FROM st_revoked ORDER BY digest LIMIT 1024").fetchall()
+    while rows:
+        for r in rows:
+            yield bytes(r[0])
+        if len(rows) < 1024:
+            return
+        rows = conn.execute(
+            "SELECT digest FROM st_revoked WHERE digest > ? ORDER BY digest LIMIT 1024",
+            (rows[-1][0],),
+        ).fetchall()
 
 
 def revoked_set_in(conn: Any, version: int) -> RevokedSet | StoredRevokedSet:

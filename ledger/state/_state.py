@@ -47,16 +47,22 @@ from ._model import (
     row_incident,
     row_key,
     row_kid,
-    row_type,
     row_withdrawal,
-    type_row,
     withdrawal_row,
 )
-from ._revtree import add_member, remove_member, revtree_commitment, v1_commitment
+from ._revtree import (
+    TreeNodes,
+    add_member,
+    remove_member,
+    revoked_members,
+    revtree_commitment,
+    v1_commitment,
+)
 from ._status import status_at
 from ._tables import (
     SCHEMA_VERSION,
     STATE_TABLES,
+    Inserts,
     Lookup,
     Table,
     WriteBehind,
@@ -92,9 +98,6 @@ class LedgerState:
         self.kids: Table[str, bytes] = Table(
             conn, "st_kids", "kid", ("key",), kid_row, row_kid, insert="INSERT OR IGNORE"
         )
-        self.types: Table[int, str] = Table(
-            conn, "st_types", "idx", ("type",), type_row, row_type
-        )  # record index -> entry type
         self.grants: Table[bytes, Grant] = Table(
             conn, "st_grants", "digest", GRANT_COLUMNS, grant_row, row_grant, select=GRANT_SELECT
         )
@@ -150,8 +153,15 @@ class LedgerState:
         self.attestations: Lookup[int] = Lookup(
             conn, "SELECT idx FROM st_attestations WHERE subject = ? ORDER BY idx"
         )  # subject -> attest indexes
-        if self._buffer is not None:  # write behind, in bounded batches (ADR 0008)
-            self._buffer.attach(*(v for v in vars(self).values() if isinstance(v, Table | Lookup)))
+        self._of_type: dict[str, Table[int, Any]] = {  # the other types a record may name
+            "access.request": self.requests, "access.decision": self.decisions,
+            "appeal.file": self.appeals, "incident.report": self.incidents}  # fmt: skip
+        self._attest_rows = Inserts(
+            conn, "INSERT OR IGNORE INTO st_attestations (subject, idx) VALUES (?, ?)"
+        )
+        self._tree = TreeNodes(conn)  # the lic-revoked/v2 tree's rows (_revtree)
+        if self._buffer is not None:
+            self._write_behind(self._buffer)
         row = conn.execute(
             "SELECT size, last_time, revset_version FROM st_meta WHERE id = 0"
         ).fetchone()
@@ -166,6 +176,14 @@ class LedgerState:
             row = (0, 0, 0)
         self.size, self.last_time, self.revset_version = (int(x) for x in row)
         self._raw: bytes | None = None  # the payload bytes of the record being applied
+
+    def _write_behind(self, buffer: WriteBehind) -> None:
+        """A private database's views write behind, in bounded batches (ADR 0008), and those
+        whose keys are looked up before they are written filter them (``filter_keys``)."""
+        views = (v for v in vars(self).values() if isinstance(v, Table | Lookup | Inserts))
+        buffer.attach(*views, self._tree)
+        for view in (self.grants, self.keys, self.kids):
+            view.filter_keys()
 
     # -- lifetime ---------------------------------------------------------------------------
     @property
@@ -263,7 +281,6 @@ class LedgerState:
             if not self._owned:
                 self._save_meta()
             return [Finding(index, f"{entry_type}: {p}") for p in problems]
-        self.types[index] = entry_type
         if time > self.last_time:
             self.last_time = time
         self._raw = raw
@@ -383,8 +400,22 @@ class LedgerState:
     # -- access and appeals -----------------------------------------------------------------
     def _ref(self, p: dict[str, Any], member: str, *types: str) -> Iterator[str]:
         ref = p[member]
-        if self.types.get(ref) not in types:
+        if not self._names(ref, types):
             yield f"{member} {ref} does not name a record of type {' or '.join(types)}"
+
+    def _names(self, ref: int, types: tuple[str, ...]) -> bool:
+        """Whether record ``ref`` applied as an entry of one of ``types``: each type a record
+        may name has its table keyed by record index (a revoke or a suspend: a withdrawal of
+        that kind)."""
+        for t in types:
+            kind = _WITHDRAWAL_KINDS.get(t)
+            if kind is not None:
+                w = self.withdrawal_info.get(ref)
+                if w is not None and w.kind == kind:
+                    return True
+            elif ref in self._of_type[t]:
+                return True
+        return False
 
     def _check_access_request(self, p: dict[str, Any]) -> Iterator[str]:
         return iter(())
@@ -480,7 +511,7 @@ class LedgerState:
         if "licensee" in p and p["licensee"] not in self.by_licensee:
             yield "target licensee holds no granted token"
         for ref in p.get("incidents", []):
-            if self.types.get(ref) != "incident.report":
+            if ref not in self.incidents:
                 yield f"incidents: {ref} does not name an incident report"
 
     _check_revoke = _check_targets
@@ -492,7 +523,7 @@ class LedgerState:
         targets = self._targets(p)
         for d in targets:
             self.grants[d].withdrawals.append(index)  # its row: st_targets, below
-            add_member(self._db, d)  # the v2 tree (_revtree): no view buffers its tables
+            add_member(self._db, d, self._tree)  # the v2 tree (_revtree)
         self.revset_version += 1
         self._db.executemany(  # a table no view writes: nothing pending to flush first
             "INSERT INTO st_targets (widx, pos, digest) VALUES (?, ?, ?)",
@@ -522,27 +553,11 @@ class LedgerState:
 
     def _unlift(self, d: bytes) -> None:
         self.revset_version += 1
-        remove_member(self._db, d)  # (no view buffers the tree's tables)
+        remove_member(self._db, d, self._tree)
 
     def iter_revoked(self) -> Iterator[bytes]:
         """``revoked_digests()`` streamed, a page at a time."""
-        for d, _ in self._revoked_rows():
-            yield d
-
-    def _revoked_rows(self) -> Iterator[tuple[bytes, bytes]]:
-        """(digest, leaf hash) of every member of the revoked set, in ascending order."""
-        rows = self.conn.execute(
-            "SELECT digest, leaf FROM st_revoked ORDER BY digest LIMIT 1024"
-        ).fetchall()
-        while rows:
-            for d, leaf in rows:
-                yield bytes(d), bytes(leaf)
-            if len(rows) < 1024:
-                return
-            rows = self.conn.execute(
-                "SELECT digest, leaf FROM st_revoked WHERE digest > ? ORDER BY digest LIMIT 1024",
-                (rows[-1][0],),
-            ).fetchall()
+        return revoked_members(self.conn)
 
     def revset_commitment(self) -> tuple[int, bytes]:
         """The size and root of the legacy ``lic-revoked/v1`` tree (SPEC 12.2): kept in the
@@ -608,10 +623,7 @@ class LedgerState:
             yield "an attestation carries a predicate, an envelope or an OMS signature file"
 
     def _do_attest(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
-        self._db.executemany(  # a table no view writes: nothing to flush first
-            "INSERT OR IGNORE INTO st_attestations (subject, idx) VALUES (?, ?)",
-            [(subject["sha256"], index) for subject in p["subjects"]],
-        )
+        self._attest_rows.add([(subject["sha256"], index) for subject in p["subjects"]])
 
     # -- incidents --------------------------------------------------------------------------
     def _check_incident_report(self, p: dict[str, Any]) -> Iterator[str]:
@@ -635,7 +647,7 @@ class LedgerState:
     def _check_incident_remediate(self, p: dict[str, Any]) -> Iterator[str]:
         yield from self._open_incident(p)
         for ref in p.get("revocations", []):
-            if self.types.get(ref) not in ("revoke", "suspend"):
+            if ref not in self.withdrawal_info:  # a revoke's or a suspend's
                 yield f"revocations: {ref} does not name a revocation or suspension"
 
     def _do_incident_ack(self, index: int, time: int, p: dict[str, Any], author: bytes) -> None:
@@ -678,6 +690,7 @@ class LedgerState:
         return [i for i in self.incidents.values() if i.closed is None]
 
 
+_WITHDRAWAL_KINDS = {"revoke": "revoked", "suspend": "suspended"}
 _thumbprint = functools.lru_cache(maxsize=4096)(jwk_thumbprint)  # holders recur: hash once
 
 _DISPATCH: dict[str, tuple[Callable[..., Iterator[str]], Callable[..., None]]] = {

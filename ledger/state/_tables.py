@@ -25,12 +25,14 @@ if TYPE_CHECKING:
     import sqlite3
 
     from ._db import SqlConnection
+    from ._revtree import TreeNodes
 
 __all__ = [
     "CACHE_ENTRIES",
     "SCHEMA_VERSION",
     "STATE_TABLES",
     "DocTable",
+    "Inserts",
     "Lookup",
     "Table",
     "WriteBehind",
@@ -40,13 +42,16 @@ __all__ = [
     "json_text",
     "open_scratch",
     "scratch_table",
+    "upgrade_state_tables",
 ]
 
-SCHEMA_VERSION = 2  # 2: st_revtree, the lic-revoked/v2 tree (_revtree)
+SCHEMA_VERSION = 3  # 2: st_revtree, the lic-revoked/v2 tree (_revtree); 3: no st_types
 CACHE_ENTRIES = 16384  # values a view keeps in memory (all also in its table)
 _PAGE = 512  # rows per query of a scan in key order
 _SCRATCH_CACHE_KIB = 8192  # page cache of a private temporary database
 WRITE_BEHIND_ROWS = 4096  # pending writes at most before a write-behind batch is flushed
+_FILTER_BITS = 22  # a key filter is a fixed bitmap of 2**22 bits (512 KiB), two bits a key
+_FILTER_MASK = (1 << _FILTER_BITS) - 1
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -73,11 +78,6 @@ _DDL: tuple[tuple[str, str, str], ...] = (
         "st_kids",
         "kid",
         "CREATE TABLE st_kids (kid TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID",
-    ),
-    (
-        "st_types",
-        "idx",
-        "CREATE TABLE st_types (idx INTEGER PRIMARY KEY, type TEXT NOT NULL)",
     ),
     (
         "st_grants",
@@ -160,6 +160,11 @@ _INDEXES = (
     "CREATE INDEX st_decisions_request ON st_decisions (request)",
 )
 
+# tables of older schemas: st_types (record index -> entry type) until schema 3, when the types
+# a record may name were looked up in their own tables (requests, decisions, appeals,
+# incidents, withdrawals): its row per record cost a replay about 5% of its instructions
+_RETIRED = ("st_types",)
+
 STATE_TABLES: tuple[tuple[str, str], ...] = tuple((name, key) for name, key, _ in _DDL)
 """Every state table and its key columns, in the order the audit compares them."""
 
@@ -182,9 +187,22 @@ def create_state_tables(conn: SqlConnection) -> None:
 
 
 def drop_state_tables(conn: SqlConnection) -> None:
-    """Drop every state table (inside the caller's transaction); the indexes go with them."""
-    for name, _, _ in _DDL:
+    """Drop every state table, and those older schemas had (inside the caller's transaction);
+    the indexes go with them."""
+    for name in (*(name for name, _, _ in _DDL), *_RETIRED):
         conn.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def upgrade_state_tables(conn: SqlConnection, version: int) -> bool:
+    """Bring state tables of schema ``version`` to ``SCHEMA_VERSION`` in place, inside the
+    caller's transaction, when the schemas between differ only by tables retired (2 to 3:
+    ``st_types`` dropped, every other table the same); False when they must be rebuilt."""
+    if version != 2:
+        return False
+    for name in _RETIRED:
+        conn.execute(f"DROP TABLE IF EXISTS {name}")
+    conn.execute("UPDATE st_meta SET schema = ? WHERE id = 0", (SCHEMA_VERSION,))
+    return True
 
 
 def open_scratch() -> sqlite3.Connection:
@@ -193,12 +211,34 @@ def open_scratch() -> sqlite3.Connection:
     syncs, a bounded page cache: nothing in it must survive."""
     import sqlite3  # here: an offline verifier imports this package and needs no SQLite
 
+    bind_plainly()
     conn = sqlite3.connect("", isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode = OFF")
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute(f"PRAGMA cache_size = -{_SCRATCH_CACHE_KIB}")
     conn.execute("PRAGMA temp_store = FILE")
     return conn
+
+
+def bind_plainly() -> None:
+    """Register identity adapters for ``bytes`` and ``None`` with the sqlite3 module (once per
+    process). CPython's sqlite3 binds an int, float, str or bytearray directly but sends any
+    other parameter, bytes and None included, through its adapter protocol, whose failed
+    ``__adapt__`` lookup formats and discards an AttributeError each time: about 2,000 machine
+    instructions per parameter, a few per state row (digests, keys, NULL columns). Found in a
+    replay's profile (callgrind: one in 40 of the audit's instructions). An identity adapter
+    returns the object itself: every connection of the process binds exactly what it bound
+    before, through the registry's one dictionary lookup."""
+    import sqlite3
+
+    adapters = sqlite3.adapters  # the registry
+    if (bytes, sqlite3.PrepareProtocol) not in adapters:
+        sqlite3.register_adapter(bytes, _same)
+        sqlite3.register_adapter(type(None), _same)
+
+
+def _same(x: Any) -> Any:
+    return x
 
 
 _SQL_TYPES = {int: "INTEGER", bytes: "BLOB", str: "TEXT"}
@@ -238,18 +278,20 @@ class WriteBehind:
     Never used on the ledger file: there a write is part of the append's transaction."""
 
     def __init__(self) -> None:
-        self._dirty: dict[Table[Any, Any], None] = {}  # views with pending writes
+        self._dirty: dict[Table[Any, Any] | Inserts | TreeNodes, None] = {}  # with pending writes
         self._count = 0
 
-    def attach(self, *views: Table[Any, Any] | Lookup[Any]) -> None:
-        """Make these views write behind (tables) or flush before they read (lookups)."""
+    def attach(self, *views: Table[Any, Any] | Lookup[Any] | Inserts | TreeNodes) -> None:
+        """Make these views write behind (tables, inserts) or flush before they read
+        (lookups)."""
         for view in views:
             view._buffer = self
 
-    def pending(self, view: Table[Any, Any]) -> None:
-        """Note one more pending write of ``view``; flush them all when there are enough."""
+    def pending(self, view: Table[Any, Any] | Inserts | TreeNodes, rows: int = 1) -> None:
+        """Note ``rows`` more pending writes of ``view``; flush them all when there are
+        enough."""
         self._dirty[view] = None
-        self._count += 1
+        self._count += rows
         if self._count >= WRITE_BEHIND_ROWS:
             self.flush()
 
@@ -300,6 +342,7 @@ class Table(Generic[K, V]):
         self._count = f"SELECT count(*) FROM {name}"  # noqa: S608
         self._columns_at = {c: i for i, c in enumerate(columns, 1)}  # position in a row
         self._buffer: WriteBehind | None = None  # see WriteBehind.attach
+        self._seen: bytearray | None = None  # see filter_keys
         self._rows: dict[Any, list[Any]] = {}  # pending rows (key first), by key
         self._sets: dict[Any, dict[str, Any]] = {}  # pending column updates of written rows
 
@@ -307,11 +350,27 @@ class Table(Generic[K, V]):
         """Forget the values held in memory (they are all in the table)."""
         self._cache.clear()
 
+    def filter_keys(self) -> None:
+        """Answer "absent" without SQL for most keys never written: from now on every key
+        written sets two bits of a fixed bitmap (``_FILTER_BITS``, chosen by the key's hash),
+        and a key whose bits are not both set was never written (a Bloom filter: a key whose
+        bits are set is looked up as before). Only for a view through which every write to
+        its table goes, on an empty table: a private database's (a replay's state, where
+        most new grants, keys and holder keys are looked up before they are written, each a
+        ``SELECT`` that finds nothing). Memory: the bitmap, whatever the table's size."""
+        self._seen = bytearray(1 << (_FILTER_BITS - 3))
+
     def get(self, key: K, default: Any = None) -> Any:
         """The value of ``key``, else ``default``."""
         v = self._cache.get(key, _MISSING)
         if v is not _MISSING:
             return v
+        seen = self._seen
+        if seen is not None:
+            h = hash(key)
+            a, b = h & _FILTER_MASK, (h >> 32) & _FILTER_MASK
+            if not (seen[a >> 3] >> (a & 7) & 1 and seen[b >> 3] >> (b & 7) & 1):
+                return default  # never written
         row = self._conn.execute(self._get, (key,)).fetchone()
         if row is None:
             return default
@@ -349,6 +408,12 @@ class Table(Generic[K, V]):
 
     def _put_row(self, key: Any, row: list[Any]) -> None:
         """Write one row (its key first): at once, or pending (it replaces what was pending)."""
+        seen = self._seen
+        if seen is not None:  # filter_keys: the key's two bits
+            h = hash(key)
+            a, b = h & _FILTER_MASK, (h >> 32) & _FILTER_MASK
+            seen[a >> 3] |= 1 << (a & 7)
+            seen[b >> 3] |= 1 << (b & 7)
         if self._buffer is None:
             self._conn.execute(self._put, row)
             return
@@ -546,6 +611,31 @@ def json_text(values: Sequence[Any]) -> str:
     if plain:
         return '["' + '","'.join(values) + '"]'
     return json.dumps(list(values), separators=(",", ":"))
+
+
+class Inserts:
+    """Rows added to a table that no ``Table`` view reads (one a ``Lookup`` queries): each
+    ``add`` written at once with one ``executemany``, or, on a private database
+    (``WriteBehind.attach``), pending until the batch is flushed."""
+
+    def __init__(self, conn: SqlConnection, sql: str) -> None:
+        self._conn = conn
+        self._sql = sql  # an INSERT with a placeholder per column
+        self._buffer: WriteBehind | None = None
+        self._rows: list[tuple[Any, ...]] = []
+
+    def add(self, rows: list[tuple[Any, ...]]) -> None:
+        """Insert ``rows``."""
+        if self._buffer is None:
+            self._conn.executemany(self._sql, rows)
+            return
+        self._rows += rows
+        self._buffer.pending(self, len(rows))
+
+    def _flush(self) -> None:
+        if self._rows:
+            self._conn.executemany(self._sql, self._rows)
+            self._rows.clear()
 
 
 class Lookup(Generic[K]):

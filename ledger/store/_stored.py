@@ -13,6 +13,7 @@ from ..state import (
     create_state_tables,
     drop_state_tables,
     replay_into,
+    upgrade_state_tables,
 )
 from ._conn import Conn, begin_write, has_table
 from ._pg import PgConnection
@@ -26,10 +27,15 @@ _READY: weakref.WeakSet[PgConnection] = weakref.WeakSet()
 
 def has_stored_state(conn: Conn) -> bool:
     """Whether the ledger file has the state tables, of this version of their schema."""
+    return _stored_schema(conn) == SCHEMA_VERSION
+
+
+def _stored_schema(conn: Conn) -> int | None:
+    """The schema version of the file's state tables; None without them."""
     if not has_table(conn, "st_meta"):
-        return False
+        return None
     row = conn.execute("SELECT schema FROM st_meta WHERE id = 0").fetchone()
-    return row is not None and row[0] == SCHEMA_VERSION
+    return None if row is None else int(row[0])
 
 
 def state_ready(conn: Conn) -> bool:
@@ -62,12 +68,19 @@ def build_state(
     """Create the state tables and fill them by a replay of ``records(end)`` (the first
     ``end`` records), in one write transaction: a crash leaves the file as it was. Without
     ``rebuild``, only when the file has no tables of this schema version yet (returns whether
-    it built them); the tables are dropped first. ``progress``: see ``replay_into``."""
+    it built them), and tables of an older schema that ``upgrade_state_tables`` brings up to
+    date in place are not replayed; the tables are dropped first. ``progress``: see
+    ``replay_into``."""
     begin_write(conn)
     try:
-        if has_stored_state(conn) and not rebuild:
-            conn.execute("ROLLBACK")
-            return False
+        if not rebuild:
+            version = _stored_schema(conn)
+            if version == SCHEMA_VERSION:
+                conn.execute("ROLLBACK")
+                return False
+            if version is not None and upgrade_state_tables(conn, version):
+                conn.execute("COMMIT")
+                return True
         # the state module's SQL runs on PostgreSQL through PgConnection (ADR 0010)
         drop_state_tables(conn)
         create_state_tables(conn)

@@ -4,7 +4,14 @@ every point a reader looks, with batches and caches small enough to flush and em
 import pytest
 
 from keys import SigningKey
-from ledger.state import LedgerState, _tables, apply_stored, create_state_tables, open_scratch
+from ledger.state import (
+    LedgerState,
+    _revtree,
+    _tables,
+    apply_stored,
+    create_state_tables,
+    open_scratch,
+)
 from ledger.store import Ledger, synthesize
 
 
@@ -21,6 +28,7 @@ def records(tmp_path_factory):
 def test_write_behind_gives_the_rows_of_write_through(records, monkeypatch, batch, cache):
     monkeypatch.setattr(_tables, "WRITE_BEHIND_ROWS", batch)
     monkeypatch.setattr(_tables, "CACHE_ENTRIES", cache)
+    monkeypatch.setattr(_revtree, "_NODE_CACHE", cache)
     key, rows = records
     behind = LedgerState(key)  # a state of its own: writes behind
     conn = open_scratch()
@@ -30,12 +38,36 @@ def test_write_behind_gives_the_rows_of_write_through(records, monkeypatch, batc
     kinds = set()
     for n, (_, raw) in enumerate(rows):
         assert apply_stored(behind, raw) == apply_stored(through, raw)
-        kinds.update(name for name, v in vars(behind).items() if getattr(v, "_rows", None))
+        kinds.update(
+            name
+            for name, v in vars(behind).items()
+            if getattr(v, "_rows", None) or getattr(v, "_pending", None)
+        )
         if n % 97 == 0:  # SQL sees every write so far, through the connection and the views
             assert behind.table_rows() == through.table_rows()
             assert list(behind.grants.items()) == list(through.grants.items())
     assert behind.table_rows() == through.table_rows()
     if batch > 1:  # rows of several tables were pending at some point
-        assert {"types", "grants", "requests", "decisions"} <= kinds
+        assert {"grants", "requests", "decisions", "_attest_rows", "_tree"} <= kinds
     behind.close()
+    conn.close()
+
+
+def test_a_filtered_view_answers_absent_without_sql_and_finds_what_it_wrote(monkeypatch):
+    monkeypatch.setattr(_tables, "CACHE_ENTRIES", 8)
+    conn = open_scratch()
+    conn.execute("CREATE TABLE t (k BLOB PRIMARY KEY, v INTEGER NOT NULL)")
+    view = _tables.Table(conn, "t", "k", ("v",), lambda k, v: (v,), lambda k, r: r[0])
+    view.filter_keys()
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    keys = [bytes([i]) * 32 for i in range(200)]
+    for i, k in enumerate(keys[:100]):
+        view[k] = i
+    view.drop_cache()
+    statements.clear()
+    assert [view.get(k) for k in keys[100:]] == [None] * 100  # never written
+    assert len(statements) < 5  # a key whose two bits happen to be set is looked up
+    assert [view.get(k) for k in keys[:100]] == list(range(100))  # from the table
+    assert keys[5] in view and keys[150] not in view
     conn.close()

@@ -114,12 +114,12 @@ def test_a_tampered_postgres_state_table_is_an_audit_finding(worlds, pg_cluster,
     url = pg_cluster.new_url("tampered")
     Ledger.import_jsonl(url, _export(lite.path).splitlines()).close()
     with Ledger.open(url) as led:
-        last = led.connection.execute("SELECT max(idx) FROM st_types").fetchone()[0]
-        led.connection.execute("UPDATE st_types SET type = 'x' WHERE idx = ?", (last,))
+        last = led.connection.execute("SELECT max(idx) FROM st_requests").fetchone()[0]
+        led.connection.execute("UPDATE st_requests SET purpose = 'x' WHERE idx = ?", (last,))
     result = audit_db(url)
     assert result.stored_state == "differs"
     assert [f.message.split(" differs")[0] for f in result.findings] == [
-        "stored state: table st_types"
+        "stored state: table st_requests"
     ]
     assert f"idx = ({last})" in result.findings[0].message  # on the copy's last page
 

@@ -8,7 +8,7 @@ import pytest
 
 from helpers.ledger_world import T0, World, build, key
 from ledger.audit import audit_db
-from ledger.state import _apply, state_of
+from ledger.state import SCHEMA_VERSION, _apply, state_of
 from ledger.store import Ledger, append_entry
 from ledger.tlog import RevokedSet, SparseRevokedSet, format_revset_extension
 
@@ -166,3 +166,25 @@ def test_tables_of_the_schema_before_the_v2_tree_are_rebuilt_on_the_first_write(
         members = _replayed(led).revoked_digests()
         rs = SparseRevokedSet(members, presorted=True)
         assert led.stored_state().revoked_commitment() == rs.commitment
+
+
+def test_tables_of_schema_2_lose_st_types_in_place_on_the_first_write(world, tmp_path):
+    path = tmp_path / "l.db"
+    path.write_bytes(world.path.read_bytes())
+    conn = sqlite3.connect(path)  # as the file was with schema 2: a row per record in st_types
+    conn.execute("CREATE TABLE st_types (idx INTEGER PRIMARY KEY, type TEXT NOT NULL)")
+    conn.execute("INSERT INTO st_types VALUES (0, 'key.add')")
+    conn.execute("UPDATE st_meta SET schema = 2")
+    conn.execute("UPDATE st_keys SET name = 'kept' WHERE role = 'log'")  # a rebuild undoes it
+    conn.commit()
+    conn.close()
+    with Ledger.open(path) as led:
+        led.ensure_state()  # what a write does first
+        conn = led.connection
+        assert conn.execute("SELECT schema FROM st_meta").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("SELECT name FROM st_keys WHERE role = 'log'").fetchone()[0] == "kept"
+        assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'st_types'").fetchall()
+        conn.execute("UPDATE st_keys SET name = 'log' WHERE role = 'log'")
+        _add_key(led, world, 5)
+        _same_as_replay(led)
+    assert audit_db(path, workers=0).stored_state == "equal"
