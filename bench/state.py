@@ -12,6 +12,12 @@ CLI (a new process each, as an operator runs them): ``lic ledger status``,
 ``lic ledger incident report --anonymous`` and ``lic ledger checkpoint``. Target: wall time on
 a 10^5-record ledger <= 1.3x the same on a 100-record ledger.
 
+``--alternate R`` (with ``--ledger``): instead of the best of 7 per ledger, both ledgers stay
+open and R rounds alternate between them, ten of each operation a round, each timed alone; it
+prints the median and the least CPU per operation and their ratios. The best of 7 per ledger
+moves by 30% and more between runs on a shared machine; the medians of hundreds of interleaved
+samples do not (bench/RESULTS.md).
+
 ``--ledger PATH`` measures the library rows on an existing ledger instead of synthesizing the
 large one (it appends to it: give it a copy), made with the log key of seed
 ``sha256(--log-seed)`` (default ``bench log``, as bench/report_replay.py makes its ledgers); the
@@ -156,7 +162,39 @@ def _print_library(small: int, large: int, a: dict, b: dict) -> None:
         )
 
 
-def existing(path: Path, seed: str) -> None:
+def alternated(small: Path, large: Path, log: SigningKey, rounds: int) -> None:
+    """Per-operation CPU on both ledgers, interleaved (see ``--alternate``)."""
+    with Ledger.open(small) as a, Ledger.open(large) as b:
+        ops = (_Ops(a, log), _Ops(b, log))
+        names = ("typed append (grant)", "typed append (revoke)", "status query",
+                 "checkpoint (after a revoke)")  # fmt: skip
+        cpu: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in names}
+
+        def steps(o: _Ops) -> tuple[Callable[[], None], ...]:
+            return o.grant, o.revoke, o.status, o.checkpoint
+
+        for o in ops:  # warm: statements prepared, pages read
+            o.grant_and_revoke()
+            o.checkpoint()
+        for _ in range(rounds):
+            for side, o in enumerate(ops):
+                for _ in range(10):
+                    for name, fn in zip(names, steps(o), strict=True):
+                        c0 = time.process_time()
+                        fn()
+                        cpu[name][side].append(time.process_time() - c0)
+    print(f"library, CPU, {rounds} alternated rounds of 10 (target <= 1.2x)")
+    head = f"{'median':>8}    {'median':>8}    ratio  {'least':>8}    {'least':>8}    ratio"
+    print(f"  {'':30} {head}")
+    for name, (x, y) in cpu.items():
+        mx, my = statistics.median(x), statistics.median(y)
+        print(
+            f"  {name:30} {mx * 1e3:8.3f} ms {my * 1e3:8.3f} ms {my / mx:5.2f}x "
+            f"{min(x) * 1e3:8.3f} ms {min(y) * 1e3:8.3f} ms {min(y) / min(x):5.2f}x"
+        )
+
+
+def existing(path: Path, seed: str, rounds: int = 0) -> None:
     """The library rows: a fresh 10^3-record ledger (same log key) against ``path``."""
     log = SigningKey.from_seed(hashlib.sha256(seed.encode()).digest())
     with Ledger.open(path) as led:
@@ -168,6 +206,9 @@ def existing(path: Path, seed: str) -> None:
     with tempfile.TemporaryDirectory() as d:
         small = Path(d) / "l1000.db"
         make(small, 10**3, log)
+        if rounds:
+            alternated(small, path, log, rounds)
+            return
         a, b = library(small, log), library(path, log)
     _print_library(10**3, large, a, b)
 
@@ -178,9 +219,11 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs=3, metavar="N", help=argparse.SUPPRESS)
     ap.add_argument("--ledger", type=Path, help="an existing large ledger (a copy: appended to)")
     ap.add_argument("--log-seed", default="bench log", help="its log key: seed sha256(TEXT)")
+    ap.add_argument("--alternate", type=int, default=0, metavar="R",
+                    help="with --ledger: R interleaved rounds, medians (see above)")  # fmt: skip
     args = ap.parse_args()
     if args.ledger is not None:
-        existing(args.ledger, args.log_seed)
+        existing(args.ledger, args.log_seed, args.alternate)
         return
     small, large = (10**3, 10**5) if args.quick else (10**3, 10**6)
     cli_small, cli_large = 100, 10**5
