@@ -60,6 +60,7 @@ def audit_cmd(source: ReplaySource, since: Path | None, log_key: str | None, as_
         "open incidents: " + _first_few(summary["open_incidents"]),
         "terms in force: "
         + (", ".join(f"{k} {v}" for k, v in summary["terms_in_force"].items()) or "none"),
+        f"stored state: {_STORED[r.stored_state]}",
         f"findings: {len(r.findings)}",
         *(f"  {f}" for f in r.findings),
     ]
@@ -69,6 +70,13 @@ def audit_cmd(source: ReplaySource, since: Path | None, log_key: str | None, as_
 
 
 FIRST_FEW = 10
+_STORED = {  # AuditResult.stored_state, said for the auditor
+    "equal": "equal to the replay",
+    "differs": "differs from the replay (see the findings)",
+    "absent": "none to compare (an export, or a file without state tables)",
+    "not compared": "not compared (tables of another schema version, rebuilt by the next "
+    "write, or the ledger grew during the audit)",
+}
 
 
 def _first_few(indexes: list[int]) -> str:

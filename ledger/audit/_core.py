@@ -432,6 +432,7 @@ def audit_summary(r: AuditResult, *, at: int | None = None) -> dict[str, Any]:
         "checkpoints": len(r.checkpoints),
         "latest_checkpoint": r.latest_note.decode("utf-8") if r.latest_note else None,
         "clean": r.clean,
+        "stored_state": r.stored_state,
         "findings": [{"index": f.index, "message": f.message} for f in r.findings],
         "as_of": t,
         "licenses": counts,
