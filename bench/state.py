@@ -5,18 +5,18 @@ ratio to the same on a small one, measured in one run.
     python bench/state.py            # library at 10^3 and 10^6 records (10^6 takes minutes)
     python bench/state.py --ledger COPY.db   # library at 10^3 and an existing large ledger
 
-Library (one open handle, the best of several runs each): a typed append of a grant, a typed
-append of its revocation (both durable: an fsync each), a status query (``token_status``) and a
-checkpoint after an append. Target: cost at the large size <= 1.2x the cost at 10^3.
+Library (one open handle on each ledger, both open at once): a typed append of a grant, a
+checkpoint after it (the revoked set unchanged), a typed append of its revocation (both
+appends durable: an fsync each), a checkpoint after that, and a status query
+(``token_status``). Rounds alternate between the two ledgers (``--rounds R``, ten of each
+operation a round, each timed alone by ``time.process_time``); printed: the median and the
+least CPU per operation and ledger, and their ratios. Target: cost at the large size <= 1.2x
+the cost at 10^3. (Until 2026-12-03 the bench took the best of 7 on one ledger, then the best
+of 7 on the other: on a shared machine that ratio moved by 30% and more between runs, the
+medians of hundreds of interleaved samples do not; bench/RESULTS.md.)
 CLI (a new process each, as an operator runs them): ``lic ledger status``,
 ``lic ledger incident report --anonymous`` and ``lic ledger checkpoint``. Target: wall time on
 a 10^5-record ledger <= 1.3x the same on a 100-record ledger.
-
-``--alternate R`` (with ``--ledger``): instead of the best of 7 per ledger, both ledgers stay
-open and R rounds alternate between them, ten of each operation a round, each timed alone; it
-prints the median and the least CPU per operation and their ratios. The best of 7 per ledger
-moves by 30% and more between runs on a shared machine; the medians of hundreds of interleaved
-samples do not (bench/RESULTS.md).
 
 ``--ledger PATH`` measures the library rows on an existing ledger instead of synthesizing the
 large one (it appends to it: give it a copy), made with the log key of seed
@@ -36,7 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +45,6 @@ from keys import Keyring, SigningKey  # noqa: E402
 from ledger.store import Ledger, append_entry, synthesize, token_status  # noqa: E402
 
 ORIGIN = "bench.example/log"
-ROUNDS = 7
 
 
 def make(path: Path, n: int, log: SigningKey) -> None:
@@ -97,34 +95,6 @@ class _Ops:
         self.led.checkpoint(self.log)
 
 
-def _best(fn: Callable[[], None], before: Callable[[], None] | None = None) -> tuple[float, float]:
-    """The least wall time and the least CPU time of ROUNDS runs (CPU: the steadier figure on a
-    shared machine, and without the fsync that every durable write waits for)."""
-    walls, cpus = [], []
-    for _ in range(ROUNDS):
-        if before is not None:
-            before()
-        c0, t0 = time.process_time(), time.perf_counter()
-        fn()
-        walls.append(time.perf_counter() - t0)
-        cpus.append(time.process_time() - c0)
-    return min(walls), min(cpus)
-
-
-def library(path: Path, log: SigningKey) -> dict[str, tuple[float, float]]:
-    with Ledger.open(path) as led:
-        ops = _Ops(led, log)
-        return {
-            "typed append (grant)": _best(ops.grant),
-            "typed append (revoke)": _best(ops.revoke, ops.grant),
-            "status query": _best(ops.status),
-            "checkpoint (set unchanged)": _best(ops.checkpoint, ops.grant),
-            "checkpoint (after a revoke)": _best(
-                ops.checkpoint, lambda: (ops.grant(), ops.revoke())
-            ),
-        }
-
-
 def cli(path: Path, home: Path) -> dict[str, float]:
     lic = [sys.executable, "-m", "cli.main"]
     env = {**os.environ, "LIC_HOME": str(home), "PYTHONPATH": str(ROOT)}
@@ -151,39 +121,26 @@ def cli(path: Path, home: Path) -> dict[str, float]:
     return out
 
 
-def _print_library(small: int, large: int, a: dict, b: dict) -> None:
-    print(f"library, best of {ROUNDS}: {small:,} vs {large:,} records (target <= 1.2x)")
-    print(f"  {'':30} {'wall':>8}    {'wall':>8}    ratio  {'CPU':>8}    {'CPU':>8}    ratio")
-    for k in a:
-        (wa, ca), (wb, cb) = a[k], b[k]
-        print(
-            f"  {k:30} {wa * 1e3:8.2f} ms {wb * 1e3:8.2f} ms {wb / wa:5.2f}x "
-            f"{ca * 1e3:8.2f} ms {cb * 1e3:8.2f} ms {cb / ca:5.2f}x"
-        )
-
-
-def alternated(small: Path, large: Path, log: SigningKey, rounds: int) -> None:
-    """Per-operation CPU on both ledgers, interleaved (see ``--alternate``)."""
+def library(small: Path, large: Path, log: SigningKey, rounds: int) -> None:
+    """Per-operation CPU on both ledgers, interleaved (see the module doc)."""
+    names = ("typed append (grant)", "checkpoint (set unchanged)", "typed append (revoke)",
+             "checkpoint (after a revoke)", "status query")  # fmt: skip
+    cpu: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in names}
     with Ledger.open(small) as a, Ledger.open(large) as b:
         ops = (_Ops(a, log), _Ops(b, log))
-        names = ("typed append (grant)", "typed append (revoke)", "status query",
-                 "checkpoint (after a revoke)")  # fmt: skip
-        cpu: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in names}
-
-        def steps(o: _Ops) -> tuple[Callable[[], None], ...]:
-            return o.grant, o.revoke, o.status, o.checkpoint
-
         for o in ops:  # warm: statements prepared, pages read
             o.grant_and_revoke()
             o.checkpoint()
         for _ in range(rounds):
             for side, o in enumerate(ops):
                 for _ in range(10):
-                    for name, fn in zip(names, steps(o), strict=True):
+                    steps = (o.grant, o.checkpoint, o.revoke, o.checkpoint, o.status)
+                    for name, fn in zip(names, steps, strict=True):
                         c0 = time.process_time()
                         fn()
                         cpu[name][side].append(time.process_time() - c0)
-    print(f"library, CPU, {rounds} alternated rounds of 10 (target <= 1.2x)")
+        sizes = f"{a.size:,} vs {b.size:,} records"
+    print(f"library, CPU, {rounds} alternated rounds of 10: {sizes} (target <= 1.2x)")
     head = f"{'median':>8}    {'median':>8}    ratio  {'least':>8}    {'least':>8}    ratio"
     print(f"  {'':30} {head}")
     for name, (x, y) in cpu.items():
@@ -194,7 +151,7 @@ def alternated(small: Path, large: Path, log: SigningKey, rounds: int) -> None:
         )
 
 
-def existing(path: Path, seed: str, rounds: int = 0) -> None:
+def existing(path: Path, seed: str, rounds: int) -> None:
     """The library rows: a fresh 10^3-record ledger (same log key) against ``path``."""
     log = SigningKey.from_seed(hashlib.sha256(seed.encode()).digest())
     with Ledger.open(path) as led:
@@ -206,11 +163,7 @@ def existing(path: Path, seed: str, rounds: int = 0) -> None:
     with tempfile.TemporaryDirectory() as d:
         small = Path(d) / "l1000.db"
         make(small, 10**3, log)
-        if rounds:
-            alternated(small, path, log, rounds)
-            return
-        a, b = library(small, log), library(path, log)
-    _print_library(10**3, large, a, b)
+        library(small, path, log, rounds)
 
 
 def main() -> None:
@@ -219,11 +172,11 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs=3, metavar="N", help=argparse.SUPPRESS)
     ap.add_argument("--ledger", type=Path, help="an existing large ledger (a copy: appended to)")
     ap.add_argument("--log-seed", default="bench log", help="its log key: seed sha256(TEXT)")
-    ap.add_argument("--alternate", type=int, default=0, metavar="R",
-                    help="with --ledger: R interleaved rounds, medians (see above)")  # fmt: skip
+    ap.add_argument("--rounds", type=int, default=20, metavar="R",
+                    help="library rounds alternating between the ledgers (default 20)")  # fmt: skip
     args = ap.parse_args()
     if args.ledger is not None:
-        existing(args.ledger, args.log_seed, args.alternate)
+        existing(args.ledger, args.log_seed, args.rounds)
         return
     small, large = (10**3, 10**5) if args.quick else (10**3, 10**6)
     cli_small, cli_large = 100, 10**5
@@ -236,8 +189,7 @@ def main() -> None:
         paths = {n: Path(d) / f"l{n}.db" for n in sorted({cli_small, small, large, cli_large})}
         for n, p in paths.items():
             make(p, n, log)
-        a, b = library(paths[small], log), library(paths[large], log)
-        _print_library(small, large, a, b)
+        library(paths[small], paths[large], log, args.rounds)
         c, e = cli(paths[cli_small], home), cli(paths[cli_large], home)
         print(f"CLI, median of 5: {cli_small:,} vs {cli_large:,} records (target <= 1.3x)")
         for k in c:
