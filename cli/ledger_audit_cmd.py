@@ -74,8 +74,8 @@ _STORED = {  # AuditResult.stored_state, said for the auditor
     "equal": "equal to the replay",
     "differs": "differs from the replay (see the findings)",
     "absent": "none to compare (an export, or a file without state tables)",
-    "not compared": "not compared (tables of another schema version, rebuilt by the next "
-    "write, or the ledger grew during the audit)",
+    "not compared": "not compared (tables of another schema version, which the next write "
+    "brings up to date, or the ledger grew during the audit)",
 }
 
 
