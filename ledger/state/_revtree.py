@@ -60,6 +60,7 @@ _UPSERT = (
 )
 _INSERT = "INSERT INTO st_revtree (depth, prefix, hash, size) VALUES (?, ?, ?, ?)"
 _UPDATE = "UPDATE st_revtree SET hash = ?, size = ? WHERE depth = ? AND prefix = ?"
+_DELETE = "DELETE FROM st_revtree WHERE depth = ? AND prefix = ?"
 _ONES = (1 << DIGEST_BITS) - 1
 _NODE_CACHE = 4096  # rows (or their absence) a TreeNodes of a private database keeps (the top
 # twelve levels of a full tree: the nodes every path shares)
@@ -111,7 +112,7 @@ class TreeNodes:
         ``changed`` (hash, members, depth, prefix)."""
         if self._buffer is None:
             if gone:
-                self.conn.executemany("DELETE FROM st_revtree WHERE depth = ? AND prefix = ?", gone)
+                self.conn.executemany(_DELETE, gone)
             if new:
                 self.conn.executemany(_INSERT, new)
             self.conn.executemany(_UPDATE, changed)
@@ -139,7 +140,7 @@ class TreeNodes:
             gone = [k for k, v in self._pending.items() if v is None]
             rows = [(*k, *v) for k, v in self._pending.items() if v is not None]
             if gone:
-                self.conn.executemany("DELETE FROM st_revtree WHERE depth = ? AND prefix = ?", gone)
+                self.conn.executemany(_DELETE, gone)
             if rows:
                 self.conn.executemany(_UPSERT, rows)
             self._pending.clear()

@@ -367,8 +367,7 @@ class Table(Generic[K, V]):
             return v
         seen = self._seen
         if seen is not None:
-            h = hash(key)
-            a, b = h & _FILTER_MASK, (h >> 32) & _FILTER_MASK
+            a, b = _filter_bits(key)
             if not (seen[a >> 3] >> (a & 7) & 1 and seen[b >> 3] >> (b & 7) & 1):
                 return default  # never written
         row = self._conn.execute(self._get, (key,)).fetchone()
@@ -410,8 +409,7 @@ class Table(Generic[K, V]):
         """Write one row (its key first): at once, or pending (it replaces what was pending)."""
         seen = self._seen
         if seen is not None:  # filter_keys: the key's two bits
-            h = hash(key)
-            a, b = h & _FILTER_MASK, (h >> 32) & _FILTER_MASK
+            a, b = _filter_bits(key)
             seen[a >> 3] |= 1 << (a & 7)
             seen[b >> 3] |= 1 << (b & 7)
         if self._buffer is None:
@@ -583,6 +581,12 @@ class DocTable(Table[int, dict[str, Any]]):
         self._set_columns(k, {m: _column(x) for m, x in extras.items()})  # columns: the members
         self._remember(k, v)
         return v
+
+
+def _filter_bits(key: Any) -> tuple[int, int]:
+    """The two bits of ``key`` in a key filter (``Table.filter_keys``): from its hash."""
+    h = hash(key)
+    return h & _FILTER_MASK, (h >> 32) & _FILTER_MASK
 
 
 _PLAIN_TYPES = frozenset((int, str, bytes, type(None)))
